@@ -1,0 +1,125 @@
+//! Input and output: NDJSON records, pcap and pcapng files, and recognising
+//! which one a stage was handed.
+//!
+//! Every stage accepts pcap, pcapng or NDJSON on stdin or from a file: the
+//! first four bytes decide ([`open_input`]).
+
+pub mod ndjson;
+pub mod pcap;
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+use anyhow::Context;
+
+pub use ndjson::{LineError, NdjsonReader, NdjsonWriter};
+pub use pcap::{CaptureFileError, CaptureReader, Magic, PcapWriter, RawFrame};
+
+/// An opened input: a capture file or a stream of records.
+pub enum Input {
+    Capture(CaptureReader<Box<dyn Read + Send>>),
+    Ndjson(NdjsonReader<Box<dyn BufRead + Send>>),
+}
+
+/// An input and what to call it in messages.
+pub struct OpenedInput {
+    pub input: Input,
+    /// The path, or `-` for stdin.
+    pub name: String,
+    /// Size in bytes when known (a regular file), for progress bars.
+    pub size: Option<u64>,
+}
+
+/// Opens `path` (`None` or `-` for stdin) and recognises its format by its
+/// first bytes: pcap, pcapng, or else NDJSON.
+pub fn open_input(path: Option<&Path>) -> anyhow::Result<OpenedInput> {
+    let (reader, name, size): (Box<dyn Read + Send>, String, Option<u64>) = match path {
+        None => (Box::new(io::stdin()), "-".into(), None),
+        Some(p) if p.as_os_str() == "-" => (Box::new(io::stdin()), "-".into(), None),
+        Some(p) => {
+            let file = File::open(p).with_context(|| format!("{}: cannot open", p.display()))?;
+            let size = file
+                .metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len());
+            (Box::new(file), p.display().to_string(), size)
+        }
+    };
+    let input = sniff(reader).with_context(|| name.clone())?;
+    Ok(OpenedInput { input, name, size })
+}
+
+/// Recognises the format of a stream from its first four bytes without losing them.
+pub fn sniff(mut reader: Box<dyn Read + Send>) -> anyhow::Result<Input> {
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < head.len() {
+        match reader.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e).context("cannot read"),
+        }
+    }
+    let head = head[..got].to_vec();
+    let magic = Magic::detect(&head);
+    let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(head).chain(reader));
+    Ok(match magic {
+        Some(magic) => Input::Capture(CaptureReader::open(magic, chained)?),
+        None => Input::Ndjson(NdjsonReader::new(Box::new(BufReader::with_capacity(
+            1 << 20,
+            chained,
+        )))),
+    })
+}
+
+/// Whether an error chain ends in a closed pipe (the reader went away, `| head`).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(|e| e.io_error_kind())
+                .is_some_and(|k| k == io::ErrorKind::BrokenPipe)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniff_recognises_each_format() {
+        let pcap = [
+            0xd4u8, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0,
+            0, 0,
+        ];
+        assert!(matches!(
+            sniff(Box::new(io::Cursor::new(pcap.to_vec()))).unwrap(),
+            Input::Capture(_)
+        ));
+        match sniff(Box::new(io::Cursor::new(b"{\"type\":\"x\"}\n".to_vec()))).unwrap() {
+            Input::Ndjson(mut r) => {
+                assert_eq!(r.next_line().unwrap().unwrap(), b"{\"type\":\"x\"}")
+            }
+            _ => panic!("expected NDJSON"),
+        }
+        // Empty input is an empty NDJSON stream, not an error.
+        match sniff(Box::new(io::empty())).unwrap() {
+            Input::Ndjson(mut r) => assert!(r.next_line().is_none()),
+            _ => panic!("expected NDJSON"),
+        }
+    }
+
+    #[test]
+    fn broken_pipe_is_recognised_through_context() {
+        let err = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe))
+            .context("writing stdout");
+        assert!(is_broken_pipe(&err));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
+    }
+}

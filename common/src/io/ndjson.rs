@@ -1,0 +1,214 @@
+//! NDJSON: one JSON record per line.
+//!
+//! The reader reuses one line buffer, caps line length (a longer line is
+//! skipped to its end and reported with its line number, the next line is read
+//! normally) and counts lines. The writer is one `BufWriter`.
+
+use std::io::{self, BufRead, Write};
+
+use serde::Serialize;
+
+use crate::record::Record;
+
+/// Longest line the reader accepts by default: 64 MiB.
+pub const DEFAULT_MAX_LINE: usize = 64 << 20;
+
+/// A line the reader could not hand over whole.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    #[error("line {line}: longer than the {max}-byte limit ({len} bytes); skipped")]
+    TooLong { line: u64, len: u64, max: usize },
+    #[error("line {line}: read failed: {source}")]
+    Io { line: u64, source: io::Error },
+}
+
+/// Reads NDJSON lines into a reused buffer.
+pub struct NdjsonReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    line: u64,
+    max_line: usize,
+    bytes: u64,
+}
+
+impl<R: BufRead> NdjsonReader<R> {
+    pub fn new(inner: R) -> Self {
+        Self::with_max_line(inner, DEFAULT_MAX_LINE)
+    }
+
+    pub fn with_max_line(inner: R, max_line: usize) -> Self {
+        NdjsonReader {
+            inner,
+            buf: Vec::with_capacity(64 << 10),
+            line: 0,
+            max_line,
+            bytes: 0,
+        }
+    }
+
+    /// Number of the line last returned (1-based).
+    pub fn line_number(&self) -> u64 {
+        self.line
+    }
+
+    /// Bytes consumed so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The next non-blank line without its line ending, or `None` at end of input.
+    pub fn next_line(&mut self) -> Option<Result<&[u8], LineError>> {
+        loop {
+            self.buf.clear();
+            self.line += 1;
+            let mut len: u64 = 0;
+            let mut too_long = false;
+            loop {
+                let chunk = match self.inner.fill_buf() {
+                    Ok(chunk) => chunk,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(source) => {
+                        return Some(Err(LineError::Io {
+                            line: self.line,
+                            source,
+                        }))
+                    }
+                };
+                if chunk.is_empty() {
+                    if len == 0 {
+                        return None;
+                    }
+                    break;
+                }
+                let (take, done) = match memchr(b'\n', chunk) {
+                    Some(i) => (i + 1, true),
+                    None => (chunk.len(), false),
+                };
+                len += take as u64;
+                if !too_long {
+                    if self.buf.len() + take > self.max_line.saturating_add(2) {
+                        too_long = true;
+                        self.buf.clear();
+                    } else {
+                        self.buf.extend_from_slice(&chunk[..take]);
+                    }
+                }
+                self.inner.consume(take);
+                if done {
+                    break;
+                }
+            }
+            self.bytes += len;
+            if too_long {
+                return Some(Err(LineError::TooLong {
+                    line: self.line,
+                    len,
+                    max: self.max_line,
+                }));
+            }
+            while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
+                self.buf.pop();
+            }
+            if self.buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Some(Ok(&self.buf));
+        }
+    }
+}
+
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == needle)
+}
+
+/// Writes records, one per line, on one buffered writer.
+pub struct NdjsonWriter<W: Write> {
+    out: io::BufWriter<W>,
+    records: u64,
+}
+
+impl<W: Write> NdjsonWriter<W> {
+    pub fn new(out: W) -> Self {
+        NdjsonWriter {
+            out: io::BufWriter::with_capacity(256 << 10, out),
+            records: 0,
+        }
+    }
+
+    /// Writes one record and a newline.
+    pub fn write(&mut self, record: &Record<'_>) -> io::Result<()> {
+        self.write_value(record)
+    }
+
+    /// Writes any serialisable value as one line (for records built elsewhere).
+    pub fn write_value<T: Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, value).map_err(io::Error::from)?;
+        self.out.write_all(b"\n")?;
+        self.records += 1;
+        Ok(())
+    }
+
+    /// Writes a line read from upstream unchanged (pass-through).
+    pub fn write_raw(&mut self, line: &[u8]) -> io::Result<()> {
+        self.out.write_all(line)?;
+        self.out.write_all(b"\n")?;
+        self.records += 1;
+        Ok(())
+    }
+
+    /// Records written so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8], max: usize) -> Vec<Result<String, String>> {
+        let mut r = NdjsonReader::with_max_line(io::BufReader::with_capacity(4, input), max);
+        let mut out = vec![];
+        while let Some(l) = r.next_line() {
+            out.push(
+                l.map(|b| String::from_utf8_lossy(b).into_owned())
+                    .map_err(|e| e.to_string()),
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn splits_lines_skips_blank_and_strips_crlf() {
+        let got = lines(b"{\"a\":1}\r\n\n  \n{\"b\":2}", 100);
+        assert_eq!(got, vec![Ok("{\"a\":1}".into()), Ok("{\"b\":2}".into())]);
+    }
+
+    #[test]
+    fn long_line_is_reported_with_its_number_and_skipped() {
+        let got = lines(b"{}\nxxxxxxxxxxxxxxxxxxxx\n{\"ok\":1}\n", 8);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0], Ok("{}".into()));
+        let err = got[1].as_ref().unwrap_err();
+        assert!(
+            err.starts_with("line 2: longer than the 8-byte limit (21 bytes)"),
+            "{err}"
+        );
+        assert_eq!(got[2], Ok("{\"ok\":1}".into()));
+    }
+
+    #[test]
+    fn writer_counts_and_passes_raw_lines() {
+        let mut w = NdjsonWriter::new(Vec::new());
+        w.write_raw(br#"{"type":"x"}"#).unwrap();
+        w.write_value(&serde_json::json!({"type":"y"})).unwrap();
+        assert_eq!(w.records(), 2);
+        w.flush().unwrap();
+        let bytes = w.out.into_inner().unwrap();
+        assert_eq!(bytes, b"{\"type\":\"x\"}\n{\"type\":\"y\"}\n");
+    }
+}

@@ -1,0 +1,1072 @@
+//! Capture files: classic pcap (µs and ns, both byte orders) and pcapng.
+//!
+//! Reading is built for hostile files. Record framing is ours, so a damaged
+//! record never stops the file: a record whose length is impossible is named
+//! (packet index and byte offset) and the reader scans forward to the next
+//! plausible record; only a truncated tail ends the file early. pcapng block
+//! contents are decoded by `pcap-file` once the framing has been checked.
+//! Writing classic pcap goes through `pcap-file`.
+//!
+//! Readers lend each frame from an internal buffer (`next_frame`): finish with
+//! one frame before asking for the next.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+use pcap_file::pcapng::blocks::interface_description::{
+    InterfaceDescriptionBlock, InterfaceDescriptionOption,
+};
+use pcap_file::pcapng::{Block, PcapNgParser};
+
+use crate::record::{LinkType, Ts};
+
+/// The largest frame tapwatch reads or writes (libpcap's MAXIMUM_SNAPLEN).
+pub const MAX_FRAME: u32 = 262_144;
+/// The largest pcapng block accepted; larger lengths are treated as corruption.
+pub const MAX_BLOCK: u32 = 16 << 20;
+
+/// How far the reader scans for the next plausible record after a damaged one.
+const RESYNC_WINDOW: usize = 4 << 20;
+
+/// One frame lent by a capture reader.
+#[derive(Debug, Clone, Copy)]
+pub struct RawFrame<'b> {
+    pub ts: Ts,
+    pub link: LinkType,
+    /// Length on the wire; at least `data.len()`.
+    pub orig_len: u32,
+    pub data: &'b [u8],
+    /// Zero-based index of the frame in the file (damaged records count too).
+    pub index: u64,
+    /// pcapng interface id (0 for classic pcap).
+    pub iface: u32,
+}
+
+/// What went wrong in a capture file, and where.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureFileError {
+    #[error("not a pcap or pcapng file (first bytes {0:02x?})")]
+    BadMagic(Vec<u8>),
+    #[error("file header truncated ({0} bytes)")]
+    ShortHeader(usize),
+    #[error("packet {index} (byte {offset}): record truncated: it needs {want} bytes, {have} remain; rest of file ignored")]
+    Truncated {
+        index: u64,
+        offset: u64,
+        want: u64,
+        have: u64,
+    },
+    #[error("packet {index} (byte {offset}): {reason}; skipped {skipped} bytes to the next plausible record")]
+    Resynced {
+        index: u64,
+        offset: u64,
+        reason: String,
+        skipped: u64,
+    },
+    #[error("packet {index} (byte {offset}): {reason}; no plausible record follows, rest of file ignored")]
+    Corrupt {
+        index: u64,
+        offset: u64,
+        reason: String,
+    },
+    #[error("block at byte {offset}: {reason}; block skipped")]
+    BadBlock { offset: u64, reason: String },
+    #[error("read failed at byte {offset}: {source}")]
+    Io { offset: u64, source: io::Error },
+}
+
+impl CaptureFileError {
+    /// Whether the reader stops after this error (`false`: it goes on with the next frame).
+    pub fn is_fatal(&self) -> bool {
+        !matches!(
+            self,
+            CaptureFileError::Resynced { .. } | CaptureFileError::BadBlock { .. }
+        )
+    }
+}
+
+/// The file formats a reader can recognise from the first four bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Magic {
+    Pcap,
+    PcapNg,
+}
+
+impl Magic {
+    pub fn detect(head: &[u8]) -> Option<Magic> {
+        match head.get(..4)? {
+            [0xa1, 0xb2, 0xc3, 0xd4]
+            | [0xd4, 0xc3, 0xb2, 0xa1]
+            | [0xa1, 0xb2, 0x3c, 0x4d]
+            | [0x4d, 0x3c, 0xb2, 0xa1] => Some(Magic::Pcap),
+            [0x0a, 0x0d, 0x0d, 0x0a] => Some(Magic::PcapNg),
+            _ => None,
+        }
+    }
+}
+
+/// A growable read buffer with a consumed prefix, so records can be borrowed whole.
+struct ByteBuf<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    /// File offset of `buf[pos]`.
+    offset: u64,
+    eof: bool,
+}
+
+impl<R: Read> ByteBuf<R> {
+    fn new(inner: R) -> Self {
+        ByteBuf {
+            inner,
+            buf: vec![0; 1 << 20],
+            pos: 0,
+            end: 0,
+            offset: 0,
+            eof: false,
+        }
+    }
+
+    fn available(&self) -> &[u8] {
+        &self.buf[self.pos..self.end]
+    }
+
+    /// Makes at least `need` bytes available; `Ok(false)` when the input ends first.
+    fn fill(&mut self, need: usize) -> io::Result<bool> {
+        if self.end - self.pos >= need {
+            return Ok(true);
+        }
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        if self.buf.len() < need {
+            self.buf.resize(need, 0);
+        }
+        while self.end < need && !self.eof {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.end >= need)
+    }
+
+    fn consume(&mut self, n: usize) {
+        let n = n.min(self.end - self.pos);
+        self.pos += n;
+        self.offset += n as u64;
+    }
+
+    /// Bytes remaining once the input has ended (for truncation messages).
+    fn remaining_at_eof(&mut self) -> u64 {
+        (self.end - self.pos) as u64
+    }
+}
+
+fn u32_at(b: &[u8], at: usize, big: bool) -> u32 {
+    let bytes = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+    if big {
+        u32::from_be_bytes(bytes)
+    } else {
+        u32::from_le_bytes(bytes)
+    }
+}
+
+/// Reads classic pcap: either byte order, microsecond or nanosecond stamps.
+pub struct PcapReader<R> {
+    buf: ByteBuf<R>,
+    big: bool,
+    nanos: bool,
+    snaplen: u32,
+    link: LinkType,
+    index: u64,
+    last_secs: Option<u32>,
+    done: bool,
+    /// Frames accepted with a captured length above the file's snaplen.
+    pub caplen_over_snaplen: u64,
+}
+
+const PCAP_HEADER: usize = 24;
+const PCAP_RECORD: usize = 16;
+
+impl<R: Read> PcapReader<R> {
+    /// Reads the global header.
+    pub fn new(inner: R) -> Result<Self, CaptureFileError> {
+        let mut buf = ByteBuf::new(inner);
+        let full = buf
+            .fill(PCAP_HEADER)
+            .map_err(|source| CaptureFileError::Io { offset: 0, source })?;
+        let head = buf.available();
+        if !full {
+            return match Magic::detect(head) {
+                Some(_) => Err(CaptureFileError::ShortHeader(head.len())),
+                None => Err(CaptureFileError::BadMagic(head.to_vec())),
+            };
+        }
+        let (big, nanos) = match head[..4] {
+            [0xa1, 0xb2, 0xc3, 0xd4] => (true, false),
+            [0xd4, 0xc3, 0xb2, 0xa1] => (false, false),
+            [0xa1, 0xb2, 0x3c, 0x4d] => (true, true),
+            [0x4d, 0x3c, 0xb2, 0xa1] => (false, true),
+            _ => return Err(CaptureFileError::BadMagic(head[..4].to_vec())),
+        };
+        let snaplen = u32_at(head, 16, big);
+        // The upper bits of the link field carry FCS flags (pcap spec §4); keep the type.
+        let link = LinkType::from_dlt(u32_at(head, 20, big) & 0x0fff_ffff);
+        buf.consume(PCAP_HEADER);
+        Ok(PcapReader {
+            buf,
+            big,
+            nanos,
+            snaplen,
+            link,
+            index: 0,
+            last_secs: None,
+            done: false,
+            caplen_over_snaplen: 0,
+        })
+    }
+
+    pub fn link(&self) -> LinkType {
+        self.link
+    }
+
+    pub fn snaplen(&self) -> u32 {
+        self.snaplen
+    }
+
+    pub fn bytes_read(&self) -> u64 {
+        self.buf.offset
+    }
+
+    /// Largest captured length accepted before a record counts as corrupt.
+    fn caplen_limit(&self) -> u32 {
+        self.snaplen.max(MAX_FRAME)
+    }
+
+    /// Whether a record header looks like a real one (used to resynchronise).
+    fn plausible(&self, h: &[u8]) -> bool {
+        let secs = u32_at(h, 0, self.big);
+        let frac = u32_at(h, 4, self.big);
+        let caplen = u32_at(h, 8, self.big);
+        let orig = u32_at(h, 12, self.big);
+        let frac_ok = if self.nanos {
+            frac < 1_000_000_000
+        } else {
+            frac < 1_000_000
+        };
+        let near = self
+            .last_secs
+            .map_or(true, |last| secs.abs_diff(last) <= 86_400);
+        frac_ok && near && caplen <= self.caplen_limit() && caplen <= orig && orig <= MAX_BLOCK
+    }
+
+    /// Scans forward from one byte past the damaged header for a record header
+    /// that is plausible and followed by another plausible header (or the end).
+    fn resync(&mut self) -> io::Result<Option<usize>> {
+        self.buf.fill(RESYNC_WINDOW)?;
+        let avail = self.buf.available();
+        let at_eof = avail.len() < RESYNC_WINDOW;
+        for start in 1..avail.len().saturating_sub(PCAP_RECORD - 1) {
+            let h = &avail[start..start + PCAP_RECORD];
+            if !self.plausible(h) {
+                continue;
+            }
+            let next = start + PCAP_RECORD + u32_at(h, 8, self.big) as usize;
+            let confirmed = match avail.get(next..next + PCAP_RECORD) {
+                Some(h2) => self.plausible(h2),
+                None => at_eof && next == avail.len(),
+            };
+            if confirmed {
+                return Ok(Some(start));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The next frame, or an error naming the damaged record.
+    pub fn next_frame(&mut self) -> Option<Result<RawFrame<'_>, CaptureFileError>> {
+        if self.done {
+            return None;
+        }
+        let offset = self.buf.offset;
+        let io_err = |source| CaptureFileError::Io { offset, source };
+        match self.buf.fill(PCAP_RECORD) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.done = true;
+                let have = self.buf.remaining_at_eof();
+                return (have > 0).then(|| {
+                    Err(CaptureFileError::Truncated {
+                        index: self.index,
+                        offset,
+                        want: PCAP_RECORD as u64,
+                        have,
+                    })
+                });
+            }
+            Err(e) => {
+                self.done = true;
+                return Some(Err(io_err(e)));
+            }
+        }
+        let index = self.index;
+        self.index += 1;
+        let h = &self.buf.available()[..PCAP_RECORD];
+        let (secs, frac) = (u32_at(h, 0, self.big), u32_at(h, 4, self.big));
+        let (caplen, orig) = (u32_at(h, 8, self.big), u32_at(h, 12, self.big));
+        if caplen > self.caplen_limit() {
+            let reason = format!(
+                "captured length {caplen} exceeds the limit of {} bytes",
+                self.caplen_limit()
+            );
+            return Some(match self.resync() {
+                Ok(Some(skip)) => {
+                    self.buf.consume(skip);
+                    Err(CaptureFileError::Resynced {
+                        index,
+                        offset,
+                        reason,
+                        skipped: skip as u64,
+                    })
+                }
+                Ok(None) => {
+                    self.done = true;
+                    Err(CaptureFileError::Corrupt {
+                        index,
+                        offset,
+                        reason,
+                    })
+                }
+                Err(e) => {
+                    self.done = true;
+                    Err(io_err(e))
+                }
+            });
+        }
+        if caplen > self.snaplen {
+            self.caplen_over_snaplen += 1;
+        }
+        let want = PCAP_RECORD + caplen as usize;
+        match self.buf.fill(want) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.done = true;
+                let have = self.buf.remaining_at_eof();
+                return Some(Err(CaptureFileError::Truncated {
+                    index,
+                    offset,
+                    want: want as u64,
+                    have,
+                }));
+            }
+            Err(e) => {
+                self.done = true;
+                return Some(Err(io_err(e)));
+            }
+        }
+        self.last_secs = Some(secs);
+        let ts = if self.nanos {
+            Ts::new(i64::from(secs), frac, 9)
+        } else {
+            // A microsecond field of 1_000_000 or more is malformed; it carries into seconds.
+            Ts::new(i64::from(secs), frac.saturating_mul(1000), 6)
+        };
+        let start = self.buf.pos + PCAP_RECORD;
+        self.buf.consume(want);
+        let data = &self.buf.buf[start..start + caplen as usize];
+        Some(Ok(RawFrame {
+            ts,
+            link: self.link,
+            orig_len: orig.max(caplen),
+            data,
+            index,
+            iface: 0,
+        }))
+    }
+}
+
+/// Per-interface facts from a pcapng Interface Description Block.
+#[derive(Debug, Clone)]
+struct Iface {
+    link: LinkType,
+    /// Timestamp units per second: `base^exp`.
+    tsresol: TsResol,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum TsResol {
+    Pow10(u8),
+    Pow2(u8),
+}
+
+impl TsResol {
+    fn from_option(v: u8) -> TsResol {
+        if v & 0x80 != 0 {
+            TsResol::Pow2((v & 0x7f).min(63))
+        } else {
+            TsResol::Pow10(v.min(19))
+        }
+    }
+
+    fn to_ts(self, ticks: u64) -> Ts {
+        match self {
+            TsResol::Pow10(exp) => {
+                let unit = 10u64.pow(u32::from(exp));
+                let secs = ticks / unit;
+                let frac = ticks % unit;
+                let nanos = if exp <= 9 {
+                    frac * 10u64.pow(9 - u32::from(exp))
+                } else {
+                    frac / 10u64.pow(u32::from(exp) - 9)
+                };
+                Ts::new(secs as i64, nanos as u32, exp.min(9))
+            }
+            TsResol::Pow2(exp) => {
+                let secs = ticks >> exp;
+                let frac = u128::from(ticks & ((1u64 << exp) - 1));
+                let nanos = ((frac * 1_000_000_000) >> exp) as u32;
+                Ts::new(secs as i64, nanos, 9)
+            }
+        }
+    }
+}
+
+const SHB: u32 = 0x0a0d_0d0a;
+const IDB: u32 = 0x0000_0001;
+const OPB: u32 = 0x0000_0002;
+const SPB: u32 = 0x0000_0003;
+const EPB: u32 = 0x0000_0006;
+const BYTE_ORDER_MAGIC: u32 = 0x1a2b_3c4d;
+
+/// Reads pcapng: several sections, interfaces and link types; EPB, SPB and the
+/// obsolete Packet Block. Other blocks are skipped.
+pub struct PcapNgReader<R> {
+    buf: ByteBuf<R>,
+    parser: Option<PcapNgParser>,
+    big: bool,
+    ifaces: Vec<Iface>,
+    index: u64,
+    last_ts: Ts,
+    done: bool,
+}
+
+impl<R: Read> PcapNgReader<R> {
+    pub fn new(inner: R) -> Result<Self, CaptureFileError> {
+        let mut buf = ByteBuf::new(inner);
+        let full = buf
+            .fill(12)
+            .map_err(|source| CaptureFileError::Io { offset: 0, source })?;
+        let head = buf.available();
+        if Magic::detect(head) != Some(Magic::PcapNg) {
+            return Err(CaptureFileError::BadMagic(
+                head[..head.len().min(4)].to_vec(),
+            ));
+        }
+        if !full {
+            return Err(CaptureFileError::ShortHeader(head.len()));
+        }
+        Ok(PcapNgReader {
+            buf,
+            parser: None,
+            big: false,
+            ifaces: vec![],
+            index: 0,
+            last_ts: Ts::default(),
+            done: false,
+        })
+    }
+
+    pub fn bytes_read(&self) -> u64 {
+        self.buf.offset
+    }
+
+    /// Link type of the first interface, once it has been read.
+    pub fn first_link(&self) -> Option<LinkType> {
+        self.ifaces.first().map(|i| i.link)
+    }
+
+    /// Checks the framing of the block at `at` in `avail`: its length, and the
+    /// trailing copy of the length. Returns the block length.
+    fn framed_len(avail: &[u8], at: usize, big: bool) -> Option<usize> {
+        let h = avail.get(at..at + 12)?;
+        let kind = u32_at(h, 0, big);
+        let big = if kind == SHB {
+            match u32_at(h, 8, false) {
+                BYTE_ORDER_MAGIC => false,
+                m if m.swap_bytes() == BYTE_ORDER_MAGIC => true,
+                _ => return None,
+            }
+        } else {
+            big
+        };
+        let len = u32_at(h, 4, big);
+        if len < 12 || len % 4 != 0 || len > MAX_BLOCK {
+            return None;
+        }
+        let len = len as usize;
+        let trailer = avail.get(at + len - 4..at + len)?;
+        (u32_at(trailer, 0, big) == len as u32).then_some(len)
+    }
+
+    fn resync(&mut self) -> io::Result<Option<usize>> {
+        self.buf.fill(RESYNC_WINDOW)?;
+        let avail = self.buf.available();
+        for start in (4..avail.len().saturating_sub(11)).step_by(4) {
+            let kind = u32_at(avail, start, self.big);
+            if matches!(kind, SHB | IDB | OPB | SPB | EPB | 4 | 5)
+                && Self::framed_len(avail, start, self.big).is_some()
+            {
+                return Ok(Some(start));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The next frame, or an error naming the damaged block.
+    pub fn next_frame(&mut self) -> Option<Result<RawFrame<'_>, CaptureFileError>> {
+        Some(self.next_located()?.map(|loc| RawFrame {
+            ts: loc.ts,
+            link: loc.link,
+            orig_len: loc.orig_len,
+            data: &self.buf.buf[loc.data.clone()],
+            index: loc.index,
+            iface: loc.iface,
+        }))
+    }
+
+    /// Finds the next frame and says where its bytes lie in the buffer (the
+    /// borrow checker cannot yet see that a loop returning a borrow only on
+    /// some iterations is sound, so the borrow is taken by the caller).
+    fn next_located(&mut self) -> Option<Result<Located, CaptureFileError>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            let offset = self.buf.offset;
+            match self.buf.fill(12) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    let have = self.buf.remaining_at_eof();
+                    return (have > 0).then(|| {
+                        Err(CaptureFileError::Truncated {
+                            index: self.index,
+                            offset,
+                            want: 12,
+                            have,
+                        })
+                    });
+                }
+                Err(source) => {
+                    self.done = true;
+                    return Some(Err(CaptureFileError::Io { offset, source }));
+                }
+            }
+            let h = self.buf.available();
+            let kind = u32_at(h, 0, self.big);
+            let declared = if kind == SHB {
+                // The byte order of a section is in its own header.
+                let big = u32_at(h, 8, false) != BYTE_ORDER_MAGIC;
+                u32_at(h, 4, big)
+            } else {
+                u32_at(h, 4, self.big)
+            };
+            if (12..=MAX_BLOCK).contains(&declared) && declared % 4 == 0 {
+                match self.buf.fill(declared as usize) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.done = true;
+                        let have = self.buf.remaining_at_eof();
+                        return Some(Err(CaptureFileError::Truncated {
+                            index: self.index,
+                            offset,
+                            want: u64::from(declared),
+                            have,
+                        }));
+                    }
+                    Err(source) => {
+                        self.done = true;
+                        return Some(Err(CaptureFileError::Io { offset, source }));
+                    }
+                }
+            }
+            let len = match Self::framed_len(self.buf.available(), 0, self.big) {
+                Some(len) => len,
+                None => {
+                    let reason =
+                        format!("block type {kind:#x} has a bad length ({declared}) or trailer");
+                    let index = self.index;
+                    return Some(match self.resync() {
+                        Ok(Some(skip)) => {
+                            self.buf.consume(skip);
+                            Err(CaptureFileError::Resynced {
+                                index,
+                                offset,
+                                reason,
+                                skipped: skip as u64,
+                            })
+                        }
+                        Ok(None) => {
+                            self.done = true;
+                            Err(CaptureFileError::Corrupt {
+                                index,
+                                offset,
+                                reason,
+                            })
+                        }
+                        Err(source) => {
+                            self.done = true;
+                            Err(CaptureFileError::Io { offset, source })
+                        }
+                    });
+                }
+            };
+            let start = self.buf.pos;
+            self.buf.consume(len);
+            let block = &self.buf.buf[start..start + len];
+            let bad = |reason: String| Some(Err(CaptureFileError::BadBlock { offset, reason }));
+            if kind == SHB {
+                match PcapNgParser::new(block) {
+                    Ok((_, parser)) => {
+                        self.big =
+                            matches!(parser.section().endianness, pcap_file::Endianness::Big);
+                        self.parser = Some(parser);
+                        self.ifaces.clear();
+                        continue;
+                    }
+                    Err(e) => return bad(format!("section header: {e}")),
+                }
+            }
+            let Some(parser) = self.parser.as_mut() else {
+                return bad("block before any section header".into());
+            };
+            let parsed = match parser.next_block(block) {
+                Ok((_, parsed)) => parsed,
+                Err(e) => {
+                    if matches!(kind, EPB | SPB | OPB) {
+                        self.index += 1;
+                    }
+                    return bad(format!("block type {kind:#x}: {e}"));
+                }
+            };
+            let (iface, ticks, orig_len, data): (u32, Option<u64>, u32, &[u8]) = match parsed {
+                Block::InterfaceDescription(idb) => {
+                    self.ifaces.push(iface_of(&idb));
+                    continue;
+                }
+                Block::EnhancedPacket(EnhancedPacketBlock {
+                    interface_id,
+                    timestamp,
+                    original_len,
+                    data,
+                    ..
+                }) => {
+                    let Cow::Borrowed(data) = data else { continue };
+                    (interface_id, Some(ticks_of(timestamp)), original_len, data)
+                }
+                Block::Packet(p) => {
+                    let Cow::Borrowed(data) = p.data else {
+                        continue;
+                    };
+                    (
+                        u32::from(p.interface_id),
+                        Some(p.timestamp),
+                        p.original_len,
+                        data,
+                    )
+                }
+                Block::SimplePacket(p) => {
+                    let Cow::Borrowed(data) = p.data else {
+                        continue;
+                    };
+                    (0, None, p.original_len, data)
+                }
+                _ => continue,
+            };
+            let index = self.index;
+            self.index += 1;
+            let Some(info) = self.ifaces.get(iface as usize) else {
+                return bad(format!(
+                    "packet {index} names interface {iface}, which was never described"
+                ));
+            };
+            if data.len() > MAX_FRAME as usize {
+                return bad(format!(
+                    "packet {index}: captured length {} exceeds {MAX_FRAME}",
+                    data.len()
+                ));
+            }
+            let ts = match ticks {
+                Some(ticks) => info.tsresol.to_ts(ticks),
+                // A Simple Packet Block has no time: it inherits the previous packet's.
+                None => self.last_ts,
+            };
+            self.last_ts = ts;
+            let orig_len = orig_len.max(data.len() as u32);
+            // `data` borrows from `block`, which is `buf[start..start + len]`.
+            let at = start + (data.as_ptr() as usize - block.as_ptr() as usize);
+            return Some(Ok(Located {
+                ts,
+                link: info.link,
+                orig_len,
+                data: at..at + data.len(),
+                index,
+                iface,
+            }));
+        }
+    }
+}
+
+/// A frame found in the reader's buffer.
+struct Located {
+    ts: Ts,
+    link: LinkType,
+    orig_len: u32,
+    data: std::ops::Range<usize>,
+    index: u64,
+    iface: u32,
+}
+
+/// pcap-file hands the raw 64-bit EPB timestamp over as a `Duration` of that
+/// many nanoseconds, whatever the interface's resolution; take the ticks back.
+fn ticks_of(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn iface_of(idb: &InterfaceDescriptionBlock<'_>) -> Iface {
+    let mut tsresol = TsResol::Pow10(6);
+    for opt in &idb.options {
+        if let InterfaceDescriptionOption::IfTsResol(v) = opt {
+            tsresol = TsResol::from_option(*v);
+        }
+    }
+    Iface {
+        link: LinkType::from_dlt(u32::from(idb.linktype)),
+        tsresol,
+    }
+}
+
+/// A capture file of either format, read frame by frame.
+pub enum CaptureReader<R> {
+    Pcap(PcapReader<R>),
+    PcapNg(PcapNgReader<R>),
+}
+
+impl<R: Read> CaptureReader<R> {
+    /// Opens a capture after its format was recognised.
+    pub fn open(magic: Magic, inner: R) -> Result<Self, CaptureFileError> {
+        Ok(match magic {
+            Magic::Pcap => CaptureReader::Pcap(PcapReader::new(inner)?),
+            Magic::PcapNg => CaptureReader::PcapNg(PcapNgReader::new(inner)?),
+        })
+    }
+
+    pub fn next_frame(&mut self) -> Option<Result<RawFrame<'_>, CaptureFileError>> {
+        match self {
+            CaptureReader::Pcap(r) => r.next_frame(),
+            CaptureReader::PcapNg(r) => r.next_frame(),
+        }
+    }
+
+    pub fn bytes_read(&self) -> u64 {
+        match self {
+            CaptureReader::Pcap(r) => r.bytes_read(),
+            CaptureReader::PcapNg(r) => r.bytes_read(),
+        }
+    }
+
+    /// Anomalies the reader accepted without an error, by name.
+    pub fn anomalies(&self) -> BTreeMap<&'static str, u64> {
+        let mut out = BTreeMap::new();
+        if let CaptureReader::Pcap(r) = self {
+            if r.caplen_over_snaplen > 0 {
+                out.insert("caplen_over_snaplen", r.caplen_over_snaplen);
+            }
+        }
+        out
+    }
+}
+
+/// Writes classic pcap (native byte order) with one link type.
+///
+/// Written by hand rather than through `pcap-file`: its writer gives no way to
+/// flush the inner stream, which `-w -` into a pipe needs after each batch.
+pub struct PcapWriter<W: Write> {
+    out: io::BufWriter<W>,
+    link: LinkType,
+    nanos: bool,
+}
+
+impl<W: Write> PcapWriter<W> {
+    /// Writes the global header. `nanos` selects the nanosecond format.
+    pub fn new(out: W, link: LinkType, nanos: bool) -> io::Result<Self> {
+        let mut out = io::BufWriter::with_capacity(256 << 10, out);
+        let magic: u32 = if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
+        out.write_all(&magic.to_ne_bytes())?;
+        out.write_all(&2u16.to_ne_bytes())?;
+        out.write_all(&4u16.to_ne_bytes())?;
+        out.write_all(&[0; 8])?;
+        out.write_all(&MAX_FRAME.to_ne_bytes())?;
+        out.write_all(&link.dlt().to_ne_bytes())?;
+        Ok(PcapWriter { out, link, nanos })
+    }
+
+    pub fn link(&self) -> LinkType {
+        self.link
+    }
+
+    /// Writes one frame, cut to [`MAX_FRAME`] bytes. Times outside what the
+    /// format holds (1970 to 2106) are clamped.
+    pub fn write(&mut self, ts: Ts, orig_len: u32, data: &[u8]) -> io::Result<()> {
+        let data = &data[..data.len().min(MAX_FRAME as usize)];
+        let secs = ts.secs.clamp(0, i64::from(u32::MAX)) as u32;
+        let nanos = if ts.secs < 0 { 0 } else { ts.nanos };
+        let frac = if self.nanos { nanos } else { nanos / 1000 };
+        let caplen = data.len() as u32;
+        for field in [secs, frac, caplen, orig_len.max(caplen)] {
+            self.out.write_all(&field.to_ne_bytes())?;
+        }
+        self.out.write_all(data)
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pcap_header(nanos: bool, snaplen: u32, link: u32) -> Vec<u8> {
+        let magic: u32 = if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
+        let mut v = magic.to_le_bytes().to_vec();
+        v.extend_from_slice(&2u16.to_le_bytes());
+        v.extend_from_slice(&4u16.to_le_bytes());
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&snaplen.to_le_bytes());
+        v.extend_from_slice(&link.to_le_bytes());
+        v
+    }
+
+    fn record(v: &mut Vec<u8>, secs: u32, frac: u32, data: &[u8], orig: u32) {
+        for x in [secs, frac, data.len() as u32, orig] {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        v.extend_from_slice(data);
+    }
+
+    fn read_all(bytes: &[u8]) -> (Vec<(String, Vec<u8>, u64)>, Vec<String>) {
+        let mut r = CaptureReader::open(Magic::detect(bytes).unwrap(), bytes).unwrap();
+        let (mut frames, mut errors) = (vec![], vec![]);
+        while let Some(item) = r.next_frame() {
+            match item {
+                Ok(f) => frames.push((f.ts.to_string(), f.data.to_vec(), f.index)),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        (frames, errors)
+    }
+
+    #[test]
+    fn reads_micro_and_nano_pcap() {
+        for (nanos, want) in [
+            (false, "2024-05-01T12:00:00.000123Z"),
+            (true, "2024-05-01T12:00:00.000000123Z"),
+        ] {
+            let mut f = pcap_header(nanos, 65535, 1);
+            record(&mut f, 1_714_564_800, 123, b"abc", 3);
+            let (frames, errors) = read_all(&f);
+            assert!(errors.is_empty(), "{errors:?}");
+            assert_eq!(frames, vec![(want.to_string(), b"abc".to_vec(), 0)]);
+        }
+    }
+
+    #[test]
+    fn truncated_tail_is_named_and_earlier_frames_kept() {
+        let mut f = pcap_header(false, 65535, 1);
+        record(&mut f, 1, 0, b"first", 5);
+        record(&mut f, 2, 0, b"second", 6);
+        f.truncate(f.len() - 3);
+        let (frames, errors) = read_all(&f);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(errors, vec!["packet 1 (byte 45): record truncated: it needs 22 bytes, 19 remain; rest of file ignored"]);
+    }
+
+    #[test]
+    fn absurd_caplen_resyncs_to_the_next_record() {
+        let mut f = pcap_header(false, 65535, 1);
+        record(&mut f, 100, 0, b"one", 3);
+        // A damaged header claiming 3 GB, with some junk after it.
+        for x in [100u32, 5, 3_000_000_000, 3_000_000_000] {
+            f.extend_from_slice(&x.to_le_bytes());
+        }
+        f.extend_from_slice(b"junkjunk");
+        record(&mut f, 101, 0, b"three", 5);
+        record(&mut f, 102, 0, b"four", 4);
+        let (frames, errors) = read_all(&f);
+        assert_eq!(
+            frames.iter().map(|f| f.1.clone()).collect::<Vec<_>>(),
+            vec![b"one".to_vec(), b"three".to_vec(), b"four".to_vec()]
+        );
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0]
+                .starts_with("packet 1 (byte 43): captured length 3000000000 exceeds the limit"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[0].ends_with("skipped 24 bytes to the next plausible record"),
+            "{}",
+            errors[0]
+        );
+    }
+
+    #[test]
+    fn caplen_over_snaplen_is_read_and_counted() {
+        let mut f = pcap_header(false, 4, 1);
+        record(&mut f, 1, 0, b"longer than four", 16);
+        let mut r = CaptureReader::open(Magic::Pcap, &f[..]).unwrap();
+        assert_eq!(r.next_frame().unwrap().unwrap().data, b"longer than four");
+        assert!(r.next_frame().is_none());
+        assert_eq!(r.anomalies().get("caplen_over_snaplen"), Some(&1));
+    }
+
+    #[test]
+    fn bad_magic_and_short_header() {
+        assert!(matches!(
+            PcapReader::new(&b"hello world, this is not a pcap"[..]),
+            Err(CaptureFileError::BadMagic(_))
+        ));
+        assert!(matches!(
+            PcapReader::new(&pcap_header(false, 1, 1)[..10]),
+            Err(CaptureFileError::ShortHeader(10))
+        ));
+    }
+
+    /// Builds a little-endian pcapng with the given interfaces (link, tsresol) and EPBs.
+    fn pcapng(ifaces: &[(u16, Option<u8>)], packets: &[(u32, u64, &[u8])]) -> Vec<u8> {
+        fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
+            let len = 12 + body.len() as u32;
+            out.extend_from_slice(&kind.to_le_bytes());
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(&len.to_le_bytes());
+        }
+        let mut out = vec![];
+        let mut shb = BYTE_ORDER_MAGIC.to_le_bytes().to_vec();
+        shb.extend_from_slice(&1u16.to_le_bytes());
+        shb.extend_from_slice(&0u16.to_le_bytes());
+        shb.extend_from_slice(&u64::MAX.to_le_bytes());
+        block(&mut out, SHB, &shb);
+        for (link, tsresol) in ifaces {
+            let mut idb = link.to_le_bytes().to_vec();
+            idb.extend_from_slice(&[0, 0]);
+            idb.extend_from_slice(&65535u32.to_le_bytes());
+            if let Some(r) = tsresol {
+                idb.extend_from_slice(&9u16.to_le_bytes());
+                idb.extend_from_slice(&1u16.to_le_bytes());
+                idb.extend_from_slice(&[*r, 0, 0, 0]);
+                idb.extend_from_slice(&[0; 4]);
+            }
+            block(&mut out, IDB, &idb);
+        }
+        for (iface, ticks, data) in packets {
+            let mut epb = iface.to_le_bytes().to_vec();
+            epb.extend_from_slice(&((ticks >> 32) as u32).to_le_bytes());
+            epb.extend_from_slice(&(*ticks as u32).to_le_bytes());
+            epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            epb.extend_from_slice(data);
+            epb.resize(epb.len().div_ceil(4) * 4, 0);
+            block(&mut out, EPB, &epb);
+        }
+        out
+    }
+
+    #[test]
+    fn pcapng_interfaces_link_types_and_resolutions() {
+        let f = pcapng(
+            &[(1, None), (101, Some(9)), (1, Some(0x80 | 20))],
+            &[
+                (0, 1_714_564_800_000_001, b"a"),
+                (1, 1_714_564_800_000_000_002, b"bb"),
+                (2, (1_714_564_800u64 << 20) | (1 << 19), b"c"),
+            ],
+        );
+        let mut r = CaptureReader::open(Magic::PcapNg, &f[..]).unwrap();
+        let mut got = vec![];
+        while let Some(item) = r.next_frame() {
+            let fr = item.unwrap();
+            got.push((fr.ts.to_string(), fr.link, fr.iface));
+        }
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "2024-05-01T12:00:00.000001Z".to_string(),
+                    LinkType::Ethernet,
+                    0
+                ),
+                (
+                    "2024-05-01T12:00:00.000000002Z".to_string(),
+                    LinkType::Raw,
+                    1
+                ),
+                (
+                    "2024-05-01T12:00:00.500000000Z".to_string(),
+                    LinkType::Ethernet,
+                    2
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn pcapng_damaged_block_resyncs() {
+        let mut f = pcapng(
+            &[(1, None)],
+            &[(0, 1, b"one"), (0, 2, b"two"), (0, 3, b"three")],
+        );
+        // Corrupt the length of the second EPB (blocks: SHB 28, IDB 20, EPB 36 each).
+        let second = 28 + 20 + 36;
+        f[second + 4..second + 8].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
+        let (frames, errors) = read_all(&f);
+        assert_eq!(
+            frames.iter().map(|f| f.1.clone()).collect::<Vec<_>>(),
+            vec![b"one".to_vec(), b"three".to_vec()]
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("bad length"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn writer_round_trips_through_reader() {
+        let mut out = vec![];
+        let mut w = PcapWriter::new(&mut out, LinkType::Ethernet, true).unwrap();
+        w.write(Ts::from_nanos(1_714_564_800, 42), 100, b"frame")
+            .unwrap();
+        w.flush().unwrap();
+        drop(w);
+        let (frames, errors) = read_all(&out);
+        assert!(errors.is_empty());
+        assert_eq!(
+            frames,
+            vec![(
+                "2024-05-01T12:00:00.000000042Z".to_string(),
+                b"frame".to_vec(),
+                0
+            )]
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! tapwatch: an out-of-band sensor for mirrored traffic.
+//!
+//! This crate is the whole of tapwatch's logic; the binaries in `bins/` are
+//! thin wrappers. The stages talk the records of [`record`] (the wire
+//! contract); each stage's core lives in its own module and does no I/O, so
+//! the all-in-one `tapwatch run` and the separate pipeline binaries execute the
+//! same code.
+
+pub mod cli;
+pub mod io;
+pub mod record;
+pub mod time;

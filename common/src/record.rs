@@ -1,0 +1,752 @@
+//! The records that cross a pipe: this module's documentation is the wire spec.
+//!
+//! Every line a stage writes is one JSON object with a `type` field naming the
+//! record. Field names here are the contract of `DESIGN.md`: stages may add
+//! fields, never rename or remove them. Byte payloads are base64 (standard
+//! alphabet, padded) in fields ending in `_b64`. Times are RFC 3339 UTC strings
+//! from the packet, with the capture's precision (see [`Ts`]).
+//!
+//! Serialisation goes through [`Record`], which adds the `type` tag. To read a
+//! line, [`record_type`] finds its type cheaply and the caller deserialises the
+//! one struct it consumes; anything else passes through untouched.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::time::Ts;
+
+/// One record of any type, tagged with `"type"` when serialised.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Record<'a> {
+    Frame(Frame<'a>),
+    Packet(Packet<'a>),
+    Conn(Conn),
+    Data(Data<'a>),
+    Gap(Gap),
+    Http(Box<Http>),
+    Attack(Attack),
+    Vuln(Vuln),
+    Endpoint(Endpoint),
+}
+
+/// The record types of the contract, as they appear in the `type` field.
+pub const RECORD_TYPES: &[&str] = &[
+    "frame", "packet", "conn", "data", "gap", "http", "attack", "vuln", "endpoint",
+];
+
+/// Finds the `type` of an NDJSON line without deserialising the rest.
+///
+/// Our own writers always put `"type"` first, which the fast path reads
+/// directly; any other JSON object falls back to a full parse. `None` means the
+/// line is not a JSON object with a string `type`.
+pub fn record_type(line: &[u8]) -> Option<Cow<'_, str>> {
+    const PREFIX: &[u8] = br#"{"type":""#;
+    if let Some(rest) = line.strip_prefix(PREFIX) {
+        if let Some(end) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
+            if rest[end] == b'"' {
+                return std::str::from_utf8(&rest[..end]).ok().map(Cow::Borrowed);
+            }
+        }
+    }
+    #[derive(Deserialize)]
+    struct Probe<'a> {
+        #[serde(borrow, rename = "type")]
+        kind: Cow<'a, str>,
+    }
+    serde_json::from_slice::<Probe<'_>>(line)
+        .ok()
+        .map(|p| p.kind)
+}
+
+/// The link-layer type of a captured frame, as named in records.
+///
+/// Serialised as a short name (`"ethernet"`, `"linux_sll"`, ...); a link type
+/// tapwatch does not decode is kept as `"dlt_<number>"` so nothing is lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LinkType {
+    /// BSD loopback: a 4-byte address family in host byte order (DLT 0).
+    Null,
+    /// Ethernet II, with or without 802.1Q tags (DLT 1).
+    Ethernet,
+    /// Raw IPv4 or IPv6, version from the first nibble (DLT 101, 12, 14).
+    Raw,
+    /// OpenBSD loopback: a 4-byte address family in network byte order (DLT 108).
+    Loop,
+    /// Linux "cooked" capture v1, 16-byte header (DLT 113).
+    LinuxSll,
+    /// Raw IPv4 only (DLT 228).
+    Ipv4,
+    /// Raw IPv6 only (DLT 229).
+    Ipv6,
+    /// Linux "cooked" capture v2, 20-byte header (DLT 276).
+    LinuxSll2,
+    /// Any other DLT/LINKTYPE number.
+    Other(u32),
+}
+
+impl LinkType {
+    /// The link type of a pcap/pcapng LINKTYPE number.
+    pub fn from_dlt(dlt: u32) -> LinkType {
+        match dlt {
+            0 => LinkType::Null,
+            1 => LinkType::Ethernet,
+            101 | 12 | 14 => LinkType::Raw,
+            108 => LinkType::Loop,
+            113 => LinkType::LinuxSll,
+            228 => LinkType::Ipv4,
+            229 => LinkType::Ipv6,
+            276 => LinkType::LinuxSll2,
+            other => LinkType::Other(other),
+        }
+    }
+
+    /// The LINKTYPE number written to pcap files.
+    pub fn dlt(self) -> u32 {
+        match self {
+            LinkType::Null => 0,
+            LinkType::Ethernet => 1,
+            LinkType::Raw => 101,
+            LinkType::Loop => 108,
+            LinkType::LinuxSll => 113,
+            LinkType::Ipv4 => 228,
+            LinkType::Ipv6 => 229,
+            LinkType::LinuxSll2 => 276,
+            LinkType::Other(n) => n,
+        }
+    }
+
+    /// Parses the record name of a link type.
+    pub fn from_name(name: &str) -> Option<LinkType> {
+        Some(match name {
+            "null" => LinkType::Null,
+            "ethernet" => LinkType::Ethernet,
+            "raw" => LinkType::Raw,
+            "loop" => LinkType::Loop,
+            "linux_sll" => LinkType::LinuxSll,
+            "ipv4" => LinkType::Ipv4,
+            "ipv6" => LinkType::Ipv6,
+            "linux_sll2" => LinkType::LinuxSll2,
+            other => LinkType::Other(other.strip_prefix("dlt_")?.parse().ok()?),
+        })
+    }
+}
+
+impl fmt::Display for LinkType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            LinkType::Null => "null",
+            LinkType::Ethernet => "ethernet",
+            LinkType::Raw => "raw",
+            LinkType::Loop => "loop",
+            LinkType::LinuxSll => "linux_sll",
+            LinkType::Ipv4 => "ipv4",
+            LinkType::Ipv6 => "ipv6",
+            LinkType::LinuxSll2 => "linux_sll2",
+            LinkType::Other(n) => return write!(f, "dlt_{n}"),
+        };
+        f.write_str(name)
+    }
+}
+
+impl Serialize for LinkType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for LinkType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<LinkType, D::Error> {
+        let name = Cow::<'de, str>::deserialize(d)?;
+        LinkType::from_name(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown link type {name:?} (want ethernet, raw, linux_sll, ... or dlt_N)"
+            ))
+        })
+    }
+}
+
+/// `frame`: one captured link-layer frame, as `tw-capture` read it.
+///
+/// ```json
+/// {"type":"frame","ts":"2024-05-01T12:00:00.123456Z","src":"eth0","index":0,
+///  "link":"ethernet","len":1514,"data_b64":"..."}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Frame<'a> {
+    /// Capture time of the frame.
+    pub ts: Ts,
+    /// Where the frame came from: interface name, file path, or listener address.
+    pub src: Cow<'a, str>,
+    /// Zero-based index of the frame within its source, for error messages.
+    #[serde(default)]
+    pub index: u64,
+    /// Link-layer type of `data`.
+    pub link: LinkType,
+    /// Original length on the wire (may exceed the captured bytes).
+    pub len: u32,
+    /// Encapsulation already removed before the frame was captured, outermost
+    /// first (e.g. the VXLAN header a `--vxlan-listen` socket stripped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tunnel: Vec<Tunnel>,
+    /// The captured bytes, base64.
+    #[serde(rename = "data_b64", with = "b64")]
+    pub data: Cow<'a, [u8]>,
+}
+
+/// One layer of encapsulation that `tw-decap` removed, outermost first.
+///
+/// Serialised with a `kind` tag: `{"kind":"vxlan","vni":7,"outer_src":"10.0.0.5","outer_dst":"10.0.0.9"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Tunnel {
+    /// An 802.1Q, 802.1ad or 0x9100 VLAN tag.
+    Vlan {
+        /// VLAN identifier (12 bits).
+        vid: u16,
+    },
+    /// One MPLS label of a label stack.
+    Mpls {
+        /// Label value (20 bits).
+        label: u32,
+    },
+    /// VXLAN (RFC 7348) over UDP.
+    Vxlan {
+        /// VXLAN network identifier (24 bits).
+        vni: u32,
+        outer_src: IpAddr,
+        outer_dst: IpAddr,
+    },
+    /// Geneve (RFC 8926) over UDP.
+    Geneve {
+        /// Virtual network identifier (24 bits).
+        vni: u32,
+        outer_src: IpAddr,
+        outer_dst: IpAddr,
+    },
+    /// GRE (RFC 2784/2890) without ERSPAN.
+    Gre {
+        /// The GRE key, when present.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<u32>,
+        outer_src: IpAddr,
+        outer_dst: IpAddr,
+    },
+    /// ERSPAN type I, II or III carried in GRE.
+    Erspan {
+        /// ERSPAN type: 1, 2 or 3.
+        version: u8,
+        /// Session id (10 bits; 0 for type I, which has none).
+        session: u16,
+        outer_src: IpAddr,
+        outer_dst: IpAddr,
+    },
+    /// IPv4 or IPv6 carried directly in IPv4 or IPv6 (protocol 4 or 41).
+    Ipip {
+        outer_src: IpAddr,
+        outer_dst: IpAddr,
+    },
+}
+
+/// The IP header of a `packet`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpInfo {
+    /// IP version: 4 or 6.
+    pub v: u8,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// TTL (IPv4) or hop limit (IPv6).
+    pub ttl: u8,
+}
+
+/// The TCP header of a `packet`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcpInfo {
+    pub sport: u16,
+    pub dport: u16,
+    pub seq: u32,
+    pub ack: u32,
+    /// Flags as letters: F S R P A U E C, in that order (`"PA"`, `"SA"`).
+    pub flags: TcpFlags,
+    pub win: u16,
+}
+
+/// TCP flags, serialised as letters (`"SA"` for SYN+ACK).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct TcpFlags(pub u8);
+
+impl TcpFlags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+    pub const URG: u8 = 0x20;
+    pub const ECE: u8 = 0x40;
+    pub const CWR: u8 = 0x80;
+    const LETTERS: [(u8, char); 8] = [
+        (Self::FIN, 'F'),
+        (Self::SYN, 'S'),
+        (Self::RST, 'R'),
+        (Self::PSH, 'P'),
+        (Self::ACK, 'A'),
+        (Self::URG, 'U'),
+        (Self::ECE, 'E'),
+        (Self::CWR, 'C'),
+    ];
+
+    pub fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+}
+
+impl fmt::Display for TcpFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        for (bit, letter) in Self::LETTERS {
+            if self.0 & bit != 0 {
+                f.write_char(letter)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for TcpFlags {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 8];
+        let mut n = 0;
+        for (bit, letter) in Self::LETTERS {
+            if self.0 & bit != 0 {
+                buf[n] = letter as u8;
+                n += 1;
+            }
+        }
+        // Only ASCII letters were written.
+        s.serialize_str(std::str::from_utf8(&buf[..n]).unwrap_or(""))
+    }
+}
+
+impl<'de> Deserialize<'de> for TcpFlags {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TcpFlags, D::Error> {
+        let s = Cow::<'de, str>::deserialize(d)?;
+        let mut bits = 0;
+        for c in s.chars() {
+            match Self::LETTERS.iter().find(|(_, l)| *l == c) {
+                Some((bit, _)) => bits |= bit,
+                None => {
+                    return Err(serde::de::Error::custom(format!(
+                        "unknown TCP flag {c:?} in {s:?}"
+                    )))
+                }
+            }
+        }
+        Ok(TcpFlags(bits))
+    }
+}
+
+/// `packet`: one TCP segment with the encapsulation it came through.
+///
+/// ```json
+/// {"type":"packet","ts":"...","src":"eth0","index":0,
+///  "tunnel":[{"kind":"vxlan","vni":7,"outer_src":"10.0.0.5","outer_dst":"10.0.0.9"},{"kind":"vlan","vid":42}],
+///  "ip":{"v":4,"src":"10.1.0.7","dst":"10.1.0.9","ttl":64},
+///  "tcp":{"sport":51234,"dport":80,"seq":1,"ack":1,"flags":"PA","win":502},
+///  "payload_b64":"..."}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Packet<'a> {
+    pub ts: Ts,
+    /// The `src` of the frame this segment came from.
+    pub src: Cow<'a, str>,
+    /// The `index` of that frame (the last fragment's, for a reassembled datagram).
+    #[serde(default)]
+    pub index: u64,
+    /// Encapsulation layers removed, outermost first (empty when none).
+    #[serde(default)]
+    pub tunnel: Cow<'a, [Tunnel]>,
+    pub ip: IpInfo,
+    pub tcp: TcpInfo,
+    /// TCP payload bytes, base64.
+    #[serde(rename = "payload_b64", with = "b64")]
+    pub payload: Cow<'a, [u8]>,
+}
+
+/// Direction of a byte stream within a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dir {
+    /// Client to server.
+    C2s,
+    /// Server to client.
+    S2c,
+}
+
+impl Dir {
+    pub fn reverse(self) -> Dir {
+        match self {
+            Dir::C2s => Dir::S2c,
+            Dir::S2c => Dir::C2s,
+        }
+    }
+}
+
+/// Whether a `conn` record opens or closes a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnEvent {
+    Open,
+    Close,
+}
+
+/// `conn`: a TCP connection opened or closed by the reassembler.
+///
+/// `open` carries `community_id`, `client`, `server`, `tunnel` and `midstream`;
+/// `close` carries `reason` and the byte counts of each direction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conn {
+    pub event: ConnEvent,
+    pub ts: Ts,
+    /// Deterministic flow id: 5-tuple, tracked tunnel identity and first packet time.
+    pub flow: String,
+    /// Community ID v1 of the 5-tuple (`1:<base64>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub community_id: Option<String>,
+    /// `ip:port` (IPv6 in brackets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<Vec<Tunnel>>,
+    /// True when the handshake was not seen and roles were inferred.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub midstream: Option<bool>,
+    /// Why the connection closed: `fin`, `rst`, `timeout`, `evicted`, `eof`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_c2s: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_s2c: Option<u64>,
+}
+
+/// `data`: in-order stream bytes of one direction at stream offset `off`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Data<'a> {
+    pub ts: Ts,
+    pub flow: String,
+    pub dir: Dir,
+    /// Offset of the first byte in the direction's stream (0 = first byte seen).
+    pub off: u64,
+    #[serde(rename = "data_b64", with = "b64")]
+    pub data: Cow<'a, [u8]>,
+}
+
+/// `gap`: `len` stream bytes at `off` that were never seen; the stream goes on after them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gap {
+    pub ts: Ts,
+    pub flow: String,
+    pub dir: Dir,
+    pub off: u64,
+    pub len: u64,
+}
+
+/// One HTTP header as sent: `[name, value]`.
+pub type Header = (String, String);
+
+/// The request half of an `http` transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpRequest {
+    pub method: String,
+    pub uri: String,
+    pub version: String,
+    /// Ordered `[name, value]` pairs, duplicates kept, names as sent.
+    pub headers: Vec<Header>,
+    /// Full decoded body length (after transfer and content decoding).
+    pub body_len: u64,
+    /// Decoded body, up to the body cap.
+    #[serde(rename = "body_b64", with = "b64")]
+    pub body: Vec<u8>,
+    /// Whether the cap cut `body`.
+    pub truncated: bool,
+}
+
+/// The response half of an `http` transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub reason: String,
+    pub version: String,
+    pub headers: Vec<Header>,
+    pub body_len: u64,
+    #[serde(rename = "body_b64", with = "b64")]
+    pub body: Vec<u8>,
+    pub truncated: bool,
+}
+
+/// `http`: one request paired with its response (either may be missing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Http {
+    pub ts: Ts,
+    pub ts_end: Ts,
+    pub flow: String,
+    pub community_id: String,
+    /// Index of the transaction within its connection, from 0.
+    pub seq: u64,
+    pub client: String,
+    pub server: String,
+    /// Client address as the application sees it (PROXY protocol or trusted header).
+    pub real_ip: String,
+    #[serde(default)]
+    pub tunnel: Vec<Tunnel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<HttpRequest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<HttpResponse>,
+    #[serde(default)]
+    pub anomalies: Vec<String>,
+}
+
+/// One detector hit inside an `attack`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    /// Attack class: `sqli`, `xss`, `rce`, `ptrav`, `ssrf`, ...
+    pub class: String,
+    /// Where in the request: `path`, `query.id`, `body.json.user.name`, `header.User-Agent`, ...
+    pub point: String,
+    /// Decoded payload excerpt.
+    pub payload: String,
+    /// Rule id.
+    pub rule: String,
+}
+
+/// `attack`: an HTTP transaction that carried an attack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attack {
+    pub ts: Ts,
+    pub flow: String,
+    pub http_seq: u64,
+    pub client: String,
+    pub real_ip: String,
+    pub server: String,
+    pub method: String,
+    pub host: String,
+    pub uri: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    pub hits: Vec<Hit>,
+}
+
+/// `vuln`: a weakness an HTTP response revealed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vuln {
+    pub ts: Ts,
+    pub flow: String,
+    /// Dotted class, e.g. `info_leak.stack_trace`.
+    pub class: String,
+    /// `low`, `medium`, `high` or `critical`.
+    pub severity: String,
+    pub method: String,
+    pub host: String,
+    pub path: String,
+    pub evidence: String,
+}
+
+/// `endpoint`: one entry of the API inventory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub method: String,
+    pub host: String,
+    /// Path template, e.g. `/users/{id}`.
+    pub path: String,
+    #[serde(default)]
+    pub params: Vec<serde_json::Value>,
+    /// Count of responses by status code.
+    #[serde(default)]
+    pub statuses: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub sensitive: Vec<String>,
+    pub count: u64,
+    pub first_seen: Ts,
+    pub last_seen: Ts,
+}
+
+/// Serde helpers for `_b64` fields: standard alphabet, padded.
+pub mod b64 {
+    use std::borrow::Cow;
+    use std::cell::RefCell;
+
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    const ENGINE: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+    thread_local! {
+        /// Reused encode buffer, so serialising a payload does not allocate per record.
+        static BUF: RefCell<String> = const { RefCell::new(String::new()) };
+    }
+
+    pub fn serialize<T: AsRef<[u8]> + ?Sized, S: Serializer>(
+        data: &T,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        BUF.with(|buf| match buf.try_borrow_mut() {
+            Ok(mut buf) => {
+                buf.clear();
+                ENGINE.encode_string(data.as_ref(), &mut buf);
+                s.serialize_str(&buf)
+            }
+            // Re-entered (a serializer that serialises inside a serializer): no reuse.
+            Err(_) => s.serialize_str(&ENGINE.encode(data.as_ref())),
+        })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: From<Vec<u8>>>(d: D) -> Result<T, D::Error> {
+        let text = Cow::<'de, str>::deserialize(d)?;
+        ENGINE
+            .decode(text.as_bytes())
+            .map(T::from)
+            .map_err(|e| serde::de::Error::custom(format!("bad base64: {e}")))
+    }
+
+    /// Encodes bytes as a base64 string.
+    pub fn encode(data: &[u8]) -> String {
+        ENGINE.encode(data)
+    }
+
+    /// Decodes a base64 string.
+    pub fn decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+        ENGINE.decode(text)
+    }
+}
+
+/// Formats `ip:port`, IPv6 in brackets, as records write endpoints.
+pub fn endpoint(ip: IpAddr, port: u16) -> String {
+    std::net::SocketAddr::new(ip, port).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> Frame<'static> {
+        Frame {
+            ts: Ts::from_micros(1_714_564_800, 123_456),
+            src: "eth0".into(),
+            index: 3,
+            link: LinkType::Ethernet,
+            len: 60,
+            tunnel: vec![],
+            data: Cow::Owned(b"\x00\x01hello".to_vec()),
+        }
+    }
+
+    #[test]
+    fn frame_wire_format() {
+        let line = serde_json::to_string(&Record::Frame(frame())).unwrap();
+        assert_eq!(
+            line,
+            r#"{"type":"frame","ts":"2024-05-01T12:00:00.123456Z","src":"eth0","index":3,"link":"ethernet","len":60,"data_b64":"AAFoZWxsbw=="}"#
+        );
+        assert_eq!(record_type(line.as_bytes()).as_deref(), Some("frame"));
+        let back: Frame<'_> = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, frame());
+    }
+
+    #[test]
+    fn packet_wire_format_matches_design() {
+        let p = Packet {
+            ts: Ts::from_micros(0, 0),
+            src: "eth0".into(),
+            index: 0,
+            tunnel: Cow::Owned(vec![
+                Tunnel::Vxlan {
+                    vni: 7,
+                    outer_src: "10.0.0.5".parse().unwrap(),
+                    outer_dst: "10.0.0.9".parse().unwrap(),
+                },
+                Tunnel::Vlan { vid: 42 },
+            ]),
+            ip: IpInfo {
+                v: 4,
+                src: "10.1.0.7".parse().unwrap(),
+                dst: "10.1.0.9".parse().unwrap(),
+                ttl: 64,
+            },
+            tcp: TcpInfo {
+                sport: 51234,
+                dport: 80,
+                seq: 1,
+                ack: 1,
+                flags: TcpFlags(TcpFlags::PSH | TcpFlags::ACK),
+                win: 502,
+            },
+            payload: Cow::Borrowed(b""),
+        };
+        let line = serde_json::to_string(&Record::Packet(p.clone())).unwrap();
+        assert_eq!(
+            line,
+            concat!(
+                r#"{"type":"packet","ts":"1970-01-01T00:00:00.000000Z","src":"eth0","index":0,"#,
+                r#""tunnel":[{"kind":"vxlan","vni":7,"outer_src":"10.0.0.5","outer_dst":"10.0.0.9"},{"kind":"vlan","vid":42}],"#,
+                r#""ip":{"v":4,"src":"10.1.0.7","dst":"10.1.0.9","ttl":64},"#,
+                r#""tcp":{"sport":51234,"dport":80,"seq":1,"ack":1,"flags":"PA","win":502},"payload_b64":""}"#
+            )
+        );
+        let back: Packet<'_> = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, p);
+    }
+
+    #[test]
+    fn record_type_fast_and_slow_paths() {
+        assert_eq!(
+            record_type(br#"{"type":"http","x":1}"#).as_deref(),
+            Some("http")
+        );
+        assert_eq!(
+            record_type(br#"{ "x":1, "type" : "gap" }"#).as_deref(),
+            Some("gap")
+        );
+        assert_eq!(record_type(br#"{"type":"a\"b"}"#).as_deref(), Some("a\"b"));
+        assert_eq!(record_type(br#"{"x":1}"#), None);
+        assert_eq!(record_type(b"not json"), None);
+        assert_eq!(record_type(br#"{"type":5}"#), None);
+    }
+
+    #[test]
+    fn link_type_names_round_trip() {
+        for dlt in [0, 1, 101, 108, 113, 228, 229, 276, 147] {
+            let lt = LinkType::from_dlt(dlt);
+            assert_eq!(LinkType::from_name(&lt.to_string()), Some(lt));
+            assert_eq!(lt.dlt(), dlt);
+        }
+        assert_eq!(LinkType::from_name("token_ring"), None);
+    }
+
+    #[test]
+    fn tcp_flags_letters() {
+        let f = TcpFlags(TcpFlags::SYN | TcpFlags::ACK);
+        assert_eq!(serde_json::to_string(&f).unwrap(), r#""SA""#);
+        assert_eq!(
+            serde_json::from_str::<TcpFlags>(r#""FSRPAUEC""#).unwrap(),
+            TcpFlags(0xff)
+        );
+        assert!(serde_json::from_str::<TcpFlags>(r#""X""#).is_err());
+    }
+
+    #[test]
+    fn bad_base64_is_an_error() {
+        let line =
+            r#"{"ts":"1970-01-01T00:00:00Z","src":"x","link":"raw","len":1,"data_b64":"!!"}"#;
+        let err = serde_json::from_str::<Frame<'_>>(line)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bad base64"), "{err}");
+    }
+}
