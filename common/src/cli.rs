@@ -52,6 +52,24 @@ impl CommonArgs {
     }
 }
 
+/// The environment variable that makes a binary print its man page (roff) to
+/// stdout and exit, instead of running. `scripts/gen-man` uses it; so does the
+/// test that fails when a checked-in page drifts from the clap definitions.
+pub const MAN_ENV: &str = "TAPWATCH_PRINT_MAN";
+
+/// Parses the command line, or prints the man page when [`MAN_ENV`] is set.
+pub fn parse_args<A: clap::Parser>() -> A {
+    if std::env::var_os(MAN_ENV).is_some() {
+        let mut out = Vec::new();
+        let status = match clap_mangen::Man::new(A::command()).render(&mut out) {
+            Ok(()) => std::io::stdout().write_all(&out).map(|_| exit::OK).unwrap_or(exit::FAILURE),
+            Err(_) => exit::FAILURE,
+        };
+        std::process::exit(i32::from(status));
+    }
+    A::parse()
+}
+
 /// Raised under `--strict` at the first bad input; mapped to [`exit::BAD_INPUT`].
 #[derive(Debug)]
 pub struct StrictError(pub String);
