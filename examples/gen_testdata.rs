@@ -110,9 +110,9 @@ struct Spec {
     frames: Vec<(Ts, Vec<u8>)>,
 }
 
-const EXCHANGE_NOTE: &str = "one TCP connection 10.1.0.7:51234 -> 10.1.0.9:80 \
+const EXCHANGE_NOTE: &str = "One TCP connection 10.1.0.7:51234 -> 10.1.0.9:80 \
 (handshake, `GET /api/items?page=1` -> `200 OK` with a JSON body, `POST /api/items` -> \
-`201 Created`, FIN both ways; 15 segments)";
+`201 Created`, FIN both ways; 14 segments)";
 
 fn basic_specs() -> Vec<Spec> {
     let conv = exchange(CLIENT, SERVER);
@@ -130,49 +130,49 @@ fn basic_specs() -> Vec<Spec> {
     add(
         "plain-ethernet",
         "The baseline: Ethernet II, IPv4, TCP.",
-        "15 `packet` records, empty `tunnel`, IPv4 10.1.0.7 <-> 10.1.0.9.",
+        "14 `packet` records, empty `tunnel`, IPv4 10.1.0.7 <-> 10.1.0.9.",
         LinkType::Ethernet,
         wrap(&conv, |s| ethernet_for(s.dir)),
     );
     add(
         "linux-sll",
         "Linux cooked capture v1 (`tcpdump -i any`, DLT 113).",
-        "15 `packet` records, empty `tunnel`.",
+        "14 `packet` records, empty `tunnel`.",
         LinkType::LinuxSll,
         wrap(&conv, |_| Frame::new().sll()),
     );
     add(
         "linux-sll2",
         "Linux cooked capture v2 (DLT 276, interface index 2).",
-        "15 `packet` records, empty `tunnel`.",
+        "14 `packet` records, empty `tunnel`.",
         LinkType::LinuxSll2,
         wrap(&conv, |_| Frame::new().sll2()),
     );
     add(
         "raw-ip",
         "Raw IP, no link header (DLT 101), as captured on a tun device.",
-        "15 `packet` records, empty `tunnel`.",
+        "14 `packet` records, empty `tunnel`.",
         LinkType::Raw,
         wrap(&conv, |_| Frame::raw()),
     );
     add(
         "bsd-null",
         "BSD loopback (DLT 0): a 4-byte address family (2, AF_INET) in host (little-endian) order.",
-        "15 `packet` records, empty `tunnel`.",
+        "14 `packet` records, empty `tunnel`.",
         LinkType::Null,
         wrap(&conv, |_| Frame::new().null()),
     );
     add(
         "vlan-qinq",
         "QinQ: an 802.1ad service tag (0x88a8, VID 100) over an 802.1Q customer tag (0x8100, VID 42).",
-        "15 `packet` records, each with `tunnel` `[{\"kind\":\"vlan\",\"vid\":100},{\"kind\":\"vlan\",\"vid\":42}]` (outermost first).",
+        "14 `packet` records, each with `tunnel` `[{\"kind\":\"vlan\",\"vid\":100},{\"kind\":\"vlan\",\"vid\":42}]` (outermost first).",
         LinkType::Ethernet,
         wrap(&conv, |s| ethernet_for(s.dir).vlan(100).vlan(42)),
     );
     add(
         "vlan-9100",
         "Pre-standard QinQ: an outer tag with TPID 0x9100 (VID 100) over an 802.1Q tag (VID 42).",
-        "15 `packet` records, each with two `vlan` entries (vid 100 then 42).",
+        "14 `packet` records, each with two `vlan` entries (vid 100 then 42).",
         LinkType::Ethernet,
         wrap(&conv, |s| {
             ethernet_for(s.dir)
@@ -183,14 +183,14 @@ fn basic_specs() -> Vec<Spec> {
     add(
         "mpls-stack",
         "An MPLS label stack of two labels (1000, then 2000 with bottom-of-stack) over Ethernet, IPv4 below.",
-        "15 `packet` records, each with two `mpls` tunnel entries (labels 1000 and 2000).",
+        "14 `packet` records, each with two `mpls` tunnel entries (labels 1000 and 2000).",
         LinkType::Ethernet,
         wrap(&conv, |s| ethernet_for(s.dir).mpls(1000).mpls(2000)),
     );
     add(
         "ipv6-ext-headers",
         "IPv6 with a hop-by-hop header (Router Alert) and a destination options header before TCP, fd00::7 -> fd00::9.",
-        "15 `packet` records with `ip.v` 6, the extension headers skipped, TCP decoded.",
+        "14 `packet` records with `ip.v` 6, the extension headers skipped, TCP decoded.",
         LinkType::Ethernet,
         conv6
             .segments()
@@ -207,7 +207,7 @@ fn basic_specs() -> Vec<Spec> {
     add(
         "gre-key-seq",
         "GRE (IPv4 10.0.0.5 -> 10.0.0.9) with the key (0x1234) and sequence-number fields, inner IPv4 (protocol 0x0800).",
-        "15 `packet` records, each with one `gre` tunnel entry (key 4660) and the outer addresses.",
+        "14 `packet` records, each with one `gre` tunnel entry (key 4660) and the outer addresses.",
         LinkType::Ethernet,
         {
             let segs = conv.segments();
@@ -225,21 +225,21 @@ fn basic_specs() -> Vec<Spec> {
     add(
         "gre-teb",
         "GRE transparent Ethernet bridging (protocol 0x6558): a whole Ethernet frame inside GRE.",
-        "15 `packet` records, each with one `gre` tunnel entry; the inner Ethernet is decoded.",
+        "14 `packet` records, each with one `gre` tunnel entry; the inner Ethernet is decoded.",
         LinkType::Ethernet,
         wrap(&conv, |s| outer().gre().append(ethernet_for(s.dir))),
     );
     add(
         "erspan-i",
         "ERSPAN type I: GRE protocol 0x88be without the sequence bit, the mirrored Ethernet frame right after the 4-byte GRE header.",
-        "15 `packet` records, each with one `erspan` tunnel entry (version 1 / type I).",
+        "14 `packet` records, each with one `erspan` tunnel entry (version 1 / type I).",
         LinkType::Ethernet,
         wrap(&conv, |s| outer().erspan1().append(ethernet_for(s.dir))),
     );
     add(
         "erspan-ii",
         "ERSPAN type II: GRE 0x88be with sequence numbers and the 8-byte ERSPAN II header (session 5, VLAN 42).",
-        "15 `packet` records, each with one `erspan` tunnel entry (type II, session 5).",
+        "14 `packet` records, each with one `erspan` tunnel entry (type II, session 5).",
         LinkType::Ethernet,
         {
             let segs = conv.segments();
@@ -258,7 +258,7 @@ fn basic_specs() -> Vec<Spec> {
     add(
         "erspan-iii",
         "ERSPAN type III: GRE 0x22eb with sequence numbers, the 12-byte ERSPAN III header (session 6, VLAN 42) and the 8-byte platform-specific subheader (O bit set).",
-        "15 `packet` records, each with one `erspan` tunnel entry (type III, session 6).",
+        "14 `packet` records, each with one `erspan` tunnel entry (type III, session 6).",
         LinkType::Ethernet,
         {
             let segs = conv.segments();
@@ -277,7 +277,7 @@ fn basic_specs() -> Vec<Spec> {
     add(
         "vxlan",
         "VXLAN on UDP 4789 (VNI 7) from the mirror source 10.0.0.5 to the sensor 10.0.0.9, inner Ethernet/IPv4/TCP.",
-        "15 `packet` records, each with `tunnel` `[{\"kind\":\"vxlan\",\"vni\":7,\"outer_src\":\"10.0.0.5\",\"outer_dst\":\"10.0.0.9\"}]`.",
+        "14 `packet` records, each with `tunnel` `[{\"kind\":\"vxlan\",\"vni\":7,\"outer_src\":\"10.0.0.5\",\"outer_dst\":\"10.0.0.9\"}]`.",
         LinkType::Ethernet,
         wrap(&conv, |s| {
             outer()
@@ -290,7 +290,7 @@ fn basic_specs() -> Vec<Spec> {
     add(
         "vxlan-8472",
         "VXLAN on UDP 8472, the Linux kernel's historical default port (VNI 8). tshark needs `-d udp.port==8472,vxlan`.",
-        "15 `packet` records, each with one `vxlan` tunnel entry (vni 8), provided port 8472 is among the VXLAN ports (it is by default).",
+        "14 `packet` records, each with one `vxlan` tunnel entry (vni 8), provided port 8472 is among the VXLAN ports (it is by default).",
         LinkType::Ethernet,
         wrap(&conv, |s| {
             outer()
@@ -303,7 +303,7 @@ fn basic_specs() -> Vec<Spec> {
     add(
         "vxlan-vlan",
         "VXLAN (VNI 7) whose inner Ethernet frame carries an 802.1Q tag (VID 42).",
-        "15 `packet` records, each with `tunnel` `[vxlan vni 7, vlan vid 42]` (outermost first).",
+        "14 `packet` records, each with `tunnel` `[vxlan vni 7, vlan vid 42]` (outermost first).",
         LinkType::Ethernet,
         wrap(&conv, |s| {
             outer()
@@ -316,7 +316,7 @@ fn basic_specs() -> Vec<Spec> {
     add(
         "geneve-options",
         "Geneve on UDP 6081 (VNI 9) with two option TLVs (class 0x0102 type 0x80 with 4 bytes, class 0xffff type 1 with 8 bytes), inner Ethernet (protocol 0x6558).",
-        "15 `packet` records, each with one `geneve` tunnel entry (vni 9); the options are skipped by their length.",
+        "14 `packet` records, each with one `geneve` tunnel entry (vni 9); the options are skipped by their length.",
         LinkType::Ethernet,
         wrap(&conv, |s| {
             outer()
@@ -328,7 +328,7 @@ fn basic_specs() -> Vec<Spec> {
     add(
         "geneve-vxlan",
         "AWS-style nesting: a Gateway Load Balancer Geneve tunnel (UDP 6081, VNI 10, three AWS option TLVs of class 0x0108, inner IPv4) carrying VPC Traffic Mirroring VXLAN (UDP 4789, VNI 7) carrying the mirrored Ethernet frame.",
-        "15 `packet` records, each with `tunnel` `[geneve vni 10, vxlan vni 7]` (outermost first).",
+        "14 `packet` records, each with `tunnel` `[geneve vni 10, vxlan vni 7]` (outermost first).",
         LinkType::Ethernet,
         wrap(&conv, |s| {
             outer()
@@ -344,14 +344,14 @@ fn basic_specs() -> Vec<Spec> {
     add(
         "ipip-4in4",
         "IP-in-IP: IPv4 (protocol 4) from 10.0.0.5 to 10.0.0.9 carrying the IPv4 packet.",
-        "15 `packet` records, each with one `ipip` tunnel entry and the outer addresses.",
+        "14 `packet` records, each with one `ipip` tunnel entry and the outer addresses.",
         LinkType::Ethernet,
         wrap(&conv, |_| outer()),
     );
     add(
         "ipip-6in4",
         "6in4: IPv4 (protocol 41) from 10.0.0.5 to 10.0.0.9 carrying IPv6 fd00::7 <-> fd00::9.",
-        "15 `packet` records with `ip.v` 6, each with one `ipip` tunnel entry.",
+        "14 `packet` records with `ip.v` 6, each with one `ipip` tunnel entry.",
         LinkType::Ethernet,
         wrap(&conv6, |_| outer()),
     );
@@ -492,7 +492,7 @@ fn fragments_case(name: &'static str, conv: TcpConversation, what: &'static str)
     let frames = fragmented(&conv, 64);
     let stages = format!(
         "- `tw-capture`: {} `frame` records (fragments are separate records).\n\
-         - `tw-decap`: the fragments reassembled: 15 `packet` records, the same as \
+         - `tw-decap`: the fragments reassembled: 14 `packet` records, the same as \
          `plain-ethernet` apart from addresses, times and the IP header fields.\n\
          - Later stages: the two HTTP transactions, as in `plain-ethernet`.",
         frames.len()
@@ -547,9 +547,9 @@ fn pcapng_multi() -> Case {
                 all.len()
             ),
             "input.pcapng",
-            "- `tw-capture`: 30 `frame` records; `src` names the interface (`eth0` or `tun0`), \
+            "- `tw-capture`: 28 `frame` records; `src` names the interface (`eth0` or `tun0`), \
              `link` is `ethernet` or `raw`, `tun0` times carry nine fractional digits.\n\
-             - `tw-decap`: 30 `packet` records, empty `tunnel`.\n\
+             - `tw-decap`: 28 `packet` records, empty `tunnel`.\n\
              - Later stages: two connections, four HTTP transactions.",
         ),
         bytes: ng.into_bytes(),
@@ -573,9 +573,9 @@ fn pcap_nanos() -> Case {
                 "{EXCHANGE_NOTE}; first packet at 12:00:00.000000123, then every 1.000001 ms."
             ),
             "input.pcap",
-            "- `tw-capture`: 15 `frame` records whose `ts` keep nine fractional digits \
+            "- `tw-capture`: 14 `frame` records whose `ts` keep nine fractional digits \
              (`2024-05-01T12:00:00.000000123Z`, `...00.001000124Z`, ...).\n\
-             - `tw-decap`: 15 `packet` records with the same times.\n\
+             - `tw-decap`: 14 `packet` records with the same times.\n\
              - Later stages: as `plain-ethernet`, times in nanoseconds.",
         ),
         bytes: pcap_bytes(LinkType::Ethernet, true, &frames),
@@ -686,8 +686,8 @@ fn mixed_noise() -> Case {
              ICMPv6 echo request and a DNS query over UDP/IPv6 (non-TCP IPv6).",
             &format!("{EXCHANGE_NOTE}, starting at 12:00:00.1; the 8 other frames around and between it."),
             "input.pcap",
-            "- `tw-capture`: 23 `frame` records.\n\
-             - `tw-decap`: the 15 TCP segments as `packet` records; the ARP frames are counted \
+            "- `tw-capture`: 22 `frame` records.\n\
+             - `tw-decap`: the 14 TCP segments as `packet` records; the ARP frames are counted \
              as non-IP and the UDP/ICMP/ICMPv6 packets as non-TCP in the `decap.stderr` \
              summary (or emitted as packets without `tcp`, whichever the stage's contract says).\n\
              - Later stages: the two HTTP transactions.",
@@ -712,9 +712,9 @@ fn bad_truncated() -> Case {
              40 follow (as when a capture is copied while still being written).",
             &format!("{EXCHANGE_NOTE}, written as `plain-ethernet`, then the last 20 bytes of the file removed."),
             "input.pcap",
-            "- `tw-capture`: the first 14 frames, then a warning naming packet 14 and its byte \
+            "- `tw-capture`: the first 13 frames, then a warning naming packet 13 and its byte \
              offset (\"record truncated\"), exit status 0 (status per `--strict` otherwise).\n\
-             - `tw-decap`: 14 `packet` records; the summary counts the truncated record.\n\
+             - `tw-decap`: 13 `packet` records; the summary counts the truncated record.\n\
              - Later stages: both HTTP transactions complete; the connection lacks its final ACK.",
         ),
         bytes,
@@ -744,9 +744,9 @@ fn bad_caplen() -> Case {
              of 3,000,000,000 bytes and 8 bytes of junk follow; good records come after it.",
             &format!("{EXCHANGE_NOTE}, written as `plain-ethernet` with the damaged header and junk inserted after the 7th record."),
             "input.pcap",
-            "- `tw-capture`: all 15 real frames; one warning naming packet 7, its byte offset, \
+            "- `tw-capture`: all 14 real frames; one warning naming packet 7, its byte offset, \
              the impossible length and how many bytes were skipped to resynchronise.\n\
-             - `tw-decap`: 15 `packet` records; the summary counts one damaged record.\n\
+             - `tw-decap`: 14 `packet` records; the summary counts one damaged record.\n\
              - Later stages: both HTTP transactions, as in `plain-ethernet`.",
         ),
         bytes,

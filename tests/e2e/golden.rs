@@ -465,6 +465,28 @@ fn golden_inputs_match_the_generator() {
         stale.is_empty(),
         "stale or missing (run scripts/gen-testdata): {stale:?}"
     );
+    // Each well-formed case's README states its frame count correctly.
+    for case in gen_testdata::cases() {
+        if case.http_requests.is_none() {
+            continue;
+        }
+        let opened = common::io::open_input(Some(&root.join(case.name).join(case.file)))
+            .expect("capture opens");
+        let common::io::Input::Capture(mut reader) = opened.input else {
+            panic!("{}: not a capture", case.name);
+        };
+        let mut frames = 0;
+        while let Some(frame) = reader.next_frame() {
+            frame.unwrap_or_else(|e| panic!("{}: {e}", case.name));
+            frames += 1;
+        }
+        let claim = format!("`tw-capture`: {frames} `frame` records");
+        assert!(
+            case.readme.contains(&claim),
+            "{}/README.md should say {claim:?}",
+            case.name
+        );
+    }
     // Deterministic: a second generation gives the same bytes.
     let again: Vec<Vec<u8>> = gen_testdata::cases().into_iter().map(|c| c.bytes).collect();
     let first: Vec<Vec<u8>> = gen_testdata::cases().into_iter().map(|c| c.bytes).collect();
