@@ -9,4 +9,5 @@
 pub mod cli;
 pub mod io;
 pub mod record;
+pub mod synth;
 pub mod time;
