@@ -62,7 +62,10 @@ pub fn parse_args<A: clap::Parser>() -> A {
     if std::env::var_os(MAN_ENV).is_some() {
         let mut out = Vec::new();
         let status = match clap_mangen::Man::new(A::command()).render(&mut out) {
-            Ok(()) => std::io::stdout().write_all(&out).map(|_| exit::OK).unwrap_or(exit::FAILURE),
+            Ok(()) => std::io::stdout()
+                .write_all(&out)
+                .map(|_| exit::OK)
+                .unwrap_or(exit::FAILURE),
             Err(_) => exit::FAILURE,
         };
         std::process::exit(i32::from(status));

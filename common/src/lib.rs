@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod io;
+pub mod net;
 pub mod record;
 pub mod synth;
 pub mod time;

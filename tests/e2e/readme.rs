@@ -4,7 +4,8 @@
 use std::path::Path;
 
 fn read(rel: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel))
+        .unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 /// The first two shell commands of the README (lines inside the first code blocks).
@@ -31,8 +32,20 @@ fn first_two_commands() -> Vec<String> {
 fn ci_runs_the_readme_test_command() {
     let commands = first_two_commands();
     assert_eq!(commands.len(), 2, "README must open with two commands");
-    assert!(commands[0].contains("demo"), "first command runs the demo: {}", commands[0]);
-    assert!(commands[1].contains("cargo test"), "second command runs the tests: {}", commands[1]);
+    assert!(
+        commands[0].contains("demo"),
+        "first command runs the demo: {}",
+        commands[0]
+    );
+    assert!(
+        commands[1].contains("cargo test"),
+        "second command runs the tests: {}",
+        commands[1]
+    );
     let ci = read(".ci/run");
-    assert!(ci.lines().any(|l| l.trim() == commands[1]), ".ci/run does not run the README test command {:?}", commands[1]);
+    assert!(
+        ci.lines().any(|l| l.trim() == commands[1]),
+        ".ci/run does not run the README test command {:?}",
+        commands[1]
+    );
 }
