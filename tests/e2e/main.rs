@@ -1,1 +1,3 @@
+//! End-to-end tests: run the real binaries.
 
+mod decap;
