@@ -74,6 +74,8 @@ fn shared_captures_decode_and_show_their_encapsulation() {
         ("bug-4376/syn_retransmit_with_ts.pcap", "vlan"),
         ("decode-sll2-02/input.pcap", ""),
         ("bug-4810/pppoe-session-http.pcap", ""),
+        ("decode-chdlc-01/hdlc-http_1tx.pcap", ""),
+        ("decode-etag-01/input.pcap", ""),
     ];
     let mut failures = vec![];
     let mut total_packets = 0;

@@ -1103,3 +1103,51 @@ fn robustness_truncations_and_mutations() {
         assert_eq!(s.frames, pushed);
     }
 }
+
+/// Throughput on a mix of plain, VLAN, VXLAN and ERSPAN frames with full-size
+/// segments: `cargo test --release -p tapwatch-common decap::tests::throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, run in release by hand"]
+fn throughput() {
+    let seg = tcp4("10.1.0.7", "10.1.0.9", 51234, 80, &[b'a'; 1400]);
+    let frames = [
+        eth(0x0800, &seg),
+        eth(0x8100, &vlan(42, 0x0800, &seg)),
+        eth(
+            0x0800,
+            &outer(UDP, &udp(1, 4789, &vxlan(7, &eth(0x0800, &seg)))),
+        ),
+        eth(
+            0x0800,
+            &outer(
+                GRE,
+                &gre(0x88be, None, Some(1), &erspan2(5, &eth(0x0800, &seg))),
+            ),
+        ),
+    ];
+    let small = eth(0x0800, &tcp4("10.1.0.7", "10.1.0.9", 51234, 80, b""));
+    for (name, set) in [
+        ("1.4 KB mix", &frames[..]),
+        ("64-byte ACKs", std::slice::from_ref(&small)),
+    ] {
+        let mut d = Decapper::new(DecapConfig::default());
+        let mut sum = 0usize;
+        let rounds = 2_000_000 / set.len();
+        let start = std::time::Instant::now();
+        for i in 0..rounds {
+            for f in set {
+                d.push(&frame_at(i as i64, LinkType::Ethernet, f, 0), &mut |p| {
+                    sum += p.payload.len()
+                });
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let s = d.stats();
+        println!(
+            "{name}: {} frames, {:.2} GB/s, {:.1} Mframes/s ({sum})",
+            s.frames,
+            s.bytes as f64 / secs / 1e9,
+            s.frames as f64 / secs / 1e6
+        );
+    }
+}

@@ -10,8 +10,8 @@ use super::frag::{Defrag, FragKey, Fragment, MAX_PAYLOAD};
 use super::view::ip::Ipv6Frag;
 use super::view::link::Family;
 use super::view::{
-    Erspan2, Erspan3, Ethernet, Geneve, Gre, Ipv4, Ipv6, Ipv6Ext, LinuxSll, LinuxSll2, MplsLabel,
-    Null, Pppoe, Tcp, Udp, VlanTag, VnTag, Vxlan,
+    CiscoHdlc, ETag, Erspan2, Erspan3, Ethernet, Geneve, Gre, Ipv4, Ipv6, Ipv6Ext, LinuxSll,
+    LinuxSll2, MplsLabel, Null, Pppoe, Tcp, Udp, VlanTag, VnTag, Vxlan,
 };
 use super::{checksum, DecapConfig, DecapStats, ViewError};
 use crate::record::{IpInfo, LinkType, Packet, TcpFlags, TcpInfo, Tunnel};
@@ -34,6 +34,7 @@ pub mod ethertype {
     pub const ERSPAN_3: u16 = 0x22eb;
     pub const LLDP: u16 = 0x88cc;
     pub const VNTAG: u16 = 0x8926;
+    pub const ETAG: u16 = 0x893f;
 }
 
 pub mod proto {
@@ -124,6 +125,15 @@ impl Walk<'_, '_> {
                     Err(e) => self.fail(e),
                 }
             }
+            LinkType::Other(super::view::link::chdlc::DLT) => {
+                if !self.enter() {
+                    return;
+                }
+                match CiscoHdlc::new_checked(data) {
+                    Ok(h) => self.ethertype(h.protocol(), h.payload()),
+                    Err(e) => self.fail(e),
+                }
+            }
             LinkType::Other(_) => self.stats.count("link_unsupported"),
         }
     }
@@ -168,6 +178,7 @@ impl Walk<'_, '_> {
             TEB => self.ethernet(data),
             PPPOE_SESSION => self.pppoe(data),
             VNTAG => self.vntag(data),
+            ETAG => self.etag(data),
             ARP | RARP => self.stats.count("arp"),
             PPPOE_DISCOVERY => self.stats.count("pppoe_discovery"),
             LLDP => self.stats.count("lldp"),
@@ -194,6 +205,16 @@ impl Walk<'_, '_> {
             return;
         }
         match VnTag::new_checked(data) {
+            Ok(tag) => self.ethertype(tag.ethertype(), tag.payload()),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn etag(&mut self, data: &[u8]) {
+        if !self.enter() {
+            return;
+        }
+        match ETag::new_checked(data) {
             Ok(tag) => self.ethertype(tag.ethertype(), tag.payload()),
             Err(e) => self.fail(e),
         }

@@ -168,6 +168,66 @@ impl<'a> VnTag<'a> {
     }
 }
 
+/// IEEE 802.1BR E-Tag (EtherType 0x893f): a 6-byte tag, then the inner EtherType.
+pub mod etag {
+    pub const TAG: usize = 0;
+    pub const ETHERTYPE: usize = 6;
+    pub const HEADER_LEN: usize = 8;
+}
+
+/// A checked E-Tag.
+#[derive(Debug, Clone, Copy)]
+pub struct ETag<'a> {
+    header: &'a [u8; etag::HEADER_LEN],
+    payload: &'a [u8],
+}
+
+impl<'a> ETag<'a> {
+    pub fn new_checked(buf: &'a [u8]) -> Result<Self, ViewError> {
+        let (header, payload) = split::<{ etag::HEADER_LEN }>(buf, Layer::Vlan)?;
+        Ok(ETag { header, payload })
+    }
+
+    pub fn ethertype(&self) -> u16 {
+        be16(arr(self.header, etag::ETHERTYPE))
+    }
+
+    pub fn payload(&self) -> &'a [u8] {
+        self.payload
+    }
+}
+
+/// Cisco HDLC (DLT 104): address, control, then an EtherType.
+pub mod chdlc {
+    pub const ADDRESS: usize = 0;
+    pub const CONTROL: usize = 1;
+    pub const PROTOCOL: usize = 2;
+    pub const HEADER_LEN: usize = 4;
+    pub const DLT: u32 = 104;
+}
+
+/// A checked Cisco HDLC header.
+#[derive(Debug, Clone, Copy)]
+pub struct CiscoHdlc<'a> {
+    header: &'a [u8; chdlc::HEADER_LEN],
+    payload: &'a [u8],
+}
+
+impl<'a> CiscoHdlc<'a> {
+    pub fn new_checked(buf: &'a [u8]) -> Result<Self, ViewError> {
+        let (header, payload) = split::<{ chdlc::HEADER_LEN }>(buf, Layer::Ethernet)?;
+        Ok(CiscoHdlc { header, payload })
+    }
+
+    pub fn protocol(&self) -> u16 {
+        be16(arr(self.header, chdlc::PROTOCOL))
+    }
+
+    pub fn payload(&self) -> &'a [u8] {
+        self.payload
+    }
+}
+
 /// Linux cooked capture v1 (DLT 113).
 pub mod sll {
     pub const PACKET_TYPE: usize = 0;
@@ -331,6 +391,21 @@ mod tests {
         );
         every_truncation_fails(&f, 14, Ethernet::new_checked);
         every_truncation_fails(&[0, 1, 8, 0], 4, VlanTag::new_checked);
+    }
+
+    #[test]
+    fn tags_and_hdlc() {
+        let e = [0, 0, 0, 0, 0, 0, 0x08, 0x00, 0x45];
+        let t = ETag::new_checked(&e).unwrap();
+        assert_eq!((t.ethertype(), t.payload()), (0x0800, &[0x45][..]));
+        every_truncation_fails(&e, 8, ETag::new_checked);
+        let v = [0x80, 1, 0, 2, 0x86, 0xdd];
+        assert_eq!(VnTag::new_checked(&v).unwrap().ethertype(), 0x86dd);
+        every_truncation_fails(&v, 6, VnTag::new_checked);
+        let h = [0x0f, 0, 0x08, 0x00, 0x45];
+        let c = CiscoHdlc::new_checked(&h).unwrap();
+        assert_eq!((c.protocol(), c.payload()), (0x0800, &[0x45][..]));
+        every_truncation_fails(&h, 4, CiscoHdlc::new_checked);
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub use geneve::Geneve;
 pub use gre::Gre;
 pub use ip::{Ipv4, Ipv6, Ipv6Ext};
 pub use l4::{Tcp, Udp};
-pub use link::{Ethernet, LinuxSll, LinuxSll2, Null, Pppoe, VlanTag, VnTag};
+pub use link::{CiscoHdlc, ETag, Ethernet, LinuxSll, LinuxSll2, Null, Pppoe, VlanTag, VnTag};
 pub use mpls::MplsLabel;
 pub use vxlan::Vxlan;
 
