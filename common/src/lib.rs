@@ -7,6 +7,7 @@
 //! same code.
 
 pub mod cli;
+pub mod decap;
 pub mod io;
 pub mod net;
 pub mod record;

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real binaries run on real inputs (testdata/, captures
 //! made on loopback, ../shared/pcaps when present).
 
+mod decap;
 mod golden;
 mod readme;
