@@ -29,8 +29,9 @@ mod testutil;
 
 use std::collections::BTreeMap;
 
+pub use crate::net::Cidr;
 pub use error::{Layer, ViewError};
-pub use filter::{Cidr, CidrError, Filter};
+pub use filter::Filter;
 pub use frag::FragConfig;
 
 use crate::record::{LinkType, Packet, Tunnel};
