@@ -8,5 +8,6 @@
 
 pub mod cli;
 pub mod io;
+pub mod reassemble;
 pub mod record;
 pub mod time;
