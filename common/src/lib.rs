@@ -10,6 +10,7 @@ pub mod cli;
 pub mod decap;
 pub mod io;
 pub mod net;
+pub mod reassemble;
 pub mod record;
 pub mod synth;
 pub mod time;

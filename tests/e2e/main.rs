@@ -4,3 +4,4 @@
 mod decap;
 mod golden;
 mod readme;
+mod reassemble;

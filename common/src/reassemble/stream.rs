@@ -1,0 +1,397 @@
+//! One direction of a connection: turns segments into an ordered byte stream.
+//!
+//! Offsets are u64 from the first byte of the direction. In-order bytes are
+//! handed out at once, borrowed from the segment; out-of-order bytes wait in a
+//! bounded, non-overlapping map until the hole before them fills or is given
+//! up as a gap.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::seq::SeqNum;
+use super::{OverlapPolicy, Stats};
+use crate::record::Ts;
+
+/// Bytes charged per buffered piece on top of its payload (map node, Vec header),
+/// so a flood of one-byte segments hits the caps as fast as big ones.
+pub const SEG_OVERHEAD: usize = 64;
+
+/// What a stream hands out.
+pub enum Ev<'p> {
+    Data { off: u64, data: Cow<'p, [u8]> },
+    Gap { off: u64, len: u64 },
+}
+
+struct Seg {
+    ts: Ts,
+    data: Vec<u8>,
+}
+
+/// Limits a stream works within.
+pub struct Limits {
+    pub policy: OverlapPolicy,
+    /// Furthest a segment may start ahead of the next expected byte.
+    pub window: u64,
+    /// Cap on buffered out-of-order bytes (with [`SEG_OVERHEAD`]).
+    pub max_ooo: usize,
+    /// Whether the global buffer cap leaves room for this segment.
+    pub can_buffer: bool,
+}
+
+#[derive(Default)]
+pub struct Stream {
+    /// Sequence number of offset 0; unset until the SYN or the first data.
+    pub base: Option<SeqNum>,
+    /// Offset of the next byte to hand out.
+    pub next: u64,
+    buf: BTreeMap<u64, Seg>,
+    /// Bytes charged for `buf`.
+    pub buffered: usize,
+    /// Offset of the FIN, once seen.
+    pub fin_off: Option<u64>,
+    /// Highest offset the peer acknowledged (exclusive), and when it moved.
+    pub peer_acked: u64,
+    pub peer_ack_ts: Ts,
+    /// The hole deadline registered for this stream.
+    pub deadline: Option<Ts>,
+    /// Data bytes handed out (gaps excluded).
+    pub data_bytes: u64,
+}
+
+impl Stream {
+    fn next_seq(&self, base: SeqNum) -> SeqNum {
+        base.plus(self.next as u32)
+    }
+
+    /// Signed stream offset of `seq` (may be negative: before offset 0).
+    fn offset(&self, base: SeqNum, seq: SeqNum) -> i128 {
+        i128::from(self.next) + i128::from(seq.diff(self.next_seq(base)))
+    }
+
+    /// Whether a segment would have to wait in the buffer (not in order, not old).
+    pub fn would_buffer(&self, seq: SeqNum, len: usize, window: u64) -> bool {
+        let Some(base) = self.base else { return false };
+        let start = self.offset(base, seq);
+        let end = start + len as i128;
+        let next = i128::from(self.next);
+        if end <= next || start <= next {
+            // Old, or starts in order (a partial overlap is trimmed to `next`).
+            return false;
+        }
+        start <= next + i128::from(window)
+    }
+
+    /// Whether a sequence number is within `window` of the next expected byte.
+    pub fn in_window(&self, seq: SeqNum, window: u64) -> bool {
+        match self.base {
+            None => true,
+            Some(base) => {
+                let d = self.offset(base, seq) - i128::from(self.next);
+                d.unsigned_abs() <= u128::from(window)
+            }
+        }
+    }
+
+    /// Whether everything up to the FIN was handed out.
+    pub fn finished(&self) -> bool {
+        self.fin_off.is_some_and(|f| self.next >= f)
+    }
+
+    /// Records the FIN at `seq` (the sequence number just past the payload).
+    pub fn set_fin(&mut self, seq: SeqNum, window: u64) {
+        let Some(base) = self.base else { return };
+        if self.fin_off.is_none() {
+            let off = self.offset(base, seq);
+            let next = i128::from(self.next);
+            if off <= next + i128::from(window) {
+                self.fin_off = Some(u64::try_from(off.max(next)).unwrap_or(self.next));
+            }
+        }
+    }
+
+    /// Notes the peer's cumulative ACK of this direction.
+    pub fn on_peer_ack(&mut self, ack: SeqNum, ts: Ts, window: u64) {
+        let Some(base) = self.base else { return };
+        let d = self.offset(base, ack) - i128::from(self.next);
+        if d > 0 && d <= i128::from(window) {
+            let off = self.next + d as u64;
+            if off > self.peer_acked {
+                self.peer_acked = off;
+                self.peer_ack_ts = ts;
+            }
+        }
+    }
+
+    /// The moment the current hole should be given up, if there is one: the
+    /// gap timeout after the first waiting segment arrived, or sooner, the ACK
+    /// grace after the peer acknowledged bytes past the hole.
+    pub fn desired_deadline(&self, gap_timeout: Duration, ack_grace: Duration) -> Option<Ts> {
+        let (_, first) = self.buf.first_key_value()?;
+        let mut d = ts_add(first.ts, gap_timeout);
+        if self.peer_acked > self.next {
+            let since = self.peer_ack_ts.max(first.ts);
+            d = d.min(ts_add(since, ack_grace));
+        }
+        Some(d)
+    }
+
+    /// Takes one segment's payload starting at `seq`.
+    pub fn segment<'p>(
+        &mut self,
+        seq: SeqNum,
+        data: &'p [u8],
+        ts: Ts,
+        lim: &Limits,
+        stats: &mut Stats,
+        emit: &mut dyn FnMut(Ev<'p>),
+    ) {
+        if data.is_empty() {
+            return;
+        }
+        let base = match self.base {
+            Some(b) => b,
+            None => {
+                self.base = Some(seq);
+                seq
+            }
+        };
+        let start_i = self.offset(base, seq);
+        let end_i = start_i + data.len() as i128;
+        if end_i <= i128::from(self.next) {
+            stats.retransmitted += 1;
+            return;
+        }
+        if start_i > i128::from(self.next) + i128::from(lim.window) {
+            stats.out_of_window += 1;
+            return;
+        }
+        let (start, mut data) = if start_i < i128::from(self.next) {
+            stats.retransmitted += 1;
+            let cut = usize::try_from(i128::from(self.next) - start_i).unwrap_or(usize::MAX);
+            (self.next, data.get(cut..).unwrap_or(&[]))
+        } else {
+            (u64::try_from(start_i).unwrap_or(u64::MAX), data)
+        };
+        loop {
+            if data.is_empty() {
+                return;
+            }
+            let end = start + data.len() as u64;
+            if end <= self.next {
+                return;
+            }
+            if start < self.next {
+                let cut = usize::try_from(self.next - start).unwrap_or(usize::MAX);
+                data = data.get(cut..).unwrap_or(&[]);
+                return self.in_order(data, ts, lim, stats, emit);
+            }
+            if start == self.next {
+                return self.in_order(data, ts, lim, stats, emit);
+            }
+            // Out of order: it waits.
+            if !lim.can_buffer {
+                stats.dropped_cap += 1;
+                return;
+            }
+            if self.buffered + data.len() + SEG_OVERHEAD > lim.max_ooo {
+                // No room: the oldest hole will not fill in time; give it up.
+                stats.forced_gaps += 1;
+                if !self.force_gap(stats, emit) {
+                    stats.gaps += 1;
+                    stats.gap_bytes += start - self.next;
+                    emit(Ev::Gap {
+                        off: self.next,
+                        len: start - self.next,
+                    });
+                    self.next = start;
+                }
+                continue;
+            }
+            self.insert(start, data, ts, lim.policy, stats);
+            return;
+        }
+    }
+
+    /// A segment starting exactly at `next`.
+    fn in_order<'p>(
+        &mut self,
+        data: &'p [u8],
+        ts: Ts,
+        lim: &Limits,
+        stats: &mut Stats,
+        emit: &mut dyn FnMut(Ev<'p>),
+    ) {
+        let end = self.next + data.len() as u64;
+        let clear = !matches!(self.buf.first_key_value(), Some((&k, _)) if k < end);
+        if clear {
+            // The hot path: hand the segment's own bytes out, no copy.
+            let off = self.next;
+            self.next = end;
+            self.data_bytes += data.len() as u64;
+            emit(Ev::Data {
+                off,
+                data: Cow::Borrowed(data),
+            });
+        } else {
+            // It overlaps waiting bytes: resolve in the buffer, then drain.
+            self.insert(self.next, data, ts, lim.policy, stats);
+        }
+        self.drain(emit);
+    }
+
+    /// Puts `data` at `start` into the buffer, resolving overlaps with what is
+    /// already there by `policy`; counts overlaps and those whose bytes differ.
+    fn insert(
+        &mut self,
+        start: u64,
+        data: &[u8],
+        ts: Ts,
+        policy: OverlapPolicy,
+        stats: &mut Stats,
+    ) {
+        let end = start + data.len() as u64;
+        let mut cur = start;
+        let (mut overlapped, mut differed) = (false, false);
+        while cur < end {
+            let covering = self
+                .buf
+                .range_mut(..=cur)
+                .next_back()
+                .filter(|(&k, s)| k + s.data.len() as u64 > cur);
+            if let Some((&k, seg)) = covering {
+                let stop = end.min(k + seg.data.len() as u64);
+                let new = data.get(idx(cur - start)..idx(stop - start)).unwrap_or(&[]);
+                if let Some(old) = seg.data.get_mut(idx(cur - k)..idx(stop - k)) {
+                    overlapped = true;
+                    if old != new {
+                        differed = true;
+                        if policy == OverlapPolicy::Last && old.len() == new.len() {
+                            old.copy_from_slice(new);
+                        }
+                    }
+                }
+                cur = stop;
+                continue;
+            }
+            let stop = self
+                .buf
+                .range(cur..)
+                .next()
+                .map_or(end, |(&k, _)| k.min(end));
+            let piece = data.get(idx(cur - start)..idx(stop - start)).unwrap_or(&[]);
+            if piece.is_empty() {
+                break;
+            }
+            // Extend the piece that ends right here rather than add one: at
+            // most one new piece per segment, so the charge never exceeds
+            // `len + SEG_OVERHEAD`, and in-sequence runs stay one piece.
+            let left = self
+                .buf
+                .range_mut(..cur)
+                .next_back()
+                .filter(|(&k, s)| k + s.data.len() as u64 == cur);
+            if let Some((_, seg)) = left {
+                seg.data.extend_from_slice(piece);
+                self.buffered += piece.len();
+                cur = stop;
+                continue;
+            }
+            self.buffered += piece.len() + SEG_OVERHEAD;
+            self.buf.insert(
+                cur,
+                Seg {
+                    ts,
+                    data: piece.to_vec(),
+                },
+            );
+            cur = stop;
+        }
+        if overlapped {
+            stats.overlaps += 1;
+        }
+        if differed {
+            stats.overlaps_differing += 1;
+        }
+    }
+
+    /// Hands out buffered pieces while they are in order.
+    fn drain<'p>(&mut self, emit: &mut dyn FnMut(Ev<'p>)) {
+        while let Some(entry) = self.buf.first_entry() {
+            let k = *entry.key();
+            if k > self.next {
+                break;
+            }
+            let seg = entry.remove();
+            self.buffered = self.buffered.saturating_sub(seg.data.len() + SEG_OVERHEAD);
+            let end = k + seg.data.len() as u64;
+            if end <= self.next {
+                continue;
+            }
+            let mut data = seg.data;
+            if k < self.next {
+                data.drain(..idx(self.next - k));
+            }
+            let off = self.next;
+            self.next = end;
+            self.data_bytes += data.len() as u64;
+            emit(Ev::Data {
+                off,
+                data: Cow::Owned(data),
+            });
+        }
+    }
+
+    /// Gives up the first hole: a gap up to the first waiting piece, then
+    /// whatever is in order behind it. False when nothing waits.
+    pub fn force_gap<'p>(&mut self, stats: &mut Stats, emit: &mut dyn FnMut(Ev<'p>)) -> bool {
+        let Some((&k, _)) = self.buf.first_key_value() else {
+            return false;
+        };
+        if k > self.next {
+            stats.gaps += 1;
+            stats.gap_bytes += k - self.next;
+            emit(Ev::Gap {
+                off: self.next,
+                len: k - self.next,
+            });
+            self.next = k;
+        }
+        self.drain(emit);
+        true
+    }
+
+    /// Closing: every hole becomes a gap, everything waiting is handed out,
+    /// and bytes known to exist past the end (FIN, or the peer's ACK) become a
+    /// trailing gap.
+    pub fn close<'p>(&mut self, window: u64, stats: &mut Stats, emit: &mut dyn FnMut(Ev<'p>)) {
+        while self.force_gap(stats, emit) {}
+        let tail = self
+            .fin_off
+            .unwrap_or(self.peer_acked)
+            .min(self.next.saturating_add(window));
+        if tail > self.next && self.base.is_some() {
+            stats.gaps += 1;
+            stats.gap_bytes += tail - self.next;
+            emit(Ev::Gap {
+                off: self.next,
+                len: tail - self.next,
+            });
+            self.next = tail;
+        }
+        self.buf.clear();
+        self.buffered = 0;
+    }
+}
+
+fn idx(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// `ts + d`, keeping the precision of `ts`.
+pub fn ts_add(ts: Ts, d: Duration) -> Ts {
+    let secs = ts
+        .secs
+        .saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    Ts::new(secs, ts.nanos + d.subsec_nanos(), ts.digits)
+}

@@ -1,0 +1,878 @@
+//! Reassembler tests: a small DSL for TCP scenarios, table cases, and a
+//! property test against a naive oracle (as smoltcp does).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::record::{IpInfo, TcpInfo};
+
+// ---------------------------------------------------------------- the DSL
+
+const C: bool = true;
+const S: bool = false;
+
+/// A TCP conversation under construction: each step appends a packet (or
+/// rearranges the last ones) the way a mirror would deliver them.
+struct Sc {
+    pkts: Vec<Packet<'static>>,
+    held: Vec<Packet<'static>>,
+    client: (IpAddr, u16),
+    server: (IpAddr, u16),
+    cseq: u32,
+    sseq: u32,
+    micros: i64,
+    tunnel: Vec<Tunnel>,
+}
+
+fn scenario() -> Sc {
+    Sc {
+        pkts: vec![],
+        held: vec![],
+        client: ("10.0.0.1".parse().unwrap(), 40000),
+        server: ("10.0.0.2".parse().unwrap(), 80),
+        cseq: 1000,
+        sseq: 5000,
+        micros: 0,
+        tunnel: vec![],
+    }
+}
+
+fn flags(s: &str) -> TcpFlags {
+    serde_json::from_value(serde_json::Value::String(s.into())).unwrap()
+}
+
+impl Sc {
+    fn ports(mut self, c: u16, s: u16) -> Sc {
+        self.client.1 = c;
+        self.server.1 = s;
+        self
+    }
+    fn isn(mut self, c: u32, s: u32) -> Sc {
+        self.cseq = c;
+        self.sseq = s;
+        self
+    }
+    fn tunnel(mut self, t: Vec<Tunnel>) -> Sc {
+        self.tunnel = t;
+        self
+    }
+    fn wait_ms(mut self, ms: i64) -> Sc {
+        self.micros += ms * 1000;
+        self
+    }
+    /// A segment with explicit fields; does not move the sequence counters.
+    fn raw(mut self, from_client: bool, seq: u32, ack: u32, fl: &str, data: &[u8]) -> Sc {
+        self.micros += 1000;
+        let ((sip, sp), (dip, dp)) = if from_client {
+            (self.client, self.server)
+        } else {
+            (self.server, self.client)
+        };
+        self.pkts.push(Packet {
+            ts: Ts::from_micros(
+                1_700_000_000 + self.micros / 1_000_000,
+                (self.micros % 1_000_000) as u32,
+            ),
+            src: "test".into(),
+            index: self.pkts.len() as u64,
+            tunnel: Cow::Owned(self.tunnel.clone()),
+            ip: IpInfo {
+                v: if sip.is_ipv4() { 4 } else { 6 },
+                src: sip,
+                dst: dip,
+                ttl: 64,
+            },
+            tcp: TcpInfo {
+                sport: sp,
+                dport: dp,
+                seq,
+                ack,
+                flags: flags(fl),
+                win: 1000,
+            },
+            payload: Cow::Owned(data.to_vec()),
+        });
+        self
+    }
+    fn seg(mut self, from_client: bool, fl: &str, data: &[u8]) -> Sc {
+        let (seq, ack) = if from_client {
+            (self.cseq, self.sseq)
+        } else {
+            (self.sseq, self.cseq)
+        };
+        let consumed = data.len() as u32 + u32::from(fl.contains('S') || fl.contains('F'));
+        if from_client {
+            self.cseq = self.cseq.wrapping_add(consumed);
+        } else {
+            self.sseq = self.sseq.wrapping_add(consumed);
+        }
+        self.raw(from_client, seq, ack, fl, data)
+    }
+    fn syn(self) -> Sc {
+        self.seg(C, "S", b"")
+    }
+    fn synack(self) -> Sc {
+        self.seg(S, "SA", b"")
+    }
+    fn ack(self) -> Sc {
+        self.seg(C, "A", b"")
+    }
+    fn c2s(self, data: &[u8]) -> Sc {
+        self.seg(C, "PA", data)
+    }
+    fn s2c(self, data: &[u8]) -> Sc {
+        self.seg(S, "PA", data)
+    }
+    fn fin_c(self) -> Sc {
+        self.seg(C, "FA", b"")
+    }
+    fn fin_s(self) -> Sc {
+        self.seg(S, "FA", b"")
+    }
+    fn rst_c(self) -> Sc {
+        self.seg(C, "R", b"")
+    }
+    /// The last packet never reaches us.
+    fn drop(mut self) -> Sc {
+        self.pkts.pop();
+        self
+    }
+    /// The last packet arrives twice (two mirror sessions).
+    fn dup(mut self) -> Sc {
+        if let Some(p) = self.pkts.last().cloned() {
+            self.pkts.push(p);
+        }
+        self
+    }
+    /// The last packet is held back until `release`.
+    fn hold(mut self) -> Sc {
+        if let Some(p) = self.pkts.pop() {
+            self.held.push(p);
+        }
+        self
+    }
+    fn release(mut self) -> Sc {
+        self.pkts.append(&mut self.held);
+        self
+    }
+    fn run(&self, cfg: ReassemblyConfig) -> (Vec<String>, Stats) {
+        run_packets(&self.pkts, cfg)
+    }
+    fn lines(&self) -> Vec<String> {
+        self.run(ReassemblyConfig::default()).0
+    }
+}
+
+/// Renders records compactly: `open C..:.. S..:.. mid`, `data c2s 0 "GET /"`,
+/// `gap s2c 5 3`, `close fin 5 10`; flow ids as `#n` by first appearance.
+fn render(recs: &[serde_json::Value]) -> Vec<String> {
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = vec![];
+    for r in recs {
+        let flow = r["flow"].as_str().unwrap_or("").to_string();
+        let n = ids.len();
+        let id = *ids.entry(flow).or_insert(n);
+        let line = match (r["type"].as_str().unwrap(), r["event"].as_str()) {
+            ("conn", Some("open")) => format!(
+                "#{id} open {} -> {}{}",
+                r["client"].as_str().unwrap(),
+                r["server"].as_str().unwrap(),
+                if r["midstream"] == true { " mid" } else { "" }
+            ),
+            ("conn", _) => format!(
+                "#{id} close {} {} {}",
+                r["reason"].as_str().unwrap(),
+                r["bytes_c2s"],
+                r["bytes_s2c"]
+            ),
+            ("data", _) => {
+                let bytes = b64::decode(r["data_b64"].as_str().unwrap()).unwrap();
+                format!(
+                    "#{id} data {} {} {:?}",
+                    r["dir"].as_str().unwrap(),
+                    r["off"],
+                    String::from_utf8_lossy(&bytes)
+                )
+            }
+            ("gap", _) => format!(
+                "#{id} gap {} {} {}",
+                r["dir"].as_str().unwrap(),
+                r["off"],
+                r["len"]
+            ),
+            (t, _) => format!("#{id} {t}"),
+        };
+        out.push(line);
+    }
+    out
+}
+
+use crate::record::b64;
+
+fn run_raw(pkts: &[Packet<'_>], cfg: ReassemblyConfig) -> (Vec<serde_json::Value>, Stats) {
+    let mut r = Reassembler::new(cfg);
+    let mut recs = vec![];
+    for p in pkts {
+        r.push(p, &mut |rec| recs.push(serde_json::to_value(&rec).unwrap()));
+    }
+    r.finish(&mut |rec| recs.push(serde_json::to_value(&rec).unwrap()));
+    assert_eq!(r.flows(), 0);
+    assert_eq!(r.buffered(), 0);
+    check_contiguous(&recs);
+    (recs, r.stats().clone())
+}
+
+fn run_packets(pkts: &[Packet<'_>], cfg: ReassemblyConfig) -> (Vec<String>, Stats) {
+    let (recs, stats) = run_raw(pkts, cfg);
+    (render(&recs), stats)
+}
+
+/// Invariants of any output: per flow, one open first and one close last;
+/// per direction, data and gap records tile the stream from offset 0.
+fn check_contiguous(recs: &[serde_json::Value]) {
+    let mut pos: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut state: BTreeMap<String, u8> = BTreeMap::new();
+    for r in recs {
+        let flow = r["flow"].as_str().unwrap().to_string();
+        let st = state.entry(flow.clone()).or_insert(0);
+        match (r["type"].as_str().unwrap(), r["event"].as_str()) {
+            ("conn", Some("open")) => {
+                assert_eq!(*st, 0, "open twice or late: {r}");
+                *st = 1;
+            }
+            ("conn", _) => {
+                assert_eq!(*st, 1, "close without open: {r}");
+                *st = 2;
+                for dir in ["c2s", "s2c"] {
+                    let len = pos.get(&(flow.clone(), dir.into())).copied().unwrap_or(0);
+                    let _ = len;
+                }
+            }
+            (t @ ("data" | "gap"), _) => {
+                assert_eq!(*st, 1, "{t} outside open/close: {r}");
+                let key = (flow, r["dir"].as_str().unwrap().to_string());
+                let p = pos.entry(key).or_insert(0);
+                assert_eq!(r["off"].as_u64().unwrap(), *p, "not contiguous: {r}");
+                let len = if t == "data" {
+                    b64::decode(r["data_b64"].as_str().unwrap()).unwrap().len() as u64
+                } else {
+                    r["len"].as_u64().unwrap()
+                };
+                assert!(len > 0, "empty record: {r}");
+                *p += len;
+            }
+            _ => panic!("unexpected record {r}"),
+        }
+    }
+    assert!(state.values().all(|&s| s == 2), "flow left open");
+}
+
+// ---------------------------------------------------------------- table cases
+
+#[test]
+fn scenarios() {
+    let open = "#0 open 10.0.0.1:40000 -> 10.0.0.2:80";
+    let cases: Vec<(&str, Sc, Vec<String>)> = vec![
+        (
+            "handshake, request, response, FINs",
+            scenario()
+                .syn()
+                .synack()
+                .ack()
+                .c2s(b"GET /")
+                .s2c(b"HTTP/1.1 200")
+                .fin_c()
+                .fin_s(),
+            vec![
+                open.into(),
+                r#"#0 data c2s 0 "GET /""#.into(),
+                r#"#0 data s2c 0 "HTTP/1.1 200""#.into(),
+                "#0 close fin 5 12".into(),
+            ],
+        ),
+        (
+            "reordered segments wait for the hole",
+            scenario()
+                .syn()
+                .synack()
+                .c2s(b"AAA")
+                .hold()
+                .c2s(b"BBB")
+                .release(),
+            vec![
+                open.into(),
+                r#"#0 data c2s 0 "AAA""#.into(),
+                r#"#0 data c2s 3 "BBB""#.into(),
+                "#0 close eof 6 0".into(),
+            ],
+        ),
+        (
+            "lost segment becomes a gap at the end of input",
+            scenario()
+                .syn()
+                .synack()
+                .c2s(b"AAA")
+                .c2s(b"BB")
+                .drop()
+                .c2s(b"C"),
+            vec![
+                open.into(),
+                r#"#0 data c2s 0 "AAA""#.into(),
+                "#0 gap c2s 3 2".into(),
+                r#"#0 data c2s 5 "C""#.into(),
+                "#0 close eof 4 0".into(),
+            ],
+        ),
+        (
+            "hole older than the gap timeout gives way while the flow goes on",
+            scenario()
+                .syn()
+                .synack()
+                .c2s(b"AAA")
+                .c2s(b"BB")
+                .drop()
+                .c2s(b"C")
+                .wait_ms(2000)
+                .s2c(b"x"),
+            vec![
+                open.into(),
+                r#"#0 data c2s 0 "AAA""#.into(),
+                "#0 gap c2s 3 2".into(),
+                r#"#0 data c2s 5 "C""#.into(),
+                r#"#0 data s2c 0 "x""#.into(),
+                "#0 close eof 4 1".into(),
+            ],
+        ),
+        (
+            "peer ACK past the hole gives it up after the grace",
+            scenario()
+                .syn()
+                .synack()
+                .c2s(b"AAA")
+                .c2s(b"BB")
+                .drop()
+                .c2s(b"C")
+                .seg(S, "A", b"")
+                .wait_ms(100)
+                .s2c(b"y"),
+            vec![
+                open.into(),
+                r#"#0 data c2s 0 "AAA""#.into(),
+                "#0 gap c2s 3 2".into(),
+                r#"#0 data c2s 5 "C""#.into(),
+                r#"#0 data s2c 0 "y""#.into(),
+                "#0 close eof 4 1".into(),
+            ],
+        ),
+        (
+            "duplicate copy dropped, retransmission trimmed",
+            scenario()
+                .syn()
+                .synack()
+                .c2s(b"AAA")
+                .dup()
+                .raw(C, 1001, 5001, "PA", b"AAAB"),
+            vec![
+                open.into(),
+                r#"#0 data c2s 0 "AAA""#.into(),
+                r#"#0 data c2s 3 "B""#.into(),
+                "#0 close eof 4 0".into(),
+            ],
+        ),
+        (
+            "RST closes; late packets ignored; a new SYN is a new flow",
+            scenario()
+                .syn()
+                .synack()
+                .c2s(b"hi")
+                .rst_c()
+                .s2c(b"late")
+                .isn(9000, 7000)
+                .syn()
+                .synack()
+                .c2s(b"again"),
+            vec![
+                open.into(),
+                r#"#0 data c2s 0 "hi""#.into(),
+                "#0 close rst 2 0".into(),
+                "#1 open 10.0.0.1:40000 -> 10.0.0.2:80".into(),
+                r#"#1 data c2s 0 "again""#.into(),
+                "#1 close eof 5 0".into(),
+            ],
+        ),
+        (
+            "SYN with a new ISN on a finished tuple starts a new flow",
+            scenario()
+                .syn()
+                .synack()
+                .c2s(b"a")
+                .fin_c()
+                .isn(77, 88)
+                .syn()
+                .synack()
+                .c2s(b"b"),
+            vec![
+                open.into(),
+                r#"#0 data c2s 0 "a""#.into(),
+                "#0 close fin 1 0".into(),
+                "#1 open 10.0.0.1:40000 -> 10.0.0.2:80".into(),
+                r#"#1 data c2s 0 "b""#.into(),
+                "#1 close eof 1 0".into(),
+            ],
+        ),
+        (
+            "FIN before the last data: closes once the data is in",
+            scenario()
+                .syn()
+                .synack()
+                .c2s(b"last")
+                .hold()
+                .fin_c()
+                .fin_s()
+                .release(),
+            vec![
+                open.into(),
+                r#"#0 data c2s 0 "last""#.into(),
+                "#0 close fin 4 0".into(),
+            ],
+        ),
+        (
+            "FIN with data lost before it: trailing gap",
+            scenario()
+                .syn()
+                .synack()
+                .c2s(b"ab")
+                .c2s(b"cd")
+                .drop()
+                .fin_c()
+                .fin_s(),
+            vec![
+                open.into(),
+                r#"#0 data c2s 0 "ab""#.into(),
+                "#0 gap c2s 2 2".into(),
+                "#0 close fin 2 0".into(),
+            ],
+        ),
+        (
+            "SYN only: open and close, nothing else",
+            scenario().syn(),
+            vec![open.into(), "#0 close eof 0 0".into()],
+        ),
+    ];
+    for (name, sc, want) in cases {
+        assert_eq!(sc.lines(), want, "{name}");
+    }
+}
+
+#[test]
+fn isn_wraparound() {
+    // ISNs just below 2^32: data crosses the wrap, out of order.
+    let sc = scenario()
+        .isn(u32::MAX - 3, u32::MAX)
+        .syn()
+        .synack()
+        .c2s(b"0123")
+        .hold()
+        .c2s(b"4567")
+        .c2s(b"89")
+        .release()
+        .s2c(b"response")
+        .fin_c()
+        .fin_s();
+    assert_eq!(
+        sc.lines(),
+        vec![
+            "#0 open 10.0.0.1:40000 -> 10.0.0.2:80",
+            r#"#0 data c2s 0 "0123""#,
+            // The two waiting segments were contiguous: kept as one piece.
+            r#"#0 data c2s 4 "456789""#,
+            r#"#0 data s2c 0 "response""#,
+            "#0 close fin 10 8",
+        ]
+    );
+}
+
+#[test]
+fn midstream_roles_by_port_then_content() {
+    // No handshake, server port 80: port heuristic, midstream.
+    let sc = scenario().s2c(b"HTTP/1.1 200 OK").c2s(b"GET /next");
+    assert_eq!(
+        sc.lines(),
+        vec![
+            "#0 open 10.0.0.1:40000 -> 10.0.0.2:80 mid",
+            r#"#0 data s2c 0 "HTTP/1.1 200 OK""#,
+            r#"#0 data c2s 0 "GET /next""#,
+            "#0 close eof 9 15",
+        ]
+    );
+    // Both ports ephemeral: the port guess (lower port = server) says 40000
+    // is the server; the request line says it is the client.
+    let sc = scenario().ports(40000, 50000).c2s(b"GET / HTTP/1.1");
+    assert_eq!(
+        sc.lines(),
+        vec![
+            "#0 open 10.0.0.1:40000 -> 10.0.0.2:50000 mid",
+            r#"#0 data c2s 0 "GET / HTTP/1.1""#,
+            "#0 close eof 14 0",
+        ]
+    );
+    let sc = scenario().ports(40000, 50000).s2c(b"HTTP/1.1 204");
+    assert_eq!(
+        sc.lines()[0],
+        "#0 open 10.0.0.1:40000 -> 10.0.0.2:50000 mid"
+    );
+    // Handshake beats content: a client that answers with a status line stays client.
+    let sc = scenario().syn().synack().c2s(b"HTTP/1.1 200");
+    assert_eq!(sc.lines()[0], "#0 open 10.0.0.1:40000 -> 10.0.0.2:80");
+}
+
+#[test]
+fn overlaps_first_and_last_wins() {
+    // Offsets 2..6 "XXXX" then 4..8 "YYYY" (differs at 4..6), then 0..2 "ab".
+    let sc = scenario()
+        .syn()
+        .synack()
+        .raw(C, 1003, 5001, "PA", b"XXXX")
+        .raw(C, 1005, 5001, "PA", b"YYYY")
+        .raw(C, 1001, 5001, "PA", b"ab");
+    let stream = |lines: &[String]| -> String {
+        lines
+            .iter()
+            .filter_map(|l| l.split_once(" data c2s ").map(|(_, d)| d.to_string()))
+            .map(|d| d.split_once(' ').unwrap().1.trim_matches('"').to_string())
+            .collect()
+    };
+    let (first, st) = sc.run(ReassemblyConfig::default());
+    assert_eq!(stream(&first), "abXXXXYY");
+    assert_eq!((st.overlaps, st.overlaps_differing), (1, 1));
+    let last = ReassemblyConfig {
+        overlap: OverlapPolicy::Last,
+        ..ReassemblyConfig::default()
+    };
+    let (lines, st) = sc.run(last);
+    assert_eq!(stream(&lines), "abXXYYYY");
+    assert_eq!(st.overlaps_differing, 1);
+    // Same bytes overlapping: an overlap, not a differing one.
+    let sc = scenario()
+        .syn()
+        .synack()
+        .raw(C, 1003, 5001, "PA", b"cdef")
+        .raw(C, 1005, 5001, "PA", b"efgh")
+        .raw(C, 1001, 5001, "PA", b"ab");
+    let (lines, st) = sc.run(ReassemblyConfig::default());
+    assert_eq!(stream(&lines), "abcdefgh");
+    assert_eq!((st.overlaps, st.overlaps_differing), (1, 0));
+}
+
+#[test]
+fn vlans_separate_flows_and_mirror_copies_are_dropped_once() {
+    let vlan = |vid| vec![Tunnel::Vlan { vid }];
+    let mut a = scenario().tunnel(vlan(10)).syn().synack().c2s(b"one");
+    let b = scenario().tunnel(vlan(20)).syn().synack().c2s(b"two");
+    a.pkts.extend(b.pkts);
+    let (lines, st) = a.run(ReassemblyConfig::default());
+    assert_eq!(st.flows, 2);
+    assert!(
+        lines.contains(&r#"#0 data c2s 0 "one""#.to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&r#"#1 data c2s 0 "two""#.to_string()),
+        "{lines:?}"
+    );
+    // With VLANs not tracked, the same packets are one flow.
+    let none = ReassemblyConfig {
+        track: TrackSet::parse("none").unwrap(),
+        ..ReassemblyConfig::default()
+    };
+    assert_eq!(a.run(none).1.flows, 1);
+
+    // The same segment through two VXLAN mirror sources (same VNI, different
+    // outer addresses): one copy kept, one counted.
+    let via = |src: &str| {
+        vec![Tunnel::Vxlan {
+            vni: 5,
+            outer_src: src.parse().unwrap(),
+            outer_dst: "192.0.2.100".parse().unwrap(),
+        }]
+    };
+    let sc = scenario().syn().synack().c2s(b"payload");
+    let mut pkts = vec![];
+    for p in &sc.pkts {
+        for src in ["192.0.2.1", "192.0.2.2"] {
+            let mut q = p.clone();
+            q.tunnel = Cow::Owned(via(src));
+            pkts.push(q);
+        }
+    }
+    let (lines, st) = run_packets(&pkts, ReassemblyConfig::default());
+    assert_eq!(st.flows, 1);
+    assert_eq!(st.duplicates, 1);
+    assert_eq!(lines[1], r#"#0 data c2s 0 "payload""#);
+    // Tracking endpoints keeps the two sources apart instead.
+    let ends = ReassemblyConfig {
+        track: TrackSet::parse("vni,endpoints").unwrap(),
+        ..ReassemblyConfig::default()
+    };
+    let (_, st) = run_packets(&pkts, ends);
+    assert_eq!((st.flows, st.duplicates), (2, 0));
+}
+
+#[test]
+fn caps_evict_and_force_gaps() {
+    // Flow cap 2: the third flow evicts the least recently active one.
+    let mut pkts = vec![];
+    for port in [40001, 40002, 40003] {
+        pkts.extend(scenario().ports(port, 80).syn().c2s(b"x").pkts);
+    }
+    let cfg = ReassemblyConfig {
+        max_flows: 2,
+        ..ReassemblyConfig::default()
+    };
+    let (lines, st) = run_packets(&pkts, cfg);
+    assert_eq!((st.flows, st.evicted, st.peak_flows), (3, 1, 2));
+    assert_eq!(lines[4], "#0 close evicted 1 0", "{lines:?}");
+
+    // Total buffer cap: the older buffering flow is evicted (flushed with a gap).
+    let ooo = |port| {
+        scenario()
+            .ports(port, 80)
+            .syn()
+            .c2s(&[b'a'; 100])
+            .drop()
+            .c2s(&[b'b'; 100])
+            .pkts
+    };
+    let mut pkts = ooo(40001);
+    pkts.extend(ooo(40002));
+    let cfg = ReassemblyConfig {
+        max_buffered: 200,
+        ..ReassemblyConfig::default()
+    };
+    let (lines, st) = run_packets(&pkts, cfg.clone());
+    assert_eq!(st.evicted, 1);
+    assert_eq!(
+        &lines[..3],
+        &[
+            "#0 open 10.0.0.1:40001 -> 10.0.0.2:80",
+            "#0 gap c2s 0 100",
+            &format!("#0 data c2s 100 {:?}", "b".repeat(100))
+        ]
+    );
+    assert_eq!(lines[3], "#0 close evicted 100 0");
+    // Alone and over the total cap: the segment is dropped and counted.
+    let cfg = ReassemblyConfig {
+        max_buffered: 100,
+        ..cfg
+    };
+    let (_, st) = run_packets(&ooo(40001), cfg);
+    assert_eq!(st.dropped_cap, 1);
+
+    // Per-direction cap: the hole is given up instead of growing.
+    let cfg = ReassemblyConfig {
+        max_ooo: 300,
+        ..ReassemblyConfig::default()
+    };
+    let sc = scenario()
+        .syn()
+        .c2s(b"lost")
+        .drop()
+        .c2s(&[b'1'; 150])
+        .c2s(&[b'2'; 150]);
+    let (lines, st) = sc.run(cfg);
+    assert_eq!(st.forced_gaps, 1);
+    assert_eq!(lines[1], "#0 gap c2s 0 4");
+}
+
+#[test]
+fn idle_timeout_on_packet_time() {
+    let mut pkts = scenario().syn().synack().c2s(b"a").pkts;
+    let later = scenario().ports(40001, 80).wait_ms(301_000).syn();
+    pkts.extend(later.pkts);
+    let recs = run_raw(&pkts, ReassemblyConfig::default()).0;
+    let close = &recs[2];
+    assert_eq!(close["reason"], "timeout");
+    // Closed at last packet + 300 s, not at the time the next packet came.
+    assert_eq!(close["ts"], "2023-11-14T22:18:20.003000Z");
+}
+
+#[test]
+fn ids_are_deterministic_and_community_id_is_set() {
+    let sc = scenario().syn().synack().c2s(b"x");
+    let a = run_raw(&sc.pkts, ReassemblyConfig::default()).0;
+    let b = run_raw(&sc.pkts, ReassemblyConfig::default()).0;
+    assert_eq!(a, b);
+    let id = a[0]["flow"].as_str().unwrap();
+    assert!(id.starts_with('C') && id.len() == 17, "{id}");
+    let want = community_id(
+        "10.0.0.1".parse().unwrap(),
+        40000,
+        "10.0.0.2".parse().unwrap(),
+        80,
+        6,
+        0,
+    );
+    assert_eq!(a[0]["community_id"], want.as_str());
+}
+
+// ---------------------------------------------------------------- oracle
+
+/// The byte at `off` of a direction's stream: distinct per direction and offset.
+fn byte(dir: usize, off: u64) -> u8 {
+    (off.wrapping_mul(31) ^ (off >> 7) ^ (dir as u64 * 0x55)) as u8
+}
+
+/// One planned segment: size, what the mirror does to it, arrival key.
+type Plan = Vec<(usize, u8, u16)>;
+
+fn plan() -> impl Strategy<Value = Plan> {
+    prop::collection::vec((1usize..400, 0u8..12, any::<u16>()), 0..24)
+}
+
+fn isn() -> impl Strategy<Value = u32> {
+    prop_oneof![any::<u32>(), (u32::MAX - 3000)..=u32::MAX]
+}
+
+/// A segment to send: arrival key, from the client, sequence number, bytes.
+type Arrival = (u16, bool, u32, Vec<u8>);
+
+/// Builds the packets of one direction; returns them with their arrival keys
+/// and the byte ranges that were delivered at least once.
+fn direction(dir: usize, isn: u32, plan: &Plan, seen: &mut Vec<(u64, u64)>) -> (Vec<Arrival>, u64) {
+    let mut out = vec![];
+    let mut off = 0u64;
+    let total: u64 = plan.iter().map(|p| p.0 as u64).sum();
+    for &(len, action, key) in plan {
+        let bytes: Vec<u8> = (off..off + len as u64).map(|o| byte(dir, o)).collect();
+        let seq = isn.wrapping_add(1).wrapping_add(off as u32);
+        match action {
+            0 | 1 => {} // lost
+            2 => {
+                out.push((key, dir == 0, seq, bytes.clone()));
+                out.push((key.wrapping_add(7), dir == 0, seq, bytes));
+                seen.push((off, off + len as u64));
+            }
+            3 | 4 => {
+                // Re-segmented retransmission: an overlapping range, same bytes.
+                let a = off.saturating_sub(len as u64 / 2);
+                let b = (off + len as u64 + 50).min(total);
+                let bytes: Vec<u8> = (a..b).map(|o| byte(dir, o)).collect();
+                out.push((
+                    key,
+                    dir == 0,
+                    isn.wrapping_add(1).wrapping_add(a as u32),
+                    bytes,
+                ));
+                seen.push((a, b));
+            }
+            _ => {
+                out.push((key, dir == 0, seq, bytes));
+                seen.push((off, off + len as u64));
+            }
+        }
+        off += len as u64;
+    }
+    (out, total)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Random loss, duplication, overlap and reordering of two random streams:
+    /// every byte seen comes out exactly once, at its offset, and gaps cover
+    /// exactly the bytes never seen.
+    #[test]
+    fn matches_oracle(
+        c_plan in plan(), s_plan in plan(), c_isn in isn(), s_isn in isn(),
+        last in any::<bool>(),
+    ) {
+        let mut seen = [vec![], vec![]];
+        let (mut segs, c_len) = direction(0, c_isn, &c_plan, &mut seen[0]);
+        let (s_segs, s_len) = direction(1, s_isn, &s_plan, &mut seen[1]);
+        segs.extend(s_segs);
+        segs.sort_by_key(|s| s.0);
+        let mut sc = scenario().isn(c_isn, s_isn).syn().synack();
+        for (_, from_client, seq, bytes) in &segs {
+            sc = sc.raw(*from_client, *seq, 0, "P", bytes);
+        }
+        sc = sc
+            .raw(C, c_isn.wrapping_add(1).wrapping_add(c_len as u32), 0, "F", b"")
+            .raw(S, s_isn.wrapping_add(1).wrapping_add(s_len as u32), 0, "F", b"");
+        let cfg = ReassemblyConfig {
+            overlap: if last { OverlapPolicy::Last } else { OverlapPolicy::First },
+            gap_timeout: Duration::from_secs(3600),
+            ..ReassemblyConfig::default()
+        };
+        let (recs, stats) = run_raw(&sc.pkts, cfg);
+        prop_assert_eq!(stats.overlaps_differing, 0);
+        for (dir, name, len) in [(0usize, "c2s", c_len), (1, "s2c", s_len)] {
+            let mut covered = vec![false; len as usize];
+            let mut end = 0u64;
+            for r in recs.iter().filter(|r| r["dir"] == name) {
+                let off = r["off"].as_u64().unwrap();
+                if r["type"] == "data" {
+                    let data = b64::decode(r["data_b64"].as_str().unwrap()).unwrap();
+                    for (i, &b) in data.iter().enumerate() {
+                        let o = off + i as u64;
+                        prop_assert_eq!(b, byte(dir, o), "byte {} of {}", o, name);
+                        covered[o as usize] = true;
+                    }
+                    end = off + data.len() as u64;
+                } else {
+                    end = off + r["len"].as_u64().unwrap();
+                }
+            }
+            prop_assert_eq!(end, len, "{} ends at the FIN", name);
+            let mut want = vec![false; len as usize];
+            for &(a, b) in &seen[dir] {
+                for w in want.iter_mut().take(b as usize).skip(a as usize) {
+                    *w = true;
+                }
+            }
+            prop_assert_eq!(covered, want, "{}: data exactly where seen", name);
+        }
+        let close = recs.last().unwrap();
+        prop_assert_eq!(close["reason"].as_str(), Some("fin"));
+    }
+
+    /// Arbitrary segments on a few tuples with tiny caps: no panic, caps hold,
+    /// and the output still tiles every stream.
+    #[test]
+    fn arbitrary_segments_keep_invariants(
+        segs in prop::collection::vec(
+            (0u8..4, any::<bool>(), 0u32..3000, 0u8..32, 0usize..300, 0u32..2000),
+            0..80,
+        ),
+    ) {
+        let cfg = ReassemblyConfig {
+            max_flows: 3,
+            max_ooo: 1000,
+            max_buffered: 1500,
+            window: 4000,
+            gap_timeout: Duration::from_millis(30),
+            idle_timeout: Duration::from_millis(200),
+            closed_linger: Duration::from_millis(50),
+            ..ReassemblyConfig::default()
+        };
+        let mut r = Reassembler::new(cfg);
+        let mut recs = vec![];
+        let mut sc = scenario();
+        for (port, from_client, seq, fl, len, wait) in segs {
+            sc = sc.ports(40000 + u16::from(port), 80).wait_ms(i64::from(wait % 50));
+            let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            sc = sc.raw(from_client, seq, seq / 2, &TcpFlags(fl & 0x1f).to_string(), &data);
+            let pkt = sc.pkts.last().unwrap().clone();
+            r.push(&pkt, &mut |rec| recs.push(serde_json::to_value(&rec).unwrap()));
+            prop_assert!(r.flows() <= 3);
+            prop_assert!(r.buffered() <= 1500);
+        }
+        r.finish(&mut |rec| recs.push(serde_json::to_value(&rec).unwrap()));
+        prop_assert_eq!(r.flows(), 0);
+        check_contiguous(&recs);
+    }
+}
