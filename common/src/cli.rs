@@ -8,6 +8,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Exit codes, the same for every binary.
 pub mod exit {
@@ -314,9 +315,81 @@ pub fn stopping(flag: &AtomicBool) -> bool {
     flag.load(Ordering::Relaxed)
 }
 
+/// clap value parsers shared by the binaries.
+/// Parses a duration: `300`, `300s`, `250ms`, `5m`, `1h`, `1.5s`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("bad duration {s:?} (e.g. 300s, 250ms, 5m)"))?;
+    let scale = match unit.trim() {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "us" => 1e-6,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        other => {
+            return Err(format!(
+                "bad duration unit {other:?} in {s:?} (ms, s, m, h)"
+            ))
+        }
+    };
+    Duration::try_from_secs_f64(n * scale).map_err(|e| format!("bad duration {s:?}: {e}"))
+}
+
+/// Parses a size in bytes: `1048576`, `64k`, `1MiB`, `256M`, `2G` (binary multiples).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("bad size {s:?} (e.g. 1MiB, 256M, 65536)"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        other => return Err(format!("bad size unit {other:?} in {s:?} (k, M, G)")),
+    };
+    n.checked_mul(1usize << shift)
+        .ok_or_else(|| format!("size {s:?} too large"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_and_sizes_parse() {
+        let durations = [
+            ("300", Some(Duration::from_secs(300))),
+            ("300s", Some(Duration::from_secs(300))),
+            ("250ms", Some(Duration::from_millis(250))),
+            ("5m", Some(Duration::from_secs(300))),
+            ("1.5s", Some(Duration::from_millis(1500))),
+            ("x", None),
+            ("5y", None),
+        ];
+        for (s, want) in durations {
+            assert_eq!(parse_duration(s).ok(), want, "{s}");
+        }
+        let sizes = [
+            ("1MiB", Some(1 << 20)),
+            ("256M", Some(256 << 20)),
+            ("64k", Some(64 << 10)),
+            ("100", Some(100)),
+            ("1T", None),
+            ("", None),
+        ];
+        for (s, want) in sizes {
+            assert_eq!(parse_size(s).ok(), want, "{s}");
+        }
+    }
 
     #[test]
     fn summary_lists_headline_and_nonzero_groups() {

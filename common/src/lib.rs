@@ -6,10 +6,12 @@
 //! the all-in-one `tapwatch run` and the separate pipeline binaries execute the
 //! same code.
 
+pub mod args;
 pub mod cli;
 pub mod decap;
 pub mod io;
 pub mod net;
+pub mod pipeline;
 pub mod reassemble;
 pub mod record;
 pub mod synth;

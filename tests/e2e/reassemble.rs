@@ -149,25 +149,50 @@ fn garbage_line_is_named_and_strict_fails() {
     assert_eq!(out.status.code(), Some(3));
 }
 
+/// Promotion: handed a raw capture or `frame` records, tw-reassemble decaps
+/// them itself, with the same result as the explicit pipeline.
 #[test]
-fn raw_capture_and_frames_are_refused_clearly() {
-    let pcap = [
-        0xd4u8, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
-    ];
-    let mut child = Command::new(BIN)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&pcap).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("feed tw-decap output"), "{err}");
+fn raw_capture_and_frames_are_promoted_through_decap() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pcap = root.join("testdata/plain-ethernet/input.pcap");
+    let direct = Command::new(BIN).arg("-r").arg(&pcap).output().unwrap();
+    assert!(
+        direct.status.success(),
+        "{}",
+        String::from_utf8_lossy(&direct.stderr)
+    );
+    let recs = records(&direct);
+    let types: Vec<&str> = recs.iter().map(|r| r["type"].as_str().unwrap()).collect();
+    assert_eq!(types.first(), Some(&"conn"));
+    assert_eq!(types.last(), Some(&"conn"));
+    assert!(types.contains(&"data"), "{types:?}");
+    let stderr = String::from_utf8_lossy(&direct.stderr);
+    assert!(
+        stderr.contains("tw-reassemble: decap: 14 frames, 14 packets"),
+        "{stderr}"
+    );
 
-    let frame = r#"{"type":"frame","ts":"2024-05-01T12:00:00Z","src":"x","link":"raw","len":1,"data_b64":"AA=="}"#;
-    let out = run(frame, &[]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("feed tw-decap output"));
+    let decap = Command::new(env!("CARGO_BIN_EXE_tw-decap"))
+        .arg("-r")
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    let piped = run(&String::from_utf8(decap.stdout).unwrap(), &[]);
+    assert_eq!(
+        records(&piped),
+        recs,
+        "promotion differs from tw-decap | tw-reassemble"
+    );
+
+    let capture = Command::new(env!("CARGO_BIN_EXE_tw-capture"))
+        .arg("-r")
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    let from_frames = run(&String::from_utf8(capture.stdout).unwrap(), &[]);
+    assert_eq!(
+        records(&from_frames),
+        recs,
+        "frame records differ from the raw capture"
+    );
 }

@@ -1,0 +1,150 @@
+//! The command-line flags of each stage, as clap argument groups.
+//!
+//! One definition per stage, flattened into that stage's binary, into every
+//! downstream binary that may run it by promotion (`tw-reassemble -r x.pcap`
+//! decaps first, with the decap flags), and into `tapwatch run`. The stage
+//! cores themselves know nothing of clap: each group converts to its core's
+//! config.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::cli::{parse_duration, parse_size};
+use crate::decap::{Cidr, DecapConfig, Filter, FragConfig};
+use crate::reassemble::{OverlapPolicy, ReassemblyConfig, TrackSet};
+
+/// Flags of the decap stage.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Decap")]
+pub struct DecapArgs {
+    /// Most layers removed from one frame before it is counted as too_many_layers.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub max_depth: usize,
+    /// UDP destination port decoded as VXLAN (repeatable; default 4789 and 8472).
+    #[arg(long = "vxlan-port", value_name = "PORT")]
+    pub vxlan_port: Vec<u16>,
+    /// UDP destination port decoded as Geneve (repeatable; default 6081).
+    #[arg(long = "geneve-port", value_name = "PORT")]
+    pub geneve_port: Vec<u16>,
+    /// Verify IPv4 header and TCP checksums; drop and count bad ones.
+    #[arg(long)]
+    pub verify_checksums: bool,
+    /// Seconds of packet time to wait for the rest of a fragmented datagram.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub frag_timeout: u64,
+    /// Bytes held for fragment reassembly at most.
+    #[arg(long, default_value = "64MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub frag_max_bytes: usize,
+    /// Datagrams reassembled at once at most.
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub frag_max_datagrams: usize,
+    /// Keep only packets with this VLAN id anywhere in the stack (repeatable).
+    #[arg(long, value_name = "VID")]
+    pub vlan: Vec<u16>,
+    /// Drop packets with this VLAN id anywhere in the stack (repeatable).
+    #[arg(long, value_name = "VID")]
+    pub exclude_vlan: Vec<u16>,
+    /// Keep only packets with this VXLAN or Geneve VNI (repeatable).
+    #[arg(long, value_name = "N")]
+    pub vni: Vec<u32>,
+    /// Drop packets with this VXLAN or Geneve VNI (repeatable).
+    #[arg(long, value_name = "N")]
+    pub exclude_vni: Vec<u32>,
+    /// Keep only TCP segments with this port on either side (repeatable).
+    #[arg(long, value_name = "PORT")]
+    pub port: Vec<u16>,
+    /// Drop packets whose inner source or destination is in this range (repeatable).
+    #[arg(long, value_name = "CIDR")]
+    pub ignore_ip: Vec<Cidr>,
+}
+
+impl DecapArgs {
+    pub fn config(&self) -> DecapConfig {
+        let defaults = DecapConfig::default();
+        let or_default = |given: &[u16], default: Vec<u16>| {
+            if given.is_empty() {
+                default
+            } else {
+                given.to_vec()
+            }
+        };
+        DecapConfig {
+            max_depth: self.max_depth,
+            vxlan_ports: or_default(&self.vxlan_port, defaults.vxlan_ports),
+            geneve_ports: or_default(&self.geneve_port, defaults.geneve_ports),
+            verify_checksums: self.verify_checksums,
+            filter: Filter {
+                vlan: self.vlan.clone(),
+                exclude_vlan: self.exclude_vlan.clone(),
+                vni: self.vni.clone(),
+                exclude_vni: self.exclude_vni.clone(),
+                port: self.port.clone(),
+                ignore_ip: self.ignore_ip.clone(),
+            },
+            frag: FragConfig {
+                max_datagrams: self.frag_max_datagrams,
+                max_bytes: self.frag_max_bytes,
+                timeout_secs: self.frag_timeout,
+            },
+        }
+    }
+}
+
+/// Flags of the reassembly stage.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Reassembly")]
+pub struct ReassembleArgs {
+    /// Which copy wins when segments overlap: `first` or `last` (bytes not yet emitted).
+    #[arg(long, default_value = "first", value_parser = OverlapPolicy::parse)]
+    pub overlap: OverlapPolicy,
+    /// Tunnel identity that separates flows: any of vlan,vni,endpoints, or none.
+    #[arg(long, default_value = "vlan,vni", value_parser = TrackSet::parse)]
+    pub track: TrackSet,
+    /// Close a flow after this much packet time without packets.
+    #[arg(long, default_value = "300s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+    /// Give up a hole (emit a gap) after this much packet time.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub gap_timeout: Duration,
+    /// Give up a hole the peer ACKed past after this much packet time.
+    #[arg(long, default_value = "50ms", value_parser = parse_duration)]
+    pub ack_grace: Duration,
+    /// Drop segments starting further than this ahead of the stream.
+    #[arg(long, default_value = "16MiB", value_parser = parse_size)]
+    pub window: usize,
+    /// Out-of-order bytes buffered per direction; past it the oldest hole becomes a gap.
+    #[arg(long, default_value = "1MiB", value_parser = parse_size)]
+    pub max_ooo: usize,
+    /// Out-of-order bytes buffered over all flows; past it flows are evicted.
+    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    pub max_buffered: usize,
+    /// Flows held at once; past it the least recently active is evicted.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_flows: usize,
+    /// Identical copies of a segment within this time are dropped (0 disables).
+    #[arg(long, default_value = "20ms", value_parser = parse_duration)]
+    pub dedup_window: Duration,
+    /// How long a tuple closed by FIN/RST ignores late packets.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub closed_linger: Duration,
+}
+
+impl ReassembleArgs {
+    pub fn config(&self) -> ReassemblyConfig {
+        ReassemblyConfig {
+            overlap: self.overlap,
+            track: self.track,
+            idle_timeout: self.idle_timeout,
+            gap_timeout: self.gap_timeout,
+            ack_grace: self.ack_grace,
+            window: self.window as u64,
+            max_ooo: self.max_ooo,
+            max_buffered: self.max_buffered,
+            max_flows: self.max_flows,
+            dedup_window: self.dedup_window,
+            closed_linger: self.closed_linger,
+            ..ReassemblyConfig::default()
+        }
+    }
+}

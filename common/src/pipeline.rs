@@ -1,0 +1,326 @@
+//! Stages chained in one process: the promotion rule and the shared stage loop.
+//!
+//! A [`Chain`] holds the stage cores from frames up to a target [`Level`].
+//! Every stage binary is a chain: `tw-decap` stops at packets, `tw-reassemble`
+//! at streams. Handed records from further up (a raw capture, or `frame`
+//! records to `tw-reassemble`), a chain runs the missing stages itself — the
+//! same cores, not a copy — which is DESIGN.md's promotion rule. `tapwatch run`
+//! is a chain too.
+//!
+//! [`run`] is the one loop every stage uses: read a capture or NDJSON, feed
+//! what the chain consumes, pass every other record through unchanged and in
+//! order, name bad input by file and line or packet index, and flush at the end.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::cli::{self, BadInput, Progress, Summary};
+use crate::decap::{self, DecapConfig, Decapper, FrameIn};
+use crate::io::{Input, NdjsonWriter, OpenedInput};
+use crate::reassemble::{self, Reassembler, ReassemblyConfig};
+use crate::record::{record_type, Frame, Packet, Record};
+
+/// How far a chain takes its input: the records it emits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// `packet` records (tw-decap).
+    Packets,
+    /// `conn`, `data` and `gap` records (tw-reassemble).
+    Streams,
+}
+
+impl Level {
+    /// Whether a chain emitting at this level consumes records of `kind`
+    /// (everything it does not consume passes through).
+    pub fn consumes(self, kind: &str) -> bool {
+        match kind {
+            "frame" => true,
+            "packet" => self > Level::Packets,
+            _ => false,
+        }
+    }
+}
+
+/// Configuration of every stage a chain may run.
+#[derive(Debug, Clone, Default)]
+pub struct ChainConfig {
+    pub decap: DecapConfig,
+    pub reassemble: ReassemblyConfig,
+}
+
+/// The stage cores from frames up to a target level.
+pub struct Chain {
+    target: Level,
+    decap: Decapper,
+    reassemble: Option<Reassembler>,
+}
+
+impl Chain {
+    pub fn new(target: Level, cfg: ChainConfig) -> Chain {
+        Chain {
+            target,
+            decap: Decapper::new(cfg.decap),
+            reassemble: (target >= Level::Streams).then(|| Reassembler::new(cfg.reassemble)),
+        }
+    }
+
+    pub fn target(&self) -> Level {
+        self.target
+    }
+
+    /// Decodes one frame and carries what it yields up to the target level.
+    pub fn push_frame(&mut self, frame: &FrameIn<'_>, emit: &mut dyn FnMut(Record<'_>)) {
+        match &mut self.reassemble {
+            None => self
+                .decap
+                .push(frame, &mut |p| emit(Record::Packet(p.clone()))),
+            Some(r) => self.decap.push(frame, &mut |p| r.push(p, emit)),
+        }
+    }
+
+    /// Carries one packet up to the target level.
+    pub fn push_packet(&mut self, packet: &Packet<'_>, emit: &mut dyn FnMut(Record<'_>)) {
+        match &mut self.reassemble {
+            None => emit(Record::Packet(packet.clone())),
+            Some(r) => r.push(packet, emit),
+        }
+    }
+
+    /// End of input: every stage flushes what it holds.
+    pub fn finish(&mut self, emit: &mut dyn FnMut(Record<'_>)) {
+        let Chain {
+            decap, reassemble, ..
+        } = self;
+        decap.finish();
+        if let Some(r) = reassemble {
+            r.finish(emit);
+        }
+    }
+
+    pub fn decap_stats(&self) -> &decap::DecapStats {
+        self.decap.stats()
+    }
+
+    pub fn reassemble_stats(&self) -> Option<&reassemble::Stats> {
+        self.reassemble.as_ref().map(Reassembler::stats)
+    }
+
+    /// One summary per stage that ran, upstream first, named by stage.
+    /// `frames_seen` says whether the decap stage saw any input at all (a
+    /// promoted stage only reports it then).
+    pub fn summaries(&self) -> Vec<(&'static str, Summary)> {
+        let mut out = vec![];
+        let d = self.decap.stats();
+        if self.target == Level::Packets || d.frames > 0 {
+            out.push(("decap", decap::driver::summary(d)));
+        }
+        if let Some(r) = &self.reassemble {
+            out.push(("reassemble", reassemble::driver::summary(r.stats())));
+        }
+        out
+    }
+}
+
+/// How to run the loop.
+#[derive(Debug, Clone, Default)]
+pub struct Control {
+    /// Stop at the first bad input (`--strict`).
+    pub strict: bool,
+    /// Draw a progress bar over the input bytes.
+    pub progress: bool,
+    /// Set by a signal: stop reading, flush, and report.
+    pub stop: Option<Arc<AtomicBool>>,
+}
+
+/// What the loop saw besides what the stages count.
+#[derive(Debug)]
+pub struct Report {
+    pub bad: BadInput,
+    /// Records of other types passed through unchanged.
+    pub passed: u64,
+    /// Damage the capture reader worked around, by kind.
+    pub capture: BTreeMap<&'static str, u64>,
+}
+
+impl Report {
+    /// Prints one line per stage that ran (the target stage unprefixed,
+    /// promoted ones prefixed with the stage name), then what the loop itself counted.
+    pub fn print(&self, prog: &str, chain: &Chain, common: &cli::CommonArgs) {
+        let summaries = chain.summaries();
+        let last = summaries.len().saturating_sub(1);
+        for (i, (stage, summary)) in summaries.into_iter().enumerate() {
+            let mut summary = summary;
+            if i == last {
+                if self.passed > 0 {
+                    summary = summary.count("passed through", self.passed);
+                }
+                summary = summary
+                    .group("capture file", self.capture.iter().map(|(k, n)| (*k, *n)))
+                    .group("bad input", self.bad.counts().iter().map(|(k, n)| (k, *n)));
+                summary.print(prog, common);
+            } else {
+                summary.print(&format!("{prog}: {stage}"), common);
+            }
+        }
+    }
+}
+
+/// Runs a chain over one input, writing NDJSON.
+pub fn run<W: Write>(
+    chain: &mut Chain,
+    opened: OpenedInput,
+    out: &mut NdjsonWriter<W>,
+    ctl: &Control,
+) -> anyhow::Result<Report> {
+    let mut bad = BadInput::new(ctl.strict);
+    let mut progress = Progress::bytes(opened.size, ctl.progress);
+    let name = opened.name;
+    let stopping = || ctl.stop.as_deref().is_some_and(cli::stopping);
+    let mut sink = Sink { out, err: None };
+    let (mut passed, mut capture) = (0, BTreeMap::new());
+    match opened.input {
+        Input::Capture(mut reader) => {
+            while !stopping() {
+                let frame = match reader.next_frame() {
+                    None => break,
+                    Some(Ok(frame)) => frame,
+                    Some(Err(e)) => {
+                        bad.report("capture", format!("{name}: {e}"))?;
+                        if e.is_fatal() {
+                            break;
+                        }
+                        continue;
+                    }
+                };
+                let frame = FrameIn {
+                    ts: frame.ts,
+                    src: &name,
+                    index: frame.index,
+                    link: frame.link,
+                    data: frame.data,
+                    tunnel: &[],
+                };
+                chain.push_frame(&frame, &mut |rec| sink.emit(rec));
+                if sink.err.is_some() {
+                    break;
+                }
+                progress.set(reader.bytes_read());
+            }
+            capture = reader.anomalies();
+        }
+        Input::Ndjson(mut reader) => {
+            while !stopping() {
+                let why = match reader.next_line() {
+                    None => break,
+                    Some(Err(e)) => Some(("line", e.to_string())),
+                    Some(Ok(line)) => match record_type(line) {
+                        Some(kind) if chain.target.consumes(&kind) => match &*kind {
+                            "frame" => match serde_json::from_slice::<Frame<'_>>(line) {
+                                Ok(f) => {
+                                    let frame = FrameIn {
+                                        ts: f.ts,
+                                        src: &f.src,
+                                        index: f.index,
+                                        link: f.link,
+                                        data: &f.data,
+                                        tunnel: &f.tunnel,
+                                    };
+                                    chain.push_frame(&frame, &mut |rec| sink.emit(rec));
+                                    None
+                                }
+                                Err(e) => Some(("frame", format!("bad frame record: {e}"))),
+                            },
+                            _ => match serde_json::from_slice::<Packet<'_>>(line) {
+                                Ok(p) => {
+                                    chain.push_packet(&p, &mut |rec| sink.emit(rec));
+                                    None
+                                }
+                                Err(e) => Some(("packet", format!("bad packet record: {e}"))),
+                            },
+                        },
+                        Some(_) => {
+                            sink.raw(line);
+                            passed += 1;
+                            None
+                        }
+                        None => Some(("json", "not a JSON object with a \"type\"".to_string())),
+                    },
+                };
+                if sink.err.is_some() {
+                    break;
+                }
+                match why {
+                    None => {}
+                    // A line error names its line itself.
+                    Some(("line", why)) => bad.report("line", format!("{name}: {why}"))?,
+                    Some((kind, why)) => bad.report(
+                        kind,
+                        format!("{name}: line {}: {why}", reader.line_number()),
+                    )?,
+                }
+                progress.set(reader.bytes_read());
+            }
+        }
+    }
+    if stopping() {
+        log::info!("{name}: interrupted; flushing what the stages hold");
+    }
+    if sink.err.is_none() {
+        chain.finish(&mut |rec| sink.emit(rec));
+    }
+    progress.finish();
+    if let Some(e) = sink.err {
+        return Err(e).context("writing stdout");
+    }
+    sink.out.flush().context("writing stdout")?;
+    Ok(Report {
+        bad,
+        passed,
+        capture,
+    })
+}
+
+/// The writer of a run, keeping the first write error (a closed pipe ends the run).
+struct Sink<'w, W: Write> {
+    out: &'w mut NdjsonWriter<W>,
+    err: Option<std::io::Error>,
+}
+
+impl<W: Write> Sink<'_, W> {
+    fn emit(&mut self, rec: Record<'_>) {
+        if self.err.is_none() {
+            self.err = self.out.write(&rec).err();
+        }
+    }
+
+    fn raw(&mut self, line: &[u8]) {
+        if self.err.is_none() {
+            self.err = self.out.write_raw(line).err();
+        }
+    }
+}
+
+/// Runs a stage binary: opens the input, runs the chain to stdout, prints the summary.
+pub fn run_cli(
+    prog: &'static str,
+    common: &cli::CommonArgs,
+    input: Option<&std::path::Path>,
+    target: Level,
+    cfg: ChainConfig,
+) -> anyhow::Result<()> {
+    let opened = crate::io::open_input(input)?;
+    let ctl = Control {
+        strict: common.strict,
+        progress: common.progress_allowed(),
+        stop: Some(cli::shutdown_flag()?),
+    };
+    let mut chain = Chain::new(target, cfg);
+    let mut out = NdjsonWriter::new(std::io::stdout().lock());
+    let report = run(&mut chain, opened, &mut out, &ctl)?;
+    report.print(prog, &chain, common);
+    Ok(())
+}
