@@ -9,6 +9,7 @@
 pub mod args;
 pub mod cli;
 pub mod decap;
+pub mod demo;
 pub mod io;
 pub mod net;
 pub mod pipeline;

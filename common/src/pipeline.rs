@@ -45,6 +45,19 @@ impl Level {
     }
 }
 
+impl std::str::FromStr for Level {
+    type Err = String;
+
+    /// Parses a record type a chain can stop at: `packet`, or `conn` (also `data`, `gap`, `stream`).
+    fn from_str(s: &str) -> Result<Level, String> {
+        match s {
+            "packet" | "packets" => Ok(Level::Packets),
+            "conn" | "data" | "gap" | "stream" | "streams" => Ok(Level::Streams),
+            other => Err(format!("cannot stop at {other:?}: want packet or conn (http and later stages are not built yet)")),
+        }
+    }
+}
+
 /// Configuration of every stage a chain may run.
 #[derive(Debug, Clone, Default)]
 pub struct ChainConfig {
@@ -169,11 +182,38 @@ impl Report {
     }
 }
 
-/// Runs a chain over one input, writing NDJSON.
-pub fn run<W: Write>(
+/// Where a run's records go: NDJSON on a writer, or anything that consumes
+/// records in process (the demo's digest, `tapwatch run`'s sinks).
+pub trait Output {
+    /// One record a stage emitted.
+    fn record(&mut self, rec: &Record<'_>) -> std::io::Result<()>;
+    /// One input line passed through unchanged.
+    fn raw(&mut self, line: &[u8]) -> std::io::Result<()>;
+    /// End of the run.
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<W: Write> Output for NdjsonWriter<W> {
+    fn record(&mut self, rec: &Record<'_>) -> std::io::Result<()> {
+        self.write(rec)
+    }
+
+    fn raw(&mut self, line: &[u8]) -> std::io::Result<()> {
+        self.write_raw(line)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        NdjsonWriter::flush(self)
+    }
+}
+
+/// Runs a chain over one input.
+pub fn run<O: Output>(
     chain: &mut Chain,
     opened: OpenedInput,
-    out: &mut NdjsonWriter<W>,
+    out: &mut O,
     ctl: &Control,
 ) -> anyhow::Result<Report> {
     let mut bad = BadInput::new(ctl.strict);
@@ -285,21 +325,21 @@ pub fn run<W: Write>(
 }
 
 /// The writer of a run, keeping the first write error (a closed pipe ends the run).
-struct Sink<'w, W: Write> {
-    out: &'w mut NdjsonWriter<W>,
+struct Sink<'w, O: Output> {
+    out: &'w mut O,
     err: Option<std::io::Error>,
 }
 
-impl<W: Write> Sink<'_, W> {
+impl<O: Output> Sink<'_, O> {
     fn emit(&mut self, rec: Record<'_>) {
         if self.err.is_none() {
-            self.err = self.out.write(&rec).err();
+            self.err = self.out.record(&rec).err();
         }
     }
 
     fn raw(&mut self, line: &[u8]) {
         if self.err.is_none() {
-            self.err = self.out.write_raw(line).err();
+            self.err = self.out.raw(line).err();
         }
     }
 }
