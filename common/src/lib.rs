@@ -6,6 +6,7 @@
 //! the all-in-one `tapwatch run` and the separate pipeline binaries execute the
 //! same code.
 
+pub mod capture;
 pub mod cli;
 pub mod io;
 pub mod record;
