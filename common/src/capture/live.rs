@@ -34,11 +34,10 @@ impl LiveCapture {
             pcap::Precision::Micro
         };
         let snaplen = i32::try_from(snaplen.clamp(64, DEFAULT_SNAPLEN)).unwrap_or(65_535);
-        let mut cap = pcap::Capture::from_device(iface.as_str())
+        let cap = pcap::Capture::from_device(iface.as_str())
             .and_then(|c| {
                 c.snaplen(snaplen)
                     .promisc(promisc)
-                    .immediate_mode(true)
                     .timeout(POLL.as_millis() as i32)
                     .buffer_size(32 << 20)
                     .precision(precision)
@@ -47,6 +46,9 @@ impl LiveCapture {
             .with_context(|| {
                 format!("{iface}: cannot open for capture (live capture needs root or CAP_NET_RAW)")
             })?;
+        let mut cap = cap
+            .setnonblock()
+            .with_context(|| format!("{iface}: cannot make the capture non-blocking"))?;
         if let Some(bpf) = &src.bpf {
             cap.filter(bpf, true)
                 .with_context(|| format!("{iface}: bad capture filter {bpf:?}"))?;
@@ -67,6 +69,20 @@ impl LiveCapture {
 
     pub fn iface(&self) -> &str {
         &self.iface
+    }
+
+    /// Waits until the capture has packets or one poll interval passed.
+    /// (A blocking read is not used: with TPACKET_V3 its timeout only starts
+    /// once a packet arrived, so an idle interface would never see a stop.)
+    fn wait(&self) -> nix::Result<()> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        let mut fds = [PollFd::new(self.cap.as_fd(), PollFlags::POLLIN)];
+        let ms = u16::try_from(POLL.as_millis()).unwrap_or(u16::MAX);
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Captures until halted, sending frames as source `source`; returns the
@@ -99,7 +115,13 @@ impl LiveCapture {
                     index += 1;
                     Msg::Frame(frame)
                 }
-                Err(pcap::Error::TimeoutExpired) => continue,
+                // Non-blocking: nothing ready. Wait for the descriptor, at most one poll interval.
+                Err(pcap::Error::TimeoutExpired) => match self.wait() {
+                    Ok(()) => continue,
+                    Err(e) => Msg::Failed(
+                        anyhow::Error::new(e).context(format!("{}: poll failed", self.iface)),
+                    ),
+                },
                 Err(e) => Msg::Failed(
                     anyhow::Error::new(e).context(format!("{}: capture failed", self.iface)),
                 ),
