@@ -7,6 +7,7 @@
 //! same code.
 
 pub mod args;
+pub mod capture;
 pub mod cli;
 pub mod decap;
 pub mod demo;

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real binaries run on real inputs (testdata/, captures
 //! made on loopback, ../shared/pcaps when present).
 
+mod capture;
 mod decap;
 mod golden;
 mod readme;
