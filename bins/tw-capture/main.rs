@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
 use common::capture::{filter_spec::FilterSpec, tunnel, Options, Output};
 
 const EXAMPLES: &str = "Examples:
@@ -15,7 +14,7 @@ const EXAMPLES: &str = "Examples:
 
 /// Capture frames from pcap/pcapng files, network interfaces (libpcap) or
 /// VXLAN/Geneve mirror tunnels, and write them as NDJSON `frame` records.
-#[derive(Parser)]
+#[derive(clap::Parser)]
 #[command(version, after_help = EXAMPLES)]
 struct Args {
     /// Read a pcap or pcapng file (`-` for stdin); repeat to read several in order.
@@ -70,7 +69,7 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = common::cli::parse_args();
     let opts = Options {
         files: args.files,
         interfaces: args.interfaces,

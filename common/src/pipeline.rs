@@ -229,7 +229,7 @@ pub fn run<O: Output>(
                     None => break,
                     Some(Ok(frame)) => frame,
                     Some(Err(e)) => {
-                        bad.report("capture", format!("{name}: {e}"))?;
+                        bad.report(e.kind(), format!("{name}: {e}"))?;
                         if e.is_fatal() {
                             break;
                         }

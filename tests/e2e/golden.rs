@@ -53,7 +53,7 @@ const STAGES: &[Stage] = &[
         reads_capture: true,
         stdin_from: None,
         output: "capture.ndjson",
-        stderr: None,
+        stderr: Some("capture.stderr"),
     },
     Stage {
         bin: "tw-decap",
@@ -63,7 +63,14 @@ const STAGES: &[Stage] = &[
         output: "decap.ndjson",
         stderr: Some("decap.stderr"),
     },
-    // Stage { bin: "tw-reassemble", path: option_env!("CARGO_BIN_EXE_tw-reassemble"), reads_capture: false, stdin_from: Some("decap.ndjson"), output: "reassemble.ndjson", stderr: Some("reassemble.stderr") },
+    Stage {
+        bin: "tw-reassemble",
+        path: option_env!("CARGO_BIN_EXE_tw-reassemble"),
+        reads_capture: true,
+        stdin_from: Some("decap.ndjson"),
+        output: "reassemble.ndjson",
+        stderr: Some("reassemble.stderr"),
+    },
     // Stage { bin: "tw-http-parse", path: option_env!("CARGO_BIN_EXE_tw-http-parse"), reads_capture: false, stdin_from: Some("reassemble.ndjson"), output: "http.ndjson", stderr: Some("http.stderr") },
 ];
 

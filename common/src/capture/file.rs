@@ -18,19 +18,6 @@ pub enum Flow {
     Stop,
 }
 
-/// The short name under which a damaged record is counted.
-pub fn error_kind(e: &CaptureFileError) -> &'static str {
-    match e {
-        CaptureFileError::BadMagic(_) => "bad_magic",
-        CaptureFileError::ShortHeader(_) => "short_header",
-        CaptureFileError::Truncated { .. } => "truncated_record",
-        CaptureFileError::Resynced { .. } => "damaged_record",
-        CaptureFileError::Corrupt { .. } => "corrupt_tail",
-        CaptureFileError::BadBlock { .. } => "bad_block",
-        CaptureFileError::Io { .. } => "read_error",
-    }
-}
-
 /// Reads one capture file (`-` for stdin) and hands each frame to `emit`,
 /// whose answer says whether to go on. Damaged records go to `bad`
 /// ("FILE: packet N (byte B): why"); a file that is not a capture, or that
@@ -76,7 +63,7 @@ pub fn read_file(
             Err(e @ CaptureFileError::Io { .. }) => {
                 return Err(e).with_context(|| name.clone());
             }
-            Err(e) => bad.report(error_kind(&e), format_args!("{name}: {e}"))?,
+            Err(e) => bad.report(e.kind(), format_args!("{name}: {e}"))?,
         }
         bar.set(reader.bytes_read());
         if cli::stopping(stop) {

@@ -117,7 +117,7 @@ impl Listener {
                     Encap::Geneve => tunnel::geneve(datagram),
                 };
                 match decap {
-                    Err(e) => bad(e.reason(), &e),
+                    Err(e) => bad(e.key(), &e),
                     Ok(d) if d.oam => {
                         *skipped.entry("geneve_oam").or_default() += 1;
                         continue;

@@ -1,13 +1,14 @@
-//! Checked views over the mirror-tunnel headers a listener socket receives:
-//! VXLAN (RFC 7348) and Geneve (RFC 8926).
-//!
-//! The UDP payload is validated once (length, flags, version), then the inner
-//! frame is borrowed from it. Every failure names the layer, the byte offset
-//! within the UDP payload, and the reason; [`TunnelError::reason`] gives a
-//! short name for counting.
+//! What a mirror-tunnel listener socket receives: the UDP payload of a VXLAN
+//! (RFC 7348) or Geneve (RFC 8926) datagram. The headers are read with the
+//! decap stage's checked views ([`crate::decap::view`]), so a tunnel is
+//! parsed the same way whether it arrives on a socket or inside a capture.
+//! The listener only adds what a socket needs: the inner frame must hold at
+//! least a link header, and Geneve must carry Ethernet or IP.
 
 use std::collections::BTreeSet;
 
+use crate::decap::view::{geneve::Geneve, vxlan::Vxlan};
+use crate::decap::{Layer, ViewError};
 use crate::record::LinkType;
 
 /// IANA port of VXLAN.
@@ -18,26 +19,6 @@ pub const GENEVE_PORT: u16 = 6081;
 /// The largest VNI (24 bits).
 pub const MAX_VNI: u32 = 0x00ff_ffff;
 
-mod vxlan_field {
-    /// Flags byte; bit 0x08 is I (the VNI is valid).
-    pub const FLAGS: usize = 0;
-    /// 24-bit VNI, followed by a reserved byte.
-    pub const VNI: usize = 4;
-    pub const HEADER_LEN: usize = 8;
-    pub const FLAG_I: u8 = 0x08;
-}
-
-mod geneve_field {
-    /// Version (2 bits) and option length in 4-byte words (6 bits).
-    pub const VER_OPTLEN: usize = 0;
-    /// O (OAM) and C (critical options) bits, then 6 reserved bits.
-    pub const FLAGS: usize = 1;
-    pub const PROTOCOL: usize = 2;
-    pub const VNI: usize = 4;
-    pub const HEADER_LEN: usize = 8;
-    pub const FLAG_OAM: u8 = 0x80;
-}
-
 /// Ethertype of transparent Ethernet bridging (an inner Ethernet frame).
 const ETHERTYPE_TEB: u16 = 0x6558;
 const ETHERTYPE_IPV4: u16 = 0x0800;
@@ -46,43 +27,6 @@ const ETHERTYPE_IPV6: u16 = 0x86dd;
 /// Smallest inner frame accepted: an Ethernet header, or an IPv4 header.
 const MIN_ETHERNET: usize = 14;
 const MIN_IP: usize = 20;
-
-/// Why a tunnel datagram was refused, and where.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TunnelError {
-    #[error("{layer} at byte {offset}: truncated: needs {need} bytes, {have} present")]
-    Truncated {
-        layer: &'static str,
-        offset: usize,
-        need: usize,
-        have: usize,
-    },
-    #[error("vxlan header at byte 0: flags {flags:#04x} lack the I bit (no valid VNI)")]
-    VxlanNoVni { flags: u8 },
-    #[error("geneve header at byte 0: version {version}, only version 0 is defined")]
-    GeneveVersion { version: u8 },
-    #[error(
-        "geneve header at byte 2: protocol {protocol:#06x} is not Ethernet (0x6558), IPv4 or IPv6"
-    )]
-    GeneveProtocol { protocol: u16 },
-}
-
-impl TunnelError {
-    /// A short name for counting (`vxlan_truncated`, `geneve_version`, ...).
-    pub fn reason(&self) -> &'static str {
-        match self {
-            TunnelError::Truncated { layer, .. } => match *layer {
-                "vxlan header" => "vxlan_truncated",
-                "geneve header" => "geneve_truncated",
-                "geneve options" => "geneve_options_truncated",
-                _ => "inner_frame_truncated",
-            },
-            TunnelError::VxlanNoVni { .. } => "vxlan_no_vni_flag",
-            TunnelError::GeneveVersion { .. } => "geneve_version",
-            TunnelError::GeneveProtocol { .. } => "geneve_protocol",
-        }
-    }
-}
 
 /// A decapsulated tunnel datagram: the inner frame borrowed from the payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,82 +39,54 @@ pub struct Decap<'a> {
     pub oam: bool,
 }
 
-fn need(buf: &[u8], layer: &'static str, offset: usize, len: usize) -> Result<(), TunnelError> {
-    let have = buf.len().saturating_sub(offset);
-    if have < len {
-        Err(TunnelError::Truncated {
-            layer,
-            offset,
-            need: len,
-            have,
-        })
-    } else {
-        Ok(())
-    }
-}
-
-fn u24_at(b: &[u8], at: usize) -> u32 {
-    match b.get(at..at + 3) {
-        Some([x, y, z]) => u32::from_be_bytes([0, *x, *y, *z]),
-        _ => 0,
-    }
-}
-
-fn byte_at(b: &[u8], at: usize) -> u8 {
-    b.get(at).copied().unwrap_or(0)
-}
-
-/// Checks the inner frame's minimum length for its link type.
-fn inner(buf: &[u8], offset: usize, link: LinkType) -> Result<&[u8], TunnelError> {
-    let min = if link == LinkType::Ethernet {
-        MIN_ETHERNET
-    } else {
-        MIN_IP
+/// Checks the inner frame's minimum length for its link type; `offset` is
+/// where it starts in the datagram, for the message.
+fn inner(payload: &[u8], offset: usize, link: LinkType) -> Result<&[u8], ViewError> {
+    let (layer, min) = match link {
+        LinkType::Ethernet => (Layer::Ethernet, MIN_ETHERNET),
+        _ => (Layer::Ipv4, MIN_IP),
     };
-    need(buf, "inner frame", offset, min)?;
-    Ok(buf.get(offset..).unwrap_or_default())
+    if payload.len() < min {
+        return Err(ViewError::truncated(layer, offset, min, payload.len()));
+    }
+    Ok(payload)
 }
 
 /// Parses the UDP payload of a VXLAN datagram. The inner frame is Ethernet.
-pub fn vxlan(buf: &[u8]) -> Result<Decap<'_>, TunnelError> {
-    use vxlan_field::*;
-    need(buf, "vxlan header", 0, HEADER_LEN)?;
-    let flags = byte_at(buf, FLAGS);
-    // RFC 7348 §5: the I flag MUST be set; the other bits are reserved and ignored on receipt.
-    if flags & FLAG_I == 0 {
-        return Err(TunnelError::VxlanNoVni { flags });
-    }
+pub fn vxlan(buf: &[u8]) -> Result<Decap<'_>, ViewError> {
+    let v = Vxlan::new_checked(buf)?;
     Ok(Decap {
-        vni: u24_at(buf, VNI),
+        vni: v.vni(),
         link: LinkType::Ethernet,
-        inner: inner(buf, HEADER_LEN, LinkType::Ethernet)?,
+        inner: inner(
+            v.payload(),
+            buf.len() - v.payload().len(),
+            LinkType::Ethernet,
+        )?,
         oam: false,
     })
 }
 
 /// Parses the UDP payload of a Geneve datagram; options are skipped by their
 /// length. Protocol 0x6558 carries Ethernet, 0x0800/0x86dd raw IP.
-pub fn geneve(buf: &[u8]) -> Result<Decap<'_>, TunnelError> {
-    use geneve_field::*;
-    need(buf, "geneve header", 0, HEADER_LEN)?;
-    let ver_optlen = byte_at(buf, VER_OPTLEN);
-    let version = ver_optlen >> 6;
-    if version != 0 {
-        return Err(TunnelError::GeneveVersion { version });
-    }
-    let opt_len = usize::from(ver_optlen & 0x3f) * 4;
-    need(buf, "geneve options", HEADER_LEN, opt_len)?;
-    let protocol = u16::from_be_bytes([byte_at(buf, PROTOCOL), byte_at(buf, PROTOCOL + 1)]);
-    let link = match protocol {
+pub fn geneve(buf: &[u8]) -> Result<Decap<'_>, ViewError> {
+    let g = Geneve::new_checked(buf)?;
+    let link = match g.protocol() {
         ETHERTYPE_TEB => LinkType::Ethernet,
         ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => LinkType::Raw,
-        _ => return Err(TunnelError::GeneveProtocol { protocol }),
+        _ => {
+            return Err(ViewError::malformed(
+                Layer::Geneve,
+                2,
+                "protocol is not Ethernet (0x6558), IPv4 or IPv6",
+            ))
+        }
     };
     Ok(Decap {
-        vni: u24_at(buf, VNI),
+        vni: g.vni(),
         link,
-        inner: inner(buf, HEADER_LEN + opt_len, link)?,
-        oam: byte_at(buf, FLAGS) & FLAG_OAM != 0,
+        inner: inner(g.payload(), g.header_len(), link)?,
+        oam: g.oam(),
     })
 }
 
@@ -263,9 +179,8 @@ pub(crate) mod tests {
     fn vxlan_valid() {
         let inner = inner_frame();
         let p = vxlan_packet(0x08, 0x123456, &inner);
-        let d = vxlan(&p).unwrap();
         assert_eq!(
-            d,
+            vxlan(&p).unwrap(),
             Decap {
                 vni: 0x123456,
                 link: LinkType::Ethernet,
@@ -285,26 +200,21 @@ pub(crate) mod tests {
             let want = if len < 8 {
                 "vxlan_truncated"
             } else {
-                "inner_frame_truncated"
+                "ethernet_truncated"
             };
-            assert_eq!(err.reason(), want, "len {len}: {err}");
+            assert_eq!(err.key(), want, "len {len}: {err}");
         }
         assert_eq!(
-            vxlan(&p[..5]).unwrap_err().to_string(),
-            "vxlan header at byte 0: truncated: needs 8 bytes, 5 present"
-        );
-        assert_eq!(
             vxlan(&p[..10]).unwrap_err().to_string(),
-            "inner frame at byte 8: truncated: needs 14 bytes, 2 present"
+            "ethernet: truncated: needs 14 bytes from offset 8, 2 captured"
         );
     }
 
     #[test]
     fn vxlan_without_i_flag() {
         let err = vxlan(&vxlan_packet(0x00, 1, &inner_frame())).unwrap_err();
-        assert_eq!(err, TunnelError::VxlanNoVni { flags: 0 });
-        assert_eq!(err.reason(), "vxlan_no_vni_flag");
-        assert!(err.to_string().contains("lack the I bit"), "{err}");
+        assert_eq!(err.key(), "vxlan_malformed");
+        assert!(err.to_string().contains("I flag"), "{err}");
     }
 
     #[test]
@@ -317,9 +227,8 @@ pub(crate) mod tests {
         ];
         for (options, proto, payload, link) in cases {
             let p = geneve_packet(0, 0, proto, 42, options, payload);
-            let d = geneve(&p).unwrap();
             assert_eq!(
-                d,
+                geneve(&p).unwrap(),
                 Decap {
                     vni: 42,
                     link,
@@ -337,17 +246,13 @@ pub(crate) mod tests {
         let p = geneve_packet(0, 0, ETHERTYPE_TEB, 9, &OPTION, &inner_frame());
         for len in 0..8 + OPTION.len() + MIN_ETHERNET {
             let err = geneve(&p[..len]).unwrap_err();
-            let want = match len {
-                0..=7 => "geneve_truncated",
-                8..=15 => "geneve_options_truncated",
-                _ => "inner_frame_truncated",
+            let want = if len < 16 {
+                "geneve_truncated"
+            } else {
+                "ethernet_truncated"
             };
-            assert_eq!(err.reason(), want, "len {len}: {err}");
+            assert_eq!(err.key(), want, "len {len}: {err}");
         }
-        assert_eq!(
-            geneve(&p[..12]).unwrap_err().to_string(),
-            "geneve options at byte 8: truncated: needs 8 bytes, 4 present"
-        );
     }
 
     #[test]
@@ -356,11 +261,11 @@ pub(crate) mod tests {
         for version in 1..4 {
             let err =
                 geneve(&geneve_packet(version, 0, ETHERTYPE_TEB, 1, &[], &inner)).unwrap_err();
-            assert_eq!(err, TunnelError::GeneveVersion { version });
+            assert_eq!(err.key(), "geneve_malformed", "{err}");
         }
         let err = geneve(&geneve_packet(0, 0, 0x0806, 1, &[], &inner)).unwrap_err();
-        assert_eq!(err.reason(), "geneve_protocol");
-        assert!(err.to_string().contains("0x0806"), "{err}");
+        assert_eq!(err.key(), "geneve_malformed");
+        assert!(err.to_string().contains("protocol"), "{err}");
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl ViewError {
         }
     }
 
-    pub(crate) fn malformed(layer: Layer, offset: usize, reason: &'static str) -> ViewError {
+    pub fn malformed(layer: Layer, offset: usize, reason: &'static str) -> ViewError {
         ViewError::Malformed {
             layer,
             offset,
@@ -102,7 +102,7 @@ impl ViewError {
         }
     }
 
-    pub(crate) fn truncated(layer: Layer, offset: usize, need: usize, have: usize) -> ViewError {
+    pub fn truncated(layer: Layer, offset: usize, need: usize, have: usize) -> ViewError {
         ViewError::Truncated {
             layer,
             offset,

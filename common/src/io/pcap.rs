@@ -79,6 +79,19 @@ pub enum CaptureFileError {
 }
 
 impl CaptureFileError {
+    /// The short name under which the problem is counted.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CaptureFileError::BadMagic(_) => "bad_magic",
+            CaptureFileError::ShortHeader(_) => "short_header",
+            CaptureFileError::Truncated { .. } => "truncated_record",
+            CaptureFileError::Resynced { .. } => "damaged_record",
+            CaptureFileError::Corrupt { .. } => "corrupt_tail",
+            CaptureFileError::BadBlock { .. } => "bad_block",
+            CaptureFileError::Io { .. } => "read_error",
+        }
+    }
+
     /// Whether the reader stops after this error (`false`: it goes on with the next frame).
     pub fn is_fatal(&self) -> bool {
         !matches!(
