@@ -21,6 +21,9 @@ use super::listen::{Encap, Listener};
 use super::tunnel::VniFilter;
 use super::{Feed, FrameSink, KernelStats, Msg, NdjsonSink, PcapSink, Pool, SourceEnd};
 use super::{CHANNEL_FRAMES, POLL};
+
+/// How long sources get to stop once asked.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 use crate::cli::{self, BadInput, CommonArgs, Summary};
 use crate::record::{Frame, Tunnel};
 
@@ -275,7 +278,19 @@ fn run_concurrent(
     // Sources notice the halt within one poll interval. Frames they captured
     // before it are still written, unless the count was reached or it failed.
     let mut outcome = outcome.map(|flow| flow == Flow::Continue);
-    while let Ok(msg) = rx.recv() {
+    // A source that does not stop (it should within a poll interval) must not hang the exit.
+    let give_up = Instant::now() + STOP_GRACE;
+    let mut stuck = false;
+    loop {
+        let msg = match rx.recv_timeout(give_up.saturating_duration_since(Instant::now())) {
+            Ok(msg) => msg,
+            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {
+                log::warn!("a capture source did not stop within {STOP_GRACE:?}; ending without its statistics");
+                stuck = true;
+                break;
+            }
+        };
         match (&outcome, msg) {
             (Ok(true), msg) => match handle(msg, counter) {
                 Ok(Flow::Continue) => {}
@@ -287,6 +302,9 @@ fn run_concurrent(
         }
     }
     for (name, live, thread) in threads {
+        if stuck && !thread.is_finished() {
+            continue;
+        }
         match thread.join() {
             Ok(end) => {
                 if let (true, Some(k)) = (live, end.kernel) {
