@@ -667,6 +667,29 @@ fn geneve_listener_on_wildcard_skips_options_and_filters_vni() {
     assert!(err.contains("skipped: vni_filtered 1"), "{err}");
 }
 
+#[test]
+fn vxlan_listener_over_ipv6() {
+    let Ok(tx) = UdpSocket::bind("[::1]:0") else {
+        eprintln!("SKIP vxlan_listener_over_ipv6: no IPv6 loopback here");
+        return;
+    };
+    let mut cap = Running::start(&["--vxlan-listen", "[::1]:0", "-c", "1"]);
+    let port = listening_port(&cap.wait_for("listening for vxlan on udp"));
+    let inner = eth_ipv4_tcp(b"v6 outer");
+    tx.send_to(&vxlan(0x08, 4242, &inner), ("::1", port))
+        .unwrap();
+    let (status, stdout, err) = cap.finish();
+    assert!(status.success(), "{err}");
+    let recs = records(&stdout);
+    assert_eq!(recs.len(), 1, "{err}");
+    assert_eq!(data_of(&recs[0]), inner);
+    assert_eq!(recs[0]["src"], format!("[::1]:{port}"));
+    assert_eq!(
+        recs[0]["tunnel"],
+        serde_json::json!([{"kind":"vxlan","vni":4242,"outer_src":"::1","outer_dst":"::1"}])
+    );
+}
+
 // ---------------------------------------------------------------- live capture
 
 /// Why live tests cannot run here, if they cannot.

@@ -21,6 +21,9 @@ use super::listen::{Encap, Listener};
 use super::tunnel::VniFilter;
 use super::{Feed, FrameSink, KernelStats, Msg, NdjsonSink, PcapSink, Pool, SourceEnd};
 use super::{CHANNEL_FRAMES, POLL};
+
+/// How long sources get to stop once asked.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 use crate::cli::{self, BadInput, CommonArgs, Summary};
 use crate::record::{Frame, Tunnel};
 
@@ -275,7 +278,19 @@ fn run_concurrent(
     // Sources notice the halt within one poll interval. Frames they captured
     // before it are still written, unless the count was reached or it failed.
     let mut outcome = outcome.map(|flow| flow == Flow::Continue);
-    while let Ok(msg) = rx.recv() {
+    // A source that does not stop (it should within a poll interval) must not hang the exit.
+    let give_up = Instant::now() + STOP_GRACE;
+    let mut stuck = false;
+    loop {
+        let msg = match rx.recv_timeout(give_up.saturating_duration_since(Instant::now())) {
+            Ok(msg) => msg,
+            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {
+                log::warn!("a capture source did not stop within {STOP_GRACE:?}; ending without its statistics");
+                stuck = true;
+                break;
+            }
+        };
         match (&outcome, msg) {
             (Ok(true), msg) => match handle(msg, counter) {
                 Ok(Flow::Continue) => {}
@@ -287,6 +302,9 @@ fn run_concurrent(
         }
     }
     for (name, live, thread) in threads {
+        if stuck && !thread.is_finished() {
+            continue;
+        }
         match thread.join() {
             Ok(end) => {
                 if let (true, Some(k)) = (live, end.kernel) {
@@ -366,4 +384,101 @@ fn summary(report: &Report, sink_skipped: &[(&'static str, u64)], bad: &BadInput
         "malformed",
         bad.counts().iter().map(|(k, n)| (k.as_str(), *n)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pcap_file(name: &str, frames: &[&[u8]]) -> PathBuf {
+        let mut v = 0xa1b2_c3d4u32.to_le_bytes().to_vec();
+        v.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        v.extend_from_slice(&65535u32.to_le_bytes());
+        v.extend_from_slice(&1u32.to_le_bytes());
+        for (i, f) in frames.iter().enumerate() {
+            for x in [1_714_564_800, i as u32, f.len() as u32, f.len() as u32] {
+                v.extend_from_slice(&x.to_le_bytes());
+            }
+            v.extend_from_slice(f);
+        }
+        let dir = std::env::temp_dir().join(format!("tw-capture-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, v).unwrap();
+        path
+    }
+
+    /// A closure is a sink: what `tapwatch run` does without JSON in between.
+    #[test]
+    fn closure_sink_sees_frames_in_file_order_and_count_stops() {
+        let a = pcap_file("a.pcap", &[b"a0", b"a1"]);
+        let b = pcap_file("b.pcap", &[b"b0"]);
+        let cases: [(Option<u64>, &[&[u8]]); 3] = [
+            (None, &[b"a0", b"a1", b"b0"]),
+            (Some(2), &[b"a0", b"a1"]),
+            (Some(3), &[b"a0", b"a1", b"b0"]),
+        ];
+        for (count, want) in cases {
+            let opts = Options {
+                files: vec![a.clone(), b.clone()],
+                count,
+                ..Options::default()
+            };
+            let mut got: Vec<(Vec<u8>, u64)> = vec![];
+            let mut sink = |f: &Frame<'_>| -> anyhow::Result<()> {
+                got.push((f.data.to_vec(), f.index));
+                Ok(())
+            };
+            let stop = AtomicBool::new(false);
+            let report = run(&opts, &mut sink, &stop, &mut BadInput::new(false), false).unwrap();
+            let data: Vec<&[u8]> = got.iter().map(|(d, _)| d.as_slice()).collect();
+            assert_eq!(data, want, "count {count:?}");
+            assert_eq!(report.frames, want.len() as u64);
+            assert_eq!(
+                report.sources[0],
+                (a.display().to_string(), want.len().min(2) as u64)
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_option_mixes_that_mean_nothing() {
+        let file = || vec![PathBuf::from("x.pcap")];
+        let listen = || vec!["127.0.0.1:0".parse().unwrap()];
+        let cases = [
+            (Options::default(), "nothing to capture"),
+            (
+                Options {
+                    files: file(),
+                    vxlan_listen: listen(),
+                    ..Options::default()
+                },
+                "cannot be combined",
+            ),
+            (
+                Options {
+                    vxlan_listen: listen(),
+                    bpf: Some("tcp".into()),
+                    ..Options::default()
+                },
+                "-f applies to live capture",
+            ),
+            (
+                Options {
+                    files: file(),
+                    duration: Some(Duration::from_secs(1)),
+                    ..Options::default()
+                },
+                "--duration applies",
+            ),
+        ];
+        for (opts, want) in cases {
+            let mut sink = |_: &Frame<'_>| -> anyhow::Result<()> { Ok(()) };
+            let stop = AtomicBool::new(false);
+            let err = run(&opts, &mut sink, &stop, &mut BadInput::new(false), false)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{err}");
+        }
+    }
 }

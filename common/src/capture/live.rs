@@ -43,8 +43,14 @@ impl LiveCapture {
                     .precision(precision)
                     .open()
             })
-            .with_context(|| {
-                format!("{iface}: cannot open for capture (live capture needs root or CAP_NET_RAW)")
+            .map_err(|e| {
+                let why = e.to_string();
+                let hint = if why.contains("ermission") || why.contains("not permitted") {
+                    " (live capture needs root or CAP_NET_RAW; --vxlan-listen needs neither)"
+                } else {
+                    ""
+                };
+                anyhow::anyhow!("{iface}: cannot open for capture: {why}{hint}")
             })?;
         let mut cap = cap
             .setnonblock()

@@ -36,7 +36,7 @@ pub use sink::{FrameSink, NdjsonSink, PcapSink};
 /// Default live snapshot length: libpcap's maximum, so nothing is cut.
 pub const DEFAULT_SNAPLEN: u32 = 262_144;
 /// Frames in flight between capture threads and the writer.
-pub const CHANNEL_FRAMES: usize = 1024;
+pub const CHANNEL_FRAMES: usize = 512;
 /// How often blocked sources wake up to check for a stop.
 pub const POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -99,8 +99,8 @@ impl Pool {
     pub fn give(&self, mut buf: Vec<u8>) {
         buf.clear();
         if let Ok(mut bufs) = self.bufs.lock() {
-            // The channel bounds how many buffers are in flight; keep as many.
-            if bufs.len() < CHANNEL_FRAMES * 2 {
+            // The channel bounds how many buffers are in flight; keep about as many.
+            if bufs.len() < CHANNEL_FRAMES + 64 {
                 bufs.push(buf);
             }
         }
