@@ -4,5 +4,6 @@
 mod capture;
 mod decap;
 mod golden;
+mod man;
 mod readme;
 mod reassemble;

@@ -9,6 +9,7 @@ use std::process::Command;
 pub const BINARIES: &[(&str, &str)] = &[
     ("tw-capture", env!("CARGO_BIN_EXE_tw-capture")),
     ("tw-decap", env!("CARGO_BIN_EXE_tw-decap")),
+    ("tw-reassemble", env!("CARGO_BIN_EXE_tw-reassemble")),
     ("tapwatch", env!("CARGO_BIN_EXE_tapwatch")),
 ];
 
@@ -18,8 +19,15 @@ fn man_pages_match_clap_definitions() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
     let mut drifted = vec![];
     for (name, exe) in BINARIES {
-        let out = Command::new(exe).env("TAPWATCH_PRINT_MAN", "1").output().expect("run binary");
-        assert!(out.status.success(), "{name}: printing the man page failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(exe)
+            .env("TAPWATCH_PRINT_MAN", "1")
+            .output()
+            .expect("run binary");
+        assert!(
+            out.status.success(),
+            "{name}: printing the man page failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let page = String::from_utf8(out.stdout).expect("man page is UTF-8");
         assert!(page.contains(".TH"), "{name}: not a roff page");
         let path = dir.join(format!("{name}.1"));
@@ -29,15 +37,24 @@ fn man_pages_match_clap_definitions() {
             drifted.push(path.display().to_string());
         }
     }
-    assert!(drifted.is_empty(), "man pages drifted from the clap definitions: {drifted:?}; run scripts/gen-man");
+    assert!(
+        drifted.is_empty(),
+        "man pages drifted from the clap definitions: {drifted:?}; run scripts/gen-man"
+    );
 }
 
 #[test]
 fn every_binary_has_help_with_examples() {
     for (name, exe) in BINARIES {
-        let out = Command::new(exe).arg("--help").output().expect("run binary");
+        let out = Command::new(exe)
+            .arg("--help")
+            .output()
+            .expect("run binary");
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{name} --help failed");
-        assert!(help.contains("Examples:"), "{name} --help shows no examples:\n{help}");
+        assert!(
+            help.contains("Examples:"),
+            "{name} --help shows no examples:\n{help}"
+        );
     }
 }
