@@ -29,8 +29,6 @@ pub struct Digest {
     encaps: BTreeMap<String, u64>,
     gaps: u64,
     gap_bytes: u64,
-    /// Flows whose first client bytes have been seen.
-    first_seen: BTreeMap<String, ()>,
     request_lines: Vec<String>,
     request_lines_total: u64,
 }
@@ -79,15 +77,11 @@ impl Digest {
                     *self.encaps.entry(encap).or_default() += 1;
                 }
             }
-            Record::Data(d) => {
-                if d.dir == Dir::C2s && d.off == 0 && !self.first_seen.contains_key(&d.flow) {
-                    if self.first_seen.len() < 1 << 16 {
-                        self.first_seen.insert(d.flow.clone(), ());
-                    }
-                    self.request_lines_total += 1;
-                    if self.request_lines.len() < MAX_REQUEST_LINES {
-                        self.request_lines.push(first_line(&d.data));
-                    }
+            // Offset 0 comes once per direction of a flow: its first bytes.
+            Record::Data(d) if d.dir == Dir::C2s && d.off == 0 => {
+                self.request_lines_total += 1;
+                if self.request_lines.len() < MAX_REQUEST_LINES {
+                    self.request_lines.push(first_line(&d.data));
                 }
             }
             Record::Gap(g) => {

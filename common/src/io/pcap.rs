@@ -278,7 +278,7 @@ impl<R: Read> PcapReader<R> {
         };
         let near = self
             .last_secs
-            .map_or(true, |last| secs.abs_diff(last) <= 86_400);
+            .is_none_or(|last| secs.abs_diff(last) <= 86_400);
         frac_ok && near && caplen <= self.caplen_limit() && caplen <= orig && orig <= MAX_BLOCK
     }
 
@@ -317,7 +317,7 @@ impl<R: Read> PcapReader<R> {
             Ok(false) => {
                 self.done = true;
                 let have = self.buf.remaining_at_eof();
-                return (have > 0).then(|| {
+                return (have > 0).then_some({
                     Err(CaptureFileError::Truncated {
                         index: self.index,
                         offset,
@@ -522,7 +522,7 @@ impl<R: Read> PcapNgReader<R> {
             big
         };
         let len = u32_at(h, 4, big);
-        if len < 12 || len % 4 != 0 || len > MAX_BLOCK {
+        if len < 12 || !len.is_multiple_of(4) || len > MAX_BLOCK {
             return None;
         }
         let len = len as usize;
@@ -570,7 +570,7 @@ impl<R: Read> PcapNgReader<R> {
                 Ok(false) => {
                     self.done = true;
                     let have = self.buf.remaining_at_eof();
-                    return (have > 0).then(|| {
+                    return (have > 0).then_some({
                         Err(CaptureFileError::Truncated {
                             index: self.index,
                             offset,
