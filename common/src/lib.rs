@@ -7,6 +7,7 @@
 //! same code.
 
 pub mod cli;
+pub mod http;
 pub mod io;
 pub mod net;
 pub mod record;

@@ -475,6 +475,9 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
     /// Whether the cap cut `body`.
     pub truncated: bool,
+    /// Trailer fields of a chunked body, as sent (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trailers: Vec<Header>,
 }
 
 /// The response half of an `http` transaction.
@@ -488,6 +491,9 @@ pub struct HttpResponse {
     #[serde(rename = "body_b64", with = "b64")]
     pub body: Vec<u8>,
     pub truncated: bool,
+    /// Trailer fields of a chunked body, as sent (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trailers: Vec<Header>,
 }
 
 /// `http`: one request paired with its response (either may be missing).
@@ -511,6 +517,14 @@ pub struct Http {
     pub response: Option<HttpResponse>,
     #[serde(default)]
     pub anomalies: Vec<String>,
+    /// Client `ip:port` named by a PROXY protocol header at the start of the
+    /// connection (absent when there was none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// Status codes of interim (1xx) responses that came before the final
+    /// one, e.g. `[100]` after `Expect: 100-continue` (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interim: Vec<u16>,
 }
 
 /// One detector hit inside an `attack`.
