@@ -2,4 +2,5 @@
 //! made on loopback, ../shared/pcaps when present).
 
 mod golden;
+mod http;
 mod readme;
