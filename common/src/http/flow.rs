@@ -194,6 +194,8 @@ struct Conv {
     pending: Vec<&'static str>,
     /// The client stream was paused and may go on.
     resume_c2s: bool,
+    /// `real_ip` when no header applies, formatted once.
+    base_ip: Option<(IpAddr, String)>,
 }
 
 pub(crate) struct Flow {
@@ -260,6 +262,7 @@ impl Flow {
                 next_seq: 0,
                 pending: Vec::new(),
                 resume_c2s: false,
+                base_ip: None,
             },
         }
     }
@@ -722,10 +725,11 @@ fn header_pairs(headers: &[httparse::Header<'_>]) -> Vec<Header> {
     headers
         .iter()
         .map(|h| {
-            (
-                h.name.to_string(),
-                String::from_utf8_lossy(h.value).into_owned(),
-            )
+            let value = match std::str::from_utf8(h.value) {
+                Ok(v) => v.to_owned(),
+                Err(_) => String::from_utf8_lossy(h.value).into_owned(),
+            };
+            (h.name.to_owned(), value)
         })
         .collect()
 }
@@ -755,76 +759,66 @@ enum Delim {
 /// Framing per RFC 9112 section 6.3, as common servers apply it; smuggling
 /// indicators noted.
 fn delimit(headers: &[Header], is_request: bool, anomalies: &mut Vec<&'static str>) -> Delim {
-    let mut te_tokens = Vec::new();
-    for v in values(headers, "transfer-encoding") {
-        for t in v.split(',') {
-            let t = t.trim();
-            if !t.is_empty() {
-                te_tokens.push(t);
+    // One pass, no allocation: what Transfer-Encoding and Content-Length say.
+    let (mut has_te, mut chunked_count, mut last_chunked) = (false, 0usize, false);
+    let (mut has_cl, mut cl_count, mut bad_cl, mut differ) = (false, 0usize, false, false);
+    let mut first_cl: Option<u64> = None;
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            has_te = true;
+            for t in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                last_chunked = t.eq_ignore_ascii_case("chunked");
+                chunked_count += usize::from(last_chunked);
+            }
+        } else if name.eq_ignore_ascii_case("content-length") {
+            has_cl = true;
+            for t in value.split(',').map(str::trim) {
+                cl_count += 1;
+                let n = (!t.is_empty() && t.len() <= 19 && t.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| t.parse::<u64>().ok())
+                    .flatten();
+                match (n, first_cl) {
+                    (None, _) => bad_cl = true,
+                    (Some(n), None) => first_cl = Some(n),
+                    (Some(n), Some(f)) => differ |= n != f,
+                }
             }
         }
     }
-    let mut cls = Vec::new();
-    let mut bad_cl = false;
-    for v in values(headers, "content-length") {
-        for t in v.split(',') {
-            let t = t.trim();
-            match (t.len() <= 19 && !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| t.parse::<u64>().ok())
-                .flatten()
-            {
-                Some(n) => cls.push(n),
-                None => bad_cl = true,
-            }
-        }
-    }
-    let has_te = values(headers, "transfer-encoding").next().is_some();
-    let has_cl = values(headers, "content-length").next().is_some();
+    let unframed = if is_request {
+        Delim::None
+    } else {
+        Delim::Close
+    };
     if has_te {
         if has_cl {
             anomalies.push("cl_te_conflict");
         }
-        let chunked = |t: &str| t.eq_ignore_ascii_case("chunked");
-        let last_chunked = te_tokens.last().is_some_and(|t| chunked(t));
-        if te_tokens.iter().filter(|t| chunked(t)).count() > 1 || !last_chunked {
+        if chunked_count > 1 || !last_chunked {
             anomalies.push("bad_transfer_encoding");
         }
-        if last_chunked {
-            return Delim::Chunked;
-        }
-        return if is_request {
-            Delim::None
+        return if last_chunked {
+            Delim::Chunked
         } else {
-            Delim::Close
+            unframed
         };
     }
-    if has_cl {
-        if cls.len() + usize::from(bad_cl) > 1 {
-            anomalies.push("duplicate_content_length");
-        }
-        if bad_cl {
-            anomalies.push("bad_content_length");
-        }
-        if let Some(&first) = cls.first() {
-            if cls.iter().any(|&n| n != first) {
-                anomalies.push("conflicting_content_length");
-            }
-            return if first == 0 {
-                Delim::None
-            } else {
-                Delim::Length(first)
-            };
-        }
-        return if is_request {
-            Delim::None
-        } else {
-            Delim::Close
-        };
+    if !has_cl {
+        return unframed;
     }
-    if is_request {
-        Delim::None
-    } else {
-        Delim::Close
+    if cl_count > 1 {
+        anomalies.push("duplicate_content_length");
+    }
+    if bad_cl {
+        anomalies.push("bad_content_length");
+    }
+    if differ {
+        anomalies.push("conflicting_content_length");
+    }
+    match first_cl {
+        Some(0) => Delim::None,
+        Some(n) => Delim::Length(n),
+        None => unframed,
     }
 }
 
@@ -864,32 +858,40 @@ fn parse_request(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
     let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS_LIMIT];
     let slots = slots.get_mut(..x.cfg.max_headers).unwrap_or_default();
     let mut req = httparse::Request::new(&mut []);
-    let n = match httparse::ParserConfig::default()
+    let mut anomalies = Vec::new();
+    let (n, request) = match httparse::ParserConfig::default()
         .allow_multiple_spaces_in_request_line_delimiters(true)
         .parse_request_with_uninit_headers(&mut req, buf, slots)
     {
-        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Complete(n)) => {
+            let (Some(method), Some(uri)) = (req.method, req.path) else {
+                return Head::Bad("bad_request_line");
+            };
+            let request = HttpRequest {
+                method: method.to_string(),
+                uri: uri.to_string(),
+                version: version(req.version),
+                headers: header_pairs(req.headers),
+                body_len: 0,
+                body: Vec::new(),
+                truncated: false,
+                trailers: Vec::new(),
+            };
+            (n, request)
+        }
         Ok(httparse::Status::Partial) => return Head::Partial,
         Err(httparse::Error::TooManyHeaders) => return skip_head(buf, "too_many_headers"),
+        Err(httparse::Error::Token) => match lenient_request(buf, x.cfg.max_headers) {
+            Head2::Done(n, request) => {
+                anomalies.push("invalid_uri_bytes");
+                (n, request)
+            }
+            Head2::Partial => return Head::Partial,
+            Head2::Bad => return Head::Bad("bad_request_line"),
+        },
         Err(_) => return Head::Bad("bad_request_line"),
     };
-    let (Some(method), Some(uri)) = (req.method, req.path) else {
-        return Head::Bad("bad_request_line");
-    };
-    let headers = header_pairs(req.headers);
-    let method = method.to_string();
-    let request = HttpRequest {
-        uri: uri.to_string(),
-        version: version(req.version),
-        headers,
-        body_len: 0,
-        body: Vec::new(),
-        truncated: false,
-        trailers: Vec::new(),
-        method,
-    };
     let seq = c.new_request(request, ts, x);
-    let mut anomalies = Vec::new();
     let Some(tx) = c.tx_mut(seq) else {
         return Head::Done(n, State::Head);
     };
@@ -920,6 +922,64 @@ fn parse_request(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
             Head::Done(n, State::Body(bs))
         }
         None => Head::Done(n, if pause { State::Paused } else { State::Head }),
+    }
+}
+
+enum Head2 {
+    Partial,
+    Bad,
+    Done(usize, HttpRequest),
+}
+
+/// A request line `httparse` refuses only for its target (raw bytes that are
+/// not UTF-8, control characters): attack traffic does that on purpose, and
+/// servers often accept it. The target is kept with such bytes
+/// percent-encoded.
+fn lenient_request(buf: &[u8], max_headers: usize) -> Head2 {
+    let Some(nl) = memchr::memchr(b'\n', buf) else {
+        return Head2::Partial;
+    };
+    let line = buf.get(..nl).unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let (Some(sp1), Some(sp2)) = (memchr::memchr(b' ', line), memchr::memrchr(b' ', line)) else {
+        return Head2::Bad;
+    };
+    let method = line.get(..sp1).unwrap_or_default();
+    let target = line.get(sp1 + 1..sp2).unwrap_or_default().trim_ascii();
+    let ver = match line.get(sp2 + 1..) {
+        Some(b"HTTP/1.1") => Some(1),
+        Some(b"HTTP/1.0") => Some(0),
+        _ => return Head2::Bad,
+    };
+    if method.is_empty() || !method.iter().all(|&b| is_tchar(b)) || target.is_empty() {
+        return Head2::Bad;
+    }
+    let mut uri = String::with_capacity(target.len() + 8);
+    for &b in target {
+        if (0x21..=0x7e).contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
+    let rest = buf.get(nl + 1..).unwrap_or_default();
+    match httparse::parse_headers(rest, &mut slots) {
+        Ok(httparse::Status::Complete((n, hs))) => Head2::Done(
+            nl + 1 + n,
+            HttpRequest {
+                method: String::from_utf8_lossy(method).into_owned(),
+                uri,
+                version: version(ver),
+                headers: header_pairs(hs),
+                body_len: 0,
+                body: Vec::new(),
+                truncated: false,
+                trailers: Vec::new(),
+            },
+        ),
+        Ok(httparse::Status::Partial) => Head2::Partial,
+        Err(_) => Head2::Bad,
     }
 }
 
@@ -1315,7 +1375,16 @@ impl Conv {
         }
         let base = self.proxy.map(|p| p.ip()).or(self.info.client_ip);
         let real_ip = match tx.real_ip.or(base) {
-            Some(ip) => ip.to_string(),
+            Some(ip) => match &self.base_ip {
+                Some((b, text)) if *b == ip => text.clone(),
+                _ => {
+                    let text = ip.to_string();
+                    if Some(ip) == base {
+                        self.base_ip = Some((ip, text.clone()));
+                    }
+                    text
+                }
+            },
             None => self.info.client.clone(),
         };
         let rec = Http {

@@ -367,6 +367,11 @@ fn framing_table() {
             vec!["0 GET /m -> 200 m"],
         ),
         (
+            "raw non-UTF-8 bytes in the target are kept, percent-encoded",
+            sc(vec![c(b"GET /a\xc0\xae\xff/b?q=<x> HTTP/1.1\r\nHost: a\r\n\r\n"), s(ok("r"))]),
+            vec![r#"0 GET /a%C0%AE%FF/b?q=<x> -> 200 r ["invalid_uri_bytes"]"#],
+        ),
+        (
             "lenient: LF line ends and blank lines between messages",
             sc(vec![c("GET /lf HTTP/1.1\nHost: a\n\n\r\n"), s("HTTP/1.1 200 OK\nContent-Length: 1\n\nx")]),
             vec!["0 GET /lf -> 200 x"],
