@@ -194,6 +194,10 @@ struct Conv {
     pending: Vec<&'static str>,
     /// The client stream was paused and may go on.
     resume_c2s: bool,
+    /// The roles of the `conn` record were found reversed...
+    swapped: bool,
+    /// ... just now: swap the halves.
+    swap_now: bool,
     /// `real_ip` when no header applies, formatted once.
     base_ip: Option<(IpAddr, String)>,
 }
@@ -262,6 +266,8 @@ impl Flow {
                 next_seq: 0,
                 pending: Vec::new(),
                 resume_c2s: false,
+                swapped: false,
+                swap_now: false,
                 base_ip: None,
             },
         }
@@ -271,8 +277,14 @@ impl Flow {
         self.order
     }
 
+    /// The half that carries a wire direction (roles may have been swapped).
+    fn slot(&self, dir: Dir) -> usize {
+        ix(dir) ^ usize::from(self.conv.swapped)
+    }
+
     pub fn data(&mut self, d: &Data<'_>, x: &mut Ctx<'_>) {
-        let h = &mut self.halves[ix(d.dir)];
+        let slot = self.slot(d.dir);
+        let h = &mut self.halves[slot];
         h.last_ts = d.ts;
         let mut bytes: &[u8] = &d.data;
         let len = bytes.len() as u64;
@@ -299,9 +311,12 @@ impl Flow {
             }
             Some(_) => {}
         }
-        let h = &mut self.halves[ix(d.dir)];
+        let h = &mut self.halves[slot];
         h.next_off = Some(d.off.saturating_add(len).max(h.next_off.unwrap_or(0)));
         feed(h, &mut self.conv, bytes, d.ts, x);
+        if self.conv.swap_now {
+            self.swap_roles(x);
+        }
         // A response said an Upgrade/CONNECT did not switch: the client
         // stream goes on first, then the rest of the server stream.
         while self.conv.resume_c2s {
@@ -319,8 +334,26 @@ impl Flow {
         self.conv.emit_ready(x);
     }
 
+    /// The "client" sent a response or the "server" a request before
+    /// anything else: the reassembler guessed the roles wrong. Swap them.
+    fn swap_roles(&mut self, x: &mut Ctx<'_>) {
+        self.conv.swap_now = false;
+        self.conv.swapped = true;
+        self.halves.swap(0, 1);
+        self.halves[0].dir = Dir::C2s;
+        self.halves[1].dir = Dir::S2c;
+        let info = &mut self.conv.info;
+        std::mem::swap(&mut info.client, &mut info.server);
+        info.client_ip = ip_of(&info.client);
+        for h in &mut self.halves {
+            let pending = h.pending_ts;
+            feed(h, &mut self.conv, &[], pending, x);
+        }
+    }
+
     pub fn gap(&mut self, dir: Dir, off: u64, len: u64, ts: Ts, x: &mut Ctx<'_>) {
-        let h = &mut self.halves[ix(dir)];
+        let slot = self.slot(dir);
+        let h = &mut self.halves[slot];
         h.last_ts = h.last_ts.max(ts);
         x.stats.bytes_skipped += len;
         if let Some(next) = h.next_off {
@@ -615,6 +648,24 @@ fn detect(dir: Dir, c: &mut Conv, rest: &[u8], x: &mut Ctx<'_>) -> Detected {
             return Detected::NeedMore;
         }
     }
+    if !c.swapped && c.next_seq == 0 {
+        // Roles reversed? A response from the "client", a request from the "server".
+        let (theirs, ours): (&[&[u8]], &[&[u8]]) = match dir {
+            Dir::C2s => (&[b"HTTP/1."], METHODS),
+            Dir::S2c => (METHODS, &[b"HTTP/1."]),
+        };
+        let full = |m: &&[u8]| {
+            rest.starts_with(m) && (dir == Dir::C2s || rest.get(m.len()) == Some(&b' '))
+        };
+        if theirs.iter().any(full) {
+            c.swap_now = true;
+            return Detected::NeedMore;
+        }
+        let prefix = |m: &&[u8]| rest.len() <= m.len() && m.starts_with(rest);
+        if theirs.iter().any(prefix) && !ours.iter().any(prefix) && rest.len() < 8 {
+            return Detected::NeedMore;
+        }
+    }
     if c.info.midstream {
         return Detected::Resync;
     }
@@ -882,12 +933,12 @@ fn parse_request(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
         Ok(httparse::Status::Partial) => return Head::Partial,
         Err(httparse::Error::TooManyHeaders) => return skip_head(buf, "too_many_headers"),
         Err(httparse::Error::Token) => match lenient_request(buf, x.cfg.max_headers) {
-            Head2::Done(n, request) => {
+            Lenient::Done(n, request) => {
                 anomalies.push("invalid_uri_bytes");
                 (n, request)
             }
-            Head2::Partial => return Head::Partial,
-            Head2::Bad => return Head::Bad("bad_request_line"),
+            Lenient::Partial => return Head::Partial,
+            Lenient::Bad => return Head::Bad("bad_request_line"),
         },
         Err(_) => return Head::Bad("bad_request_line"),
     };
@@ -925,34 +976,35 @@ fn parse_request(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
     }
 }
 
-enum Head2 {
+/// The outcome of a lenient parse, after `httparse` refused a head.
+enum Lenient<T> {
     Partial,
     Bad,
-    Done(usize, HttpRequest),
+    Done(usize, T),
 }
 
 /// A request line `httparse` refuses only for its target (raw bytes that are
 /// not UTF-8, control characters): attack traffic does that on purpose, and
 /// servers often accept it. The target is kept with such bytes
 /// percent-encoded.
-fn lenient_request(buf: &[u8], max_headers: usize) -> Head2 {
+fn lenient_request(buf: &[u8], max_headers: usize) -> Lenient<HttpRequest> {
     let Some(nl) = memchr::memchr(b'\n', buf) else {
-        return Head2::Partial;
+        return Lenient::Partial;
     };
     let line = buf.get(..nl).unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let (Some(sp1), Some(sp2)) = (memchr::memchr(b' ', line), memchr::memrchr(b' ', line)) else {
-        return Head2::Bad;
+        return Lenient::Bad;
     };
     let method = line.get(..sp1).unwrap_or_default();
     let target = line.get(sp1 + 1..sp2).unwrap_or_default().trim_ascii();
     let ver = match line.get(sp2 + 1..) {
         Some(b"HTTP/1.1") => Some(1),
         Some(b"HTTP/1.0") => Some(0),
-        _ => return Head2::Bad,
+        _ => return Lenient::Bad,
     };
     if method.is_empty() || !method.iter().all(|&b| is_tchar(b)) || target.is_empty() {
-        return Head2::Bad;
+        return Lenient::Bad;
     }
     let mut uri = String::with_capacity(target.len() + 8);
     for &b in target {
@@ -965,7 +1017,7 @@ fn lenient_request(buf: &[u8], max_headers: usize) -> Head2 {
     let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
     let rest = buf.get(nl + 1..).unwrap_or_default();
     match httparse::parse_headers(rest, &mut slots) {
-        Ok(httparse::Status::Complete((n, hs))) => Head2::Done(
+        Ok(httparse::Status::Complete((n, hs))) => Lenient::Done(
             nl + 1 + n,
             HttpRequest {
                 method: String::from_utf8_lossy(method).into_owned(),
@@ -978,8 +1030,46 @@ fn lenient_request(buf: &[u8], max_headers: usize) -> Head2 {
                 trailers: Vec::new(),
             },
         ),
-        Ok(httparse::Status::Partial) => Head2::Partial,
-        Err(_) => Head2::Bad,
+        Ok(httparse::Status::Partial) => Lenient::Partial,
+        Err(_) => Lenient::Bad,
+    }
+}
+
+/// A status line whose code is not three digits (`HTTP/1.0 2XX OK`): kept
+/// with status 0, the code text in front of the reason.
+fn lenient_response(buf: &[u8], max_headers: usize) -> Lenient<HttpResponse> {
+    let Some(nl) = memchr::memchr(b'\n', buf) else {
+        return Lenient::Partial;
+    };
+    let line = buf.get(..nl).unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let ver = match line.get(..8) {
+        Some(b"HTTP/1.1") => Some(1),
+        Some(b"HTTP/1.0") => Some(0),
+        _ => return Lenient::Bad,
+    };
+    let rest = String::from_utf8_lossy(line.get(8..).unwrap_or_default());
+    let rest = rest.trim_start();
+    if rest.is_empty() {
+        return Lenient::Bad;
+    }
+    let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
+    match httparse::parse_headers(buf.get(nl + 1..).unwrap_or_default(), &mut slots) {
+        Ok(httparse::Status::Complete((n, hs))) => Lenient::Done(
+            nl + 1 + n,
+            HttpResponse {
+                status: 0,
+                reason: rest.to_string(),
+                version: version(ver),
+                headers: header_pairs(hs),
+                body_len: 0,
+                body: Vec::new(),
+                truncated: false,
+                trailers: Vec::new(),
+            },
+        ),
+        Ok(httparse::Status::Partial) => Lenient::Partial,
+        Err(_) => Lenient::Bad,
     }
 }
 
@@ -1008,21 +1098,43 @@ fn parse_response(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
     let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS_LIMIT];
     let slots = slots.get_mut(..x.cfg.max_headers).unwrap_or_default();
     let mut resp = httparse::Response::new(&mut []);
-    let n = match httparse::ParserConfig::default()
+    let mut lenient = None;
+    let (n, response) = match httparse::ParserConfig::default()
         .allow_spaces_after_header_name_in_responses(true)
         .allow_obsolete_multiline_headers_in_responses(true)
         .allow_multiple_spaces_in_response_status_delimiters(true)
+        .ignore_invalid_headers_in_responses(true)
         .parse_response_with_uninit_headers(&mut resp, buf, slots)
     {
-        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Complete(n)) => {
+            let Some(status) = resp.code else {
+                return Head::Bad("bad_status_line");
+            };
+            let response = HttpResponse {
+                status,
+                reason: resp.reason.unwrap_or_default().to_string(),
+                version: version(resp.version),
+                headers: header_pairs(resp.headers),
+                body_len: 0,
+                body: Vec::new(),
+                truncated: false,
+                trailers: Vec::new(),
+            };
+            (n, response)
+        }
         Ok(httparse::Status::Partial) => return Head::Partial,
         Err(httparse::Error::TooManyHeaders) => return skip_head(buf, "too_many_headers"),
+        Err(httparse::Error::Status) => match lenient_response(buf, x.cfg.max_headers) {
+            Lenient::Done(n, r) => {
+                lenient = Some("invalid_status_code");
+                (n, r)
+            }
+            Lenient::Partial => return Head::Partial,
+            Lenient::Bad => return Head::Bad("bad_status_line"),
+        },
         Err(_) => return Head::Bad("bad_status_line"),
     };
-    let Some(status) = resp.code else {
-        return Head::Bad("bad_status_line");
-    };
-    let headers = header_pairs(resp.headers);
+    let status = response.status;
     if (100..200).contains(&status) && status != 101 {
         // Interim: noted on the oldest unanswered request.
         match c.txs.iter_mut().find(|t| !t.resp_claimed) {
@@ -1039,17 +1151,10 @@ fn parse_response(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
         }
         return Head::Done(n, State::Head);
     }
-    let response = HttpResponse {
-        status,
-        reason: resp.reason.unwrap_or_default().to_string(),
-        version: version(resp.version),
-        headers,
-        body_len: 0,
-        body: Vec::new(),
-        truncated: false,
-        trailers: Vec::new(),
-    };
     let seq = c.claim_response(response, ts, x);
+    if let Some(a) = lenient {
+        c.tx_anomaly(seq, a, x);
+    }
     let Some(tx) = c.tx_mut(seq) else {
         return Head::Done(n, State::Head);
     };

@@ -372,6 +372,16 @@ fn framing_table() {
             vec![r#"0 GET /a%C0%AE%FF/b?q=<x> -> 200 r ["invalid_uri_bytes"]"#],
         ),
         (
+            "a status code that is not a number",
+            sc(vec![c(get("/t")), s("HTTP/1.0 2XX OK\nServer: POC\nContent-Length:4\n\ntoto"), c(get("/u")), s(ok("u"))]),
+            vec![r#"0 GET /t -> 0 toto ["invalid_status_code"]"#, "1 GET /u -> 200 u"],
+        ),
+        (
+            "roles reversed by the reassembler: swapped",
+            sc(vec![s(get("/r")), c(ok("r")), s(get("/s")), c(ok("s"))]),
+            vec!["0 GET /r -> 200 r", "1 GET /s -> 200 s"],
+        ),
+        (
             "lenient: LF line ends and blank lines between messages",
             sc(vec![c("GET /lf HTTP/1.1\nHost: a\n\n\r\n"), s("HTTP/1.1 200 OK\nContent-Length: 1\n\nx")]),
             vec!["0 GET /lf -> 200 x"],
@@ -789,4 +799,13 @@ fn garbage_never_panics() {
             st.transactions
         );
     }
+}
+
+#[test]
+fn reversed_roles_swap_client_and_server() {
+    let txs = run(&sc(vec![s(get("/r")), c(ok("r"))]));
+    assert_eq!(brief(&txs), vec!["0 GET /r -> 200 r"]);
+    assert_eq!(txs[0].client, "10.1.0.9:80");
+    assert_eq!(txs[0].server, "10.1.0.7:51234");
+    assert_eq!(txs[0].real_ip, "10.1.0.9");
 }
