@@ -468,12 +468,16 @@ pub struct HttpRequest {
     pub version: String,
     /// Ordered `[name, value]` pairs, duplicates kept, names as sent.
     pub headers: Vec<Header>,
-    /// Full decoded body length (after transfer and content decoding).
+    /// Full decoded body length (after transfer and content decoding) when
+    /// the body could be decoded to its end, even past the body cap;
+    /// otherwise (decompression cap or ratio hit, bad coded data, a gap, an
+    /// unknown coding, bodies off) the body bytes seen after transfer
+    /// decoding, and `truncated` is true.
     pub body_len: u64,
     /// Decoded body, up to the body cap.
     #[serde(rename = "body_b64", with = "b64")]
     pub body: Vec<u8>,
-    /// Whether the cap cut `body`.
+    /// Whether `body` is not the whole decoded body (cap, gap, cut short).
     pub truncated: bool,
     /// Trailer fields of a chunked body, as sent (absent when none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -487,6 +491,7 @@ pub struct HttpResponse {
     pub reason: String,
     pub version: String,
     pub headers: Vec<Header>,
+    /// As [`HttpRequest::body_len`].
     pub body_len: u64,
     #[serde(rename = "body_b64", with = "b64")]
     pub body: Vec<u8>,

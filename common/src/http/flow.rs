@@ -355,13 +355,15 @@ impl Flow {
         let slot = self.slot(dir);
         let h = &mut self.halves[slot];
         h.last_ts = h.last_ts.max(ts);
+        let end = off.saturating_add(len);
+        // Only the part of the gap past what this direction already has.
+        let len = match h.next_off {
+            Some(next) if end <= next => return,
+            Some(next) => end - off.max(next),
+            None => len,
+        };
         x.stats.bytes_skipped += len;
-        if let Some(next) = h.next_off {
-            if off.saturating_add(len) <= next {
-                return;
-            }
-        }
-        h.next_off = Some(off.saturating_add(len));
+        h.next_off = Some(end);
         if self.conv.mode != Mode::Http1 {
             return;
         }

@@ -769,12 +769,17 @@ fn garbage_never_panics() {
         b"HTTP/1.1 100 Continue\r\n\r\n",
         b"\x00\xff\x16\x03",
     ];
-    for round in 0..300 {
+    for round in 0..1000 {
         let mut steps = vec![];
         for _ in 0..(next() % 12) {
             let mut bytes = vec![];
             for _ in 0..(next() % 6) {
-                bytes.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+                if next() % 4 == 0 {
+                    let n = next() % 64;
+                    bytes.extend((0..n).map(|_| next() as u8));
+                } else {
+                    bytes.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+                }
             }
             steps.push(match next() % 5 {
                 0 => Step::Gap(
