@@ -94,11 +94,11 @@ pub fn summary(s: &HttpStats, bad: &BadInput) -> Summary {
         .count("unpaired requests", s.unpaired_requests)
         .count("unpaired responses", s.unpaired_responses)
         .count("connections", s.flows)
+        .count("HTTP/2 connections", s.http2)
         .count("non-HTTP connections", s.non_http)
         .group(
             "skipped",
             [
-                ("http2", s.http2),
                 ("tunnels", s.tunnels),
                 ("bytes", s.bytes_skipped),
                 ("resyncs", s.resyncs),

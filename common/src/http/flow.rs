@@ -8,6 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use memchr::memmem;
 
 use super::body::{parse_codings, Body};
+use super::h2::H2Conn;
 use super::realip::{self, Proxy};
 use super::{Ctx, MAX_HEADERS_LIMIT};
 use crate::record::{Conn, Data, Dir, Header, Http, HttpRequest, HttpResponse, Ts, Tunnel};
@@ -126,26 +127,26 @@ impl Half {
 }
 
 /// One transaction in the queue.
-struct Tx {
-    seq: u64,
-    ts: Ts,
-    ts_end: Ts,
-    req: Option<HttpRequest>,
-    req_done: bool,
-    is_head: bool,
-    is_connect: bool,
+pub(crate) struct Tx {
+    pub seq: u64,
+    pub ts: Ts,
+    pub ts_end: Ts,
+    pub req: Option<HttpRequest>,
+    pub req_done: bool,
+    pub is_head: bool,
+    pub is_connect: bool,
     /// Lower-cased `Upgrade` value of the request.
-    upgrade: Option<String>,
-    real_ip: Option<IpAddr>,
-    resp: Option<HttpResponse>,
-    resp_claimed: bool,
-    resp_done: bool,
-    interim: Vec<u16>,
-    anomalies: Vec<&'static str>,
+    pub upgrade: Option<String>,
+    pub real_ip: Option<IpAddr>,
+    pub resp: Option<HttpResponse>,
+    pub resp_claimed: bool,
+    pub resp_done: bool,
+    pub interim: Vec<u16>,
+    pub anomalies: Vec<&'static str>,
 }
 
 impl Tx {
-    fn new(seq: u64, ts: Ts) -> Tx {
+    pub fn new(seq: u64, ts: Ts) -> Tx {
         Tx {
             seq,
             ts,
@@ -164,7 +165,7 @@ impl Tx {
         }
     }
 
-    fn anomaly(&mut self, name: &'static str) {
+    pub fn anomaly(&mut self, name: &'static str) {
         if !self.anomalies.contains(&name) {
             self.anomalies.push(name);
         }
@@ -200,6 +201,8 @@ struct Conv {
     swap_now: bool,
     /// `real_ip` when no header applies, formatted once.
     base_ip: Option<(IpAddr, String)>,
+    /// HTTP/2 state, once the connection switched to it.
+    h2: Option<Box<H2Conn>>,
 }
 
 pub(crate) struct Flow {
@@ -269,6 +272,7 @@ impl Flow {
                 swapped: false,
                 swap_now: false,
                 base_ip: None,
+                h2: None,
             },
         }
     }
@@ -364,6 +368,9 @@ impl Flow {
         };
         x.stats.bytes_skipped += len;
         h.next_off = Some(end);
+        if let Some(h2) = &mut self.conv.h2 {
+            h2.gap(x);
+        }
         if self.conv.mode != Mode::Http1 {
             return;
         }
@@ -453,6 +460,12 @@ impl Flow {
             }
             h.buf = Vec::new();
         }
+        if let Some(mut h2) = self.conv.h2.take() {
+            h2.end(x);
+            for tx in std::mem::take(&mut h2.finished) {
+                self.conv.emit(tx, x);
+            }
+        }
         self.conv.emit_all(x);
     }
 }
@@ -487,6 +500,10 @@ fn run(h: &mut Half, c: &mut Conv, data: &[u8], old_len: usize, ts: Ts, x: &mut 
     let ts_at = |p: usize, pending: Ts| if p < old_len { pending } else { ts };
     loop {
         let rest = data.get(pos..).unwrap_or_default();
+        if c.mode == Mode::Http2 {
+            c.h2_feed(h.is_request(), rest, ts_at(pos, h.pending_ts), x);
+            return data.len();
+        }
         if c.mode != Mode::Http1 {
             x.stats.bytes_skipped += rest.len() as u64;
             return data.len();
@@ -665,6 +682,17 @@ fn detect(dir: Dir, c: &mut Conv, rest: &[u8], x: &mut Ctx<'_>) -> Detected {
         }
         let prefix = |m: &&[u8]| rest.len() <= m.len() && m.starts_with(rest);
         if theirs.iter().any(prefix) && !ours.iter().any(prefix) && rest.len() < 8 {
+            return Detected::NeedMore;
+        }
+    }
+    if dir == Dir::S2c && !c.info.midstream {
+        // An HTTP/2 server may send its SETTINGS before we see the client preface.
+        if let Some(h) = rest.get(..9) {
+            let len = usize::from(h[0]) << 16 | usize::from(h[1]) << 8 | usize::from(h[2]);
+            if h[3] == 4 && h[4] == 0 && h[5..9] == [0, 0, 0, 0] && len % 6 == 0 {
+                return Detected::Not(Mode::Http2);
+            }
+        } else if rest.first() == Some(&0) {
             return Detected::NeedMore;
         }
     }
@@ -1166,17 +1194,28 @@ fn parse_response(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
     let no_body =
         tx.is_head || status == 204 || status == 304 || status == 101 || tx.is_connect && success;
     let h2 = tx.upgrade.as_deref().is_some_and(|u| u.contains("h2c"));
+    if switched && h2 && status == 101 {
+        // The upgrade request becomes HTTP/2 stream 1; its response comes there.
+        let front = c.txs.front().map_or(0, |t| t.seq);
+        let upgraded = usize::try_from(seq - front)
+            .ok()
+            .and_then(|i| c.txs.remove(i))
+            .map(|mut tx| {
+                tx.interim.push(101);
+                tx.resp = None;
+                tx.resp_claimed = false;
+                tx.resp_done = false;
+                tx
+            });
+        c.set_mode(Mode::Http2, x);
+        c.h2 = Some(Box::new(H2Conn::new(upgraded)));
+        c.resume_c2s = true;
+        return Head::Done(n, State::Head);
+    }
     if switched {
         tx.resp_done = true;
         tx.ts_end = tx.ts_end.max(ts);
-        c.set_mode(
-            if h2 && status == 101 {
-                Mode::Http2
-            } else {
-                Mode::Tunnel
-            },
-            x,
-        );
+        c.set_mode(Mode::Tunnel, x);
         return Head::Done(n, State::Head);
     }
     let Some(headers) = tx.resp.as_ref().map(|r| &r.headers) else {
@@ -1367,11 +1406,29 @@ fn finish_body(h: &mut Half, c: &mut Conv, complete: bool, ts: Ts, x: &mut Ctx<'
 }
 
 impl Conv {
+    /// Hands bytes of a connection that speaks HTTP/2 to its parser and
+    /// emits the streams that finished.
+    fn h2_feed(&mut self, request_side: bool, data: &[u8], ts: Ts, x: &mut Ctx<'_>) {
+        let Some(mut h2) = self.h2.take() else {
+            x.stats.bytes_skipped += data.len() as u64;
+            return;
+        };
+        let peer = self.proxy.map(|p| p.ip()).or(self.info.client_ip);
+        h2.feed(request_side, data, ts, peer, &mut self.next_seq, x);
+        for tx in std::mem::take(&mut h2.finished) {
+            self.emit(tx, x);
+        }
+        self.h2 = Some(h2);
+    }
+
     fn set_mode(&mut self, mode: Mode, x: &mut Ctx<'_>) {
         if self.mode != Mode::Http1 {
             return;
         }
         self.mode = mode;
+        if mode == Mode::Http2 && self.h2.is_none() {
+            self.h2 = Some(Box::new(H2Conn::new(None)));
+        }
         match mode {
             Mode::NotHttp => x.stats.non_http += 1,
             Mode::Tunnel => x.stats.tunnels += 1,

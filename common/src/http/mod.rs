@@ -16,9 +16,11 @@
 //! simply skips the lost bytes, else it looks for the next message start), and
 //! notes what looks like request smuggling as anomalies. Non-HTTP streams (TLS,
 //! SSH, binary) are recognised by their first bytes and skipped; CONNECT and
-//! `Upgrade` (WebSocket, h2c) end HTTP/1 parsing of the connection after the
-//! transaction that switched it. HTTP/2 is not parsed yet: a prior-knowledge
-//! preface or an h2c upgrade is counted and the connection skipped.
+//! `Upgrade: websocket` (or any other protocol) end parsing of the connection
+//! after the transaction that switched it. HTTP/2 in clear text (a
+//! prior-knowledge preface, a server SETTINGS frame, or an accepted
+//! `Upgrade: h2c`) goes to the HTTP/2 parser: one transaction per stream,
+//! the h2c upgrade request becoming stream 1 (with `interim: [101]`).
 //!
 //! Every buffer is bounded: header blocks by `max_header_bytes`, bodies by
 //! `body_cap`, decompression by `decompress_cap` and `max_ratio`, queued
@@ -30,6 +32,7 @@
 mod body;
 pub mod driver;
 mod flow;
+mod h2;
 pub mod realip;
 #[cfg(test)]
 mod tests;
@@ -116,6 +119,14 @@ pub const ANOMALIES: &[(&str, &str)] = &[
         "more header fields than max_headers; skipped",
     ),
     (
+        "invalid_uri_bytes",
+        "a request target with raw bytes httparse refuses (kept, percent-encoded)",
+    ),
+    (
+        "invalid_status_code",
+        "a status code that is not three digits (status 0, the code kept in reason)",
+    ),
+    (
         "bad_request_line",
         "bytes where a request was due that do not parse; skipped",
     ),
@@ -142,6 +153,28 @@ pub const ANOMALIES: &[(&str, &str)] = &[
     (
         "upgrade_not_answered",
         "data after an Upgrade/CONNECT request before its response",
+    ),
+    (
+        "h2_gap",
+        "bytes lost in an HTTP/2 connection: parsing it stopped",
+    ),
+    (
+        "h2_bad_preface",
+        "the HTTP/2 client preface is wrong: parsing stopped",
+    ),
+    ("h2_bad_frame", "a malformed HTTP/2 frame: parsing stopped"),
+    (
+        "h2_frame_too_large",
+        "an HTTP/2 control frame over 1 MiB: parsing stopped",
+    ),
+    (
+        "h2_hpack_error",
+        "an HPACK block that does not decode: parsing stopped",
+    ),
+    ("h2_stream_reset", "the stream ended with RST_STREAM"),
+    (
+        "h2_stream_incomplete",
+        "the connection ended with the stream still open",
     ),
 ];
 
@@ -215,7 +248,7 @@ pub struct HttpStats {
     pub flows: u64,
     /// Connections recognised as not HTTP (TLS, SSH, other) and skipped.
     pub non_http: u64,
-    /// Connections that switched to HTTP/2 (prior knowledge or h2c), skipped.
+    /// Connections parsed as HTTP/2 (prior knowledge or h2c upgrade).
     pub http2: u64,
     /// Connections that became tunnels (CONNECT, WebSocket and other upgrades).
     pub tunnels: u64,

@@ -530,17 +530,6 @@ fn not_http_and_switches() {
     assert!(txs.is_empty());
     assert_eq!(st.non_http, 1);
 
-    // HTTP/2 with prior knowledge: counted, skipped.
-    let (txs, st) = run_cfg(
-        &HttpConfig::default(),
-        &sc(vec![
-            c(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04"),
-            s(b"\x00\x00\x00\x04\x00"),
-        ]),
-    );
-    assert!(txs.is_empty());
-    assert_eq!(st.http2, 1);
-
     // CONNECT: the transaction, then the tunnel is not parsed.
     let (txs, st) = run_cfg(
         &HttpConfig::default(),
@@ -566,18 +555,6 @@ fn not_http_and_switches() {
     );
     assert_eq!(brief(&txs), vec!["0 GET /chat -> 101"]);
     assert_eq!(st.tunnels, 1);
-
-    // h2c upgrade accepted: HTTP/2 from there on.
-    let (txs, st) = run_cfg(
-        &HttpConfig::default(),
-        &sc(vec![
-            c("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nConnection: Upgrade, HTTP2-Settings\r\n\r\n"),
-            s("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n\x00\x00\x00\x04\x00"),
-            c(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
-        ]),
-    );
-    assert_eq!(brief(&txs), vec!["0 GET / -> 101"]);
-    assert_eq!(st.http2, 1);
 
     // Upgrade refused: parsing goes on.
     let txs = run(&sc(vec![
@@ -768,8 +745,12 @@ fn garbage_never_panics() {
         b"Upgrade: h2c\r\n",
         b"HTTP/1.1 100 Continue\r\n\r\n",
         b"\x00\xff\x16\x03",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        b"\x00\x00\x05\x01\x05\x00\x00\x00\x01\x82\x86\x84\x41\x8a",
+        b"\x00\x00\x03\x00\x09\x00\x00\x00\x01\x02ab",
+        b"\x00\x00\x01\x09\x04\x00\x00\x00\x03\xbf",
     ];
-    for round in 0..1000 {
+    for round in 0..3000 {
         let mut steps = vec![];
         for _ in 0..(next() % 12) {
             let mut bytes = vec![];
@@ -813,4 +794,224 @@ fn reversed_roles_swap_client_and_server() {
     assert_eq!(txs[0].client, "10.1.0.9:80");
     assert_eq!(txs[0].server, "10.1.0.7:51234");
     assert_eq!(txs[0].real_ip, "10.1.0.9");
+}
+
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+    f.extend_from_slice(&stream.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+fn hpack(enc: &mut loona_hpack::Encoder<'_>, headers: &[(&str, &str)]) -> Vec<u8> {
+    enc.encode(headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())))
+}
+
+const SETTINGS: u8 = 4;
+
+#[test]
+fn http2_prior_knowledge() {
+    let mut ce = loona_hpack::Encoder::new();
+    let mut se = loona_hpack::Encoder::new();
+    let gz = gzip(b"compressed over h2");
+    let mut c2s = super::h2::PREFACE.to_vec();
+    c2s.extend(frame(SETTINGS, 0, 0, &[]));
+    let get = hpack(
+        &mut ce,
+        &[
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":path", "/x"),
+            (":authority", "a"),
+        ],
+    );
+    c2s.extend(frame(1, 0x4 | 0x1, 1, &get));
+    // POST split over HEADERS + CONTINUATION, body in two DATA frames.
+    let post = hpack(
+        &mut ce,
+        &[
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":path", "/y"),
+            (":authority", "a"),
+            ("content-type", "text/plain"),
+        ],
+    );
+    let (p1, p2) = post.split_at(post.len() / 2);
+    c2s.extend(frame(1, 0, 3, p1));
+    c2s.extend(frame(9, 0x4, 3, p2));
+    c2s.extend(frame(0, 0, 3, b"hel"));
+    // Padded DATA: pad length 2.
+    c2s.extend(frame(0, 0x8 | 0x1, 3, b"\x02lo\0\0"));
+    let mut s2c = frame(SETTINGS, 0, 0, &[]);
+    s2c.extend(frame(1, 0x4, 3, &hpack(&mut se, &[(":status", "201")])));
+    s2c.extend(frame(0, 0x1, 3, b"made"));
+    s2c.extend(frame(
+        1,
+        0x4,
+        1,
+        &hpack(&mut se, &[(":status", "200"), ("content-encoding", "gzip")]),
+    ));
+    s2c.extend(frame(0, 0, 1, &gz));
+    // Trailers end the stream.
+    s2c.extend(frame(
+        1,
+        0x4 | 0x1,
+        1,
+        &hpack(&mut se, &[("grpc-status", "0")]),
+    ));
+    let (txs, st) = run_cfg(
+        &HttpConfig::default(),
+        &sc(vec![Step::C(c2s), Step::S(s2c)]),
+    );
+    assert_eq!(
+        brief(&txs),
+        vec![
+            "1 POST /y hello -> 201 made",
+            "0 GET /x -> 200 compressed over h2"
+        ]
+    );
+    assert_eq!(st.http2, 1);
+    let r = txs[1].response.as_ref().unwrap();
+    assert_eq!(r.version, "HTTP/2");
+    assert_eq!(
+        r.trailers,
+        vec![("grpc-status".to_string(), "0".to_string())]
+    );
+    let q = txs[0].request.as_ref().unwrap();
+    assert_eq!(q.headers[0], (":method".to_string(), "POST".to_string()));
+    assert_eq!(
+        q.headers[4],
+        ("content-type".to_string(), "text/plain".to_string())
+    );
+}
+
+#[test]
+fn http2_after_h2c_upgrade_and_gap() {
+    let mut se = loona_hpack::Encoder::new();
+    let mut c2s = b"GET /up HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nConnection: Upgrade, HTTP2-Settings\r\n\r\n".to_vec();
+    c2s.extend_from_slice(super::h2::PREFACE);
+    c2s.extend(frame(SETTINGS, 0, 0, &[]));
+    let mut s2c =
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n".to_vec();
+    s2c.extend(frame(SETTINGS, 0, 0, &[]));
+    s2c.extend(frame(1, 0x4, 1, &hpack(&mut se, &[(":status", "200")])));
+    s2c.extend(frame(0, 0x1, 1, b"upgraded"));
+    let (txs, st) = run_cfg(
+        &HttpConfig::default(),
+        &sc(vec![Step::C(c2s.clone()), Step::S(s2c)]),
+    );
+    assert_eq!(brief(&txs), vec!["0 GET /up -> 200 upgraded"]);
+    assert_eq!(txs[0].interim, vec![101]);
+    assert_eq!(st.http2, 1);
+
+    // A gap ends HTTP/2 parsing; what was seen is still emitted.
+    let mut ce = loona_hpack::Encoder::new();
+    let mut c2s = super::h2::PREFACE.to_vec();
+    c2s.extend(frame(
+        1,
+        0x5,
+        1,
+        &hpack(&mut ce, &[(":method", "GET"), (":path", "/g")]),
+    ));
+    let txs = run(&sc(vec![
+        Step::C(c2s),
+        Step::Gap(Dir::S2c, 100),
+        s(b"garbage"),
+    ]));
+    assert_eq!(brief(&txs), vec![r#"0 GET /g -> - ["h2_gap"]"#]);
+}
+
+#[test]
+fn http2_garbage_never_panics() {
+    let mut seed = 0x2545f4914f6cdd1du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut enc = loona_hpack::Encoder::new();
+    let block = hpack(
+        &mut enc,
+        &[(":method", "GET"), (":path", "/"), ("x-a", "b")],
+    );
+    for _ in 0..2000 {
+        let mut dirs = [super::h2::PREFACE.to_vec(), Vec::new()];
+        for _ in 0..(next() % 10) {
+            let d = (next() % 2) as usize;
+            let kind = (next() % 11) as u8;
+            let flags = (next() % 64) as u8;
+            let stream = (next() % 6) as u32;
+            let payload: Vec<u8> = match next() % 3 {
+                0 => block.clone(),
+                1 => (0..next() % 40).map(|_| next() as u8).collect(),
+                _ => b"\x02hello\x00\x00".to_vec(),
+            };
+            let mut f = frame(kind, flags, stream, &payload);
+            if next() % 10 == 0 {
+                f[0] = next() as u8;
+            }
+            dirs[d].extend(f);
+        }
+        let [c2s, s2c] = dirs;
+        let scenario = sc(vec![Step::C(c2s), Step::S(s2c)]);
+        let cut = (next() % 13) as usize + 1;
+        let recs = records(&scenario, &|_, len| (1..len).step_by(cut).collect());
+        let (txs, st) = parse_records(&HttpConfig::default(), &recs);
+        assert_eq!(st.transactions, txs.len() as u64);
+    }
+}
+
+#[test]
+fn every_anomaly_raised_is_documented() {
+    // Every quoted snake_case name handed to an anomaly sink in the sources
+    // must be listed in ANOMALIES.
+    let sources = [
+        include_str!("flow.rs"),
+        include_str!("h2.rs"),
+        include_str!("body.rs"),
+        include_str!("realip.rs"),
+    ];
+    let sinks = [
+        "tx_anomaly(",
+        "note(",
+        "anomaly(",
+        "Bad(",
+        "fail(",
+        "push(",
+        "Some(",
+        "Err(",
+        "why: ",
+    ];
+    let listed: Vec<&str> = ANOMALIES.iter().map(|(n, _)| *n).collect();
+    let mut seen = 0;
+    for src in sources {
+        for sink in sinks {
+            for (i, _) in src.match_indices(sink) {
+                let after = &src[i + sink.len()..];
+                let after = after.trim_start_matches(|c: char| c != '"' && c != ')' && c != '\n');
+                let Some(rest) = after.strip_prefix('"') else {
+                    continue;
+                };
+                let Some(end) = rest.find('"') else { continue };
+                let name = &rest[..end];
+                if name.is_empty()
+                    || !name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
+                    || !name.contains('_')
+                {
+                    continue;
+                }
+                seen += 1;
+                assert!(
+                    listed.contains(&name),
+                    "anomaly {name:?} is not in ANOMALIES"
+                );
+            }
+        }
+    }
+    assert!(seen > 20, "{seen}");
 }
