@@ -1,5 +1,5 @@
 //! tw-http-parse: `conn`/`data`/`gap` records in, one `http` record per
-//! HTTP/1.x transaction out. The logic lives in `common::http`.
+//! HTTP/1.x transaction or HTTP/2 stream out. The logic lives in `common::http`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +14,7 @@ const EXAMPLES: &str = "Examples:
   tw-http-parse -r streams.ndjson --trusted-proxy 10.0.0.0/8 | jq -c .real_ip
   tw-reassemble < packets.ndjson | tw-http-parse --no-bodies | jq -r '.anomalies[]'";
 
-/// Parse HTTP/1.x requests and responses from reassembled TCP streams.
+/// Parse HTTP/1.x and clear-text HTTP/2 requests and responses from reassembled TCP streams.
 #[derive(Parser)]
 #[command(name = "tw-http-parse", version, after_help = EXAMPLES)]
 struct Args {

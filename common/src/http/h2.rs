@@ -26,8 +26,6 @@ const FRAME_HEADER: usize = 9;
 const MAX_FRAME: usize = 1 << 20;
 /// Largest HPACK dynamic table a peer may ask for.
 const MAX_TABLE: usize = 64 << 10;
-/// Most streams tracked at once per connection.
-const MAX_STREAMS: usize = 1024;
 
 const DATA: u8 = 0;
 const HEADERS: u8 = 1;
@@ -459,7 +457,7 @@ impl H2Conn {
                 // A stream already finished: nothing to open.
                 return;
             }
-            if self.streams.len() >= MAX_STREAMS {
+            if self.streams.len() >= x.cfg.max_queue {
                 x.stats.queue_overflows += 1;
                 return self.note(id, "request_queue_overflow", x);
             }
@@ -519,7 +517,7 @@ impl H2Conn {
                 // The answer to a stream already finished (reset): dropped.
                 return;
             }
-            if self.streams.len() >= MAX_STREAMS {
+            if self.streams.len() >= x.cfg.max_queue {
                 x.stats.queue_overflows += 1;
                 return;
             }

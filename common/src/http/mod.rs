@@ -191,7 +191,7 @@ pub struct HttpConfig {
     pub max_header_bytes: usize,
     /// Most header fields per message (at most [`MAX_HEADERS_LIMIT`]).
     pub max_headers: usize,
-    /// Most transactions queued per connection.
+    /// Most transactions queued per connection (HTTP/2: open streams).
     pub max_queue: usize,
     /// Most connections tracked at once; the oldest is flushed to make room.
     pub max_flows: usize,
