@@ -1197,8 +1197,9 @@ fn parse_response(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
     if switched && h2 && status == 101 {
         // The upgrade request becomes HTTP/2 stream 1; its response comes there.
         let front = c.txs.front().map_or(0, |t| t.seq);
-        let upgraded = usize::try_from(seq - front)
-            .ok()
+        let upgraded = seq
+            .checked_sub(front)
+            .and_then(|i| usize::try_from(i).ok())
             .and_then(|i| c.txs.remove(i))
             .map(|mut tx| {
                 tx.interim.push(101);
