@@ -468,13 +468,20 @@ pub struct HttpRequest {
     pub version: String,
     /// Ordered `[name, value]` pairs, duplicates kept, names as sent.
     pub headers: Vec<Header>,
-    /// Full decoded body length (after transfer and content decoding).
+    /// Full decoded body length (after transfer and content decoding) when
+    /// the body could be decoded to its end, even past the body cap;
+    /// otherwise (decompression cap or ratio hit, bad coded data, a gap, an
+    /// unknown coding, bodies off) the body bytes seen after transfer
+    /// decoding, and `truncated` is true.
     pub body_len: u64,
     /// Decoded body, up to the body cap.
     #[serde(rename = "body_b64", with = "b64")]
     pub body: Vec<u8>,
-    /// Whether the cap cut `body`.
+    /// Whether `body` is not the whole decoded body (cap, gap, cut short).
     pub truncated: bool,
+    /// Trailer fields of a chunked body, as sent (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trailers: Vec<Header>,
 }
 
 /// The response half of an `http` transaction.
@@ -484,10 +491,14 @@ pub struct HttpResponse {
     pub reason: String,
     pub version: String,
     pub headers: Vec<Header>,
+    /// As [`HttpRequest::body_len`].
     pub body_len: u64,
     #[serde(rename = "body_b64", with = "b64")]
     pub body: Vec<u8>,
     pub truncated: bool,
+    /// Trailer fields of a chunked body, as sent (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trailers: Vec<Header>,
 }
 
 /// `http`: one request paired with its response (either may be missing).
@@ -511,6 +522,14 @@ pub struct Http {
     pub response: Option<HttpResponse>,
     #[serde(default)]
     pub anomalies: Vec<String>,
+    /// Client `ip:port` named by a PROXY protocol header at the start of the
+    /// connection (absent when there was none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// Status codes of interim (1xx) responses that came before the final
+    /// one, e.g. `[100]` after `Expect: 100-continue` (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interim: Vec<u16>,
 }
 
 /// One detector hit inside an `attack`.

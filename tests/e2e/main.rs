@@ -4,6 +4,7 @@
 mod capture;
 mod decap;
 mod golden;
+mod http;
 mod man;
 mod readme;
 mod reassemble;
