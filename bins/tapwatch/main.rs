@@ -3,17 +3,18 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use common::args::{DecapArgs, ReassembleArgs};
+use common::args::{DecapArgs, HttpArgs, ReassembleArgs};
 use common::cli::{self, CommonArgs};
 use common::pipeline::{self, ChainConfig, Level};
 
 const EXAMPLES: &str = "Examples:
   tapwatch demo
-  tapwatch run -r mirror.pcap --until conn | jq -c 'select(.type==\"conn\")'
-  tapwatch run -r vxlan-mirror.pcapng --vni 7 --until packet > packets.ndjson";
+  tapwatch run -r mirror.pcap | jq -c '{uri: .request.uri, status: .response.status}'
+  tapwatch run -r vxlan-mirror.pcapng --vni 7 --until conn > streams.ndjson";
 
-/// An out-of-band sensor for mirrored traffic: the stages of tw-capture,
-/// tw-decap, tw-reassemble, ... wired together in one process.
+/// An out-of-band sensor for mirrored traffic: the stages of tw-decap,
+/// tw-reassemble and tw-http-parse wired together in one process, with no
+/// JSON in between.
 #[derive(Debug, clap::Parser)]
 #[command(name = "tapwatch", version, after_help = EXAMPLES)]
 struct Args {
@@ -26,24 +27,29 @@ struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// Run the stages on a capture and print NDJSON records of the last one.
-    Run {
-        /// Read from this file (pcap, pcapng or NDJSON) instead of stdin.
-        #[arg(short = 'r', long = "read", value_name = "FILE")]
-        read: Option<PathBuf>,
-        /// Stop after the stage that emits this record type: packet or conn.
-        #[arg(long, default_value = "conn", value_name = "TYPE")]
-        until: Level,
-        #[command(flatten)]
-        decap: DecapArgs,
-        #[command(flatten)]
-        reassemble: ReassembleArgs,
-    },
+    Run(Box<RunArgs>),
     /// Run on the bundled sample capture (or FILE) and print what was found.
     Demo {
         /// The capture to summarise (default: testdata/sample/input.pcap).
         #[arg(short = 'r', long = "read", value_name = "FILE")]
         read: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Read from this file (pcap, pcapng or NDJSON) instead of stdin.
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    read: Option<PathBuf>,
+    /// Stop after the stage that emits this record type: packet, conn or http.
+    #[arg(long, default_value = "http", value_name = "TYPE")]
+    until: Level,
+    #[command(flatten)]
+    decap: DecapArgs,
+    #[command(flatten)]
+    reassemble: ReassembleArgs,
+    #[command(flatten)]
+    http: HttpArgs,
 }
 
 /// The bundled sample, found beside the sources or in the working directory.
@@ -62,17 +68,19 @@ fn sample() -> PathBuf {
 fn main() -> ExitCode {
     let args: Args = cli::parse_args();
     cli::run("tapwatch", &args.common, || match &args.command {
-        Command::Run {
-            read,
-            until,
-            decap,
-            reassemble,
-        } => {
+        Command::Run(run) => {
             let cfg = ChainConfig {
-                decap: decap.config(),
-                reassemble: reassemble.config(),
+                decap: run.decap.config(),
+                reassemble: run.reassemble.config(),
+                http: run.http.config(),
             };
-            pipeline::run_cli("tapwatch", &args.common, read.as_deref(), *until, cfg)
+            pipeline::run_cli(
+                "tapwatch",
+                &args.common,
+                run.read.as_deref(),
+                run.until,
+                cfg,
+            )
         }
         Command::Demo { read } => {
             let path = read.clone().unwrap_or_else(sample);

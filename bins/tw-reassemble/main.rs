@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         let cfg = ChainConfig {
             decap: args.decap.config(),
             reassemble: args.reassemble.config(),
+            ..ChainConfig::default()
         };
         pipeline::run_cli(
             "tw-reassemble",

@@ -12,6 +12,7 @@ use clap::Args;
 
 use crate::cli::{parse_duration, parse_size};
 use crate::decap::{Cidr, DecapConfig, Filter, FragConfig};
+use crate::http::{HttpConfig, RealIpConfig, DEFAULT_REAL_IP_HEADERS};
 use crate::reassemble::{OverlapPolicy, ReassemblyConfig, TrackSet};
 
 /// Flags of the decap stage.
@@ -145,6 +146,71 @@ impl ReassembleArgs {
             dedup_window: self.dedup_window,
             closed_linger: self.closed_linger,
             ..ReassemblyConfig::default()
+        }
+    }
+}
+
+/// Flags of the HTTP parsing stage.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "HTTP")]
+pub struct HttpArgs {
+    /// Decoded body bytes kept per message; the full length is still counted.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    pub body_cap: usize,
+    /// Keep no bodies and decompress nothing (same as --body-cap 0).
+    #[arg(long)]
+    pub no_bodies: bool,
+    /// Most bytes decompressed per body; past it the body is marked truncated.
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_size)]
+    pub decompress_cap: usize,
+    /// Largest decompressed/compressed ratio allowed (past the first 64 KiB).
+    #[arg(long, value_name = "N", default_value_t = HttpConfig::default().max_ratio)]
+    pub max_ratio: u64,
+    /// A proxy or load balancer whose real-IP headers are believed (address
+    /// or CIDR; repeatable). With none, real_ip is the TCP (or PROXY protocol) client.
+    #[arg(long, value_name = "CIDR")]
+    pub trusted_proxy: Vec<Cidr>,
+    /// Header naming the client behind the proxies (repeatable, first present
+    /// wins). Default: X-Forwarded-For, Forwarded, X-Real-IP, True-Client-IP,
+    /// CF-Connecting-IP.
+    #[arg(long, value_name = "NAME")]
+    pub real_ip_header: Vec<String>,
+    /// Largest header block; a larger one is skipped (anomaly header_too_large).
+    #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = parse_size)]
+    pub max_header_bytes: usize,
+    /// Most header fields per message (at most 1024).
+    #[arg(long, value_name = "N", default_value_t = HttpConfig::default().max_headers)]
+    pub max_headers: usize,
+    /// Most transactions waiting for a response per connection.
+    #[arg(long, value_name = "N", default_value_t = HttpConfig::default().max_queue)]
+    pub max_queue: usize,
+    /// Most HTTP connections tracked at once; the oldest is flushed to make room.
+    #[arg(long, value_name = "N", default_value_t = HttpConfig::default().max_flows)]
+    pub max_http_flows: usize,
+}
+
+impl HttpArgs {
+    pub fn config(&self) -> HttpConfig {
+        let headers = if self.real_ip_header.is_empty() {
+            DEFAULT_REAL_IP_HEADERS
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        } else {
+            self.real_ip_header.clone()
+        };
+        HttpConfig {
+            body_cap: if self.no_bodies { 0 } else { self.body_cap },
+            decompress_cap: self.decompress_cap as u64,
+            max_ratio: self.max_ratio,
+            max_header_bytes: self.max_header_bytes,
+            max_headers: self.max_headers,
+            max_queue: self.max_queue,
+            max_flows: self.max_http_flows,
+            real_ip: RealIpConfig {
+                headers,
+                trusted: self.trusted_proxy.clone(),
+            },
         }
     }
 }

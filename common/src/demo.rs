@@ -1,36 +1,39 @@
 //! `tapwatch demo`: a human summary of what the stages found in a capture.
 //!
-//! [`Digest`] consumes the records of a chain (no JSON in between) and keeps
-//! small, bounded tallies: connections by server and by encapsulation, the
-//! first request line of each client stream, gaps. [`Digest::render`] prints
-//! them for a person. As later stages land (HTTP, detection, inventory), their
-//! records get their own sections here.
+//! [`Digest`] consumes the `http` records of a chain (no JSON in between) and
+//! keeps small, bounded tallies: transactions by method, status, endpoint,
+//! server and encapsulation, and parser anomalies. [`Digest::render`] prints
+//! them beside the decap and reassembly counters. As detection and the API
+//! inventory land, their records get their own sections here.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::decap::DecapStats;
+use crate::decap::{DecapStats, ReasonGroup};
+use crate::pipeline::{self, Chain, ChainConfig, Control, Level};
 use crate::reassemble::Stats;
-use crate::record::{ConnEvent, Dir, Record, Tunnel};
+use crate::record::{Http, Record, Tunnel};
 
-/// How many request lines the digest keeps for display.
-const MAX_REQUEST_LINES: usize = 12;
-/// How many distinct servers and encapsulations it tallies.
+/// How many transactions the digest lists one by one.
+const SHOWN: usize = 12;
+/// How many distinct keys each tally holds; further new keys are not counted.
 const MAX_KEYS: usize = 1024;
 
-/// Tallies of a run, built record by record; a [`pipeline::Output`](crate::pipeline::Output).
+/// Tallies of a run's HTTP transactions.
 #[derive(Debug, Default)]
 pub struct Digest {
-    conns: u64,
-    midstream: u64,
-    /// Connections by server `ip:port`.
+    transactions: u64,
+    paired: u64,
+    methods: BTreeMap<String, u64>,
+    statuses: BTreeMap<String, u64>,
+    /// `METHOD host/path` (query left out).
+    endpoints: BTreeMap<String, u64>,
     servers: BTreeMap<String, u64>,
-    /// Connections by encapsulation, e.g. `vxlan 7 / plain`.
+    /// By tunnel stack, e.g. `vxlan vni 7 / vlan 42` or `plain`.
     encaps: BTreeMap<String, u64>,
-    gaps: u64,
-    gap_bytes: u64,
-    request_lines: Vec<String>,
-    request_lines_total: u64,
+    anomalies: BTreeMap<String, u64>,
+    /// The first transactions, as `METHOD uri -> status`.
+    shown: Vec<String>,
 }
 
 /// A short name of a tunnel stack: `plain`, `vxlan vni 7`, `vlan 42 / gre`.
@@ -61,34 +64,43 @@ impl Digest {
         Digest::default()
     }
 
-    /// Takes one record into the tallies.
-    pub fn add(&mut self, rec: &Record<'_>) {
-        match rec {
-            Record::Conn(c) if c.event == ConnEvent::Open => {
-                self.conns += 1;
-                self.midstream += u64::from(c.midstream == Some(true));
-                if let Some(server) = &c.server {
-                    if self.servers.len() < MAX_KEYS || self.servers.contains_key(server) {
-                        *self.servers.entry(server.clone()).or_default() += 1;
-                    }
-                }
-                let encap = encap_name(c.tunnel.as_deref().unwrap_or(&[]));
-                if self.encaps.len() < MAX_KEYS || self.encaps.contains_key(&encap) {
-                    *self.encaps.entry(encap).or_default() += 1;
-                }
-            }
-            // Offset 0 comes once per direction of a flow: its first bytes.
-            Record::Data(d) if d.dir == Dir::C2s && d.off == 0 => {
-                self.request_lines_total += 1;
-                if self.request_lines.len() < MAX_REQUEST_LINES {
-                    self.request_lines.push(first_line(&d.data));
-                }
-            }
-            Record::Gap(g) => {
-                self.gaps += 1;
-                self.gap_bytes += g.len;
-            }
-            _ => {}
+    /// Takes one transaction into the tallies.
+    pub fn add(&mut self, h: &Http) {
+        self.transactions += 1;
+        self.paired += u64::from(h.request.is_some() && h.response.is_some());
+        bump(&mut self.servers, &h.server);
+        bump(&mut self.encaps, &encap_name(&h.tunnel));
+        for a in &h.anomalies {
+            bump(&mut self.anomalies, a);
+        }
+        let status = h
+            .response
+            .as_ref()
+            .map_or("no response".to_string(), |r| r.status.to_string());
+        bump(&mut self.statuses, &status);
+        let Some(req) = &h.request else { return };
+        bump(&mut self.methods, &req.method);
+        let host = req
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+            .map_or("-", |(_, v)| v.as_str());
+        let path = req.uri.split('?').next().unwrap_or("");
+        bump(
+            &mut self.endpoints,
+            &format!(
+                "{} {}{}",
+                req.method,
+                printable(host, 60),
+                printable(path, 80)
+            ),
+        );
+        if self.shown.len() < SHOWN {
+            self.shown.push(format!(
+                "{} {} -> {status}",
+                req.method,
+                printable(&req.uri, 90)
+            ));
         }
     }
 
@@ -98,82 +110,69 @@ impl Digest {
         let _ = writeln!(o, "tapwatch demo: {input}\n");
         let _ = writeln!(
             o,
-            "Decoded     {} frames into {} TCP segments",
+            "Decoded      {} frames into {} TCP segments",
             decap.frames, decap.packets
         );
-        let skipped: Vec<String> = decap
-            .group(crate::decap::ReasonGroup::Skipped)
+        let skipped = decap
+            .group(ReasonGroup::Skipped)
             .into_iter()
-            .chain(decap.group(crate::decap::ReasonGroup::Malformed))
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
+            .chain(decap.group(ReasonGroup::Malformed));
+        let skipped = join(skipped.map(|(k, n)| (k, n)));
         if !skipped.is_empty() {
-            let _ = writeln!(
-                o,
-                "            not TCP or not decodable: {}",
-                skipped.join(", ")
-            );
+            let _ = writeln!(o, "             not TCP or not decodable: {skipped}");
         }
-        let _ = writeln!(
-            o,
-            "Connections {} ({} with a handshake, {} picked up mid-stream)",
-            self.conns,
-            self.conns - self.midstream,
-            self.midstream
-        );
         if let Some(r) = reassemble {
             let _ = writeln!(
                 o,
-                "Streams     {} bytes in order, {} gaps ({} bytes never seen), {} duplicate segments dropped",
-                r.data_bytes, self.gaps, self.gap_bytes, r.duplicates
+                "Connections  {} ({} picked up mid-stream), {} bytes in order, {} gaps, {} duplicate segments dropped",
+                r.flows, r.midstream, r.data_bytes, r.gaps, r.duplicates
             );
-        }
-        let _ = writeln!(o, "\nEncapsulation (connections)");
-        let mut encaps: Vec<_> = self.encaps.iter().collect();
-        encaps.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        for (name, n) in encaps {
-            let _ = writeln!(o, "  {n:>6}  {name}");
-        }
-        let _ = writeln!(o, "\nServers (connections)");
-        let mut servers: Vec<_> = self.servers.iter().collect();
-        servers.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        for (name, n) in servers.iter().take(10) {
-            let _ = writeln!(o, "  {n:>6}  {name}");
         }
         let _ = writeln!(
             o,
-            "\nFirst client line of each connection ({} of {}):",
-            self.request_lines.len(),
-            self.request_lines_total
+            "HTTP         {} transactions ({} with request and response)",
+            self.transactions, self.paired
         );
-        for line in &self.request_lines {
+        let _ = writeln!(
+            o,
+            "  methods    {}",
+            join(self.methods.iter().map(|(k, n)| (k.as_str(), *n)))
+        );
+        let _ = writeln!(
+            o,
+            "  statuses   {}",
+            join(self.statuses.iter().map(|(k, n)| (k.as_str(), *n)))
+        );
+        if !self.anomalies.is_empty() {
+            let _ = writeln!(
+                o,
+                "  anomalies  {}",
+                join(self.anomalies.iter().map(|(k, n)| (k.as_str(), *n)))
+            );
+        }
+        for (title, tally, rows) in [
+            ("Encapsulation (transactions)", &self.encaps, 10),
+            ("Servers (transactions)", &self.servers, 10),
+            ("Top endpoints (transactions)", &self.endpoints, 10),
+        ] {
+            let _ = writeln!(o, "\n{title}");
+            for (name, n) in top(tally, rows) {
+                let _ = writeln!(o, "  {n:>6}  {name}");
+            }
+        }
+        let _ = writeln!(o, "\nFirst transactions");
+        for line in &self.shown {
             let _ = writeln!(o, "  {line}");
         }
         o
     }
 }
 
-/// The first line of a stream chunk, printable and at most 100 characters.
-fn first_line(data: &[u8]) -> String {
-    let end = data
-        .iter()
-        .position(|&b| b == b'\r' || b == b'\n')
-        .unwrap_or(data.len());
-    let line = &data[..end.min(100)];
-    line.iter()
-        .map(|&b| {
-            if b.is_ascii_graphic() || b == b' ' {
-                b as char
-            } else {
-                '.'
-            }
-        })
-        .collect()
-}
-
-impl crate::pipeline::Output for Digest {
+impl pipeline::Output for Digest {
     fn record(&mut self, rec: &Record<'_>) -> std::io::Result<()> {
-        self.add(rec);
+        if let Record::Http(h) = rec {
+            self.add(h);
+        }
         Ok(())
     }
 
@@ -183,11 +182,10 @@ impl crate::pipeline::Output for Digest {
 }
 
 /// Runs every stage on a capture and renders the digest.
-pub fn run(input: &std::path::Path, cfg: crate::pipeline::ChainConfig) -> anyhow::Result<String> {
-    use crate::pipeline::{self, Chain, Control, Level};
+pub fn run(input: &std::path::Path, cfg: ChainConfig) -> anyhow::Result<String> {
     let opened = crate::io::open_input(Some(input))?;
     let name = opened.name.clone();
-    let mut chain = Chain::new(Level::Streams, cfg);
+    let mut chain = Chain::new(Level::Http, cfg);
     let mut digest = Digest::new();
     let report = pipeline::run(&mut chain, opened, &mut digest, &Control::default())?;
     let mut text = digest.render(&name, chain.decap_stats(), chain.reassemble_stats());
@@ -195,6 +193,39 @@ pub fn run(input: &std::path::Path, cfg: crate::pipeline::ChainConfig) -> anyhow
         let _ = writeln!(text, "\nBad input skipped: {}", report.bad.total());
     }
     Ok(text)
+}
+
+/// The `rows` largest entries, ties by name.
+fn top(tally: &BTreeMap<String, u64>, rows: usize) -> Vec<(&str, u64)> {
+    let mut v: Vec<_> = tally.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    v.truncate(rows);
+    v
+}
+
+/// `name n, name n, ...`
+fn join<K: AsRef<str>>(items: impl Iterator<Item = (K, u64)>) -> String {
+    items
+        .map(|(k, n)| format!("{} {n}", k.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Text with control characters shown as `.`, at most `max` characters.
+fn printable(text: &str, max: usize) -> String {
+    text.chars()
+        .take(max)
+        .map(|c| if c.is_control() { '.' } else { c })
+        .collect()
+}
+
+/// Counts `key` in a bounded tally.
+fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    if let Some(n) = map.get_mut(key) {
+        *n += 1;
+    } else if map.len() < MAX_KEYS {
+        map.insert(key.to_string(), 1);
+    }
 }
 
 #[cfg(test)]
@@ -219,12 +250,15 @@ mod tests {
     }
 
     #[test]
-    fn first_line_is_printable_and_short() {
-        assert_eq!(
-            first_line(b"GET / HTTP/1.1\r\nHost: x\r\n"),
-            "GET / HTTP/1.1"
-        );
-        assert_eq!(first_line(b"\x16\x03\x01\x02"), "....");
-        assert_eq!(first_line(&[b'a'; 300]).len(), 100);
+    fn tallies_are_bounded_and_text_printable() {
+        let mut m = BTreeMap::new();
+        for i in 0..MAX_KEYS + 10 {
+            bump(&mut m, &i.to_string());
+        }
+        bump(&mut m, "0");
+        assert_eq!(m.len(), MAX_KEYS);
+        assert_eq!(m["0"], 2);
+        assert_eq!(printable("a\r\nb", 10), "a..b");
+        assert_eq!(top(&m, 1), vec![("0", 2)]);
     }
 }

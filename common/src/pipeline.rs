@@ -20,9 +20,10 @@ use anyhow::Context;
 
 use crate::cli::{self, BadInput, Progress, Summary};
 use crate::decap::{self, DecapConfig, Decapper, FrameIn};
+use crate::http::{self, HttpConfig, HttpParser};
 use crate::io::{Input, NdjsonWriter, OpenedInput};
 use crate::reassemble::{self, Reassembler, ReassemblyConfig};
-use crate::record::{record_type, Frame, Packet, Record};
+use crate::record::{record_type, Conn, Data, Frame, Gap, Packet, Record};
 
 /// How far a chain takes its input: the records it emits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -31,6 +32,8 @@ pub enum Level {
     Packets,
     /// `conn`, `data` and `gap` records (tw-reassemble).
     Streams,
+    /// `http` records (tw-http-parse).
+    Http,
 }
 
 impl Level {
@@ -40,6 +43,7 @@ impl Level {
         match kind {
             "frame" => true,
             "packet" => self > Level::Packets,
+            "conn" | "data" | "gap" => self > Level::Streams,
             _ => false,
         }
     }
@@ -53,7 +57,8 @@ impl std::str::FromStr for Level {
         match s {
             "packet" | "packets" => Ok(Level::Packets),
             "conn" | "data" | "gap" | "stream" | "streams" => Ok(Level::Streams),
-            other => Err(format!("cannot stop at {other:?}: want packet or conn (http and later stages are not built yet)")),
+            "http" => Ok(Level::Http),
+            other => Err(format!("cannot stop at {other:?}: want packet, conn or http (later stages are not built yet)")),
         }
     }
 }
@@ -63,6 +68,7 @@ impl std::str::FromStr for Level {
 pub struct ChainConfig {
     pub decap: DecapConfig,
     pub reassemble: ReassemblyConfig,
+    pub http: HttpConfig,
 }
 
 /// The stage cores from frames up to a target level.
@@ -70,6 +76,15 @@ pub struct Chain {
     target: Level,
     decap: Decapper,
     reassemble: Option<Reassembler>,
+    http: Option<HttpParser>,
+}
+
+/// Hands stream records to the HTTP parser, or out when the chain stops at streams.
+fn streams_to(http: &mut Option<HttpParser>, rec: Record<'_>, emit: &mut dyn FnMut(Record<'_>)) {
+    match http {
+        None => emit(rec),
+        Some(h) => h.push(&rec, &mut |t| emit(Record::Http(Box::new(t)))),
+    }
 }
 
 impl Chain {
@@ -78,6 +93,7 @@ impl Chain {
             target,
             decap: Decapper::new(cfg.decap),
             reassemble: (target >= Level::Streams).then(|| Reassembler::new(cfg.reassemble)),
+            http: (target >= Level::Http).then(|| HttpParser::new(cfg.http)),
         }
     }
 
@@ -87,30 +103,50 @@ impl Chain {
 
     /// Decodes one frame and carries what it yields up to the target level.
     pub fn push_frame(&mut self, frame: &FrameIn<'_>, emit: &mut dyn FnMut(Record<'_>)) {
-        match &mut self.reassemble {
-            None => self
-                .decap
-                .push(frame, &mut |p| emit(Record::Packet(p.clone()))),
-            Some(r) => self.decap.push(frame, &mut |p| r.push(p, emit)),
+        let Chain {
+            decap,
+            reassemble,
+            http,
+            ..
+        } = self;
+        match reassemble {
+            None => decap.push(frame, &mut |p| emit(Record::Packet(p.clone()))),
+            Some(r) => decap.push(frame, &mut |p| {
+                r.push(p, &mut |rec| streams_to(http, rec, emit))
+            }),
         }
     }
 
     /// Carries one packet up to the target level.
     pub fn push_packet(&mut self, packet: &Packet<'_>, emit: &mut dyn FnMut(Record<'_>)) {
-        match &mut self.reassemble {
+        let Chain {
+            reassemble, http, ..
+        } = self;
+        match reassemble {
             None => emit(Record::Packet(packet.clone())),
-            Some(r) => r.push(packet, emit),
+            Some(r) => r.push(packet, &mut |rec| streams_to(http, rec, emit)),
         }
     }
 
-    /// End of input: every stage flushes what it holds.
+    /// Carries one `conn`, `data` or `gap` record up to the target level.
+    pub fn push_stream(&mut self, rec: Record<'_>, emit: &mut dyn FnMut(Record<'_>)) {
+        streams_to(&mut self.http, rec, emit);
+    }
+
+    /// End of input: every stage flushes what it holds, upstream first.
     pub fn finish(&mut self, emit: &mut dyn FnMut(Record<'_>)) {
         let Chain {
-            decap, reassemble, ..
+            decap,
+            reassemble,
+            http,
+            ..
         } = self;
         decap.finish();
         if let Some(r) = reassemble {
-            r.finish(emit);
+            r.finish(&mut |rec| streams_to(http, rec, emit));
+        }
+        if let Some(h) = http {
+            h.finish(&mut |t| emit(Record::Http(Box::new(t))));
         }
     }
 
@@ -122,9 +158,12 @@ impl Chain {
         self.reassemble.as_ref().map(Reassembler::stats)
     }
 
-    /// One summary per stage that ran, upstream first, named by stage.
-    /// `frames_seen` says whether the decap stage saw any input at all (a
-    /// promoted stage only reports it then).
+    pub fn http_stats(&self) -> Option<&http::HttpStats> {
+        self.http.as_ref().map(HttpParser::stats)
+    }
+
+    /// One summary per stage that saw input, upstream first, named by stage;
+    /// the target stage always reports.
     pub fn summaries(&self) -> Vec<(&'static str, Summary)> {
         let mut out = vec![];
         let d = self.decap.stats();
@@ -132,7 +171,12 @@ impl Chain {
             out.push(("decap", decap::driver::summary(d)));
         }
         if let Some(r) = &self.reassemble {
-            out.push(("reassemble", reassemble::driver::summary(r.stats())));
+            if self.target == Level::Streams || r.stats().packets > 0 {
+                out.push(("reassemble", reassemble::driver::summary(r.stats())));
+            }
+        }
+        if let Some(h) = &self.http {
+            out.push(("http", http::driver::summary(h.stats())));
         }
         out
     }
@@ -274,12 +318,19 @@ pub fn run<O: Output>(
                                 }
                                 Err(e) => Some(("frame", format!("bad frame record: {e}"))),
                             },
-                            _ => match serde_json::from_slice::<Packet<'_>>(line) {
+                            "packet" => match serde_json::from_slice::<Packet<'_>>(line) {
                                 Ok(p) => {
                                     chain.push_packet(&p, &mut |rec| sink.emit(rec));
                                     None
                                 }
                                 Err(e) => Some(("packet", format!("bad packet record: {e}"))),
+                            },
+                            kind => match stream_record(kind, line) {
+                                Ok(rec) => {
+                                    chain.push_stream(rec, &mut |rec| sink.emit(rec));
+                                    None
+                                }
+                                Err(e) => Some(("stream", format!("bad {kind} record: {e}"))),
                             },
                         },
                         Some(_) => {
@@ -321,6 +372,15 @@ pub fn run<O: Output>(
         bad,
         passed,
         capture,
+    })
+}
+
+/// Deserialises a `conn`, `data` or `gap` line.
+fn stream_record<'a>(kind: &str, line: &'a [u8]) -> serde_json::Result<Record<'a>> {
+    Ok(match kind {
+        "conn" => Record::Conn(serde_json::from_slice::<Conn>(line)?),
+        "data" => Record::Data(serde_json::from_slice::<Data<'a>>(line)?),
+        _ => Record::Gap(serde_json::from_slice::<Gap>(line)?),
     })
 }
 

@@ -71,7 +71,14 @@ const STAGES: &[Stage] = &[
         output: "reassemble.ndjson",
         stderr: Some("reassemble.stderr"),
     },
-    // Stage { bin: "tw-http-parse", path: option_env!("CARGO_BIN_EXE_tw-http-parse"), reads_capture: false, stdin_from: Some("reassemble.ndjson"), output: "http.ndjson", stderr: Some("http.stderr") },
+    Stage {
+        bin: "tw-http-parse",
+        path: option_env!("CARGO_BIN_EXE_tw-http-parse"),
+        reads_capture: true,
+        stdin_from: Some("reassemble.ndjson"),
+        output: "http.ndjson",
+        stderr: Some("http.stderr"),
+    },
 ];
 
 /// A stage resolved for this run.

@@ -1,5 +1,5 @@
 //! tw-http-parse on NDJSON conn/data/gap streams built here: exact records,
-//! pass-through, bad lines named by number, captures refused.
+//! pass-through, bad lines named by number, captures promoted.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -170,27 +170,42 @@ fn bad_lines_are_named_and_strict_fails() {
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("-: line 2: not a JSON object"), "{err}");
-    assert!(
-        err.contains("bad input: bad_record 1, not_a_record 1"),
-        "{err}"
-    );
+    assert!(err.contains("bad input: json 1, stream 1"), "{err}");
     let out = run(&["--strict", "-q"], &input);
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 2"), "{err}");
 }
 
+/// Promotion: handed a capture (or packets, or frames), tw-http-parse runs
+/// decap and reassembly itself and gives the same transactions as the pipeline.
 #[test]
-fn captures_and_packets_are_refused_with_a_hint() {
-    let pcap = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/sample/input.pcap");
-    let out = Command::new(BIN).args(["-r", pcap]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("tw-reassemble"));
-    let out = run(&[], r#"{"type":"packet","ts":"2024-05-01T12:00:00Z"}"#);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+fn captures_are_promoted_through_decap_and_reassembly() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pcap = root.join("testdata/sample/input.pcap");
+    let direct = Command::new(BIN).arg("-r").arg(&pcap).output().unwrap();
+    let err = String::from_utf8_lossy(&direct.stderr);
+    assert!(direct.status.success(), "{err}");
     assert!(
-        err.contains("line 1: `packet` records need reassembly"),
+        err.contains("tw-http-parse: decap: 672 frames, 672 packets"),
         "{err}"
+    );
+    assert!(
+        err.contains("tw-http-parse: 93 transactions, 93 paired"),
+        "{err}"
+    );
+    let http = lines(&direct);
+    assert_eq!(http.len(), 93);
+
+    let decap = Command::new(env!("CARGO_BIN_EXE_tw-decap"))
+        .arg("-r")
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    let from_packets = run(&[], &String::from_utf8(decap.stdout).unwrap());
+    assert_eq!(
+        lines(&from_packets),
+        http,
+        "packets in: differs from the capture"
     );
 }

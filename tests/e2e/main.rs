@@ -3,6 +3,7 @@
 
 mod capture;
 mod decap;
+mod demo;
 mod golden;
 mod http;
 mod man;

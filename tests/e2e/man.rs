@@ -10,6 +10,7 @@ pub const BINARIES: &[(&str, &str)] = &[
     ("tw-capture", env!("CARGO_BIN_EXE_tw-capture")),
     ("tw-decap", env!("CARGO_BIN_EXE_tw-decap")),
     ("tw-reassemble", env!("CARGO_BIN_EXE_tw-reassemble")),
+    ("tw-http-parse", env!("CARGO_BIN_EXE_tw-http-parse")),
     ("tapwatch", env!("CARGO_BIN_EXE_tapwatch")),
 ];
 
