@@ -117,7 +117,7 @@ impl Digest {
             .group(ReasonGroup::Skipped)
             .into_iter()
             .chain(decap.group(ReasonGroup::Malformed));
-        let skipped = join(skipped.map(|(k, n)| (k, n)));
+        let skipped = join(skipped);
         if !skipped.is_empty() {
             let _ = writeln!(o, "             not TCP or not decodable: {skipped}");
         }

@@ -878,7 +878,10 @@ mod tests {
         v.extend_from_slice(data);
     }
 
-    fn read_all(bytes: &[u8]) -> (Vec<(String, Vec<u8>, u64)>, Vec<String>) {
+    /// A frame as the tests compare it: time, bytes, index.
+    type Seen = (String, Vec<u8>, u64);
+
+    fn read_all(bytes: &[u8]) -> (Vec<Seen>, Vec<String>) {
         let mut r = CaptureReader::open(Magic::detect(bytes).unwrap(), bytes).unwrap();
         let (mut frames, mut errors) = (vec![], vec![]);
         while let Some(item) = r.next_frame() {
