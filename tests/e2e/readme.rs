@@ -49,3 +49,58 @@ fn ci_runs_the_readme_test_command() {
         commands[1]
     );
 }
+
+/// The commands of the first `sh` block under "Pipeline cookbook".
+fn cookbook() -> Vec<String> {
+    let readme = read("README.md");
+    let section = readme
+        .split("## Pipeline cookbook")
+        .nth(1)
+        .expect("README has a Pipeline cookbook section");
+    let block = section
+        .split("```sh")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a sh block");
+    block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn cookbook_commands_run_on_the_sample() {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_tw-decap"))
+        .parent()
+        .expect("binary directory")
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let commands = cookbook();
+    assert!(commands.len() >= 4, "{commands:?}");
+    for cmd in commands {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&cmd)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("PATH", &path)
+            .output()
+            .expect("sh runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{cmd}\n{stderr}");
+        assert!(
+            !stdout.trim().is_empty(),
+            "{cmd}: printed nothing\n{stderr}"
+        );
+        assert!(
+            !stderr.contains("error") && !stderr.contains("panicked"),
+            "{cmd}\n{stderr}"
+        );
+    }
+}
