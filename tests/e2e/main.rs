@@ -6,6 +6,7 @@ mod decap;
 mod demo;
 mod golden;
 mod http;
+mod http_cases;
 mod man;
 mod readme;
 mod reassemble;
