@@ -10,3 +10,4 @@ mod http_cases;
 mod man;
 mod readme;
 mod reassemble;
+mod suricata;
