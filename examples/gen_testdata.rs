@@ -28,6 +28,9 @@ pub struct Case {
     pub http_requests: Option<usize>,
     /// Extra tshark arguments needed to decode the case.
     pub tshark_args: &'static [&'static str],
+    /// tshark's expert info flags warnings or malformed packets on purpose
+    /// (lost segments, smuggling, codings tshark cannot decode).
+    pub tshark_warnings: bool,
 }
 
 const CLIENT: &str = "10.1.0.7:51234";
@@ -462,6 +465,7 @@ pub fn cases() -> Vec<Case> {
             } else {
                 &[]
             },
+            tshark_warnings: false,
         });
     }
     cases.push(fragments_case(
@@ -484,6 +488,7 @@ pub fn cases() -> Vec<Case> {
     cases.push(bad_truncated());
     cases.push(bad_caplen());
     cases.push(sample::case());
+    cases.extend(http::cases());
     cases
 }
 
@@ -510,6 +515,7 @@ fn fragments_case(name: &'static str, conv: TcpConversation, what: &'static str)
         bytes: pcap_bytes(LinkType::Ethernet, false, &frames),
         http_requests: Some(2),
         tshark_args: &[],
+        tshark_warnings: false,
     }
 }
 
@@ -555,6 +561,7 @@ fn pcapng_multi() -> Case {
         bytes: ng.into_bytes(),
         http_requests: Some(4),
         tshark_args: &[],
+        tshark_warnings: false,
     }
 }
 
@@ -581,6 +588,7 @@ fn pcap_nanos() -> Case {
         bytes: pcap_bytes(LinkType::Ethernet, true, &frames),
         http_requests: Some(2),
         tshark_args: &[],
+        tshark_warnings: false,
     }
 }
 
@@ -695,6 +703,7 @@ fn mixed_noise() -> Case {
         bytes: pcap_bytes(LinkType::Ethernet, false, &frames),
         http_requests: Some(2),
         tshark_args: &[],
+        tshark_warnings: false,
     }
 }
 
@@ -720,6 +729,7 @@ fn bad_truncated() -> Case {
         bytes,
         http_requests: None,
         tshark_args: &[],
+        tshark_warnings: false,
     }
 }
 
@@ -752,6 +762,7 @@ fn bad_caplen() -> Case {
         bytes,
         http_requests: None,
         tshark_args: &[],
+        tshark_warnings: false,
     }
 }
 
@@ -1071,6 +1082,7 @@ mod sample {
             bytes: pcap_bytes(LinkType::Ethernet, false, &frames),
             http_requests: Some(requests),
             tshark_args: &[],
+            tshark_warnings: false,
         }
     }
 }
@@ -1094,4 +1106,1099 @@ fn main() -> anyhow::Result<()> {
         eprintln!("{:<18} {:>7} bytes", case.name, case.bytes.len());
     }
     Ok(())
+}
+
+/// The HTTP parser's cases: one feature (or failure mode) each.
+mod http {
+    use super::*;
+    use std::io::Write as _;
+
+    /// A case whose capture is plain Ethernet frames.
+    struct Spec {
+        name: &'static str,
+        what: String,
+        how: String,
+        /// What `tw-reassemble` should output, when more than plain connections.
+        tcp: &'static str,
+        /// What `tw-http-parse` should output (after the `tw-capture` line).
+        http: String,
+        frames: Vec<(Ts, Vec<u8>)>,
+        /// Frames tshark shows as HTTP/1 requests (pipelined requests in one
+        /// segment count once; tshark does not parse PROXY headers or HTTP/2 here).
+        requests: usize,
+        /// tshark reports warnings on purpose (see [`Case::tshark_warnings`]).
+        warnings: bool,
+    }
+
+    fn case(spec: Spec) -> Case {
+        let stages = format!(
+            "- `tw-capture`: {} `frame` records.\n\
+             - `tw-decap`: one `packet` per frame, Ethernet/IPv4, no tunnel.\n\
+             - `tw-reassemble`: {}\n\
+             - `tw-http-parse`: {}",
+            spec.frames.len(),
+            if spec.tcp.is_empty() {
+                "each connection opened by its handshake and closed by FIN, no gaps."
+            } else {
+                spec.tcp
+            },
+            spec.http
+        );
+        Case {
+            name: spec.name,
+            file: "input.pcap",
+            readme: readme(spec.name, &spec.what, &spec.how, "input.pcap", &stages),
+            bytes: pcap_bytes(LinkType::Ethernet, false, &spec.frames),
+            http_requests: Some(spec.requests),
+            tshark_args: &[],
+            tshark_warnings: spec.warnings,
+        }
+    }
+
+    /// `ms` milliseconds after the epoch of every capture.
+    fn at(ms: u32) -> Ts {
+        Ts::from_micros(EPOCH_2024_05_01, ms * 1000)
+    }
+
+    fn eth(conv: &TcpConversation) -> Vec<(Ts, Vec<u8>)> {
+        wrap(conv, |s| ethernet_for(s.dir))
+    }
+
+    /// The frames of `conv` without the segments `keep` refuses (index, segment).
+    fn eth_filtered(
+        conv: &TcpConversation,
+        keep: impl Fn(usize, &Segment) -> bool,
+    ) -> Vec<(Ts, Vec<u8>)> {
+        conv.segments()
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| keep(*i, s))
+            .map(|(_, s)| {
+                (
+                    s.ts,
+                    ethernet_for(s.dir)
+                        .append(s.ip_frame(conv.get_mss()))
+                        .build(),
+                )
+            })
+            .collect()
+    }
+
+    fn merge(parts: Vec<Vec<(Ts, Vec<u8>)>>) -> Vec<(Ts, Vec<u8>)> {
+        let mut all: Vec<(Ts, Vec<u8>)> = parts.into_iter().flatten().collect();
+        all.sort_by_key(|(ts, _)| *ts);
+        all
+    }
+
+    /// A raw message: start line, headers as given (no Content-Length added), body.
+    fn raw(start: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+        let mut s = format!("{start}\r\n");
+        for (k, v) in headers {
+            let _ = write!(s, "{k}: {v}\r\n");
+        }
+        s.push_str("\r\n");
+        let mut v = s.into_bytes();
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn cat(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    /// `n` bytes of readable, position-dependent text (a gap shows where it fell).
+    fn text(label: &str, n: usize) -> Vec<u8> {
+        let mut v = Vec::with_capacity(n + 64);
+        let mut line = 0;
+        while v.len() < n {
+            let _ = writeln!(v, "{label} line {line:04} ................................");
+            line += 1;
+        }
+        v.truncate(n);
+        v
+    }
+
+    fn text_plain() -> [(&'static str, &'static str); 1] {
+        [("Content-Type", "text/plain")]
+    }
+
+    pub fn cases() -> Vec<Case> {
+        [
+            keepalive_pipelined(),
+            chunked_trailers(),
+            gzip_br_zstd(),
+            head_204_304(),
+            continue_100(),
+            smuggling_cl_te(),
+            close_delimited(),
+            midstream(),
+            gap_resync(),
+            proxy_v1_v2(),
+            xff_real_ip(),
+            h2c_prior_knowledge(),
+            h2c_upgrade(),
+            connect_websocket(),
+            non_http(),
+            unanswered(),
+        ]
+        .into_iter()
+        .map(case)
+        .collect()
+    }
+
+    fn keepalive_pipelined() -> Spec {
+        let plain = text_plain();
+        let pipelined = cat(&[
+            &http_request("GET", "/a", &[("User-Agent", "pipeline/1")], b""),
+            &http_request("GET", "/b", &[("User-Agent", "pipeline/1")], b""),
+            &http_request("POST", "/c", &[("Content-Type", "text/plain")], b"third=3"),
+        ]);
+        let conv = TcpConversation::new(CLIENT, SERVER)
+            .request(&pipelined)
+            .response(&http_response("200 OK", &plain, b"answer to /a\n"))
+            .response(&cat(&[
+                &http_response("404 Not Found", &plain, b"no /b here\n"),
+                &http_response("201 Created", &plain, b"made /c\n"),
+            ]))
+            .request(&http_request("GET", "/d", &[], b""))
+            .response(&http_response("200 OK", &plain, b"answer to /d\n"));
+        Spec {
+            name: "http-keepalive-pipelined",
+            what: "Keep-alive with pipelining: the client sends three requests (`GET /a`, \
+                   `GET /b`, `POST /c` with a 7-byte body) in one segment before any response; \
+                   the server answers `/a` alone, then `/b` and `/c` together in one segment; \
+                   then a fourth request `GET /d` is sent and answered the ordinary way."
+                .into(),
+            how: "One TCP connection 10.1.0.7:51234 -> 10.1.0.9:80, Content-Length framing \
+                  everywhere."
+                .into(),
+            tcp: "",
+            http: "four `http` records, `seq` 0-3, paired in request order: `GET /a` -> 200 \
+                   (`answer to /a\\n`), `GET /b` -> 404, `POST /c` (body `third=3`) -> 201, \
+                   `GET /d` -> 200; no anomalies."
+                .into(),
+            frames: eth(&conv),
+            requests: 2,
+            warnings: false,
+        }
+    }
+
+    fn chunked_trailers() -> Spec {
+        // Request: chunk extensions (`;name=value`, a quoted value), no trailers.
+        let req_body = b"5;ext=1\r\nhello\r\n7;name=\"quoted;value\"\r\n, world\r\n0\r\n\r\n";
+        let req = raw(
+            "POST /upload HTTP/1.1",
+            &[
+                ("Host", "app.example"),
+                ("Transfer-Encoding", "chunked"),
+                ("Content-Type", "text/plain"),
+            ],
+            req_body,
+        );
+        // Response: chunks of several sizes (upper and lower case hex), an
+        // extension on the last chunk, then two trailer fields.
+        let resp_body = cat(&[
+            b"1A\r\nabcdefghijklmnopqrstuvwxyz\r\n",
+            b"a;x=y\r\n0123456789\r\n",
+            b"0;final\r\nX-Checksum: sha1-5f0c\r\nServer-Timing: db;dur=53\r\n\r\n",
+        ]);
+        let resp = raw(
+            "HTTP/1.1 200 OK",
+            &[
+                ("Content-Type", "text/plain"),
+                ("Transfer-Encoding", "chunked"),
+                ("Trailer", "X-Checksum, Server-Timing"),
+            ],
+            &resp_body,
+        );
+        // A second transaction: a large chunked body cut into small segments, so
+        // chunk-size lines and CRLFs straddle segment boundaries.
+        let big = text("chunked", 3000);
+        let mut big_chunked = vec![];
+        for c in big.chunks(700) {
+            big_chunked.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+            big_chunked.extend_from_slice(c);
+            big_chunked.extend_from_slice(b"\r\n");
+        }
+        big_chunked.extend_from_slice(b"0\r\n\r\n");
+        let resp2 = raw(
+            "HTTP/1.1 200 OK",
+            &[
+                ("Content-Type", "text/plain"),
+                ("Transfer-Encoding", "chunked"),
+            ],
+            &big_chunked,
+        );
+        let conv = TcpConversation::new(CLIENT, SERVER)
+            .mss(500)
+            .request(&req)
+            .response(&resp)
+            .request(&http_request("GET", "/big", &[], b""))
+            .response(&resp2);
+        Spec {
+            name: "http-chunked-trailers",
+            what: "Chunked transfer coding in both directions: a chunked request with chunk \
+                   extensions (`5;ext=1`, `7;name=\"quoted;value\"`); a chunked response with \
+                   upper- and lower-case hex sizes, an extension on the last chunk and two \
+                   trailer fields (`X-Checksum`, `Server-Timing`); then a 3000-byte chunked \
+                   body (700-byte chunks) sent in 500-byte segments so that chunk-size lines \
+                   straddle segments."
+                .into(),
+            how: "One TCP connection 10.1.0.7:51234 -> 10.1.0.9:80, MSS 500.".into(),
+            tcp: "",
+            http: "two `http` records. `seq` 0: `POST /upload`, request body `hello, world` \
+                   (12 bytes) -> 200 with body `abcdefghijklmnopqrstuvwxyz0123456789` (36 \
+                   bytes) and `trailers` `[[\"X-Checksum\",\"sha1-5f0c\"],[\"Server-Timing\",\
+                   \"db;dur=53\"]]`. `seq` 1: `GET /big` -> 200, `body_len` 3000, the text \
+                   intact. No anomalies."
+                .into(),
+            frames: eth(&conv),
+            requests: 2,
+            warnings: false,
+        }
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        e.write_all(data).expect("in memory");
+        e.finish().expect("in memory")
+    }
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+        e.write_all(data).expect("in memory");
+        e.finish().expect("in memory")
+    }
+
+    fn raw_deflate(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
+        e.write_all(data).expect("in memory");
+        e.finish().expect("in memory")
+    }
+
+    fn brotli(data: &[u8]) -> Vec<u8> {
+        let mut out = vec![];
+        {
+            let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+            w.write_all(data).expect("in memory");
+        }
+        out
+    }
+
+    fn zstd(data: &[u8]) -> Vec<u8> {
+        zstd::encode_all(data, 3).expect("in memory")
+    }
+
+    fn gzip_br_zstd() -> Spec {
+        type Enc = fn(&[u8]) -> Vec<u8>;
+        let variants: [(&str, &str, Enc); 6] = [
+            ("/gzip", "gzip", gzip),
+            ("/deflate-zlib", "deflate", zlib),
+            ("/deflate-raw", "deflate", raw_deflate),
+            ("/br", "br", brotli),
+            ("/zstd", "zstd", zstd),
+            ("/gzip-br", "gzip, br", |d| brotli(&gzip(d))),
+        ];
+        let mut conv = TcpConversation::new(CLIENT, SERVER);
+        let mut lines = vec![];
+        for (uri, coding, enc) in variants {
+            let body = format!(
+                "{{\"path\":\"{uri}\",\"coding\":\"{coding}\",\"filler\":\"{}\"}}\n",
+                "compressible ".repeat(40)
+            );
+            let encoded = enc(body.as_bytes());
+            conv = conv
+                .request(&http_request(
+                    "GET",
+                    uri,
+                    &[("Accept-Encoding", "gzip, deflate, br, zstd")],
+                    b"",
+                ))
+                .response(&http_response(
+                    "200 OK",
+                    &[
+                        ("Content-Type", "application/json"),
+                        ("Content-Encoding", coding),
+                    ],
+                    &encoded,
+                ));
+            lines.push(format!(
+                "`GET {uri}` -> 200 `Content-Encoding: {coding}` ({} bytes on the wire, {} decoded)",
+                encoded.len(),
+                body.len()
+            ));
+        }
+        Spec {
+            name: "http-gzip-br-zstd",
+            what: "Content codings, one response each: gzip, deflate as zlib (RFC 1950), \
+                   deflate as raw deflate (what some servers send), brotli, zstd, and the \
+                   layered `Content-Encoding: gzip, br` (gzip applied first, then brotli)."
+                .into(),
+            how: format!(
+                "One keep-alive TCP connection 10.1.0.7:51234 -> 10.1.0.9:80, six \
+                 transactions. Each body is a JSON line naming its path and coding plus 520 \
+                 bytes of filler, compressed in the generator with flate2 (level 6), brotli \
+                 (quality 5, window 22) and zstd (level 3): {}. tshark decodes the gzip, deflate \
+                 and br bodies; it warns \"Decompression failed\" on the zstd and layered ones \
+                 (its build lacks zstd), so the case is marked as drawing tshark warnings.",
+                lines.join("; ")
+            ),
+            tcp: "",
+            http: "six `http` records, each response `body_b64` holding the decoded JSON \
+                   line (`{\"path\":\"/gzip\",\"coding\":\"gzip\",...}` and so on), `body_len` \
+                   the decoded length, `truncated` false, no anomalies."
+                .into(),
+            frames: eth(&conv),
+            requests: 6,
+            warnings: true,
+        }
+    }
+
+    fn head_204_304() -> Spec {
+        let conv = TcpConversation::new(CLIENT, SERVER)
+            .request(&http_request("HEAD", "/file.bin", &[], b""))
+            .response(&raw(
+                "HTTP/1.1 200 OK",
+                &[
+                    ("Content-Type", "application/octet-stream"),
+                    ("Content-Length", "123456"),
+                ],
+                b"",
+            ))
+            .request(&http_request("DELETE", "/items/7", &[], b""))
+            .response(&raw("HTTP/1.1 204 No Content", &[("Server", "app")], b""))
+            .request(&http_request(
+                "GET",
+                "/style.css",
+                &[("If-None-Match", "\"abc123\"")],
+                b"",
+            ))
+            .response(&raw(
+                "HTTP/1.1 304 Not Modified",
+                &[("ETag", "\"abc123\""), ("Content-Length", "5120")],
+                b"",
+            ))
+            .request(&http_request("GET", "/after", &[], b""))
+            .response(&http_response("200 OK", &text_plain(), b"still in sync\n"));
+        Spec {
+            name: "http-head-204-304",
+            what: "Responses that never have a body whatever their headers say: a `HEAD` \
+                   answered with `Content-Length: 123456` and no body, a `204 No Content`, a \
+                   `304 Not Modified` carrying `Content-Length: 5120`; then a normal `GET` \
+                   whose response must still be found."
+                .into(),
+            how: "One keep-alive TCP connection 10.1.0.7:51234 -> 10.1.0.9:80, four \
+                  transactions."
+                .into(),
+            tcp: "",
+            http: "four `http` records: `HEAD /file.bin` -> 200 with `body_len` 0; \
+                   `DELETE /items/7` -> 204; `GET /style.css` -> 304, `body_len` 0; `GET \
+                   /after` -> 200 with body `still in sync\\n`. No anomalies."
+                .into(),
+            frames: eth(&conv),
+            requests: 4,
+            warnings: false,
+        }
+    }
+
+    fn continue_100() -> Spec {
+        let body = br#"{"name":"large upload"}"#;
+        let head = raw(
+            "POST /upload HTTP/1.1",
+            &[
+                ("Host", "app.example"),
+                ("Content-Type", "application/json"),
+                ("Content-Length", &body.len().to_string()),
+                ("Expect", "100-continue"),
+            ],
+            b"",
+        );
+        let conv = TcpConversation::new(CLIENT, SERVER)
+            .request(&head)
+            .response(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .request(body)
+            .response(&http_response("201 Created", &text_plain(), b"stored\n"))
+            .request(&http_request("GET", "/page", &[], b""))
+            .response(&raw(
+                "HTTP/1.1 103 Early Hints",
+                &[("Link", "</style.css>; rel=preload; as=style")],
+                b"",
+            ))
+            .response(&cat(&[
+                b"HTTP/1.1 102 Processing\r\n\r\n",
+                &http_response("200 OK", &text_plain(), b"page\n"),
+            ]));
+        Spec {
+            name: "http-100-continue",
+            what: "Interim responses: a `POST` with `Expect: 100-continue` whose body is sent \
+                   only after the server's `100 Continue`; then a `GET` answered by `103 Early \
+                   Hints`, then `102 Processing` and the final `200` in one segment."
+                .into(),
+            how: "One keep-alive TCP connection 10.1.0.7:51234 -> 10.1.0.9:80.".into(),
+            tcp: "",
+            http: "two `http` records. `seq` 0: `POST /upload` with its 23-byte JSON body -> \
+                   201, `interim` `[100]`. `seq` 1: `GET /page` -> 200, `interim` `[103,102]`. \
+                   The interim responses never become transactions of their own."
+                .into(),
+            frames: eth(&conv),
+            requests: 2,
+            warnings: false,
+        }
+    }
+
+    fn smuggling_cl_te() -> Spec {
+        // CL.TE: a front end honouring Content-Length (6) would forward the
+        // smuggled `GET /admin` as part of the body; a back end honouring
+        // chunked sees it as a second request. We follow chunked (RFC 9112 §6.3).
+        let smuggle = cat(&[
+            &raw(
+                "POST /search HTTP/1.1",
+                &[
+                    ("Host", "app.example"),
+                    ("Content-Length", "6"),
+                    ("Transfer-Encoding", "chunked"),
+                ],
+                b"0\r\n\r\n",
+            ),
+            b"GET /admin HTTP/1.1\r\nHost: app.example\r\n\r\n",
+        ]);
+        let dup = raw(
+            "POST /dup HTTP/1.1",
+            &[
+                ("Host", "app.example"),
+                ("Content-Length", "5"),
+                ("Content-Length", "5"),
+            ],
+            b"hello",
+        );
+        let conflict = raw(
+            "POST /conflict HTTP/1.1",
+            &[
+                ("Host", "app.example"),
+                ("Content-Length", "5"),
+                ("Content-Length", "11"),
+            ],
+            b"hello",
+        );
+        let plain = text_plain();
+        let conv = TcpConversation::new(CLIENT, SERVER)
+            .request(&smuggle)
+            .response(&cat(&[
+                &http_response("200 OK", &plain, b"results\n"),
+                &http_response("403 Forbidden", &plain, b"admin only\n"),
+            ]))
+            .request(&dup)
+            .response(&http_response("200 OK", &plain, b"dup ok\n"))
+            .request(&conflict)
+            .response(&http_response("400 Bad Request", &plain, b"bad length\n"))
+            .request(&http_request("GET", "/next", &[], b""))
+            .response(&http_response("200 OK", &plain, b"next\n"));
+        Spec {
+            name: "http-smuggling-cl-te",
+            what: "Request-smuggling shapes: a `POST` carrying both `Content-Length: 6` and \
+                   `Transfer-Encoding: chunked` with an empty chunked body and a `GET /admin` \
+                   right behind it (CL.TE); a request with the same `Content-Length` twice; \
+                   one with two different `Content-Length` values; then a normal request."
+                .into(),
+            how: "One keep-alive TCP connection 10.1.0.7:51234 -> 10.1.0.9:80; the server \
+                  answers each request it sees (the smuggled one too)."
+                .into(),
+            tcp: "",
+            http: "five `http` records: `POST /search` (empty body, chunked wins) -> 200 with \
+                   anomaly `cl_te_conflict`; the smuggled `GET /admin` -> 403 as a transaction \
+                   of its own; `POST /dup` (body `hello`) -> 200 with \
+                   `duplicate_content_length`; `POST /conflict` (first value used, body \
+                   `hello`) -> 400 with `duplicate_content_length` and \
+                   `conflicting_content_length`; `GET /next` -> 200 without anomalies."
+                .into(),
+            frames: eth(&conv),
+            requests: 3,
+            warnings: true,
+        }
+    }
+
+    fn close_delimited() -> Spec {
+        let body10 = text("http/1.0", 2500);
+        let a = TcpConversation::new(CLIENT, SERVER)
+            .request(b"GET /legacy HTTP/1.0\r\nHost: app.example\r\n\r\n")
+            .response(&raw(
+                "HTTP/1.0 200 OK",
+                &[("Content-Type", "text/plain"), ("Server", "legacy/0.1")],
+                &body10,
+            ));
+        let body11 = text("http/1.1 close", 1000);
+        let b = TcpConversation::new("10.1.0.7:51235", SERVER)
+            .start(at(100))
+            .request(&http_request("GET", "/stream", &[], b""))
+            .response(&raw(
+                "HTTP/1.1 200 OK",
+                &[("Content-Type", "text/plain"), ("Connection", "close")],
+                &body11,
+            ));
+        Spec {
+            name: "http-close-delimited",
+            what: "Responses without Content-Length or chunked coding, whose body ends when \
+                   the server closes the connection: an HTTP/1.0 response (2500 bytes, two \
+                   segments) and an HTTP/1.1 response with `Connection: close` (1000 bytes)."
+                .into(),
+            how: "Two TCP connections from 10.1.0.7 (ports 51234 and 51235) to \
+                  10.1.0.9:80, the second 100 ms later; each ends with FIN both ways."
+                .into(),
+            tcp: "",
+            http: "two `http` records, emitted at the FIN: `GET /legacy` (HTTP/1.0) -> 200 \
+                   with `body_len` 2500, and `GET /stream` -> 200 with `body_len` 1000; \
+                   `truncated` false, no anomalies."
+                .into(),
+            frames: merge(vec![eth(&a), eth(&b)]),
+            requests: 2,
+            warnings: false,
+        }
+    }
+
+    fn midstream() -> Spec {
+        let plain = text_plain();
+        let conv = TcpConversation::new(CLIENT, SERVER)
+            .request(&http_request("GET", "/download", &[], b""))
+            .response(&http_response("200 OK", &plain, &text("download", 4000)))
+            .request(&http_request("GET", "/second", &[], b""))
+            .response(&http_response("200 OK", &plain, b"second\n"))
+            .request(&http_request("POST", "/third", &[], b"x=3"))
+            .response(&http_response("201 Created", &plain, b"third\n"));
+        // Segments: 0-2 handshake, 3 request, 4 ACK, 5-7 the response (3
+        // segments at MSS 1460). The capture starts at segment 6: inside the body.
+        let frames = eth_filtered(&conv, |i, _| i >= 6);
+        Spec {
+            name: "http-midstream",
+            what: "A capture that starts in the middle of a connection, inside a response \
+                   body: no handshake, no request, no response head; the connection then \
+                   carries two more keep-alive transactions."
+                .into(),
+            how: "The connection 10.1.0.7:51234 -> 10.1.0.9:80 is generated whole (`GET \
+                  /download` -> a 4000-byte body in three segments, `GET /second`, `POST \
+                  /third`), then its first six segments (handshake, request, its ACK and the \
+                  first response segment) are left out of the capture."
+                .into(),
+            tcp: "the connection opened mid-stream (`midstream` true, no handshake seen), its streams starting at the first bytes captured; closed by FIN.",
+            http: "the connection is picked up mid-stream; the tail of the `/download` body \
+                   is skipped (counted under `skipped` bytes) while looking for a message \
+                   start; two `http` records follow: `GET /second` -> 200 and `POST /third` \
+                   (body `x=3`) -> 201, paired correctly."
+                .into(),
+            frames,
+            requests: 2,
+            warnings: true,
+        }
+    }
+
+    fn gap_resync() -> Spec {
+        let plain = text_plain();
+        // Connection A: a Content-Length body loses its middle segment.
+        let a = TcpConversation::new(CLIENT, SERVER)
+            .request(&http_request("GET", "/report", &[], b""))
+            .response(&http_response("200 OK", &plain, &text("report", 4000)))
+            .request(&http_request("GET", "/after-gap", &[], b""))
+            .response(&http_response("200 OK", &plain, b"after gap\n"))
+            .request(&http_request("GET", "/last", &[], b""))
+            .response(&http_response("200 OK", &plain, b"last\n"));
+        // Segments 0-2 handshake, 3 request, 4 ACK, 5-7 response: drop 6.
+        let fa = eth_filtered(&a, |i, _| i != 6);
+        // Connection B: a chunked body loses its middle segment, so the chunk
+        // framing is lost and the parser must find the next response head.
+        let chunks = {
+            let body = text("chunked", 4000);
+            let mut v = vec![];
+            for c in body.chunks(900) {
+                v.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+                v.extend_from_slice(c);
+                v.extend_from_slice(b"\r\n");
+            }
+            v.extend_from_slice(b"0\r\n\r\n");
+            v
+        };
+        let b = TcpConversation::new("10.1.0.7:51236", SERVER)
+            .start(at(100))
+            .request(&http_request("GET", "/feed", &[], b""))
+            .response(&raw(
+                "HTTP/1.1 200 OK",
+                &[
+                    ("Content-Type", "text/plain"),
+                    ("Transfer-Encoding", "chunked"),
+                ],
+                &chunks,
+            ))
+            .request(&http_request("GET", "/after-chunked-gap", &[], b""))
+            .response(&http_response("200 OK", &plain, b"resynced\n"));
+        let fb = eth_filtered(&b, |i, _| i != 6);
+        Spec {
+            name: "http-gap-resync",
+            what: "Capture loss inside a body on keep-alive connections. Connection A: the \
+                   middle segment (1460 bytes) of a 4000-byte Content-Length body is missing; \
+                   the body length tells where the next message starts. Connection B: the \
+                   middle segment of a chunked body is missing, so chunk framing is lost and \
+                   the parser must look for the next response head. Both connections go on \
+                   with more transactions."
+                .into(),
+            how: "Connections 10.1.0.7:51234 and 10.1.0.7:51236 -> 10.1.0.9:80 (the second \
+                  100 ms later) generated whole, then segment 7 of each (the second segment \
+                  of the first response) removed from the capture; the receiver's ACKs still \
+                  cover it, as when a mirror port drops a frame."
+                .into(),
+            tcp: "a `gap` record of 1460 bytes in the server stream of each connection where the segment is missing; both connections closed by FIN.",
+            http: "connection A: `GET /report` -> 200 with anomaly `gap_in_response_body`, \
+                   `truncated` true, the body's two surviving parts kept; `GET /after-gap` and \
+                   `GET /last` -> 200, bodies intact, no anomalies. Connection B: `GET /feed` \
+                   -> 200 with `gap_in_response_body`, `truncated` true; then `GET \
+                   /after-chunked-gap` -> 200 `resynced\\n` (one resync in the summary)."
+                .into(),
+            frames: merge(vec![fa, fb]),
+            requests: 5,
+            warnings: true,
+        }
+    }
+
+    fn proxy_v1_v2() -> Spec {
+        let plain = text_plain();
+        let v1 = cat(&[
+            b"PROXY TCP4 203.0.113.9 10.1.0.9 40001 80\r\n",
+            &http_request("GET", "/via-proxy-v1", &[], b""),
+        ]);
+        let mut v2 = realip_v2([198, 51, 100, 23], [10, 1, 0, 9], 50000, 80);
+        v2.extend_from_slice(&http_request("GET", "/via-proxy-v2", &[], b""));
+        let a = TcpConversation::new("10.1.0.2:41000", SERVER)
+            .request(&v1)
+            .response(&http_response("200 OK", &plain, b"v1\n"))
+            .request(&http_request("GET", "/again-v1", &[], b""))
+            .response(&http_response("200 OK", &plain, b"v1 again\n"));
+        let b = TcpConversation::new("10.1.0.2:41001", SERVER)
+            .start(at(100))
+            .request(&v2)
+            .response(&http_response("200 OK", &plain, b"v2\n"));
+        Spec {
+            name: "http-proxy-v1-v2",
+            what: "PROXY protocol headers from a load balancer (10.1.0.2) in front of the \
+                   client stream: version 1 (text, `PROXY TCP4 203.0.113.9 ...`) on the first \
+                   connection, version 2 (binary, TCP over IPv4, client 198.51.100.23:50000) \
+                   on the second."
+                .into(),
+            how: "Two TCP connections 10.1.0.2:41000 and 10.1.0.2:41001 -> 10.1.0.9:80; the \
+                  first carries two keep-alive transactions, the second one."
+                .into(),
+            tcp: "",
+            http: "three `http` records. Connection 1: `GET /via-proxy-v1` and `GET \
+                   /again-v1`, both with `proxy` `203.0.113.9:40001` and `real_ip` \
+                   `203.0.113.9`. Connection 2: `GET /via-proxy-v2` with `proxy` \
+                   `198.51.100.23:50000` and `real_ip` `198.51.100.23`. `client` stays \
+                   the load balancer's address."
+                .into(),
+            frames: merge(vec![eth(&a), eth(&b)]),
+            requests: 1,
+            warnings: false,
+        }
+    }
+
+    /// A PROXY protocol v2 header: PROXY command, TCP over IPv4.
+    fn realip_v2(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
+        let mut v = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
+        v.extend_from_slice(&[0x21, 0x11, 0, 12]);
+        v.extend_from_slice(&src);
+        v.extend_from_slice(&dst);
+        v.extend_from_slice(&sport.to_be_bytes());
+        v.extend_from_slice(&dport.to_be_bytes());
+        v
+    }
+
+    fn xff_real_ip() -> Spec {
+        let plain = text_plain();
+        let conv = TcpConversation::new("10.1.0.2:42000", SERVER)
+            .request(&http_request(
+                "GET",
+                "/xff",
+                &[("X-Forwarded-For", "203.0.113.9, 198.51.100.7, 10.1.0.3")],
+                b"",
+            ))
+            .response(&http_response("200 OK", &plain, b"xff\n"))
+            .request(&http_request(
+                "GET",
+                "/forwarded",
+                &[(
+                    "Forwarded",
+                    "for=192.0.2.60;proto=https, for=\"[2001:db8::17]:4711\"",
+                )],
+                b"",
+            ))
+            .response(&http_response("200 OK", &plain, b"forwarded\n"))
+            .request(&http_request(
+                "GET",
+                "/real-ip",
+                &[("X-Real-IP", "192.0.2.99")],
+                b"",
+            ))
+            .response(&http_response("200 OK", &plain, b"real ip\n"));
+        Spec {
+            name: "http-xff-real-ip",
+            what: "Real-IP headers from a reverse proxy (10.1.0.2): an `X-Forwarded-For` chain \
+                   `203.0.113.9, 198.51.100.7, 10.1.0.3`, a `Forwarded` header with two \
+                   elements (`for=192.0.2.60`, then a quoted IPv6 address with port), and \
+                   `X-Real-IP`."
+                .into(),
+            how: "One keep-alive TCP connection 10.1.0.2:42000 -> 10.1.0.9:80, three \
+                  transactions."
+                .into(),
+            tcp: "",
+            http: "three `http` records with their headers as sent. `tw-http-parse` trusts no \
+                   proxy by default (headers are easy to forge), so `real_ip` is the TCP \
+                   client `10.1.0.2` in the golden output. With `--trusted-proxy 10.1.0.0/24` \
+                   the chains are walked right to left, skipping trusted hops: `real_ip` \
+                   becomes `198.51.100.7` (`10.1.0.3` is trusted, `198.51.100.7` is not), \
+                   `2001:db8::17` and `192.0.2.99`; with `--trusted-proxy 0.0.0.0/0` the first \
+                   XFF entry `203.0.113.9`. The e2e test `http_cases::xff_real_ip_trusted` \
+                   checks these."
+                .into(),
+            frames: eth(&conv),
+            requests: 3,
+            warnings: false,
+        }
+    }
+
+    /// An HPACK string literal: no Huffman coding, 7-bit prefixed length.
+    fn hpack_string(out: &mut Vec<u8>, s: &str) {
+        hpack_int(out, 0, 7, s.len());
+        out.extend_from_slice(s.as_bytes());
+    }
+
+    /// An HPACK integer with an `n`-bit prefix, `first` holding the high bits.
+    fn hpack_int(out: &mut Vec<u8>, first: u8, n: u32, mut v: usize) {
+        let max = (1usize << n) - 1;
+        if v < max {
+            out.push(first | v as u8);
+            return;
+        }
+        out.push(first | max as u8);
+        v -= max;
+        while v >= 128 {
+            out.push((v % 128) as u8 | 0x80);
+            v /= 128;
+        }
+        out.push(v as u8);
+    }
+
+    /// A header block of literal fields without indexing, new names (RFC 7541 §6.2.2).
+    fn hpack(headers: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = vec![];
+        for (k, v) in headers {
+            out.push(0x00);
+            hpack_string(&mut out, k);
+            hpack_string(&mut out, v);
+        }
+        out
+    }
+
+    const H2_DATA: u8 = 0;
+    const H2_HEADERS: u8 = 1;
+    const H2_SETTINGS: u8 = 4;
+    const END_STREAM: u8 = 0x1;
+    const END_HEADERS: u8 = 0x4;
+    const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+    fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let len = payload.len() as u32;
+        let mut v = len.to_be_bytes()[1..].to_vec();
+        v.push(kind);
+        v.push(flags);
+        v.extend_from_slice(&stream.to_be_bytes());
+        v.extend_from_slice(payload);
+        v
+    }
+
+    /// SETTINGS with MAX_CONCURRENT_STREAMS 100 and INITIAL_WINDOW_SIZE 65535.
+    fn h2_settings() -> Vec<u8> {
+        h2_frame(
+            H2_SETTINGS,
+            0,
+            0,
+            &[0, 3, 0, 0, 0, 100, 0, 4, 0, 0, 0xff, 0xff],
+        )
+    }
+
+    fn h2_settings_ack() -> Vec<u8> {
+        h2_frame(H2_SETTINGS, 1, 0, &[])
+    }
+
+    fn h2_request(stream: u32, method: &str, path: &str, body: &[u8]) -> Vec<u8> {
+        let mut headers = vec![
+            (":method", method),
+            (":scheme", "http"),
+            (":authority", "app.example"),
+            (":path", path),
+            ("user-agent", "h2-synth/1.0"),
+        ];
+        let len = body.len().to_string();
+        if !body.is_empty() {
+            headers.push(("content-length", &len));
+        }
+        let end = if body.is_empty() { END_STREAM } else { 0 };
+        let mut v = h2_frame(H2_HEADERS, END_HEADERS | end, stream, &hpack(&headers));
+        if !body.is_empty() {
+            v.extend_from_slice(&h2_frame(H2_DATA, END_STREAM, stream, body));
+        }
+        v
+    }
+
+    fn h2_response(stream: u32, status: &str, body: &[u8]) -> Vec<u8> {
+        let len = body.len().to_string();
+        let headers = [
+            (":status", status),
+            ("content-type", "text/plain"),
+            ("content-length", len.as_str()),
+        ];
+        let mut v = h2_frame(H2_HEADERS, END_HEADERS, stream, &hpack(&headers));
+        v.extend_from_slice(&h2_frame(H2_DATA, END_STREAM, stream, body));
+        v
+    }
+
+    fn h2c_prior_knowledge() -> Spec {
+        let conv = TcpConversation::new(CLIENT, SERVER)
+            .request(&cat(&[
+                H2_PREFACE,
+                &h2_settings(),
+                &h2_request(1, "GET", "/h2/index", b""),
+                &h2_request(3, "POST", "/h2/submit", b"name=h2c"),
+            ]))
+            .response(&cat(&[
+                &h2_settings(),
+                &h2_settings_ack(),
+                &h2_response(3, "201", b"submitted\n"),
+                &h2_response(1, "200", b"index page\n"),
+            ]))
+            .request(&h2_settings_ack());
+        Spec {
+            name: "http-h2c-prior-knowledge",
+            what: "HTTP/2 in clear text with prior knowledge (no upgrade): the client sends \
+                   the connection preface, SETTINGS and two requests on streams 1 and 3 at \
+                   once; the server answers stream 3 before stream 1. Header blocks are HPACK \
+                   literals without indexing (no Huffman)."
+                .into(),
+            how: "One TCP connection 10.1.0.7:51234 -> 10.1.0.9:80, frames built by the \
+                  generator's small HTTP/2 and HPACK encoder."
+                .into(),
+            tcp: "",
+            http: "two `http` records with `version` `HTTP/2`, emitted as their streams \
+                   end: stream 3 `POST /h2/submit` (body `name=h2c`) -> 201 `submitted\\n` \
+                   (`seq` 1) first, then stream 1 `GET /h2/index` -> 200 `index page\\n` \
+                   (`seq` 0); pseudo-headers become method, uri and status. The summary \
+                   counts one HTTP/2 connection."
+                .into(),
+            frames: eth(&conv),
+            requests: 0,
+            warnings: false,
+        }
+    }
+
+    fn h2c_upgrade() -> Spec {
+        let upgrade = raw(
+            "GET /h2/start HTTP/1.1",
+            &[
+                ("Host", "app.example"),
+                ("Connection", "Upgrade, HTTP2-Settings"),
+                ("Upgrade", "h2c"),
+                ("HTTP2-Settings", "AAMAAABkAARAAAAAAAIAAAAA"),
+            ],
+            b"",
+        );
+        let switching = raw(
+            "HTTP/1.1 101 Switching Protocols",
+            &[("Connection", "Upgrade"), ("Upgrade", "h2c")],
+            b"",
+        );
+        let conv = TcpConversation::new(CLIENT, SERVER)
+            .request(&upgrade)
+            .response(&cat(&[
+                &switching,
+                &h2_settings(),
+                &h2_response(1, "200", b"upgraded\n"),
+            ]))
+            .request(&cat(&[
+                H2_PREFACE,
+                &h2_settings(),
+                &h2_settings_ack(),
+                &h2_request(3, "GET", "/h2/next", b""),
+            ]))
+            .response(&cat(&[
+                &h2_settings_ack(),
+                &h2_response(3, "200", b"next\n"),
+            ]));
+        Spec {
+            name: "http-h2c-upgrade",
+            what: "HTTP/2 by upgrade (RFC 7540 §3.2): an HTTP/1.1 `GET` with `Upgrade: h2c` \
+                   and `HTTP2-Settings`, answered by `101 Switching Protocols`, after which \
+                   the server sends SETTINGS and the response to the upgrade request as \
+                   stream 1; the client sends its preface and a second request on stream 3."
+                .into(),
+            how: "One TCP connection 10.1.0.7:51234 -> 10.1.0.9:80.".into(),
+            tcp: "",
+            http: "two `http` records: the upgrade request `GET /h2/start` (HTTP/1.1) paired \
+                   with the HTTP/2 response on stream 1 (200 `upgraded\\n`, `interim` \
+                   `[101]`), then stream 3 `GET /h2/next` -> 200 `next\\n`."
+                .into(),
+            frames: eth(&conv),
+            requests: 1,
+            warnings: false,
+        }
+    }
+
+    fn connect_websocket() -> Spec {
+        let tls_like: Vec<u8> = (0..200u32).map(|i| (i * 37 % 251) as u8).collect();
+        let a = TcpConversation::new(CLIENT, "10.1.0.9:3128")
+            .request(b"CONNECT api.example:443 HTTP/1.1\r\nHost: api.example:443\r\n\r\n")
+            .response(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+            .request(&cat(&[&[0x16, 0x03, 0x01, 0x00, 0xc4], &tls_like[..196]]))
+            .response(&cat(&[&[0x16, 0x03, 0x03, 0x00, 0x40], &tls_like[..64]]));
+        let ws_req = raw(
+            "GET /chat HTTP/1.1",
+            &[
+                ("Host", "app.example"),
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+                ("Sec-WebSocket-Version", "13"),
+            ],
+            b"",
+        );
+        let ws_resp = raw(
+            "HTTP/1.1 101 Switching Protocols",
+            &[
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+            ],
+            b"",
+        );
+        // A masked text frame "GET /not-http HTTP/1.1" from the client: the
+        // parser must not take WebSocket payload for HTTP.
+        let payload = b"GET /not-http HTTP/1.1\r\n\r\n";
+        let mask = [0x11, 0x22, 0x33, 0x44];
+        let mut frame = vec![0x81, 0x80 | payload.len() as u8];
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        let b = TcpConversation::new("10.1.0.7:51240", SERVER)
+            .start(at(100))
+            .request(&ws_req)
+            .response(&ws_resp)
+            .request(&frame)
+            .response(&cat(&[&[0x81, 5], b"hello"]));
+        Spec {
+            name: "http-connect-websocket",
+            what: "Connections that stop being HTTP after one transaction: a `CONNECT \
+                   api.example:443` to a proxy on port 3128 answered `200 Connection \
+                   Established`, then TLS-looking bytes both ways; and a WebSocket upgrade \
+                   (`101 Switching Protocols`) followed by WebSocket frames."
+                .into(),
+            how: "Two TCP connections: 10.1.0.7:51234 -> 10.1.0.9:3128 and 10.1.0.7:51240 -> \
+                  10.1.0.9:80, 100 ms later."
+                .into(),
+            tcp: "",
+            http: "two `http` records: `CONNECT api.example:443` -> 200 and `GET /chat` -> \
+                   101; the tunnelled bytes are not parsed (two tunnels and their bytes \
+                   counted in the summary), and no transaction is made of the `GET \
+                   /not-http` inside the masked WebSocket frame."
+                .into(),
+            frames: merge(vec![eth(&a), eth(&b)]),
+            requests: 2,
+            warnings: false,
+        }
+    }
+
+    /// A TLS 1.2 record holding a ClientHello with an SNI extension.
+    fn client_hello(sni: &str) -> Vec<u8> {
+        let name = sni.as_bytes();
+        let mut sni_ext = vec![];
+        sni_ext.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
+        sni_ext.push(0);
+        sni_ext.extend_from_slice(&(name.len() as u16).to_be_bytes());
+        sni_ext.extend_from_slice(name);
+        let mut exts = vec![0, 0];
+        exts.extend_from_slice(&(sni_ext.len() as u16).to_be_bytes());
+        exts.extend_from_slice(&sni_ext);
+        let mut body = vec![3, 3];
+        body.extend((0..32u8).map(|i| i.wrapping_mul(7)));
+        body.push(0); // session id
+        body.extend_from_slice(&[0, 4, 0x13, 0x01, 0xc0, 0x2f]);
+        body.extend_from_slice(&[1, 0]); // compression: null
+        body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+        body.extend_from_slice(&exts);
+        let mut hs = vec![1];
+        hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        hs.extend_from_slice(&body);
+        let mut rec = vec![0x16, 3, 1];
+        rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+        rec.extend_from_slice(&hs);
+        rec
+    }
+
+    fn non_http() -> Spec {
+        let tls443 =
+            TcpConversation::new(CLIENT, "10.1.0.9:443").request(&client_hello("app.example"));
+        let tls80 = TcpConversation::new("10.1.0.7:51235", SERVER)
+            .start(at(100))
+            .request(&client_hello("tls-on-80.example"));
+        let ssh80 = TcpConversation::new("10.1.0.7:51236", SERVER)
+            .start(at(200))
+            .response(b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\r\n")
+            .request(b"SSH-2.0-OpenSSH_9.6\r\n");
+        let http8081 = TcpConversation::new("10.1.0.7:51237", "10.1.0.9:8081")
+            .start(at(300))
+            .request(&http_request("GET", "/on-8081", &[], b""))
+            .response(&http_response("200 OK", &text_plain(), b"any port\n"));
+        Spec {
+            name: "http-non-http",
+            what: "Traffic that is not HTTP on HTTP's ports, and HTTP on another port: a TLS \
+                   ClientHello to port 443, a TLS ClientHello to port 80, an SSH exchange on \
+                   port 80 (server banner first), and one plain HTTP transaction to port 8081."
+                .into(),
+            how: "Four TCP connections from 10.1.0.7 (ports 51234-51237) to 10.1.0.9, 100 ms \
+                  apart."
+                .into(),
+            tcp: "",
+            http: "one `http` record (`GET /on-8081` -> 200; HTTP is recognised by its \
+                   content, not its port); the summary counts three non-HTTP connections."
+                .into(),
+            frames: merge(vec![eth(&tls443), eth(&tls80), eth(&ssh80), eth(&http8081)]),
+            requests: 1,
+            warnings: false,
+        }
+    }
+
+    fn unanswered() -> Spec {
+        let plain = text_plain();
+        let a = TcpConversation::new(CLIENT, SERVER)
+            .request(&http_request("GET", "/answered", &[], b""))
+            .response(&http_response("200 OK", &plain, b"answered\n"))
+            .request(&http_request("GET", "/pending-1", &[], b""))
+            .request(&http_request("POST", "/pending-2", &[], b"late=1"))
+            .no_close();
+        let b = TcpConversation::new("10.1.0.7:51240", SERVER)
+            .start(at(100))
+            .response(&http_response("200 OK", &plain, b"who asked?\n"));
+        Spec {
+            name: "http-unanswered",
+            what: "Transactions left incomplete: a keep-alive connection whose last two \
+                   requests get no response before the capture ends (no FIN), and a \
+                   connection whose server sends a response no request asked for."
+                .into(),
+            how: "Connection 10.1.0.7:51234 -> 10.1.0.9:80 (one answered request, then two \
+                  unanswered, left open) and 10.1.0.7:51240 -> 10.1.0.9:80 100 ms later \
+                  (the server speaks first)."
+                .into(),
+            tcp: "the first connection has no FIN and is closed at end of input (reason `eof`), the second closes by FIN.",
+            http: "four `http` records, in the order they are complete: `GET /answered` \
+                   -> 200 (connection 1, `seq` 0); connection 2's record with only a \
+                   `response` (200 `who asked?\\n`) and anomaly `response_without_request`, \
+                   emitted at its FIN; then, at end of input, connection 1's `GET /pending-1` \
+                   and `POST /pending-2` (body `late=1`) with no `response`."
+                .into(),
+            frames: merge(vec![eth(&a), eth(&b)]),
+            requests: 3,
+            warnings: false,
+        }
+    }
 }

@@ -564,7 +564,10 @@ fn golden_inputs_decode_with_tshark() {
                 .unwrap_or(&"")
                 .split(',')
                 .any(|s| s.parse::<u32>().is_ok_and(|s| s >= 0x0060_0000));
-            if severe || fields.get(2).is_some_and(|f| !f.is_empty()) {
+            let malformed = fields.get(2).is_some_and(|f| !f.is_empty());
+            // Cases that lose segments or break HTTP rules on purpose draw
+            // tshark's warnings; only their request count is checked.
+            if (severe || malformed) && !case.tshark_warnings {
                 failures.push(format!(
                     "{}: tshark flags frame {}: {line}",
                     case.name,

@@ -6,6 +6,8 @@ mod decap;
 mod demo;
 mod golden;
 mod http;
+mod http_cases;
 mod man;
 mod readme;
 mod reassemble;
+mod suricata;

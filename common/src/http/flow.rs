@@ -296,8 +296,10 @@ impl Flow {
             None => {
                 if d.off != 0 {
                     // First bytes seen are not the stream's first: mid-stream.
+                    // They start a segment, as likely a message start as any
+                    // line start.
                     if matches!(h.state, State::Detect) {
-                        h.state = State::Resync { line_start: false };
+                        h.state = State::Resync { line_start: true };
                         detect_non_http(h.dir, bytes, &mut self.conv, x);
                     }
                 }
@@ -524,7 +526,9 @@ fn run(h: &mut Half, c: &mut Conv, data: &[u8], old_len: usize, ts: Ts, x: &mut 
                 Detected::NeedMore => return pos,
                 Detected::Skip(n) => pos += n,
                 Detected::Http => h.state = State::Head,
-                Detected::Resync => h.state = State::Resync { line_start: false },
+                // The first byte seen of a mid-stream connection starts a
+                // segment: a message may well start there.
+                Detected::Resync => h.state = State::Resync { line_start: true },
                 Detected::Not(mode) => {
                     c.set_mode(mode, x);
                 }

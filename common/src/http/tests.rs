@@ -367,6 +367,20 @@ fn framing_table() {
             vec!["0 GET /m -> 200 m"],
         ),
         (
+            "midstream: the first client byte seen starts a request",
+            Scenario {
+                midstream: true,
+                ..sc(vec![
+                    s("ody tail</html>\r\n"),
+                    c(get("/first")),
+                    s(ok("1")),
+                    c(get("/second")),
+                    s(ok("2")),
+                ])
+            },
+            vec!["0 GET /first -> 200 1", "1 GET /second -> 200 2"],
+        ),
+        (
             "raw non-UTF-8 bytes in the target are kept, percent-encoded",
             sc(vec![c(b"GET /a\xc0\xae\xff/b?q=<x> HTTP/1.1\r\nHost: a\r\n\r\n"), s(ok("r"))]),
             vec![r#"0 GET /a%C0%AE%FF/b?q=<x> -> 200 r ["invalid_uri_bytes"]"#],

@@ -37,6 +37,7 @@ pub fn summary(s: &Stats) -> Summary {
                 ("after close", s.after_close),
                 ("ignored rst", s.ignored_rst),
                 ("syn isn mismatch", s.syn_mismatch),
+                ("syn rebased", s.syn_rebased),
             ],
         )
 }

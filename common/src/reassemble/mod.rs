@@ -169,6 +169,10 @@ pub struct Stats {
     pub ignored_rst: u64,
     /// SYNs with a new ISN on an open, unfinished flow, ignored.
     pub syn_mismatch: u64,
+    /// SYN-ACKs answering another SYN than the first one seen (several SYNs
+    /// with different ISNs, no client data yet): the client stream follows
+    /// the SYN the server answered.
+    pub syn_rebased: u64,
     /// Most flows held at once.
     pub peak_flows: u64,
     /// Most bytes buffered at once (with per-piece overhead).
@@ -758,6 +762,25 @@ impl Reassembler {
                 self.stats.duplicates += 1;
                 return;
             }
+        }
+        if syn && ack {
+            // The SYN-ACK names the client SYN it answers. When several SYNs
+            // with different ISNs came first (retries, a SYN flood on the
+            // tuple), follow that one, as the server does, unless client bytes
+            // were already placed.
+            let acked = SeqNum(pkt.tcp.ack);
+            let rebased = self.flow_mut(slot).is_some_and(|flow| {
+                let client = &mut flow.sides[peer];
+                let answer_other = client.base.is_some_and(|b| b != acked)
+                    && client.next == 0
+                    && client.buffered == 0
+                    && client.fin_off.is_none();
+                if answer_other {
+                    client.base = Some(acked);
+                }
+                answer_other
+            });
+            self.stats.syn_rebased += u64::from(rebased);
         }
         let Some(flow) = self.flow_mut(slot) else {
             return;

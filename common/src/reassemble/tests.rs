@@ -470,6 +470,36 @@ fn scenarios() {
 }
 
 #[test]
+fn synack_picks_among_syns_with_different_isns() {
+    // Suricata's bug-7657: 23 SYNs with random ISNs on one tuple, then the
+    // real one; the SYN-ACK acknowledges the last. The client stream must
+    // follow the answered SYN, not the first.
+    let mut sc = scenario();
+    for isn in [111_111u32, 222_222, 333_333] {
+        sc = sc.raw(C, isn, 0, "S", b"");
+    }
+    let (lines, stats) = sc
+        .syn()
+        .synack()
+        .ack()
+        .c2s(b"GET /")
+        .s2c(b"HTTP/1.1 200")
+        .fin_c()
+        .fin_s()
+        .run(ReassemblyConfig::default());
+    assert_eq!(
+        lines,
+        vec![
+            "#0 open 10.0.0.1:40000 -> 10.0.0.2:80".to_string(),
+            r#"#0 data c2s 0 "GET /""#.into(),
+            r#"#0 data s2c 0 "HTTP/1.1 200""#.into(),
+            "#0 close fin 5 12".into(),
+        ]
+    );
+    assert_eq!((stats.syn_mismatch, stats.syn_rebased), (3, 1));
+}
+
+#[test]
 fn isn_wraparound() {
     // ISNs just below 2^32: data crosses the wrap, out of order.
     let sc = scenario()
