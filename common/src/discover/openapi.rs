@@ -196,6 +196,15 @@ fn operation(e: &Endpoint) -> Value {
         }
         responses.insert(status.clone(), Value::Object(r));
     }
+    // Statuses seen but not learned from (non-2xx by default): listed without content.
+    for (status, n) in &e.statuses {
+        if status.len() == 3 && !responses.contains_key(status) {
+            responses.insert(
+                status.clone(),
+                json!({"description": format!("Seen {n} times (not learned from)")}),
+            );
+        }
+    }
     if responses.is_empty() {
         responses.insert(
             "default".into(),

@@ -236,12 +236,12 @@ impl Schema {
         }
         if !self.sensitive.is_empty() {
             out.insert(
-                "x-sensitive".into(),
+                "x-tapwatch-sensitive".into(),
                 self.sensitive.iter().map(|s| json!(s)).collect(),
             );
         }
         if self.cut {
-            out.insert("x-truncated".into(), json!(true));
+            out.insert("x-tapwatch-truncated".into(), json!(true));
         }
         Value::Object(out)
     }
@@ -299,7 +299,7 @@ mod tests {
             // Required: present in every object.
             (
                 &[r#"{"id":1,"email":"a@example.com"}"#, r#"{"id":2}"#],
-                r#"{"properties":{"email":{"format":"email","type":"string","x-sensitive":["email"]},"id":{"type":"integer"}},"required":["id"],"type":"object"}"#,
+                r#"{"properties":{"email":{"format":"email","type":"string","x-tapwatch-sensitive":["email"]},"id":{"type":"integer"}},"required":["id"],"type":"object"}"#,
             ),
             // Arrays merge their items.
             (
@@ -310,7 +310,7 @@ mod tests {
             // Sensitive by name.
             (
                 &[r#"{"password":"x"}"#],
-                r#"{"properties":{"password":{"type":"string","x-sensitive":["password"]}},"required":["password"],"type":"object"}"#,
+                r#"{"properties":{"password":{"type":"string","x-tapwatch-sensitive":["password"]}},"required":["password"],"type":"object"}"#,
             ),
         ];
         for (samples, want) in cases {
@@ -330,7 +330,7 @@ mod tests {
         );
         assert_eq!(
             deep.render().to_string(),
-            r#"{"properties":{"a":{"type":"object","x-truncated":true}},"required":["a"],"type":"object"}"#
+            r#"{"properties":{"a":{"type":"object","x-tapwatch-truncated":true}},"required":["a"],"type":"object"}"#
         );
         let wide = merged(
             &[r#"{"a":1,"b":2,"c":3}"#],
@@ -341,7 +341,7 @@ mod tests {
         );
         assert_eq!(wide.root.props.len(), 2);
         assert_eq!(wide.dropped, 1);
-        assert!(wide.render().to_string().contains("x-truncated"));
+        assert!(wide.render().to_string().contains("x-tapwatch-truncated"));
     }
 
     #[test]
