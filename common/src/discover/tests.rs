@@ -423,3 +423,47 @@ fn forms_multipart_and_odd_targets() {
     assert_eq!(m("title").types, vec!["string"]);
     assert_eq!(stats.bad_targets, 2);
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    const TYPES: &[&str] = &[
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=b",
+        "",
+        "text/plain",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Any target, header, body and content type: no panic, and the
+        /// inventory stays within its caps.
+        #[test]
+        fn arbitrary_transactions_never_panic(
+            txs in proptest::collection::vec(
+                (any::<String>(), any::<String>(), any::<String>(), proptest::collection::vec(any::<u8>(), 0..64), 0..TYPES.len(), 100u16..600),
+                1..12,
+            )
+        ) {
+            let cfg = DiscoverConfig { sibling_threshold: 2, max_endpoints: 5, max_params: 4, max_schema_nodes: 8, max_schema_depth: 3, ..DiscoverConfig::default() };
+            let mut d = Discoverer::new(cfg);
+            for (i, (uri, key, value, bytes, ct, status)) in txs.into_iter().enumerate() {
+                let json = serde_json::json!({ key.clone(): [{ key.clone(): value.clone() }], "n": [1, [2, [3, [4]]]] }).to_string();
+                let body = if i % 2 == 0 { json } else { String::from_utf8_lossy(&bytes).into_owned() };
+                let uri = if i % 3 == 0 { format!("/{uri}/{value}?{key}={value}") } else { uri };
+                let headers = [("Content-Type", TYPES[ct]), ("Cookie", value.as_str()), (key.as_str(), value.as_str()), ("Authorization", value.as_str())];
+                let mut h = http(i as u64, &key, &uri, &headers, &body, status, &body);
+                if let Some(r) = h.request.as_mut() {
+                    r.method = if i % 4 == 0 { key.clone() } else { "POST".into() };
+                }
+                d.push_http(h);
+            }
+            d.finish(&mut |_| {});
+            let inv = d.inventory().unwrap();
+            prop_assert!(inv.endpoints.len() <= 5);
+            prop_assert!(inv.endpoints.iter().all(|e| e.params.iter().filter(|p| p.location != "path").count() <= 4));
+        }
+    }
+}
