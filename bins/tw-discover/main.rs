@@ -32,22 +32,6 @@ struct Args {
     /// Read from this file (pcap, pcapng or NDJSON) instead of stdin (`-` is stdin).
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     read: Option<PathBuf>,
-    /// Write the canonical inventory (JSON, input to `diff`) to this file.
-    #[arg(long, value_name = "FILE")]
-    inventory: Option<PathBuf>,
-    /// Write one OpenAPI 3.1 document per host into this folder (<host>.openapi.json).
-    #[arg(long, value_name = "DIR")]
-    openapi: Option<PathBuf>,
-    /// Write the OpenAPI documents as YAML (<host>.openapi.yaml).
-    #[arg(long, requires = "openapi")]
-    yaml: bool,
-    /// Check the inventory against this OpenAPI spec (JSON or YAML): shadow,
-    /// orphan and zombie endpoints and undocumented parameters on stderr; exit 4 if any.
-    #[arg(long, value_name = "SPEC")]
-    against: Option<PathBuf>,
-    /// Also write the --against report as JSON to this file.
-    #[arg(long, value_name = "FILE", requires = "against")]
-    report: Option<PathBuf>,
     #[command(flatten)]
     discover: DiscoverArgs,
     #[command(flatten)]
@@ -80,13 +64,6 @@ fn main() -> ExitCode {
         differ = match &args.cmd {
             Some(Cmd::Diff { old, new, json }) => driver::diff_cli(old, new, *json)?,
             None => {
-                let outputs = driver::Outputs {
-                    inventory: args.inventory.clone(),
-                    openapi: args.openapi.clone(),
-                    yaml: args.yaml,
-                    against: args.against.clone(),
-                    report: args.report.clone(),
-                };
                 let chain = ChainConfig {
                     decap: args.decap.config(),
                     reassemble: args.reassemble.config(),
@@ -99,7 +76,7 @@ fn main() -> ExitCode {
                     args.read.as_deref(),
                     chain,
                     cfg,
-                    &outputs,
+                    &args.discover.outputs(),
                 )?
             }
         };

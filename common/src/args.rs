@@ -220,6 +220,22 @@ impl HttpArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Inventory")]
 pub struct DiscoverArgs {
+    /// Write the canonical inventory (JSON, input to `diff`) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<std::path::PathBuf>,
+    /// Write one OpenAPI 3.1 document per host into this folder (<host>.openapi.json).
+    #[arg(long, value_name = "DIR")]
+    pub openapi: Option<std::path::PathBuf>,
+    /// Write the OpenAPI documents as YAML (<host>.openapi.yaml).
+    #[arg(long, requires = "openapi")]
+    pub yaml: bool,
+    /// Check the inventory against this OpenAPI spec (JSON or YAML): shadow,
+    /// orphan and zombie endpoints and undocumented parameters on stderr; exit 4 if any.
+    #[arg(long, value_name = "SPEC")]
+    pub against: Option<std::path::PathBuf>,
+    /// Also write the --against report as JSON to this file.
+    #[arg(long, value_name = "FILE", requires = "against")]
+    pub report: Option<std::path::PathBuf>,
     /// Learn parameters and schemas from every response status, not only 2xx.
     #[arg(long)]
     pub all_statuses: bool,
@@ -249,6 +265,17 @@ pub struct DiscoverArgs {
 }
 
 impl DiscoverArgs {
+    /// The files and checks besides the `endpoint` records.
+    pub fn outputs(&self) -> crate::discover::driver::Outputs {
+        crate::discover::driver::Outputs {
+            inventory: self.inventory.clone(),
+            openapi: self.openapi.clone(),
+            yaml: self.yaml,
+            against: self.against.clone(),
+            report: self.report.clone(),
+        }
+    }
+
     /// The stage's config; reads the overrides file.
     pub fn config(&self) -> anyhow::Result<DiscoverConfig> {
         let overrides = match &self.overrides {
