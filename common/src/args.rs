@@ -12,6 +12,7 @@ use clap::Args;
 
 use crate::cli::{parse_duration, parse_size};
 use crate::decap::{Cidr, DecapConfig, Filter, FragConfig};
+use crate::discover::DiscoverConfig;
 use crate::http::{HttpConfig, RealIpConfig, DEFAULT_REAL_IP_HEADERS};
 use crate::reassemble::{OverlapPolicy, ReassemblyConfig, TrackSet};
 
@@ -212,5 +213,84 @@ impl HttpArgs {
                 trusted: self.trusted_proxy.clone(),
             },
         }
+    }
+}
+
+/// Flags of the API inventory stage (tw-discover).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Inventory")]
+pub struct DiscoverArgs {
+    /// Write the canonical inventory (JSON, input to `diff`) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<std::path::PathBuf>,
+    /// Write one OpenAPI 3.1 document per host into this folder (<host>.openapi.json).
+    #[arg(long, value_name = "DIR")]
+    pub openapi: Option<std::path::PathBuf>,
+    /// Write the OpenAPI documents as YAML (<host>.openapi.yaml).
+    #[arg(long, requires = "openapi")]
+    pub yaml: bool,
+    /// Check the inventory against this OpenAPI spec (JSON or YAML): shadow,
+    /// orphan and zombie endpoints and undocumented parameters on stderr; exit 4 if any.
+    #[arg(long, value_name = "SPEC")]
+    pub against: Option<std::path::PathBuf>,
+    /// Also write the --against report as JSON to this file.
+    #[arg(long, value_name = "FILE", requires = "against")]
+    pub report: Option<std::path::PathBuf>,
+    /// Learn parameters and schemas from every response status, not only 2xx.
+    #[arg(long)]
+    pub all_statuses: bool,
+    /// Collapse a path position into a parameter once more distinct literal
+    /// values than this were seen there (0: never; the first segment never collapses).
+    #[arg(long, value_name = "N", default_value_t = DiscoverConfig::default().sibling_threshold)]
+    pub sibling_threshold: usize,
+    /// Path templates that win over inference: a JSON or YAML list of
+    /// templates ("/users/{login}") or objects {path, host, method}.
+    #[arg(long, value_name = "FILE")]
+    pub overrides: Option<std::path::PathBuf>,
+    /// Endpoints held at most; further ones are dropped and counted.
+    #[arg(long, value_name = "N", default_value_t = DiscoverConfig::default().max_endpoints)]
+    pub max_endpoints: usize,
+    /// Parameters per endpoint at most (all locations together).
+    #[arg(long, value_name = "N", default_value_t = DiscoverConfig::default().max_params)]
+    pub max_params: usize,
+    /// Path prefixes tracked for sibling variation at most.
+    #[arg(long, value_name = "N", default_value_t = DiscoverConfig::default().max_prefixes)]
+    pub max_prefixes: usize,
+    /// Nesting depth kept in JSON schemas and body parameters.
+    #[arg(long, value_name = "N", default_value_t = DiscoverConfig::default().max_schema_depth)]
+    pub max_schema_depth: usize,
+    /// Nodes (properties and items) per JSON schema at most.
+    #[arg(long, value_name = "N", default_value_t = DiscoverConfig::default().max_schema_nodes)]
+    pub max_schema_nodes: usize,
+}
+
+impl DiscoverArgs {
+    /// The files and checks besides the `endpoint` records.
+    pub fn outputs(&self) -> crate::discover::driver::Outputs {
+        crate::discover::driver::Outputs {
+            inventory: self.inventory.clone(),
+            openapi: self.openapi.clone(),
+            yaml: self.yaml,
+            against: self.against.clone(),
+            report: self.report.clone(),
+        }
+    }
+
+    /// The stage's config; reads the overrides file.
+    pub fn config(&self) -> anyhow::Result<DiscoverConfig> {
+        let overrides = match &self.overrides {
+            Some(p) => crate::discover::driver::load_overrides(p)?,
+            None => vec![],
+        };
+        Ok(DiscoverConfig {
+            all_statuses: self.all_statuses,
+            sibling_threshold: self.sibling_threshold,
+            max_endpoints: self.max_endpoints,
+            max_params: self.max_params,
+            max_prefixes: self.max_prefixes,
+            max_schema_depth: self.max_schema_depth,
+            max_schema_nodes: self.max_schema_nodes,
+            overrides,
+        })
     }
 }

@@ -20,10 +20,11 @@ use anyhow::Context;
 
 use crate::cli::{self, BadInput, Progress, Summary};
 use crate::decap::{self, DecapConfig, Decapper, FrameIn};
+use crate::discover::{self, DiscoverConfig, Discoverer};
 use crate::http::{self, HttpConfig, HttpParser};
 use crate::io::{Input, NdjsonWriter, OpenedInput};
 use crate::reassemble::{self, Reassembler, ReassemblyConfig};
-use crate::record::{record_type, Conn, Data, Frame, Gap, Packet, Record};
+use crate::record::{record_type, Attack, Conn, Data, Frame, Gap, Http, Packet, Record};
 
 /// How far a chain takes its input: the records it emits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -34,6 +35,9 @@ pub enum Level {
     Streams,
     /// `http` records (tw-http-parse).
     Http,
+    /// `endpoint` records at end of input (tw-discover): consumes `http`
+    /// (and `attack`, to leave attacked transactions out).
+    Inventory,
 }
 
 impl Level {
@@ -44,6 +48,8 @@ impl Level {
             "frame" => true,
             "packet" => self > Level::Packets,
             "conn" | "data" | "gap" => self > Level::Streams,
+            "http" => self > Level::Http,
+            "attack" => self == Level::Inventory,
             _ => false,
         }
     }
@@ -58,7 +64,10 @@ impl std::str::FromStr for Level {
             "packet" | "packets" => Ok(Level::Packets),
             "conn" | "data" | "gap" | "stream" | "streams" => Ok(Level::Streams),
             "http" => Ok(Level::Http),
-            other => Err(format!("cannot stop at {other:?}: want packet, conn or http (later stages are not built yet)")),
+            "endpoint" | "inventory" => Ok(Level::Inventory),
+            other => Err(format!(
+                "cannot stop at {other:?}: want packet, conn, http or endpoint"
+            )),
         }
     }
 }
@@ -77,13 +86,21 @@ pub struct Chain {
     decap: Decapper,
     reassemble: Option<Reassembler>,
     http: Option<HttpParser>,
+    discover: Option<Discoverer>,
 }
 
-/// Hands stream records to the HTTP parser, or out when the chain stops at streams.
-fn streams_to(http: &mut Option<HttpParser>, rec: Record<'_>, emit: &mut dyn FnMut(Record<'_>)) {
-    match http {
-        None => emit(rec),
-        Some(h) => h.push(&rec, &mut |t| emit(Record::Http(Box::new(t)))),
+/// Hands stream records to the HTTP parser, or out when the chain stops at
+/// streams; transactions go to the discoverer when there is one.
+fn streams_to(
+    http: &mut Option<HttpParser>,
+    discover: &mut Option<Discoverer>,
+    rec: Record<'_>,
+    emit: &mut dyn FnMut(Record<'_>),
+) {
+    match (http, discover) {
+        (None, _) => emit(rec),
+        (Some(h), None) => h.push(&rec, &mut |t| emit(Record::Http(Box::new(t)))),
+        (Some(h), Some(d)) => h.push(&rec, &mut |t| d.push_http(Box::new(t))),
     }
 }
 
@@ -94,6 +111,41 @@ impl Chain {
             decap: Decapper::new(cfg.decap),
             reassemble: (target >= Level::Streams).then(|| Reassembler::new(cfg.reassemble)),
             http: (target >= Level::Http).then(|| HttpParser::new(cfg.http)),
+            discover: (target >= Level::Inventory)
+                .then(|| Discoverer::new(DiscoverConfig::default())),
+        }
+    }
+
+    /// Configures the inventory stage of a chain that stops at [`Level::Inventory`].
+    pub fn with_discover(mut self, cfg: DiscoverConfig) -> Chain {
+        if self.discover.is_some() {
+            self.discover = Some(Discoverer::new(cfg));
+        }
+        self
+    }
+
+    /// The inventory, after [`Chain::finish`] (inventory chains only).
+    pub fn inventory(&self) -> Option<&discover::inventory::Inventory> {
+        self.discover.as_ref().and_then(Discoverer::inventory)
+    }
+
+    pub fn discover_stats(&self) -> Option<&discover::Stats> {
+        self.discover.as_ref().map(Discoverer::stats)
+    }
+
+    /// Takes one `http` record (inventory chains; otherwise it is emitted).
+    pub fn push_http(&mut self, h: Box<Http>, emit: &mut dyn FnMut(Record<'_>)) {
+        match &mut self.discover {
+            Some(d) => d.push_http(h),
+            None => emit(Record::Http(h)),
+        }
+    }
+
+    /// Takes one `attack` record (inventory chains; otherwise it is emitted).
+    pub fn push_attack(&mut self, a: Attack, emit: &mut dyn FnMut(Record<'_>)) {
+        match &mut self.discover {
+            Some(d) => d.push_attack(&a),
+            None => emit(Record::Attack(a)),
         }
     }
 
@@ -107,12 +159,13 @@ impl Chain {
             decap,
             reassemble,
             http,
+            discover,
             ..
         } = self;
         match reassemble {
             None => decap.push(frame, &mut |p| emit(Record::Packet(p.clone()))),
             Some(r) => decap.push(frame, &mut |p| {
-                r.push(p, &mut |rec| streams_to(http, rec, emit))
+                r.push(p, &mut |rec| streams_to(http, discover, rec, emit))
             }),
         }
     }
@@ -120,17 +173,20 @@ impl Chain {
     /// Carries one packet up to the target level.
     pub fn push_packet(&mut self, packet: &Packet<'_>, emit: &mut dyn FnMut(Record<'_>)) {
         let Chain {
-            reassemble, http, ..
+            reassemble,
+            http,
+            discover,
+            ..
         } = self;
         match reassemble {
             None => emit(Record::Packet(packet.clone())),
-            Some(r) => r.push(packet, &mut |rec| streams_to(http, rec, emit)),
+            Some(r) => r.push(packet, &mut |rec| streams_to(http, discover, rec, emit)),
         }
     }
 
     /// Carries one `conn`, `data` or `gap` record up to the target level.
     pub fn push_stream(&mut self, rec: Record<'_>, emit: &mut dyn FnMut(Record<'_>)) {
-        streams_to(&mut self.http, rec, emit);
+        streams_to(&mut self.http, &mut self.discover, rec, emit);
     }
 
     /// End of input: every stage flushes what it holds, upstream first.
@@ -139,14 +195,21 @@ impl Chain {
             decap,
             reassemble,
             http,
+            discover,
             ..
         } = self;
         decap.finish();
         if let Some(r) = reassemble {
-            r.finish(&mut |rec| streams_to(http, rec, emit));
+            r.finish(&mut |rec| streams_to(http, discover, rec, emit));
         }
         if let Some(h) = http {
-            h.finish(&mut |t| emit(Record::Http(Box::new(t))));
+            match discover {
+                None => h.finish(&mut |t| emit(Record::Http(Box::new(t)))),
+                Some(d) => h.finish(&mut |t| d.push_http(Box::new(t))),
+            }
+        }
+        if let Some(d) = discover {
+            d.finish(emit);
         }
     }
 
@@ -176,7 +239,12 @@ impl Chain {
             }
         }
         if let Some(h) = &self.http {
-            out.push(("http", http::driver::summary(h.stats())));
+            if self.target == Level::Http || h.stats().flows > 0 {
+                out.push(("http", http::driver::summary(h.stats())));
+            }
+        }
+        if let Some(d) = &self.discover {
+            out.push(("discover", discover::driver::summary(d.stats())));
         }
         out
     }
@@ -324,6 +392,20 @@ pub fn run<O: Output>(
                                     None
                                 }
                                 Err(e) => Some(("packet", format!("bad packet record: {e}"))),
+                            },
+                            "http" => match serde_json::from_slice::<Http>(line) {
+                                Ok(h) => {
+                                    chain.push_http(Box::new(h), &mut |rec| sink.emit(rec));
+                                    None
+                                }
+                                Err(e) => Some(("http", format!("bad http record: {e}"))),
+                            },
+                            "attack" => match serde_json::from_slice::<Attack>(line) {
+                                Ok(a) => {
+                                    chain.push_attack(a, &mut |rec| sink.emit(rec));
+                                    None
+                                }
+                                Err(e) => Some(("attack", format!("bad attack record: {e}"))),
                             },
                             kind => match stream_record(kind, line) {
                                 Ok(rec) => {

@@ -594,6 +594,13 @@ pub struct Endpoint {
     pub count: u64,
     pub first_seen: Ts,
     pub last_seen: Ts,
+    /// Whether requests carried credentials: `always`, `sometimes` or `never`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+    /// Transactions the inventory learned parameters and schemas from
+    /// (2xx responses unless `--all-statuses`); `count` holds every status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learned: Option<u64>,
 }
 
 /// Serde helpers for `_b64` fields: standard alphabet, padded.

@@ -79,6 +79,14 @@ const STAGES: &[Stage] = &[
         output: "http.ndjson",
         stderr: Some("http.stderr"),
     },
+    Stage {
+        bin: "tw-discover",
+        path: option_env!("CARGO_BIN_EXE_tw-discover"),
+        reads_capture: true,
+        stdin_from: Some("http.ndjson"),
+        output: "discover.ndjson",
+        stderr: Some("discover.stderr"),
+    },
 ];
 
 /// A stage resolved for this run.

@@ -4,6 +4,7 @@
 mod capture;
 mod decap;
 mod demo;
+mod discover;
 mod golden;
 mod http;
 mod http_cases;

@@ -1,0 +1,469 @@
+//! The discoverer on hand-made transactions.
+
+use super::*;
+use crate::record::{HttpResponse, Record};
+
+fn http(
+    seq: u64,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+    status: u16,
+    resp: &str,
+) -> Box<Http> {
+    let mut hs: Vec<(String, String)> = vec![("Host".into(), "App.Example:80".into())];
+    hs.extend(headers.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+    Box::new(Http {
+        ts: Ts::from_micros(1_714_564_800 + seq as i64, 0),
+        ts_end: Ts::from_micros(1_714_564_800 + seq as i64, 0),
+        flow: format!("f{seq}"),
+        community_id: String::new(),
+        seq: 0,
+        client: "10.0.0.1:1234".into(),
+        server: "10.0.0.2:80".into(),
+        real_ip: "10.0.0.1".into(),
+        tunnel: vec![],
+        request: Some(HttpRequest {
+            method: method.into(),
+            uri: uri.into(),
+            version: "HTTP/1.1".into(),
+            headers: hs,
+            body_len: body.len() as u64,
+            body: body.as_bytes().to_vec(),
+            truncated: false,
+            trailers: vec![],
+        }),
+        response: Some(HttpResponse {
+            status,
+            reason: String::new(),
+            version: "HTTP/1.1".into(),
+            headers: vec![(
+                "Content-Type".into(),
+                "application/json; charset=utf-8".into(),
+            )],
+            body_len: resp.len() as u64,
+            body: resp.as_bytes().to_vec(),
+            truncated: false,
+            trailers: vec![],
+        }),
+        anomalies: vec![],
+        proxy: None,
+        interim: vec![],
+    })
+}
+
+fn run(
+    cfg: DiscoverConfig,
+    txs: Vec<Box<Http>>,
+) -> (inventory::Inventory, Vec<crate::record::Endpoint>, Stats) {
+    let mut d = Discoverer::new(cfg);
+    for t in txs {
+        d.push_http(t);
+    }
+    let mut recs = vec![];
+    d.finish(&mut |r| {
+        if let Record::Endpoint(e) = r {
+            recs.push(e);
+        }
+    });
+    (d.inventory().cloned().unwrap(), recs, d.stats().clone())
+}
+
+fn find<'a>(inv: &'a inventory::Inventory, method: &str, path: &str) -> &'a inventory::Endpoint {
+    inv.endpoints
+        .iter()
+        .find(|e| e.method == method && e.path == path)
+        .unwrap_or_else(|| {
+            panic!(
+                "no {method} {path} in {:?}",
+                inv.endpoints
+                    .iter()
+                    .map(|e| format!("{} {}", e.method, e.path))
+                    .collect::<Vec<_>>()
+            )
+        })
+}
+
+const AUTH: (&str, &str) = ("Authorization", "Bearer abc");
+
+#[test]
+fn templates_params_auth_and_sensitive() {
+    let mut txs = vec![];
+    for i in 0..4u64 {
+        let id = 100 + i;
+        txs.push(http(
+            i,
+            "GET",
+            &format!("/api/v1/users/{id}?fields=name&page={i}"),
+            &[
+                AUTH,
+                ("X-Request-Id", "6f1c7c2e-8f4b-4c1a-9d2e-3b4a5c6d7e8f"),
+                ("Cookie", "JSESSIONID=abc; theme=dark"),
+            ],
+            "",
+            200,
+            &format!(r#"{{"id":{id},"email":"u{id}@example.com","tags":["a"]}}"#),
+        ));
+    }
+    txs.push(http(
+        10,
+        "POST",
+        "/api/v1/orders",
+        &[("Content-Type", "application/json")],
+        r#"{"sku":"A-1","qty":2,"card":"4111 1111 1111 1111","items":[{"n":1}]}"#,
+        201,
+        r#"{"id":1}"#,
+    ));
+    txs.push(http(
+        11,
+        "POST",
+        "/api/v1/orders",
+        &[AUTH, ("Content-Type", "application/json")],
+        r#"{"sku":"A-2","qty":1.5}"#,
+        201,
+        "{}",
+    ));
+    // A 404 of a learned template counts; one of an unknown template is left out.
+    txs.push(http(
+        12,
+        "GET",
+        "/api/v1/users/999",
+        &[AUTH],
+        "",
+        404,
+        r#"{"error":"x"}"#,
+    ));
+    txs.push(http(13, "GET", "/nothing/here", &[], "", 404, ""));
+    let (inv, recs, stats) = run(DiscoverConfig::default(), txs);
+    assert_eq!(inv.endpoints.len(), 2, "{:#?}", inv.endpoints);
+    let users = find(&inv, "GET", "/api/v1/users/{userId}");
+    assert_eq!(users.host, "app.example");
+    assert_eq!((users.count, users.learned), (5, 4));
+    assert_eq!(users.statuses.get("200"), Some(&4));
+    assert_eq!(users.statuses.get("404"), Some(&1));
+    assert_eq!(
+        users.segments,
+        vec![inventory::Segment {
+            index: 3,
+            name: "userId".into(),
+            reason: "integer".into()
+        }]
+    );
+    assert_eq!(users.auth.presence, "always");
+    assert_eq!(
+        users.auth.schemes.keys().collect::<Vec<_>>(),
+        vec!["http_bearer", "session_cookie:JSESSIONID"]
+    );
+    let p = |loc: &str, name: &str| {
+        users
+            .params
+            .iter()
+            .find(|p| p.location == loc && p.name == name)
+            .unwrap_or_else(|| panic!("{loc} {name}: {:#?}", users.params))
+    };
+    assert_eq!(p("path", "userId").types, vec!["integer"]);
+    assert!(p("path", "userId").required);
+    assert_eq!(p("query", "page").types, vec!["integer"]);
+    assert_eq!(p("query", "fields").types, vec!["string"]);
+    assert_eq!(p("header", "x-request-id").format.as_deref(), Some("uuid"));
+    assert_eq!(p("cookie", "JSESSIONID").sensitive, vec!["token"]);
+    assert!(users
+        .params
+        .iter()
+        .all(|p| p.name != "authorization" && p.name != "host"));
+    assert_eq!(users.sensitive, vec!["email", "token"]);
+    let schema = users.responses["200"].schema.as_ref().unwrap();
+    assert_eq!(schema["properties"]["email"]["format"], "email");
+    assert_eq!(
+        users.responses["200"]
+            .content_types
+            .keys()
+            .collect::<Vec<_>>(),
+        vec!["application/json"]
+    );
+    assert!(
+        !users.responses.contains_key("404"),
+        "404 is counted, not learned"
+    );
+
+    let orders = find(&inv, "POST", "/api/v1/orders");
+    assert_eq!(orders.auth.presence, "sometimes");
+    let op = |name: &str| {
+        orders
+            .params
+            .iter()
+            .find(|p| p.location == "body" && p.name == name)
+            .unwrap()
+    };
+    assert_eq!(op("/qty").types, vec!["number"]);
+    assert!(op("/sku").required);
+    assert!(!op("/items/*/n").required);
+    assert_eq!(op("/card").sensitive, vec!["card_number"]);
+    assert!(orders.sensitive.contains(&"card_number".to_string()));
+    assert_eq!(
+        orders.request.as_ref().unwrap().content_types["application/json"],
+        2
+    );
+
+    assert_eq!(stats.transactions, 8);
+    assert_eq!(stats.learned, 6);
+    assert_eq!(stats.excluded_status, 2);
+    assert_eq!(stats.unlearned_endpoints, 1);
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[1].path, "/api/v1/users/{userId}");
+    assert_eq!(recs[1].auth.as_deref(), Some("always"));
+    // Deterministic: the same input gives the same inventory.
+    assert_eq!(inv.to_json(), inv.to_json());
+}
+
+#[test]
+fn all_statuses_learns_errors() {
+    let cfg = DiscoverConfig {
+        all_statuses: true,
+        ..DiscoverConfig::default()
+    };
+    let (inv, _, _) = run(
+        cfg,
+        vec![http(1, "GET", "/nothing/here", &[], "", 404, r#"{"e":1}"#)],
+    );
+    let e = find(&inv, "GET", "/nothing/here");
+    assert_eq!(e.learned, 1);
+    assert!(e.responses.contains_key("404"));
+}
+
+#[test]
+fn siblings_collapse_and_merge_earlier_literals() {
+    let cfg = DiscoverConfig {
+        sibling_threshold: 3,
+        ..DiscoverConfig::default()
+    };
+    let names = ["alpha", "beta", "gamma", "delta", "epsilon"];
+    let mut txs: Vec<Box<Http>> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            http(
+                i as u64,
+                "GET",
+                &format!("/repos/{n}/readme"),
+                &[],
+                "",
+                200,
+                "",
+            )
+        })
+        .collect();
+    // Words that are routes are never collapsed.
+    txs.push(http(9, "GET", "/repos/static/readme", &[], "", 200, ""));
+    let (inv, _, _) = run(cfg, txs);
+    let e = find(&inv, "GET", "/repos/{repoId}/readme");
+    assert_eq!(e.count, 5, "earlier literals merge into the template");
+    assert_eq!(e.segments[0].reason, "siblings");
+    let p = &e.params[0];
+    assert_eq!(
+        (p.location.as_str(), p.count, p.types.clone()),
+        ("path", 5, vec!["string".to_string()])
+    );
+    find(&inv, "GET", "/repos/static/readme");
+    // Under the threshold nothing collapses; the root never does.
+    let (inv, _, _) = run(
+        DiscoverConfig {
+            sibling_threshold: 3,
+            ..DiscoverConfig::default()
+        },
+        (0..6)
+            .map(|i| {
+                http(
+                    i,
+                    "GET",
+                    &format!("/{}", names[i as usize % 5]),
+                    &[],
+                    "",
+                    200,
+                    "",
+                )
+            })
+            .collect(),
+    );
+    assert_eq!(inv.endpoints.len(), 5);
+}
+
+#[test]
+fn overrides_win() {
+    let cfg = DiscoverConfig {
+        overrides: path::parse_overrides(r#"["/files/{path}", "/api/v1/users/{login}"]"#).unwrap(),
+        ..DiscoverConfig::default()
+    };
+    let (inv, _, _) = run(
+        cfg,
+        vec![
+            http(1, "GET", "/files/readme.txt", &[], "", 200, ""),
+            http(2, "GET", "/api/v1/users/bob", &[], "", 200, ""),
+        ],
+    );
+    let e = find(&inv, "GET", "/files/{path}");
+    assert_eq!(e.segments[0].reason, "override");
+    find(&inv, "GET", "/api/v1/users/{login}");
+}
+
+#[test]
+fn attacks_are_left_out_before_or_after() {
+    let attack = |flow: &str| Attack {
+        ts: Ts::default(),
+        flow: flow.into(),
+        http_seq: 0,
+        client: String::new(),
+        real_ip: String::new(),
+        server: String::new(),
+        method: "GET".into(),
+        host: "app".into(),
+        uri: "/".into(),
+        status: None,
+        hits: vec![],
+    };
+    let mut d = Discoverer::new(DiscoverConfig::default());
+    d.push_attack(&attack("f1"));
+    d.push_http(http(
+        1,
+        "GET",
+        "/api/v1/users/1?id=1'%20OR%20'1'='1",
+        &[],
+        "",
+        200,
+        "",
+    ));
+    d.push_http(http(
+        2,
+        "GET",
+        "/api/v1/users/2?q=<script>",
+        &[],
+        "",
+        200,
+        "",
+    ));
+    d.push_attack(&attack("f2"));
+    d.push_http(http(3, "GET", "/api/v1/users/3", &[], "", 200, ""));
+    d.finish(&mut |_| {});
+    let inv = d.inventory().unwrap();
+    let e = find(inv, "GET", "/api/v1/users/{userId}");
+    assert_eq!(e.count, 1);
+    assert!(
+        e.params.iter().all(|p| p.location == "path"),
+        "{:?}",
+        e.params
+    );
+    assert_eq!(d.stats().excluded_attacks, 2);
+    assert_eq!(d.stats().attack_records, 2);
+}
+
+#[test]
+fn caps_are_counted() {
+    let cfg = DiscoverConfig {
+        max_endpoints: 2,
+        max_params: 3,
+        ..DiscoverConfig::default()
+    };
+    let txs = vec![
+        http(1, "GET", "/a?x=1&y=2&z=3&w=4", &[], "", 200, ""),
+        http(2, "GET", "/b", &[], "", 200, ""),
+        http(3, "GET", "/c", &[], "", 200, ""),
+    ];
+    let (inv, _, stats) = run(cfg, txs);
+    assert_eq!(inv.endpoints.len(), 2);
+    assert_eq!(stats.dropped_endpoints, 1);
+    assert_eq!(stats.dropped_params, 1);
+    assert_eq!(inv.summary["dropped_params"], 1);
+}
+
+#[test]
+fn forms_multipart_and_odd_targets() {
+    let mp = "--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n\x00\x01\r\n--XyZ--\r\n";
+    let txs = vec![
+        http(
+            1,
+            "POST",
+            "/login",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            "user=bob%40example.com&password=hunter2",
+            200,
+            "",
+        ),
+        http(
+            2,
+            "POST",
+            "/upload",
+            &[("Content-Type", "multipart/form-data; boundary=XyZ")],
+            mp,
+            200,
+            "",
+        ),
+        http(3, "OPTIONS", "*", &[], "", 200, ""),
+        http(4, "G\u{e9}T", "/x", &[], "", 200, ""),
+    ];
+    let (inv, _, stats) = run(DiscoverConfig::default(), txs);
+    let login = find(&inv, "POST", "/login");
+    let f = |n: &str| {
+        login
+            .params
+            .iter()
+            .find(|p| p.location == "form" && p.name == n)
+            .unwrap()
+    };
+    assert_eq!(f("user").sensitive, vec!["email"]);
+    assert_eq!(f("password").sensitive, vec!["password"]);
+    let up = find(&inv, "POST", "/upload");
+    let m = |n: &str| {
+        up.params
+            .iter()
+            .find(|p| p.location == "multipart" && p.name == n)
+            .unwrap()
+    };
+    assert_eq!(m("file").format.as_deref(), Some("binary"));
+    assert_eq!(m("title").types, vec!["string"]);
+    assert_eq!(stats.bad_targets, 2);
+}
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    const TYPES: &[&str] = &[
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=b",
+        "",
+        "text/plain",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Any target, header, body and content type: no panic, and the
+        /// inventory stays within its caps.
+        #[test]
+        fn arbitrary_transactions_never_panic(
+            txs in proptest::collection::vec(
+                (any::<String>(), any::<String>(), any::<String>(), proptest::collection::vec(any::<u8>(), 0..64), 0..TYPES.len(), 100u16..600),
+                1..12,
+            )
+        ) {
+            let cfg = DiscoverConfig { sibling_threshold: 2, max_endpoints: 5, max_params: 4, max_schema_nodes: 8, max_schema_depth: 3, ..DiscoverConfig::default() };
+            let mut d = Discoverer::new(cfg);
+            for (i, (uri, key, value, bytes, ct, status)) in txs.into_iter().enumerate() {
+                let json = serde_json::json!({ key.clone(): [{ key.clone(): value.clone() }], "n": [1, [2, [3, [4]]]] }).to_string();
+                let body = if i % 2 == 0 { json } else { String::from_utf8_lossy(&bytes).into_owned() };
+                let uri = if i % 3 == 0 { format!("/{uri}/{value}?{key}={value}") } else { uri };
+                let headers = [("Content-Type", TYPES[ct]), ("Cookie", value.as_str()), (key.as_str(), value.as_str()), ("Authorization", value.as_str())];
+                let mut h = http(i as u64, &key, &uri, &headers, &body, status, &body);
+                if let Some(r) = h.request.as_mut() {
+                    r.method = if i % 4 == 0 { key.clone() } else { "POST".into() };
+                }
+                d.push_http(h);
+            }
+            d.finish(&mut |_| {});
+            let inv = d.inventory().unwrap();
+            prop_assert!(inv.endpoints.len() <= 5);
+            prop_assert!(inv.endpoints.iter().all(|e| e.params.iter().filter(|p| p.location != "path").count() <= 4));
+        }
+    }
+}
