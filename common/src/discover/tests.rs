@@ -53,6 +53,8 @@ fn http(
     })
 }
 
+// The discoverer takes transactions boxed, as the pipeline hands them over.
+#[allow(clippy::vec_box)]
 fn run(
     cfg: DiscoverConfig,
     txs: Vec<Box<Http>>,
