@@ -784,3 +784,48 @@ fn discovery_only_keeps_attacks_local() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn full_spool_drops_and_counts() {
+    let port = free_port();
+    let dir = tmpdir("bounds");
+    let input: String = (0..20).map(|i| attack(i, i, "192.0.2.9") + "\n").collect();
+    let sink = format!("webhook:http://127.0.0.1:{port}/#spool_records=5&backoff=50ms");
+    let spool = dir.join("spool");
+    let out = run(
+        &[
+            "--aggregate-window",
+            "0",
+            "--drain-timeout",
+            "200ms",
+            "--sink",
+            &sink,
+            "--spool-dir",
+            spool.to_str().unwrap(),
+        ],
+        &input,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("5 queued")
+            && stderr.contains("15 dropped (spool full)")
+            && stderr.contains("5 left in spool"),
+        "{stderr}"
+    );
+    assert_eq!(spooled_lines(&spool), 5);
+    // The first five are the ones kept, and they come out first at the next start.
+    let posts = Arc::new(Mutex::new(vec![]));
+    let rx = Receiver::start(port, Arc::clone(&posts));
+    let args = [
+        "--drain-timeout",
+        "10s",
+        "--sink",
+        &sink,
+        "--spool-dir",
+        spool.to_str().unwrap(),
+    ];
+    run(&args, "");
+    rx.stop();
+    check_delivery(&received(&posts), 5);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

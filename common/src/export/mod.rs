@@ -529,3 +529,87 @@ pub fn run_cli(
     }
     finished
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Vuln;
+
+    fn vuln() -> Vuln {
+        Vuln {
+            ts: Ts::parse("2024-05-01T12:00:00.000001Z").unwrap(),
+            flow: "f1".into(),
+            class: "info_leak.stack_trace".into(),
+            severity: "medium".into(),
+            method: "GET".into(),
+            host: "app".into(),
+            path: "/x?password=hunter2".into(),
+            evidence: "at Foo".into(),
+        }
+    }
+
+    /// Runs records through an exporter with one file sink; returns the file's lines.
+    fn export(cfg: ExportConfig, name: &str, feed: impl FnOnce(&mut Exporter)) -> Vec<String> {
+        let dir =
+            std::env::temp_dir().join(format!("tw-export-unit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("out.ndjson");
+        let sink = SinkSpec::parse(&format!("file:{}", path.display())).unwrap();
+        let mut ex = Exporter::new(ExportConfig {
+            sinks: vec![sink],
+            ..cfg
+        })
+        .unwrap();
+        feed(&mut ex);
+        Output::flush(&mut ex).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        text.lines().map(String::from).collect()
+    }
+
+    #[test]
+    fn typed_and_raw_records_export_alike() {
+        let rec = Record::Vuln(vuln());
+        let line = serde_json::to_vec(&rec).unwrap();
+        for (name, cfg) in [
+            ("masked", ExportConfig::default()),
+            (
+                "unmasked",
+                ExportConfig {
+                    mask: None,
+                    ..ExportConfig::default()
+                },
+            ),
+        ] {
+            let typed = export(cfg.clone(), &format!("typed-{name}"), |ex| {
+                ex.record(&rec).unwrap()
+            });
+            let raw = export(cfg, &format!("raw-{name}"), |ex| ex.raw(&line).unwrap());
+            assert_eq!(typed, raw, "{name}");
+            assert_eq!(typed.len(), 1);
+            let v: Value = serde_json::from_str(&typed[0]).unwrap();
+            assert_eq!(v["event_id"].as_str().map(str::len), Some(40));
+            assert!(
+                typed[0].starts_with(r#"{"type":"vuln","event_id":""#),
+                "{}",
+                typed[0]
+            );
+            assert_eq!(typed[0].contains("hunter2"), name == "unmasked");
+        }
+    }
+
+    #[test]
+    fn unselected_and_bad_lines_are_counted_not_exported() {
+        let mut stats = (0, 0, 0);
+        let out = export(ExportConfig::default(), "select", |ex| {
+            ex.raw(br#"{"type":"packet","ts":"2024-05-01T12:00:00Z"}"#)
+                .unwrap();
+            ex.raw(b"not json").unwrap();
+            ex.raw(br#"{"type":"vuln","ts":5}"#).unwrap();
+            stats = (ex.stats().records, ex.stats().bad, ex.stats().exported);
+        });
+        // The vuln with a numeric ts is exported as it is (records are not validated).
+        assert_eq!(out.len(), 1);
+        assert_eq!(stats, (2, 1, 1));
+    }
+}
