@@ -109,32 +109,55 @@ fn normalise(name: &[u8]) -> String {
         .collect()
 }
 
+/// [`normalise`] into a stack buffer; `None` when longer than it (never secret).
+fn normalise_into<'b>(name: &[u8], buf: &'b mut [u8; 64]) -> Option<&'b [u8]> {
+    let mut n = 0;
+    for &c in name {
+        if matches!(c, b'-' | b'_' | b'.' | b'[' | b']') {
+            continue;
+        }
+        *buf.get_mut(n)? = c.to_ascii_lowercase();
+        n += 1;
+    }
+    buf.get(..n)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
 impl MaskConfig {
     fn secret_field(&self, name: &[u8]) -> bool {
-        let n = normalise(name);
-        if n.is_empty() {
+        let mut buf = [0u8; 64];
+        let Some(n) = normalise_into(name, &mut buf) else {
+            return false;
+        };
+        if n.len() < 3 {
             return false;
         }
-        SECRET_FIELDS.contains(&n.as_str())
+        SECRET_FIELDS.iter().any(|f| f.as_bytes() == n)
             || [
-                "password",
-                "passwd",
-                "secret",
-                "token",
-                "apikey",
-                "credential",
+                &b"password"[..],
+                b"passwd",
+                b"secret",
+                b"token",
+                b"apikey",
+                b"credential",
             ]
             .iter()
-            .any(|p| n.contains(p))
-            || self.fields.contains(&n)
+            .any(|p| contains(n, p))
+            || self.fields.iter().any(|f| f.as_bytes() == n)
     }
 
     fn secret_header(&self, name: &[u8]) -> bool {
-        let Ok(name) = std::str::from_utf8(name) else {
-            return false;
-        };
-        let lower = name.trim().to_ascii_lowercase();
-        SECRET_HEADERS.contains(&lower.as_str()) || self.headers.contains(&lower)
+        let name = name.trim_ascii();
+        SECRET_HEADERS
+            .iter()
+            .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
+            || self
+                .headers
+                .iter()
+                .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
     }
 }
 
@@ -417,30 +440,30 @@ fn is_token68(c: u8) -> bool {
 
 /// `Bearer <token>` and `Basic <credentials>` anywhere.
 fn credentials(b: &[u8], spans: &mut Vec<Span>) {
-    for scheme in [&b"bearer"[..], b"basic"] {
-        let mut i = 0;
-        while i + scheme.len() < b.len() {
-            let hit = b
-                .get(i..i + scheme.len())
-                .is_some_and(|w| w.eq_ignore_ascii_case(scheme))
-                && (i == 0 || b.get(i - 1).is_some_and(|c| !c.is_ascii_alphanumeric()));
-            if hit {
-                let mut s = i + scheme.len();
-                let spaced = s;
-                while b.get(s) == Some(&b' ') {
-                    s += 1;
-                }
-                let mut e = s;
-                while b.get(e).is_some_and(|&c| is_token68(c)) {
-                    e += 1;
-                }
-                if s > spaced && e - s >= 8 && b.get(s..e) != Some(MASK.as_bytes()) {
-                    spans.push((s, e, MASK.into()));
-                    i = e;
-                    continue;
-                }
-            }
-            i += 1;
+    let mut skip_to = 0;
+    for i in memchr::memchr2_iter(b'b', b'B', b) {
+        if i < skip_to || (i > 0 && b.get(i - 1).is_some_and(|c| c.is_ascii_alphanumeric())) {
+            continue;
+        }
+        let rest = b.get(i..).unwrap_or(&[]);
+        let Some(scheme) = [&b"bearer"[..], b"basic"].into_iter().find(|s| {
+            rest.get(..s.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(s))
+        }) else {
+            continue;
+        };
+        let mut s = i + scheme.len();
+        let spaced = s;
+        while b.get(s) == Some(&b' ') {
+            s += 1;
+        }
+        let mut e = s;
+        while b.get(e).is_some_and(|&c| is_token68(c)) {
+            e += 1;
+        }
+        if s > spaced && e - s >= 8 && b.get(s..e) != Some(MASK.as_bytes()) {
+            spans.push((s, e, MASK.into()));
+            skip_to = e;
         }
     }
 }
@@ -452,8 +475,9 @@ fn is_b64url(c: u8) -> bool {
 /// JSON Web Tokens: `eyJ...` header, `.`, payload, `.`, signature.
 fn jwts(b: &[u8], spans: &mut Vec<Span>) {
     let mut from = 0;
-    while let Some(i) = memchr::memmem::find(b.get(from..).unwrap_or(&[]), b"eyJ").map(|i| from + i)
-    {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"eyJ"));
+    while let Some(i) = FINDER.find(b.get(from..).unwrap_or(&[])).map(|i| from + i) {
         from = i + 3;
         if i > 0 && b.get(i - 1).is_some_and(|&c| is_b64url(c)) {
             continue;
@@ -496,11 +520,14 @@ const KEY_PREFIXES: &[(&[u8], usize)] = &[
 ];
 
 fn api_keys(b: &[u8], spans: &mut Vec<Span>) {
-    for (prefix, min) in KEY_PREFIXES {
-        for i in memchr::memmem::find_iter(b, prefix) {
-            if i > 0 && b.get(i - 1).is_some_and(|&c| c.is_ascii_alphanumeric()) {
-                continue;
-            }
+    for i in
+        memchr::memchr3_iter(b's', b'r', b'g', b).chain(memchr::memchr3_iter(b'x', b'A', b'A', b))
+    {
+        if i > 0 && b.get(i - 1).is_some_and(|&c| c.is_ascii_alphanumeric()) {
+            continue;
+        }
+        let rest = b.get(i..).unwrap_or(&[]);
+        for (prefix, min) in KEY_PREFIXES.iter().filter(|(p, _)| rest.starts_with(p)) {
             let s = i + prefix.len();
             let mut e = s;
             while b.get(e).is_some_and(|&c| is_b64url(c)) {
@@ -692,5 +719,23 @@ mod tests {
         assert_eq!(&out[..3], &[0xff, 0xfe, 0x00]);
         assert_eq!(out.last(), Some(&0xc3));
         assert!(memchr::memmem::find(&out, b"a=[masked]").is_some());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_input_never_panics_and_seeded_secrets_are_masked(
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            text in "[ -~\r\n]{0,200}",
+        ) {
+            let mut n = 0;
+            let _ = scrub_bytes(&data, &cfg(), &mut n);
+            // Seeded with secrets: the result never contains them.
+            let seeded = format!("{text}&password=zzsecretzz\nCookie: a=zzcookiezz {text}");
+            let out = scrub_bytes(seeded.as_bytes(), &cfg(), &mut n).unwrap();
+            let out = String::from_utf8(out).unwrap();
+            proptest::prop_assert!(!out.contains("zzsecretzz") && !out.contains("zzcookiezz"), "{}", out);
+            let mut v = serde_json::json!({"type": "http", "x_b64": B64.encode(&data), "s": text});
+            mask_value(&mut v, &cfg());
+        }
     }
 }
