@@ -9,10 +9,10 @@ use common::args::ExportArgs;
 use common::cli::{self, CommonArgs};
 
 const EXAMPLES: &str = "Examples:
-  tw-detect -r capture.pcap | tw-export --sink 'file:/var/log/tw/findings.ndjson?rotate=100MiB,1h&gzip'
-  tw-detect -r capture.pcap | TOKEN='Bearer s3cr3t' tw-export --webhook-auth-env TOKEN \\
-      --spool-dir /var/spool/tw --sink 'webhook:https://siem.example/ingest#format=ecs&batch=200'
-  tw-export -r findings.ndjson --types attack,vuln --sink syslog+tcp://127.0.0.1:6514 --sink stdout?format=eve";
+  tw-http-parse -r capture.pcap | tw-export --types http --sink 'file:out/http.ndjson?rotate=10MiB'
+  TOKEN='Bearer x' tw-export -r findings.ndjson --webhook-auth-env TOKEN --spool-dir /var/spool/tw \\
+      --sink 'webhook:https://siem.example/in#format=ecs&batch=200'
+  tw-export -r findings.ndjson --sink syslog+tcp://127.0.0.1:6514 --sink 'stdout?format=eve'";
 
 /// Export records (by default the findings: attack, vuln, endpoint) to one
 /// or more sinks. Secrets are masked before anything leaves the host; every

@@ -223,12 +223,20 @@ impl HttpArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Export")]
 pub struct ExportArgs {
-    /// Where records go (repeatable; default stdout): `stdout`,
-    /// `file:PATH[?rotate=SIZE,DURATION&gzip]`, `webhook:URL[#batch=N&...]`,
-    /// `syslog+udp://HOST:PORT`, `syslog+tcp://HOST:PORT`; each takes
-    /// `format=ndjson|ecs|eve` (after `?`, or after `#` for a webhook).
-    /// Time rotation follows the records' packet time.
-    #[arg(long = "sink", value_name = "SPEC", value_parser = SinkSpec::parse)]
+    /// Where records go (repeatable; default stdout).
+    ///
+    /// stdout[?OPTS]
+    /// file:PATH[?OPTS]              rotate=SIZE,DURATION (either or both), gzip
+    /// webhook:URL[#OPTS]            batch=N, timeout=D, backoff=D, max_backoff=D,
+    ///                               spool_records=N, spool_bytes=SIZE, ca=PEMFILE
+    /// syslog+udp://HOST:PORT[?OPTS] facility=NAME|N, hostname=NAME
+    /// syslog+tcp://HOST:PORT[?OPTS] (RFC 6587 octet counting)
+    ///
+    /// Every sink takes format=ndjson|ecs|eve. OPTS are `&`-separated; a webhook's
+    /// go after `#` because its URL query belongs to the receiver. File time
+    /// rotation follows the records' packet time; rotated files are named
+    /// PATH.<first record time>.<seq>[.gz].
+    #[arg(long = "sink", value_name = "SPEC", value_parser = SinkSpec::parse, verbatim_doc_comment)]
     pub sink: Vec<SinkSpec>,
     /// Record types exported (comma-separated or repeatable).
     #[arg(

@@ -829,3 +829,94 @@ fn full_spool_drops_and_counts() {
     check_delivery(&received(&posts), 5);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+const TLS_RECEIVER: &str = r#"
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers['Content-Length']))
+        with open(sys.argv[3], 'ab') as f:
+            f.write(body + b'\n')
+        self.send_response(200)
+        self.send_header('Content-Length', '0')
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(('127.0.0.1', 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"#;
+
+fn sh(dir: &Path, cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", cmd])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// HTTPS through rustls: a private CA given with `ca=` is trusted, and without
+/// it the same server is refused (the certificate is really checked).
+#[test]
+fn webhook_over_tls_with_a_private_ca() {
+    let dir = tmpdir("tls");
+    let made = sh(&dir, "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=tw-test-ca")
+        && sh(&dir, "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=127.0.0.1")
+        && sh(&dir, "printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext.cnf && openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext.cnf");
+    if !made || !sh(&dir, "python3 -c 'import ssl'") {
+        eprintln!("SKIP: openssl or python3 with ssl missing");
+        return;
+    }
+    std::fs::write(dir.join("rx.py"), TLS_RECEIVER).unwrap();
+    let got = dir.join("got.ndjson");
+    let mut rx = Command::new("python3")
+        .arg(dir.join("rx.py"))
+        .arg(dir.join("srv.pem"))
+        .arg(dir.join("srv.key"))
+        .arg(&got)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    BufReader::new(rx.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let port = port.trim().to_string();
+    let input = [vuln(0), vuln(1)].join("\n");
+    let trusted = format!(
+        "webhook:https://127.0.0.1:{port}/in#ca={}",
+        dir.join("ca.pem").display()
+    );
+    let out = run(&["--sink", &trusted, "--drain-timeout", "10s"], &input);
+    let refused = run(
+        &[
+            "--sink",
+            &format!("webhook:https://127.0.0.1:{port}/in#backoff=100ms"),
+            "--drain-timeout",
+            "500ms",
+        ],
+        &input,
+    );
+    let _ = rx.kill();
+    let _ = rx.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("2 delivered"), "{stderr}");
+    let batches = std::fs::read_to_string(&got).unwrap();
+    let recs: Vec<Value> = batches
+        .lines()
+        .flat_map(|l| serde_json::from_str::<Vec<Value>>(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[0]["type"], "vuln");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("0 delivered") && stderr.contains("2 left in spool"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -166,13 +166,16 @@ fn open_sink(spec: &SinkSpec, cfg: &ExportConfig) -> anyhow::Result<Box<dyn Sink
                     Spool::memory(opts.spool_records, opts.spool_bytes)
                 }
             };
-            Box::new(WebhookSink::start(
-                url,
-                cfg.webhook_auth.clone(),
-                opts.clone(),
-                spool,
-                cfg.drain_timeout,
-            ))
+            Box::new(
+                WebhookSink::start(
+                    url,
+                    cfg.webhook_auth.clone(),
+                    opts.clone(),
+                    spool,
+                    cfg.drain_timeout,
+                )
+                .with_context(|| format!("webhook {url}"))?,
+            )
         }
     })
 }

@@ -5,7 +5,7 @@
 //! file:PATH[?OPTIONS]                  rotate=SIZE[,DURATION] (either or both), gzip, format=F
 //! webhook:http[s]://HOST[:PORT]/PATH[?QUERY][#OPTIONS]
 //!                                      batch=N, timeout=DUR, backoff=DUR, max_backoff=DUR,
-//!                                      spool_records=N, spool_bytes=SIZE, format=F
+//!                                      spool_records=N, spool_bytes=SIZE, ca=PEMFILE, format=F
 //! syslog+udp://HOST:PORT[?OPTIONS]     facility=NAME|N, hostname=NAME, format=F
 //! syslog+tcp://HOST:PORT[?OPTIONS]     (RFC 6587 octet counting)
 //! ```
@@ -62,6 +62,9 @@ pub struct WebhookOpts {
     /// Spool bounds: records and bytes waiting for delivery.
     pub spool_records: u64,
     pub spool_bytes: u64,
+    /// PEM file of the certificate authorities trusted for HTTPS instead of
+    /// the built-in web PKI roots (a SIEM with a private CA).
+    pub ca: Option<std::path::PathBuf>,
 }
 
 impl Default for WebhookOpts {
@@ -73,6 +76,7 @@ impl Default for WebhookOpts {
             max_backoff: Duration::from_secs(60),
             spool_records: 1_000_000,
             spool_bytes: 1 << 30,
+            ca: None,
         }
     }
 }
@@ -216,6 +220,7 @@ impl SinkSpec {
                     "max_backoff" => o.max_backoff = dur()?,
                     "spool_records" => o.spool_records = num()?.max(1),
                     "spool_bytes" => o.spool_bytes = parse_size(v).map_err(bad)? as u64,
+                    "ca" if !v.is_empty() => o.ca = Some(v.into()),
                     _ => return Err(unknown(k)),
                 }
             }

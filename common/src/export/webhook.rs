@@ -128,13 +128,43 @@ fn post(agent: &ureq::Agent, url: &str, auth: Option<&str>, body: &[u8]) -> Outc
     }
 }
 
-fn worker(shared: Arc<Shared>, url: String, auth: Option<String>, opts: WebhookOpts) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+/// Reads the certificates of a PEM file (`ca=FILE`).
+pub fn load_ca(path: &std::path::Path) -> std::io::Result<Vec<ureq::tls::Certificate<'static>>> {
+    let pem = std::fs::read(path)?;
+    let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    if certs.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: no PEM certificate", path.display()),
+        ));
+    }
+    Ok(certs)
+}
+
+fn worker(
+    shared: Arc<Shared>,
+    url: String,
+    auth: Option<String>,
+    opts: WebhookOpts,
+    ca: Option<Vec<ureq::tls::Certificate<'static>>>,
+) {
+    let mut config = ureq::Agent::config_builder()
         .timeout_global(Some(opts.timeout))
         .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into();
+        .max_redirects(0);
+    if let Some(certs) = ca {
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+                .build(),
+        );
+    }
+    let agent: ureq::Agent = config.build().into();
     let mut jitter = Jitter::new(&url);
     let mut attempt = 0u32;
     let mut body = Vec::new();
@@ -231,7 +261,8 @@ impl WebhookSink {
         opts: WebhookOpts,
         spool: Spool,
         drain: Duration,
-    ) -> WebhookSink {
+    ) -> std::io::Result<WebhookSink> {
+        let ca = opts.ca.as_deref().map(load_ca).transpose()?;
         if !spool.is_empty() {
             log::info!(
                 "webhook {url}: {} records from an earlier run in the spool; replaying them first",
@@ -251,16 +282,16 @@ impl WebhookSink {
             let (shared, url) = (Arc::clone(&shared), url.to_string());
             std::thread::Builder::new()
                 .name("tw-webhook".into())
-                .spawn(move || worker(shared, url, auth, opts))
+                .spawn(move || worker(shared, url, auth, opts, ca))
                 .ok()
         };
-        WebhookSink {
+        Ok(WebhookSink {
             shared,
             worker,
             drain,
             url: url.to_string(),
             left: 0,
-        }
+        })
     }
 }
 
