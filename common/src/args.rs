@@ -6,6 +6,7 @@
 //! cores themselves know nothing of clap: each group converts to its core's
 //! config.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -13,6 +14,9 @@ use clap::Args;
 use crate::cli::{parse_duration, parse_size};
 use crate::decap::{Cidr, DecapConfig, Filter, FragConfig};
 use crate::discover::DiscoverConfig;
+use crate::export::mask::MaskConfig;
+use crate::export::spec::SinkSpec;
+use crate::export::ExportConfig;
 use crate::http::{HttpConfig, RealIpConfig, DEFAULT_REAL_IP_HEADERS};
 use crate::reassemble::{OverlapPolicy, ReassemblyConfig, TrackSet};
 
@@ -291,6 +295,101 @@ impl DiscoverArgs {
             max_schema_depth: self.max_schema_depth,
             max_schema_nodes: self.max_schema_nodes,
             overrides,
+        })
+    }
+}
+
+/// Flags of the export stage.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Export")]
+pub struct ExportArgs {
+    /// Where records go (repeatable; default stdout).
+    ///
+    /// stdout[?OPTS]
+    /// file:PATH[?OPTS]              rotate=SIZE,DURATION (either or both), gzip
+    /// webhook:URL[#OPTS]            batch=N, timeout=D, backoff=D, max_backoff=D,
+    ///                               spool_records=N, spool_bytes=SIZE, ca=PEMFILE
+    /// syslog+udp://HOST:PORT[?OPTS] facility=NAME|N, hostname=NAME
+    /// syslog+tcp://HOST:PORT[?OPTS] (RFC 6587 octet counting)
+    ///
+    /// Every sink takes format=ndjson|ecs|eve. OPTS are `&`-separated; a webhook's
+    /// go after `#` because its URL query belongs to the receiver. File time
+    /// rotation follows the records' packet time; rotated files are named
+    /// PATH.<first record time>.<seq>[.gz].
+    #[arg(long = "sink", value_name = "SPEC", value_parser = SinkSpec::parse, verbatim_doc_comment)]
+    pub sink: Vec<SinkSpec>,
+    /// Record types exported (comma-separated or repeatable).
+    #[arg(
+        long,
+        value_name = "TYPES",
+        value_delimiter = ',',
+        default_value = "attack,vuln,endpoint"
+    )]
+    pub types: Vec<String>,
+    /// API discovery only: attacks are not exported (counted, and written to
+    /// --attack-log when given); endpoints and vulns are.
+    #[arg(long)]
+    pub discovery_only: bool,
+    /// With --discovery-only: append the attacks kept local to this file.
+    #[arg(long, value_name = "FILE")]
+    pub attack_log: Option<PathBuf>,
+    /// Fold repeats of an attack (same real client, endpoint, class and point)
+    /// within this much packet time into one record with count, first_seen
+    /// and last_seen (0 turns it off).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub aggregate_window: Duration,
+    /// Also mask the value of this header (repeatable; Authorization, Cookie,
+    /// Set-Cookie and API-key headers always are).
+    #[arg(long, value_name = "NAME")]
+    pub mask_header: Vec<String>,
+    /// Also mask fields and parameters with this name (repeatable; password-,
+    /// secret-, token- and card-like names always are).
+    #[arg(long, value_name = "NAME")]
+    pub mask_field: Vec<String>,
+    /// Export secrets as they are (no masking).
+    #[arg(long)]
+    pub no_mask: bool,
+    /// Empty every body (`*_b64` field) instead of masking inside it.
+    #[arg(long)]
+    pub drop_bodies: bool,
+    /// Send `Authorization: <value of this environment variable>` to webhooks.
+    #[arg(long, value_name = "NAME")]
+    pub webhook_auth_env: Option<String>,
+    /// Keep undelivered webhook records on disk here (one subdirectory per
+    /// webhook URL), replayed in order at the next start. Without it they
+    /// wait in memory and are lost at exit.
+    #[arg(long, value_name = "DIR")]
+    pub spool_dir: Option<PathBuf>,
+    /// At end of input, keep delivering to webhooks for at most this long.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+}
+
+impl ExportArgs {
+    pub fn config(&self) -> anyhow::Result<ExportConfig> {
+        let webhook_auth = match &self.webhook_auth_env {
+            Some(name) => Some(std::env::var(name).map_err(|_| {
+                anyhow::anyhow!("--webhook-auth-env {name}: the environment variable is not set")
+            })?),
+            None => None,
+        };
+        Ok(ExportConfig {
+            sinks: self.sink.clone(),
+            types: self
+                .types
+                .iter()
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+            discovery_only: self.discovery_only,
+            attack_log: self.attack_log.clone(),
+            aggregate_window: self.aggregate_window,
+            mask: (!self.no_mask)
+                .then(|| MaskConfig::new(&self.mask_header, &self.mask_field, self.drop_bodies)),
+            drop_bodies: self.drop_bodies,
+            webhook_auth,
+            spool_dir: self.spool_dir.clone(),
+            drain_timeout: self.drain_timeout,
         })
     }
 }

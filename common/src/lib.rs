@@ -12,6 +12,7 @@ pub mod cli;
 pub mod decap;
 pub mod demo;
 pub mod discover;
+pub mod export;
 pub mod http;
 pub mod io;
 pub mod net;

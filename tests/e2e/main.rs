@@ -5,6 +5,7 @@ mod capture;
 mod decap;
 mod demo;
 mod discover;
+mod export;
 mod golden;
 mod http;
 mod http_cases;

@@ -12,6 +12,7 @@ pub const BINARIES: &[(&str, &str)] = &[
     ("tw-reassemble", env!("CARGO_BIN_EXE_tw-reassemble")),
     ("tw-http-parse", env!("CARGO_BIN_EXE_tw-http-parse")),
     ("tw-discover", env!("CARGO_BIN_EXE_tw-discover")),
+    ("tw-export", env!("CARGO_BIN_EXE_tw-export")),
     ("tapwatch", env!("CARGO_BIN_EXE_tapwatch")),
 ];
 
