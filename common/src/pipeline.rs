@@ -20,10 +20,11 @@ use anyhow::Context;
 
 use crate::cli::{self, BadInput, Progress, Summary};
 use crate::decap::{self, DecapConfig, Decapper, FrameIn};
+use crate::detect::{self, DetectConfig, Detector};
 use crate::http::{self, HttpConfig, HttpParser};
 use crate::io::{Input, NdjsonWriter, OpenedInput};
 use crate::reassemble::{self, Reassembler, ReassemblyConfig};
-use crate::record::{record_type, Conn, Data, Frame, Gap, Packet, Record};
+use crate::record::{record_type, Conn, Data, Frame, Gap, Http, Packet, Record};
 
 /// How far a chain takes its input: the records it emits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -34,6 +35,8 @@ pub enum Level {
     Streams,
     /// `http` records (tw-http-parse).
     Http,
+    /// `http` records followed by the `attack` and `vuln` records they caused (tw-detect).
+    Detect,
 }
 
 impl Level {
@@ -44,6 +47,7 @@ impl Level {
             "frame" => true,
             "packet" => self > Level::Packets,
             "conn" | "data" | "gap" => self > Level::Streams,
+            "http" => self > Level::Http,
             _ => false,
         }
     }
@@ -58,7 +62,8 @@ impl std::str::FromStr for Level {
             "packet" | "packets" => Ok(Level::Packets),
             "conn" | "data" | "gap" | "stream" | "streams" => Ok(Level::Streams),
             "http" => Ok(Level::Http),
-            other => Err(format!("cannot stop at {other:?}: want packet, conn or http (later stages are not built yet)")),
+            "detect" | "attack" | "vuln" => Ok(Level::Detect),
+            other => Err(format!("cannot stop at {other:?}: want packet, conn, http or detect (later stages are not built yet)")),
         }
     }
 }
@@ -69,6 +74,7 @@ pub struct ChainConfig {
     pub decap: DecapConfig,
     pub reassemble: ReassemblyConfig,
     pub http: HttpConfig,
+    pub detect: DetectConfig,
 }
 
 /// The stage cores from frames up to a target level.
@@ -77,13 +83,36 @@ pub struct Chain {
     decap: Decapper,
     reassemble: Option<Reassembler>,
     http: Option<HttpParser>,
+    detect: Option<Detector>,
 }
 
 /// Hands stream records to the HTTP parser, or out when the chain stops at streams.
-fn streams_to(http: &mut Option<HttpParser>, rec: Record<'_>, emit: &mut dyn FnMut(Record<'_>)) {
+fn streams_to(
+    http: &mut Option<HttpParser>,
+    detect: &mut Option<Detector>,
+    rec: Record<'_>,
+    emit: &mut dyn FnMut(Record<'_>),
+) {
     match http {
         None => emit(rec),
-        Some(h) => h.push(&rec, &mut |t| emit(Record::Http(Box::new(t)))),
+        Some(h) => h.push(&rec, &mut |t| http_to(detect, t, emit)),
+    }
+}
+
+/// Emits an `http` record (unless findings only), then what the detector found in it.
+fn http_to(detect: &mut Option<Detector>, t: Http, emit: &mut dyn FnMut(Record<'_>)) {
+    match detect {
+        None => emit(Record::Http(Box::new(t))),
+        Some(d) => {
+            let mut found = vec![];
+            d.push(&t, &mut |r| found.push(r));
+            if !d.config().findings_only {
+                emit(Record::Http(Box::new(t)));
+            }
+            for r in found {
+                emit(r);
+            }
+        }
     }
 }
 
@@ -94,6 +123,7 @@ impl Chain {
             decap: Decapper::new(cfg.decap),
             reassemble: (target >= Level::Streams).then(|| Reassembler::new(cfg.reassemble)),
             http: (target >= Level::Http).then(|| HttpParser::new(cfg.http)),
+            detect: (target >= Level::Detect).then(|| Detector::new(cfg.detect)),
         }
     }
 
@@ -107,12 +137,13 @@ impl Chain {
             decap,
             reassemble,
             http,
+            detect,
             ..
         } = self;
         match reassemble {
             None => decap.push(frame, &mut |p| emit(Record::Packet(p.clone()))),
             Some(r) => decap.push(frame, &mut |p| {
-                r.push(p, &mut |rec| streams_to(http, rec, emit))
+                r.push(p, &mut |rec| streams_to(http, detect, rec, emit))
             }),
         }
     }
@@ -120,17 +151,35 @@ impl Chain {
     /// Carries one packet up to the target level.
     pub fn push_packet(&mut self, packet: &Packet<'_>, emit: &mut dyn FnMut(Record<'_>)) {
         let Chain {
-            reassemble, http, ..
+            reassemble,
+            http,
+            detect,
+            ..
         } = self;
         match reassemble {
             None => emit(Record::Packet(packet.clone())),
-            Some(r) => r.push(packet, &mut |rec| streams_to(http, rec, emit)),
+            Some(r) => r.push(packet, &mut |rec| streams_to(http, detect, rec, emit)),
         }
     }
 
     /// Carries one `conn`, `data` or `gap` record up to the target level.
     pub fn push_stream(&mut self, rec: Record<'_>, emit: &mut dyn FnMut(Record<'_>)) {
-        streams_to(&mut self.http, rec, emit);
+        streams_to(&mut self.http, &mut self.detect, rec, emit);
+    }
+
+    /// Runs the detector on an `http` record read from input; the record
+    /// itself is the caller's to pass on (unchanged, before the findings).
+    pub fn push_http(&mut self, t: &Http, emit: &mut dyn FnMut(Record<'_>)) {
+        if let Some(d) = &mut self.detect {
+            d.push(t, &mut |r| emit(r));
+        }
+    }
+
+    /// Whether `http` records are dropped from the output (`--findings-only`).
+    pub fn findings_only(&self) -> bool {
+        self.detect
+            .as_ref()
+            .is_some_and(|d| d.config().findings_only)
     }
 
     /// End of input: every stage flushes what it holds, upstream first.
@@ -139,14 +188,15 @@ impl Chain {
             decap,
             reassemble,
             http,
+            detect,
             ..
         } = self;
         decap.finish();
         if let Some(r) = reassemble {
-            r.finish(&mut |rec| streams_to(http, rec, emit));
+            r.finish(&mut |rec| streams_to(http, detect, rec, emit));
         }
         if let Some(h) = http {
-            h.finish(&mut |t| emit(Record::Http(Box::new(t))));
+            h.finish(&mut |t| http_to(detect, t, emit));
         }
     }
 
@@ -160,6 +210,10 @@ impl Chain {
 
     pub fn http_stats(&self) -> Option<&http::HttpStats> {
         self.http.as_ref().map(HttpParser::stats)
+    }
+
+    pub fn detect_stats(&self) -> Option<&detect::DetectStats> {
+        self.detect.as_ref().map(Detector::stats)
     }
 
     /// One summary per stage that saw input, upstream first, named by stage;
@@ -176,7 +230,12 @@ impl Chain {
             }
         }
         if let Some(h) = &self.http {
-            out.push(("http", http::driver::summary(h.stats())));
+            if self.target == Level::Http || h.stats().flows > 0 {
+                out.push(("http", http::driver::summary(h.stats())));
+            }
+        }
+        if let Some(d) = &self.detect {
+            out.push(("detect", detect::driver::summary(d.stats())));
         }
         out
     }
@@ -324,6 +383,16 @@ pub fn run<O: Output>(
                                     None
                                 }
                                 Err(e) => Some(("packet", format!("bad packet record: {e}"))),
+                            },
+                            "http" => match serde_json::from_slice::<Http>(line) {
+                                Ok(t) => {
+                                    if !chain.findings_only() {
+                                        sink.raw(line);
+                                    }
+                                    chain.push_http(&t, &mut |rec| sink.emit(rec));
+                                    None
+                                }
+                                Err(e) => Some(("http", format!("bad http record: {e}"))),
                             },
                             kind => match stream_record(kind, line) {
                                 Ok(rec) => {

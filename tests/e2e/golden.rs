@@ -79,6 +79,14 @@ const STAGES: &[Stage] = &[
         output: "http.ndjson",
         stderr: Some("http.stderr"),
     },
+    Stage {
+        bin: "tw-detect",
+        path: option_env!("CARGO_BIN_EXE_tw-detect"),
+        reads_capture: true,
+        stdin_from: Some("http.ndjson"),
+        output: "detect.ndjson",
+        stderr: Some("detect.stderr"),
+    },
 ];
 
 /// A stage resolved for this run.

@@ -64,9 +64,11 @@ fn hash(s: &str) -> u64 {
 
 fn auth_path(path: &str) -> bool {
     let p = path.to_ascii_lowercase();
-    ["login", "signin", "sign-in", "logon", "auth", "session", "token", "password", "wp-login"]
-        .iter()
-        .any(|k| p.contains(k))
+    [
+        "login", "signin", "sign-in", "logon", "auth", "session", "token", "password", "wp-login",
+    ]
+    .iter()
+    .any(|k| p.contains(k))
 }
 
 impl Behaviour {
@@ -80,13 +82,20 @@ impl Behaviour {
 
     /// Counts one event; `distinct` adds a value to the distinct set instead
     /// of counting. True the first time the threshold is reached in a window.
-    fn bump(&mut self, key: (String, &'static str, String), ts: Ts, threshold: u32, distinct: Option<&str>) -> bool {
+    fn bump(
+        &mut self,
+        key: (String, &'static str, String),
+        ts: Ts,
+        threshold: u32,
+        distinct: Option<&str>,
+    ) -> bool {
         if threshold == 0 {
             return false;
         }
         let window = self.cfg.window_secs;
         if !self.counters.contains_key(&key) && self.counters.len() >= self.cfg.max_keys {
-            self.counters.retain(|_, c| ts.secs_since(c.start) <= window);
+            self.counters
+                .retain(|_, c| ts.secs_since(c.start) <= window);
             if self.counters.len() >= self.cfg.max_keys {
                 self.untracked += 1;
                 return false;
@@ -145,37 +154,68 @@ impl Behaviour {
         if auth_path(&path) && req.method.eq_ignore_ascii_case("POST") {
             let failed = matches!(resp.status, 401 | 403);
             if failed
-                && self.bump((ip.clone(), "brute", format!("{host}{path}")), ts, self.cfg.brute_force, None)
+                && self.bump(
+                    (ip.clone(), "brute", format!("{host}{path}")),
+                    ts,
+                    self.cfg.brute_force,
+                    None,
+                )
             {
                 hits.push(hit(
                     "bruteforce",
                     "bruteforce.failed_logins",
-                    format!("{} failed logins on {path} within {window}s", self.cfg.brute_force),
+                    format!(
+                        "{} failed logins on {path} within {window}s",
+                        self.cfg.brute_force
+                    ),
                 ));
             }
             let pts = points::decompose(req);
             let user = pts.list.iter().find(|p| {
                 p.kind == Kind::Value
                     && matches!(
-                        p.name.rsplit('.').next().unwrap_or("").to_ascii_lowercase().as_str(),
+                        p.name
+                            .rsplit('.')
+                            .next()
+                            .unwrap_or("")
+                            .to_ascii_lowercase()
+                            .as_str(),
                         "user" | "username" | "email" | "login" | "user_name" | "userid"
                     )
             });
             if let Some(u) = user {
-                if self.bump((ip.clone(), "stuffing", format!("{host}{path}")), ts, self.cfg.credential_stuffing, Some(&u.value)) {
+                if self.bump(
+                    (ip.clone(), "stuffing", format!("{host}{path}")),
+                    ts,
+                    self.cfg.credential_stuffing,
+                    Some(&u.value),
+                ) {
                     hits.push(hit(
                         "bruteforce",
                         "bruteforce.credential_stuffing",
-                        format!("{} user names tried on {path} within {window}s", self.cfg.credential_stuffing),
+                        format!(
+                            "{} user names tried on {path} within {window}s",
+                            self.cfg.credential_stuffing
+                        ),
                     ));
                 }
             }
         }
-        if resp.status == 404 && self.bump((ip.clone(), "404", host.to_string()), ts, self.cfg.forced_browsing, None) {
+        if resp.status == 404
+            && self.bump(
+                (ip.clone(), "404", host.to_string()),
+                ts,
+                self.cfg.forced_browsing,
+                None,
+            )
+        {
             hits.push(hit(
                 "forced_browsing",
                 "forced_browsing.many_404",
-                format!("{} not-found responses within {window}s", self.cfg.forced_browsing),
+                format!(
+                    "{} not-found responses within {window}s",
+                    self.cfg.forced_browsing
+                ),
             ));
         }
         let template = super::endpoint_template(&path);
@@ -187,11 +227,19 @@ impl Behaviour {
                 .map(|(s, _)| s)
                 .collect::<Vec<_>>()
                 .join("/");
-            if self.bump((ip, "enum", format!("{} {host}{template}", req.method)), ts, self.cfg.enumeration, Some(&ids)) {
+            if self.bump(
+                (ip, "enum", format!("{} {host}{template}", req.method)),
+                ts,
+                self.cfg.enumeration,
+                Some(&ids),
+            ) {
                 hits.push(hit(
                     "enumeration",
                     "enumeration.object_ids",
-                    format!("{} distinct ids on {template} within {window}s", self.cfg.enumeration),
+                    format!(
+                        "{} distinct ids on {template} within {window}s",
+                        self.cfg.enumeration
+                    ),
                 ));
             }
         }

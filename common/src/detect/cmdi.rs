@@ -14,29 +14,195 @@ use super::sqli::Found;
 
 /// Binaries that are not ordinary words.
 const STRONG: &[&str] = &[
-    "whoami", "uname", "ifconfig", "ipconfig", "wget", "curl", "nc", "ncat", "netcat", "bash", "sh",
-    "zsh", "ksh", "csh", "tcsh", "dash", "python", "python2", "python3", "perl", "ruby", "php",
-    "powershell", "pwsh", "cmd", "telnet", "nslookup", "busybox", "mkfifo", "chmod", "chown",
-    "useradd", "usermod", "systeminfo", "certutil", "bitsadmin", "wmic", "xterm", "socat",
-    "base64", "crontab", "tftp", "netstat", "passwd", "sudo", "nmap", "lsof", "ifup", "iptables",
-    "getent", "hostname", "xxd", "rundll32", "regsvr32", "mshta", "cscript", "wscript",
-    "tasklist", "taskkill", "reg", "schtasks", "sc", "icacls", "cacls", "msiexec", "bcdedit",
-    "vssadmin", "dig", "host", "traceroute", "tracert", "arp", "route", "pgrep", "pkill",
-    "killall", "chattr", "setfacl", "node", "lua", "gcc", "cc", "awk", "gawk", "sed", "grep",
-    "egrep", "fgrep",
+    "whoami",
+    "uname",
+    "ifconfig",
+    "ipconfig",
+    "wget",
+    "curl",
+    "nc",
+    "ncat",
+    "netcat",
+    "bash",
+    "sh",
+    "zsh",
+    "ksh",
+    "csh",
+    "tcsh",
+    "dash",
+    "python",
+    "python2",
+    "python3",
+    "perl",
+    "ruby",
+    "php",
+    "powershell",
+    "pwsh",
+    "cmd",
+    "telnet",
+    "nslookup",
+    "busybox",
+    "mkfifo",
+    "chmod",
+    "chown",
+    "useradd",
+    "usermod",
+    "systeminfo",
+    "certutil",
+    "bitsadmin",
+    "wmic",
+    "xterm",
+    "socat",
+    "base64",
+    "crontab",
+    "tftp",
+    "netstat",
+    "passwd",
+    "sudo",
+    "nmap",
+    "lsof",
+    "ifup",
+    "iptables",
+    "getent",
+    "hostname",
+    "xxd",
+    "rundll32",
+    "regsvr32",
+    "mshta",
+    "cscript",
+    "wscript",
+    "tasklist",
+    "taskkill",
+    "reg",
+    "schtasks",
+    "sc",
+    "icacls",
+    "cacls",
+    "msiexec",
+    "bcdedit",
+    "vssadmin",
+    "dig",
+    "host",
+    "traceroute",
+    "tracert",
+    "arp",
+    "route",
+    "pgrep",
+    "pkill",
+    "killall",
+    "chattr",
+    "setfacl",
+    "node",
+    "lua",
+    "gcc",
+    "cc",
+    "awk",
+    "gawk",
+    "sed",
+    "grep",
+    "egrep",
+    "fgrep",
 ];
 
 /// Binaries that are also ordinary words: they need a shell-looking argument.
 const WORDS: &[&str] = &[
-    "wc", "ls", "dir", "pwd", "printenv", "env", "uptime", "ps", "id",
-    "cat", "tac", "nl", "head", "tail", "more", "less", "od", "strings", "rm", "rmdir", "cp", "mv",
-    "touch", "echo", "ping", "sleep", "kill", "find", "type", "ver", "net", "ssh", "scp", "ftp",
-    "tar", "zip", "unzip", "gzip", "ln", "mount", "reboot", "shutdown", "halt", "last", "who",
-    "history", "file", "stat", "sort", "uniq", "dd", "vi", "vim", "nano", "diff", "whereis",
-    "which", "locate", "export", "set", "alias", "eval", "exec", "source", "nohup", "timeout",
-    "xargs", "tee", "cut", "tr", "rev", "date", "time", "su", "openssl", "git", "svn", "java",
-    "jrunscript", "nice", "screen", "tmux", "expect", "at", "systemctl", "service", "apt",
-    "apt-get", "yum", "dnf", "pip", "npm", "docker", "kubectl", "sqlite3", "mysql", "psql",
+    "wc",
+    "ls",
+    "dir",
+    "pwd",
+    "printenv",
+    "env",
+    "uptime",
+    "ps",
+    "id",
+    "cat",
+    "tac",
+    "nl",
+    "head",
+    "tail",
+    "more",
+    "less",
+    "od",
+    "strings",
+    "rm",
+    "rmdir",
+    "cp",
+    "mv",
+    "touch",
+    "echo",
+    "ping",
+    "sleep",
+    "kill",
+    "find",
+    "type",
+    "ver",
+    "net",
+    "ssh",
+    "scp",
+    "ftp",
+    "tar",
+    "zip",
+    "unzip",
+    "gzip",
+    "ln",
+    "mount",
+    "reboot",
+    "shutdown",
+    "halt",
+    "last",
+    "who",
+    "history",
+    "file",
+    "stat",
+    "sort",
+    "uniq",
+    "dd",
+    "vi",
+    "vim",
+    "nano",
+    "diff",
+    "whereis",
+    "which",
+    "locate",
+    "export",
+    "set",
+    "alias",
+    "eval",
+    "exec",
+    "source",
+    "nohup",
+    "timeout",
+    "xargs",
+    "tee",
+    "cut",
+    "tr",
+    "rev",
+    "date",
+    "time",
+    "su",
+    "openssl",
+    "git",
+    "svn",
+    "java",
+    "jrunscript",
+    "nice",
+    "screen",
+    "tmux",
+    "expect",
+    "at",
+    "systemctl",
+    "service",
+    "apt",
+    "apt-get",
+    "yum",
+    "dnf",
+    "pip",
+    "npm",
+    "docker",
+    "kubectl",
+    "sqlite3",
+    "mysql",
+    "psql",
 ];
 
 /// `Some(true)` for an unambiguous binary, `Some(false)` for one that is also a word.
@@ -110,8 +276,14 @@ fn word(s: &str) -> (String, &str) {
         match c {
             b'\'' | b'"' | b'\\' => i += 1,
             b'$' if matches!(b.get(i + 1), Some(b'@' | b'*')) => i += 2,
-            b'$' if s.get(i..).is_some_and(|r| r.starts_with("${IFS}") || r.starts_with("$IFS")) => break,
-            b' ' | b'\t' | b'\n' | b'\r' | b';' | b'|' | b'&' | b'`' | b')' | b'(' | b',' | b'<' | b'>' | b'}' | b'{' => break,
+            b'$' if s
+                .get(i..)
+                .is_some_and(|r| r.starts_with("${IFS}") || r.starts_with("$IFS")) =>
+            {
+                break
+            }
+            b' ' | b'\t' | b'\n' | b'\r' | b';' | b'|' | b'&' | b'`' | b')' | b'(' | b','
+            | b'<' | b'>' | b'}' | b'{' => break,
             _ => {
                 w.push(c.to_ascii_lowercase() as char);
                 i += 1;
@@ -133,8 +305,12 @@ fn shellish(rest: &str) -> bool {
     }
     let r = r.trim_start();
     r.is_empty()
-        || r.starts_with(['-', '/', '~', '$', '>', '<', '|', ';', '&', '`', '*', '%', '\\', '.', '\'', '"', ')', '}'])
-        || r.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("c:\\") || p.eq_ignore_ascii_case("c:/"))
+        || r.starts_with([
+            '-', '/', '~', '$', '>', '<', '|', ';', '&', '`', '*', '%', '\\', '.', '\'', '"', ')',
+            '}',
+        ])
+        || r.get(..3)
+            .is_some_and(|p| p.eq_ignore_ascii_case("c:\\") || p.eq_ignore_ascii_case("c:/"))
         || r.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("http"))
 }
 
@@ -176,9 +352,17 @@ fn command_at(s: &str, after_sep: bool) -> Option<Found> {
     };
     let strong = known?;
     let path_ok = !absolute
-        || ["/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/", "/usr/local/bin/", "c:\\windows\\", "c:/windows/"]
-            .iter()
-            .any(|p| w.starts_with(p))
+        || [
+            "/bin/",
+            "/usr/bin/",
+            "/sbin/",
+            "/usr/sbin/",
+            "/usr/local/bin/",
+            "c:\\windows\\",
+            "c:/windows/",
+        ]
+        .iter()
+        .any(|p| w.starts_with(p))
         || w.starts_with("/???/")
         || w.starts_with("/?");
     if !path_ok {
@@ -198,7 +382,8 @@ fn command_at(s: &str, after_sep: bool) -> Option<Found> {
 pub fn detect(s: &str) -> Option<Found> {
     let b = s.as_bytes();
     let mut found = None;
-    let lower_has = |needle: &str| s.len() >= needle.len() && s.to_ascii_lowercase().contains(needle);
+    let lower_has =
+        |needle: &str| s.len() >= needle.len() && s.to_ascii_lowercase().contains(needle);
     if memchr::memchr(b'$', b).is_some() && (s.contains("${IFS}") || s.contains("$IFS")) {
         found = Some(("rce.ifs", 0.8));
     }
@@ -243,7 +428,10 @@ pub fn detect(s: &str) -> Option<Found> {
             }
         }
     }
-    if found.is_none() && lower_has("powershell") && (lower_has(" -enc") || lower_has(" -e ") || lower_has(" -c")) {
+    if found.is_none()
+        && lower_has("powershell")
+        && (lower_has(" -enc") || lower_has(" -e ") || lower_has(" -c"))
+    {
         found = Some(("rce.powershell", 0.85));
     }
     found

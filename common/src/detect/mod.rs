@@ -32,9 +32,32 @@ use crate::record::{Attack, Hit, Http, Record, Vuln};
 
 /// Every attack class a hit may name.
 pub const CLASSES: &[&str] = &[
-    "sqli", "xss", "rce", "ptrav", "lfi", "rfi", "ssrf", "log4shell", "ssti", "xxe", "nosql",
-    "crlf", "mail", "ldap", "ssi", "deser", "proto", "redirect", "php", "java", "code", "scanner",
-    "smuggling", "bruteforce", "forced_browsing", "enumeration",
+    "sqli",
+    "xss",
+    "rce",
+    "ptrav",
+    "lfi",
+    "rfi",
+    "ssrf",
+    "log4shell",
+    "ssti",
+    "xxe",
+    "nosql",
+    "crlf",
+    "mail",
+    "ldap",
+    "ssi",
+    "deser",
+    "proto",
+    "redirect",
+    "php",
+    "java",
+    "code",
+    "scanner",
+    "smuggling",
+    "bruteforce",
+    "forced_browsing",
+    "enumeration",
 ];
 
 /// Configuration of the detection stage.
@@ -105,20 +128,83 @@ pub struct Detector {
 
 /// Scanner User-Agent fragments (lower case).
 const SCANNER_AGENTS: &[&str] = &[
-    "sqlmap", "nikto", "nmap", "masscan", "zgrab", "nuclei", "acunetix", "netsparker", "wpscan",
-    "dirbuster", "gobuster", "ffuf", "wfuzz", "w3af", "arachni", "openvas", "nessus", "havij",
-    "jaeles", "whatweb", "zmeu", "paros", "sqlninja", "hydra", "commix", "xsstrike", "feroxbuster",
-    "dirsearch", "skipfish", "burpcollaborator", "interactsh", "qualys", "morfeus", "jorgee",
-    "fimap", "bsqlbf", "brutus", "nuclei", "zap/", "owasp zap", "appscan", "webinspect",
+    "sqlmap",
+    "nikto",
+    "nmap",
+    "masscan",
+    "zgrab",
+    "nuclei",
+    "acunetix",
+    "netsparker",
+    "wpscan",
+    "dirbuster",
+    "gobuster",
+    "ffuf",
+    "wfuzz",
+    "w3af",
+    "arachni",
+    "openvas",
+    "nessus",
+    "havij",
+    "jaeles",
+    "whatweb",
+    "zmeu",
+    "paros",
+    "sqlninja",
+    "hydra",
+    "commix",
+    "xsstrike",
+    "feroxbuster",
+    "dirsearch",
+    "skipfish",
+    "burpcollaborator",
+    "interactsh",
+    "qualys",
+    "morfeus",
+    "jorgee",
+    "fimap",
+    "bsqlbf",
+    "brutus",
+    "nuclei",
+    "zap/",
+    "owasp zap",
+    "appscan",
+    "webinspect",
 ];
 
 /// Paths only scanners and attackers ask for (lower case, prefix of the path).
 const SCANNER_PATHS: &[&str] = &[
-    "/.git/", "/.env", "/.aws/", "/.ssh/", "/.svn/", "/.hg/", "/.ds_store", "/phpmyadmin",
-    "/pma/", "/wp-config.php", "/server-status", "/actuator/env", "/actuator/heapdump",
-    "/.htpasswd", "/config.php.bak", "/backup.sql", "/dump.sql", "/.bash_history", "/cgi-bin/php",
-    "/phpinfo.php", "/.well-known/security.txt.bak", "/solr/admin", "/manager/html", "/jmx-console",
-    "/vendor/phpunit/", "/boaform/", "/hnap1", "/shell.php", "/cmd.php", "/c99.php", "/r57.php",
+    "/.git/",
+    "/.env",
+    "/.aws/",
+    "/.ssh/",
+    "/.svn/",
+    "/.hg/",
+    "/.ds_store",
+    "/phpmyadmin",
+    "/pma/",
+    "/wp-config.php",
+    "/server-status",
+    "/actuator/env",
+    "/actuator/heapdump",
+    "/.htpasswd",
+    "/config.php.bak",
+    "/backup.sql",
+    "/dump.sql",
+    "/.bash_history",
+    "/cgi-bin/php",
+    "/phpinfo.php",
+    "/.well-known/security.txt.bak",
+    "/solr/admin",
+    "/manager/html",
+    "/jmx-console",
+    "/vendor/phpunit/",
+    "/boaform/",
+    "/hnap1",
+    "/shell.php",
+    "/cmd.php",
+    "/c99.php",
+    "/r57.php",
 ];
 
 /// Anomalies of the HTTP parser that indicate request smuggling.
@@ -154,10 +240,13 @@ impl Detector {
     }
 
     fn allowed_point(&self, name: &str) -> bool {
-        self.cfg.allow_points.iter().any(|a| match a.strip_suffix('*') {
-            Some(prefix) => name.starts_with(prefix),
-            None => a == name,
-        })
+        self.cfg
+            .allow_points
+            .iter()
+            .any(|a| match a.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => a == name,
+            })
     }
 
     /// Judges one transaction; findings go to `emit` (attack first, then vulns).
@@ -169,8 +258,16 @@ impl Detector {
         };
         let host = header(&req.headers, "host").unwrap_or("").to_string();
         let path = req.uri.split('?').next().unwrap_or("");
-        if self.cfg.allow_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host))
-            || self.cfg.allow_paths.iter().any(|p| path.starts_with(p.as_str()))
+        if self
+            .cfg
+            .allow_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&host))
+            || self
+                .cfg
+                .allow_paths
+                .iter()
+                .any(|p| path.starts_with(p.as_str()))
         {
             self.stats.allowlisted += 1;
             return;
@@ -185,7 +282,11 @@ impl Detector {
             self.stats.attacks += 1;
             *self.stats.outcomes.entry(outcome).or_default() += 1;
             for h in &hits {
-                let class = CLASSES.iter().find(|c| **c == h.class).copied().unwrap_or("other");
+                let class = CLASSES
+                    .iter()
+                    .find(|c| **c == h.class)
+                    .copied()
+                    .unwrap_or("other");
                 *self.stats.hits.entry(class).or_default() += 1;
             }
             let severity = severity(&hits, outcome);
@@ -244,7 +345,9 @@ impl Detector {
             }
         }
         // Scanners by User-Agent and by path.
-        let ua = header(&req.headers, "user-agent").unwrap_or("").to_ascii_lowercase();
+        let ua = header(&req.headers, "user-agent")
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if let Some(s) = SCANNER_AGENTS.iter().find(|s| ua.contains(*s)) {
             hits.push(Hit {
                 class: "scanner".into(),
@@ -285,7 +388,12 @@ impl Detector {
         if p.kind == Kind::Header
             && matches!(
                 lname.as_str(),
-                "header.authorization" | "header.content-length" | "header.connection" | "header.accept-encoding" | "header.host" | "header.if-none-match"
+                "header.authorization"
+                    | "header.content-length"
+                    | "header.connection"
+                    | "header.accept-encoding"
+                    | "header.host"
+                    | "header.if-none-match"
             )
         {
             if let Some(f) = rules::log4shell(&p.value) {
@@ -314,7 +422,9 @@ impl Detector {
         }
         for v in &variants {
             let v: &str = v;
-            let special = v.bytes().any(|c| !(c.is_ascii_alphanumeric() || matches!(c, b' ' | b'-' | b'_' | b',' | b'@' | b'+')));
+            let special = v.bytes().any(|c| {
+                !(c.is_ascii_alphanumeric() || matches!(c, b' ' | b'-' | b'_' | b',' | b'@' | b'+'))
+            });
             if matches!(p.kind, Kind::Path) {
                 if let Some(f) = rules::files(v, &cx) {
                     add(out, f, v);
@@ -388,7 +498,11 @@ impl Detector {
             }
             let key = (
                 host.to_ascii_lowercase(),
-                if f.per_host { String::new() } else { format!("{} {template}", req.method) },
+                if f.per_host {
+                    String::new()
+                } else {
+                    format!("{} {template}", req.method)
+                },
                 f.class,
             );
             if self.seen.contains(&key) {
@@ -427,7 +541,10 @@ fn add(out: &mut Vec<(ClassFound, String)>, f: ClassFound, v: &str) {
 /// Up to 160 characters of `s` around the first (case-insensitive) `needle`.
 fn excerpt(s: &str, needle: &str) -> String {
     let at = s.to_ascii_lowercase().find(needle).unwrap_or(0);
-    let start = (0..=at.saturating_sub(40)).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0);
+    let start = (0..=at.saturating_sub(40))
+        .rev()
+        .find(|i| s.is_char_boundary(*i))
+        .unwrap_or(0);
     decode::cap(s.get(start..).unwrap_or(""), 160).to_string()
 }
 
@@ -453,7 +570,11 @@ pub fn outcome(tx: &Http, hits: &[Hit]) -> &'static str {
     };
     let body = String::from_utf8_lossy(resp.body.get(..256 * 1024).unwrap_or(&resp.body));
     let has = |class: &str| hits.iter().any(|h| h.class == class);
-    if (has("ptrav") || has("lfi") || has("rce")) && (body.contains("root:x:0:0:") || body.contains("[boot loader]") || body.contains("; for 16-bit app support")) {
+    if (has("ptrav") || has("lfi") || has("rce"))
+        && (body.contains("root:x:0:0:")
+            || body.contains("[boot loader]")
+            || body.contains("; for 16-bit app support"))
+    {
         return "likely_succeeded";
     }
     if has("rce") && regex_uid(&body) {
@@ -462,7 +583,11 @@ pub fn outcome(tx: &Http, hits: &[Hit]) -> &'static str {
     if has("sqli") {
         let mut v = vec![];
         passive::check(
-            &Http { response: Some(resp.clone()), request: None, ..tx.clone() },
+            &Http {
+                response: Some(resp.clone()),
+                request: None,
+                ..tx.clone()
+            },
             passive::PassiveConfig::default(),
             &mut v,
         );
@@ -472,11 +597,19 @@ pub fn outcome(tx: &Http, hits: &[Hit]) -> &'static str {
     }
     if has("xss") {
         let html = header(&resp.headers, "content-type").is_none_or(|c| c.contains("html"));
-        if html && hits.iter().any(|h| h.class == "xss" && h.payload.len() >= 8 && body.contains(h.payload.as_str())) {
+        if html
+            && hits.iter().any(|h| {
+                h.class == "xss" && h.payload.len() >= 8 && body.contains(h.payload.as_str())
+            })
+        {
             return "likely_succeeded";
         }
     }
-    if has("ssrf") && (body.contains("ami-id") || body.contains("instance-id") || body.contains("computeMetadata")) {
+    if has("ssrf")
+        && (body.contains("ami-id")
+            || body.contains("instance-id")
+            || body.contains("computeMetadata"))
+    {
         return "likely_succeeded";
     }
     if matches!(resp.status, 403 | 406 | 419 | 429 | 501) {
@@ -489,14 +622,30 @@ fn regex_uid(body: &str) -> bool {
     body.match_indices("uid=").take(8).any(|(at, _)| {
         let rest = body.get(at + 4..).unwrap_or("");
         let d = rest.bytes().take_while(|c| c.is_ascii_digit()).count();
-        d > 0 && rest.get(d..).is_some_and(|r| r.starts_with('(') && r.contains("gid="))
+        d > 0
+            && rest
+                .get(d..)
+                .is_some_and(|r| r.starts_with('(') && r.contains("gid="))
     })
 }
 
 /// The attack's severity from its classes and outcome.
 fn severity(hits: &[Hit], outcome: &str) -> &'static str {
-    let critical = ["sqli", "rce", "log4shell", "deser", "xxe", "ssti", "code", "java", "php"];
-    let high = hits.iter().any(|h| critical.contains(&h.class.as_str()) || matches!(h.class.as_str(), "ptrav" | "lfi" | "rfi" | "ssrf" | "nosql"));
+    let critical = [
+        "sqli",
+        "rce",
+        "log4shell",
+        "deser",
+        "xxe",
+        "ssti",
+        "code",
+        "java",
+        "php",
+    ];
+    let high = hits.iter().any(|h| {
+        critical.contains(&h.class.as_str())
+            || matches!(h.class.as_str(), "ptrav" | "lfi" | "rfi" | "ssrf" | "nosql")
+    });
     match (outcome, high) {
         ("likely_succeeded", true) => "critical",
         ("likely_succeeded", false) | ("unknown", true) => "high",

@@ -125,7 +125,10 @@ pub fn decompose(req: &HttpRequest) -> Points<'_> {
                     Kind::Cookie,
                     true,
                 );
-                if !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+                if !k
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                {
                     p.add(
                         Cow::Owned(format!("cookie_key.{k}")),
                         Cow::Borrowed(k),
@@ -230,7 +233,10 @@ fn multipart(p: &mut Points<'_>, text: &str, boundary: &str) {
         if part.starts_with("--") {
             break;
         }
-        let part = part.strip_prefix("\r\n").or(part.strip_prefix('\n')).unwrap_or(part);
+        let part = part
+            .strip_prefix("\r\n")
+            .or(part.strip_prefix('\n'))
+            .unwrap_or(part);
         let (head, content) = part
             .split_once("\r\n\r\n")
             .or_else(|| part.split_once("\n\n"))
@@ -254,8 +260,15 @@ fn multipart(p: &mut Points<'_>, text: &str, boundary: &str) {
                 );
             }
         }
-        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-            p.push(format!("body.multipart_key.{name}"), name.clone(), Kind::Key);
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            p.push(
+                format!("body.multipart_key.{name}"),
+                name.clone(),
+                Kind::Key,
+            );
         }
         if let Some(f) = filename {
             p.push(format!("body.multipart.{name}.filename"), f, Kind::Filename);

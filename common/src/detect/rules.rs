@@ -24,18 +24,71 @@ pub struct Ctx<'a> {
 pub type ClassFound = (&'static str, &'static str, f32);
 
 const SENSITIVE_FILES: &[&str] = &[
-    "etc/passwd", "etc/shadow", "etc/group", "etc/hosts", "etc/issue", "etc/os-release",
-    "etc/motd", "etc/crontab", "etc/sudoers", "etc/apache2", "etc/httpd", "etc/nginx", "etc/mysql",
-    "proc/self", "proc/version", "proc/cpuinfo", "proc/net", "windows/win.ini", "win.ini",
-    "boot.ini", "system32", "inetpub", "web-inf/", "meta-inf/", "web.config", ".htaccess",
-    ".htpasswd", ".ssh/", "id_rsa", "authorized_keys", ".bash_history", ".bashrc", ".env",
-    ".git/", ".svn/", "wp-config", "config.php", "localsettings.php", "var/log/", ".aws/credentials",
-    "usr/local/", "/root/", "/home/", "sam", "system.ini", "php.ini", "my.cnf", "httpd.conf",
+    "etc/passwd",
+    "etc/shadow",
+    "etc/group",
+    "etc/hosts",
+    "etc/issue",
+    "etc/os-release",
+    "etc/motd",
+    "etc/crontab",
+    "etc/sudoers",
+    "etc/apache2",
+    "etc/httpd",
+    "etc/nginx",
+    "etc/mysql",
+    "proc/self",
+    "proc/version",
+    "proc/cpuinfo",
+    "proc/net",
+    "windows/win.ini",
+    "win.ini",
+    "boot.ini",
+    "system32",
+    "inetpub",
+    "web-inf/",
+    "meta-inf/",
+    "web.config",
+    ".htaccess",
+    ".htpasswd",
+    ".ssh/",
+    "id_rsa",
+    "authorized_keys",
+    ".bash_history",
+    ".bashrc",
+    ".env",
+    ".git/",
+    ".svn/",
+    "wp-config",
+    "config.php",
+    "localsettings.php",
+    "var/log/",
+    ".aws/credentials",
+    "usr/local/",
+    "/root/",
+    "/home/",
+    "sam",
+    "system.ini",
+    "php.ini",
+    "my.cnf",
+    "httpd.conf",
 ];
 
 const WRAPPERS: &[&str] = &[
-    "php://", "phar://", "zip://", "zlib://", "glob://", "expect://", "data://", "file://",
-    "compress.zlib://", "compress.bzip2://", "ogg://", "rar://", "jar:file:", "netdoc:",
+    "php://",
+    "phar://",
+    "zip://",
+    "zlib://",
+    "glob://",
+    "expect://",
+    "data://",
+    "file://",
+    "compress.zlib://",
+    "compress.bzip2://",
+    "ogg://",
+    "rar://",
+    "jar:file:",
+    "netdoc:",
 ];
 
 /// `\` as `/`, `/./` collapsed, lower case.
@@ -54,12 +107,18 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     }
     let p = norm_path(s);
     // Filters that strip `../` once leave `....//` as `../`.
-    let ups = p.matches("../").count() + p.matches("..;/").count() + p.matches("..../").count() + usize::from(p.ends_with("/.."));
+    let ups = p.matches("../").count()
+        + p.matches("..;/").count()
+        + p.matches("..../").count()
+        + usize::from(p.ends_with("/.."));
     let sensitive = SENSITIVE_FILES.iter().any(|f| {
         p.find(f).is_some_and(|at| {
             // The file name must end there (`.env` not `.environment`).
             let end = at + f.len();
-            f.ends_with('/') || p.as_bytes().get(end).is_none_or(|c| !c.is_ascii_alphanumeric() || *f == "sam")
+            f.ends_with('/')
+                || p.as_bytes()
+                    .get(end)
+                    .is_none_or(|c| !c.is_ascii_alphanumeric() || *f == "sam")
         }) && (*f != "sam" || p.ends_with("/sam"))
     });
     if ups > 0 && sensitive {
@@ -91,9 +150,21 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if ups >= 3 || (ups >= 2 && (p.starts_with("../") || p.starts_with("/../"))) {
         return Some(("ptrav", "ptrav.deep", 0.8));
     }
-    if sensitive && matches!(cx.kind, Kind::Value | Kind::Cookie | Kind::Filename | Kind::Path | Kind::Segment) {
+    if sensitive
+        && matches!(
+            cx.kind,
+            Kind::Value | Kind::Cookie | Kind::Filename | Kind::Path | Kind::Segment
+        )
+    {
         let abs = p.starts_with('/') || p.starts_with("c:/") || p.starts_with("file:");
-        if abs && (p.starts_with("/etc/") || p.starts_with("/proc/") || p.starts_with("c:/") || p.starts_with("file:") || p.contains("/.ssh/") || p.contains("win.ini")) {
+        if abs
+            && (p.starts_with("/etc/")
+                || p.starts_with("/proc/")
+                || p.starts_with("c:/")
+                || p.starts_with("file:")
+                || p.contains("/.ssh/")
+                || p.contains("win.ini"))
+        {
             return Some(("lfi", "lfi.absolute_file", 0.8));
         }
     }
@@ -199,7 +270,15 @@ fn v4_kind(ip: Ipv4Addr) -> Option<&'static str> {
     }
 }
 
-const SSRF_SCHEMES: &[&str] = &["gopher://", "dict://", "ldap://", "tftp://", "sftp://", "jar:", "netdoc://"];
+const SSRF_SCHEMES: &[&str] = &[
+    "gopher://",
+    "dict://",
+    "ldap://",
+    "tftp://",
+    "sftp://",
+    "jar:",
+    "netdoc://",
+];
 
 /// SSRF and remote file inclusion, from URLs in the value.
 pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
@@ -217,15 +296,29 @@ pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         let scheme = lower.get(scheme_start..at).unwrap_or("");
         let rest = s.get(at + 3..).unwrap_or("");
         let host = url_host(rest);
-        let whole_value = scheme_start == 0 || s.get(..scheme_start).is_some_and(|p| p.trim().is_empty());
-        let f: Option<ClassFound> = if matches!(scheme, "gopher" | "dict" | "ldap" | "tftp" | "netdoc") {
+        let whole_value =
+            scheme_start == 0 || s.get(..scheme_start).is_some_and(|p| p.trim().is_empty());
+        // `${jndi:ldap://...}` is Log4Shell's, not a URL the server fetches directly.
+        let jndi = lower
+            .get(..scheme_start)
+            .is_some_and(|p| p.ends_with("jndi:") || p.ends_with(':'));
+        let f: Option<ClassFound> = if jndi {
+            None
+        } else if matches!(scheme, "gopher" | "dict" | "ldap" | "tftp" | "netdoc") {
             Some(("ssrf", "ssrf.scheme", 0.85))
-        } else if matches!(scheme, "http" | "https" | "ftp" | "ftps" | "file" | "ws" | "wss") {
+        } else if matches!(
+            scheme,
+            "http" | "https" | "ftp" | "ftps" | "file" | "ws" | "wss"
+        ) {
             match internal_host(host) {
                 Some("metadata") => Some(("ssrf", "ssrf.cloud_metadata", 0.95)),
-                Some(_) if scheme != "file" && whole_value => Some(("ssrf", "ssrf.internal_host", 0.8)),
+                Some(_) if scheme != "file" && whole_value => {
+                    Some(("ssrf", "ssrf.internal_host", 0.8))
+                }
                 Some(_) if scheme != "file" => Some(("ssrf", "ssrf.internal_host", 0.6)),
-                _ if whole_value && scheme != "file" => rfi(s.get(scheme_start..).unwrap_or(""), host, cx),
+                _ if whole_value && scheme != "file" => {
+                    rfi(s.get(scheme_start..).unwrap_or(""), host, cx)
+                }
                 _ => None,
             }
         } else {
@@ -244,10 +337,39 @@ pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
 }
 
 const INCLUDE_PARAMS: &[&str] = &[
-    "file", "page", "include", "inc", "path", "template", "tpl", "doc", "document", "folder",
-    "root", "pg", "style", "dir", "lang", "language", "module", "mod", "conf", "config",
-    "mosconfig_absolute_path", "_conf[path]", "gallery_basedir", "base_path", "basepath",
-    "show", "view", "content", "cat", "action", "load", "site", "src",
+    "file",
+    "page",
+    "include",
+    "inc",
+    "path",
+    "template",
+    "tpl",
+    "doc",
+    "document",
+    "folder",
+    "root",
+    "pg",
+    "style",
+    "dir",
+    "lang",
+    "language",
+    "module",
+    "mod",
+    "conf",
+    "config",
+    "mosconfig_absolute_path",
+    "_conf[path]",
+    "gallery_basedir",
+    "base_path",
+    "basepath",
+    "show",
+    "view",
+    "content",
+    "cat",
+    "action",
+    "load",
+    "site",
+    "src",
 ];
 
 /// A URL that is the whole value of a parameter, judged as a remote include.
@@ -255,14 +377,25 @@ fn rfi(url: &str, host: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if matches!(cx.kind, Kind::Header) {
         return None;
     }
-    let param = cx.name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    let param = cx
+        .name
+        .rsplit('.')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let ip_host = lenient_ipv4(host).is_some() || host.parse::<Ipv6Addr>().is_ok();
     let trailing_q = url.trim_end().ends_with('?') || url.trim_end().ends_with("%3f");
     let script = {
-        let path = url.split(['?', '#']).next().unwrap_or("").to_ascii_lowercase();
-        [".txt", ".php", ".inc", ".phtml", ".asp", ".jsp", ".sh", ".pl", ".gif?"]
-            .iter()
-            .any(|e| path.ends_with(e))
+        let path = url
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        [
+            ".txt", ".php", ".inc", ".phtml", ".asp", ".jsp", ".sh", ".pl", ".gif?",
+        ]
+        .iter()
+        .any(|e| path.ends_with(e))
     };
     if trailing_q {
         return Some(("rfi", "rfi.trailing_query", 0.8));
@@ -319,15 +452,47 @@ pub fn ssti(s: &str) -> Option<ClassFound> {
         return None;
     }
     let lower = s.to_ascii_lowercase();
-    let dunder = ["__class__", "__globals__", "__builtins__", "__subclasses__", "__mro__", "__init__", "__import__"];
-    let objects = [
-        "config", "self", "request", "lipsum", "cycler", "joiner", "namespace", "url_for",
-        "get_flashed_messages", "_self", "app", "range", "dump", "constructor", "this",
+    let dunder = [
+        "__class__",
+        "__globals__",
+        "__builtins__",
+        "__subclasses__",
+        "__mro__",
+        "__init__",
+        "__import__",
     ];
-    for (open, close, engine) in [("{{", "}}", "jinja"), ("{%", "%}", "jinja"), ("${", "}", "el"), ("#{", "}", "el"), ("<%=", "%>", "erb"), ("<%", "%>", "erb"), ("*{", "}", "thymeleaf"), ("@(", ")", "razor")] {
+    let objects = [
+        "config",
+        "self",
+        "request",
+        "lipsum",
+        "cycler",
+        "joiner",
+        "namespace",
+        "url_for",
+        "get_flashed_messages",
+        "_self",
+        "app",
+        "range",
+        "dump",
+        "constructor",
+        "this",
+    ];
+    for (open, close, engine) in [
+        ("{{", "}}", "jinja"),
+        ("{%", "%}", "jinja"),
+        ("${", "}", "el"),
+        ("#{", "}", "el"),
+        ("<%=", "%>", "erb"),
+        ("<%", "%>", "erb"),
+        ("*{", "}", "thymeleaf"),
+        ("@(", ")", "razor"),
+    ] {
         for (at, _) in lower.match_indices(open).take(8) {
             let rest = lower.get(at + open.len()..).unwrap_or("");
-            let inner = rest.find(close).map_or(rest, |e| rest.get(..e).unwrap_or(""));
+            let inner = rest
+                .find(close)
+                .map_or(rest, |e| rest.get(..e).unwrap_or(""));
             let inner = inner.trim();
             if inner.is_empty() || inner.len() > 512 {
                 continue;
@@ -336,10 +501,18 @@ pub fn ssti(s: &str) -> Option<ClassFound> {
             let arith = inner.len() <= 16
                 && inner.bytes().any(|c| c.is_ascii_digit())
                 && inner.contains(['*', '+', '-', '/'])
-                && inner.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'*' | b'+' | b'-' | b'/' | b' ' | b'\'' | b'"' | b'(' | b')'));
+                && inner.bytes().all(|c| {
+                    c.is_ascii_digit()
+                        || matches!(
+                            c,
+                            b'*' | b'+' | b'-' | b'/' | b' ' | b'\'' | b'"' | b'(' | b')'
+                        )
+                });
             let object = objects.iter().any(|o| {
                 inner.starts_with(o)
-                    && inner.get(o.len()..).is_some_and(|r| r.starts_with(['.', '[', '(', '|']) || (r.is_empty() && *o == "config"))
+                    && inner.get(o.len()..).is_some_and(|r| {
+                        r.starts_with(['.', '[', '(', '|']) || (r.is_empty() && *o == "config")
+                    })
             });
             let dangerous = dunder.iter().any(|d| inner.contains(d))
                 || inner.contains("getclass(")
@@ -394,7 +567,8 @@ pub fn xxe(s: &str) -> Option<ClassFound> {
         }
         return Some(("xxe", "xxe.entity", 0.7));
     }
-    if lower.contains("<!doctype") && (lower.contains(" system \"") || lower.contains(" system '")) {
+    if lower.contains("<!doctype") && (lower.contains(" system \"") || lower.contains(" system '"))
+    {
         return Some(("xxe", "xxe.external_dtd", 0.8));
     }
     if lower.contains("xi:include") || lower.contains("xinclude") {
@@ -404,9 +578,31 @@ pub fn xxe(s: &str) -> Option<ClassFound> {
 }
 
 const MONGO_OPS: &[&str] = &[
-    "$ne", "$eq", "$gt", "$gte", "$lt", "$lte", "$nin", "$in", "$regex", "$where", "$exists",
-    "$expr", "$or", "$and", "$not", "$nor", "$elemmatch", "$function", "$accumulator", "$size",
-    "$type", "$mod", "$all", "$text", "$lookup",
+    "$ne",
+    "$eq",
+    "$gt",
+    "$gte",
+    "$lt",
+    "$lte",
+    "$nin",
+    "$in",
+    "$regex",
+    "$where",
+    "$exists",
+    "$expr",
+    "$or",
+    "$and",
+    "$not",
+    "$nor",
+    "$elemmatch",
+    "$function",
+    "$accumulator",
+    "$size",
+    "$type",
+    "$mod",
+    "$all",
+    "$text",
+    "$lookup",
 ];
 
 /// NoSQL operator injection: `$ne`-style operators in keys (`user[$ne]=`,
@@ -420,36 +616,67 @@ pub fn nosql(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         for op in MONGO_OPS {
             if let Some(at) = lower.find(op) {
                 let end = at + op.len();
-                let before_ok = at == 0 || matches!(lower.as_bytes()[at - 1], b'[' | b'.' | b'{' | b'"');
-                let after_ok = lower.as_bytes().get(end).is_none_or(|c| !c.is_ascii_alphanumeric());
+                let before_ok =
+                    at == 0 || matches!(lower.as_bytes()[at - 1], b'[' | b'.' | b'{' | b'"');
+                let after_ok = lower
+                    .as_bytes()
+                    .get(end)
+                    .is_none_or(|c| !c.is_ascii_alphanumeric());
                 if before_ok && after_ok {
-                    let conf = if matches!(*op, "$where" | "$function" | "$accumulator" | "$expr") { 0.95 } else { 0.85 };
+                    let conf = if matches!(*op, "$where" | "$function" | "$accumulator" | "$expr") {
+                        0.95
+                    } else {
+                        0.85
+                    };
                     return Some(("nosql", "nosql.operator", conf));
                 }
             }
         }
         // Django-style lookups in JSON keys: `username__startswith`.
-        if ["__startswith", "__regex", "__contains", "__gt", "__in"].iter().any(|k| lower.ends_with(k)) {
+        if ["__startswith", "__regex", "__contains", "__gt", "__in"]
+            .iter()
+            .any(|k| lower.ends_with(k))
+        {
             return Some(("nosql", "nosql.orm_lookup", 0.6));
         }
     }
-    if lower.contains("$where") || (lower.contains("this.") && (lower.contains("==") || lower.contains("sleep(") || lower.contains("return "))) {
-        if lower.contains("$where") || lower.contains("sleep(") {
-            return Some(("nosql", "nosql.server_js", 0.8));
-        }
+    if lower.contains("$where") || (lower.contains("this.") && lower.contains("sleep(")) {
+        return Some(("nosql", "nosql.server_js", 0.8));
     }
-    if lower.starts_with("{\"$") || lower.starts_with("{'$") || lower.contains("[$ne]") || lower.contains("[$gt]") || lower.contains("[$regex]") {
+    if lower.starts_with("{\"$")
+        || lower.starts_with("{'$")
+        || lower.contains("[$ne]")
+        || lower.contains("[$gt]")
+        || lower.contains("[$regex]")
+    {
         return Some(("nosql", "nosql.operator", 0.8));
     }
     None
 }
 
 const INJECTED_HEADERS: &[&str] = &[
-    "set-cookie", "location", "content-type", "content-length", "refresh", "x-", "access-control-",
-    "transfer-encoding", "host", "cookie", "http/1.",
+    "set-cookie",
+    "location",
+    "content-type",
+    "content-length",
+    "refresh",
+    "x-",
+    "access-control-",
+    "transfer-encoding",
+    "host",
+    "cookie",
+    "http/1.",
 ];
 
-const MAIL_HEADERS: &[&str] = &["bcc:", "cc:", "to:", "from:", "subject:", "reply-to:", "content-type:"];
+const MAIL_HEADERS: &[&str] = &[
+    "bcc:",
+    "cc:",
+    "to:",
+    "from:",
+    "subject:",
+    "reply-to:",
+    "content-type:",
+];
 
 /// CRLF / response splitting (in URLs and headers) and mail header injection (anywhere).
 pub fn crlf(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
@@ -465,7 +692,9 @@ pub fn crlf(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         if MAIL_HEADERS.iter().any(|h| l.starts_with(h)) && !matches!(cx.kind, Kind::Body) {
             return Some(("mail", "mail.header_injection", 0.8));
         }
-        if (cx.in_url || cx.kind == Kind::Header) && INJECTED_HEADERS.iter().any(|h| l.starts_with(h)) {
+        if (cx.in_url || cx.kind == Kind::Header)
+            && INJECTED_HEADERS.iter().any(|h| l.starts_with(h))
+        {
             let colon = l.find(':');
             if colon.is_some() || l.starts_with("http/1.") {
                 return Some(("crlf", "crlf.header_injection", 0.9));
@@ -487,8 +716,15 @@ pub fn ldap(s: &str) -> Option<ClassFound> {
             Some(b'|' | b'&' | b'!') => after.get(1..).unwrap_or(&[]),
             _ => after,
         };
-        let after = if after.first() == Some(&b'(') { after.get(1..).unwrap_or(&[]) } else { after };
-        let name = after.iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'-').count();
+        let after = if after.first() == Some(&b'(') {
+            after.get(1..).unwrap_or(&[])
+        } else {
+            after
+        };
+        let name = after
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-')
+            .count();
         if name > 0 && matches!(after.get(name), Some(b'=' | b'~' | b'>' | b'<')) {
             return Some(("ldap", "ldap.filter_injection", 0.85));
         }
@@ -503,10 +739,12 @@ pub fn ldap(s: &str) -> Option<ClassFound> {
 pub fn ssi(s: &str) -> Option<ClassFound> {
     let at = s.find("<!--#")?;
     let d = s.get(at + 5..).unwrap_or("").to_ascii_lowercase();
-    ["exec", "include", "echo", "config", "printenv", "fsize", "flastmod", "set", "if"]
-        .iter()
-        .any(|k| d.starts_with(k))
-        .then_some(("ssi", "ssi.directive", 0.9))
+    [
+        "exec", "include", "echo", "config", "printenv", "fsize", "flastmod", "set", "if",
+    ]
+    .iter()
+    .any(|k| d.starts_with(k))
+    .then_some(("ssi", "ssi.directive", 0.9))
 }
 
 /// Serialized objects: Java, PHP, .NET, Python pickle, YAML tags.
@@ -515,19 +753,29 @@ pub fn deser(s: &str) -> Option<ClassFound> {
     if t.starts_with("rO0AB") || t.starts_with("H4sIAAAAAAAA") && t.len() > 40 {
         return Some(("deser", "deser.java", 0.85));
     }
-    if t.len() >= 8 && t.get(..8).is_some_and(|h| h.eq_ignore_ascii_case("aced0005")) {
+    if t.len() >= 8
+        && t.get(..8)
+            .is_some_and(|h| h.eq_ignore_ascii_case("aced0005"))
+    {
         return Some(("deser", "deser.java", 0.85));
     }
     if t.as_bytes().starts_with(&[0xac, 0xed, 0x00, 0x05]) {
         return Some(("deser", "deser.java", 0.9));
     }
-    if t.starts_with("AAEAAAD/////") || t.contains("\"$type\":\"System.") || t.contains("\"$type\": \"System.") || t.contains("ObjectDataProvider") {
+    if t.starts_with("AAEAAAD/////")
+        || t.contains("\"$type\":\"System.")
+        || t.contains("\"$type\": \"System.")
+        || t.contains("ObjectDataProvider")
+    {
         return Some(("deser", "deser.dotnet", 0.85));
     }
     // PHP: O:8:"stdClass":1:{...}, a:2:{...}, C:.. custom.
     let b = t.as_bytes();
     let mut i = 0;
-    while let Some(p) = b.get(i..).and_then(|r| r.windows(2).position(|w| (w[0] == b'O' || w[0] == b'C') && w[1] == b':')) {
+    while let Some(p) = b.get(i..).and_then(|r| {
+        r.windows(2)
+            .position(|w| (w[0] == b'O' || w[0] == b'C') && w[1] == b':')
+    }) {
         let at = i + p;
         i = at + 2;
         let rest = t.get(at + 2..).unwrap_or("");
@@ -544,14 +792,27 @@ pub fn deser(s: &str) -> Option<ClassFound> {
             break;
         }
     }
-    if (t.starts_with("a:") && t.contains(":{") && (t.contains("s:") || t.contains("i:")) && t.ends_with('}')) && t.len() > 8 {
+    if (t.starts_with("a:")
+        && t.contains(":{")
+        && (t.contains("s:") || t.contains("i:"))
+        && t.ends_with('}'))
+        && t.len() > 8
+    {
         return Some(("deser", "deser.php", 0.7));
     }
     let lower = t.to_ascii_lowercase();
-    if lower.contains("!!python/object") || lower.contains("!!javax.") || lower.contains("!!java.") || lower.contains("!ruby/object") {
+    if lower.contains("!!python/object")
+        || lower.contains("!!javax.")
+        || lower.contains("!!java.")
+        || lower.contains("!ruby/object")
+    {
         return Some(("deser", "deser.yaml", 0.9));
     }
-    if t.starts_with("cos\nsystem") || t.starts_with("cposix\nsystem") || t.contains("c__builtin__\n") || t.starts_with("\u{80}\u{4}") {
+    if t.starts_with("cos\nsystem")
+        || t.starts_with("cposix\nsystem")
+        || t.contains("c__builtin__\n")
+        || t.starts_with("\u{80}\u{4}")
+    {
         return Some(("deser", "deser.pickle", 0.9));
     }
     None
@@ -563,19 +824,42 @@ pub fn proto(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         return None;
     }
     let lower = s.to_ascii_lowercase();
-    let key_like = matches!(cx.kind, Kind::Key) || cx.name.contains("__proto__") || cx.name.contains("prototype");
-    if lower.contains("__proto__") && (key_like || lower.contains("__proto__[") || lower.contains("__proto__.") || lower.contains("\"__proto__\"")) {
+    let key_like = matches!(cx.kind, Kind::Key)
+        || cx.name.contains("__proto__")
+        || cx.name.contains("prototype");
+    if lower.contains("__proto__")
+        && (key_like
+            || lower.contains("__proto__[")
+            || lower.contains("__proto__.")
+            || lower.contains("\"__proto__\""))
+    {
         return Some(("proto", "proto.pollution", 0.9));
     }
-    if lower.contains("constructor[prototype]") || lower.contains("constructor.prototype") || (key_like && lower.contains("constructor") && lower.contains("prototype")) {
+    if lower.contains("constructor[prototype]")
+        || lower.contains("constructor.prototype")
+        || (key_like && lower.contains("constructor") && lower.contains("prototype"))
+    {
         return Some(("proto", "proto.pollution", 0.85));
     }
     None
 }
 
 const REDIRECT_PARAMS: &[&str] = &[
-    "redirect", "redirect_uri", "redirect_url", "redirecturl", "next", "return", "returnurl",
-    "return_url", "return_to", "returnto", "goto", "dest", "destination", "continue", "redir",
+    "redirect",
+    "redirect_uri",
+    "redirect_url",
+    "redirecturl",
+    "next",
+    "return",
+    "returnurl",
+    "return_url",
+    "return_to",
+    "returnto",
+    "goto",
+    "dest",
+    "destination",
+    "continue",
+    "redir",
     "forward",
 ];
 
@@ -584,12 +868,21 @@ pub fn redirect(s: &str, cx: &Ctx<'_>, host: &str) -> Option<ClassFound> {
     if cx.kind != Kind::Value || !s.contains("//") && !s.contains("/\\") && !s.contains("\\\\") {
         return None;
     }
-    let param = cx.name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    let param = cx
+        .name
+        .rsplit('.')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if !REDIRECT_PARAMS.contains(&param.as_str()) {
         return None;
     }
     let v = s.trim();
-    let target = if let Some(r) = v.strip_prefix("//").or(v.strip_prefix("/\\")).or(v.strip_prefix("\\\\")) {
+    let target = if let Some(r) = v
+        .strip_prefix("//")
+        .or(v.strip_prefix("/\\"))
+        .or(v.strip_prefix("\\\\"))
+    {
         r
     } else if let Some((scheme, r)) = v.split_once("://") {
         if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
@@ -608,31 +901,96 @@ pub fn redirect(s: &str, cx: &Ctx<'_>, host: &str) -> Option<ClassFound> {
 }
 
 const PHP_FUNCS: &[&str] = &[
-    "system", "exec", "shell_exec", "passthru", "popen", "proc_open", "pcntl_exec", "eval",
-    "assert", "create_function", "call_user_func", "call_user_func_array", "preg_replace",
-    "base64_decode", "gzinflate", "gzuncompress", "str_rot13", "file_get_contents",
-    "file_put_contents", "fopen", "fwrite", "fputs", "readfile", "include", "require",
-    "include_once", "require_once", "phpinfo", "highlight_file", "show_source", "chr",
-    "unserialize", "move_uploaded_file", "array_map", "usort", "ini_set", "putenv", "mail",
-    "curl_exec", "fsockopen", "posix_getpwuid", "dl", "symlink", "chmod", "unlink", "copy",
+    "system",
+    "exec",
+    "shell_exec",
+    "passthru",
+    "popen",
+    "proc_open",
+    "pcntl_exec",
+    "eval",
+    "assert",
+    "create_function",
+    "call_user_func",
+    "call_user_func_array",
+    "preg_replace",
+    "base64_decode",
+    "gzinflate",
+    "gzuncompress",
+    "str_rot13",
+    "file_get_contents",
+    "file_put_contents",
+    "fopen",
+    "fwrite",
+    "fputs",
+    "readfile",
+    "include",
+    "require",
+    "include_once",
+    "require_once",
+    "phpinfo",
+    "highlight_file",
+    "show_source",
+    "chr",
+    "unserialize",
+    "move_uploaded_file",
+    "array_map",
+    "usort",
+    "ini_set",
+    "putenv",
+    "mail",
+    "curl_exec",
+    "fsockopen",
+    "posix_getpwuid",
+    "dl",
+    "symlink",
+    "chmod",
+    "unlink",
+    "copy",
 ];
 
 const PHP_ONLY: &[&str] = &[
-    "shell_exec", "passthru", "proc_open", "pcntl_exec", "create_function", "call_user_func",
-    "call_user_func_array", "base64_decode", "gzinflate", "gzuncompress", "str_rot13",
-    "file_get_contents", "file_put_contents", "phpinfo", "highlight_file", "show_source",
-    "move_uploaded_file", "posix_getpwuid", "fsockopen", "curl_exec", "preg_replace",
+    "shell_exec",
+    "passthru",
+    "proc_open",
+    "pcntl_exec",
+    "create_function",
+    "call_user_func",
+    "call_user_func_array",
+    "base64_decode",
+    "gzinflate",
+    "gzuncompress",
+    "str_rot13",
+    "file_get_contents",
+    "file_put_contents",
+    "phpinfo",
+    "highlight_file",
+    "show_source",
+    "move_uploaded_file",
+    "posix_getpwuid",
+    "fsockopen",
+    "curl_exec",
+    "preg_replace",
 ];
 
 /// PHP code injection.
 pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     let lower = s.to_ascii_lowercase();
-    if lower.contains("<?php") || lower.contains("<?=") || (lower.starts_with("<?") && !lower.starts_with("<?xml")) {
+    if lower.contains("<?php")
+        || lower.contains("<?=")
+        || (lower.starts_with("<?") && !lower.starts_with("<?xml"))
+    {
         return Some(("php", "php.open_tag", 0.9));
     }
     if cx.kind == Kind::Filename {
         let f = lower.trim();
-        if [".php", ".phtml", ".php3", ".php4", ".php5", ".php7", ".phar", ".pht", ".phps", ".jsp", ".jspx", ".asp", ".aspx", ".cer", ".shtml"].iter().any(|e| f.ends_with(e) || f.contains(&format!("{e}."))) {
+        if [
+            ".php", ".phtml", ".php3", ".php4", ".php5", ".php7", ".phar", ".pht", ".phps", ".jsp",
+            ".jspx", ".asp", ".aspx", ".cer", ".shtml",
+        ]
+        .iter()
+        .any(|e| f.ends_with(e) || f.contains(&format!("{e}.")))
+        {
             return Some(("php", "upload.script_file", 0.8));
         }
         if f == ".htaccess" || f == ".user.ini" || f == "web.config" {
@@ -641,7 +999,17 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     }
     let b = lower.as_bytes();
     if memchr::memchr(b'$', b).is_some() {
-        for sg in ["$_get", "$_post", "$_request", "$_cookie", "$_server", "$_files", "$_env", "$globals", "$_session"] {
+        for sg in [
+            "$_get",
+            "$_post",
+            "$_request",
+            "$_cookie",
+            "$_server",
+            "$_files",
+            "$_env",
+            "$globals",
+            "$_session",
+        ] {
             if lower.contains(sg) {
                 return Some(("php", "php.superglobal", 0.8));
             }
@@ -649,14 +1017,28 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         // Variable function call: `$x(`, `${...}(`.
         if let Some(at) = lower.find('$') {
             let rest = &lower[at + 1..];
-            let name = rest.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').count();
-            if name > 0 && rest.get(name..).is_some_and(|r| r.trim_start().starts_with('(') || r.starts_with("[") && r.contains("](")) {
+            let name = rest
+                .bytes()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                .count();
+            if name > 0
+                && rest.get(name..).is_some_and(|r| {
+                    r.trim_start().starts_with('(') || r.starts_with("[") && r.contains("](")
+                })
+            {
                 return Some(("php", "php.variable_call", 0.7));
             }
         }
     }
     if memchr::memchr(b'(', b).is_none() {
-        for d in ["allow_url_include", "auto_prepend_file", "auto_append_file", "disable_functions", "open_basedir", "safe_mode"] {
+        for d in [
+            "allow_url_include",
+            "auto_prepend_file",
+            "auto_append_file",
+            "disable_functions",
+            "open_basedir",
+            "safe_mode",
+        ] {
             if lower.contains(d) && lower.contains('=') {
                 return Some(("php", "php.config_directive", 0.7));
             }
@@ -667,8 +1049,14 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     let mut best: Option<ClassFound> = None;
     for (at, _) in lower.match_indices('(').take(32) {
         let head = lower.get(..at).unwrap_or("").trim_end();
-        let head = head.strip_suffix("*/").map_or(head, |h| h.rfind("/*").map_or(h, |p| h.get(..p).unwrap_or(h)).trim_end());
-        let start = head.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |p| p + 1);
+        let head = head.strip_suffix("*/").map_or(head, |h| {
+            h.rfind("/*")
+                .map_or(h, |p| h.get(..p).unwrap_or(h))
+                .trim_end()
+        });
+        let start = head
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |p| p + 1);
         let name = head.get(start..).unwrap_or("");
         let before = head.get(..start).unwrap_or("");
         if name.is_empty() || before.ends_with(['.', '-', '>']) && !before.ends_with("->") {
@@ -678,10 +1066,14 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             continue;
         }
         let arg = lower.get(at + 1..).unwrap_or("").trim_start();
-        let arg_code = arg.starts_with(['\'', '"', '$', '`']) || arg.starts_with(|c: char| c.is_ascii_alphabetic()) && arg.contains('(') || arg.starts_with(')');
+        let arg_code = arg.starts_with(['\'', '"', '$', '`'])
+            || arg.starts_with(|c: char| c.is_ascii_alphabetic()) && arg.contains('(')
+            || arg.starts_with(')');
         let conf = if PHP_ONLY.contains(&name) {
             0.8
-        } else if arg_code && (before.is_empty() || before.ends_with([';', '=', ' ', '(', '@', '.', '{'])) {
+        } else if arg_code
+            && (before.is_empty() || before.ends_with([';', '=', ' ', '(', '@', '.', '{']))
+        {
             0.7
         } else {
             0.0
@@ -694,21 +1086,53 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
 }
 
 const JAVA_CLASSES: &[&str] = &[
-    "java.lang.runtime", "java.lang.processbuilder", "java.lang.system", "java.lang.class",
-    "java.lang.reflect", "java.lang.thread", "java.lang.classloader", "java.io.file",
-    "java.io.objectinputstream", "java.io.filteroutputstream", "java.io.fileoutputstream",
-    "java.io.fileinputstream", "java.net.url", "java.net.socket", "java.beans.xmldecoder",
-    "javax.script", "javax.naming", "javax.management", "java.util.scanner",
-    "org.apache.commons.collections", "org.apache.xalan", "org.codehaus.groovy",
-    "com.sun.rowset.jdbcrowsetimpl", "com.sun.org.apache", "org.springframework.context",
-    "bsh.interpreter", "java.rmi", "sun.misc.base64decoder", "clojure.main",
+    "java.lang.runtime",
+    "java.lang.processbuilder",
+    "java.lang.system",
+    "java.lang.class",
+    "java.lang.reflect",
+    "java.lang.thread",
+    "java.lang.classloader",
+    "java.io.file",
+    "java.io.objectinputstream",
+    "java.io.filteroutputstream",
+    "java.io.fileoutputstream",
+    "java.io.fileinputstream",
+    "java.net.url",
+    "java.net.socket",
+    "java.beans.xmldecoder",
+    "javax.script",
+    "javax.naming",
+    "javax.management",
+    "java.util.scanner",
+    "org.apache.commons.collections",
+    "org.apache.xalan",
+    "org.codehaus.groovy",
+    "com.sun.rowset.jdbcrowsetimpl",
+    "com.sun.org.apache",
+    "org.springframework.context",
+    "bsh.interpreter",
+    "java.rmi",
+    "sun.misc.base64decoder",
+    "clojure.main",
 ];
 
 const JAVA_GADGETS: &[&str] = &[
-    "invokertransformer", "chainedtransformer", "instantiatetransformer", "constanttransformer",
-    "templatesimpl", "annotationinvocationhandler", "badattributevalueexpexception",
-    "priorityqueue", "lazymap", "transformedmap", "xmldecoder", "processbuilder",
-    "getruntime", "runtime.exec", "jdbcrowsetimpl",
+    "invokertransformer",
+    "chainedtransformer",
+    "instantiatetransformer",
+    "constanttransformer",
+    "templatesimpl",
+    "annotationinvocationhandler",
+    "badattributevalueexpexception",
+    "priorityqueue",
+    "lazymap",
+    "transformedmap",
+    "xmldecoder",
+    "processbuilder",
+    "getruntime",
+    "runtime.exec",
+    "jdbcrowsetimpl",
 ];
 
 /// Java: class names attackers reach for, gadget chains, OGNL/SpEL, Spring4Shell.
@@ -717,13 +1141,25 @@ pub fn java(s: &str) -> Option<ClassFound> {
     if lower.contains("class.module.classloader") || lower.contains("class.classloader") {
         return Some(("java", "java.spring4shell", 0.9));
     }
-    if (lower.contains("#_memberaccess") || lower.contains("@ognlcontext") || lower.contains("#context[") || lower.contains("ognl.")) && lower.contains(['#', '@']) {
+    if (lower.contains("#_memberaccess")
+        || lower.contains("@ognlcontext")
+        || lower.contains("#context[")
+        || lower.contains("ognl."))
+        && lower.contains(['#', '@'])
+    {
         return Some(("java", "java.ognl", 0.9));
     }
     if lower.contains("t(java.") || lower.contains("t (java.") {
         return Some(("java", "java.spel", 0.9));
     }
-    if lower.contains("java.") || lower.contains("javax.") || lower.contains("org.") || lower.contains("com.sun") || lower.contains("bsh.") || lower.contains("sun.misc") || lower.contains("clojure") {
+    if lower.contains("java.")
+        || lower.contains("javax.")
+        || lower.contains("org.")
+        || lower.contains("com.sun")
+        || lower.contains("bsh.")
+        || lower.contains("sun.misc")
+        || lower.contains("clojure")
+    {
         for c in JAVA_CLASSES {
             if lower.contains(c) {
                 return Some(("java", "java.dangerous_class", 0.8));
@@ -735,7 +1171,10 @@ pub fn java(s: &str) -> Option<ClassFound> {
             return Some(("java", "java.gadget", 0.8));
         }
     }
-    if lower.contains(".getclass()") || lower.contains(".forname(") || lower.contains("getruntime()") {
+    if lower.contains(".getclass()")
+        || lower.contains(".forname(")
+        || lower.contains("getruntime()")
+    {
         return Some(("java", "java.reflection", 0.8));
     }
     None
@@ -765,7 +1204,12 @@ pub fn code(s: &str) -> Option<ClassFound> {
         ("getruntime().exec", "code.java", 0.9),
     ] {
         if lower.contains(needle) {
-            if needle == "require(" && !(lower.contains("require('child") || lower.contains("require(\"child") || lower.contains("require('fs") || lower.contains("require('net")) {
+            if needle == "require("
+                && !(lower.contains("require('child")
+                    || lower.contains("require(\"child")
+                    || lower.contains("require('fs")
+                    || lower.contains("require('net"))
+            {
                 continue;
             }
             return Some(("code", rule, conf));
@@ -790,7 +1234,11 @@ mod tests {
     use super::*;
 
     fn cx(kind: Kind, name: &str) -> Ctx<'_> {
-        Ctx { kind, name, in_url: true }
+        Ctx {
+            kind,
+            name,
+            in_url: true,
+        }
     }
 
     #[test]
@@ -816,47 +1264,156 @@ mod tests {
         let path = cx(Kind::Path, "path");
         let hits: &[(&str, Option<ClassFound>, &str)] = &[
             ("../../etc/passwd", files("../../etc/passwd", &v), "ptrav"),
-            ("/static/../../etc/passwd", files("/static/../../etc/passwd", &path), "ptrav"),
-            ("..\\..\\windows\\win.ini", files("..\\..\\windows\\win.ini", &v), "ptrav"),
-            ("php://filter", files("php://filter/convert.base64-encode/resource=index.php", &v), "lfi"),
+            (
+                "/static/../../etc/passwd",
+                files("/static/../../etc/passwd", &path),
+                "ptrav",
+            ),
+            (
+                "..\\..\\windows\\win.ini",
+                files("..\\..\\windows\\win.ini", &v),
+                "ptrav",
+            ),
+            (
+                "php://filter",
+                files("php://filter/convert.base64-encode/resource=index.php", &v),
+                "lfi",
+            ),
             ("/etc/shadow", files("/etc/shadow", &v), "lfi"),
-            ("http://169.254.169.254/latest", urls("http://169.254.169.254/latest/meta-data/", &v), "ssrf"),
-            ("http://[::ffff:127.0.0.1]/", urls("http://[::ffff:127.0.0.1]/", &v), "ssrf"),
-            ("http://2130706433/", urls("http://2130706433/admin", &v), "ssrf"),
+            (
+                "http://169.254.169.254/latest",
+                urls("http://169.254.169.254/latest/meta-data/", &v),
+                "ssrf",
+            ),
+            (
+                "http://[::ffff:127.0.0.1]/",
+                urls("http://[::ffff:127.0.0.1]/", &v),
+                "ssrf",
+            ),
+            (
+                "http://2130706433/",
+                urls("http://2130706433/admin", &v),
+                "ssrf",
+            ),
             ("gopher://", urls("gopher://x:25/_HELO", &v), "ssrf"),
-            ("http://evil@127.0.0.1", urls("http://evil.com@127.0.0.1/", &v), "ssrf"),
+            (
+                "http://evil@127.0.0.1",
+                urls("http://evil.com@127.0.0.1/", &v),
+                "ssrf",
+            ),
             ("rfi ip", urls("http://66.240.183.75/crash.php", &v), "rfi"),
             ("rfi ?", urls("https://evil.example/shell.txt?", &v), "rfi"),
             ("jndi", log4shell("${jndi:ldap://x/a}"), "log4shell"),
-            ("jndi nested", log4shell("${${lower:j}${::-n}di:${lower:l}dap://x/a}"), "log4shell"),
-            ("jndi env", log4shell("${${env:NaN:-j}ndi${env:NaN:-:}ldap://x}"), "log4shell"),
+            (
+                "jndi nested",
+                log4shell("${${lower:j}${::-n}di:${lower:l}dap://x/a}"),
+                "log4shell",
+            ),
+            (
+                "jndi env",
+                log4shell("${${env:NaN:-j}ndi${env:NaN:-:}ldap://x}"),
+                "log4shell",
+            ),
             ("{{7*7}}", ssti("{{7*7}}"), "ssti"),
-            ("jinja dunder", ssti("{{ ''.__class__.__mro__[1] }}"), "ssti"),
-            ("freemarker", ssti("<#assign ex=\"freemarker.template.utility.Execute\"?new()>"), "ssti"),
+            (
+                "jinja dunder",
+                ssti("{{ ''.__class__.__mro__[1] }}"),
+                "ssti",
+            ),
+            (
+                "freemarker",
+                ssti("<#assign ex=\"freemarker.template.utility.Execute\"?new()>"),
+                "ssti",
+            ),
             ("erb", ssti("<%= 7*7 %>"), "ssti"),
-            ("xxe", xxe("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>"), "xxe"),
-            ("nosql key", nosql("user[$ne]", &cx(Kind::Key, "query_key.user[$ne]")), "nosql"),
-            ("nosql where", nosql("$where", &cx(Kind::Key, "body.json_key.$where")), "nosql"),
+            (
+                "xxe",
+                xxe("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>"),
+                "xxe",
+            ),
+            (
+                "nosql key",
+                nosql("user[$ne]", &cx(Kind::Key, "query_key.user[$ne]")),
+                "nosql",
+            ),
+            (
+                "nosql where",
+                nosql("$where", &cx(Kind::Key, "body.json_key.$where")),
+                "nosql",
+            ),
             ("crlf", crlf("x\r\nSet-Cookie: a=1", &v), "crlf"),
-            ("mail", crlf("me@x.com\nBcc: all@x.com", &cx(Kind::Value, "body.form.email")), "mail"),
+            (
+                "mail",
+                crlf(
+                    "me@x.com\nBcc: all@x.com",
+                    &cx(Kind::Value, "body.form.email"),
+                ),
+                "mail",
+            ),
             ("ldap", ldap("*)(uid=*))(|(uid=*"), "ldap"),
             ("ldap2", ldap("admin)(|(password=*)"), "ldap"),
             ("ssi", ssi("<!--#exec cmd=\"ls\" -->"), "ssi"),
             ("java ser", deser("rO0ABXNyABFqYXZh"), "deser"),
-            ("php ser", deser("O:8:\"stdClass\":1:{s:1:\"a\";i:2;}"), "deser"),
-            ("yaml", deser("!!python/object/apply:os.system ['id']"), "deser"),
-            ("proto", proto("__proto__", &cx(Kind::Key, "body.json_key.__proto__")), "proto"),
-            ("proto q", proto("query.__proto__[admin]", &cx(Kind::Key, "query.__proto__[admin]")), "proto"),
-            ("redirect", redirect("//evil.example/x", &cx(Kind::Value, "query.next"), "app"), "redirect"),
+            (
+                "php ser",
+                deser("O:8:\"stdClass\":1:{s:1:\"a\";i:2;}"),
+                "deser",
+            ),
+            (
+                "yaml",
+                deser("!!python/object/apply:os.system ['id']"),
+                "deser",
+            ),
+            (
+                "proto",
+                proto("__proto__", &cx(Kind::Key, "body.json_key.__proto__")),
+                "proto",
+            ),
+            (
+                "proto q",
+                proto(
+                    "query.__proto__[admin]",
+                    &cx(Kind::Key, "query.__proto__[admin]"),
+                ),
+                "proto",
+            ),
+            (
+                "redirect",
+                redirect("//evil.example/x", &cx(Kind::Value, "query.next"), "app"),
+                "redirect",
+            ),
             ("php", php("<?php system($_GET['c']); ?>", &v), "php"),
             ("php fn", php("file_put_contents('x.php','y')", &v), "php"),
-            ("php upload", php("shell.php", &cx(Kind::Filename, "body.multipart.f.filename")), "php"),
-            ("java", java("java.lang.Runtime.getRuntime().exec('id')"), "java"),
-            ("ognl", java("%{(#_memberAccess['allowStaticMethodAccess']=true)}"), "java"),
-            ("spring4shell", java("class.module.classLoader.resources"), "java"),
+            (
+                "php upload",
+                php(
+                    "shell.php",
+                    &cx(Kind::Filename, "body.multipart.f.filename"),
+                ),
+                "php",
+            ),
+            (
+                "java",
+                java("java.lang.Runtime.getRuntime().exec('id')"),
+                "java",
+            ),
+            (
+                "ognl",
+                java("%{(#_memberAccess['allowStaticMethodAccess']=true)}"),
+                "java",
+            ),
+            (
+                "spring4shell",
+                java("class.module.classLoader.resources"),
+                "java",
+            ),
             ("node", code("require('child_process').exec('id')"), "code"),
             ("python", code("__import__('os').system('id')"), "code"),
-            ("shellshock", shellshock("() { :; }; /bin/bash -c id"), "rce"),
+            (
+                "shellshock",
+                shellshock("() { :; }; /bin/bash -c id"),
+                "rce",
+            ),
         ];
         for (what, got, want) in hits {
             assert_eq!(got.map(|g| g.0), Some(*want), "{what}: {got:?}");
@@ -871,18 +1428,33 @@ mod tests {
         assert_eq!(files("/api/v1/users/130", &path), None);
         assert_eq!(files("/static/app.js", &path), None);
         assert_eq!(files("see the .environment docs", &v), None);
-        assert_eq!(urls("https://example.com/callback", &cx(Kind::Value, "query.redirect_uri")), None);
+        assert_eq!(
+            urls(
+                "https://example.com/callback",
+                &cx(Kind::Value, "query.redirect_uri")
+            ),
+            None
+        );
         assert_eq!(urls("See https://docs.rs/regex for details", &v), None);
         assert_eq!(log4shell("${HOME} and ${user}"), None);
         assert_eq!(ssti("Hello {{name}}, welcome"), None);
         assert_eq!(ssti("price: ${amount}"), None);
         assert_eq!(xxe("<!-- a comment -->"), None);
         assert_eq!(nosql("price $5", &v), None);
-        assert_eq!(crlf("line one\nline two", &cx(Kind::Value, "body.json.note")), None);
+        assert_eq!(
+            crlf("line one\nline two", &cx(Kind::Value, "body.json.note")),
+            None
+        );
         assert_eq!(ldap("(a)(b) notes"), None);
         assert_eq!(deser("Order:12"), None);
-        assert_eq!(redirect("/account", &cx(Kind::Value, "query.next"), "app"), None);
-        assert_eq!(redirect("https://app/x", &cx(Kind::Value, "query.next"), "app"), None);
+        assert_eq!(
+            redirect("/account", &cx(Kind::Value, "query.next"), "app"),
+            None
+        );
+        assert_eq!(
+            redirect("https://app/x", &cx(Kind::Value, "query.next"), "app"),
+            None
+        );
         assert_eq!(php("Our system (v2) is great", &v), None);
         assert_eq!(php("eval the results", &v), None);
         assert_eq!(java("org.example.app is our package"), None);

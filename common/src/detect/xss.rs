@@ -11,8 +11,23 @@
 use super::sqli::Found;
 
 const URL_ATTRS: &[&str] = &[
-    "href", "src", "action", "formaction", "data", "xlink:href", "background", "poster", "code",
-    "codebase", "dynsrc", "lowsrc", "srcdoc", "to", "values", "from", "by",
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "data",
+    "xlink:href",
+    "background",
+    "poster",
+    "code",
+    "codebase",
+    "dynsrc",
+    "lowsrc",
+    "srcdoc",
+    "to",
+    "values",
+    "from",
+    "by",
 ];
 
 const LOADING_TAGS: &[&str] = &[
@@ -20,10 +35,30 @@ const LOADING_TAGS: &[&str] = &[
 ];
 
 const SINKS: &[&str] = &[
-    "alert", "prompt", "confirm", "eval", "settimeout", "setinterval", "function", "fetch",
-    "document.write", "document.cookie", "document.domain", "document.location", "window.location",
-    "location.href", "string.fromcharcode", "atob", "import", "constructor", "top[", "self[",
-    "window[", "this[", "parent[", "print",
+    "alert",
+    "prompt",
+    "confirm",
+    "eval",
+    "settimeout",
+    "setinterval",
+    "function",
+    "fetch",
+    "document.write",
+    "document.cookie",
+    "document.domain",
+    "document.location",
+    "window.location",
+    "location.href",
+    "string.fromcharcode",
+    "atob",
+    "import",
+    "constructor",
+    "top[",
+    "self[",
+    "window[",
+    "this[",
+    "parent[",
+    "print",
 ];
 
 /// Lower-cased `s` with control characters and whitespace removed, as
@@ -41,7 +76,10 @@ fn script_uri(v: &str) -> Option<Found> {
     if v.starts_with("javascript:") || v.starts_with("vbscript:") || v.starts_with("livescript:") {
         return Some(("xss.script_uri", 0.9));
     }
-    if v.starts_with("data:text/html") || v.starts_with("data:image/svg") || v.starts_with("data:application/x") {
+    if v.starts_with("data:text/html")
+        || v.starts_with("data:image/svg")
+        || v.starts_with("data:application/x")
+    {
         return Some(("xss.data_uri", 0.8));
     }
     None
@@ -53,9 +91,9 @@ fn sink_at(s: &str) -> bool {
     let lower: String = t.chars().take(24).collect::<String>().to_ascii_lowercase();
     SINKS.iter().any(|k| {
         lower.starts_with(k)
-            && lower
-                .get(k.len()..)
-                .is_some_and(|r| r.is_empty() || r.starts_with(['(', '`', '.', '[', ' ', '=']) || k.ends_with('['))
+            && lower.get(k.len()..).is_some_and(|r| {
+                r.is_empty() || r.starts_with(['(', '`', '.', '[', ' ', '=']) || k.ends_with('[')
+            })
     })
 }
 
@@ -101,21 +139,28 @@ fn tags(s: &str) -> Option<Found> {
             continue;
         }
         // A tag name must be followed by blank, `/`, `>` or end.
-        if !matches!(b.get(j), None | Some(b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'>')) {
+        if !matches!(
+            b.get(j),
+            None | Some(b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'>')
+        ) {
             continue;
         }
         match name.as_str() {
             "script" => found = best(found, Some(("xss.script_tag", 0.95))),
             n if LOADING_TAGS.contains(&n) => found = best(found, Some(("xss.loading_tag", 0.75))),
-            "meta" => {
-                if s.get(j..).is_some_and(|r| r.to_ascii_lowercase().contains("http-equiv")) {
-                    found = best(found, Some(("xss.meta_refresh", 0.7)));
-                }
+            "meta"
+                if s.get(j..)
+                    .is_some_and(|r| r.to_ascii_lowercase().contains("http-equiv")) =>
+            {
+                found = best(found, Some(("xss.meta_refresh", 0.7)));
             }
             _ => {}
         }
         // Attributes up to `>` (or the end: a payload need not be closed).
-        let end = b.get(j..).and_then(|r| memchr::memchr(b'>', r)).map_or(b.len(), |e| j + e);
+        let end = b
+            .get(j..)
+            .and_then(|r| memchr::memchr(b'>', r))
+            .map_or(b.len(), |e| j + e);
         found = best(found, attributes(s.get(j..end).unwrap_or(""), &name));
         i = end.max(i);
         if found.is_some_and(|f| f.1 >= 0.95) {
@@ -153,7 +198,10 @@ fn attributes(a: &str, tag: &str) -> Option<Found> {
             let vs = i;
             match b.get(i) {
                 Some(&q @ (b'"' | b'\'' | b'`')) => {
-                    let close = b.get(i + 1..).and_then(|r| memchr::memchr(q, r)).map_or(b.len(), |e| i + 1 + e);
+                    let close = b
+                        .get(i + 1..)
+                        .and_then(|r| memchr::memchr(q, r))
+                        .map_or(b.len(), |e| i + 1 + e);
                     value = a.get(vs + 1..close).unwrap_or("");
                     i = close + 1;
                 }
@@ -169,7 +217,10 @@ fn attributes(a: &str, tag: &str) -> Option<Found> {
             i += 1;
             continue;
         }
-        let f = if name.len() > 4 && name.starts_with("on") && name.bytes().skip(2).all(|c| c.is_ascii_alphabetic()) {
+        let f = if name.len() > 4
+            && name.starts_with("on")
+            && name.bytes().skip(2).all(|c| c.is_ascii_alphabetic())
+        {
             Some(("xss.event_handler", 0.95))
         } else if URL_ATTRS.contains(&name.as_str()) {
             script_uri(value).or_else(|| {
@@ -178,8 +229,11 @@ fn attributes(a: &str, tag: &str) -> Option<Found> {
             })
         } else if name == "style" {
             let v = squeeze(value);
-            (v.contains("expression(") || v.contains("javascript:") || v.contains("-moz-binding") || v.contains("behavior:"))
-                .then_some(("xss.css_expression", 0.8))
+            (v.contains("expression(")
+                || v.contains("javascript:")
+                || v.contains("-moz-binding")
+                || v.contains("behavior:"))
+            .then_some(("xss.css_expression", 0.8))
         } else {
             None
         };
@@ -204,7 +258,10 @@ pub fn detect(s: &str) -> Option<Found> {
         found = best(found, script_uri(s));
         // `javascript:` anywhere followed by a call.
         let lower = s.to_ascii_lowercase();
-        if let Some(at) = lower.find("javascript:").or_else(|| lower.find("vbscript:")) {
+        if let Some(at) = lower
+            .find("javascript:")
+            .or_else(|| lower.find("vbscript:"))
+        {
             let rest = lower.get(at..).unwrap_or("");
             if rest.contains('(') || rest.contains('`') {
                 found = best(found, Some(("xss.script_uri", 0.8)));
@@ -216,9 +273,6 @@ pub fn detect(s: &str) -> Option<Found> {
         for (at, _) in s.match_indices(['"', '\'']).take(32) {
             let rest = s.get(at + 1..).unwrap_or("");
             let t = rest.trim_start_matches([' ', '\t', '\n', '\r', '/', '\x0c']);
-            if t.len() == rest.len() && !rest.starts_with(['>']) && !t.is_empty() {
-                // `"onx=` with no blank is still a new attribute in HTML.
-            }
             let name_len = t.bytes().take_while(|c| c.is_ascii_alphabetic()).count();
             let name = t.get(..name_len).unwrap_or("").to_ascii_lowercase();
             let after = t.get(name_len..).unwrap_or("").trim_start();
@@ -247,12 +301,17 @@ pub fn detect(s: &str) -> Option<Found> {
         let lower = s.to_ascii_lowercase();
         for k in ["alert", "prompt", "confirm"] {
             for (at, _) in lower.match_indices(k).take(8) {
-                let prev = at.checked_sub(1).and_then(|p| lower.as_bytes().get(p).copied());
+                let prev = at
+                    .checked_sub(1)
+                    .and_then(|p| lower.as_bytes().get(p).copied());
                 if prev.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
                     continue;
                 }
                 let rest = lower.get(at + k.len()..).unwrap_or("").trim_start();
-                let arg = rest.strip_prefix(['(', '`']).unwrap_or("").trim_start_matches(['\'', '"', ' ']);
+                let arg = rest
+                    .strip_prefix(['(', '`'])
+                    .unwrap_or("")
+                    .trim_start_matches(['\'', '"', ' ']);
                 if arg.starts_with(|c: char| c.is_ascii_digit())
                     || arg.starts_with("document.")
                     || arg.starts_with("window.")
