@@ -10,6 +10,9 @@
 //! words that are also English (`cat`, `id`, `echo`) need a shell-looking
 //! argument (`-l`, `/etc/passwd`, `$HOME`) or nothing after them.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use super::sqli::Found;
 
 /// Binaries that are not ordinary words.
@@ -207,13 +210,11 @@ const WORDS: &[&str] = &[
 
 /// `Some(true)` for an unambiguous binary, `Some(false)` for one that is also a word.
 fn binary(word: &str) -> Option<bool> {
-    if STRONG.contains(&word) {
-        Some(true)
-    } else if WORDS.contains(&word) {
-        Some(false)
-    } else {
-        None
-    }
+    static TABLE: LazyLock<HashMap<&'static str, bool>> = LazyLock::new(|| {
+        let strong = STRONG.iter().map(|w| (*w, true));
+        WORDS.iter().map(|w| (*w, false)).chain(strong).collect()
+    });
+    TABLE.get(word).copied()
 }
 
 /// Matches a glob word (`c?t`, `/???/c*t` after the path is dropped) against the table.

@@ -8,6 +8,9 @@
 //! normalisation) rather than matching a keyword anywhere.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 
 use super::points::Kind;
 use super::sqli::Found;
@@ -74,6 +77,10 @@ const SENSITIVE_FILES: &[&str] = &[
     "httpd.conf",
 ];
 
+/// One automaton over [`SENSITIVE_FILES`]: one pass per value, not one per name.
+static SENSITIVE: LazyLock<Option<AhoCorasick>> =
+    LazyLock::new(|| AhoCorasick::new(SENSITIVE_FILES).ok());
+
 const WRAPPERS: &[&str] = &[
     "php://",
     "phar://",
@@ -111,23 +118,29 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         + p.matches("..;/").count()
         + p.matches("..../").count()
         + usize::from(p.ends_with("/.."));
-    let sensitive = SENSITIVE_FILES.iter().any(|f| {
-        p.find(f).is_some_and(|at| {
+    let sensitive = SENSITIVE.as_ref().is_some_and(|ac| {
+        ac.find_overlapping_iter(p.as_str()).any(|m| {
+            let f = SENSITIVE_FILES
+                .get(m.pattern().as_usize())
+                .copied()
+                .unwrap_or("");
             // The file name must end there (`.env` not `.environment`).
-            let end = at + f.len();
-            f.ends_with('/')
+            let ends = f.ends_with('/')
                 || p.as_bytes()
-                    .get(end)
-                    .is_none_or(|c| !c.is_ascii_alphanumeric() || *f == "sam")
-        }) && (*f != "sam" || p.ends_with("/sam"))
+                    .get(m.end())
+                    .is_none_or(|c| !c.is_ascii_alphanumeric());
+            ends && (f != "sam" || p.ends_with("/sam"))
+        })
     });
     if ups > 0 && sensitive {
         return Some(("ptrav", "ptrav.sensitive_file", 0.95));
     }
-    for w in WRAPPERS {
-        if let Some(at) = p.find(w) {
-            if at == 0 || !p.as_bytes()[at - 1].is_ascii_alphanumeric() {
-                return Some(("lfi", "lfi.wrapper", 0.9));
+    if p.contains(':') {
+        for w in WRAPPERS {
+            if let Some(at) = p.find(w) {
+                if at == 0 || !p.as_bytes()[at - 1].is_ascii_alphanumeric() {
+                    return Some(("lfi", "lfi.wrapper", 0.9));
+                }
             }
         }
     }

@@ -290,9 +290,10 @@ fn tokenize(s: &[u8], out: &mut Vec<(Tok, usize)>) {
                 let call = s.get(j) == Some(&b'(');
                 match keyword(w) {
                     Some(t) => t,
-                    None if SCHEMA_WORDS
-                        .iter()
-                        .any(|k| w == *k || w.starts_with(&format!("{k}."))) =>
+                    None if SCHEMA_WORDS.iter().any(|k| {
+                        w.strip_prefix(k)
+                            .is_some_and(|r| r.is_empty() || r.starts_with('.'))
+                    }) =>
                     {
                         Tok::Schema
                     }
