@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use common::args::{DecapArgs, HttpArgs, ReassembleArgs};
+use common::args::{DecapArgs, DetectArgs, HttpArgs, ReassembleArgs};
 use common::cli::{self, CommonArgs};
 use common::pipeline::{self, ChainConfig, Level};
 
@@ -41,7 +41,7 @@ struct RunArgs {
     /// Read from this file (pcap, pcapng or NDJSON) instead of stdin.
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     read: Option<PathBuf>,
-    /// Stop after the stage that emits this record type: packet, conn or http.
+    /// Stop after the stage that emits this record type: packet, conn, http or detect.
     #[arg(long, default_value = "http", value_name = "TYPE")]
     until: Level,
     #[command(flatten)]
@@ -50,6 +50,8 @@ struct RunArgs {
     reassemble: ReassembleArgs,
     #[command(flatten)]
     http: HttpArgs,
+    #[command(flatten)]
+    detect: DetectArgs,
 }
 
 /// The bundled sample, found beside the sources or in the working directory.
@@ -73,6 +75,8 @@ fn main() -> ExitCode {
                 decap: run.decap.config(),
                 reassemble: run.reassemble.config(),
                 http: run.http.config(),
+                detect: run.detect.config(),
+                ..ChainConfig::default()
             };
             pipeline::run_cli(
                 "tapwatch",

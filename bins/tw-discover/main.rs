@@ -68,6 +68,7 @@ fn main() -> ExitCode {
                     decap: args.decap.config(),
                     reassemble: args.reassemble.config(),
                     http: args.http.config(),
+                    ..ChainConfig::default()
                 };
                 let cfg = args.discover.config()?;
                 driver::run_cli(

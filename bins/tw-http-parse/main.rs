@@ -40,6 +40,7 @@ fn main() -> ExitCode {
             decap: args.decap.config(),
             reassemble: args.reassemble.config(),
             http: args.http.config(),
+            ..ChainConfig::default()
         };
         pipeline::run_cli(
             "tw-http-parse",

@@ -13,6 +13,9 @@ use clap::Args;
 
 use crate::cli::{parse_duration, parse_size};
 use crate::decap::{Cidr, DecapConfig, Filter, FragConfig};
+use crate::detect::behaviour::BehaviourConfig;
+use crate::detect::passive::PassiveConfig;
+use crate::detect::DetectConfig;
 use crate::discover::DiscoverConfig;
 use crate::export::mask::MaskConfig;
 use crate::export::spec::SinkSpec;
@@ -243,6 +246,10 @@ pub struct DiscoverArgs {
     /// Learn parameters and schemas from every response status, not only 2xx.
     #[arg(long)]
     pub all_statuses: bool,
+    /// Do not run the detector on the transactions: learn from all of them,
+    /// except those named by `attack` records in the input.
+    #[arg(long)]
+    pub no_detect: bool,
     /// Collapse a path position into a parameter once more distinct literal
     /// values than this were seen there (0: never; the first segment never collapses).
     #[arg(long, value_name = "N", default_value_t = DiscoverConfig::default().sibling_threshold)]
@@ -295,6 +302,7 @@ impl DiscoverArgs {
             max_schema_depth: self.max_schema_depth,
             max_schema_nodes: self.max_schema_nodes,
             overrides,
+            detect: !self.no_detect,
         })
     }
 }
@@ -391,5 +399,83 @@ impl ExportArgs {
             spool_dir: self.spool_dir.clone(),
             drain_timeout: self.drain_timeout,
         })
+    }
+}
+
+/// Flags of the detection stage.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Detection")]
+pub struct DetectArgs {
+    /// Emit only `attack` and `vuln` records, not the `http` records they came from.
+    #[arg(long)]
+    pub findings_only: bool,
+    /// Hits below this confidence (0 to 1) are not reported.
+    #[arg(long, value_name = "F", default_value_t = 0.5)]
+    pub min_confidence: f32,
+    /// Do not report this attack class (repeatable): sqli, xss, rce, ptrav, lfi,
+    /// rfi, ssrf, log4shell, ssti, xxe, nosql, crlf, mail, ldap, ssi, deser,
+    /// proto, redirect, php, java, code, scanner, smuggling, bruteforce,
+    /// forced_browsing, enumeration; or a vuln class (`pii`, `cookie.insecure`).
+    #[arg(long = "disable", value_name = "CLASS")]
+    pub disable: Vec<String>,
+    /// Skip the passive response checks (no `vuln` records).
+    #[arg(long)]
+    pub no_passive: bool,
+    /// Also report hygiene findings most sites have: missing security
+    /// headers, any server version disclosure (not only end-of-life ones).
+    #[arg(long)]
+    pub hygiene: bool,
+    /// Never inspect requests to this Host (repeatable).
+    #[arg(long, value_name = "HOST")]
+    pub allow_host: Vec<String>,
+    /// Never inspect requests whose path starts with this (repeatable).
+    #[arg(long, value_name = "PREFIX")]
+    pub allow_path: Vec<String>,
+    /// Never inspect this point, e.g. `header.X-Trace` or `body.json.html*` (repeatable).
+    #[arg(long, value_name = "POINT")]
+    pub allow_point: Vec<String>,
+    /// Window of the behaviour counters, in seconds of packet time.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub behaviour_window: u64,
+    /// Failed logins per client and login path in a window that make brute force (0 = off).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub brute_force: u32,
+    /// Distinct user names per client and login path in a window that make credential stuffing (0 = off).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub credential_stuffing: u32,
+    /// 404 responses per client and host in a window that make forced browsing (0 = off).
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub forced_browsing: u32,
+    /// Distinct object ids per client and endpoint in a window that make enumeration (0 = off).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub enumeration: u32,
+    /// Most (host, endpoint, check) keys remembered to report each vuln once.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_dedup: usize,
+}
+
+impl DetectArgs {
+    pub fn config(&self) -> DetectConfig {
+        DetectConfig {
+            min_confidence: self.min_confidence,
+            disabled: self.disable.iter().cloned().collect(),
+            findings_only: self.findings_only,
+            passive: !self.no_passive,
+            passive_cfg: PassiveConfig {
+                hygiene: self.hygiene,
+            },
+            max_dedup: self.max_dedup,
+            allow_hosts: self.allow_host.clone(),
+            allow_paths: self.allow_path.clone(),
+            allow_points: self.allow_point.clone(),
+            behaviour: BehaviourConfig {
+                window_secs: self.behaviour_window,
+                brute_force: self.brute_force,
+                credential_stuffing: self.credential_stuffing,
+                forced_browsing: self.forced_browsing,
+                enumeration: self.enumeration,
+                ..BehaviourConfig::default()
+            },
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod capture;
 pub mod cli;
 pub mod decap;
 pub mod demo;
+pub mod detect;
 pub mod discover;
 pub mod export;
 pub mod http;

@@ -20,6 +20,7 @@ use anyhow::Context;
 
 use crate::cli::{self, BadInput, Progress, Summary};
 use crate::decap::{self, DecapConfig, Decapper, FrameIn};
+use crate::detect::{self, DetectConfig, Detector};
 use crate::discover::{self, DiscoverConfig, Discoverer};
 use crate::http::{self, HttpConfig, HttpParser};
 use crate::io::{Input, NdjsonWriter, OpenedInput};
@@ -35,8 +36,11 @@ pub enum Level {
     Streams,
     /// `http` records (tw-http-parse).
     Http,
-    /// `endpoint` records at end of input (tw-discover): consumes `http`
-    /// (and `attack`, to leave attacked transactions out).
+    /// `http` records followed by the `attack` and `vuln` records they caused (tw-detect).
+    Detect,
+    /// `endpoint` records at end of input (tw-discover): every transaction is
+    /// checked by the detector first, so attacked ones are left out (as are
+    /// those named by `attack` records read from input).
     Inventory,
 }
 
@@ -64,9 +68,10 @@ impl std::str::FromStr for Level {
             "packet" | "packets" => Ok(Level::Packets),
             "conn" | "data" | "gap" | "stream" | "streams" => Ok(Level::Streams),
             "http" => Ok(Level::Http),
+            "detect" | "attack" | "vuln" => Ok(Level::Detect),
             "endpoint" | "inventory" => Ok(Level::Inventory),
             other => Err(format!(
-                "cannot stop at {other:?}: want packet, conn, http or endpoint"
+                "cannot stop at {other:?}: want packet, conn, http, attack or endpoint"
             )),
         }
     }
@@ -78,6 +83,8 @@ pub struct ChainConfig {
     pub decap: DecapConfig,
     pub reassemble: ReassemblyConfig,
     pub http: HttpConfig,
+    pub detect: DetectConfig,
+    pub discover: DiscoverConfig,
 }
 
 /// The stage cores from frames up to a target level.
@@ -86,21 +93,63 @@ pub struct Chain {
     decap: Decapper,
     reassemble: Option<Reassembler>,
     http: Option<HttpParser>,
+    detect: Option<Detector>,
     discover: Option<Discoverer>,
 }
 
-/// Hands stream records to the HTTP parser, or out when the chain stops at
-/// streams; transactions go to the discoverer when there is one.
-fn streams_to(
-    http: &mut Option<HttpParser>,
+/// The stages after reassembly, borrowed apart from the earlier ones.
+struct Upper<'c> {
+    http: &'c mut Option<HttpParser>,
+    detect: &'c mut Option<Detector>,
+    discover: &'c mut Option<Discoverer>,
+}
+
+impl Upper<'_> {
+    /// Hands stream records to the HTTP parser, or out when the chain stops at streams.
+    fn stream(&mut self, rec: Record<'_>, emit: &mut dyn FnMut(Record<'_>)) {
+        let Upper {
+            http,
+            detect,
+            discover,
+        } = self;
+        match http {
+            None => emit(rec),
+            Some(h) => h.push(&rec, &mut |t| http_to(detect, discover, t, true, emit)),
+        }
+    }
+}
+
+/// Carries one transaction up: through the detector, then either out (the
+/// `http` record first unless `emit_http` is false or findings only, then its
+/// findings) or into the inventory (its attacks mark it to be left out).
+fn http_to(
+    detect: &mut Option<Detector>,
     discover: &mut Option<Discoverer>,
-    rec: Record<'_>,
+    t: Http,
+    emit_http: bool,
     emit: &mut dyn FnMut(Record<'_>),
 ) {
-    match (http, discover) {
-        (None, _) => emit(rec),
-        (Some(h), None) => h.push(&rec, &mut |t| emit(Record::Http(Box::new(t)))),
-        (Some(h), Some(d)) => h.push(&rec, &mut |t| d.push_http(Box::new(t))),
+    let mut found = vec![];
+    if let Some(d) = detect.as_mut() {
+        d.push(&t, &mut |r| found.push(r));
+    }
+    match discover {
+        Some(inv) => {
+            for r in &found {
+                if let Record::Attack(a) = r {
+                    inv.push_attack(a);
+                }
+            }
+            inv.push_http(Box::new(t));
+        }
+        None => {
+            if emit_http && !detect.as_ref().is_some_and(|d| d.config().findings_only) {
+                emit(Record::Http(Box::new(t)));
+            }
+            for r in found {
+                emit(r);
+            }
+        }
     }
 }
 
@@ -111,41 +160,10 @@ impl Chain {
             decap: Decapper::new(cfg.decap),
             reassemble: (target >= Level::Streams).then(|| Reassembler::new(cfg.reassemble)),
             http: (target >= Level::Http).then(|| HttpParser::new(cfg.http)),
-            discover: (target >= Level::Inventory)
-                .then(|| Discoverer::new(DiscoverConfig::default())),
-        }
-    }
-
-    /// Configures the inventory stage of a chain that stops at [`Level::Inventory`].
-    pub fn with_discover(mut self, cfg: DiscoverConfig) -> Chain {
-        if self.discover.is_some() {
-            self.discover = Some(Discoverer::new(cfg));
-        }
-        self
-    }
-
-    /// The inventory, after [`Chain::finish`] (inventory chains only).
-    pub fn inventory(&self) -> Option<&discover::inventory::Inventory> {
-        self.discover.as_ref().and_then(Discoverer::inventory)
-    }
-
-    pub fn discover_stats(&self) -> Option<&discover::Stats> {
-        self.discover.as_ref().map(Discoverer::stats)
-    }
-
-    /// Takes one `http` record (inventory chains; otherwise it is emitted).
-    pub fn push_http(&mut self, h: Box<Http>, emit: &mut dyn FnMut(Record<'_>)) {
-        match &mut self.discover {
-            Some(d) => d.push_http(h),
-            None => emit(Record::Http(h)),
-        }
-    }
-
-    /// Takes one `attack` record (inventory chains; otherwise it is emitted).
-    pub fn push_attack(&mut self, a: Attack, emit: &mut dyn FnMut(Record<'_>)) {
-        match &mut self.discover {
-            Some(d) => d.push_attack(&a),
-            None => emit(Record::Attack(a)),
+            detect: (target == Level::Detect
+                || (target == Level::Inventory && cfg.discover.detect))
+                .then(|| Detector::new(cfg.detect)),
+            discover: (target >= Level::Inventory).then(|| Discoverer::new(cfg.discover)),
         }
     }
 
@@ -153,60 +171,91 @@ impl Chain {
         self.target
     }
 
-    /// Decodes one frame and carries what it yields up to the target level.
-    pub fn push_frame(&mut self, frame: &FrameIn<'_>, emit: &mut dyn FnMut(Record<'_>)) {
+    fn upper(&mut self) -> (&mut Decapper, Option<&mut Reassembler>, Upper<'_>) {
         let Chain {
             decap,
             reassemble,
             http,
+            detect,
             discover,
             ..
         } = self;
-        match reassemble {
-            None => decap.push(frame, &mut |p| emit(Record::Packet(p.clone()))),
-            Some(r) => decap.push(frame, &mut |p| {
-                r.push(p, &mut |rec| streams_to(http, discover, rec, emit))
-            }),
+        (
+            decap,
+            reassemble.as_mut(),
+            Upper {
+                http,
+                detect,
+                discover,
+            },
+        )
+    }
+
+    /// Decodes one frame and carries what it yields up to the target level.
+    pub fn push_frame(&mut self, frame: &FrameIn<'_>, emit: &mut dyn FnMut(Record<'_>)) {
+        match self.upper() {
+            (decap, None, _) => decap.push(frame, &mut |p| emit(Record::Packet(p.clone()))),
+            (decap, Some(r), mut up) => {
+                decap.push(frame, &mut |p| r.push(p, &mut |rec| up.stream(rec, emit)))
+            }
         }
     }
 
     /// Carries one packet up to the target level.
     pub fn push_packet(&mut self, packet: &Packet<'_>, emit: &mut dyn FnMut(Record<'_>)) {
-        let Chain {
-            reassemble,
-            http,
-            discover,
-            ..
-        } = self;
-        match reassemble {
-            None => emit(Record::Packet(packet.clone())),
-            Some(r) => r.push(packet, &mut |rec| streams_to(http, discover, rec, emit)),
+        match self.upper() {
+            (_, None, _) => emit(Record::Packet(packet.clone())),
+            (_, Some(r), mut up) => r.push(packet, &mut |rec| up.stream(rec, emit)),
         }
     }
 
     /// Carries one `conn`, `data` or `gap` record up to the target level.
     pub fn push_stream(&mut self, rec: Record<'_>, emit: &mut dyn FnMut(Record<'_>)) {
-        streams_to(&mut self.http, &mut self.discover, rec, emit);
+        self.upper().2.stream(rec, emit);
+    }
+
+    /// Carries one `http` record read from input up: its findings are
+    /// emitted (the record itself is the caller's to pass on unchanged, before
+    /// them), or it goes into the inventory.
+    pub fn push_http(&mut self, t: Http, emit: &mut dyn FnMut(Record<'_>)) {
+        http_to(&mut self.detect, &mut self.discover, t, false, emit);
+    }
+
+    /// Takes one `attack` record read from input (inventory chains; otherwise it is emitted).
+    pub fn push_attack(&mut self, a: Attack, emit: &mut dyn FnMut(Record<'_>)) {
+        match &mut self.discover {
+            Some(d) => d.push_attack(&a),
+            None => emit(Record::Attack(a)),
+        }
+    }
+
+    /// Whether `http` records are dropped from the output (`--findings-only`).
+    pub fn findings_only(&self) -> bool {
+        self.detect
+            .as_ref()
+            .is_some_and(|d| d.config().findings_only)
+    }
+
+    /// Whether `http` records read from input are passed on (a detect chain
+    /// writes them unchanged before their findings).
+    pub fn passes_http(&self) -> bool {
+        self.target == Level::Detect && !self.findings_only()
     }
 
     /// End of input: every stage flushes what it holds, upstream first.
     pub fn finish(&mut self, emit: &mut dyn FnMut(Record<'_>)) {
-        let Chain {
-            decap,
-            reassemble,
-            http,
-            discover,
-            ..
-        } = self;
+        let (decap, reassemble, mut up) = self.upper();
         decap.finish();
         if let Some(r) = reassemble {
-            r.finish(&mut |rec| streams_to(http, discover, rec, emit));
+            r.finish(&mut |rec| up.stream(rec, emit));
         }
+        let Upper {
+            http,
+            detect,
+            discover,
+        } = up;
         if let Some(h) = http {
-            match discover {
-                None => h.finish(&mut |t| emit(Record::Http(Box::new(t)))),
-                Some(d) => h.finish(&mut |t| d.push_http(Box::new(t))),
-            }
+            h.finish(&mut |t| http_to(detect, discover, t, true, emit));
         }
         if let Some(d) = discover {
             d.finish(emit);
@@ -223,6 +272,19 @@ impl Chain {
 
     pub fn http_stats(&self) -> Option<&http::HttpStats> {
         self.http.as_ref().map(HttpParser::stats)
+    }
+
+    pub fn detect_stats(&self) -> Option<&detect::DetectStats> {
+        self.detect.as_ref().map(Detector::stats)
+    }
+
+    /// The inventory, after [`Chain::finish`] (inventory chains only).
+    pub fn inventory(&self) -> Option<&discover::inventory::Inventory> {
+        self.discover.as_ref().and_then(Discoverer::inventory)
+    }
+
+    pub fn discover_stats(&self) -> Option<&discover::Stats> {
+        self.discover.as_ref().map(Discoverer::stats)
     }
 
     /// One summary per stage that saw input, upstream first, named by stage;
@@ -242,6 +304,9 @@ impl Chain {
             if self.target == Level::Http || h.stats().flows > 0 {
                 out.push(("http", http::driver::summary(h.stats())));
             }
+        }
+        if let Some(d) = &self.detect {
+            out.push(("detect", detect::driver::summary(d.stats())));
         }
         if let Some(d) = &self.discover {
             out.push(("discover", discover::driver::summary(d.stats())));
@@ -394,8 +459,11 @@ pub fn run<O: Output>(
                                 Err(e) => Some(("packet", format!("bad packet record: {e}"))),
                             },
                             "http" => match serde_json::from_slice::<Http>(line) {
-                                Ok(h) => {
-                                    chain.push_http(Box::new(h), &mut |rec| sink.emit(rec));
+                                Ok(t) => {
+                                    if chain.passes_http() {
+                                        sink.raw(line);
+                                    }
+                                    chain.push_http(t, &mut |rec| sink.emit(rec));
                                     None
                                 }
                                 Err(e) => Some(("http", format!("bad http record: {e}"))),

@@ -543,6 +543,9 @@ pub struct Hit {
     pub payload: String,
     /// Rule id.
     pub rule: String,
+    /// How sure the detector is, from 0 to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
 }
 
 /// `attack`: an HTTP transaction that carried an attack.
@@ -560,6 +563,12 @@ pub struct Attack {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     pub hits: Vec<Hit>,
+    /// What the response says: `likely_succeeded`, `blocked` or `unknown`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// `low`, `medium`, `high` or `critical`, from the classes and the outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
 }
 
 /// `vuln`: a weakness an HTTP response revealed.
@@ -575,6 +584,12 @@ pub struct Vuln {
     pub host: String,
     pub path: String,
     pub evidence: String,
+    /// The endpoint template the finding is deduplicated on (`/users/{id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Index of the transaction that showed it within its connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_seq: Option<u64>,
 }
 
 /// `endpoint`: one entry of the API inventory.

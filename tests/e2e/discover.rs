@@ -171,7 +171,10 @@ fn with_attacks() -> (Vec<u8>, usize) {
 
 #[test]
 fn discover_leaves_attacks_out() {
-    let plain = run(&[], Some(&fs::read(sample().join("http.ndjson")).unwrap()));
+    let plain = run(
+        &["--no-detect"],
+        Some(&fs::read(sample().join("http.ndjson")).unwrap()),
+    );
     let eps = endpoints(&plain);
     let products = find(&eps, "GET", "/api/v1/products").unwrap();
     assert!(
@@ -182,7 +185,7 @@ fn discover_leaves_attacks_out() {
 
     let (input, n) = with_attacks();
     assert!(n >= 4, "{n} attacks marked");
-    let out = run(&[], Some(&input));
+    let out = run(&["--no-detect"], Some(&input));
     assert!(out.status.success());
     let eps = endpoints(&out);
     let products = find(&eps, "GET", "/api/v1/products").unwrap();
@@ -300,6 +303,7 @@ fn discover_diff_and_against_exit_codes() {
     let (a, b) = (dir.join("plain.json"), dir.join("no-attacks.json"));
     let out = run(
         &[
+            "--no-detect",
             "--inventory",
             a.to_str().unwrap(),
             "--openapi",
@@ -309,7 +313,7 @@ fn discover_diff_and_against_exit_codes() {
     );
     assert!(out.status.success());
     let out = run(
-        &["--inventory", b.to_str().unwrap()],
+        &["--no-detect", "--inventory", b.to_str().unwrap()],
         Some(&with_attacks().0),
     );
     assert!(out.status.success());
@@ -352,7 +356,10 @@ fn discover_diff_and_against_exit_codes() {
     // Against its own OpenAPI: nothing to report.
     let http = fs::read(sample().join("http.ndjson")).unwrap();
     let own = dir.join("app.example.openapi.json");
-    let out = run(&["--against", own.to_str().unwrap()], Some(&http));
+    let out = run(
+        &["--no-detect", "--against", own.to_str().unwrap()],
+        Some(&http),
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -400,4 +407,21 @@ fn discover_diff_and_against_exit_codes() {
     let out = run(&["--against", bad.to_str().unwrap()], Some(&http));
     assert_eq!(out.status.code(), Some(1));
     let _ = fs::remove_dir_all(&dir);
+}
+
+/// By default tw-discover runs the detector itself: on plain `http` records
+/// (or a capture) the attacked transactions are left out without any
+/// `attack` records in the input.
+#[test]
+fn discover_detects_and_leaves_attacks_out_by_itself() {
+    let out = run(&[], Some(&fs::read(sample().join("http.ndjson")).unwrap()));
+    assert!(out.status.success());
+    let eps = endpoints(&out);
+    let products = find(&eps, "GET", "/api/v1/products").unwrap();
+    assert!(param(products, "query", "id").is_none(), "{products}");
+    assert!(
+        find(&eps, "GET", "/search").is_none(),
+        "the XSS is not an endpoint"
+    );
+    assert!(find(&eps, "GET", "/api/v1/users/{userId}").is_some());
 }

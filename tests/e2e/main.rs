@@ -4,6 +4,7 @@
 mod capture;
 mod decap;
 mod demo;
+mod detect;
 mod discover;
 mod export;
 mod golden;

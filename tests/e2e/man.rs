@@ -11,6 +11,7 @@ pub const BINARIES: &[(&str, &str)] = &[
     ("tw-decap", env!("CARGO_BIN_EXE_tw-decap")),
     ("tw-reassemble", env!("CARGO_BIN_EXE_tw-reassemble")),
     ("tw-http-parse", env!("CARGO_BIN_EXE_tw-http-parse")),
+    ("tw-detect", env!("CARGO_BIN_EXE_tw-detect")),
     ("tw-discover", env!("CARGO_BIN_EXE_tw-discover")),
     ("tw-export", env!("CARGO_BIN_EXE_tw-export")),
     ("tapwatch", env!("CARGO_BIN_EXE_tapwatch")),

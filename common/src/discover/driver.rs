@@ -108,7 +108,13 @@ pub fn run_cli(
         progress: common.progress_allowed(),
         stop: Some(cli::shutdown_flag()?),
     };
-    let mut chain = Chain::new(Level::Inventory, chain_cfg).with_discover(cfg);
+    let mut chain = Chain::new(
+        Level::Inventory,
+        ChainConfig {
+            discover: cfg,
+            ..chain_cfg
+        },
+    );
     let mut out = NdjsonWriter::new(std::io::stdout().lock());
     let report = pipeline::run(&mut chain, opened, &mut out, &ctl)?;
     report.print(prog, &chain, common);

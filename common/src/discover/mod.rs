@@ -56,6 +56,9 @@ pub struct DiscoverConfig {
     pub max_schema_nodes: usize,
     /// User templates that win over classification.
     pub overrides: Vec<Override>,
+    /// Run the detector on every transaction and leave attacked ones out
+    /// (besides those named by `attack` records in the input).
+    pub detect: bool,
 }
 
 impl Default for DiscoverConfig {
@@ -69,6 +72,7 @@ impl Default for DiscoverConfig {
             max_schema_depth: 8,
             max_schema_nodes: 500,
             overrides: vec![],
+            detect: true,
         }
     }
 }

@@ -323,6 +323,8 @@ fn attacks_are_left_out_before_or_after() {
         uri: "/".into(),
         status: None,
         hits: vec![],
+        outcome: None,
+        severity: None,
     };
     let mut d = Discoverer::new(DiscoverConfig::default());
     d.push_attack(&attack("f1"));

@@ -548,6 +548,8 @@ mod tests {
             host: "app".into(),
             path: "/x?password=hunter2".into(),
             evidence: "at Foo".into(),
+            endpoint: None,
+            http_seq: None,
         }
     }
 

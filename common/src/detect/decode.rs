@@ -1,0 +1,433 @@
+//! Recursive, bounded decoding of a request value before it is judged.
+//!
+//! Attackers wrap payloads in layers the application peels off: URL encoding
+//! (double, `%u`, overlong UTF-8), HTML entities, JavaScript/JSON escapes,
+//! base64. [`variants`] peels them one layer at a time (at most
+//! [`MAX_ROUNDS`] rounds, each output capped at [`MAX_VALUE`] bytes) and
+//! returns every distinct form, the raw one first, so a detector sees the
+//! value as the application will, whatever layer it decodes to.
+
+use std::borrow::Cow;
+
+use base64::Engine;
+
+/// Most bytes of one value inspected; the rest is cut (and counted by the caller).
+pub const MAX_VALUE: usize = 16 * 1024;
+/// Most decoding rounds per value.
+pub const MAX_ROUNDS: usize = 4;
+/// Most variants of one value.
+pub const MAX_VARIANTS: usize = 6;
+
+/// Cuts `s` to at most `max` bytes at a character boundary.
+pub fn cap(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
+}
+
+/// Percent-decodes `input` (with `%uXXXX`; `+` as space when `plus`),
+/// repairs overlong UTF-8 and drops NUL bytes. Returns `None` when nothing changed.
+pub fn url_decode(input: &str, plus: bool) -> Option<String> {
+    let b = input.as_bytes();
+    if !(b.contains(&b'%') || plus && b.contains(&b'+')) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'%' {
+            if let (Some(&h), Some(&l)) = (b.get(i + 1), b.get(i + 2)) {
+                if let (Some(h), Some(l)) = (hex(h), hex(l)) {
+                    out.push(h << 4 | l);
+                    i += 3;
+                    continue;
+                }
+            }
+            if matches!(b.get(i + 1), Some(b'u' | b'U')) {
+                if let Some(v) = b.get(i + 2..i + 6).and_then(hex_u32) {
+                    push_char(&mut out, v);
+                    i += 6;
+                    continue;
+                }
+            }
+            out.push(c);
+        } else if c == b'+' && plus {
+            out.push(b' ');
+        } else {
+            out.push(c);
+        }
+        i += 1;
+    }
+    let out = fix_overlong(&out);
+    let s = String::from_utf8_lossy(&out).replace('\0', "");
+    (s != input).then_some(s)
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn hex_u32(b: &[u8]) -> Option<u32> {
+    let mut v = 0u32;
+    for &c in b {
+        v = v << 4 | u32::from(hex(c)?);
+    }
+    Some(v)
+}
+
+fn push_char(out: &mut Vec<u8>, v: u32) {
+    // Full-width forms (U+FF01..U+FF5E) fold to ASCII, as IIS does.
+    let v = if (0xff01..=0xff5e).contains(&v) {
+        v - 0xff01 + 0x21
+    } else {
+        v
+    };
+    let ch = char::from_u32(v).unwrap_or('\u{fffd}');
+    let mut buf = [0u8; 4];
+    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+}
+
+/// Rewrites overlong UTF-8 encodings of ASCII (`C0 AE` = `.`, `E0 80 AF` = `/`)
+/// to the ASCII byte, as lenient decoders do.
+fn fix_overlong(b: &[u8]) -> Cow<'_, [u8]> {
+    if !b.iter().any(|&c| c == 0xc0 || c == 0xc1 || c == 0xe0) {
+        return Cow::Borrowed(b);
+    }
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match (c, b.get(i + 1).copied(), b.get(i + 2).copied()) {
+            (0xc0 | 0xc1, Some(n), _) if n & 0xc0 == 0x80 => {
+                out.push(((c & 0x1f) << 6) | (n & 0x3f));
+                i += 2;
+            }
+            (0xe0, Some(n), Some(m)) if n & 0xe0 == 0x80 && m & 0xc0 == 0x80 => {
+                let v = (u32::from(n & 0x3f) << 6) | u32::from(m & 0x3f);
+                if v < 0x80 {
+                    out.push(v as u8);
+                    i += 3;
+                } else {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Decodes HTML character references (`&lt;`, `&#60;`, `&#x3c;`, with or
+/// without `;`). `None` when nothing changed.
+pub fn html_decode(s: &str) -> Option<String> {
+    if !s.contains('&') {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    let mut changed = false;
+    while let Some(at) = rest.find('&') {
+        out.push_str(rest.get(..at).unwrap_or(""));
+        let tail = rest.get(at + 1..).unwrap_or("");
+        match entity(tail) {
+            Some((ch, used)) => {
+                out.push(ch);
+                rest = tail.get(used..).unwrap_or("");
+                changed = true;
+            }
+            None => {
+                out.push('&');
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
+/// One character reference after `&`: the character and the bytes used.
+fn entity(t: &str) -> Option<(char, usize)> {
+    let b = t.as_bytes();
+    if b.first() == Some(&b'#') {
+        let (radix, start) = match b.get(1) {
+            Some(b'x' | b'X') => (16, 2),
+            _ => (10, 1),
+        };
+        let digits = b
+            .iter()
+            .skip(start)
+            .take(8)
+            .take_while(|c| c.is_ascii_hexdigit() && (radix == 16 || c.is_ascii_digit()))
+            .count();
+        // Leading zeros padding (`&#0000060`) is common in evasions.
+        let text = t.get(start..start + digits)?;
+        let v = u32::from_str_radix(text, radix).ok()?;
+        let mut used = start + digits;
+        if b.get(used) == Some(&b';') {
+            used += 1;
+        }
+        return char::from_u32(v).map(|c| (c, used));
+    }
+    const NAMED: &[(&str, char)] = &[
+        ("lt", '<'),
+        ("gt", '>'),
+        ("amp", '&'),
+        ("quot", '"'),
+        ("apos", '\''),
+        ("colon", ':'),
+        ("tab", '\t'),
+        ("newline", '\n'),
+        ("lpar", '('),
+        ("rpar", ')'),
+        ("sol", '/'),
+        ("bsol", '\\'),
+        ("semi", ';'),
+        ("equals", '='),
+        ("nbsp", ' '),
+        ("grave", '`'),
+        ("lsqb", '['),
+        ("rsqb", ']'),
+        ("lcub", '{'),
+        ("rcub", '}'),
+        ("period", '.'),
+        ("comma", ','),
+        ("excl", '!'),
+        ("num", '#'),
+        ("dollar", '$'),
+        ("percnt", '%'),
+        ("plus", '+'),
+    ];
+    for (name, ch) in NAMED {
+        if let Some(head) = t.get(..name.len()) {
+            if head.eq_ignore_ascii_case(name) {
+                let used = if b.get(name.len()) == Some(&b';') {
+                    name.len() + 1
+                } else if matches!(*name, "lt" | "gt" | "amp" | "quot") {
+                    name.len()
+                } else {
+                    return None;
+                };
+                return Some((*ch, used));
+            }
+        }
+    }
+    None
+}
+
+/// Decodes JavaScript/JSON escapes: `\uXXXX`, `\u{X..}`, `\xHH`, and `\`
+/// before an ordinary character. `None` when nothing changed.
+pub fn js_unescape(s: &str) -> Option<String> {
+    if !s.contains('\\') {
+        return None;
+    }
+    let b = s.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut i = 0;
+    let mut changed = false;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            match b.get(i + 1) {
+                Some(b'u') if b.get(i + 2) == Some(&b'{') => {
+                    let digits = b
+                        .iter()
+                        .skip(i + 3)
+                        .take(6)
+                        .take_while(|c| c.is_ascii_hexdigit())
+                        .count();
+                    if b.get(i + 3 + digits) == Some(&b'}') && digits > 0 {
+                        if let Some(v) = b.get(i + 3..i + 3 + digits).and_then(hex_u32) {
+                            push_char(&mut out, v);
+                            i += 4 + digits;
+                            changed = true;
+                            continue;
+                        }
+                    }
+                }
+                Some(b'u') => {
+                    if let Some(v) = b.get(i + 2..i + 6).and_then(hex_u32) {
+                        push_char(&mut out, v);
+                        i += 6;
+                        changed = true;
+                        continue;
+                    }
+                }
+                Some(b'x') => {
+                    if let Some(v) = b.get(i + 2..i + 4).and_then(hex_u32) {
+                        push_char(&mut out, v);
+                        i += 4;
+                        changed = true;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    changed.then(|| String::from_utf8_lossy(&out).replace('\0', ""))
+}
+
+/// Decodes `s` as base64 (standard or URL-safe, padded or not) when it
+/// plausibly is: long enough, only base64 characters, mixed case or digits,
+/// and decoding to mostly printable text.
+pub fn base64_text(s: &str) -> Option<String> {
+    let t = s.trim_end_matches('=');
+    if t.len() < 12 || t.len() % 4 == 1 {
+        return None;
+    }
+    let (mut upper, mut lower, mut digit) = (false, false, false);
+    for c in t.bytes() {
+        match c {
+            b'A'..=b'Z' => upper = true,
+            b'a'..=b'z' => lower = true,
+            b'0'..=b'9' => digit = true,
+            b'+' | b'/' | b'-' | b'_' => {}
+            _ => return None,
+        }
+    }
+    if !(upper && lower) && !(digit && (upper || lower)) {
+        return None;
+    }
+    let engine = if t.contains(['-', '_']) {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+    } else {
+        base64::engine::general_purpose::STANDARD_NO_PAD
+    };
+    let bytes = engine.decode(t).ok()?;
+    let printable = bytes
+        .iter()
+        .filter(|&&c| (0x20..0x7f).contains(&c) || c == b'\n' || c == b'\r' || c == b'\t')
+        .count();
+    if printable * 10 < bytes.len() * 9 {
+        return None;
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// Every distinct decoded form of `raw`, the raw form first. `plus` says
+/// whether `+` means space in the first URL-decoding round (query strings
+/// and forms; the caller has usually decoded once already).
+pub fn variants<'a>(raw: &'a str, plus: bool, out: &mut Vec<Cow<'a, str>>) {
+    out.clear();
+    let raw = cap(raw, MAX_VALUE);
+    out.push(Cow::Borrowed(raw));
+    let mut cur: Cow<'a, str> = Cow::Borrowed(raw);
+    for round in 0..MAX_ROUNDS {
+        let mut next: Option<String> = None;
+        let mut step = |f: &dyn Fn(&str) -> Option<String>| {
+            let base = next.as_deref().unwrap_or(&cur);
+            if let Some(d) = f(base) {
+                next = Some(cap(&d, MAX_VALUE).to_string());
+            }
+        };
+        step(&|s| url_decode(s, plus && round == 0));
+        step(&html_decode);
+        step(&js_unescape);
+        let Some(n) = next else { break };
+        if out.len() >= MAX_VARIANTS {
+            break;
+        }
+        if !out.iter().any(|v| *v == n) {
+            out.push(Cow::Owned(n.clone()));
+        }
+        cur = Cow::Owned(n);
+    }
+    // One base64 layer, on the raw and on the last form, then URL-decoded once.
+    let last = out.len() - 1;
+    for i in [0, last] {
+        if out.len() >= MAX_VARIANTS {
+            break;
+        }
+        let Some(d) = out.get(i).and_then(|v| base64_text(v)) else {
+            continue;
+        };
+        let d = match url_decode(&d, false) {
+            Some(u) => u,
+            None => d,
+        };
+        if !out.iter().any(|v| *v == d) {
+            out.push(Cow::Owned(d));
+        }
+        if i == last {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(raw: &str) -> Vec<String> {
+        let mut v = vec![];
+        variants(raw, true, &mut v);
+        v.into_iter().map(|c| c.into_owned()).collect()
+    }
+
+    #[test]
+    fn peels_layers() {
+        let table: &[(&str, &str)] = &[
+            ("%253Cscript%253E", "<script>"),
+            ("%u003cscript%u003e", "<script>"),
+            ("%c0%ae%c0%ae%c0%af", "../"),
+            ("%e0%80%ae%e0%80%ae/", "../"),
+            ("&lt;img src=x&gt;", "<img src=x>"),
+            ("&#x3c;svg&#62;", "<svg>"),
+            ("&#0000060;a", "<a"),
+            ("\\u003cscript\\u003e", "<script>"),
+            ("\\x3cb", "<b"),
+            ("JTNDc2NyaXB0JTNF", "<script>"),
+            (
+                "PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg",
+                "<script>alert(1)</script>",
+            ),
+            ("a+b%2B", "a b+"),
+            ("%uff1cscript", "<script"),
+            ("a%00b", "ab"),
+        ];
+        for (raw, want) in table {
+            let v = all(raw);
+            assert!(v.iter().any(|x| x == want), "{raw}: {v:?}");
+        }
+    }
+
+    #[test]
+    fn plain_words_are_not_base64() {
+        for w in [
+            "administrator",
+            "deliver to door",
+            "SKU-104",
+            "user130",
+            "1234567890123",
+        ] {
+            assert_eq!(all(w).len(), 1, "{w}");
+        }
+    }
+
+    #[test]
+    fn bounded_on_adversarial_input() {
+        let deep = "%25".repeat(5000) + "3C";
+        let v = all(&deep);
+        assert!(v.len() <= MAX_VARIANTS);
+        assert!(v.iter().all(|x| x.len() <= MAX_VALUE));
+        let junk = "&#".repeat(20000);
+        assert!(all(&junk).len() <= MAX_VARIANTS);
+        assert_eq!(cap("héllo", 2), "h");
+    }
+}

@@ -1,0 +1,659 @@
+//! Detection: `http` transactions in, `attack` and `vuln` records out.
+//!
+//! A request is split into named points ([`points`]), each value decoded
+//! layer by layer ([`decode`]), and every decoded form judged by detectors
+//! that read it in its own grammar: SQL ([`sqli`]), HTML/JS ([`xss`]), shell
+//! ([`cmdi`]) and the other classes of [`rules`]. Hits above a confidence
+//! threshold become one `attack` record per transaction, with the outcome
+//! read from the response (`likely_succeeded`, `blocked`, `unknown`).
+//! Responses are also checked passively ([`passive`]); each finding is
+//! reported once per host, endpoint and check (a bounded set).
+//! Behaviour over time (brute force, forced browsing, enumeration) is
+//! tracked per real client IP in packet time ([`behaviour`]).
+
+pub mod behaviour;
+pub mod cmdi;
+pub mod decode;
+pub mod driver;
+pub mod passive;
+pub mod points;
+pub mod raw;
+pub mod rules;
+pub mod sqli;
+pub mod xss;
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use points::{header, Kind, Point};
+use rules::{ClassFound, Ctx};
+
+use crate::record::{Attack, Hit, Http, Record, Vuln};
+
+/// Every attack class a hit may name.
+pub const CLASSES: &[&str] = &[
+    "sqli",
+    "xss",
+    "rce",
+    "ptrav",
+    "lfi",
+    "rfi",
+    "ssrf",
+    "log4shell",
+    "ssti",
+    "xxe",
+    "nosql",
+    "crlf",
+    "mail",
+    "ldap",
+    "ssi",
+    "deser",
+    "proto",
+    "redirect",
+    "php",
+    "java",
+    "code",
+    "scanner",
+    "smuggling",
+    "bruteforce",
+    "forced_browsing",
+    "enumeration",
+];
+
+/// Configuration of the detection stage.
+#[derive(Debug, Clone)]
+pub struct DetectConfig {
+    /// Hits below this confidence are dropped.
+    pub min_confidence: f32,
+    /// Classes not reported.
+    pub disabled: BTreeSet<String>,
+    /// Drop the `http` records and emit findings only.
+    pub findings_only: bool,
+    /// Run the passive response checks.
+    pub passive: bool,
+    pub passive_cfg: passive::PassiveConfig,
+    /// Most (host, endpoint, check) keys remembered to report a vuln once.
+    pub max_dedup: usize,
+    /// Hosts (exact, case-insensitive) never inspected.
+    pub allow_hosts: Vec<String>,
+    /// Path prefixes never inspected.
+    pub allow_paths: Vec<String>,
+    /// Point names (exact, or a prefix ending in `*`) never inspected.
+    pub allow_points: Vec<String>,
+    pub behaviour: behaviour::BehaviourConfig,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            min_confidence: 0.5,
+            disabled: BTreeSet::new(),
+            findings_only: false,
+            passive: true,
+            passive_cfg: passive::PassiveConfig::default(),
+            max_dedup: 100_000,
+            allow_hosts: vec![],
+            allow_paths: vec![],
+            allow_points: vec![],
+            behaviour: behaviour::BehaviourConfig::default(),
+        }
+    }
+}
+
+/// What the stage counted.
+#[derive(Debug, Default, Clone)]
+pub struct DetectStats {
+    pub transactions: u64,
+    pub without_request: u64,
+    pub allowlisted: u64,
+    pub attacks: u64,
+    pub hits: BTreeMap<&'static str, u64>,
+    pub outcomes: BTreeMap<&'static str, u64>,
+    pub vulns: BTreeMap<&'static str, u64>,
+    /// Requests with more points than inspected.
+    pub points_cut: u64,
+    /// Vuln keys not remembered because the dedup set was full.
+    pub dedup_full: u64,
+}
+
+/// The detection stage core.
+pub struct Detector {
+    cfg: DetectConfig,
+    stats: DetectStats,
+    seen: HashSet<(String, String, &'static str)>,
+    sqli: sqli::Scratch,
+    variants: Vec<Cow<'static, str>>,
+    behaviour: behaviour::Behaviour,
+}
+
+/// Scanner User-Agent fragments (lower case).
+const SCANNER_AGENTS: &[&str] = &[
+    "sqlmap",
+    "nikto",
+    "nmap",
+    "masscan",
+    "zgrab",
+    "nuclei",
+    "acunetix",
+    "netsparker",
+    "wpscan",
+    "dirbuster",
+    "gobuster",
+    "ffuf",
+    "wfuzz",
+    "w3af",
+    "arachni",
+    "openvas",
+    "nessus",
+    "havij",
+    "jaeles",
+    "whatweb",
+    "zmeu",
+    "paros",
+    "sqlninja",
+    "hydra",
+    "commix",
+    "xsstrike",
+    "feroxbuster",
+    "dirsearch",
+    "skipfish",
+    "burpcollaborator",
+    "interactsh",
+    "qualys",
+    "morfeus",
+    "jorgee",
+    "fimap",
+    "bsqlbf",
+    "brutus",
+    "nuclei",
+    "zap/",
+    "owasp zap",
+    "appscan",
+    "webinspect",
+];
+
+/// Paths only scanners and attackers ask for (lower case, prefix of the path).
+const SCANNER_PATHS: &[&str] = &[
+    "/.git/",
+    "/.env",
+    "/.aws/",
+    "/.ssh/",
+    "/.svn/",
+    "/.hg/",
+    "/.ds_store",
+    "/phpmyadmin",
+    "/pma/",
+    "/wp-config.php",
+    "/server-status",
+    "/actuator/env",
+    "/actuator/heapdump",
+    "/.htpasswd",
+    "/config.php.bak",
+    "/backup.sql",
+    "/dump.sql",
+    "/.bash_history",
+    "/cgi-bin/php",
+    "/phpinfo.php",
+    "/.well-known/security.txt.bak",
+    "/solr/admin",
+    "/manager/html",
+    "/jmx-console",
+    "/vendor/phpunit/",
+    "/boaform/",
+    "/hnap1",
+    "/shell.php",
+    "/cmd.php",
+    "/c99.php",
+    "/r57.php",
+];
+
+/// Anomalies of the HTTP parser that indicate request smuggling.
+const SMUGGLING: &[&str] = &[
+    "cl_te_conflict",
+    "conflicting_content_length",
+    "duplicate_content_length",
+    "bad_transfer_encoding",
+];
+
+impl Detector {
+    pub fn new(cfg: DetectConfig) -> Detector {
+        Detector {
+            behaviour: behaviour::Behaviour::new(cfg.behaviour.clone()),
+            cfg,
+            stats: DetectStats::default(),
+            seen: HashSet::new(),
+            sqli: sqli::Scratch::default(),
+            variants: Vec::new(),
+        }
+    }
+
+    pub fn stats(&self) -> &DetectStats {
+        &self.stats
+    }
+
+    pub fn config(&self) -> &DetectConfig {
+        &self.cfg
+    }
+
+    fn enabled(&self, class: &str) -> bool {
+        !self.cfg.disabled.contains(class)
+    }
+
+    fn allowed_point(&self, name: &str) -> bool {
+        self.cfg
+            .allow_points
+            .iter()
+            .any(|a| match a.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => a == name,
+            })
+    }
+
+    /// Judges one transaction; findings go to `emit` (attack first, then vulns).
+    pub fn push(&mut self, tx: &Http, emit: &mut dyn FnMut(Record<'static>)) {
+        self.stats.transactions += 1;
+        let Some(req) = &tx.request else {
+            self.stats.without_request += 1;
+            return;
+        };
+        let host = header(&req.headers, "host").unwrap_or("").to_string();
+        let path = req.uri.split('?').next().unwrap_or("");
+        if self
+            .cfg
+            .allow_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&host))
+            || self
+                .cfg
+                .allow_paths
+                .iter()
+                .any(|p| path.starts_with(p.as_str()))
+        {
+            self.stats.allowlisted += 1;
+            return;
+        }
+        let mut hits = self.inspect(tx, &host);
+        for hit in self.behaviour.push(tx, &host) {
+            hits.push(hit);
+        }
+        hits.retain(|h| self.enabled(&h.class));
+        if !hits.is_empty() {
+            let outcome = outcome(tx, &hits);
+            self.stats.attacks += 1;
+            *self.stats.outcomes.entry(outcome).or_default() += 1;
+            for h in &hits {
+                let class = CLASSES
+                    .iter()
+                    .find(|c| **c == h.class)
+                    .copied()
+                    .unwrap_or("other");
+                *self.stats.hits.entry(class).or_default() += 1;
+            }
+            let severity = severity(&hits, outcome);
+            emit(Record::Attack(Attack {
+                ts: tx.ts,
+                flow: tx.flow.clone(),
+                http_seq: tx.seq,
+                client: tx.client.clone(),
+                real_ip: tx.real_ip.clone(),
+                server: tx.server.clone(),
+                method: req.method.clone(),
+                host: host.clone(),
+                uri: req.uri.clone(),
+                status: tx.response.as_ref().map(|r| r.status),
+                hits,
+                outcome: Some(outcome.to_string()),
+                severity: Some(severity.to_string()),
+            }));
+        }
+        if self.cfg.passive {
+            self.passive(tx, &host, emit);
+        }
+    }
+
+    /// The hits of one request, best per (class, point), in point order.
+    fn inspect(&mut self, tx: &Http, host: &str) -> Vec<Hit> {
+        let mut hits: Vec<Hit> = vec![];
+        let Some(req) = &tx.request else { return hits };
+        let pts = points::decompose(req);
+        if pts.cut {
+            self.stats.points_cut += 1;
+        }
+        for p in &pts.list {
+            if hits.len() >= 32 {
+                break;
+            }
+            if !self.cfg.allow_points.is_empty() && self.allowed_point(&p.name) {
+                continue;
+            }
+            let mut per_point: Vec<(ClassFound, String)> = vec![];
+            self.judge_point(p, host, &mut per_point);
+            for ((class, rule, conf), payload) in per_point {
+                if conf < self.cfg.min_confidence {
+                    continue;
+                }
+                if hits.iter().any(|h| h.class == class && h.point == p.name) {
+                    continue;
+                }
+                hits.push(Hit {
+                    class: class.to_string(),
+                    point: p.name.to_string(),
+                    payload,
+                    rule: rule.to_string(),
+                    confidence: Some(conf),
+                });
+            }
+        }
+        // Scanners by User-Agent and by path.
+        let ua = header(&req.headers, "user-agent")
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if let Some(s) = SCANNER_AGENTS.iter().find(|s| ua.contains(*s)) {
+            hits.push(Hit {
+                class: "scanner".into(),
+                point: "header.User-Agent".into(),
+                payload: excerpt(header(&req.headers, "user-agent").unwrap_or(""), s),
+                rule: "scanner.user_agent".into(),
+                confidence: Some(0.9),
+            });
+        }
+        let lpath = req.uri.split('?').next().unwrap_or("").to_ascii_lowercase();
+        if let Some(s) = SCANNER_PATHS.iter().find(|s| lpath.starts_with(*s)) {
+            hits.push(Hit {
+                class: "scanner".into(),
+                point: "path".into(),
+                payload: excerpt(&req.uri, s),
+                rule: "scanner.path".into(),
+                confidence: Some(0.7),
+            });
+        }
+        for a in &tx.anomalies {
+            if SMUGGLING.contains(&a.as_str()) {
+                hits.push(Hit {
+                    class: "smuggling".into(),
+                    point: "anomalies".into(),
+                    payload: a.clone(),
+                    rule: format!("smuggling.{a}"),
+                    confidence: Some(0.7),
+                });
+                break;
+            }
+        }
+        hits
+    }
+
+    /// Every class finding of one point, best per class over its decoded forms.
+    fn judge_point(&mut self, p: &Point<'_>, host: &str, out: &mut Vec<(ClassFound, String)>) {
+        let lname = p.name.to_ascii_lowercase();
+        if p.kind == Kind::Header
+            && matches!(
+                lname.as_str(),
+                "header.authorization"
+                    | "header.content-length"
+                    | "header.connection"
+                    | "header.accept-encoding"
+                    | "header.host"
+                    | "header.if-none-match"
+            )
+        {
+            if let Some(f) = rules::log4shell(&p.value) {
+                out.push((f, decode::cap(&p.value, 160).to_string()));
+            }
+            return;
+        }
+        let mut variants: Vec<Cow<'_, str>> = std::mem::take(&mut self.variants)
+            .into_iter()
+            .map(|_| Cow::Borrowed(""))
+            .collect();
+        decode::variants(&p.value, false, &mut variants);
+        let cx = Ctx {
+            kind: p.kind,
+            name: &p.name,
+            in_url: p.in_url,
+        };
+        // Point names carry payloads too (`user[$ne]`, `__proto__[x]`).
+        let key_cx = Ctx {
+            kind: Kind::Key,
+            name: &p.name,
+            in_url: p.in_url,
+        };
+        if let Some(f) = rules::proto(&p.name, &key_cx) {
+            add(out, f, &p.name);
+        }
+        for v in &variants {
+            let v: &str = v;
+            let special = v.bytes().any(|c| {
+                !(c.is_ascii_alphanumeric() || matches!(c, b' ' | b'-' | b'_' | b',' | b'@' | b'+'))
+            });
+            if matches!(p.kind, Kind::Path) {
+                if let Some(f) = rules::files(v, &cx) {
+                    add(out, f, v);
+                }
+                if let Some(f) = rules::crlf(v, &cx) {
+                    add(out, f, v);
+                }
+                if let Some(f) = rules::log4shell(v) {
+                    add(out, f, v);
+                }
+                continue;
+            }
+            if let Some(f) = rules::class(sqli::detect(v, &mut self.sqli), "sqli") {
+                add(out, f, v);
+            }
+            if !special {
+                continue;
+            }
+            if let Some(f) = rules::class(xss::detect(v), "xss") {
+                add(out, f, v);
+            }
+            if let Some(f) = rules::class(cmdi::detect(v), "rce") {
+                add(out, f, v);
+            }
+            for f in [
+                rules::files(v, &cx),
+                rules::urls(v, &cx),
+                rules::log4shell(v),
+                rules::ssti(v),
+                rules::xxe(v),
+                rules::nosql(v, &cx),
+                rules::crlf(v, &cx),
+                rules::ldap(v),
+                rules::ssi(v),
+                rules::deser(v),
+                rules::proto(v, &cx),
+                rules::redirect(v, &cx, host),
+                rules::php(v, &cx),
+                rules::java(v),
+                rules::code(v),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                add(out, f, v);
+            }
+            if p.kind == Kind::Header {
+                if let Some(f) = rules::shellshock(v) {
+                    add(out, f, v);
+                }
+            }
+        }
+        if p.kind == Kind::Key || p.kind == Kind::Cookie {
+            if let Some(f) = rules::nosql(&p.value, &key_cx) {
+                add(out, f, &p.value);
+            }
+        }
+        variants.clear();
+        self.variants = variants.into_iter().map(|_| Cow::Borrowed("")).collect();
+    }
+
+    fn passive(&mut self, tx: &Http, host: &str, emit: &mut dyn FnMut(Record<'static>)) {
+        let mut found = vec![];
+        passive::check(tx, self.cfg.passive_cfg, &mut found);
+        let Some(req) = &tx.request else { return };
+        let path = req.uri.split('?').next().unwrap_or("");
+        let template = endpoint_template(path);
+        for f in found {
+            if !self.enabled(f.class.split('.').next().unwrap_or("")) || !self.enabled(f.class) {
+                continue;
+            }
+            let key = (
+                host.to_ascii_lowercase(),
+                if f.per_host {
+                    String::new()
+                } else {
+                    format!("{} {template}", req.method)
+                },
+                f.class,
+            );
+            if self.seen.contains(&key) {
+                continue;
+            }
+            if self.seen.len() < self.cfg.max_dedup {
+                self.seen.insert(key);
+            } else {
+                self.stats.dedup_full += 1;
+            }
+            *self.stats.vulns.entry(f.class).or_default() += 1;
+            emit(Record::Vuln(Vuln {
+                ts: tx.ts,
+                flow: tx.flow.clone(),
+                class: f.class.to_string(),
+                severity: f.severity.to_string(),
+                method: req.method.clone(),
+                host: host.to_string(),
+                path: path.to_string(),
+                evidence: f.evidence,
+                endpoint: Some(template.clone()),
+                http_seq: Some(tx.seq),
+            }));
+        }
+    }
+}
+
+fn add(out: &mut Vec<(ClassFound, String)>, f: ClassFound, v: &str) {
+    match out.iter_mut().find(|(g, _)| g.0 == f.0) {
+        Some(slot) if slot.0 .2 >= f.2 => {}
+        Some(slot) => *slot = (f, decode::cap(v, 160).to_string()),
+        None => out.push((f, decode::cap(v, 160).to_string())),
+    }
+}
+
+/// Up to 160 characters of `s` around the first (case-insensitive) `needle`.
+fn excerpt(s: &str, needle: &str) -> String {
+    let at = s.to_ascii_lowercase().find(needle).unwrap_or(0);
+    let start = (0..=at.saturating_sub(40))
+        .rev()
+        .find(|i| s.is_char_boundary(*i))
+        .unwrap_or(0);
+    decode::cap(s.get(start..).unwrap_or(""), 160).to_string()
+}
+
+/// A path with its identifier segments (numbers, UUIDs, long hex) as `{id}`.
+pub fn endpoint_template(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for (i, seg) in path.split('/').enumerate().take(32) {
+        if i > 0 {
+            out.push('/');
+        }
+        let id = !seg.is_empty()
+            && (seg.bytes().all(|c| c.is_ascii_digit())
+                || (seg.len() >= 16 && seg.bytes().all(|c| c.is_ascii_hexdigit() || c == b'-')));
+        out.push_str(if id { "{id}" } else { seg });
+    }
+    out
+}
+
+/// Whether the response shows the attack worked, was blocked, or neither.
+pub fn outcome(tx: &Http, hits: &[Hit]) -> &'static str {
+    let Some(resp) = &tx.response else {
+        return "unknown";
+    };
+    let body = String::from_utf8_lossy(resp.body.get(..256 * 1024).unwrap_or(&resp.body));
+    let has = |class: &str| hits.iter().any(|h| h.class == class);
+    if (has("ptrav") || has("lfi") || has("rce"))
+        && (body.contains("root:x:0:0:")
+            || body.contains("[boot loader]")
+            || body.contains("; for 16-bit app support"))
+    {
+        return "likely_succeeded";
+    }
+    if has("rce") && regex_uid(&body) {
+        return "likely_succeeded";
+    }
+    if has("sqli") {
+        let mut v = vec![];
+        passive::check(
+            &Http {
+                response: Some(resp.clone()),
+                request: None,
+                ..tx.clone()
+            },
+            passive::PassiveConfig::default(),
+            &mut v,
+        );
+        if v.iter().any(|f| f.class == "info_leak.sql_error") {
+            return "likely_succeeded";
+        }
+    }
+    if has("xss") {
+        let html = header(&resp.headers, "content-type").is_none_or(|c| c.contains("html"));
+        if html
+            && hits.iter().any(|h| {
+                h.class == "xss" && h.payload.len() >= 8 && body.contains(h.payload.as_str())
+            })
+        {
+            return "likely_succeeded";
+        }
+    }
+    if has("ssrf")
+        && (body.contains("ami-id")
+            || body.contains("instance-id")
+            || body.contains("computeMetadata"))
+    {
+        return "likely_succeeded";
+    }
+    if matches!(resp.status, 403 | 406 | 419 | 429 | 501) {
+        return "blocked";
+    }
+    "unknown"
+}
+
+fn regex_uid(body: &str) -> bool {
+    body.match_indices("uid=").take(8).any(|(at, _)| {
+        let rest = body.get(at + 4..).unwrap_or("");
+        let d = rest.bytes().take_while(|c| c.is_ascii_digit()).count();
+        d > 0
+            && rest
+                .get(d..)
+                .is_some_and(|r| r.starts_with('(') && r.contains("gid="))
+    })
+}
+
+/// The attack's severity from its classes and outcome.
+fn severity(hits: &[Hit], outcome: &str) -> &'static str {
+    let critical = [
+        "sqli",
+        "rce",
+        "log4shell",
+        "deser",
+        "xxe",
+        "ssti",
+        "code",
+        "java",
+        "php",
+    ];
+    let high = hits.iter().any(|h| {
+        critical.contains(&h.class.as_str())
+            || matches!(h.class.as_str(), "ptrav" | "lfi" | "rfi" | "ssrf" | "nosql")
+    });
+    match (outcome, high) {
+        ("likely_succeeded", true) => "critical",
+        ("likely_succeeded", false) | ("unknown", true) => "high",
+        ("blocked", _) => "low",
+        _ if hits.iter().all(|h| h.class == "scanner") => "low",
+        _ => "medium",
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,614 @@
+//! Passive findings from responses (and a few from requests): what a
+//! transaction reveals about the application, reported once per host,
+//! endpoint and check.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::points::header;
+use crate::record::Http;
+
+/// One passive finding before it becomes a `vuln` record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub class: &'static str,
+    pub severity: &'static str,
+    pub evidence: String,
+    /// `true` when it describes the host as a whole (dedup per host, not per endpoint).
+    pub per_host: bool,
+}
+
+/// Which optional checks run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PassiveConfig {
+    /// Hygiene checks that fire on most sites: missing security headers and
+    /// any version disclosure (not only end-of-life versions).
+    pub hygiene: bool,
+}
+
+struct Pat {
+    class: &'static str,
+    severity: &'static str,
+    re: Regex,
+}
+
+fn pats(list: &[(&'static str, &'static str, &str)]) -> Vec<Pat> {
+    list.iter()
+        .filter_map(|(class, severity, re)| {
+            Regex::new(re).ok().map(|re| Pat {
+                class,
+                severity,
+                re,
+            })
+        })
+        .collect()
+}
+
+static BODY: LazyLock<Vec<Pat>> = LazyLock::new(|| {
+    pats(&[
+        (
+            "info_leak.stack_trace",
+            "medium",
+            r"(?m)^\s*at [\w$.<>]+\([\w$]+\.(java|kt|scala|groovy):\d+\)|(?m)^\s+at [\w$.]+\.[\w$<>]+\((Native Method|Unknown Source)\)",
+        ),
+        (
+            "info_leak.stack_trace",
+            "medium",
+            r"Traceback \(most recent call last\):",
+        ),
+        (
+            "info_leak.stack_trace",
+            "medium",
+            r"(?m)^\s*at [\w.<>`]+\(.*\) in [A-Za-z]:\\.*:line \d+|Server Error in '[^']*' Application|System\.(NullReference|InvalidOperation|Argument)Exception",
+        ),
+        (
+            "info_leak.stack_trace",
+            "medium",
+            r"<b>(Fatal error|Warning|Parse error|Notice)</b>:.* on line <b>\d+</b>|PHP (Fatal error|Warning|Parse error):.* on line \d+",
+        ),
+        (
+            "info_leak.stack_trace",
+            "medium",
+            r"(?m)^\s+at (Object\.<anonymous>|Module\._compile|[\w.<>]+ \((/|node:)[^)]*:\d+:\d+\))",
+        ),
+        (
+            "info_leak.debug_page",
+            "high",
+            r"You're seeing this error because you have <code>DEBUG = True</code>|Werkzeug Debugger|Whitelabel Error Page|ActionController::RoutingError|Action Controller: Exception caught|<title>Laravel</title>.*Whoops|Xdebug",
+        ),
+        (
+            "info_leak.sql_error",
+            "medium",
+            r"You have an error in your SQL syntax|java\.sql\.SQL\w*Exception|ORA-\d{5}|PG::\w*Error|psycopg2\.\w+|SQLSTATE\[|Unclosed quotation mark after the character string|Microsoft OLE DB Provider for|SQLite3?::|sqlite3\.OperationalError|mysql_fetch_array\(\)|syntax error at or near|Incorrect syntax near|SQLException",
+        ),
+        ("secret.aws_key", "high", r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
+        (
+            "secret.private_key",
+            "critical",
+            r"-----BEGIN (RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----",
+        ),
+        (
+            "secret.token",
+            "high",
+            r"\b(ghp_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{40,}|xox[baprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{20,}|AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20})\b",
+        ),
+        (
+            "info_leak.directory_listing",
+            "medium",
+            r"<title>Index of /|<h1>Index of /|\[To Parent Directory\]",
+        ),
+    ])
+});
+
+static CARD: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"\b[3456]\d{3}(?:[ -]?\d{4}){2}[ -]?\d{1,7}\b").ok());
+static EMAIL: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,128}\.[A-Za-z]{2,24}\b").ok()
+});
+static INTERNAL_IP: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"\b(10\.\d{1,3}\.\d{1,3}\.\d{1,3}|192\.168\.\d{1,3}\.\d{1,3}|172\.(1[6-9]|2\d|3[01])\.\d{1,3}\.\d{1,3})\b").ok()
+});
+static VERSION: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(apache|nginx|php|microsoft-iis|openssl|express|tomcat|jetty|asp\.net)[/ ]v?(\d+)\.(\d+)(?:\.(\d+))?").ok()
+});
+
+/// Luhn checksum of the digits in `s`.
+pub fn luhn(s: &str) -> bool {
+    let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
+    if !(13..=19).contains(&digits.len()) {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                if d * 2 > 9 {
+                    d * 2 - 9
+                } else {
+                    d * 2
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// End-of-life versions: product, and the newest major.minor that is EOL.
+fn end_of_life(product: &str, major: u32, minor: u32) -> bool {
+    match product {
+        "apache" => (major, minor) < (2, 4),
+        "nginx" => (major, minor) < (1, 20),
+        "php" => major < 8,
+        "microsoft-iis" => major < 10,
+        "openssl" => (major, minor) < (1, 1) || major == 0,
+        "tomcat" => major < 9,
+        "jetty" => major < 10,
+        _ => false,
+    }
+}
+
+fn excerpt(s: &str, at: usize, len: usize) -> String {
+    let start = (0..=at.min(s.len()))
+        .rev()
+        .find(|i| s.is_char_boundary(*i))
+        .unwrap_or(0);
+    let mut end = (start + len).min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(start..end)
+        .unwrap_or("")
+        .replace(['\n', '\r', '\t'], " ")
+}
+
+/// Every passive finding of one transaction, in a fixed order.
+pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
+    let mut add = |class, severity, evidence: String, per_host| {
+        if !out.iter().any(|f: &Finding| f.class == class) {
+            out.push(Finding {
+                class,
+                severity,
+                evidence,
+                per_host,
+            });
+        }
+    };
+    if let Some(req) = &tx.request {
+        if let Some(auth) = header(&req.headers, "authorization") {
+            let lower = auth.to_ascii_lowercase();
+            if lower.starts_with("basic ") {
+                add(
+                    "auth.basic_cleartext",
+                    "medium",
+                    "Authorization: Basic over clear-text HTTP".into(),
+                    true,
+                );
+            }
+            if let Some(tok) = auth.get(7..).filter(|_| lower.starts_with("bearer ")) {
+                if jwt_alg_none(tok) {
+                    add(
+                        "auth.jwt_alg_none",
+                        "high",
+                        "JWT with alg none in Authorization".into(),
+                        false,
+                    );
+                }
+            }
+        }
+        let q = req
+            .uri
+            .split_once('?')
+            .map_or("", |(_, q)| q)
+            .to_ascii_lowercase();
+        let p = req.uri.to_ascii_lowercase();
+        if p.contains(";jsessionid=")
+            || q.split('&').any(|kv| {
+                let k = kv.split('=').next().unwrap_or("");
+                matches!(
+                    k,
+                    "jsessionid"
+                        | "phpsessid"
+                        | "sessionid"
+                        | "session_id"
+                        | "sid"
+                        | "aspsessionid"
+                )
+            })
+        {
+            add(
+                "session.id_in_url",
+                "low",
+                "session identifier in the URL".into(),
+                false,
+            );
+        }
+    }
+    let Some(resp) = &tx.response else { return };
+    let body_raw = resp.body.get(..256 * 1024).unwrap_or(&resp.body);
+    let body = String::from_utf8_lossy(body_raw);
+    for p in BODY.iter() {
+        if let Some(m) = p.re.find(&body) {
+            add(p.class, p.severity, excerpt(&body, m.start(), 120), false);
+        }
+    }
+    if let Some(re) = CARD.as_ref() {
+        if let Some(m) = re.find_iter(&body).take(32).find(|m| luhn(m.as_str())) {
+            add(
+                "pii.card_number",
+                "high",
+                format!(
+                    "card number ending {}",
+                    &m.as_str()[m.as_str().len().saturating_sub(4)..]
+                ),
+                false,
+            );
+        }
+    }
+    let json_or_text = header(&resp.headers, "content-type")
+        .is_none_or(|c| c.contains("json") || c.contains("text/plain") || c.contains("xml"));
+    if json_or_text {
+        if let Some(m) = EMAIL.as_ref().and_then(|re| re.find(&body)) {
+            add(
+                "pii.email",
+                "low",
+                format!("e-mail address in response: {}", m.as_str()),
+                false,
+            );
+        }
+    }
+    if let Some(m) = INTERNAL_IP.as_ref().and_then(|re| {
+        resp.headers
+            .iter()
+            .filter(|(n, _)| !n.eq_ignore_ascii_case("date"))
+            .find_map(|(n, v)| re.find(v).map(|m| format!("{n}: {}", m.as_str())))
+            .or_else(|| re.find(&body).map(|m| m.as_str().to_string()))
+    }) {
+        add(
+            "info_leak.internal_ip",
+            "low",
+            format!("internal address disclosed: {m}"),
+            false,
+        );
+    }
+    for name in [
+        "server",
+        "x-powered-by",
+        "x-aspnet-version",
+        "x-aspnetmvc-version",
+    ] {
+        for (n, v) in resp
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            let Some(re) = VERSION.as_ref() else { break };
+            for c in re.captures_iter(v).take(4) {
+                let product = c.get(1).map_or("", |m| m.as_str()).to_ascii_lowercase();
+                let major = c
+                    .get(2)
+                    .and_then(|m| m.as_str().parse().ok())
+                    .unwrap_or(u32::MAX);
+                let minor = c
+                    .get(3)
+                    .and_then(|m| m.as_str().parse().ok())
+                    .unwrap_or(u32::MAX);
+                if end_of_life(&product, major, minor) {
+                    add("outdated_software", "medium", format!("{n}: {v}"), true);
+                } else if cfg.hygiene {
+                    add("info_leak.version", "low", format!("{n}: {v}"), true);
+                }
+            }
+        }
+    }
+    for (n, v) in resp
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+    {
+        let name = v.split('=').next().unwrap_or("").trim();
+        let lname = name.to_ascii_lowercase();
+        let session = ["sess", "sid", "token", "auth", "jwt", "login", "remember"]
+            .iter()
+            .any(|k| lname.contains(k));
+        if !session {
+            continue;
+        }
+        let attrs = v.to_ascii_lowercase();
+        let mut missing = vec![];
+        if !attrs.contains("; secure") && !attrs.contains(";secure") {
+            missing.push("Secure");
+        }
+        if !attrs.contains("httponly") {
+            missing.push("HttpOnly");
+        }
+        if !attrs.contains("samesite") {
+            missing.push("SameSite");
+        }
+        if !missing.is_empty() {
+            add(
+                "cookie.insecure",
+                "medium",
+                format!("{n}: {name} without {}", missing.join(", ")),
+                false,
+            );
+        }
+    }
+    let acao = header(&resp.headers, "access-control-allow-origin");
+    let creds = header(&resp.headers, "access-control-allow-credentials")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    if let Some(o) = acao {
+        let origin = tx
+            .request
+            .as_ref()
+            .and_then(|r| header(&r.headers, "origin"));
+        if creds && (o.trim() == "*" || o.trim() == "null" || origin.is_some_and(|r| r == o.trim()))
+        {
+            add(
+                "cors.credentials_any_origin",
+                "high",
+                format!("Access-Control-Allow-Origin: {o} with credentials"),
+                false,
+            );
+        }
+    }
+    if let Some(sc) = header(&resp.headers, "set-cookie").filter(|v| v.contains("eyJ")) {
+        for part in sc.split(['=', ';']) {
+            if jwt_alg_none(part.trim()) {
+                add(
+                    "auth.jwt_alg_none",
+                    "high",
+                    "JWT with alg none in Set-Cookie".into(),
+                    false,
+                );
+            }
+        }
+    }
+    if cfg.hygiene && resp.status < 400 {
+        let html = header(&resp.headers, "content-type").is_some_and(|c| c.contains("html"));
+        let mut missing = vec![];
+        for (h, only_html) in [
+            ("strict-transport-security", false),
+            ("x-content-type-options", false),
+            ("content-security-policy", true),
+            ("x-frame-options", true),
+        ] {
+            if (!only_html || html) && header(&resp.headers, h).is_none() {
+                missing.push(h);
+            }
+        }
+        if !missing.is_empty() {
+            add(
+                "headers.missing_security",
+                "low",
+                format!("missing {}", missing.join(", ")),
+                true,
+            );
+        }
+    }
+}
+
+/// Whether `tok` is a JWT whose header says `"alg":"none"`.
+pub fn jwt_alg_none(tok: &str) -> bool {
+    use base64::Engine;
+    let Some(head) = tok
+        .trim()
+        .split('.')
+        .next()
+        .filter(|h| h.starts_with("eyJ"))
+    else {
+        return false;
+    };
+    let Ok(bytes) =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(head.trim_end_matches('='))
+    else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&bytes)
+        .to_ascii_lowercase()
+        .replace(' ', "");
+    text.contains("\"alg\":\"none\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{HttpRequest, HttpResponse, Ts};
+
+    pub fn tx(
+        req_headers: &[(&str, &str)],
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Http {
+        let h = |l: &[(&str, &str)]| {
+            l.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        Http {
+            ts: Ts::from_micros(0, 0),
+            ts_end: Ts::from_micros(0, 0),
+            flow: "f".into(),
+            community_id: String::new(),
+            seq: 0,
+            client: "10.0.0.1:1".into(),
+            server: "10.0.0.2:80".into(),
+            real_ip: "10.0.0.1".into(),
+            tunnel: vec![],
+            request: Some(HttpRequest {
+                method: "GET".into(),
+                uri: "/x".into(),
+                version: "HTTP/1.1".into(),
+                headers: h(req_headers),
+                body_len: 0,
+                body: vec![],
+                truncated: false,
+                trailers: vec![],
+            }),
+            response: Some(HttpResponse {
+                status,
+                reason: "OK".into(),
+                version: "HTTP/1.1".into(),
+                headers: h(headers),
+                body_len: body.len() as u64,
+                body: body.as_bytes().to_vec(),
+                truncated: false,
+                trailers: vec![],
+            }),
+            anomalies: vec![],
+            proxy: None,
+            interim: vec![],
+        }
+    }
+
+    fn classes(t: &Http, hygiene: bool) -> Vec<&'static str> {
+        let mut out = vec![];
+        check(t, PassiveConfig { hygiene }, &mut out);
+        out.iter().map(|f| f.class).collect()
+    }
+
+    #[test]
+    fn findings() {
+        let table: &[(Http, &str)] = &[
+            (
+                tx(
+                    &[],
+                    500,
+                    &[],
+                    "java.lang.NullPointerException\n\tat com.example.App.run(App.java:42)\n",
+                ),
+                "info_leak.stack_trace",
+            ),
+            (
+                tx(
+                    &[],
+                    500,
+                    &[],
+                    "Traceback (most recent call last):\n  File \"x.py\"",
+                ),
+                "info_leak.stack_trace",
+            ),
+            (
+                tx(
+                    &[],
+                    500,
+                    &[],
+                    "You have an error in your SQL syntax; check the manual",
+                ),
+                "info_leak.sql_error",
+            ),
+            (
+                tx(&[], 200, &[], "key=AKIAIOSFODNN7EXAMPLE"),
+                "secret.aws_key",
+            ),
+            (
+                tx(&[], 200, &[], "-----BEGIN RSA PRIVATE KEY-----\nMII"),
+                "secret.private_key",
+            ),
+            (
+                tx(&[], 200, &[], "{\"card\":\"4111 1111 1111 1111\"}"),
+                "pii.card_number",
+            ),
+            (
+                tx(
+                    &[],
+                    200,
+                    &[("Content-Type", "application/json")],
+                    "{\"email\":\"a@example.com\"}",
+                ),
+                "pii.email",
+            ),
+            (
+                tx(
+                    &[],
+                    200,
+                    &[("Server", "Apache/2.2.8 (Ubuntu) PHP/5.2.4")],
+                    "",
+                ),
+                "outdated_software",
+            ),
+            (
+                tx(&[], 200, &[("Set-Cookie", "SESSIONID=abc; Path=/")], ""),
+                "cookie.insecure",
+            ),
+            (
+                tx(
+                    &[("Origin", "https://evil")],
+                    200,
+                    &[
+                        ("Access-Control-Allow-Origin", "https://evil"),
+                        ("Access-Control-Allow-Credentials", "true"),
+                    ],
+                    "",
+                ),
+                "cors.credentials_any_origin",
+            ),
+            (
+                tx(
+                    &[],
+                    200,
+                    &[("Content-Type", "text/html")],
+                    "<title>Index of /files</title>",
+                ),
+                "info_leak.directory_listing",
+            ),
+            (
+                tx(&[], 302, &[("Location", "http://10.2.3.4/x")], ""),
+                "info_leak.internal_ip",
+            ),
+            (
+                tx(
+                    &[("Authorization", "Basic YWxhZGRpbjpvcGVuc2VzYW1l")],
+                    200,
+                    &[],
+                    "",
+                ),
+                "auth.basic_cleartext",
+            ),
+            (
+                tx(
+                    &[(
+                        "Authorization",
+                        "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.",
+                    )],
+                    200,
+                    &[],
+                    "",
+                ),
+                "auth.jwt_alg_none",
+            ),
+        ];
+        for (t, want) in table {
+            assert!(
+                classes(t, false).contains(want),
+                "{want}: {:?}",
+                classes(t, false)
+            );
+        }
+    }
+
+    #[test]
+    fn quiet_on_healthy_responses() {
+        let t = tx(
+            &[(
+                "Authorization",
+                "Bearer eyJhbGciOiJIUzI1NiJ9.c2FtcGxl.002002",
+            )],
+            200,
+            &[
+                ("Server", "nginx/1.24.0"),
+                ("Content-Type", "application/json"),
+            ],
+            "{\"id\":1,\"price\":10.99,\"order\":4111111111111112}",
+        );
+        assert_eq!(classes(&t, false), Vec::<&str>::new());
+        assert!(classes(&t, true).contains(&"info_leak.version"));
+        assert!(luhn("4111 1111 1111 1111"));
+        assert!(!luhn("4111 1111 1111 1112"));
+    }
+}

@@ -1,0 +1,482 @@
+//! Splits a request into named inspection points, as the application will see it.
+//!
+//! Point names: `path`, `path.N` (segment N, from 0), `query.NAME` (value),
+//! `query_key.NAME`, `body.form.NAME`, `body.form_key.NAME`,
+//! `body.json.a.b.0.c` (leaf value), `body.json_key.a.b` (key),
+//! `body.multipart.NAME`, `body.multipart.NAME.filename`, `body.xml`,
+//! `body.xml.ELEM` (text), `body.xml.ELEM@ATTR`, `body.graphql`, `body.raw`,
+//! `cookie.NAME`, `header.NAME` (as sent). Every list is bounded
+//! ([`MAX_POINTS`], [`MAX_BODY`], JSON depth [`MAX_JSON_DEPTH`]).
+
+use std::borrow::Cow;
+
+use super::decode;
+use crate::record::HttpRequest;
+
+/// Most points taken from one request; the rest are counted as cut.
+pub const MAX_POINTS: usize = 512;
+/// Most body bytes decomposed.
+pub const MAX_BODY: usize = 256 * 1024;
+/// Deepest JSON nesting walked.
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// What part of the request a point is: detectors choose what to look at by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The whole decoded path.
+    Path,
+    /// One path segment.
+    Segment,
+    /// A parameter name (query, form, JSON key, multipart name).
+    Key,
+    /// A parameter value (query, form, JSON leaf, multipart field, XML text).
+    Value,
+    /// A multipart file name.
+    Filename,
+    /// A cookie value.
+    Cookie,
+    /// A header value.
+    Header,
+    /// A whole body of a structured type (XML) or of an unknown type.
+    Body,
+}
+
+/// One named piece of a request.
+#[derive(Debug, Clone)]
+pub struct Point<'a> {
+    pub name: Cow<'a, str>,
+    pub value: Cow<'a, str>,
+    pub kind: Kind,
+    /// Whether the value came from a URL (so `+`, `%` are URL syntax).
+    pub in_url: bool,
+}
+
+/// All points of a request, and whether limits cut some.
+#[derive(Debug, Default)]
+pub struct Points<'a> {
+    pub list: Vec<Point<'a>>,
+    pub cut: bool,
+}
+
+impl<'a> Points<'a> {
+    fn push(&mut self, name: impl Into<Cow<'a, str>>, value: impl Into<Cow<'a, str>>, kind: Kind) {
+        self.add(name.into(), value.into(), kind, false);
+    }
+
+    fn add(&mut self, name: Cow<'a, str>, value: Cow<'a, str>, kind: Kind, in_url: bool) {
+        if self.list.len() >= MAX_POINTS {
+            self.cut = true;
+            return;
+        }
+        self.list.push(Point {
+            name,
+            value,
+            kind,
+            in_url,
+        });
+    }
+}
+
+/// The first value of header `name` (case-insensitive).
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Splits a request into points.
+pub fn decompose(req: &HttpRequest) -> Points<'_> {
+    let mut p = Points::default();
+    let (path, query) = match req.uri.split_once('?') {
+        Some((a, b)) => (a, Some(b)),
+        None => (req.uri.as_str(), None),
+    };
+    let dpath = match decode::url_decode(path, false) {
+        Some(d) => Cow::Owned(d),
+        None => Cow::Borrowed(path),
+    };
+    p.add("path".into(), Cow::Borrowed(path), Kind::Path, true);
+    for (i, seg) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
+        if p.list.len() >= 64 {
+            break;
+        }
+        let seg = match decode::url_decode(seg, false) {
+            Some(d) => Cow::Owned(d),
+            None => Cow::Borrowed(seg),
+        };
+        p.add(Cow::Owned(format!("path.{i}")), seg, Kind::Segment, true);
+    }
+    drop(dpath);
+    if let Some(q) = query {
+        pairs(&mut p, q, "query", true);
+    }
+    for (name, value) in &req.headers {
+        if name.eq_ignore_ascii_case("cookie") {
+            for c in value.split(';') {
+                let c = c.trim();
+                if c.is_empty() {
+                    continue;
+                }
+                let (k, v) = c.split_once('=').unwrap_or((c, ""));
+                p.add(
+                    Cow::Owned(format!("cookie.{k}")),
+                    Cow::Borrowed(v),
+                    Kind::Cookie,
+                    true,
+                );
+                if !k
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                {
+                    p.add(
+                        Cow::Owned(format!("cookie_key.{k}")),
+                        Cow::Borrowed(k),
+                        Kind::Key,
+                        true,
+                    );
+                }
+            }
+        } else {
+            p.push(format!("header.{name}"), value.as_str(), Kind::Header);
+        }
+    }
+    body(&mut p, req);
+    p
+}
+
+/// `a=1&b=2` pairs (query strings and urlencoded forms).
+fn pairs<'a>(p: &mut Points<'a>, s: &'a str, prefix: &str, in_url: bool) {
+    for pair in s.split('&') {
+        if pair.is_empty() {
+            continue;
+        }
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let k: Cow<'a, str> = decode::url_decode(k, true).map_or(Cow::Borrowed(k), Cow::Owned);
+        let v: Cow<'a, str> = decode::url_decode(v, true).map_or(Cow::Borrowed(v), Cow::Owned);
+        let key_plain = k
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !key_plain {
+            p.add(
+                Cow::Owned(format!("{prefix}_key.{k}")),
+                k.clone(),
+                Kind::Key,
+                in_url,
+            );
+        }
+        p.add(Cow::Owned(format!("{prefix}.{k}")), v, Kind::Value, in_url);
+        if p.cut {
+            return;
+        }
+    }
+}
+
+fn body<'a>(p: &mut Points<'a>, req: &'a HttpRequest) {
+    if req.body.is_empty() {
+        return;
+    }
+    let raw = req.body.get(..MAX_BODY).unwrap_or(&req.body);
+    let text = String::from_utf8_lossy(raw);
+    let ctype = header(&req.headers, "content-type")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let trimmed = text.trim_start();
+    if ctype.contains("multipart/") {
+        if let Some(b) = boundary(&ctype, header(&req.headers, "content-type").unwrap_or("")) {
+            multipart(p, &text, &b);
+            return;
+        }
+    }
+    if ctype.contains("json") || (ctype.is_empty() && trimmed.starts_with(['{', '['])) {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+            let mut path = String::from("body.json");
+            json(p, &v, &mut path, 0);
+            return;
+        }
+    }
+    if ctype.contains("xml") || trimmed.starts_with("<?xml") || trimmed.starts_with("<!DOCTYPE") {
+        p.push("body.xml", text.clone().into_owned(), Kind::Body);
+        xml(p, &text);
+        return;
+    }
+    if ctype.contains("graphql") {
+        p.push("body.graphql", text.into_owned(), Kind::Value);
+        return;
+    }
+    if ctype.contains("x-www-form-urlencoded") {
+        if let Cow::Borrowed(t) = text {
+            pairs(p, t, "body.form", true);
+            return;
+        }
+    }
+    // Unknown type: the raw body, and its form fields when it reads as a form.
+    p.push("body.raw", text.clone().into_owned(), Kind::Body);
+    if let Cow::Borrowed(t) = text {
+        if t.contains('=') && !t.starts_with(['{', '[', '<']) {
+            pairs(p, t.trim_end_matches(['\r', '\n']), "body.form", true);
+        }
+    }
+}
+
+/// The multipart boundary from a Content-Type (case kept from the original).
+fn boundary(lower: &str, orig: &str) -> Option<String> {
+    let at = lower.find("boundary=")?;
+    let b = orig.get(at + 9..)?;
+    let b = b.split(';').next()?.trim().trim_matches('"');
+    (!b.is_empty()).then(|| b.to_string())
+}
+
+fn multipart(p: &mut Points<'_>, text: &str, boundary: &str) {
+    let delim = format!("--{boundary}");
+    for part in text.split(delim.as_str()).skip(1).take(128) {
+        if part.starts_with("--") {
+            break;
+        }
+        let part = part
+            .strip_prefix("\r\n")
+            .or(part.strip_prefix('\n'))
+            .unwrap_or(part);
+        let (head, content) = part
+            .split_once("\r\n\r\n")
+            .or_else(|| part.split_once("\n\n"))
+            .unwrap_or((part, ""));
+        let content = content
+            .strip_suffix("\r\n")
+            .or(content.strip_suffix('\n'))
+            .unwrap_or(content);
+        let mut name = String::new();
+        let mut filename = None;
+        for line in head.lines() {
+            let lower = line.to_ascii_lowercase();
+            if lower.starts_with("content-disposition") {
+                name = disposition_param(line, "name").unwrap_or_default();
+                filename = disposition_param(line, "filename");
+            } else if let Some((hn, hv)) = line.split_once(':') {
+                p.push(
+                    format!("body.multipart.{name}.header.{}", hn.trim()),
+                    hv.trim().to_string(),
+                    Kind::Header,
+                );
+            }
+        }
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            p.push(
+                format!("body.multipart_key.{name}"),
+                name.clone(),
+                Kind::Key,
+            );
+        }
+        if let Some(f) = filename {
+            p.push(format!("body.multipart.{name}.filename"), f, Kind::Filename);
+        }
+        p.push(
+            format!("body.multipart.{name}"),
+            decode::cap(content, decode::MAX_VALUE).to_string(),
+            Kind::Value,
+        );
+    }
+}
+
+/// `name="x"` (or unquoted) from a Content-Disposition line.
+fn disposition_param(line: &str, key: &str) -> Option<String> {
+    for piece in line.split(';').skip(1) {
+        let (k, v) = piece.split_once('=')?;
+        if k.trim().eq_ignore_ascii_case(key) {
+            return Some(v.trim().trim_matches('"').to_string());
+        }
+    }
+    None
+}
+
+fn json(p: &mut Points<'_>, v: &serde_json::Value, path: &mut String, depth: usize) {
+    use serde_json::Value;
+    if depth > MAX_JSON_DEPTH || p.cut {
+        p.cut |= depth > MAX_JSON_DEPTH;
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let len = path.len();
+                path.push('.');
+                path.push_str(k);
+                let plain = k
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+                    && !k.starts_with("__")
+                    && k != "constructor"
+                    && k != "prototype";
+                if !plain {
+                    let key_point = path.replacen("body.json", "body.json_key", 1);
+                    p.push(key_point, k.clone(), Kind::Key);
+                }
+                json(p, child, path, depth + 1);
+                path.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate().take(256) {
+                let len = path.len();
+                path.push('.');
+                path.push_str(&i.to_string());
+                json(p, child, path, depth + 1);
+                path.truncate(len);
+            }
+        }
+        Value::String(s) => p.push(path.clone(), s.clone(), Kind::Value),
+        // Numbers, booleans and null carry no payload.
+        _ => {}
+    }
+}
+
+/// Text nodes and attribute values of an XML body (a tolerant scanner, not a parser).
+fn xml(p: &mut Points<'_>, text: &str) {
+    let mut rest = text;
+    let mut elem = String::new();
+    let mut n = 0;
+    while let Some(lt) = rest.find('<') {
+        n += 1;
+        if n > 1024 || p.cut {
+            return;
+        }
+        let body = rest.get(..lt).unwrap_or("").trim();
+        if !body.is_empty() && !elem.is_empty() {
+            p.push(format!("body.xml.{elem}"), body.to_string(), Kind::Value);
+        }
+        let after = rest.get(lt + 1..).unwrap_or("");
+        let gt = after.find('>').unwrap_or(after.len());
+        let tag = after.get(..gt).unwrap_or("");
+        rest = after.get(gt + 1..).unwrap_or("");
+        if tag.starts_with(['/', '?', '!']) {
+            continue;
+        }
+        let name_end = tag
+            .find(|c: char| c.is_whitespace() || c == '/')
+            .unwrap_or(tag.len());
+        elem = tag.get(..name_end).unwrap_or("").to_string();
+        let mut attrs = tag.get(name_end..).unwrap_or("");
+        while let Some(eq) = attrs.find('=') {
+            let an = attrs.get(..eq).unwrap_or("").trim();
+            let v = attrs.get(eq + 1..).unwrap_or("").trim_start();
+            let Some(q) = v.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+                break;
+            };
+            let inner = v.get(1..).unwrap_or("");
+            let end = inner.find(q).unwrap_or(inner.len());
+            p.push(
+                format!("body.xml.{elem}@{an}"),
+                inner.get(..end).unwrap_or("").to_string(),
+                Kind::Value,
+            );
+            attrs = inner.get(end + 1..).unwrap_or("");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(uri: &str, headers: &[(&str, &str)], body: &str) -> HttpRequest {
+        HttpRequest {
+            method: "POST".into(),
+            uri: uri.into(),
+            version: "HTTP/1.1".into(),
+            headers: headers
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            body_len: body.len() as u64,
+            body: body.as_bytes().to_vec(),
+            truncated: false,
+            trailers: vec![],
+        }
+    }
+
+    fn names(r: &HttpRequest) -> Vec<(String, String)> {
+        decompose(r)
+            .list
+            .into_iter()
+            .map(|p| (p.name.into_owned(), p.value.into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn splits_every_part() {
+        let r = req(
+            "/api/v1/us%20ers?id=1%27&a[$ne]=x",
+            &[
+                ("Host", "app"),
+                ("Cookie", "sid=abc; theme=dark"),
+                ("Content-Type", "application/json"),
+                ("X-Custom", "v"),
+            ],
+            r#"{"user":{"name":"O'Brien","tags":["a","b"],"$where":"1"},"n":5}"#,
+        );
+        let got = names(&r);
+        for want in [
+            ("path", "/api/v1/us%20ers"),
+            ("path.2", "us ers"),
+            ("query.id", "1'"),
+            ("query_key.a[$ne]", "a[$ne]"),
+            ("query.a[$ne]", "x"),
+            ("header.Host", "app"),
+            ("header.X-Custom", "v"),
+            ("cookie.sid", "abc"),
+            ("body.json.user.name", "O'Brien"),
+            ("body.json.user.tags.1", "b"),
+            ("body.json_key.user.$where", "$where"),
+            ("body.json.user.$where", "1"),
+        ] {
+            assert!(
+                got.iter().any(|(n, v)| n == want.0 && v == want.1),
+                "{want:?} not in {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn forms_multipart_xml() {
+        let f = req(
+            "/login",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            "user=bob+smith&pw=a%26b",
+        );
+        let got = names(&f);
+        assert!(got.contains(&("body.form.user".into(), "bob smith".into())));
+        assert!(got.contains(&("body.form.pw".into(), "a&b".into())));
+
+        let m = req(
+            "/up",
+            &[("Content-Type", "multipart/form-data; boundary=XyZ")],
+            "--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.php\"\r\nContent-Type: text/plain\r\n\r\n<?php x\r\n--XyZ--\r\n",
+        );
+        let got = names(&m);
+        assert!(got.contains(&("body.multipart.f.filename".into(), "a.php".into())));
+        assert!(got.contains(&("body.multipart.f".into(), "<?php x".into())));
+
+        let x = req(
+            "/x",
+            &[("Content-Type", "text/xml")],
+            r#"<?xml version="1.0"?><a><b id="7">hi</b></a>"#,
+        );
+        let got = names(&x);
+        assert!(got.contains(&("body.xml.b".into(), "hi".into())));
+        assert!(got.contains(&("body.xml.b@id".into(), "7".into())));
+    }
+
+    #[test]
+    fn bounded() {
+        let uri = format!("/?{}", "a=1&".repeat(10_000));
+        let r = req(&uri, &[], "");
+        let p = decompose(&r);
+        assert!(p.cut && p.list.len() == MAX_POINTS);
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        let r = req("/", &[("Content-Type", "application/json")], &deep);
+        let _ = decompose(&r);
+    }
+}

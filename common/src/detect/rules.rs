@@ -1,0 +1,1484 @@
+//! The other attack classes: file access, remote inclusion, SSRF, JNDI
+//! lookups, template injection, XXE, NoSQL operators, CRLF and mail header
+//! injection, LDAP filters, SSI, deserialization markers, shellshock,
+//! prototype pollution, open redirects, PHP/Java/other code injection.
+//!
+//! Each check reads the decoded value in its own grammar (a URL and its
+//! host, a `${...}` lookup tree, a template expression, a path after
+//! normalisation) rather than matching a keyword anywhere.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
+use super::points::Kind;
+use super::sqli::Found;
+
+/// Where a value came from, as the checks need it.
+pub struct Ctx<'a> {
+    pub kind: Kind,
+    /// The point name (`query.url`, `header.User-Agent`, ...).
+    pub name: &'a str,
+    pub in_url: bool,
+}
+
+/// One finding of a class.
+pub type ClassFound = (&'static str, &'static str, f32);
+
+const SENSITIVE_FILES: &[&str] = &[
+    "etc/passwd",
+    "etc/shadow",
+    "etc/group",
+    "etc/hosts",
+    "etc/issue",
+    "etc/os-release",
+    "etc/motd",
+    "etc/crontab",
+    "etc/sudoers",
+    "etc/apache2",
+    "etc/httpd",
+    "etc/nginx",
+    "etc/mysql",
+    "proc/self",
+    "proc/version",
+    "proc/cpuinfo",
+    "proc/net",
+    "windows/win.ini",
+    "win.ini",
+    "boot.ini",
+    "system32",
+    "inetpub",
+    "web-inf/",
+    "meta-inf/",
+    "web.config",
+    ".htaccess",
+    ".htpasswd",
+    ".ssh/",
+    "id_rsa",
+    "authorized_keys",
+    ".bash_history",
+    ".bashrc",
+    ".env",
+    ".git/",
+    ".svn/",
+    "wp-config",
+    "config.php",
+    "localsettings.php",
+    "var/log/",
+    ".aws/credentials",
+    "usr/local/",
+    "/root/",
+    "/home/",
+    "sam",
+    "system.ini",
+    "php.ini",
+    "my.cnf",
+    "httpd.conf",
+];
+
+/// One automaton over [`SENSITIVE_FILES`]: one pass per value, not one per name.
+static SENSITIVE: LazyLock<Option<AhoCorasick>> =
+    LazyLock::new(|| AhoCorasick::new(SENSITIVE_FILES).ok());
+
+const WRAPPERS: &[&str] = &[
+    "php://",
+    "phar://",
+    "zip://",
+    "zlib://",
+    "glob://",
+    "expect://",
+    "data://",
+    "file://",
+    "compress.zlib://",
+    "compress.bzip2://",
+    "ogg://",
+    "rar://",
+    "jar:file:",
+    "netdoc:",
+];
+
+/// `\` as `/`, `/./` collapsed, lower case.
+fn norm_path(s: &str) -> String {
+    let mut out = s.to_ascii_lowercase().replace('\\', "/");
+    while out.contains("/./") {
+        out = out.replace("/./", "/");
+    }
+    out
+}
+
+/// Path traversal and local file inclusion.
+pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
+    if !s.contains(['.', '/', '\\', ':']) {
+        return None;
+    }
+    let p = norm_path(s);
+    // Filters that strip `../` once leave `....//` as `../`.
+    let ups = p.matches("../").count()
+        + p.matches("..;/").count()
+        + p.matches("..../").count()
+        + usize::from(p.ends_with("/.."));
+    let sensitive = SENSITIVE.as_ref().is_some_and(|ac| {
+        ac.find_overlapping_iter(p.as_str()).any(|m| {
+            let f = SENSITIVE_FILES
+                .get(m.pattern().as_usize())
+                .copied()
+                .unwrap_or("");
+            // The file name must end there (`.env` not `.environment`).
+            let ends = f.ends_with('/')
+                || p.as_bytes()
+                    .get(m.end())
+                    .is_none_or(|c| !c.is_ascii_alphanumeric());
+            ends && (f != "sam" || p.ends_with("/sam"))
+        })
+    });
+    if ups > 0 && sensitive {
+        return Some(("ptrav", "ptrav.sensitive_file", 0.95));
+    }
+    if p.contains(':') {
+        for w in WRAPPERS {
+            if let Some(at) = p.find(w) {
+                if at == 0 || !p.as_bytes()[at - 1].is_ascii_alphanumeric() {
+                    return Some(("lfi", "lfi.wrapper", 0.9));
+                }
+            }
+        }
+    }
+    if cx.kind == Kind::Path {
+        // Climbing above the root once the path is resolved.
+        let mut depth = 0i32;
+        for seg in p.split('/') {
+            match seg {
+                "" | "." => {}
+                ".." | "..;" => {
+                    depth -= 1;
+                    if depth < 0 {
+                        return Some(("ptrav", "ptrav.above_root", 0.9));
+                    }
+                }
+                _ => depth += 1,
+            }
+        }
+    }
+    if ups >= 3 || (ups >= 2 && (p.starts_with("../") || p.starts_with("/../"))) {
+        return Some(("ptrav", "ptrav.deep", 0.8));
+    }
+    if sensitive
+        && matches!(
+            cx.kind,
+            Kind::Value | Kind::Cookie | Kind::Filename | Kind::Path | Kind::Segment
+        )
+    {
+        let abs = p.starts_with('/') || p.starts_with("c:/") || p.starts_with("file:");
+        if abs
+            && (p.starts_with("/etc/")
+                || p.starts_with("/proc/")
+                || p.starts_with("c:/")
+                || p.starts_with("file:")
+                || p.contains("/.ssh/")
+                || p.contains("win.ini"))
+        {
+            return Some(("lfi", "lfi.absolute_file", 0.8));
+        }
+    }
+    if ups >= 1 && (p.contains("\0") || p.contains("%00")) {
+        return Some(("ptrav", "ptrav.null_byte", 0.8));
+    }
+    None
+}
+
+/// The host of a URL that starts at `url` (after `scheme://`), without userinfo or port.
+fn url_host(after_scheme: &str) -> &str {
+    let end = after_scheme
+        .find(['/', '?', '#', '\\'])
+        .unwrap_or(after_scheme.len());
+    let auth = after_scheme.get(..end).unwrap_or("");
+    let host = auth.rsplit('@').next().unwrap_or(auth);
+    if let Some(h) = host.strip_prefix('[') {
+        return h.split(']').next().unwrap_or(h);
+    }
+    host.rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|c| c.is_ascii_digit()))
+        .map_or(host, |(h, _)| h)
+}
+
+/// Parses an IPv4 address in any spelling inet_aton accepts: dotted with
+/// 1-4 parts, each decimal, `0x` hex or `0` octal (`2130706433`, `0x7f.1`, `0177.0.0.1`).
+pub fn lenient_ipv4(h: &str) -> Option<Ipv4Addr> {
+    let parts: Vec<&str> = h.split('.').collect();
+    if parts.is_empty() || parts.len() > 4 {
+        return None;
+    }
+    let mut nums = Vec::with_capacity(4);
+    for p in &parts {
+        let v = if let Some(x) = p.strip_prefix("0x").or(p.strip_prefix("0X")) {
+            u64::from_str_radix(x, 16).ok()?
+        } else if p.len() > 1 && p.starts_with('0') {
+            u64::from_str_radix(p, 8).ok()?
+        } else {
+            p.parse::<u64>().ok()?
+        };
+        nums.push(v);
+    }
+    let (last, head) = nums.split_last()?;
+    let mut v: u64 = 0;
+    for (i, n) in head.iter().enumerate() {
+        if *n > 255 {
+            return None;
+        }
+        v |= n << (24 - 8 * i);
+    }
+    let room = 32 - 8 * head.len() as u32;
+    if *last >= 1u64 << room {
+        return None;
+    }
+    Some(Ipv4Addr::from((v | last) as u32))
+}
+
+/// Why a host is internal: `metadata`, `loopback`, `private`, `link_local`, ...
+fn internal_host(host: &str) -> Option<&'static str> {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    if h == "metadata.google.internal" || h == "metadata" || h == "instance-data" {
+        return Some("metadata");
+    }
+    if h == "localhost" || h.ends_with(".localhost") || h == "localhost4" || h == "localhost6" {
+        return Some("loopback");
+    }
+    if let Some(ip) = lenient_ipv4(&h) {
+        return v4_kind(ip);
+    }
+    if let Ok(ip) = h.parse::<Ipv6Addr>() {
+        if let Some(v4) = ip.to_ipv4_mapped() {
+            return v4_kind(v4);
+        }
+        if ip.is_loopback() || ip.is_unspecified() {
+            return Some("loopback");
+        }
+        let seg = ip.segments();
+        if seg[0] == 0xfd00 && seg[1] == 0x0ec2 {
+            return Some("metadata");
+        }
+        if seg[0] & 0xfe00 == 0xfc00 {
+            return Some("private");
+        }
+        if seg[0] & 0xffc0 == 0xfe80 {
+            return Some("link_local");
+        }
+    }
+    None
+}
+
+fn v4_kind(ip: Ipv4Addr) -> Option<&'static str> {
+    let o = ip.octets();
+    if o == [169, 254, 169, 254] || o == [100, 100, 100, 200] || o == [192, 0, 0, 192] {
+        Some("metadata")
+    } else if ip.is_loopback() || ip.is_unspecified() {
+        Some("loopback")
+    } else if ip.is_private() || (o[0] == 100 && (64..128).contains(&o[1])) {
+        Some("private")
+    } else if ip.is_link_local() {
+        Some("link_local")
+    } else {
+        None
+    }
+}
+
+const SSRF_SCHEMES: &[&str] = &[
+    "gopher://",
+    "dict://",
+    "ldap://",
+    "tftp://",
+    "sftp://",
+    "jar:",
+    "netdoc://",
+];
+
+/// SSRF and remote file inclusion, from URLs in the value.
+pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
+    if !s.contains("://") && !s.contains(":\\\\") {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    let mut found: Option<ClassFound> = None;
+    for (at, _) in lower.match_indices("://").take(8) {
+        let scheme_start = lower
+            .get(..at)
+            .unwrap_or("")
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '.' || c == '-'))
+            .map_or(0, |p| p + 1);
+        let scheme = lower.get(scheme_start..at).unwrap_or("");
+        let rest = s.get(at + 3..).unwrap_or("");
+        let host = url_host(rest);
+        let whole_value =
+            scheme_start == 0 || s.get(..scheme_start).is_some_and(|p| p.trim().is_empty());
+        // `${jndi:ldap://...}` is Log4Shell's, not a URL the server fetches directly.
+        let jndi = lower
+            .get(..scheme_start)
+            .is_some_and(|p| p.ends_with("jndi:") || p.ends_with(':'));
+        let f: Option<ClassFound> = if jndi {
+            None
+        } else if matches!(scheme, "gopher" | "dict" | "ldap" | "tftp" | "netdoc") {
+            Some(("ssrf", "ssrf.scheme", 0.85))
+        } else if matches!(
+            scheme,
+            "http" | "https" | "ftp" | "ftps" | "file" | "ws" | "wss"
+        ) {
+            match internal_host(host) {
+                Some("metadata") => Some(("ssrf", "ssrf.cloud_metadata", 0.95)),
+                Some(_) if scheme != "file" && whole_value => {
+                    Some(("ssrf", "ssrf.internal_host", 0.8))
+                }
+                Some(_) if scheme != "file" => Some(("ssrf", "ssrf.internal_host", 0.6)),
+                _ if whole_value && scheme != "file" => {
+                    rfi(s.get(scheme_start..).unwrap_or(""), host, cx)
+                }
+                _ => None,
+            }
+        } else {
+            None
+        };
+        if let Some(f) = f {
+            if found.is_none_or(|g| f.2 > g.2) {
+                found = Some(f);
+            }
+        }
+    }
+    if found.is_none() && SSRF_SCHEMES.iter().any(|k| lower.starts_with(k)) {
+        found = Some(("ssrf", "ssrf.scheme", 0.8));
+    }
+    found
+}
+
+const INCLUDE_PARAMS: &[&str] = &[
+    "file",
+    "page",
+    "include",
+    "inc",
+    "path",
+    "template",
+    "tpl",
+    "doc",
+    "document",
+    "folder",
+    "root",
+    "pg",
+    "style",
+    "dir",
+    "lang",
+    "language",
+    "module",
+    "mod",
+    "conf",
+    "config",
+    "mosconfig_absolute_path",
+    "_conf[path]",
+    "gallery_basedir",
+    "base_path",
+    "basepath",
+    "show",
+    "view",
+    "content",
+    "cat",
+    "action",
+    "load",
+    "site",
+    "src",
+];
+
+/// A URL that is the whole value of a parameter, judged as a remote include.
+fn rfi(url: &str, host: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
+    if matches!(cx.kind, Kind::Header) {
+        return None;
+    }
+    let param = cx
+        .name
+        .rsplit('.')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let ip_host = lenient_ipv4(host).is_some() || host.parse::<Ipv6Addr>().is_ok();
+    let trailing_q = url.trim_end().ends_with('?') || url.trim_end().ends_with("%3f");
+    let script = {
+        let path = url
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        [
+            ".txt", ".php", ".inc", ".phtml", ".asp", ".jsp", ".sh", ".pl", ".gif?",
+        ]
+        .iter()
+        .any(|e| path.ends_with(e))
+    };
+    if trailing_q {
+        return Some(("rfi", "rfi.trailing_query", 0.8));
+    }
+    if ip_host {
+        return Some(("rfi", "rfi.ip_host", 0.7));
+    }
+    if script && INCLUDE_PARAMS.contains(&param.as_str()) {
+        return Some(("rfi", "rfi.include_param", 0.7));
+    }
+    None
+}
+
+/// Resolves Log4j lookups innermost first (`${lower:j}` = `j`, `${::-n}` =
+/// `n`, `${env:X:-d}` = `d`) and reports a `jndi:` lookup in the result.
+pub fn log4shell(s: &str) -> Option<ClassFound> {
+    if !s.contains("${") {
+        return None;
+    }
+    let mut cur = s.get(..4096.min(s.len())).unwrap_or(s).to_string();
+    for _ in 0..64 {
+        let lower = cur.to_ascii_lowercase();
+        if lower.contains("${jndi:") {
+            return Some(("log4shell", "log4shell.jndi", 0.98));
+        }
+        // Innermost lookup: the last `${` before the first `}` after it.
+        let Some(close) = lower.find('}') else { break };
+        let Some(open) = lower.get(..close).and_then(|h| h.rfind("${")) else {
+            // A `}` with no lookup before it: drop it and go on.
+            cur.replace_range(close..close + 1, "");
+            continue;
+        };
+        let inner = cur.get(open + 2..close).unwrap_or("").to_string();
+        let li = inner.to_ascii_lowercase();
+        let value = if li.starts_with("jndi:") {
+            return Some(("log4shell", "log4shell.jndi", 0.98));
+        } else if let Some(d) = inner.rfind(":-") {
+            inner.get(d + 2..).unwrap_or("").to_string()
+        } else if let Some(v) = li.strip_prefix("lower:").or(li.strip_prefix("upper:")) {
+            v.to_string()
+        } else if let Some(v) = li.strip_prefix("date:") {
+            v.trim_matches('\'').to_string()
+        } else {
+            String::new()
+        };
+        cur.replace_range(open..close + 1, &value);
+    }
+    None
+}
+
+/// Server-side template injection.
+pub fn ssti(s: &str) -> Option<ClassFound> {
+    if !s.contains(['{', '<', '#', '$', '*', '@']) {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    let dunder = [
+        "__class__",
+        "__globals__",
+        "__builtins__",
+        "__subclasses__",
+        "__mro__",
+        "__init__",
+        "__import__",
+    ];
+    let objects = [
+        "config",
+        "self",
+        "request",
+        "lipsum",
+        "cycler",
+        "joiner",
+        "namespace",
+        "url_for",
+        "get_flashed_messages",
+        "_self",
+        "app",
+        "range",
+        "dump",
+        "constructor",
+        "this",
+    ];
+    for (open, close, engine) in [
+        ("{{", "}}", "jinja"),
+        ("{%", "%}", "jinja"),
+        ("${", "}", "el"),
+        ("#{", "}", "el"),
+        ("<%=", "%>", "erb"),
+        ("<%", "%>", "erb"),
+        ("*{", "}", "thymeleaf"),
+        ("@(", ")", "razor"),
+    ] {
+        for (at, _) in lower.match_indices(open).take(8) {
+            let rest = lower.get(at + open.len()..).unwrap_or("");
+            let inner = rest
+                .find(close)
+                .map_or(rest, |e| rest.get(..e).unwrap_or(""));
+            let inner = inner.trim();
+            if inner.is_empty() || inner.len() > 512 {
+                continue;
+            }
+            // Arithmetic proof: `{{7*7}}`, `${7*'7'}`.
+            let arith = inner.len() <= 16
+                && inner.bytes().any(|c| c.is_ascii_digit())
+                && inner.contains(['*', '+', '-', '/'])
+                && inner.bytes().all(|c| {
+                    c.is_ascii_digit()
+                        || matches!(
+                            c,
+                            b'*' | b'+' | b'-' | b'/' | b' ' | b'\'' | b'"' | b'(' | b')'
+                        )
+                });
+            let object = objects.iter().any(|o| {
+                inner.starts_with(o)
+                    && inner.get(o.len()..).is_some_and(|r| {
+                        r.starts_with(['.', '[', '(', '|']) || (r.is_empty() && *o == "config")
+                    })
+            });
+            let dangerous = dunder.iter().any(|d| inner.contains(d))
+                || inner.contains("getclass(")
+                || inner.contains("forname(")
+                || inner.contains("getruntime")
+                || inner.contains(".exec(")
+                || inner.contains("popen(")
+                || inner.contains("system(")
+                || inner.contains("t(java.")
+                || inner.contains("import ")
+                || inner.contains("freemarker.template")
+                || inner.contains("constructor.constructor");
+            if engine == "el" && open == "${" && inner.starts_with("jndi:") {
+                continue;
+            }
+            if dangerous {
+                return Some(("ssti", "ssti.dangerous_expression", 0.95));
+            }
+            if arith && engine != "razor" {
+                return Some(("ssti", "ssti.arithmetic_probe", 0.8));
+            }
+            if object && engine == "jinja" {
+                return Some(("ssti", "ssti.template_object", 0.8));
+            }
+        }
+    }
+    for (needle, rule) in [
+        ("<#assign", "ssti.freemarker"),
+        ("freemarker.template.utility.execute", "ssti.freemarker"),
+        ("#set(", "ssti.velocity"),
+        ("$class.inspect", "ssti.velocity"),
+        ("{{#with", "ssti.handlebars"),
+        ("{% import", "ssti.jinja"),
+        ("{{range.constructor", "ssti.handlebars"),
+    ] {
+        if lower.contains(needle) {
+            return Some(("ssti", rule, 0.85));
+        }
+    }
+    None
+}
+
+/// XML external entities.
+pub fn xxe(s: &str) -> Option<ClassFound> {
+    if !s.contains("<!") && !s.contains("xi:include") && !s.contains("XInclude") {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    if lower.contains("<!entity") {
+        if lower.contains(" system") || lower.contains(" public") || lower.contains("%") {
+            return Some(("xxe", "xxe.external_entity", 0.95));
+        }
+        return Some(("xxe", "xxe.entity", 0.7));
+    }
+    if lower.contains("<!doctype") && (lower.contains(" system \"") || lower.contains(" system '"))
+    {
+        return Some(("xxe", "xxe.external_dtd", 0.8));
+    }
+    if lower.contains("xi:include") || lower.contains("xinclude") {
+        return Some(("xxe", "xxe.xinclude", 0.8));
+    }
+    None
+}
+
+const MONGO_OPS: &[&str] = &[
+    "$ne",
+    "$eq",
+    "$gt",
+    "$gte",
+    "$lt",
+    "$lte",
+    "$nin",
+    "$in",
+    "$regex",
+    "$where",
+    "$exists",
+    "$expr",
+    "$or",
+    "$and",
+    "$not",
+    "$nor",
+    "$elemmatch",
+    "$function",
+    "$accumulator",
+    "$size",
+    "$type",
+    "$mod",
+    "$all",
+    "$text",
+    "$lookup",
+];
+
+/// NoSQL operator injection: `$ne`-style operators in keys (`user[$ne]=`,
+/// `{"user":{"$ne":1}}`) and server-side JavaScript.
+pub fn nosql(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
+    if !s.contains('$') && !s.contains("this.") && !s.contains("__") {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    if cx.kind == Kind::Key {
+        for op in MONGO_OPS {
+            if let Some(at) = lower.find(op) {
+                let end = at + op.len();
+                let before_ok =
+                    at == 0 || matches!(lower.as_bytes()[at - 1], b'[' | b'.' | b'{' | b'"');
+                let after_ok = lower
+                    .as_bytes()
+                    .get(end)
+                    .is_none_or(|c| !c.is_ascii_alphanumeric());
+                if before_ok && after_ok {
+                    let conf = if matches!(*op, "$where" | "$function" | "$accumulator" | "$expr") {
+                        0.95
+                    } else {
+                        0.85
+                    };
+                    return Some(("nosql", "nosql.operator", conf));
+                }
+            }
+        }
+        // Django-style lookups in JSON keys: `username__startswith`.
+        if ["__startswith", "__regex", "__contains", "__gt", "__in"]
+            .iter()
+            .any(|k| lower.ends_with(k))
+        {
+            return Some(("nosql", "nosql.orm_lookup", 0.6));
+        }
+    }
+    if lower.contains("$where") || (lower.contains("this.") && lower.contains("sleep(")) {
+        return Some(("nosql", "nosql.server_js", 0.8));
+    }
+    if lower.starts_with("{\"$")
+        || lower.starts_with("{'$")
+        || lower.contains("[$ne]")
+        || lower.contains("[$gt]")
+        || lower.contains("[$regex]")
+    {
+        return Some(("nosql", "nosql.operator", 0.8));
+    }
+    None
+}
+
+const INJECTED_HEADERS: &[&str] = &[
+    "set-cookie",
+    "location",
+    "content-type",
+    "content-length",
+    "refresh",
+    "x-",
+    "access-control-",
+    "transfer-encoding",
+    "host",
+    "cookie",
+    "http/1.",
+];
+
+const MAIL_HEADERS: &[&str] = &[
+    "bcc:",
+    "cc:",
+    "to:",
+    "from:",
+    "subject:",
+    "reply-to:",
+    "content-type:",
+];
+
+/// CRLF / response splitting (in URLs and headers) and mail header injection (anywhere).
+pub fn crlf(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
+    if !s.contains(['\r', '\n']) {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    for line in lower.split(['\r', '\n']).skip(1).take(32) {
+        let l = line.trim_start();
+        if l.is_empty() {
+            continue;
+        }
+        if MAIL_HEADERS.iter().any(|h| l.starts_with(h)) && !matches!(cx.kind, Kind::Body) {
+            return Some(("mail", "mail.header_injection", 0.8));
+        }
+        if (cx.in_url || cx.kind == Kind::Header)
+            && INJECTED_HEADERS.iter().any(|h| l.starts_with(h))
+        {
+            let colon = l.find(':');
+            if colon.is_some() || l.starts_with("http/1.") {
+                return Some(("crlf", "crlf.header_injection", 0.9));
+            }
+        }
+    }
+    None
+}
+
+/// LDAP filter injection: a value that closes a filter and opens another.
+pub fn ldap(s: &str) -> Option<ClassFound> {
+    if !s.contains(")(") && !s.contains("*)") {
+        return None;
+    }
+    let b = s.as_bytes();
+    for (at, _) in s.match_indices(")(").take(16) {
+        let after = b.get(at + 2..).unwrap_or(&[]);
+        let after = match after.first() {
+            Some(b'|' | b'&' | b'!') => after.get(1..).unwrap_or(&[]),
+            _ => after,
+        };
+        let after = if after.first() == Some(&b'(') {
+            after.get(1..).unwrap_or(&[])
+        } else {
+            after
+        };
+        let name = after
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-')
+            .count();
+        if name > 0 && matches!(after.get(name), Some(b'=' | b'~' | b'>' | b'<')) {
+            return Some(("ldap", "ldap.filter_injection", 0.85));
+        }
+    }
+    if (s.starts_with("*)(") || s.contains("*)(|") || s.contains("*)(&")) && s.contains('=') {
+        return Some(("ldap", "ldap.filter_injection", 0.85));
+    }
+    None
+}
+
+/// Server-side includes.
+pub fn ssi(s: &str) -> Option<ClassFound> {
+    let at = s.find("<!--#")?;
+    let d = s.get(at + 5..).unwrap_or("").to_ascii_lowercase();
+    [
+        "exec", "include", "echo", "config", "printenv", "fsize", "flastmod", "set", "if",
+    ]
+    .iter()
+    .any(|k| d.starts_with(k))
+    .then_some(("ssi", "ssi.directive", 0.9))
+}
+
+/// Serialized objects: Java, PHP, .NET, Python pickle, YAML tags.
+pub fn deser(s: &str) -> Option<ClassFound> {
+    let t = s.trim_start();
+    if t.starts_with("rO0AB") || t.starts_with("H4sIAAAAAAAA") && t.len() > 40 {
+        return Some(("deser", "deser.java", 0.85));
+    }
+    if t.len() >= 8
+        && t.get(..8)
+            .is_some_and(|h| h.eq_ignore_ascii_case("aced0005"))
+    {
+        return Some(("deser", "deser.java", 0.85));
+    }
+    if t.as_bytes().starts_with(&[0xac, 0xed, 0x00, 0x05]) {
+        return Some(("deser", "deser.java", 0.9));
+    }
+    if t.starts_with("AAEAAAD/////")
+        || t.contains("\"$type\":\"System.")
+        || t.contains("\"$type\": \"System.")
+        || t.contains("ObjectDataProvider")
+    {
+        return Some(("deser", "deser.dotnet", 0.85));
+    }
+    // PHP: O:8:"stdClass":1:{...}, a:2:{...}, C:.. custom.
+    let b = t.as_bytes();
+    let mut i = 0;
+    while let Some(p) = b.get(i..).and_then(|r| {
+        r.windows(2)
+            .position(|w| (w[0] == b'O' || w[0] == b'C') && w[1] == b':')
+    }) {
+        let at = i + p;
+        i = at + 2;
+        let rest = t.get(at + 2..).unwrap_or("");
+        let digits = rest.bytes().take_while(|c| c.is_ascii_digit()).count();
+        if digits > 0 && rest.get(digits..).is_some_and(|r| r.starts_with(":\"")) {
+            let after = rest.get(digits + 2..).unwrap_or("");
+            if let Some(q) = after.find('"') {
+                if after.get(q + 1..).is_some_and(|r| r.starts_with(':')) {
+                    return Some(("deser", "deser.php", 0.9));
+                }
+            }
+        }
+        if i > 4096 {
+            break;
+        }
+    }
+    if (t.starts_with("a:")
+        && t.contains(":{")
+        && (t.contains("s:") || t.contains("i:"))
+        && t.ends_with('}'))
+        && t.len() > 8
+    {
+        return Some(("deser", "deser.php", 0.7));
+    }
+    let lower = t.to_ascii_lowercase();
+    if lower.contains("!!python/object")
+        || lower.contains("!!javax.")
+        || lower.contains("!!java.")
+        || lower.contains("!ruby/object")
+    {
+        return Some(("deser", "deser.yaml", 0.9));
+    }
+    if t.starts_with("cos\nsystem")
+        || t.starts_with("cposix\nsystem")
+        || t.contains("c__builtin__\n")
+        || t.starts_with("\u{80}\u{4}")
+    {
+        return Some(("deser", "deser.pickle", 0.9));
+    }
+    None
+}
+
+/// Prototype pollution in keys or values.
+pub fn proto(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
+    if !s.contains("__proto__") && !s.contains("prototype") {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    let key_like = matches!(cx.kind, Kind::Key)
+        || cx.name.contains("__proto__")
+        || cx.name.contains("prototype");
+    if lower.contains("__proto__")
+        && (key_like
+            || lower.contains("__proto__[")
+            || lower.contains("__proto__.")
+            || lower.contains("\"__proto__\""))
+    {
+        return Some(("proto", "proto.pollution", 0.9));
+    }
+    if lower.contains("constructor[prototype]")
+        || lower.contains("constructor.prototype")
+        || (key_like && lower.contains("constructor") && lower.contains("prototype"))
+    {
+        return Some(("proto", "proto.pollution", 0.85));
+    }
+    None
+}
+
+const REDIRECT_PARAMS: &[&str] = &[
+    "redirect",
+    "redirect_uri",
+    "redirect_url",
+    "redirecturl",
+    "next",
+    "return",
+    "returnurl",
+    "return_url",
+    "return_to",
+    "returnto",
+    "goto",
+    "dest",
+    "destination",
+    "continue",
+    "redir",
+    "forward",
+];
+
+/// Open redirect: a redirect-named parameter whose value leaves the site.
+pub fn redirect(s: &str, cx: &Ctx<'_>, host: &str) -> Option<ClassFound> {
+    if cx.kind != Kind::Value || !s.contains("//") && !s.contains("/\\") && !s.contains("\\\\") {
+        return None;
+    }
+    let param = cx
+        .name
+        .rsplit('.')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !REDIRECT_PARAMS.contains(&param.as_str()) {
+        return None;
+    }
+    let v = s.trim();
+    let target = if let Some(r) = v
+        .strip_prefix("//")
+        .or(v.strip_prefix("/\\"))
+        .or(v.strip_prefix("\\\\"))
+    {
+        r
+    } else if let Some((scheme, r)) = v.split_once("://") {
+        if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
+            return None;
+        }
+        r
+    } else {
+        return None;
+    };
+    let h = url_host(target).to_ascii_lowercase();
+    let own = host.split(':').next().unwrap_or("").to_ascii_lowercase();
+    if h.is_empty() || h == own || (!own.is_empty() && h.ends_with(&format!(".{own}"))) {
+        return None;
+    }
+    Some(("redirect", "redirect.offsite", 0.6))
+}
+
+const PHP_FUNCS: &[&str] = &[
+    "system",
+    "exec",
+    "shell_exec",
+    "passthru",
+    "popen",
+    "proc_open",
+    "pcntl_exec",
+    "eval",
+    "assert",
+    "create_function",
+    "call_user_func",
+    "call_user_func_array",
+    "preg_replace",
+    "base64_decode",
+    "gzinflate",
+    "gzuncompress",
+    "str_rot13",
+    "file_get_contents",
+    "file_put_contents",
+    "fopen",
+    "fwrite",
+    "fputs",
+    "readfile",
+    "include",
+    "require",
+    "include_once",
+    "require_once",
+    "phpinfo",
+    "highlight_file",
+    "show_source",
+    "chr",
+    "unserialize",
+    "move_uploaded_file",
+    "array_map",
+    "usort",
+    "ini_set",
+    "putenv",
+    "mail",
+    "curl_exec",
+    "fsockopen",
+    "posix_getpwuid",
+    "dl",
+    "symlink",
+    "chmod",
+    "unlink",
+    "copy",
+];
+
+const PHP_ONLY: &[&str] = &[
+    "shell_exec",
+    "passthru",
+    "proc_open",
+    "pcntl_exec",
+    "create_function",
+    "call_user_func",
+    "call_user_func_array",
+    "base64_decode",
+    "gzinflate",
+    "gzuncompress",
+    "str_rot13",
+    "file_get_contents",
+    "file_put_contents",
+    "phpinfo",
+    "highlight_file",
+    "show_source",
+    "move_uploaded_file",
+    "posix_getpwuid",
+    "fsockopen",
+    "curl_exec",
+    "preg_replace",
+];
+
+/// PHP code injection.
+pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
+    let lower = s.to_ascii_lowercase();
+    if lower.contains("<?php")
+        || lower.contains("<?=")
+        || (lower.starts_with("<?") && !lower.starts_with("<?xml"))
+    {
+        return Some(("php", "php.open_tag", 0.9));
+    }
+    if cx.kind == Kind::Filename {
+        let f = lower.trim();
+        if [
+            ".php", ".phtml", ".php3", ".php4", ".php5", ".php7", ".phar", ".pht", ".phps", ".jsp",
+            ".jspx", ".asp", ".aspx", ".cer", ".shtml",
+        ]
+        .iter()
+        .any(|e| f.ends_with(e) || f.contains(&format!("{e}.")))
+        {
+            return Some(("php", "upload.script_file", 0.8));
+        }
+        if f == ".htaccess" || f == ".user.ini" || f == "web.config" {
+            return Some(("php", "upload.config_file", 0.8));
+        }
+    }
+    let b = lower.as_bytes();
+    if memchr::memchr(b'$', b).is_some() {
+        for sg in [
+            "$_get",
+            "$_post",
+            "$_request",
+            "$_cookie",
+            "$_server",
+            "$_files",
+            "$_env",
+            "$globals",
+            "$_session",
+        ] {
+            if lower.contains(sg) {
+                return Some(("php", "php.superglobal", 0.8));
+            }
+        }
+        // Variable function call: `$x(`, `${...}(`.
+        if let Some(at) = lower.find('$') {
+            let rest = &lower[at + 1..];
+            let name = rest
+                .bytes()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                .count();
+            if name > 0
+                && rest.get(name..).is_some_and(|r| {
+                    r.trim_start().starts_with('(') || r.starts_with("[") && r.contains("](")
+                })
+            {
+                return Some(("php", "php.variable_call", 0.7));
+            }
+        }
+    }
+    if memchr::memchr(b'(', b).is_none() {
+        for d in [
+            "allow_url_include",
+            "auto_prepend_file",
+            "auto_append_file",
+            "disable_functions",
+            "open_basedir",
+            "safe_mode",
+        ] {
+            if lower.contains(d) && lower.contains('=') {
+                return Some(("php", "php.config_directive", 0.7));
+            }
+        }
+        return None;
+    }
+    // name( with optional blanks/comments; argument a string, variable or call.
+    let mut best: Option<ClassFound> = None;
+    for (at, _) in lower.match_indices('(').take(32) {
+        let head = lower.get(..at).unwrap_or("").trim_end();
+        let head = head.strip_suffix("*/").map_or(head, |h| {
+            h.rfind("/*")
+                .map_or(h, |p| h.get(..p).unwrap_or(h))
+                .trim_end()
+        });
+        let start = head
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |p| p + 1);
+        let name = head.get(start..).unwrap_or("");
+        let before = head.get(..start).unwrap_or("");
+        if name.is_empty() || before.ends_with(['.', '-', '>']) && !before.ends_with("->") {
+            continue;
+        }
+        if !PHP_FUNCS.contains(&name) {
+            continue;
+        }
+        let arg = lower.get(at + 1..).unwrap_or("").trim_start();
+        let arg_code = arg.starts_with(['\'', '"', '$', '`'])
+            || arg.starts_with(|c: char| c.is_ascii_alphabetic()) && arg.contains('(')
+            || arg.starts_with(')');
+        let conf = if PHP_ONLY.contains(&name) {
+            0.8
+        } else if arg_code
+            && (before.is_empty() || before.ends_with([';', '=', ' ', '(', '@', '.', '{']))
+        {
+            0.7
+        } else {
+            0.0
+        };
+        if conf > 0.0 && best.is_none_or(|b| conf > b.2) {
+            best = Some(("php", "php.function_call", conf));
+        }
+    }
+    best
+}
+
+const JAVA_CLASSES: &[&str] = &[
+    "java.lang.runtime",
+    "java.lang.processbuilder",
+    "java.lang.system",
+    "java.lang.class",
+    "java.lang.reflect",
+    "java.lang.thread",
+    "java.lang.classloader",
+    "java.io.file",
+    "java.io.objectinputstream",
+    "java.io.filteroutputstream",
+    "java.io.fileoutputstream",
+    "java.io.fileinputstream",
+    "java.net.url",
+    "java.net.socket",
+    "java.beans.xmldecoder",
+    "javax.script",
+    "javax.naming",
+    "javax.management",
+    "java.util.scanner",
+    "org.apache.commons.collections",
+    "org.apache.xalan",
+    "org.codehaus.groovy",
+    "com.sun.rowset.jdbcrowsetimpl",
+    "com.sun.org.apache",
+    "org.springframework.context",
+    "bsh.interpreter",
+    "java.rmi",
+    "sun.misc.base64decoder",
+    "clojure.main",
+];
+
+const JAVA_GADGETS: &[&str] = &[
+    "invokertransformer",
+    "chainedtransformer",
+    "instantiatetransformer",
+    "constanttransformer",
+    "templatesimpl",
+    "annotationinvocationhandler",
+    "badattributevalueexpexception",
+    "priorityqueue",
+    "lazymap",
+    "transformedmap",
+    "xmldecoder",
+    "processbuilder",
+    "getruntime",
+    "runtime.exec",
+    "jdbcrowsetimpl",
+];
+
+/// Java: class names attackers reach for, gadget chains, OGNL/SpEL, Spring4Shell.
+pub fn java(s: &str) -> Option<ClassFound> {
+    let lower = s.to_ascii_lowercase();
+    if lower.contains("class.module.classloader") || lower.contains("class.classloader") {
+        return Some(("java", "java.spring4shell", 0.9));
+    }
+    if (lower.contains("#_memberaccess")
+        || lower.contains("@ognlcontext")
+        || lower.contains("#context[")
+        || lower.contains("ognl."))
+        && lower.contains(['#', '@'])
+    {
+        return Some(("java", "java.ognl", 0.9));
+    }
+    if lower.contains("t(java.") || lower.contains("t (java.") {
+        return Some(("java", "java.spel", 0.9));
+    }
+    if lower.contains("java.")
+        || lower.contains("javax.")
+        || lower.contains("org.")
+        || lower.contains("com.sun")
+        || lower.contains("bsh.")
+        || lower.contains("sun.misc")
+        || lower.contains("clojure")
+    {
+        for c in JAVA_CLASSES {
+            if lower.contains(c) {
+                return Some(("java", "java.dangerous_class", 0.8));
+            }
+        }
+    }
+    for g in JAVA_GADGETS {
+        if lower.contains(g) {
+            return Some(("java", "java.gadget", 0.8));
+        }
+    }
+    if lower.contains(".getclass()")
+        || lower.contains(".forname(")
+        || lower.contains("getruntime()")
+    {
+        return Some(("java", "java.reflection", 0.8));
+    }
+    None
+}
+
+/// Other code injection: Node.js, Python, Ruby, Perl.
+pub fn code(s: &str) -> Option<ClassFound> {
+    if !s.contains(['(', '.', '`', '[']) {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    for (needle, rule, conf) in [
+        ("child_process", "code.node", 0.9),
+        ("process.mainmodule", "code.node", 0.9),
+        ("require(", "code.node", 0.5),
+        ("process.binding", "code.node", 0.85),
+        ("__import__(", "code.python", 0.9),
+        ("os.system(", "code.python", 0.9),
+        ("os.popen(", "code.python", 0.9),
+        ("subprocess.", "code.python", 0.8),
+        ("exec(compile(", "code.python", 0.9),
+        ("kernel.exec", "code.ruby", 0.85),
+        ("io.popen", "code.ruby", 0.85),
+        ("kernel.open", "code.ruby", 0.8),
+        ("%x(", "code.ruby", 0.6),
+        ("@{[", "code.perl", 0.7),
+        ("getruntime().exec", "code.java", 0.9),
+    ] {
+        if lower.contains(needle) {
+            if needle == "require("
+                && !(lower.contains("require('child")
+                    || lower.contains("require(\"child")
+                    || lower.contains("require('fs")
+                    || lower.contains("require('net"))
+            {
+                continue;
+            }
+            return Some(("code", rule, conf));
+        }
+    }
+    None
+}
+
+/// Shellshock in a header value.
+pub fn shellshock(s: &str) -> Option<ClassFound> {
+    let t = s.trim_start();
+    (t.starts_with("() {") || t.starts_with("(){")).then_some(("rce", "rce.shellshock", 0.95))
+}
+
+/// Whether a found SQL/XSS/RCE result upgraded to a class finding clears `min`.
+pub fn class(f: Option<Found>, class: &'static str) -> Option<ClassFound> {
+    f.map(|(rule, c)| (class, rule, c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cx(kind: Kind, name: &str) -> Ctx<'_> {
+        Ctx {
+            kind,
+            name,
+            in_url: true,
+        }
+    }
+
+    #[test]
+    fn lenient_ipv4_spellings() {
+        for (h, ip) in [
+            ("2130706433", "127.0.0.1"),
+            ("0x7f000001", "127.0.0.1"),
+            ("0177.0.0.1", "127.0.0.1"),
+            ("127.1", "127.0.0.1"),
+            ("0xA9.0xFE.0xA9.0xFE", "169.254.169.254"),
+            ("10.0.0.5", "10.0.0.5"),
+        ] {
+            assert_eq!(lenient_ipv4(h), Some(ip.parse().unwrap()), "{h}");
+        }
+        assert_eq!(lenient_ipv4("example.com"), None);
+        assert_eq!(lenient_ipv4("1.2.3.4.5"), None);
+        assert_eq!(lenient_ipv4("256.1.1.1"), None);
+    }
+
+    #[test]
+    fn table() {
+        let v = cx(Kind::Value, "query.x");
+        let path = cx(Kind::Path, "path");
+        let hits: &[(&str, Option<ClassFound>, &str)] = &[
+            ("../../etc/passwd", files("../../etc/passwd", &v), "ptrav"),
+            (
+                "/static/../../etc/passwd",
+                files("/static/../../etc/passwd", &path),
+                "ptrav",
+            ),
+            (
+                "..\\..\\windows\\win.ini",
+                files("..\\..\\windows\\win.ini", &v),
+                "ptrav",
+            ),
+            (
+                "php://filter",
+                files("php://filter/convert.base64-encode/resource=index.php", &v),
+                "lfi",
+            ),
+            ("/etc/shadow", files("/etc/shadow", &v), "lfi"),
+            (
+                "http://169.254.169.254/latest",
+                urls("http://169.254.169.254/latest/meta-data/", &v),
+                "ssrf",
+            ),
+            (
+                "http://[::ffff:127.0.0.1]/",
+                urls("http://[::ffff:127.0.0.1]/", &v),
+                "ssrf",
+            ),
+            (
+                "http://2130706433/",
+                urls("http://2130706433/admin", &v),
+                "ssrf",
+            ),
+            ("gopher://", urls("gopher://x:25/_HELO", &v), "ssrf"),
+            (
+                "http://evil@127.0.0.1",
+                urls("http://evil.com@127.0.0.1/", &v),
+                "ssrf",
+            ),
+            ("rfi ip", urls("http://66.240.183.75/crash.php", &v), "rfi"),
+            ("rfi ?", urls("https://evil.example/shell.txt?", &v), "rfi"),
+            ("jndi", log4shell("${jndi:ldap://x/a}"), "log4shell"),
+            (
+                "jndi nested",
+                log4shell("${${lower:j}${::-n}di:${lower:l}dap://x/a}"),
+                "log4shell",
+            ),
+            (
+                "jndi env",
+                log4shell("${${env:NaN:-j}ndi${env:NaN:-:}ldap://x}"),
+                "log4shell",
+            ),
+            ("{{7*7}}", ssti("{{7*7}}"), "ssti"),
+            (
+                "jinja dunder",
+                ssti("{{ ''.__class__.__mro__[1] }}"),
+                "ssti",
+            ),
+            (
+                "freemarker",
+                ssti("<#assign ex=\"freemarker.template.utility.Execute\"?new()>"),
+                "ssti",
+            ),
+            ("erb", ssti("<%= 7*7 %>"), "ssti"),
+            (
+                "xxe",
+                xxe("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>"),
+                "xxe",
+            ),
+            (
+                "nosql key",
+                nosql("user[$ne]", &cx(Kind::Key, "query_key.user[$ne]")),
+                "nosql",
+            ),
+            (
+                "nosql where",
+                nosql("$where", &cx(Kind::Key, "body.json_key.$where")),
+                "nosql",
+            ),
+            ("crlf", crlf("x\r\nSet-Cookie: a=1", &v), "crlf"),
+            (
+                "mail",
+                crlf(
+                    "me@x.com\nBcc: all@x.com",
+                    &cx(Kind::Value, "body.form.email"),
+                ),
+                "mail",
+            ),
+            ("ldap", ldap("*)(uid=*))(|(uid=*"), "ldap"),
+            ("ldap2", ldap("admin)(|(password=*)"), "ldap"),
+            ("ssi", ssi("<!--#exec cmd=\"ls\" -->"), "ssi"),
+            ("java ser", deser("rO0ABXNyABFqYXZh"), "deser"),
+            (
+                "php ser",
+                deser("O:8:\"stdClass\":1:{s:1:\"a\";i:2;}"),
+                "deser",
+            ),
+            (
+                "yaml",
+                deser("!!python/object/apply:os.system ['id']"),
+                "deser",
+            ),
+            (
+                "proto",
+                proto("__proto__", &cx(Kind::Key, "body.json_key.__proto__")),
+                "proto",
+            ),
+            (
+                "proto q",
+                proto(
+                    "query.__proto__[admin]",
+                    &cx(Kind::Key, "query.__proto__[admin]"),
+                ),
+                "proto",
+            ),
+            (
+                "redirect",
+                redirect("//evil.example/x", &cx(Kind::Value, "query.next"), "app"),
+                "redirect",
+            ),
+            ("php", php("<?php system($_GET['c']); ?>", &v), "php"),
+            ("php fn", php("file_put_contents('x.php','y')", &v), "php"),
+            (
+                "php upload",
+                php(
+                    "shell.php",
+                    &cx(Kind::Filename, "body.multipart.f.filename"),
+                ),
+                "php",
+            ),
+            (
+                "java",
+                java("java.lang.Runtime.getRuntime().exec('id')"),
+                "java",
+            ),
+            (
+                "ognl",
+                java("%{(#_memberAccess['allowStaticMethodAccess']=true)}"),
+                "java",
+            ),
+            (
+                "spring4shell",
+                java("class.module.classLoader.resources"),
+                "java",
+            ),
+            ("node", code("require('child_process').exec('id')"), "code"),
+            ("python", code("__import__('os').system('id')"), "code"),
+            (
+                "shellshock",
+                shellshock("() { :; }; /bin/bash -c id"),
+                "rce",
+            ),
+        ];
+        for (what, got, want) in hits {
+            assert_eq!(got.map(|g| g.0), Some(*want), "{what}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn hard_negatives() {
+        let v = cx(Kind::Value, "query.x");
+        let path = cx(Kind::Path, "path");
+        assert_eq!(files("../docs/readme.md", &v), None);
+        assert_eq!(files("/api/v1/users/130", &path), None);
+        assert_eq!(files("/static/app.js", &path), None);
+        assert_eq!(files("see the .environment docs", &v), None);
+        assert_eq!(
+            urls(
+                "https://example.com/callback",
+                &cx(Kind::Value, "query.redirect_uri")
+            ),
+            None
+        );
+        assert_eq!(urls("See https://docs.rs/regex for details", &v), None);
+        assert_eq!(log4shell("${HOME} and ${user}"), None);
+        assert_eq!(ssti("Hello {{name}}, welcome"), None);
+        assert_eq!(ssti("price: ${amount}"), None);
+        assert_eq!(xxe("<!-- a comment -->"), None);
+        assert_eq!(nosql("price $5", &v), None);
+        assert_eq!(
+            crlf("line one\nline two", &cx(Kind::Value, "body.json.note")),
+            None
+        );
+        assert_eq!(ldap("(a)(b) notes"), None);
+        assert_eq!(deser("Order:12"), None);
+        assert_eq!(
+            redirect("/account", &cx(Kind::Value, "query.next"), "app"),
+            None
+        );
+        assert_eq!(
+            redirect("https://app/x", &cx(Kind::Value, "query.next"), "app"),
+            None
+        );
+        assert_eq!(php("Our system (v2) is great", &v), None);
+        assert_eq!(php("eval the results", &v), None);
+        assert_eq!(java("org.example.app is our package"), None);
+        assert_eq!(code("const x = require('lodash')"), None);
+    }
+
+    #[test]
+    fn log4shell_is_bounded() {
+        let s = "${".repeat(50_000) + &"}".repeat(50_000);
+        let _ = log4shell(&s);
+        let s = "}".repeat(100_000);
+        let _ = log4shell(&s);
+    }
+}

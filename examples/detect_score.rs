@@ -1,0 +1,149 @@
+//! Scores the detector: detection rate per CRS category on the labelled CRS
+//! regression corpus (when ../shared/corpora is present) and the
+//! false-positive rate on testdata/benign/requests.txt.
+//!
+//! Run with `scripts/detect-score` (release build). Each request goes
+//! through the real HTTP parser with a neutral 200 response, so no verdict
+//! leans on a status code; passive checks and behaviour are off.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::detect::{raw, DetectConfig, Detector};
+use common::record::{b64, Record};
+
+fn detector() -> Detector {
+    let mut cfg = DetectConfig {
+        passive: false,
+        ..DetectConfig::default()
+    };
+    cfg.behaviour.brute_force = 0;
+    cfg.behaviour.credential_stuffing = 0;
+    cfg.behaviour.forced_browsing = 0;
+    cfg.behaviour.enumeration = 0;
+    Detector::new(cfg)
+}
+
+/// The classes hit by one raw request (`None`: the parser found no request).
+fn classes(d: &mut Detector, raw_req: &[u8]) -> Option<Vec<String>> {
+    let txs = raw::transactions(raw_req, raw::NEUTRAL_RESPONSE);
+    let tx = txs.iter().find(|t| t.request.is_some())?;
+    let mut out = vec![];
+    d.push(tx, &mut |r| {
+        if let Record::Attack(a) = r {
+            out.extend(a.hits.into_iter().map(|h| h.class));
+        }
+    });
+    Some(out)
+}
+
+fn crs(root: &Path) -> anyhow::Result<()> {
+    let path = root.join("../shared/corpora/crs-regression.jsonl");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        println!("CRS corpus: {} not found, skipped", path.display());
+        return Ok(());
+    };
+    let mut d = detector();
+    // category -> (attack rows, detected, unparsed)
+    let mut per: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+    let mut classes_per: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        if v["attack"] != true {
+            continue;
+        }
+        let cat = v["category"].as_str().unwrap_or("?");
+        let num = cat.split('-').nth(1).unwrap_or("?").to_string();
+        let raw_req = b64::decode(v["raw_b64"].as_str().unwrap_or(""))?;
+        let e = per.entry(num.clone()).or_default();
+        e.0 += 1;
+        match classes(&mut d, &raw_req) {
+            None => e.2 += 1,
+            Some(c) if !c.is_empty() => {
+                e.1 += 1;
+                let m = classes_per.entry(num).or_default();
+                for k in c {
+                    *m.entry(k).or_default() += 1;
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    println!("CRS regression corpus, attack rows, detection rate by category:");
+    let name = |n: &str| match n {
+        "942" => "SQLi",
+        "941" => "XSS",
+        "932" => "RCE",
+        "930" => "LFI",
+        "931" => "RFI",
+        "933" => "PHP",
+        "934" => "generic",
+        "944" => "Java",
+        "920" => "protocol (not attacks)",
+        "921" => "protocol attack (smuggling/splitting)",
+        "913" => "scanners",
+        "943" => "session fixation",
+        _ => "other",
+    };
+    let (mut t_att, mut t_det) = (0, 0);
+    for (cat, (n, det, unparsed)) in &per {
+        let main = ["942", "941", "932", "930", "931", "933", "934", "944"].contains(&cat.as_str());
+        if main {
+            t_att += n;
+            t_det += det;
+        }
+        let top: Vec<String> = classes_per
+            .get(cat)
+            .map(|m| {
+                let mut v: Vec<_> = m.iter().collect();
+                v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                v.iter().take(4).map(|(k, c)| format!("{k} {c}")).collect()
+            })
+            .unwrap_or_default();
+        println!(
+            "  {cat} {:<38} {det:>4}/{n:<4} {:>5.1}%  unparsed {unparsed:<3} classes: {}",
+            name(cat),
+            100.0 * *det as f64 / (*n).max(1) as f64,
+            top.join(", ")
+        );
+    }
+    println!(
+        "  attack categories 930-934, 941, 942, 944 together: {t_det}/{t_att} = {:.1}%",
+        100.0 * t_det as f64 / t_att.max(1) as f64
+    );
+    Ok(())
+}
+
+fn benign(root: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(root.join("testdata/benign/requests.txt"))?;
+    let mut d = detector();
+    let (mut n, mut flagged) = (0, vec![]);
+    for block in text.split("### ").skip(1) {
+        let (title, req) = block.split_once('\n').unwrap_or((block, ""));
+        // Head lines as CRLF; the body stays as written.
+        let (head, body) = req.split_once("\n\n").unwrap_or((req, ""));
+        let body = body.strip_suffix('\n').unwrap_or(body);
+        let raw_req = format!("{}\r\n\r\n{body}", head.replace('\n', "\r\n"));
+        n += 1;
+        match classes(&mut d, raw_req.as_bytes()) {
+            Some(c) if !c.is_empty() => flagged.push(format!("{title}: {}", c.join(","))),
+            Some(_) => {}
+            None => flagged.push(format!("{title}: not parsed")),
+        }
+    }
+    println!(
+        "Benign corpus: {} of {n} requests flagged = {:.1}% false positives",
+        flagged.len(),
+        100.0 * flagged.len() as f64 / n.max(1) as f64
+    );
+    for f in flagged {
+        println!("  {f}");
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    crs(root)?;
+    benign(root)
+}

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Builds requests.txt: a benign corpus of realistic HTTP requests for
+scripts/detect-score's false-positive rate. Deterministic (fixed seed).
+Each request is separated by a line "### <n> <what>"; line ends are LF in the
+file and become CRLF in the head when scored. Run: python3 gen.py > requests.txt"""
+import json, random, urllib.parse as up
+
+random.seed(7)
+UAS = [
+    "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+    "okhttp/4.12.0", "python-requests/2.31.0", "curl/8.5.0", "Go-http-client/1.1",
+    "PostmanRuntime/7.37.3", "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8 Build/AP1A.240405.002)",
+]
+NAMES = ["O'Brien", "Seán O'Connor", "D'Angelo", "Mary-Jane Smith", "José Álvarez", "Zoë Krüger",
+         "Nguyễn Văn A", "李雷", "Ольга", "Jean-Luc Picard", "Renée O'Neil-Hart", "Sam \"the Man\" Lee"]
+SEARCH = [
+    "select a plan", "how to drop a class", "union station chicago", "1 - 2", "rock 'n' roll",
+    "don't stop me now", "C++ vs C#", "what is 2+2?", "50% off sale", "shoes & socks", "a/b testing",
+    "where is my order #1234", "john's pizza", "order by price", "delete my account", "update email address",
+    "script writing course", "alert system for servers", "cat food", "ls command linux tutorial",
+    "\"exact phrase\" search", "(parenthesis) test", "email: bob@example.com", "price < 100", "size > 10",
+    "tom & jerry; season 2", "javascript tutorial", "java.util list", "etc etc", "passwd reset help",
+    "sleep apnea", "benchmark results 2024", "SELECT star wars", "1=1 math", "or else", "50/50",
+    "the ../ notation", "what does ${} mean in bash", "{{mustache}} templates", "#hashtag", "@mention",
+    "c:\\program files", "semi;colon", "pipe | char", "back`tick", "$100 gift card", "100% cotton",
+]
+MARKDOWN = [
+    "I like **bold** and _italic_ text.\n\n- item one\n- item two",
+    "Use `git status` then `git commit -m \"msg\"`.",
+    "Here is <b>bold</b> and <i>italic</i> and a <a href=\"https://example.com\">link</a>.",
+    "```python\nfor i in range(10):\n    print(i)\n```",
+    "```js\nconst x = a < b ? a : b;\nif (x && y) { return x; }\n```",
+    "See [the docs](https://docs.example.com/guide?section=2#install) for details.",
+    "Steps: 1) open settings; 2) click 'Save'; 3) done!",
+    "Quote: > It's not a bug, it's a feature.",
+    "Table:\n| a | b |\n|---|---|\n| 1 | 2 |",
+    "My SQL query `SELECT name FROM users WHERE id = 5` returns nothing, why?",
+    "Price went from $10 to $12 (20% increase) - can't believe it.",
+    "Email me at first.last+tag@example.co.uk or call +1 (555) 010-9999.",
+    "Use <br/> for line breaks and <p>paragraphs</p>.",
+    "Windows path: C:\\Users\\me\\Documents\\report.docx",
+    "Relative link: [up](../README.md)",
+    "The formula is a*b + c/d - (e % f).",
+    "Don't forget: 'single' and \"double\" quotes, plus `backticks`.",
+]
+URLS = ["https://example.com/", "https://cdn.example.net/img/logo.png", "https://shop.example.com/hooks/order",
+        "http://blog.example.org/2024/05/01/post-title", "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+        "https://maps.example.com/?q=48.8584,2.2945", "https://github.com/rust-lang/rust/issues/12345"]
+out = []
+
+def req(method, path, headers=None, body=None, what=""):
+    h = [("Host", random.choice(["app.example", "api.example.com", "shop.example.com"])),
+         ("User-Agent", random.choice(UAS)), ("Accept", random.choice(["*/*", "application/json",
+         "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"])),
+         ("Accept-Language", random.choice(["en-US,en;q=0.9", "de-DE,de;q=0.8,en;q=0.5", "fr-FR"])),
+         ("Accept-Encoding", "gzip, deflate, br")]
+    h += headers or []
+    if body is not None:
+        h.append(("Content-Length", str(len(body.encode()))))
+    text = f"{method} {path} HTTP/1.1\n" + "".join(f"{k}: {v}\n" for k, v in h) + "\n" + (body or "")
+    out.append((what, text))
+
+def q(d):
+    return up.urlencode(d)
+
+def auth():
+    return [("Authorization", "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c")]
+
+def cookie():
+    return [("Cookie", f"session={random.getrandbits(128):032x}; theme=dark; lang=en-US; _ga=GA1.2.{random.randint(1,10**9)}.{random.randint(1,10**9)}")]
+
+for s in SEARCH:
+    req("GET", "/search?" + q({"q": s, "page": random.randint(1, 5)}), cookie(), what="search")
+for n in NAMES:
+    req("POST", "/api/v1/users", auth() + [("Content-Type", "application/json")],
+        json.dumps({"name": n, "email": "x@example.com", "role": "member", "bio": random.choice(MARKDOWN)}, ensure_ascii=False), "json user")
+    req("GET", "/api/v1/users?" + q({"name": n}), auth(), what="name query")
+for m in MARKDOWN:
+    req("POST", "/api/v1/posts/42/comments", auth() + [("Content-Type", "application/json")],
+        json.dumps({"body": m, "format": "markdown", "reply_to": None}), "markdown comment")
+    req("POST", "/forum/reply", cookie() + [("Content-Type", "application/x-www-form-urlencoded")],
+        q({"thread": 991, "message": m, "csrf": "a8f7c6d5e4b3a291"}), "form comment")
+for u in URLS:
+    req("POST", "/api/v1/webhooks", auth() + [("Content-Type", "application/json")],
+        json.dumps({"url": u, "events": ["order.created", "order.paid"], "secret": "whsec_abc123"}), "webhook url")
+    req("GET", "/share?" + q({"link": u, "title": "Look at this!"}), what="url in query")
+    req("GET", "/login?" + q({"next": "/account/settings"}), what="local redirect")
+for i in range(160):
+    uid = random.randint(1, 99999)
+    kind = i % 12
+    if kind == 0:
+        req("GET", f"/api/v1/users/{uid}", auth(), what="rest get")
+    elif kind == 1:
+        req("PUT", f"/api/v1/users/{uid}", auth() + [("Content-Type", "application/json")],
+            json.dumps({"name": f"user{uid}", "settings": {"notifications": {"email": True, "sms": False}, "tz": "Europe/Berlin"}}), "rest put")
+    elif kind == 2:
+        req("GET", f"/api/v1/orders?status=shipped&since=2024-05-01T00:00:00Z&limit=50&sort=-created_at", auth(), what="filters")
+    elif kind == 3:
+        req("POST", "/api/v1/orders", auth() + [("Content-Type", "application/json")],
+            json.dumps({"items": [{"sku": f"SKU-{random.randint(100,999)}", "qty": random.randint(1, 5), "price": 10.99}],
+                        "shipping": {"street": "12 O'Connell St.", "city": "Dublin", "zip": "D01 F5P2"}, "note": "Leave at door; ring twice & wait"}), "order")
+    elif kind == 4:
+        req("POST", "/graphql", auth() + [("Content-Type", "application/json")],
+            json.dumps({"query": "query User($id: ID!) { user(id: $id) { id name orders(first: 10) { edges { node { id total } } } } }", "variables": {"id": str(uid)}}), "graphql")
+    elif kind == 5:
+        req("POST", "/login", [("Content-Type", "application/x-www-form-urlencoded")],
+            q({"username": f"user{uid}@example.com", "password": "C0rrect-Horse!Battery$Staple#2024", "remember": "on"}), "login form")
+    elif kind == 6:
+        b = "----WebKitFormBoundary7MA4YWxkTrZu0gW"
+        body = (f"--{b}\nContent-Disposition: form-data; name=\"title\"\n\nHoliday photos (2024)\n"
+                f"--{b}\nContent-Disposition: form-data; name=\"file\"; filename=\"IMG_{uid}.jpg\"\nContent-Type: image/jpeg\n\n\xff\xd8\xff\xe0JFIF\n--{b}--\n")
+        req("POST", "/upload", cookie() + [("Content-Type", f"multipart/form-data; boundary={b}")], body.replace("\n", "\r\n"), "multipart upload")
+    elif kind == 7:
+        req("GET", f"/static/js/app.{random.getrandbits(32):08x}.js", what="static asset")
+    elif kind == 8:
+        req("GET", f"/api/v1/products?category=tools&price_min=5&price_max=100&tags=hand%20tools,garden", auth(), what="product filter")
+    elif kind == 9:
+        req("POST", "/api/v1/events", [("Content-Type", "application/json"), ("X-Request-Id", f"{random.getrandbits(128):032x}"),
+            ("X-Forwarded-For", "203.0.113.7, 10.0.0.1")],
+            json.dumps({"event": "page_view", "path": "/products/42?ref=home", "referrer": "https://www.google.com/",
+                        "ua": random.choice(UAS), "ts": 1714560000 + uid}), "analytics")
+    elif kind == 10:
+        req("POST", "/soap", [("Content-Type", "text/xml; charset=utf-8"), ("SOAPAction", "\"urn:GetQuote\"")],
+            f"<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><GetQuote><Symbol>ACME</Symbol><Note>Q&amp;A for O'Reilly &lt;2024&gt;</Note></GetQuote></soap:Body></soap:Envelope>", "soap xml")
+    else:
+        req("PATCH", f"/api/v1/documents/{uid}", auth() + [("Content-Type", "application/json"), ("If-Match", "\"33a64df551425fcc55e4d42a148795d9f25f89d4\"")],
+            json.dumps({"content": random.choice(MARKDOWN), "path": "docs/guide/intro.md", "tags": ["how-to", "c#", "node.js"]}), "document patch")
+for w in ["rock 'n' roll", "O'Reilly", "what's up?", "1 or 2", "A & B", "x=1;y=2", "name (nickname)", "50%"]:
+    req("GET", "/api/v1/search?" + q({"q": w, "filter[brand]": "acme", "sort": "name:asc"}), auth(), what="bracketed filter")
+req("GET", "/", [("Cookie", "consent={\"ads\":false,\"analytics\":true}; cart=%5B%7B%22sku%22%3A%22SKU-1%22%7D%5D")], what="json cookie")
+req("OPTIONS", "/api/v1/users", [("Origin", "https://app.example"), ("Access-Control-Request-Method", "PUT")], what="cors preflight")
+req("GET", "/api/v1/export?format=csv&fields=id,name,email&date_range=2024-01-01..2024-03-31", auth(), what="export range")
+req("GET", "/docs/v2/../v3/index.html", what="single dot-dot in docs path")
+req("GET", "/wiki/C%2B%2B_(programming_language)", what="wiki title")
+req("GET", "/api/v1/geo?lat=48.8584&lng=2.2945&radius=1.5km", auth(), what="geo")
+for n, (what, text) in enumerate(out):
+    print(f"### {n} {what}")
+    print(text.rstrip("\n"))
