@@ -38,9 +38,11 @@ pub enum Level {
     Http,
     /// `http` records followed by the `attack` and `vuln` records they caused (tw-detect).
     Detect,
-    /// `endpoint` records at end of input (tw-discover): every transaction is
-    /// checked by the detector first, so attacked ones are left out (as are
-    /// those named by `attack` records read from input).
+    /// `endpoint` records at end of input (tw-discover). Transactions the chain
+    /// parses itself (from a capture, packets or streams) are checked by the
+    /// detector first, so attacked ones are left out and other findings pass
+    /// on; `http` records read from input are left out when `attack` records
+    /// in the input name them.
     Inventory,
 }
 
@@ -121,7 +123,8 @@ impl Upper<'_> {
 
 /// Carries one transaction up: through the detector, then either out (the
 /// `http` record first unless `emit_http` is false or findings only, then its
-/// findings) or into the inventory (its attacks mark it to be left out).
+/// findings) or into the inventory (its attacks mark it to be left out, its
+/// other findings are emitted).
 fn http_to(
     detect: &mut Option<Detector>,
     discover: &mut Option<Discoverer>,
@@ -135,9 +138,12 @@ fn http_to(
     }
     match discover {
         Some(inv) => {
-            for r in &found {
-                if let Record::Attack(a) = r {
-                    inv.push_attack(a);
+            // As `tw-detect | tw-discover` would: attacks are consumed, other
+            // findings pass on.
+            for r in found {
+                match r {
+                    Record::Attack(a) => inv.push_attack(&a),
+                    other => emit(other),
                 }
             }
             inv.push_http(Box::new(t));
@@ -217,8 +223,19 @@ impl Chain {
     /// Carries one `http` record read from input up: its findings are
     /// emitted (the record itself is the caller's to pass on unchanged, before
     /// them), or it goes into the inventory.
+    ///
+    /// An inventory chain does not run its detector on records read from
+    /// input: whatever produced them (`tw-detect`, or not) decides, through
+    /// the `attack` records in the stream, what is left out. So
+    /// `tw-discover -r x.pcap` equals `tw-http-parse | tw-detect | tw-discover`.
     pub fn push_http(&mut self, t: Http, emit: &mut dyn FnMut(Record<'_>)) {
-        http_to(&mut self.detect, &mut self.discover, t, false, emit);
+        let mut no_detector = None;
+        let detect = if self.target == Level::Inventory {
+            &mut no_detector
+        } else {
+            &mut self.detect
+        };
+        http_to(detect, &mut self.discover, t, false, emit);
     }
 
     /// Takes one `attack` record read from input (inventory chains; otherwise it is emitted).

@@ -45,10 +45,12 @@ fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// The `endpoint` records of a run (findings passed on are left out).
 fn endpoints(out: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).expect("JSON line"))
+        .filter(|v| v["type"] == "endpoint")
         .collect()
 }
 
@@ -83,7 +85,20 @@ fn discover_sample_capture_by_promotion() {
         String::from_utf8_lossy(&out.stderr)
     );
     let eps = endpoints(&out);
-    assert!(eps.iter().all(|e| e["type"] == "endpoint"));
+    // Besides the endpoints, only the detector's vulnerability findings pass on.
+    let kinds: std::collections::BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["endpoint", "vuln"].map(String::from).into_iter().collect()
+    );
     let user = find(&eps, "GET", "/api/v1/users/{userId}").expect("templated user endpoint");
     assert_eq!(user["host"], "app.example");
     let id = param(user, "path", "userId").unwrap();
@@ -409,12 +424,12 @@ fn discover_diff_and_against_exit_codes() {
     let _ = fs::remove_dir_all(&dir);
 }
 
-/// By default tw-discover runs the detector itself: on plain `http` records
-/// (or a capture) the attacked transactions are left out without any
-/// `attack` records in the input.
+/// Fed a capture, tw-discover runs the detector itself: attacked
+/// transactions are left out and the findings pass on, exactly as
+/// `tw-http-parse | tw-detect | tw-discover` would give.
 #[test]
 fn discover_detects_and_leaves_attacks_out_by_itself() {
-    let out = run(&[], Some(&fs::read(sample().join("http.ndjson")).unwrap()));
+    let out = run(&["-r", sample().join("input.pcap").to_str().unwrap()], None);
     assert!(out.status.success());
     let eps = endpoints(&out);
     let products = find(&eps, "GET", "/api/v1/products").unwrap();
@@ -424,4 +439,12 @@ fn discover_detects_and_leaves_attacks_out_by_itself() {
         "the XSS is not an endpoint"
     );
     assert!(find(&eps, "GET", "/api/v1/users/{userId}").is_some());
+    let piped = run(
+        &[],
+        Some(&fs::read(sample().join("detect.ndjson")).unwrap()),
+    );
+    assert_eq!(
+        out.stdout, piped.stdout,
+        "promotion differs from tw-detect | tw-discover"
+    );
 }
