@@ -37,6 +37,8 @@ pub fn summary(s: &Stats) -> Summary {
                 ("after close", s.after_close),
                 ("ignored rst", s.ignored_rst),
                 ("syn isn mismatch", s.syn_mismatch),
+                ("midstream starts rewound", s.start_rewound),
+                ("midstream starts from ack", s.start_by_ack),
             ],
         )
 }

@@ -9,9 +9,26 @@
 //! - **Roles.** From SYN / SYN-ACK when seen. Otherwise from the ports (a
 //!   well-known or listed service port, else the lower one), corrected by
 //!   content (an HTTP request line vs a status line) as long as nothing of the
-//!   flow was emitted yet; such flows are `midstream`. The `conn` open record
-//!   is written just before the flow's first `data`/`gap` (or its close), so
-//!   it always carries the final roles.
+//!   flow was emitted yet, the first bytes written having the last word; such
+//!   flows are `midstream`. The `conn` open record is written just before the
+//!   flow's first `data`/`gap` (or its close), so it always carries the final
+//!   roles.
+//! - **Mid-stream starts.** Without a SYN, offset 0 of a direction is
+//!   provisional: its first data is held, so an earlier segment the mirror
+//!   delivers a little late moves the start back instead of being dropped as
+//!   old. The start becomes final with the peer's ACK (an ACK at or before
+//!   the first byte seen: where the receiver's stream stood, so the bytes
+//!   between are a leading hole, and a `gap` unless they come), a late SYN,
+//!   [`ReassemblyConfig::start_segments`] held segments, or
+//!   [`ReassemblyConfig::start_hold`] of packet time after the first data,
+//!   whichever comes first; also when the other direction writes anything
+//!   (the held bytes came first, and a request stays before its response),
+//!   when the hold would pass the buffer caps, and at close. So a mid-stream
+//!   direction's first bytes are late by at most `start_hold` (50 ms) of
+//!   packet time; handshake flows, and pickups whose peer ACK was seen first,
+//!   are not held at all. Held bytes go out stamped with the moment their
+//!   start became final, as reordered bytes are stamped with the moment their
+//!   hole filled.
 //! - **Order.** In-order bytes are emitted at once, borrowed from the packet
 //!   (no copy). Out-of-order bytes wait in a non-overlapping buffer. Overlaps
 //!   with waiting bytes are resolved first-wins (or last-wins with
@@ -34,7 +51,12 @@
 //!   packet's time; `community_id` is Community ID v1. Identical copies of a
 //!   segment (same flow, seq, ack, flags, length and payload hash within
 //!   [`ReassemblyConfig::dedup_window`]) are dropped once and counted.
-//! - **Memory.** Out-of-order bytes per direction, total buffered bytes and
+//! - **Memory.** A flow is one slab slot (~150 bytes): the index maps a hash
+//!   of the key to the slot and the key is stored once, in the slot; the
+//!   tracked tunnel identity and the tunnel stack are interned (a 4-byte id
+//!   each); the two directions' state is allocated with the first data, FIN
+//!   or ACK that moves one, so a SYN-only flow allocates nothing else.
+//!   Out-of-order bytes per direction, total buffered bytes and
 //!   the number of flows are capped. Past the total cap the least recently
 //!   active buffering flow is evicted (flushed and closed `evicted`), or, when
 //!   there is none, the segment is dropped and counted. Past the flow cap the
@@ -116,6 +138,11 @@ pub struct ReassemblyConfig {
     pub dedup_slots: usize,
     /// How long a tuple closed by FIN or RST ignores late packets.
     pub closed_linger: Duration,
+    /// How long (packet time) the first data of a mid-stream direction is held
+    /// so a reordered earlier segment can still move its start back.
+    pub start_hold: Duration,
+    /// ... or for how many segments, whichever comes first.
+    pub start_segments: u32,
 }
 
 impl Default for ReassemblyConfig {
@@ -133,6 +160,8 @@ impl Default for ReassemblyConfig {
             dedup_window: Duration::from_millis(20),
             dedup_slots: 1 << 16,
             closed_linger: Duration::from_secs(30),
+            start_hold: Duration::from_millis(50),
+            start_segments: 8,
         }
     }
 }
@@ -179,6 +208,10 @@ pub struct Stats {
     pub peak_flows: u64,
     /// Most bytes buffered at once (with per-piece overhead).
     pub peak_buffered: u64,
+    /// Mid-stream starts moved back by an earlier segment that came late.
+    pub start_rewound: u64,
+    /// Mid-stream starts placed by the peer's ACK.
+    pub start_by_ack: u64,
 }
 
 /// Why a flow was closed.
@@ -234,6 +267,8 @@ enum Pre {
     None,
     /// Offset 0, from the direction's SYN.
     Syn(SeqNum),
+    /// No start yet; the peer's latest ACK of this direction.
+    Hint(SeqNum),
 }
 
 /// One slab slot: everything about a flow. The key lives here once; the
@@ -278,8 +313,10 @@ impl Flow {
         self.streams.get_or_insert_with(|| {
             let mut s: Box<[Stream; 2]> = Box::default();
             for (st, p) in s.iter_mut().zip(pre) {
-                if let Pre::Syn(b) = p {
-                    st.base = Some(b);
+                match p {
+                    Pre::Syn(b) => st.base = Some(b),
+                    Pre::Hint(a) => st.hint = Some(a),
+                    Pre::None => {}
                 }
             }
             s
@@ -306,16 +343,37 @@ impl Flow {
         }
     }
 
-    /// Whether the peer's ACK `ack` of `side` tells anything (so a stream
-    /// must exist to hold it).
-    fn ack_matters(&self, side: Side, ack: SeqNum, window: u64) -> bool {
-        match (self.stream(side), self.base(side)) {
-            (Some(_), _) => true,
-            (None, None) => false,
-            (None, Some(b)) => {
+    /// Whether the peer's ACK `ack` of `side` needs the stream (else it is
+    /// noted inline, or tells nothing).
+    fn ack_matters(&mut self, side: Side, ack: SeqNum, window: u64) -> bool {
+        if self.streams.is_some() {
+            return true;
+        }
+        let Some(p) = self.pre.get_mut(side.idx()) else {
+            return false;
+        };
+        match *p {
+            Pre::Syn(b) => {
                 let d = ack.diff(b);
                 d > 0 && d as u64 <= window
             }
+            Pre::Hint(h) if h > ack => false,
+            Pre::None | Pre::Hint(_) => {
+                *p = Pre::Hint(ack);
+                false
+            }
+        }
+    }
+
+    /// Whether a SYN whose next byte is `seq1` contradicts what `side` knows
+    /// (a held mid-stream start it precedes does not).
+    fn syn_conflicts(&self, side: Side, seq1: SeqNum, window: u64) -> bool {
+        match self.stream(side) {
+            Some(st) if st.hold.is_some() => st.base.is_some_and(|b| {
+                let d = b.diff(seq1);
+                d < 0 || d as u64 > window
+            }),
+            _ => self.base(side).is_some_and(|b| b != seq1),
         }
     }
 }
@@ -411,6 +469,24 @@ impl Emitter<'_, '_> {
     }
 
     fn emit(&mut self, side: Side, ts: Ts, ev: Ev<'_>) {
+        if let (false, Roles::Port | Roles::Content, Ev::Data { data, .. }) =
+            (self.hdr.opened, self.hdr.roles, &ev)
+        {
+            // The first bytes written are the start of a stream (a held
+            // start may have begun with a later segment): they have the
+            // last word on a content guess.
+            match classify(data) {
+                Looks::Request => {
+                    self.hdr.client = side;
+                    self.hdr.roles = Roles::Content;
+                }
+                Looks::Response => {
+                    self.hdr.client = side.other();
+                    self.hdr.roles = Roles::Content;
+                }
+                Looks::Unknown => {}
+            }
+        }
         self.open();
         let dir = if side == self.hdr.client {
             Dir::C2s
@@ -442,7 +518,9 @@ impl Emitter<'_, '_> {
 }
 
 /// Runs `op` on one direction's stream with what it hands out written as
-/// that direction's records.
+/// that direction's records. Before the first of them, a held start of the
+/// other direction is made final and handed out: its bytes came first, and
+/// the two directions stay in arrival order (a request before its response).
 fn on_side<'p, R>(
     streams: &mut [Stream; 2],
     side: Side,
@@ -451,8 +529,13 @@ fn on_side<'p, R>(
     op: impl FnOnce(&mut Stream, &mut dyn FnMut(Ev<'p>)) -> R,
 ) -> R {
     let [a, b] = streams;
-    let mine = if side == Side::A { a } else { b };
-    op(mine, &mut |ev| em.emit(side, ts, ev))
+    let (mine, other) = if side == Side::A { (a, b) } else { (b, a) };
+    op(mine, &mut |ev| {
+        if other.hold.is_some() {
+            other.commit(&mut |e| em.emit(side.other(), ts, e));
+        }
+        em.emit(side, ts, ev)
+    })
 }
 
 /// A fast, non-cryptographic hash of a payload for the duplicate filter
@@ -578,9 +661,8 @@ impl Reassembler {
             }
             Some(s) => {
                 let Some(flow) = self.flow(s) else { return };
-                let isn_differs = flow
-                    .base(side)
-                    .is_some_and(|b| b != SeqNum(pkt.tcp.seq).plus(1));
+                let isn_differs =
+                    flow.syn_conflicts(side, SeqNum(pkt.tcp.seq).plus(1), self.cfg.window);
                 if flow.closed {
                     if !syn_only {
                         self.stats.after_close += 1;
@@ -645,7 +727,11 @@ impl Reassembler {
             };
             let stats = &mut self.stats;
             on_side(streams, side, &mut em, due, |st, emit| {
-                st.force_gap(stats, emit);
+                if st.hold.is_some() {
+                    st.commit(emit);
+                } else {
+                    st.force_gap(stats, emit);
+                }
             });
             let tally = em.tally;
             self.add_tally(tally);
@@ -917,7 +1003,7 @@ impl Reassembler {
         let seq = SeqNum(pkt.tcp.seq);
         let dseq = if syn { seq.plus(1) } else { seq };
         let window = self.cfg.window;
-        let (me, peer) = (side.idx(), side.other().idx());
+        let me = side.idx();
         self.touch(slot, ts);
         if !payload.is_empty() && !self.dedup.is_empty() {
             let serial = self.flow(slot).map_or(0, |fl| fl.hdr.serial);
@@ -936,19 +1022,20 @@ impl Reassembler {
                 flow.hdr.client = if ack { side.other() } else { side };
                 flow.hdr.roles = Roles::Handshake;
             }
-            match flow.streams.as_mut().and_then(|s| s.get_mut(me)) {
-                Some(st) => {
-                    if st.base.is_none() {
-                        st.base = Some(seq.plus(1));
-                    }
+            match flow.pre.get_mut(me) {
+                Some(p @ (Pre::None | Pre::Hint(_))) if flow.streams.is_none() => {
+                    *p = Pre::Syn(seq.plus(1));
                 }
-                None => {
-                    if let Some(p @ Pre::None) = flow.pre.get_mut(me) {
-                        *p = Pre::Syn(seq.plus(1));
-                    }
+                _ => {
+                    self.on_stream(slot, side, ts, out, |st, _, emit| {
+                        st.on_syn(seq.plus(1), window, emit)
+                    });
                 }
             }
         }
+        let Some(flow) = self.flow_mut(slot) else {
+            return;
+        };
         if rst {
             if flow.in_window(side, seq, window) {
                 self.close(slot, Reason::Rst, ts, out);
@@ -960,11 +1047,14 @@ impl Reassembler {
         if ack {
             let a = SeqNum(pkt.tcp.ack);
             if flow.ack_matters(side.other(), a, window) {
-                if let Some(st) = flow.streams_mut().get_mut(peer) {
-                    st.on_peer_ack(a, ts, window);
-                }
+                self.on_stream(slot, side.other(), ts, out, |st, stats, emit| {
+                    st.on_peer_ack(a, ts, window, stats, emit)
+                });
             }
         }
+        let Some(flow) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else {
+            return;
+        };
         if !payload.is_empty() && !flow.hdr.opened && flow.hdr.roles == Roles::Port {
             match classify(payload) {
                 Looks::Request => {
@@ -980,9 +1070,7 @@ impl Reassembler {
         }
         if !payload.is_empty() || fin {
             if let Some(st) = flow.streams_mut().get_mut(me) {
-                if st.base.is_none() {
-                    st.base = Some(dseq);
-                }
+                st.begin(dseq, ts, window, &mut self.stats);
             }
         }
         let need = if !payload.is_empty()
@@ -995,38 +1083,17 @@ impl Reassembler {
             0
         };
         let can_buffer = need == 0 || self.make_room(slot, need, ts, out);
-        let Some(flow) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else {
-            return;
-        };
         if !payload.is_empty() {
             let lim = Limits {
                 policy: self.cfg.overlap,
                 window,
                 max_ooo: self.cfg.max_ooo,
                 can_buffer,
+                hold_segs: self.cfg.start_segments.max(1),
             };
-            let Flow {
-                tuple,
-                hdr,
-                streams: Some(streams),
-                ..
-            } = flow
-            else {
-                return;
-            };
-            let mut em = Emitter {
-                tuple,
-                hdr,
-                stacks: &mut self.stacks,
-                tally: Tally::default(),
-                out,
-            };
-            let stats = &mut self.stats;
-            on_side(streams, side, &mut em, ts, |st, emit| {
-                st.segment(dseq, payload, ts, &lim, stats, emit);
+            self.on_stream(slot, side, ts, out, |st, stats, emit| {
+                st.segment(dseq, payload, ts, &lim, stats, emit)
             });
-            let tally = em.tally;
-            self.add_tally(tally);
         }
         let Some(flow) = self.flow_mut(slot) else {
             return;
@@ -1043,10 +1110,49 @@ impl Reassembler {
         }
     }
 
+    /// Runs `op` on a direction's stream (allocating the flow's streams if
+    /// need be), writing what it hands out.
+    fn on_stream<'p, R>(
+        &mut self,
+        slot: u32,
+        side: Side,
+        ts: Ts,
+        out: &mut dyn FnMut(Record<'_>),
+        op: impl FnOnce(&mut Stream, &mut Stats, &mut dyn FnMut(Ev<'p>)) -> R,
+    ) -> Option<R> {
+        let flow = self.slots.get_mut(slot as usize).and_then(Option::as_mut)?;
+        flow.streams_mut();
+        let Flow {
+            tuple,
+            hdr,
+            streams: Some(streams),
+            ..
+        } = flow
+        else {
+            return None;
+        };
+        let mut em = Emitter {
+            tuple,
+            hdr,
+            stacks: &mut self.stacks,
+            tally: Tally::default(),
+            out,
+        };
+        let stats = &mut self.stats;
+        let r = on_side(streams, side, &mut em, ts, |st, emit| op(st, stats, emit));
+        let tally = em.tally;
+        self.add_tally(tally);
+        Some(r)
+    }
+
     /// Bookkeeping after a flow's buffers changed: the total, the buffering
     /// order and the hole deadlines.
     fn after_change(&mut self, slot: u32, before: usize) {
-        let (gap_timeout, ack_grace) = (self.cfg.gap_timeout, self.cfg.ack_grace);
+        let (gap_timeout, ack_grace, hold) = (
+            self.cfg.gap_timeout,
+            self.cfg.ack_grace,
+            self.cfg.start_hold,
+        );
         let Some(flow) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else {
             return;
         };
@@ -1063,7 +1169,7 @@ impl Reassembler {
             return;
         };
         for (s, stream) in streams.iter_mut().enumerate() {
-            let want = stream.desired_deadline(gap_timeout, ack_grace);
+            let want = stream.desired_deadline(gap_timeout, ack_grace, hold);
             if want != stream.deadline {
                 if let Some(old) = stream.deadline {
                     self.deadlines.remove(&(old, serial, s as u8));
