@@ -647,17 +647,18 @@ impl Reassembler {
         let tuple = key.tuple();
         let f = pkt.tcp.flags;
         let syn_only = f.has(TcpFlags::SYN) && !f.has(TcpFlags::ACK);
-        let found = self.tunnels.get(&key.tun).and_then(|tun| {
-            let hash = self.hasher.hash_one((&tuple, tun));
-            self.lookup(hash, &tuple, tun)
-        });
+        let hashed = self
+            .tunnels
+            .get(&key.tun)
+            .map(|tun| (tun, self.hasher.hash_one((&tuple, tun))));
+        let found = hashed.and_then(|(tun, hash)| self.lookup(hash, &tuple, tun));
         let slot = match found {
             None => {
                 if f.has(TcpFlags::RST) {
                     self.stats.ignored_rst += 1;
                     return;
                 }
-                self.create(&key, side, pkt, out)
+                self.create(&key, side, pkt, None, hashed, out)
             }
             Some(s) => {
                 let Some(flow) = self.flow(s) else { return };
@@ -668,14 +669,14 @@ impl Reassembler {
                         self.stats.after_close += 1;
                         return;
                     }
-                    self.create(&key, side, pkt, out)
+                    self.create(&key, side, pkt, Some(s), hashed, out)
                 } else if syn_only && isn_differs {
                     if !flow.hdr.fin_seen {
                         self.stats.syn_mismatch += 1;
                         return;
                     }
                     self.close(s, Reason::Fin, pkt.ts, out);
-                    self.create(&key, side, pkt, out)
+                    self.create(&key, side, pkt, Some(s), hashed, out)
                 } else {
                     s
                 }
@@ -846,19 +847,20 @@ impl Reassembler {
         }
     }
 
+    /// A new flow for `key`, replacing `old` (the slot holding the same key,
+    /// if any); `hashed` is the key's tunnel id and hash if already known.
     fn create(
         &mut self,
         key: &FlowKey,
         side: Side,
         pkt: &Packet<'_>,
+        old: Option<u32>,
+        hashed: Option<(u32, u64)>,
         out: &mut dyn FnMut(Record<'_>),
     ) -> u32 {
         let tuple = key.tuple();
-        if let Some(tun) = self.tunnels.get(&key.tun) {
-            let hash = self.hasher.hash_one((&tuple, tun));
-            if let Some(old) = self.lookup(hash, &tuple, tun) {
-                self.remove(old);
-            }
+        if let Some(old) = old {
+            self.remove(old);
         }
         let cap = self.cfg.max_flows.max(1);
         while self.index.len() >= cap {
@@ -878,7 +880,10 @@ impl Reassembler {
         let stack = self
             .stacks
             .acquire(&pkt.tunnel[..], || pkt.tunnel.to_vec().into_boxed_slice());
-        let hash = self.hasher.hash_one((&tuple, tun));
+        let hash = match hashed {
+            Some((t, h)) if t == tun => h,
+            _ => self.hasher.hash_one((&tuple, tun)),
+        };
         self.serial += 1;
         let server = server_by_port(key.pa, key.pb, side.other());
         let flow = Flow {
