@@ -196,3 +196,58 @@ fn raw_capture_and_frames_are_promoted_through_decap() {
         "frame records differ from the raw capture"
     );
 }
+
+#[test]
+fn midstream_pickup_keeps_a_reordered_first_segment() {
+    // A keep-alive connection picked up mid-stream: the mirror delivers the
+    // request's second segment before its first, then the response.
+    let input = [
+        line(pkt(1, true, 5017, 7000, PA, b"Host: a\r\n\r\n")),
+        line(pkt(2, true, 5000, 7000, PA, b"GET /x HTTP/1.1\r\n")),
+        line(pkt(
+            3,
+            false,
+            7000,
+            5028,
+            PA,
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+        )),
+    ]
+    .join("\n");
+    let out = run(&input, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recs = records(&out);
+    let data: Vec<(String, u64, String)> = recs
+        .iter()
+        .filter(|r| r["type"] == "data")
+        .map(|r| {
+            let bytes = common::record::b64::decode(r["data_b64"].as_str().unwrap()).unwrap();
+            (
+                r["dir"].as_str().unwrap().to_string(),
+                r["off"].as_u64().unwrap(),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            )
+        })
+        .collect();
+    let want = [
+        ("c2s", 0, "GET /x HTTP/1.1\r\n"),
+        ("c2s", 17, "Host: a\r\n\r\n"),
+        ("s2c", 0, "HTTP/1.1 204 No Content\r\n\r\n"),
+    ];
+    let want: Vec<(String, u64, String)> = want
+        .iter()
+        .map(|&(d, o, s)| (d.to_string(), o, s.to_string()))
+        .collect();
+    assert_eq!(data, want);
+    assert_eq!(recs[0]["midstream"], true);
+    assert_eq!(recs[0]["client"], "10.1.0.7:51234");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("midstream starts rewound 1"),
+        "summary: {stderr}"
+    );
+}

@@ -38,6 +38,8 @@ pub fn summary(s: &Stats) -> Summary {
                 ("ignored rst", s.ignored_rst),
                 ("syn isn mismatch", s.syn_mismatch),
                 ("syn rebased", s.syn_rebased),
+                ("midstream starts rewound", s.start_rewound),
+                ("midstream starts from ack", s.start_by_ack),
             ],
         )
 }

@@ -209,9 +209,16 @@ impl FlowKey {
     }
 
     pub fn addr(&self, side: Side) -> (IpAddr, u16) {
-        match side {
-            Side::A => (self.a, self.pa),
-            Side::B => (self.b, self.pb),
+        self.tuple().addr(side)
+    }
+
+    /// The 5-tuple alone (TCP implied).
+    pub fn tuple(&self) -> Tuple {
+        Tuple {
+            a: self.a,
+            pa: self.pa,
+            b: self.b,
+            pb: self.pb,
         }
     }
 
@@ -234,6 +241,30 @@ impl FlowKey {
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
         splitmix(h)
+    }
+
+    /// Community ID v1 (seed 0) of this TCP 5-tuple.
+    pub fn community_id(&self) -> String {
+        self.tuple().community_id()
+    }
+}
+
+/// A TCP 5-tuple in canonical order (`a` the lower endpoint): what a flow
+/// stores of its key, next to the id of its interned [`TunnelId`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tuple {
+    pub a: IpAddr,
+    pub pa: u16,
+    pub b: IpAddr,
+    pub pb: u16,
+}
+
+impl Tuple {
+    pub fn addr(&self, side: Side) -> (IpAddr, u16) {
+        match side {
+            Side::A => (self.a, self.pa),
+            Side::B => (self.b, self.pb),
+        }
     }
 
     /// Community ID v1 (seed 0) of this TCP 5-tuple.

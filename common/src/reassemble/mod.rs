@@ -9,9 +9,26 @@
 //! - **Roles.** From SYN / SYN-ACK when seen. Otherwise from the ports (a
 //!   well-known or listed service port, else the lower one), corrected by
 //!   content (an HTTP request line vs a status line) as long as nothing of the
-//!   flow was emitted yet; such flows are `midstream`. The `conn` open record
-//!   is written just before the flow's first `data`/`gap` (or its close), so
-//!   it always carries the final roles.
+//!   flow was emitted yet, the first bytes written having the last word; such
+//!   flows are `midstream`. The `conn` open record is written just before the
+//!   flow's first `data`/`gap` (or its close), so it always carries the final
+//!   roles.
+//! - **Mid-stream starts.** Without a SYN, offset 0 of a direction is
+//!   provisional: its first data is held, so an earlier segment the mirror
+//!   delivers a little late moves the start back instead of being dropped as
+//!   old. The start becomes final with the peer's ACK (an ACK at or before
+//!   the first byte seen: where the receiver's stream stood, so the bytes
+//!   between are a leading hole, and a `gap` unless they come), a late SYN,
+//!   [`ReassemblyConfig::start_segments`] held segments, or
+//!   [`ReassemblyConfig::start_hold`] of packet time after the first data,
+//!   whichever comes first; also when the other direction writes anything
+//!   (the held bytes came first, and a request stays before its response),
+//!   when the hold would pass the buffer caps, and at close. So a mid-stream
+//!   direction's first bytes are late by at most `start_hold` (50 ms) of
+//!   packet time; handshake flows, and pickups whose peer ACK was seen first,
+//!   are not held at all. Held bytes go out stamped with the moment their
+//!   start became final, as reordered bytes are stamped with the moment their
+//!   hole filled.
 //! - **Order.** In-order bytes are emitted at once, borrowed from the packet
 //!   (no copy). Out-of-order bytes wait in a non-overlapping buffer. Overlaps
 //!   with waiting bytes are resolved first-wins (or last-wins with
@@ -34,7 +51,12 @@
 //!   packet's time; `community_id` is Community ID v1. Identical copies of a
 //!   segment (same flow, seq, ack, flags, length and payload hash within
 //!   [`ReassemblyConfig::dedup_window`]) are dropped once and counted.
-//! - **Memory.** Out-of-order bytes per direction, total buffered bytes and
+//! - **Memory.** A flow is one slab slot (~150 bytes): the index maps a hash
+//!   of the key to the slot and the key is stored once, in the slot; the
+//!   tracked tunnel identity and the tunnel stack are interned (a 4-byte id
+//!   each); the two directions' state is allocated with the first data, FIN
+//!   or ACK that moves one, so a SYN-only flow allocates nothing else.
+//!   Out-of-order bytes per direction, total buffered bytes and
 //!   the number of flows are capped. Past the total cap the least recently
 //!   active buffering flow is evicted (flushed and closed `evicted`), or, when
 //!   there is none, the segment is dropped and counted. Past the flow cap the
@@ -47,17 +69,23 @@ pub mod driver;
 mod ident;
 mod seq;
 mod stream;
+mod table;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
+
+use hashbrown::HashTable;
 
 pub use ident::{
     classify, community_id, flow_str, server_by_port, FlowKey, Looks, Side, TrackSet, TunnelId,
+    Tuple,
 };
 pub use seq::SeqNum;
 use stream::{ts_add, Ev, Limits, Stream, SEG_OVERHEAD};
+use table::Interner;
 
 use crate::record::{
     endpoint, Conn, ConnEvent, Data, Dir, Gap, Packet, Record, TcpFlags, Ts, Tunnel,
@@ -110,6 +138,11 @@ pub struct ReassemblyConfig {
     pub dedup_slots: usize,
     /// How long a tuple closed by FIN or RST ignores late packets.
     pub closed_linger: Duration,
+    /// How long (packet time) the first data of a mid-stream direction is held
+    /// so a reordered earlier segment can still move its start back.
+    pub start_hold: Duration,
+    /// ... or for how many segments, whichever comes first.
+    pub start_segments: u32,
 }
 
 impl Default for ReassemblyConfig {
@@ -127,6 +160,8 @@ impl Default for ReassemblyConfig {
             dedup_window: Duration::from_millis(20),
             dedup_slots: 1 << 16,
             closed_linger: Duration::from_secs(30),
+            start_hold: Duration::from_millis(50),
+            start_segments: 8,
         }
     }
 }
@@ -177,6 +212,10 @@ pub struct Stats {
     pub peak_flows: u64,
     /// Most bytes buffered at once (with per-piece overhead).
     pub peak_buffered: u64,
+    /// Mid-stream starts moved back by an earlier segment that came late.
+    pub start_rewound: u64,
+    /// Mid-stream starts placed by the peer's ACK.
+    pub start_by_ack: u64,
 }
 
 /// Why a flow was closed.
@@ -214,31 +253,132 @@ struct Hdr {
     serial: u64,
     id: u64,
     first_ts: Ts,
+    /// Last packet time; for a tombstone, when it was closed.
     last_ts: Ts,
     client: Side,
     roles: Roles,
     opened: bool,
     fin_seen: bool,
-    tunnel: Box<[Tunnel]>,
+    /// Interned tunnel stack of the first packet, until the open record is written.
+    stack: u32,
 }
 
+/// What a direction knows before it has a [`Stream`]. Kept inline, so a flow
+/// that saw nothing but a handshake allocates nothing beyond its slab slot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Pre {
+    #[default]
+    None,
+    /// Offset 0, from the direction's SYN.
+    Syn(SeqNum),
+    /// No start yet; the peer's latest ACK of this direction.
+    Hint(SeqNum),
+}
+
+/// One slab slot: everything about a flow. The key lives here once; the
+/// index only maps its hash to the slot.
 struct Flow {
-    key: FlowKey,
+    /// Hash of (`tuple`, `tun`) in the index.
+    hash: u64,
+    tuple: Tuple,
+    /// Interned tracked tunnel identity (0: none).
+    tun: u32,
     hdr: Hdr,
-    sides: [Stream; 2],
+    pre: [Pre; 2],
+    /// The two directions, allocated with the first data, FIN or ACK that
+    /// moves a direction.
+    streams: Option<Box<[Stream; 2]>>,
     prev: u32,
     next: u32,
-    /// When it was closed by FIN/RST (a tombstone), else `None`.
-    closed: Option<Ts>,
     touch: u64,
+    /// Closed by FIN/RST: a tombstone that ignores late packets.
+    closed: bool,
 }
 
 impl Flow {
     fn buffered(&self) -> usize {
-        self.sides[0].buffered + self.sides[1].buffered
+        self.streams
+            .as_ref()
+            .map_or(0, |s| s[0].buffered + s[1].buffered)
     }
+
     fn finished(&self) -> bool {
-        self.sides[0].finished() && self.sides[1].finished()
+        self.streams
+            .as_ref()
+            .is_some_and(|s| s[0].finished() && s[1].finished())
+    }
+
+    fn stream(&self, side: Side) -> Option<&Stream> {
+        self.streams.as_ref().and_then(|s| s.get(side.idx()))
+    }
+
+    fn streams_mut(&mut self) -> &mut [Stream; 2] {
+        let pre = self.pre;
+        self.streams.get_or_insert_with(|| {
+            let mut s: Box<[Stream; 2]> = Box::default();
+            for (st, p) in s.iter_mut().zip(pre) {
+                match p {
+                    Pre::Syn(b) => st.base = Some(b),
+                    Pre::Hint(a) => st.hint = Some(a),
+                    Pre::None => {}
+                }
+            }
+            s
+        })
+    }
+
+    /// Offset 0 of a direction, if known.
+    fn base(&self, side: Side) -> Option<SeqNum> {
+        match self.stream(side) {
+            Some(s) => s.base,
+            None => match self.pre.get(side.idx()) {
+                Some(Pre::Syn(b)) => Some(*b),
+                _ => None,
+            },
+        }
+    }
+
+    /// Whether `seq` is within `window` of the next expected byte of `side`.
+    fn in_window(&self, side: Side, seq: SeqNum, window: u64) -> bool {
+        match (self.stream(side), self.base(side)) {
+            (Some(s), _) => s.in_window(seq, window),
+            (None, None) => true,
+            (None, Some(b)) => u64::from(seq.diff(b).unsigned_abs()) <= window,
+        }
+    }
+
+    /// Whether the peer's ACK `ack` of `side` needs the stream (else it is
+    /// noted inline, or tells nothing).
+    fn ack_matters(&mut self, side: Side, ack: SeqNum, window: u64) -> bool {
+        if self.streams.is_some() {
+            return true;
+        }
+        let Some(p) = self.pre.get_mut(side.idx()) else {
+            return false;
+        };
+        match *p {
+            Pre::Syn(b) => {
+                let d = ack.diff(b);
+                d > 0 && d as u64 <= window
+            }
+            Pre::Hint(h) if h > ack => false,
+            Pre::None | Pre::Hint(_) => {
+                *p = Pre::Hint(ack);
+                false
+            }
+        }
+    }
+
+    /// Whether a SYN whose next byte is `seq1` contradicts what `side` knows
+    /// (a held mid-stream start it precedes does not).
+    fn syn_conflicts(&self, side: Side, seq1: SeqNum, window: u64) -> bool {
+        match self.stream(side) {
+            Some(st) if st.hold.is_some() => st.base.is_some_and(|b| {
+                let d = b.diff(seq1);
+                d < 0 || d as u64 > window
+            }),
+            _ => self.base(side).is_some_and(|b| b != seq1),
+        }
     }
 }
 
@@ -263,7 +403,12 @@ struct DedupEntry {
 /// [`finish`](Self::finish) at end of input.
 pub struct Reassembler {
     cfg: ReassemblyConfig,
-    map: HashMap<FlowKey, u32>,
+    /// Flow index: hash of (tuple, tunnel id) -> slot; the key is in the slot.
+    index: HashTable<u32>,
+    hasher: RandomState,
+    /// Tracked tunnel identities and tunnel stacks, each stored once.
+    tunnels: Interner<TunnelId>,
+    stacks: Interner<Box<[Tunnel]>>,
     slots: Vec<Option<Flow>>,
     free: Vec<u32>,
     active: List,
@@ -288,70 +433,113 @@ struct Tally {
     midstream: u64,
 }
 
-fn open_if_needed(
-    key: &FlowKey,
-    hdr: &mut Hdr,
-    tally: &mut Tally,
-    out: &mut dyn FnMut(Record<'_>),
-) {
-    if hdr.opened {
-        return;
-    }
-    hdr.opened = true;
-    let midstream = hdr.roles != Roles::Handshake;
-    tally.midstream += u64::from(midstream);
-    let (cip, cport) = key.addr(hdr.client);
-    let (sip, sport) = key.addr(hdr.client.other());
-    out(Record::Conn(Conn {
-        event: ConnEvent::Open,
-        ts: hdr.first_ts,
-        flow: flow_str(hdr.id),
-        community_id: Some(key.community_id()),
-        client: Some(endpoint(cip, cport)),
-        server: Some(endpoint(sip, sport)),
-        tunnel: Some(std::mem::take(&mut hdr.tunnel).into_vec()),
-        midstream: Some(midstream),
-        reason: None,
-        bytes_c2s: None,
-        bytes_s2c: None,
-    }));
+/// Writes a flow's records: the open record before the first of them, then
+/// `data` and `gap` with the direction named from the roles.
+struct Emitter<'a, 'o> {
+    tuple: &'a Tuple,
+    hdr: &'a mut Hdr,
+    stacks: &'a mut Interner<Box<[Tunnel]>>,
+    tally: Tally,
+    out: &'a mut (dyn FnMut(Record<'_>) + 'o),
 }
 
-fn emit_ev(
-    key: &FlowKey,
-    hdr: &mut Hdr,
-    side: Side,
-    ts: Ts,
-    ev: Ev<'_>,
-    tally: &mut Tally,
-    out: &mut dyn FnMut(Record<'_>),
-) {
-    open_if_needed(key, hdr, tally, out);
-    let dir = if side == hdr.client {
-        Dir::C2s
-    } else {
-        Dir::S2c
-    };
-    match ev {
-        Ev::Data { off, data } => {
-            tally.records += 1;
-            tally.bytes += data.len() as u64;
-            out(Record::Data(Data {
+impl Emitter<'_, '_> {
+    fn open(&mut self) {
+        let hdr = &mut *self.hdr;
+        if hdr.opened {
+            return;
+        }
+        hdr.opened = true;
+        let midstream = hdr.roles != Roles::Handshake;
+        self.tally.midstream += u64::from(midstream);
+        let (cip, cport) = self.tuple.addr(hdr.client);
+        let (sip, sport) = self.tuple.addr(hdr.client.other());
+        let tunnel = self.stacks.value(hdr.stack).to_vec();
+        self.stacks.release(hdr.stack);
+        hdr.stack = 0;
+        (self.out)(Record::Conn(Conn {
+            event: ConnEvent::Open,
+            ts: hdr.first_ts,
+            flow: flow_str(hdr.id),
+            community_id: Some(self.tuple.community_id()),
+            client: Some(endpoint(cip, cport)),
+            server: Some(endpoint(sip, sport)),
+            tunnel: Some(tunnel),
+            midstream: Some(midstream),
+            reason: None,
+            bytes_c2s: None,
+            bytes_s2c: None,
+        }));
+    }
+
+    fn emit(&mut self, side: Side, ts: Ts, ev: Ev<'_>) {
+        if let (false, Roles::Port | Roles::Content, Ev::Data { data, .. }) =
+            (self.hdr.opened, self.hdr.roles, &ev)
+        {
+            // The first bytes written are the start of a stream (a held
+            // start may have begun with a later segment): they have the
+            // last word on a content guess.
+            match classify(data) {
+                Looks::Request => {
+                    self.hdr.client = side;
+                    self.hdr.roles = Roles::Content;
+                }
+                Looks::Response => {
+                    self.hdr.client = side.other();
+                    self.hdr.roles = Roles::Content;
+                }
+                Looks::Unknown => {}
+            }
+        }
+        self.open();
+        let dir = if side == self.hdr.client {
+            Dir::C2s
+        } else {
+            Dir::S2c
+        };
+        let flow = flow_str(self.hdr.id);
+        match ev {
+            Ev::Data { off, data } => {
+                self.tally.records += 1;
+                self.tally.bytes += data.len() as u64;
+                (self.out)(Record::Data(Data {
+                    ts,
+                    flow,
+                    dir,
+                    off,
+                    data,
+                }));
+            }
+            Ev::Gap { off, len } => (self.out)(Record::Gap(Gap {
                 ts,
-                flow: flow_str(hdr.id),
+                flow,
                 dir,
                 off,
-                data,
-            }));
+                len,
+            })),
         }
-        Ev::Gap { off, len } => out(Record::Gap(Gap {
-            ts,
-            flow: flow_str(hdr.id),
-            dir,
-            off,
-            len,
-        })),
     }
+}
+
+/// Runs `op` on one direction's stream with what it hands out written as
+/// that direction's records. Before the first of them, a held start of the
+/// other direction is made final and handed out: its bytes came first, and
+/// the two directions stay in arrival order (a request before its response).
+fn on_side<'p, R>(
+    streams: &mut [Stream; 2],
+    side: Side,
+    em: &mut Emitter<'_, '_>,
+    ts: Ts,
+    op: impl FnOnce(&mut Stream, &mut dyn FnMut(Ev<'p>)) -> R,
+) -> R {
+    let [a, b] = streams;
+    let (mine, other) = if side == Side::A { (a, b) } else { (b, a) };
+    op(mine, &mut |ev| {
+        if other.hold.is_some() {
+            other.commit(&mut |e| em.emit(side.other(), ts, e));
+        }
+        em.emit(side, ts, ev)
+    })
 }
 
 /// A fast, non-cryptographic hash of a payload for the duplicate filter
@@ -389,7 +577,10 @@ impl Reassembler {
             cfg.dedup_slots.clamp(1, 1 << 24).next_power_of_two()
         };
         Reassembler {
-            map: HashMap::new(),
+            index: HashTable::new(),
+            hasher: RandomState::new(),
+            tunnels: Interner::new(),
+            stacks: Interner::new(),
             slots: Vec::new(),
             free: Vec::new(),
             active: List {
@@ -422,12 +613,30 @@ impl Reassembler {
 
     /// Flows held right now (open and tombstones).
     pub fn flows(&self) -> usize {
-        self.map.len()
+        self.index.len()
     }
 
     /// Out-of-order bytes buffered right now (with per-piece overhead).
     pub fn buffered(&self) -> usize {
         self.total_buffered
+    }
+
+    /// Distinct tracked tunnel identities and tunnel stacks held right now.
+    pub fn interned(&self) -> (usize, usize) {
+        (self.tunnels.len(), self.stacks.len())
+    }
+
+    /// The slot of the flow with this tuple and tunnel id.
+    fn lookup(&self, hash: u64, tuple: &Tuple, tun: u32) -> Option<u32> {
+        let slots = &self.slots;
+        self.index
+            .find(hash, |&s| {
+                slots
+                    .get(s as usize)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|f| f.hash == hash && f.tun == tun && f.tuple == *tuple)
+            })
+            .copied()
     }
 
     /// Takes one TCP segment; writes whatever it completes to `out`.
@@ -439,34 +648,39 @@ impl Reassembler {
         };
         self.flush_idle(now, out);
         let (key, side) = FlowKey::of(pkt, self.cfg.track);
+        let tuple = key.tuple();
         let f = pkt.tcp.flags;
         let syn_only = f.has(TcpFlags::SYN) && !f.has(TcpFlags::ACK);
-        let slot = match self.map.get(&key).copied() {
+        let hashed = self
+            .tunnels
+            .get(&key.tun)
+            .map(|tun| (tun, self.hasher.hash_one((&tuple, tun))));
+        let found = hashed.and_then(|(tun, hash)| self.lookup(hash, &tuple, tun));
+        let slot = match found {
             None => {
                 if f.has(TcpFlags::RST) {
                     self.stats.ignored_rst += 1;
                     return;
                 }
-                self.create(key, side, pkt, out)
+                self.create(&key, side, pkt, None, hashed, out)
             }
             Some(s) => {
                 let Some(flow) = self.flow(s) else { return };
-                let isn_differs = flow.sides[side.idx()]
-                    .base
-                    .is_some_and(|b| b != SeqNum(pkt.tcp.seq).plus(1));
-                if flow.closed.is_some() {
+                let isn_differs =
+                    flow.syn_conflicts(side, SeqNum(pkt.tcp.seq).plus(1), self.cfg.window);
+                if flow.closed {
                     if !syn_only {
                         self.stats.after_close += 1;
                         return;
                     }
-                    self.create(key, side, pkt, out)
+                    self.create(&key, side, pkt, Some(s), hashed, out)
                 } else if syn_only && isn_differs {
                     if !flow.hdr.fin_seen {
                         self.stats.syn_mismatch += 1;
                         return;
                     }
                     self.close(s, Reason::Fin, pkt.ts, out);
-                    self.create(key, side, pkt, out)
+                    self.create(&key, side, pkt, Some(s), hashed, out)
                 } else {
                     s
                 }
@@ -491,24 +705,40 @@ impl Reassembler {
             let Some(flow) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else {
                 continue;
             };
-            let Some(stream) = flow.sides.get_mut(usize::from(s)) else {
+            let before = flow.buffered();
+            let Flow {
+                tuple,
+                hdr,
+                streams: Some(streams),
+                ..
+            } = flow
+            else {
                 continue;
             };
-            if flow.hdr.serial != serial || stream.deadline != Some(due) {
+            let Some(stream) = streams.get_mut(usize::from(s)) else {
+                continue;
+            };
+            if hdr.serial != serial || stream.deadline != Some(due) {
                 continue;
             }
             stream.deadline = None;
-            let before = flow.buffered();
             let side = if s == 0 { Side::A } else { Side::B };
-            let Flow {
-                key, hdr, sides, ..
-            } = flow;
-            let mut tally = Tally::default();
-            if let Some(stream) = sides.get_mut(side.idx()) {
-                stream.force_gap(&mut self.stats, &mut |ev| {
-                    emit_ev(key, hdr, side, due, ev, &mut tally, out)
-                });
-            }
+            let mut em = Emitter {
+                tuple,
+                hdr,
+                stacks: &mut self.stacks,
+                tally: Tally::default(),
+                out: &mut *out,
+            };
+            let stats = &mut self.stats;
+            on_side(streams, side, &mut em, due, |st, emit| {
+                if st.hold.is_some() {
+                    st.commit(emit);
+                } else {
+                    st.force_gap(stats, emit);
+                }
+            });
+            let tally = em.tally;
             self.add_tally(tally);
             self.after_change(slot, before);
             if self.flow(slot).is_some_and(Flow::finished) {
@@ -526,7 +756,7 @@ impl Reassembler {
         }
         while self.closed.head != NIL {
             let head = self.closed.head;
-            let Some(closed) = self.flow(head).and_then(|f| f.closed) else {
+            let Some(closed) = self.flow(head).map(|f| f.hdr.last_ts) else {
                 break;
             };
             if ts_add(closed, self.cfg.closed_linger) > now {
@@ -542,7 +772,10 @@ impl Reassembler {
         while self.active.head != NIL {
             let head = self.active.head;
             let Some(flow) = self.flow(head) else { break };
-            let both_fin = flow.sides.iter().all(|s| s.fin_off.is_some());
+            let both_fin = flow
+                .streams
+                .as_ref()
+                .is_some_and(|s| s.iter().all(|s| s.fin_off.is_some()));
             let reason = if both_fin { Reason::Fin } else { Reason::Eof };
             let ts = flow.hdr.last_ts;
             self.close(head, reason, ts, out);
@@ -577,7 +810,7 @@ impl Reassembler {
 
     fn unlink(&mut self, slot: u32) {
         let Some(f) = self.flow_mut(slot) else { return };
-        let (prev, next, closed) = (f.prev, f.next, f.closed.is_some());
+        let (prev, next, closed) = (f.prev, f.next, f.closed);
         f.prev = NIL;
         f.next = NIL;
         match self.flow_mut(prev) {
@@ -592,7 +825,7 @@ impl Reassembler {
 
     fn link_tail(&mut self, slot: u32) {
         let Some(f) = self.flow(slot) else { return };
-        let closed = f.closed.is_some();
+        let closed = f.closed;
         let tail = self.list(closed).tail;
         if let Some(f) = self.flow_mut(slot) {
             f.prev = tail;
@@ -609,25 +842,32 @@ impl Reassembler {
     fn remove(&mut self, slot: u32) {
         self.unlink(slot);
         if let Some(flow) = self.slots.get_mut(slot as usize).and_then(Option::take) {
-            if self.map.get(&flow.key) == Some(&slot) {
-                self.map.remove(&flow.key);
+            if let Ok(entry) = self.index.find_entry(flow.hash, |&s| s == slot) {
+                entry.remove();
             }
+            self.tunnels.release(flow.tun);
+            self.stacks.release(flow.hdr.stack);
             self.free.push(slot);
         }
     }
 
+    /// A new flow for `key`, replacing `old` (the slot holding the same key,
+    /// if any); `hashed` is the key's tunnel id and hash if already known.
     fn create(
         &mut self,
-        key: FlowKey,
+        key: &FlowKey,
         side: Side,
         pkt: &Packet<'_>,
+        old: Option<u32>,
+        hashed: Option<(u32, u64)>,
         out: &mut dyn FnMut(Record<'_>),
     ) -> u32 {
-        if let Some(old) = self.map.get(&key).copied() {
+        let tuple = key.tuple();
+        if let Some(old) = old {
             self.remove(old);
         }
         let cap = self.cfg.max_flows.max(1);
-        while self.map.len() >= cap {
+        while self.index.len() >= cap {
             if self.closed.head != NIL {
                 let head = self.closed.head;
                 self.remove(head);
@@ -639,10 +879,21 @@ impl Reassembler {
                 break;
             }
         }
+        // Interned after the evictions above, which may release ids.
+        let tun = self.tunnels.acquire(&key.tun, || key.tun);
+        let stack = self
+            .stacks
+            .acquire(&pkt.tunnel[..], || pkt.tunnel.to_vec().into_boxed_slice());
+        let hash = match hashed {
+            Some((t, h)) if t == tun => h,
+            _ => self.hasher.hash_one((&tuple, tun)),
+        };
         self.serial += 1;
         let server = server_by_port(key.pa, key.pb, side.other());
         let flow = Flow {
-            key,
+            hash,
+            tuple,
+            tun,
             hdr: Hdr {
                 serial: self.serial,
                 id: key.flow_id(pkt.ts),
@@ -652,13 +903,14 @@ impl Reassembler {
                 roles: Roles::Port,
                 opened: false,
                 fin_seen: false,
-                tunnel: pkt.tunnel.to_vec().into_boxed_slice(),
+                stack,
             },
-            sides: [Stream::default(), Stream::default()],
+            pre: [Pre::None; 2],
+            streams: None,
             prev: NIL,
             next: NIL,
-            closed: None,
             touch: 0,
+            closed: false,
         };
         let slot = match self.free.pop() {
             Some(s) => {
@@ -672,10 +924,16 @@ impl Reassembler {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.map.insert(key, slot);
+        let slots = &self.slots;
+        self.index.insert_unique(hash, slot, |&s| {
+            slots
+                .get(s as usize)
+                .and_then(Option::as_ref)
+                .map_or(0, |f| f.hash)
+        });
         self.link_tail(slot);
         self.stats.flows += 1;
-        self.stats.peak_flows = self.stats.peak_flows.max(self.map.len() as u64);
+        self.stats.peak_flows = self.stats.peak_flows.max(self.index.len() as u64);
         slot
     }
 
@@ -754,7 +1012,7 @@ impl Reassembler {
         let seq = SeqNum(pkt.tcp.seq);
         let dseq = if syn { seq.plus(1) } else { seq };
         let window = self.cfg.window;
-        let (me, peer) = (side.idx(), side.other().idx());
+        let me = side.idx();
         self.touch(slot, ts);
         if !payload.is_empty() && !self.dedup.is_empty() {
             let serial = self.flow(slot).map_or(0, |fl| fl.hdr.serial);
@@ -769,34 +1027,48 @@ impl Reassembler {
             // tuple), follow that one, as the server does, unless client bytes
             // were already placed.
             let acked = SeqNum(pkt.tcp.ack);
+            let peer = side.other().idx();
             let rebased = self.flow_mut(slot).is_some_and(|flow| {
-                let client = &mut flow.sides[peer];
-                let answer_other = client.base.is_some_and(|b| b != acked)
-                    && client.next == 0
-                    && client.buffered == 0
-                    && client.fin_off.is_none();
-                if answer_other {
-                    client.base = Some(acked);
+                // Only SYNs seen so far: the client side holds its start in `pre`.
+                if flow.streams.is_some() {
+                    return false;
                 }
-                answer_other
+                match flow.pre.get_mut(peer) {
+                    Some(p @ Pre::Syn(_)) if *p != Pre::Syn(acked) => {
+                        *p = Pre::Syn(acked);
+                        true
+                    }
+                    _ => false,
+                }
             });
             self.stats.syn_rebased += u64::from(rebased);
         }
         let Some(flow) = self.flow_mut(slot) else {
             return;
         };
+        let before = flow.buffered();
         if syn {
             // Roles are final once anything of the flow was written.
             if !flow.hdr.opened {
                 flow.hdr.client = if ack { side.other() } else { side };
                 flow.hdr.roles = Roles::Handshake;
             }
-            if flow.sides[me].base.is_none() {
-                flow.sides[me].base = Some(seq.plus(1));
+            match flow.pre.get_mut(me) {
+                Some(p @ (Pre::None | Pre::Hint(_))) if flow.streams.is_none() => {
+                    *p = Pre::Syn(seq.plus(1));
+                }
+                _ => {
+                    self.on_stream(slot, side, ts, out, |st, _, emit| {
+                        st.on_syn(seq.plus(1), window, emit)
+                    });
+                }
             }
         }
+        let Some(flow) = self.flow_mut(slot) else {
+            return;
+        };
         if rst {
-            if flow.sides[me].in_window(seq, window) {
+            if flow.in_window(side, seq, window) {
                 self.close(slot, Reason::Rst, ts, out);
             } else {
                 self.stats.ignored_rst += 1;
@@ -804,8 +1076,16 @@ impl Reassembler {
             return;
         }
         if ack {
-            flow.sides[peer].on_peer_ack(SeqNum(pkt.tcp.ack), ts, window);
+            let a = SeqNum(pkt.tcp.ack);
+            if flow.ack_matters(side.other(), a, window) {
+                self.on_stream(slot, side.other(), ts, out, |st, stats, emit| {
+                    st.on_peer_ack(a, ts, window, stats, emit)
+                });
+            }
         }
+        let Some(flow) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else {
+            return;
+        };
         if !payload.is_empty() && !flow.hdr.opened && flow.hdr.roles == Roles::Port {
             match classify(payload) {
                 Looks::Request => {
@@ -819,42 +1099,41 @@ impl Reassembler {
                 Looks::Unknown => {}
             }
         }
-        if (!payload.is_empty() || fin) && flow.sides[me].base.is_none() {
-            flow.sides[me].base = Some(dseq);
+        if !payload.is_empty() || fin {
+            if let Some(st) = flow.streams_mut().get_mut(me) {
+                st.begin(dseq, ts, window, &mut self.stats);
+            }
         }
-        let need =
-            if !payload.is_empty() && flow.sides[me].would_buffer(dseq, payload.len(), window) {
-                payload.len() + SEG_OVERHEAD
-            } else {
-                0
-            };
-        let can_buffer = need == 0 || self.make_room(slot, need, ts, out);
-        let Some(flow) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else {
-            return;
+        let need = if !payload.is_empty()
+            && flow
+                .stream(side)
+                .is_some_and(|st| st.would_buffer(dseq, payload.len(), window))
+        {
+            payload.len() + SEG_OVERHEAD
+        } else {
+            0
         };
-        let before = flow.buffered();
+        let can_buffer = need == 0 || self.make_room(slot, need, ts, out);
         if !payload.is_empty() {
             let lim = Limits {
                 policy: self.cfg.overlap,
                 window,
                 max_ooo: self.cfg.max_ooo,
                 can_buffer,
+                hold_segs: self.cfg.start_segments.max(1),
             };
-            let Flow {
-                key, hdr, sides, ..
-            } = flow;
-            let mut tally = Tally::default();
-            sides[me].segment(dseq, payload, ts, &lim, &mut self.stats, &mut |ev| {
-                emit_ev(key, hdr, side, ts, ev, &mut tally, out)
+            self.on_stream(slot, side, ts, out, |st, stats, emit| {
+                st.segment(dseq, payload, ts, &lim, stats, emit)
             });
-            self.add_tally(tally);
         }
         let Some(flow) = self.flow_mut(slot) else {
             return;
         };
         if fin {
             flow.hdr.fin_seen = true;
-            flow.sides[me].set_fin(dseq.plus(payload.len() as u32), window);
+            if let Some(st) = flow.streams_mut().get_mut(me) {
+                st.set_fin(dseq.plus(payload.len() as u32), window);
+            }
         }
         self.after_change(slot, before);
         if self.flow(slot).is_some_and(Flow::finished) {
@@ -862,10 +1141,49 @@ impl Reassembler {
         }
     }
 
+    /// Runs `op` on a direction's stream (allocating the flow's streams if
+    /// need be), writing what it hands out.
+    fn on_stream<'p, R>(
+        &mut self,
+        slot: u32,
+        side: Side,
+        ts: Ts,
+        out: &mut dyn FnMut(Record<'_>),
+        op: impl FnOnce(&mut Stream, &mut Stats, &mut dyn FnMut(Ev<'p>)) -> R,
+    ) -> Option<R> {
+        let flow = self.slots.get_mut(slot as usize).and_then(Option::as_mut)?;
+        flow.streams_mut();
+        let Flow {
+            tuple,
+            hdr,
+            streams: Some(streams),
+            ..
+        } = flow
+        else {
+            return None;
+        };
+        let mut em = Emitter {
+            tuple,
+            hdr,
+            stacks: &mut self.stacks,
+            tally: Tally::default(),
+            out,
+        };
+        let stats = &mut self.stats;
+        let r = on_side(streams, side, &mut em, ts, |st, emit| op(st, stats, emit));
+        let tally = em.tally;
+        self.add_tally(tally);
+        Some(r)
+    }
+
     /// Bookkeeping after a flow's buffers changed: the total, the buffering
     /// order and the hole deadlines.
     fn after_change(&mut self, slot: u32, before: usize) {
-        let (gap_timeout, ack_grace) = (self.cfg.gap_timeout, self.cfg.ack_grace);
+        let (gap_timeout, ack_grace, hold) = (
+            self.cfg.gap_timeout,
+            self.cfg.ack_grace,
+            self.cfg.start_hold,
+        );
         let Some(flow) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else {
             return;
         };
@@ -878,8 +1196,11 @@ impl Reassembler {
             self.buffering.remove(&(flow.touch, slot));
         }
         let serial = flow.hdr.serial;
-        for (s, stream) in flow.sides.iter_mut().enumerate() {
-            let want = stream.desired_deadline(gap_timeout, ack_grace);
+        let Some(streams) = flow.streams.as_mut() else {
+            return;
+        };
+        for (s, stream) in streams.iter_mut().enumerate() {
+            let want = stream.desired_deadline(gap_timeout, ack_grace, hold);
             if want != stream.deadline {
                 if let Some(old) = stream.deadline {
                     self.deadlines.remove(&(old, serial, s as u8));
@@ -922,42 +1243,56 @@ impl Reassembler {
         let Some(flow) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else {
             return;
         };
-        if flow.closed.is_some() {
+        if flow.closed {
             return;
         }
         let before = flow.buffered();
         let touch = flow.touch;
         let Flow {
-            key, hdr, sides, ..
+            tuple,
+            hdr,
+            streams,
+            ..
         } = flow;
-        let mut tally = Tally::default();
         let client = hdr.client;
-        for side in [client, client.other()] {
-            if let Some(stream) = sides.get_mut(side.idx()) {
-                stream.close(window, &mut self.stats, &mut |ev| {
-                    emit_ev(key, hdr, side, ts, ev, &mut tally, out)
+        let serial = hdr.serial;
+        let mut em = Emitter {
+            tuple,
+            hdr,
+            stacks: &mut self.stacks,
+            tally: Tally::default(),
+            out,
+        };
+        let mut bytes = [0u64; 2];
+        if let Some(streams) = streams.as_mut() {
+            for side in [client, client.other()] {
+                let stats = &mut self.stats;
+                on_side(streams, side, &mut em, ts, |st, emit| {
+                    st.close(window, stats, emit);
                 });
             }
+            for (s, stream) in streams.iter_mut().enumerate() {
+                if let Some(d) = stream.deadline.take() {
+                    self.deadlines.remove(&(d, serial, s as u8));
+                }
+            }
+            bytes = [streams[0].data_bytes, streams[1].data_bytes];
         }
-        open_if_needed(key, hdr, &mut tally, out);
-        out(Record::Conn(Conn {
+        em.open();
+        (em.out)(Record::Conn(Conn {
             event: ConnEvent::Close,
             ts,
-            flow: flow_str(hdr.id),
+            flow: flow_str(em.hdr.id),
             community_id: None,
             client: None,
             server: None,
             tunnel: None,
             midstream: None,
             reason: Some(reason.as_str().to_string()),
-            bytes_c2s: Some(sides[client.idx()].data_bytes),
-            bytes_s2c: Some(sides[client.other().idx()].data_bytes),
+            bytes_c2s: bytes.get(client.idx()).copied(),
+            bytes_s2c: bytes.get(client.other().idx()).copied(),
         }));
-        for (s, stream) in sides.iter_mut().enumerate() {
-            if let Some(d) = stream.deadline.take() {
-                self.deadlines.remove(&(d, hdr.serial, s as u8));
-            }
-        }
+        let tally = em.tally;
         self.add_tally(tally);
         self.total_buffered = self.total_buffered.saturating_sub(before);
         if before > 0 {
@@ -974,13 +1309,26 @@ impl Reassembler {
             Reason::Fin | Reason::Rst => {
                 self.unlink(slot);
                 if let Some(flow) = self.flow_mut(slot) {
-                    flow.closed = Some(ts);
-                    flow.sides = [Stream::default(), Stream::default()];
-                    flow.hdr.tunnel = Box::default();
+                    flow.closed = true;
+                    flow.hdr.last_ts = ts;
+                    flow.streams = None;
+                    flow.pre = [Pre::None; 2];
                 }
                 self.link_tail(slot);
             }
             Reason::Timeout | Reason::Evicted | Reason::Eof => self.remove(slot),
         }
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// What a half-open flow costs: its slab slot, nothing on the heap.
+    #[test]
+    fn a_flow_slot_stays_small() {
+        let size = std::mem::size_of::<Option<Flow>>();
+        assert!(size <= 160, "Option<Flow> is {size} bytes");
     }
 }

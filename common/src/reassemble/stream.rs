@@ -4,6 +4,14 @@
 //! handed out at once, borrowed from the segment; out-of-order bytes wait in a
 //! bounded, non-overlapping map until the hole before them fills or is given
 //! up as a gap.
+//!
+//! Offset 0 is the byte after the SYN. Without a SYN (a mid-stream pickup) it
+//! is provisional: the first data is *held* (see [`Hold`]) so that an earlier
+//! segment the mirror delivers a little late moves the start back instead of
+//! being dropped as old. The start becomes final with the SYN, with the
+//! peer's ACK (where the receiver's stream stood: bytes between it and the
+//! first data seen are a genuine leading hole), when the hold runs out (time
+//! or segments), when the other direction hands something out, or at close.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -28,6 +36,15 @@ struct Seg {
     data: Vec<u8>,
 }
 
+/// A provisional mid-stream start: nothing handed out yet, every segment waits.
+#[derive(Debug, Clone, Copy)]
+pub struct Hold {
+    /// When the direction's first data (or FIN) came.
+    pub since: Ts,
+    /// Segments held so far.
+    pub segs: u32,
+}
+
 /// Limits a stream works within.
 pub struct Limits {
     pub policy: OverlapPolicy,
@@ -37,6 +54,8 @@ pub struct Limits {
     pub max_ooo: usize,
     /// Whether the global buffer cap leaves room for this segment.
     pub can_buffer: bool,
+    /// A held start becomes final with this many segments.
+    pub hold_segs: u32,
 }
 
 #[derive(Default)]
@@ -57,6 +76,10 @@ pub struct Stream {
     pub deadline: Option<Ts>,
     /// Data bytes handed out (gaps excluded).
     pub data_bytes: u64,
+    /// Set while offset 0 is provisional (a mid-stream start, nothing handed out).
+    pub hold: Option<Hold>,
+    /// Before offset 0 is known: the latest ACK of this direction by the peer.
+    pub hint: Option<SeqNum>,
 }
 
 impl Stream {
@@ -69,9 +92,13 @@ impl Stream {
         i128::from(self.next) + i128::from(seq.diff(self.next_seq(base)))
     }
 
-    /// Whether a segment would have to wait in the buffer (not in order, not old).
+    /// Whether a segment would have to wait in the buffer (not in order, not
+    /// old, or the start is held).
     pub fn would_buffer(&self, seq: SeqNum, len: usize, window: u64) -> bool {
         let Some(base) = self.base else { return false };
+        if self.hold.is_some() {
+            return true;
+        }
         let start = self.offset(base, seq);
         let end = start + len as i128;
         let next = i128::from(self.next);
@@ -95,7 +122,72 @@ impl Stream {
 
     /// Whether everything up to the FIN was handed out.
     pub fn finished(&self) -> bool {
-        self.fin_off.is_some_and(|f| self.next >= f)
+        self.hold.is_none() && self.fin_off.is_some_and(|f| self.next >= f)
+    }
+
+    /// Sets offset 0 of a direction whose SYN was not seen, from its first
+    /// data or FIN at `seq`. When the peer's ACK is known and at most a
+    /// window before `seq`, the start is final there (a leading hole when it
+    /// is before `seq`); otherwise `seq` is held as a provisional start.
+    pub fn begin(&mut self, seq: SeqNum, ts: Ts, window: u64, stats: &mut Stats) {
+        if self.base.is_some() {
+            return;
+        }
+        match self.hint {
+            Some(h) if seq.diff(h) >= 0 && seq.diff(h) as u64 <= window => {
+                self.base = Some(h);
+                stats.start_by_ack += 1;
+            }
+            _ => {
+                self.base = Some(seq);
+                self.hold = Some(Hold { since: ts, segs: 0 });
+            }
+        }
+    }
+
+    /// The direction's SYN: offset 0 is the byte after it, also when it comes
+    /// late, after held data.
+    pub fn on_syn<'p>(&mut self, seq1: SeqNum, window: u64, emit: &mut dyn FnMut(Ev<'p>)) {
+        match self.base {
+            None => self.base = Some(seq1),
+            Some(b) if self.hold.is_some() => {
+                let d = b.diff(seq1);
+                if d >= 0 && d as u64 <= window {
+                    self.rebase(seq1);
+                    self.commit(emit);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Moves a held start back to `new` (nothing was handed out, so only the
+    /// buffered offsets shift).
+    fn rebase(&mut self, new: SeqNum) {
+        let Some(b) = self.base else {
+            self.base = Some(new);
+            return;
+        };
+        let Ok(d) = u64::try_from(b.diff(new)) else {
+            return;
+        };
+        if d == 0 || self.next != 0 {
+            return;
+        }
+        let buf = std::mem::take(&mut self.buf);
+        self.buf = buf.into_iter().map(|(k, seg)| (k + d, seg)).collect();
+        self.fin_off = self.fin_off.map(|f| f + d);
+        if self.peer_acked > 0 {
+            self.peer_acked += d;
+        }
+        self.base = Some(new);
+    }
+
+    /// Makes a held start final where it stands and hands out what is in order.
+    pub fn commit<'p>(&mut self, emit: &mut dyn FnMut(Ev<'p>)) {
+        if self.hold.take().is_some() {
+            self.drain(emit);
+        }
     }
 
     /// Records the FIN at `seq` (the sequence number just past the payload).
@@ -110,9 +202,32 @@ impl Stream {
         }
     }
 
-    /// Notes the peer's cumulative ACK of this direction.
-    pub fn on_peer_ack(&mut self, ack: SeqNum, ts: Ts, window: u64) {
-        let Some(base) = self.base else { return };
+    /// Notes the peer's cumulative ACK of this direction. Before the start
+    /// is known it is kept as a hint; while the start is held, an ACK at or
+    /// before it makes the start final there.
+    pub fn on_peer_ack<'p>(
+        &mut self,
+        ack: SeqNum,
+        ts: Ts,
+        window: u64,
+        stats: &mut Stats,
+        emit: &mut dyn FnMut(Ev<'p>),
+    ) {
+        let Some(base) = self.base else {
+            if !self.hint.is_some_and(|h| h > ack) {
+                self.hint = Some(ack);
+            }
+            return;
+        };
+        if self.hold.is_some() {
+            let d = base.diff(ack);
+            if d >= 0 && d as u64 <= window {
+                self.rebase(ack);
+                stats.start_by_ack += 1;
+                self.commit(emit);
+                return;
+            }
+        }
         let d = self.offset(base, ack) - i128::from(self.next);
         if d > 0 && d <= i128::from(window) {
             let off = self.next + d as u64;
@@ -126,7 +241,16 @@ impl Stream {
     /// The moment the current hole should be given up, if there is one: the
     /// gap timeout after the first waiting segment arrived, or sooner, the ACK
     /// grace after the peer acknowledged bytes past the hole.
-    pub fn desired_deadline(&self, gap_timeout: Duration, ack_grace: Duration) -> Option<Ts> {
+    /// A held start is due `start_hold` after the first data.
+    pub fn desired_deadline(
+        &self,
+        gap_timeout: Duration,
+        ack_grace: Duration,
+        start_hold: Duration,
+    ) -> Option<Ts> {
+        if let Some(h) = self.hold {
+            return Some(ts_add(h.since, start_hold));
+        }
         let (_, first) = self.buf.first_key_value()?;
         let mut d = ts_add(first.ts, gap_timeout);
         if self.peer_acked > self.next {
@@ -149,13 +273,26 @@ impl Stream {
         if data.is_empty() {
             return;
         }
-        let base = match self.base {
+        let mut base = match self.base {
             Some(b) => b,
             None => {
                 self.base = Some(seq);
                 seq
             }
         };
+        if self.hold.is_some() {
+            let start_i = self.offset(base, seq);
+            if start_i < 0 && start_i.unsigned_abs() <= u128::from(lim.window) {
+                // An earlier segment of a held start: the start moves back.
+                self.rebase(seq);
+                base = seq;
+                stats.start_rewound += 1;
+            }
+            if !lim.can_buffer || self.buffered + data.len() + SEG_OVERHEAD > lim.max_ooo {
+                // No room to hold more: the start is final as it stands.
+                self.commit(emit);
+            }
+        }
         let start_i = self.offset(base, seq);
         let end_i = start_i + data.len() as i128;
         if end_i <= i128::from(self.next) {
@@ -179,6 +316,16 @@ impl Stream {
             }
             let end = start + data.len() as u64;
             if end <= self.next {
+                return;
+            }
+            if let Some(h) = self.hold.as_mut() {
+                // A held start: everything waits (room was checked above).
+                h.segs += 1;
+                let full = h.segs >= lim.hold_segs;
+                self.insert(start, data, ts, lim.policy, stats);
+                if full {
+                    self.commit(emit);
+                }
                 return;
             }
             if start < self.next {
@@ -365,6 +512,7 @@ impl Stream {
     /// and bytes known to exist past the end (FIN, or the peer's ACK) become a
     /// trailing gap.
     pub fn close<'p>(&mut self, window: u64, stats: &mut Stats, emit: &mut dyn FnMut(Ev<'p>)) {
+        self.commit(emit);
         while self.force_gap(stats, emit) {}
         let tail = self
             .fin_off

@@ -750,6 +750,164 @@ fn ids_are_deterministic_and_community_id_is_set() {
     assert_eq!(a[0]["community_id"], want.as_str());
 }
 
+#[test]
+fn midstream_start_waits_for_reordered_early_segments() {
+    let mid = "#0 open 10.0.0.1:40000 -> 10.0.0.2:80 mid";
+    let cases: Vec<(&str, Sc, Vec<&str>)> = vec![
+        (
+            // The mirror delivers the second segment first; the first still
+            // counts, and the request goes out before the response.
+            "first two segments swapped",
+            scenario()
+                .c2s(b"GET /a ")
+                .hold()
+                .c2s(b"HTTP/1.1\r\n")
+                .release()
+                .s2c(b"HTTP/1.1 200 OK"),
+            vec![
+                mid,
+                r#"#0 data c2s 0 "GET /a ""#,
+                r#"#0 data c2s 7 "HTTP/1.1\r\n""#,
+                r#"#0 data s2c 0 "HTTP/1.1 200 OK""#,
+                "#0 close eof 17 15",
+            ],
+        ),
+        (
+            // The server ACKed 1000 before the first client byte seen (1010):
+            // ten bytes of the stream were never seen. A leading gap says so.
+            "peer's ACK reveals missing leading bytes",
+            scenario()
+                .seg(S, "A", b"")
+                .raw(C, 1010, 5000, "PA", b"rest")
+                .s2c(b"HTTP/1.1 200 OK"),
+            vec![
+                mid,
+                r#"#0 data s2c 0 "HTTP/1.1 200 OK""#,
+                "#0 gap c2s 0 10",
+                r#"#0 data c2s 10 "rest""#,
+                "#0 close eof 4 15",
+            ],
+        ),
+        (
+            "... and the leading bytes come late: no gap",
+            scenario()
+                .seg(S, "A", b"")
+                .raw(C, 1004, 5000, "PA", b"/x HTTP/1.1")
+                .raw(C, 1000, 5000, "PA", b"GET "),
+            vec![
+                mid,
+                r#"#0 data c2s 0 "GET ""#,
+                r#"#0 data c2s 4 "/x HTTP/1.1""#,
+                "#0 close eof 15 0",
+            ],
+        ),
+        (
+            // The peer's ACK equal to the first seq seen: the start is certain,
+            // nothing is held.
+            "peer's ACK confirms the start",
+            scenario().seg(S, "A", b"").c2s(b"GET /"),
+            vec![mid, r#"#0 data c2s 0 "GET /""#, "#0 close eof 5 0"],
+        ),
+        (
+            "a late SYN makes a held start a handshake flow",
+            scenario().syn().hold().c2s(b"GET /").release().synack(),
+            vec![
+                "#0 open 10.0.0.1:40000 -> 10.0.0.2:80",
+                r#"#0 data c2s 0 "GET /""#,
+                "#0 close eof 5 0",
+            ],
+        ),
+        (
+            // (Contiguous held segments are kept, and leave, as one piece.)
+            "a held start that never sees earlier bytes starts where it was",
+            scenario()
+                .raw(C, 1000, 0, "P", b"abc")
+                .raw(C, 1003, 0, "P", b"def"),
+            vec![mid, r#"#0 data c2s 0 "abcdef""#, "#0 close eof 6 0"],
+        ),
+        (
+            // FIN seen before the last data of a held start.
+            "midstream FIN before reordered data",
+            scenario()
+                .raw(C, 1003, 5000, "FA", b"")
+                .raw(C, 1000, 5000, "PA", b"abc")
+                .raw(S, 5000, 1004, "FA", b""),
+            vec![mid, r#"#0 data c2s 0 "abc""#, "#0 close fin 3 0"],
+        ),
+    ];
+    for (name, sc, want) in cases {
+        assert_eq!(sc.lines(), want, "{name}");
+    }
+}
+
+/// The records written while each packet was pushed, one list per packet.
+fn per_push(pkts: &[Packet<'_>], cfg: ReassemblyConfig) -> Vec<Vec<serde_json::Value>> {
+    let mut r = Reassembler::new(cfg);
+    pkts.iter()
+        .map(|p| {
+            let mut recs = vec![];
+            r.push(p, &mut |rec| recs.push(serde_json::to_value(&rec).unwrap()));
+            recs
+        })
+        .collect()
+}
+
+#[test]
+fn held_start_latency_is_bounded() {
+    // Handshake flows are never held: each data record leaves with its packet.
+    let sc = scenario()
+        .syn()
+        .synack()
+        .ack()
+        .c2s(b"GET /")
+        .s2c(b"HTTP/1.1 200");
+    let got = per_push(&sc.pkts, ReassemblyConfig::default());
+    assert_eq!(got[3].len(), 2, "open + data at once: {:?}", got[3]);
+    assert_eq!(got[4].len(), 1);
+
+    // A mid-stream start is held for `start_hold` of packet time ...
+    let sc = scenario()
+        .raw(C, 1000, 0, "P", b"a")
+        .wait_ms(20)
+        .raw(C, 1001, 0, "P", b"b")
+        .wait_ms(40)
+        .raw(C, 1002, 0, "P", b"c");
+    let got = per_push(&sc.pkts, ReassemblyConfig::default());
+    assert!(got[0].is_empty() && got[1].is_empty(), "{got:?}");
+    // ... then goes out stamped with the moment it became final.
+    let at = &got[2];
+    assert_eq!(at.len(), 3, "{at:?}");
+    assert_eq!(at[1]["ts"], "2023-11-14T22:13:20.051000Z");
+    assert_eq!(
+        (&at[1]["off"], &at[1]["data_b64"]),
+        (&0.into(), &"YWI=".into())
+    );
+    assert_eq!(at[2]["off"], 2, "in order after the start: at once");
+    assert_eq!(at[2]["ts"], "2023-11-14T22:13:20.063000Z");
+
+    // ... or for `start_segments` segments, whichever comes first.
+    let mut sc = scenario();
+    for i in 0..8u32 {
+        sc = sc.raw(C, 1000 + i, 0, "P", b"x");
+    }
+    let got = per_push(&sc.pkts, ReassemblyConfig::default());
+    assert!(got[..7].iter().all(Vec::is_empty), "{got:?}");
+    assert_eq!(got[7].len(), 2, "open + the 8 segments as one piece");
+    assert_eq!(got[7][1]["data_b64"], "eHh4eHh4eHg=");
+
+    // The hold counts in the stats.
+    let (_, st) = scenario()
+        .c2s(b"b")
+        .hold()
+        .c2s(b"c")
+        .release()
+        .run(ReassemblyConfig::default());
+    assert_eq!(
+        (st.start_rewound, st.retransmitted, st.midstream),
+        (1, 0, 1)
+    );
+}
+
 // ---------------------------------------------------------------- oracle
 
 /// The byte at `off` of a direction's stream: distinct per direction and offset.
@@ -904,5 +1062,107 @@ proptest! {
         r.finish(&mut |rec| recs.push(serde_json::to_value(&rec).unwrap()));
         prop_assert_eq!(r.flows(), 0);
         check_contiguous(&recs);
+    }
+}
+
+/// One arrival: the stream range it covers (start, end), its seq and bytes.
+type Covering = (u64, u64, u32, Vec<u8>);
+
+/// Arrivals of one direction's planned segments in a random order, and the
+/// direction's length.
+fn shuffled(dir: usize, isn: u32, plan: &Plan) -> (Vec<Covering>, u64) {
+    let mut seen = vec![];
+    let (mut arr, total) = direction(dir, isn, plan, &mut seen);
+    arr.sort_by_key(|a| a.0);
+    let out = arr
+        .into_iter()
+        .map(|(_, _, seq, bytes)| {
+            let a = u64::from(seq.wrapping_sub(isn.wrapping_add(1)));
+            (a, a + bytes.len() as u64, seq, bytes)
+        })
+        .collect();
+    (out, total)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Mid-stream pickups (no handshake) with random loss, duplication,
+    /// overlap and reordering, including at the very start. Offset 0 is the
+    /// peer's ACK when one was seen first (`hint`: bytes before the first
+    /// segment are then a leading gap unless they come), else the lowest
+    /// segment among the first `k` (the start hold); every byte from there
+    /// that was seen comes out once, at its offset, and gaps cover the rest.
+    #[test]
+    fn matches_oracle_midstream(
+        c_plan in plan(), s_plan in plan(), c_isn in isn(), s_isn in isn(),
+        k in 1u32..10, hints in any::<[bool; 2]>(), back in any::<[u16; 2]>(),
+    ) {
+        let dirs = [shuffled(0, c_isn, &c_plan), shuffled(1, s_isn, &s_plan)];
+        let isns = [c_isn, s_isn];
+        let mut sc = scenario().isn(c_isn, s_isn);
+        let mut base = [0u64; 2];
+        for (d, (arr, total)) in dirs.iter().enumerate() {
+            let first = arr.first().map_or(*total, |a| a.0);
+            base[d] = if hints[d] {
+                // The peer ACKs a little before the first byte to come.
+                let h = first.saturating_sub(u64::from(back[d]) % (first + 1));
+                let ack = isns[d].wrapping_add(1).wrapping_add(h as u32);
+                sc = sc.raw(d == 1, isns[1 - d], ack, "A", b"");
+                h
+            } else {
+                arr.iter().take(k as usize).map(|a| a.0).min().unwrap_or(*total)
+            };
+        }
+        // All of one direction, then all of the other, each in random order.
+        for (d, (arr, _)) in dirs.iter().enumerate() {
+            for (_, _, seq, bytes) in arr {
+                sc = sc.raw(d == 0, *seq, 0, "P", bytes);
+            }
+        }
+        for (d, (_, total)) in dirs.iter().enumerate() {
+            let fin = isns[d].wrapping_add(1).wrapping_add(*total as u32);
+            sc = sc.raw(d == 0, fin, 0, "F", b"");
+        }
+        let cfg = ReassemblyConfig {
+            gap_timeout: Duration::from_secs(3600),
+            start_hold: Duration::from_secs(3600),
+            start_segments: k,
+            dedup_window: Duration::ZERO,
+            ..ReassemblyConfig::default()
+        };
+        let (recs, stats) = run_raw(&sc.pkts, cfg);
+        prop_assert_eq!(stats.overlaps_differing, 0);
+        // Roles come from the ports here (port 80 is the server).
+        for (d, name) in [(0usize, "c2s"), (1, "s2c")] {
+            let (arr, total) = &dirs[d];
+            let len = total - base[d];
+            let mut covered = vec![false; len as usize];
+            let mut end = 0u64;
+            for r in recs.iter().filter(|r| r["dir"] == name) {
+                let off = r["off"].as_u64().unwrap();
+                if r["type"] == "data" {
+                    let data = b64::decode(r["data_b64"].as_str().unwrap()).unwrap();
+                    for (i, &b) in data.iter().enumerate() {
+                        let o = off + i as u64;
+                        prop_assert_eq!(b, byte(d, base[d] + o), "byte {} of {}", o, name);
+                        covered[o as usize] = true;
+                    }
+                    end = off + data.len() as u64;
+                } else {
+                    end = off + r["len"].as_u64().unwrap();
+                }
+            }
+            prop_assert_eq!(end, len, "{} ends at the FIN", name);
+            let mut want = vec![false; len as usize];
+            for &(a, b, _, _) in arr {
+                for o in a.max(base[d])..b {
+                    want[(o - base[d]) as usize] = true;
+                }
+            }
+            prop_assert_eq!(covered, want, "{}: data exactly where seen", name);
+        }
+        let close = recs.last().unwrap();
+        prop_assert_eq!(close["reason"].as_str(), Some("fin"));
     }
 }
