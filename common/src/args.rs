@@ -137,6 +137,13 @@ pub struct ReassembleArgs {
     /// How long a tuple closed by FIN/RST ignores late packets.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub closed_linger: Duration,
+    /// Hold the first data of a direction picked up mid-stream this long (packet
+    /// time) so reordered earlier segments can still move its start back.
+    #[arg(long, default_value = "50ms", value_parser = parse_duration)]
+    pub start_hold: Duration,
+    /// ... or until this many of its segments are held.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub start_segments: u32,
 }
 
 impl ReassembleArgs {
@@ -153,6 +160,8 @@ impl ReassembleArgs {
             max_flows: self.max_flows,
             dedup_window: self.dedup_window,
             closed_linger: self.closed_linger,
+            start_hold: self.start_hold,
+            start_segments: self.start_segments,
             ..ReassemblyConfig::default()
         }
     }

@@ -1,39 +1,68 @@
 //! `tapwatch demo`: a human summary of what the stages found in a capture.
 //!
-//! [`Digest`] consumes the `http` records of a chain (no JSON in between) and
-//! keeps small, bounded tallies: transactions by method, status, endpoint,
-//! server and encapsulation, and parser anomalies. [`Digest::render`] prints
-//! them beside the decap and reassembly counters. As detection and the API
-//! inventory land, their records get their own sections here.
+//! The chain runs to detection; [`Digest`] consumes its records in process (no
+//! JSON in between): bounded tallies of transactions by method, status,
+//! server and encapsulation, parser anomalies, attacks by class and outcome,
+//! vulnerabilities, and an API inventory built by the same [`Discoverer`] as
+//! `tw-discover` (attacked transactions left out). [`Digest::render`] prints
+//! them beside the decap and reassembly counters.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::decap::{DecapStats, ReasonGroup};
+use crate::discover::{DiscoverConfig, Discoverer};
 use crate::pipeline::{self, Chain, ChainConfig, Control, Level};
 use crate::reassemble::Stats;
-use crate::record::{Http, Record, Tunnel};
+use crate::record::{Attack, Endpoint, Http, Record, Tunnel, Vuln};
 
 /// How many transactions the digest lists one by one.
 const SHOWN: usize = 12;
 /// How many distinct keys each tally holds; further new keys are not counted.
 const MAX_KEYS: usize = 1024;
 
-/// Tallies of a run's HTTP transactions.
-#[derive(Debug, Default)]
+/// Tallies of a run's transactions and findings.
 pub struct Digest {
     transactions: u64,
     paired: u64,
     methods: BTreeMap<String, u64>,
     statuses: BTreeMap<String, u64>,
-    /// `METHOD host/path` (query left out).
-    endpoints: BTreeMap<String, u64>,
     servers: BTreeMap<String, u64>,
     /// By tunnel stack, e.g. `vxlan vni 7 / vlan 42` or `plain`.
     encaps: BTreeMap<String, u64>,
     anomalies: BTreeMap<String, u64>,
     /// The first transactions, as `METHOD uri -> status`.
     shown: Vec<String>,
+    /// Attacks by `class (outcome)`.
+    attacks: BTreeMap<String, u64>,
+    /// The first attacks, one line each.
+    attacks_shown: Vec<String>,
+    /// Vulnerabilities, one line each (the detector reports each once per host, endpoint and check).
+    vulns: Vec<String>,
+    vulns_total: u64,
+    inventory: Discoverer,
+    endpoints: Vec<Endpoint>,
+}
+
+impl Default for Digest {
+    fn default() -> Self {
+        Digest {
+            transactions: 0,
+            paired: 0,
+            methods: BTreeMap::new(),
+            statuses: BTreeMap::new(),
+            servers: BTreeMap::new(),
+            encaps: BTreeMap::new(),
+            anomalies: BTreeMap::new(),
+            shown: vec![],
+            attacks: BTreeMap::new(),
+            attacks_shown: vec![],
+            vulns: vec![],
+            vulns_total: 0,
+            inventory: Discoverer::new(DiscoverConfig::default()),
+            endpoints: vec![],
+        }
+    }
 }
 
 /// A short name of a tunnel stack: `plain`, `vxlan vni 7`, `vlan 42 / gre`.
@@ -80,21 +109,6 @@ impl Digest {
         bump(&mut self.statuses, &status);
         let Some(req) = &h.request else { return };
         bump(&mut self.methods, &req.method);
-        let host = req
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("host"))
-            .map_or("-", |(_, v)| v.as_str());
-        let path = req.uri.split('?').next().unwrap_or("");
-        bump(
-            &mut self.endpoints,
-            &format!(
-                "{} {}{}",
-                req.method,
-                printable(host, 60),
-                printable(path, 80)
-            ),
-        );
         if self.shown.len() < SHOWN {
             self.shown.push(format!(
                 "{} {} -> {status}",
@@ -102,6 +116,48 @@ impl Digest {
                 printable(&req.uri, 90)
             ));
         }
+    }
+
+    fn add_attack(&mut self, a: &Attack) {
+        let classes: Vec<&str> = a.hits.iter().map(|h| h.class.as_str()).collect();
+        let outcome = a.outcome.as_deref().unwrap_or("unknown");
+        for class in &classes {
+            bump(&mut self.attacks, &format!("{class} ({outcome})"));
+        }
+        if self.attacks_shown.len() < SHOWN {
+            let status = a.status.map_or("-".to_string(), |s| s.to_string());
+            self.attacks_shown.push(format!(
+                "{:<18} {} {} -> {status} {outcome}  from {}",
+                classes.join(","),
+                a.method,
+                printable(&a.uri, 60),
+                a.real_ip
+            ));
+        }
+        self.inventory.push_attack(a);
+    }
+
+    fn add_vuln(&mut self, v: &Vuln) {
+        self.vulns_total += 1;
+        if self.vulns.len() < SHOWN {
+            self.vulns.push(format!(
+                "{:<8} {:<26} {} {}",
+                v.severity,
+                v.class,
+                v.method,
+                printable(&v.path, 60)
+            ));
+        }
+    }
+
+    /// End of the run: the inventory is built.
+    fn finish(&mut self) {
+        let endpoints = &mut self.endpoints;
+        self.inventory.finish(&mut |r| {
+            if let Record::Endpoint(e) = r {
+                endpoints.push(e);
+            }
+        });
     }
 
     /// The report for a person.
@@ -153,12 +209,49 @@ impl Digest {
         for (title, tally, rows) in [
             ("Encapsulation (transactions)", &self.encaps, 10),
             ("Servers (transactions)", &self.servers, 10),
-            ("Top endpoints (transactions)", &self.endpoints, 10),
         ] {
             let _ = writeln!(o, "\n{title}");
             for (name, n) in top(tally, rows) {
                 let _ = writeln!(o, "  {n:>6}  {name}");
             }
+        }
+        let _ = writeln!(
+            o,
+            "\nAttacks      {}",
+            join(self.attacks.iter().map(|(k, n)| (k.as_str(), *n)))
+        );
+        for line in &self.attacks_shown {
+            let _ = writeln!(o, "  {line}");
+        }
+        let _ = writeln!(o, "\nVulnerabilities ({})", self.vulns_total);
+        for line in &self.vulns {
+            let _ = writeln!(o, "  {line}");
+        }
+        let _ = writeln!(
+            o,
+            "\nAPI inventory ({} endpoints, attacked transactions left out; top 10 by calls)",
+            self.endpoints.len()
+        );
+        let mut eps: Vec<&Endpoint> = self.endpoints.iter().collect();
+        eps.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then((&a.host, &a.path, &a.method).cmp(&(&b.host, &b.path, &b.method)))
+        });
+        for e in eps.iter().take(10) {
+            let sensitive = if e.sensitive.is_empty() {
+                String::new()
+            } else {
+                format!("  sensitive: {}", e.sensitive.join(", "))
+            };
+            let _ = writeln!(
+                o,
+                "  {:>6}  {:<6} {}{}{sensitive}",
+                e.count,
+                e.method,
+                printable(&e.host, 40),
+                printable(&e.path, 60)
+            );
         }
         let _ = writeln!(o, "\nFirst transactions");
         for line in &self.shown {
@@ -170,8 +263,14 @@ impl Digest {
 
 impl pipeline::Output for Digest {
     fn record(&mut self, rec: &Record<'_>) -> std::io::Result<()> {
-        if let Record::Http(h) = rec {
-            self.add(h);
+        match rec {
+            Record::Http(h) => {
+                self.add(h);
+                self.inventory.push_http(h.clone());
+            }
+            Record::Attack(a) => self.add_attack(a),
+            Record::Vuln(v) => self.add_vuln(v),
+            _ => {}
         }
         Ok(())
     }
@@ -185,9 +284,10 @@ impl pipeline::Output for Digest {
 pub fn run(input: &std::path::Path, cfg: ChainConfig) -> anyhow::Result<String> {
     let opened = crate::io::open_input(Some(input))?;
     let name = opened.name.clone();
-    let mut chain = Chain::new(Level::Http, cfg);
+    let mut chain = Chain::new(Level::Detect, cfg);
     let mut digest = Digest::new();
     let report = pipeline::run(&mut chain, opened, &mut digest, &Control::default())?;
+    digest.finish();
     let mut text = digest.render(&name, chain.decap_stats(), chain.reassemble_stats());
     if report.bad.total() > 0 {
         let _ = writeln!(text, "\nBad input skipped: {}", report.bad.total());

@@ -21,6 +21,12 @@ fn demo_summarises_the_bundled_sample() {
         "49  vxlan vni 7",
         "44  plain",
         "GET /api/v1/products?id=1'%20OR%20'1'='1 -> 200",
+        "ptrav              GET /static/../../etc/passwd -> 404",
+        "rce                GET /cgi-bin/status?host=127.0.0.1;cat%20/etc/passwd -> 403 blocked",
+        "Vulnerabilities (6)",
+        "info_leak.stack_trace      POST /api/v1/login",
+        "API inventory (6 endpoints, attacked transactions left out",
+        "25  GET    app.example/api/v1/users/{userId}  sensitive: email",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
@@ -33,6 +39,8 @@ fn run_matches_the_separate_binaries() {
         ("packet", env!("CARGO_BIN_EXE_tw-decap")),
         ("conn", env!("CARGO_BIN_EXE_tw-reassemble")),
         ("http", env!("CARGO_BIN_EXE_tw-http-parse")),
+        ("attack", env!("CARGO_BIN_EXE_tw-detect")),
+        ("endpoint", env!("CARGO_BIN_EXE_tw-discover")),
     ] {
         let all = Command::new(BIN)
             .args(["run", "--until", until, "-r", sample])

@@ -99,7 +99,7 @@ fn cookbook_commands_run_on_the_sample() {
             "{cmd}: printed nothing\n{stderr}"
         );
         assert!(
-            !stderr.contains("error") && !stderr.contains("panicked"),
+            !stderr.contains(": error:") && !stderr.contains("panicked"),
             "{cmd}\n{stderr}"
         );
     }
