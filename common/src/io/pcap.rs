@@ -184,6 +184,41 @@ impl<R: Read> ByteBuf<R> {
     }
 }
 
+/// The error for a damaged record at `offset`: the reader skips to where
+/// `found` says the next plausible record starts, or gives up on the file.
+fn after_damage<R: Read>(
+    buf: &mut ByteBuf<R>,
+    done: &mut bool,
+    found: io::Result<Option<usize>>,
+    index: u64,
+    offset: u64,
+    reason: String,
+) -> CaptureFileError {
+    match found {
+        Ok(Some(skip)) => {
+            buf.consume(skip);
+            CaptureFileError::Resynced {
+                index,
+                offset,
+                reason,
+                skipped: skip as u64,
+            }
+        }
+        Ok(None) => {
+            *done = true;
+            CaptureFileError::Corrupt {
+                index,
+                offset,
+                reason,
+            }
+        }
+        Err(source) => {
+            *done = true;
+            CaptureFileError::Io { offset, source }
+        }
+    }
+}
+
 fn u32_at(b: &[u8], at: usize, big: bool) -> u32 {
     let bytes = [b[at], b[at + 1], b[at + 2], b[at + 3]];
     if big {
@@ -341,29 +376,15 @@ impl<R: Read> PcapReader<R> {
                 "captured length {caplen} exceeds the limit of {} bytes",
                 self.caplen_limit()
             );
-            return Some(match self.resync() {
-                Ok(Some(skip)) => {
-                    self.buf.consume(skip);
-                    Err(CaptureFileError::Resynced {
-                        index,
-                        offset,
-                        reason,
-                        skipped: skip as u64,
-                    })
-                }
-                Ok(None) => {
-                    self.done = true;
-                    Err(CaptureFileError::Corrupt {
-                        index,
-                        offset,
-                        reason,
-                    })
-                }
-                Err(e) => {
-                    self.done = true;
-                    Err(io_err(e))
-                }
-            });
+            let found = self.resync();
+            return Some(Err(after_damage(
+                &mut self.buf,
+                &mut self.done,
+                found,
+                index,
+                offset,
+                reason,
+            )));
         }
         if caplen > self.snaplen {
             self.caplen_over_snaplen += 1;
@@ -618,29 +639,15 @@ impl<R: Read> PcapNgReader<R> {
                     let reason =
                         format!("block type {kind:#x} has a bad length ({declared}) or trailer");
                     let index = self.index;
-                    return Some(match self.resync() {
-                        Ok(Some(skip)) => {
-                            self.buf.consume(skip);
-                            Err(CaptureFileError::Resynced {
-                                index,
-                                offset,
-                                reason,
-                                skipped: skip as u64,
-                            })
-                        }
-                        Ok(None) => {
-                            self.done = true;
-                            Err(CaptureFileError::Corrupt {
-                                index,
-                                offset,
-                                reason,
-                            })
-                        }
-                        Err(source) => {
-                            self.done = true;
-                            Err(CaptureFileError::Io { offset, source })
-                        }
-                    });
+                    let found = self.resync();
+                    return Some(Err(after_damage(
+                        &mut self.buf,
+                        &mut self.done,
+                        found,
+                        index,
+                        offset,
+                        reason,
+                    )));
                 }
             };
             let start = self.buf.pos;
