@@ -23,7 +23,7 @@ use crate::decap::{self, DecapConfig, Decapper, FrameIn};
 use crate::detect::{self, DetectConfig, Detector};
 use crate::discover::{self, DiscoverConfig, Discoverer};
 use crate::http::{self, HttpConfig, HttpParser};
-use crate::io::{Input, NdjsonWriter, OpenedInput};
+use crate::io::{CaptureFileError, CaptureReader, Input, NdjsonWriter, OpenedInput, RawFrame};
 use crate::reassemble::{self, Reassembler, ReassemblyConfig};
 use crate::record::{record_type, Attack, Conn, Data, Frame, Gap, Http, Packet, Record};
 
@@ -418,32 +418,25 @@ pub fn run<O: Output>(
     let (mut passed, mut capture) = (0, BTreeMap::new());
     match opened.input {
         Input::Capture(mut reader) => {
-            while !stopping() {
-                let frame = match reader.next_frame() {
-                    None => break,
-                    Some(Ok(frame)) => frame,
-                    Some(Err(e)) => {
-                        bad.report(e.kind(), format!("{name}: {e}"))?;
-                        if e.is_fatal() {
-                            break;
-                        }
-                        continue;
-                    }
-                };
-                let frame = FrameIn {
-                    ts: frame.ts,
-                    src: &name,
-                    index: frame.index,
-                    link: frame.link,
-                    data: frame.data,
-                    tunnel: &[],
-                };
-                chain.push_frame(&frame, &mut |rec| sink.emit(rec));
-                if sink.err.is_some() {
-                    break;
-                }
-                progress.set(reader.bytes_read());
-            }
+            each_frame(
+                &mut reader,
+                &name,
+                &mut bad,
+                &mut progress,
+                &stopping,
+                |raw| {
+                    let frame = FrameIn {
+                        ts: raw.ts,
+                        src: &name,
+                        index: raw.index,
+                        link: raw.link,
+                        data: raw.data,
+                        tunnel: &[],
+                    };
+                    chain.push_frame(&frame, &mut |rec| sink.emit(rec));
+                    Ok(sink.err.is_none())
+                },
+            )?;
             capture = reader.anomalies();
         }
         Input::Ndjson(mut reader) => {
@@ -540,6 +533,36 @@ pub fn run<O: Output>(
         passed,
         capture,
     })
+}
+
+/// Reads a capture frame by frame: the loop of every stage and of
+/// `tw-capture -r`. `frame` says whether to go on. A damaged record is named
+/// ("FILE: packet N (byte B): why") and counted in `bad`; the reader goes on
+/// when it can. A read error ends the run with an error.
+pub fn each_frame<R: std::io::Read>(
+    reader: &mut CaptureReader<R>,
+    name: &str,
+    bad: &mut BadInput,
+    progress: &mut Progress,
+    stopping: &dyn Fn() -> bool,
+    mut frame: impl FnMut(RawFrame<'_>) -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
+    while !stopping() {
+        match reader.next_frame() {
+            None => break,
+            Some(Ok(raw)) => {
+                if !frame(raw)? {
+                    break;
+                }
+            }
+            Some(Err(e @ CaptureFileError::Io { .. })) => {
+                return Err(e).with_context(|| name.to_string())
+            }
+            Some(Err(e)) => bad.report(e.kind(), format!("{name}: {e}"))?,
+        }
+        progress.set(reader.bytes_read());
+    }
+    Ok(())
 }
 
 /// Deserialises a `conn`, `data` or `gap` line.

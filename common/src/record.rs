@@ -34,11 +34,6 @@ pub enum Record<'a> {
     Endpoint(Endpoint),
 }
 
-/// The record types of the contract, as they appear in the `type` field.
-pub const RECORD_TYPES: &[&str] = &[
-    "frame", "packet", "conn", "data", "gap", "http", "attack", "vuln", "endpoint",
-];
-
 /// Finds the `type` of an NDJSON line without deserialising the rest.
 ///
 /// Our own writers always put `"type"` first, which the fast path reads

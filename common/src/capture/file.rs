@@ -5,10 +5,11 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
 use crate::cli::{self, BadInput, Progress};
-use crate::io::{open_input, CaptureFileError, Input};
+use crate::io::{open_input, Input};
+use crate::pipeline;
 use crate::record::Frame;
 
 /// Whether to go on after a frame.
@@ -43,33 +44,22 @@ pub fn read_file(
     };
     let mut bar = Progress::bytes(opened.size, progress);
     let mut flow = Flow::Continue;
-    while let Some(item) = reader.next_frame() {
-        match item {
-            Ok(raw) => {
-                let frame = Frame {
-                    ts: raw.ts,
-                    src: Cow::Borrowed(&name),
-                    index: raw.index,
-                    link: raw.link,
-                    len: raw.orig_len,
-                    tunnel: vec![],
-                    data: Cow::Borrowed(raw.data),
-                };
-                if emit(&frame)? == Flow::Stop {
-                    flow = Flow::Stop;
-                    break;
-                }
-            }
-            Err(e @ CaptureFileError::Io { .. }) => {
-                return Err(e).with_context(|| name.clone());
-            }
-            Err(e) => bad.report(e.kind(), format_args!("{name}: {e}"))?,
-        }
-        bar.set(reader.bytes_read());
-        if cli::stopping(stop) {
-            flow = Flow::Stop;
-            break;
-        }
+    let stopping = || cli::stopping(stop);
+    pipeline::each_frame(&mut reader, &name, bad, &mut bar, &stopping, |raw| {
+        let frame = Frame {
+            ts: raw.ts,
+            src: Cow::Borrowed(&name),
+            index: raw.index,
+            link: raw.link,
+            len: raw.orig_len,
+            tunnel: vec![],
+            data: Cow::Borrowed(raw.data),
+        };
+        flow = emit(&frame)?;
+        Ok(flow == Flow::Continue)
+    })?;
+    if cli::stopping(stop) {
+        flow = Flow::Stop;
     }
     bar.finish();
     for (anomaly, n) in reader.anomalies() {

@@ -523,11 +523,6 @@ impl<R: Read> PcapNgReader<R> {
         self.buf.offset
     }
 
-    /// Link type of the first interface, once it has been read.
-    pub fn first_link(&self) -> Option<LinkType> {
-        self.ifaces.first().map(|i| i.link)
-    }
-
     /// Checks the framing of the block at `at` in `avail`: its length, and the
     /// trailing copy of the length. Returns the block length.
     fn framed_len(avail: &[u8], at: usize, big: bool) -> Option<usize> {
