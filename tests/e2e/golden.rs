@@ -339,6 +339,30 @@ fn check(
     }
 }
 
+/// Checks a stage's stdout, and its stderr when the stage has an expected one.
+fn check_stage(
+    case: &str,
+    dir: &Path,
+    stage: &Runnable,
+    what: &str,
+    out: &Output,
+    overwrite: bool,
+    failures: &mut Vec<String>,
+) {
+    check(
+        case,
+        dir,
+        &stage.output,
+        what,
+        &out.stdout,
+        overwrite,
+        failures,
+    );
+    if let Some(file) = &stage.stderr {
+        check(case, dir, file, what, &out.stderr, overwrite, failures);
+    }
+}
+
 /// Runs every stage on one case; returns the failures.
 fn run_case(
     stages: &[Runnable],
@@ -354,26 +378,7 @@ fn run_case(
             match run(stage, dir, input, None) {
                 Ok(out) => {
                     let what = format!("{} -r {input}", stage.bin);
-                    check(
-                        case,
-                        dir,
-                        &stage.output,
-                        &what,
-                        &out.stdout,
-                        overwrite,
-                        &mut failures,
-                    );
-                    if let Some(file) = &stage.stderr {
-                        check(
-                            case,
-                            dir,
-                            file,
-                            &what,
-                            &out.stderr,
-                            overwrite,
-                            &mut failures,
-                        );
-                    }
+                    check_stage(case, dir, stage, &what, &out, overwrite, &mut failures);
                     primary = Some(out.stdout);
                 }
                 Err(e) => failures.push(format!("{case}: {e}")),
@@ -399,26 +404,7 @@ fn run_case(
                     }
                 }
                 None => {
-                    check(
-                        case,
-                        dir,
-                        &stage.output,
-                        &what,
-                        &out.stdout,
-                        overwrite,
-                        &mut failures,
-                    );
-                    if let Some(file) = &stage.stderr {
-                        check(
-                            case,
-                            dir,
-                            file,
-                            &what,
-                            &out.stderr,
-                            overwrite,
-                            &mut failures,
-                        );
-                    }
+                    check_stage(case, dir, stage, &what, &out, overwrite, &mut failures);
                 }
             },
             Err(e) => failures.push(format!("{case}: {e}")),
