@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::capture::filter_spec::FilterSpec;
 use crate::cli::{parse_duration, parse_size};
 use crate::decap::{Cidr, DecapConfig, Filter, FragConfig};
 use crate::detect::behaviour::BehaviourConfig;
@@ -487,4 +488,69 @@ impl DetectArgs {
             },
         }
     }
+}
+
+/// Where frames come from: the source flags of tw-capture, shared with `tapwatch run`.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Capture")]
+pub struct CaptureArgs {
+    /// Read a pcap or pcapng file (`-` for stdin); repeat to read several in order.
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Capture live on an interface (root or CAP_NET_RAW); repeatable.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interfaces: Vec<String>,
+    /// Capture IFACE:PORT (TCP port on an interface), IFACE: (all its traffic) or :PORT (any interface); repeatable.
+    #[arg(long = "filter", value_name = "IFACE:PORT")]
+    pub filters: Vec<FilterSpec>,
+    /// BPF filter for live capture, as in tcpdump (and-ed with --filter ports).
+    #[arg(short = 'f', long = "bpf", value_name = "BPF")]
+    pub bpf: Option<String>,
+    /// Bytes kept of each live frame.
+    #[arg(long, default_value_t = crate::capture::DEFAULT_SNAPLEN, value_name = "BYTES")]
+    pub snaplen: u32,
+    /// Do not put interfaces in promiscuous mode.
+    #[arg(long)]
+    pub no_promisc: bool,
+    /// Receive VXLAN mirror traffic on this UDP address (e.g. 0.0.0.0:4789; no root needed); repeatable.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub vxlan_listen: Vec<std::net::SocketAddr>,
+    /// Receive Geneve mirror traffic on this UDP address (e.g. 0.0.0.0:6081); repeatable.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub geneve_listen: Vec<std::net::SocketAddr>,
+    /// Stop live capture and listeners after SECS seconds (fractions allowed).
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub duration: Option<Duration>,
+}
+
+impl CaptureArgs {
+    /// The capture options; `vni` filters the listeners, `count` stops after N frames.
+    pub fn options(
+        &self,
+        vni: crate::capture::tunnel::VniFilter,
+        count: Option<u64>,
+    ) -> crate::capture::Options {
+        crate::capture::Options {
+            files: self.files.clone(),
+            interfaces: self.interfaces.clone(),
+            filters: self.filters.clone(),
+            bpf: self.bpf.clone(),
+            snaplen: self.snaplen,
+            promisc: !self.no_promisc,
+            vxlan_listen: self.vxlan_listen.clone(),
+            geneve_listen: self.geneve_listen.clone(),
+            vni,
+            count,
+            duration: self.duration,
+        }
+    }
+}
+
+/// A positive number of seconds, fractions allowed.
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .and_then(|f| Duration::try_from_secs_f64(f).ok())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{s:?} is not a positive number of seconds"))
 }

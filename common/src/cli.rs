@@ -192,7 +192,7 @@ impl BadInput {
 
 /// The end-of-run summary on stderr: headline counters in order, then named
 /// groups of counters (what was skipped and why, what was malformed).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Summary {
     headline: Vec<(&'static str, u64)>,
     groups: Vec<(&'static str, Vec<(String, u64)>)>,
@@ -201,6 +201,33 @@ pub struct Summary {
 impl Summary {
     pub fn new() -> Self {
         Summary::default()
+    }
+
+    /// Adds another summary of the same stage (one per worker thread) into this one.
+    pub fn absorb(&mut self, other: &Summary) {
+        for (name, n) in &other.headline {
+            match self.headline.iter_mut().find(|(k, _)| k == name) {
+                Some((_, m)) => *m += n,
+                None => self.headline.push((name, *n)),
+            }
+        }
+        for (name, counts) in &other.groups {
+            let at = match self.groups.iter().position(|(k, _)| k == name) {
+                Some(i) => i,
+                None => {
+                    self.groups.push((name, vec![]));
+                    self.groups.len() - 1
+                }
+            };
+            if let Some((_, mine)) = self.groups.get_mut(at) {
+                for (k, n) in counts {
+                    match mine.iter_mut().find(|(j, _)| j == k) {
+                        Some((_, m)) => *m += n,
+                        None => mine.push((k.clone(), *n)),
+                    }
+                }
+            }
+        }
     }
 
     pub fn count(mut self, name: &'static str, n: u64) -> Self {

@@ -20,5 +20,7 @@ pub mod net;
 pub mod pipeline;
 pub mod reassemble;
 pub mod record;
+pub mod runner;
+pub mod shard;
 pub mod synth;
 pub mod time;

@@ -20,7 +20,7 @@ use anyhow::Context;
 
 use crate::cli::{self, BadInput, Progress, Summary};
 use crate::decap::{self, DecapConfig, Decapper, FrameIn};
-use crate::detect::{self, DetectConfig, Detector};
+use crate::detect::{self, Analysis, DetectConfig, Detector};
 use crate::discover::{self, DiscoverConfig, Discoverer};
 use crate::http::{self, HttpConfig, HttpParser};
 use crate::io::{CaptureFileError, CaptureReader, Input, NdjsonWriter, OpenedInput, RawFrame};
@@ -87,6 +87,9 @@ pub struct ChainConfig {
     pub http: HttpConfig,
     pub detect: DetectConfig,
     pub discover: DiscoverConfig,
+    /// An inventory chain also emits the attacks it leaves out of the
+    /// inventory (`tapwatch run` exporting attacks and endpoints together).
+    pub keep_attacks: bool,
 }
 
 /// The stage cores from frames up to a target level.
@@ -97,26 +100,29 @@ pub struct Chain {
     http: Option<HttpParser>,
     detect: Option<Detector>,
     discover: Option<Discoverer>,
+    keep_attacks: bool,
 }
 
 /// The stages after reassembly, borrowed apart from the earlier ones.
 struct Upper<'c> {
     http: &'c mut Option<HttpParser>,
+    up: Up<'c>,
+}
+
+/// The stages after HTTP parsing.
+struct Up<'c> {
     detect: &'c mut Option<Detector>,
     discover: &'c mut Option<Discoverer>,
+    keep_attacks: bool,
 }
 
 impl Upper<'_> {
     /// Hands stream records to the HTTP parser, or out when the chain stops at streams.
     fn stream(&mut self, rec: Record<'_>, emit: &mut dyn FnMut(Record<'_>)) {
-        let Upper {
-            http,
-            detect,
-            discover,
-        } = self;
+        let Upper { http, up } = self;
         match http {
             None => emit(rec),
-            Some(h) => h.push(&rec, &mut |t| http_to(detect, discover, t, true, emit)),
+            Some(h) => h.push(&rec, &mut |t| up.http_to(t, None, true, emit)),
         }
     }
 }
@@ -125,35 +131,50 @@ impl Upper<'_> {
 /// `http` record first unless `emit_http` is false or findings only, then its
 /// findings) or into the inventory (its attacks mark it to be left out, its
 /// other findings are emitted).
-fn http_to(
-    detect: &mut Option<Detector>,
-    discover: &mut Option<Discoverer>,
-    t: Http,
-    emit_http: bool,
-    emit: &mut dyn FnMut(Record<'_>),
-) {
-    let mut found = vec![];
-    if let Some(d) = detect.as_mut() {
-        d.push(&t, &mut |r| found.push(r));
-    }
-    match discover {
-        Some(inv) => {
-            // As `tw-detect | tw-discover` would: attacks are consumed, other
-            // findings pass on.
-            for r in found {
-                match r {
-                    Record::Attack(a) => inv.push_attack(&a),
-                    other => emit(other),
-                }
-            }
-            inv.push_http(Box::new(t));
+///
+/// `pre` is the per-request half of detection when a worker thread did it
+/// already ([`crate::shard`]).
+impl Up<'_> {
+    fn http_to(
+        &mut self,
+        t: Http,
+        pre: Option<Analysis>,
+        emit_http: bool,
+        emit: &mut dyn FnMut(Record<'_>),
+    ) {
+        let mut found = vec![];
+        if let Some(d) = self.detect.as_mut() {
+            let a = pre.unwrap_or_else(|| d.analyze(&t));
+            d.conclude(&t, a, &mut |r| found.push(r));
         }
-        None => {
-            if emit_http && !detect.as_ref().is_some_and(|d| d.config().findings_only) {
-                emit(Record::Http(Box::new(t)));
+        match self.discover {
+            Some(inv) => {
+                // As `tw-detect | tw-discover` would: attacks are consumed,
+                // other findings pass on.
+                for r in found {
+                    match r {
+                        Record::Attack(a) => {
+                            inv.push_attack(&a);
+                            if self.keep_attacks {
+                                emit(Record::Attack(a));
+                            }
+                        }
+                        other => emit(other),
+                    }
+                }
+                inv.push_http(Box::new(t));
             }
-            for r in found {
-                emit(r);
+            None => {
+                let findings_only = self
+                    .detect
+                    .as_ref()
+                    .is_some_and(|d| d.config().findings_only);
+                if emit_http && !findings_only {
+                    emit(Record::Http(Box::new(t)));
+                }
+                for r in found {
+                    emit(r);
+                }
             }
         }
     }
@@ -170,6 +191,7 @@ impl Chain {
                 || (target == Level::Inventory && cfg.discover.detect))
                 .then(|| Detector::new(cfg.detect)),
             discover: (target >= Level::Inventory).then(|| Discoverer::new(cfg.discover)),
+            keep_attacks: cfg.keep_attacks,
         }
     }
 
@@ -184,6 +206,7 @@ impl Chain {
             http,
             detect,
             discover,
+            keep_attacks,
             ..
         } = self;
         (
@@ -191,8 +214,11 @@ impl Chain {
             reassemble.as_mut(),
             Upper {
                 http,
-                detect,
-                discover,
+                up: Up {
+                    detect,
+                    discover,
+                    keep_attacks: *keep_attacks,
+                },
             },
         )
     }
@@ -235,7 +261,43 @@ impl Chain {
         } else {
             &mut self.detect
         };
-        http_to(detect, &mut self.discover, t, false, emit);
+        Up {
+            detect,
+            discover: &mut self.discover,
+            keep_attacks: self.keep_attacks,
+        }
+        .http_to(t, None, false, emit);
+    }
+
+    /// Decodes one frame and hands out its packets, going no further (the
+    /// reading thread of a sharded run).
+    pub fn decap_only(&mut self, frame: &FrameIn<'_>, emit: &mut dyn FnMut(&Packet<'_>)) {
+        self.decap.push(frame, emit);
+    }
+
+    /// Carries one transaction a worker parsed (and analysed, when `pre` is
+    /// set) up from the HTTP stage, as if this chain had parsed it.
+    pub fn push_analyzed(
+        &mut self,
+        t: Http,
+        pre: Option<Analysis>,
+        emit: &mut dyn FnMut(Record<'_>),
+    ) {
+        Up {
+            detect: &mut self.detect,
+            discover: &mut self.discover,
+            keep_attacks: self.keep_attacks,
+        }
+        .http_to(t, pre, true, emit);
+    }
+
+    /// End of input for the reading thread of a sharded run, after the
+    /// workers finished: decoding and the inventory flush.
+    pub fn finish_after_workers(&mut self, emit: &mut dyn FnMut(Record<'_>)) {
+        self.decap.finish();
+        if let Some(d) = &mut self.discover {
+            d.finish(emit);
+        }
     }
 
     /// Takes one `attack` record read from input (inventory chains; otherwise it is emitted).
@@ -266,15 +328,11 @@ impl Chain {
         if let Some(r) = reassemble {
             r.finish(&mut |rec| up.stream(rec, emit));
         }
-        let Upper {
-            http,
-            detect,
-            discover,
-        } = up;
+        let Upper { http, mut up } = up;
         if let Some(h) = http {
-            h.finish(&mut |t| http_to(detect, discover, t, true, emit));
+            h.finish(&mut |t| up.http_to(t, None, true, emit));
         }
-        if let Some(d) = discover {
+        if let Some(d) = up.discover {
             d.finish(emit);
         }
     }

@@ -13,4 +13,5 @@ mod http_cases;
 mod man;
 mod readme;
 mod reassemble;
+mod run;
 mod suricata;

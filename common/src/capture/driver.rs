@@ -350,7 +350,7 @@ pub fn run_cli(opts: &Options, output: &Output, common: &CommonArgs) -> anyhow::
     Ok(())
 }
 
-fn summary(report: &Report, sink_skipped: &[(&'static str, u64)], bad: &BadInput) -> Summary {
+pub fn summary(report: &Report, sink_skipped: &[(&'static str, u64)], bad: &BadInput) -> Summary {
     let mut s = Summary::new()
         .count("frames", report.frames)
         .count("bytes", report.bytes);

@@ -117,6 +117,15 @@ pub struct DetectStats {
 }
 
 /// The detection stage core.
+/// What [`Detector::analyze`] found in one transaction, for [`Detector::conclude`].
+#[derive(Debug, Default)]
+pub struct Analysis {
+    hits: Vec<Hit>,
+    passive: Vec<passive::Finding>,
+    points_cut: bool,
+    allowlisted: bool,
+}
+
 pub struct Detector {
     cfg: DetectConfig,
     stats: DetectStats,
@@ -251,28 +260,67 @@ impl Detector {
 
     /// Judges one transaction; findings go to `emit` (attack first, then vulns).
     pub fn push(&mut self, tx: &Http, emit: &mut dyn FnMut(Record<'static>)) {
+        let a = self.analyze(tx);
+        self.conclude(tx, a, emit);
+    }
+
+    /// The per-request half of [`push`](Self::push): what the request's
+    /// points and the response's content show, with no state shared between
+    /// transactions. A sharded run does this on the worker that parsed the
+    /// transaction and [`conclude`](Self::conclude)s in order on one thread.
+    pub fn analyze(&mut self, tx: &Http) -> Analysis {
+        let Some(req) = &tx.request else {
+            return Analysis::default();
+        };
+        let host = header(&req.headers, "host").unwrap_or("");
+        let path = req.uri.split('?').next().unwrap_or("");
+        let allowlisted = self
+            .cfg
+            .allow_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(host))
+            || self
+                .cfg
+                .allow_paths
+                .iter()
+                .any(|p| path.starts_with(p.as_str()));
+        if allowlisted {
+            return Analysis {
+                allowlisted,
+                ..Analysis::default()
+            };
+        }
+        let (hits, points_cut) = self.inspect(tx, host);
+        let mut passive = vec![];
+        if self.cfg.passive {
+            passive::check(tx, self.cfg.passive_cfg, &mut passive);
+        }
+        Analysis {
+            hits,
+            passive,
+            points_cut,
+            allowlisted,
+        }
+    }
+
+    /// The stateful half of [`push`](Self::push), in transaction order:
+    /// behaviour over time, the outcome, counting, and passive findings
+    /// reported once per host/endpoint/check.
+    pub fn conclude(&mut self, tx: &Http, a: Analysis, emit: &mut dyn FnMut(Record<'static>)) {
         self.stats.transactions += 1;
         let Some(req) = &tx.request else {
             self.stats.without_request += 1;
             return;
         };
-        let host = header(&req.headers, "host").unwrap_or("").to_string();
-        let path = req.uri.split('?').next().unwrap_or("");
-        if self
-            .cfg
-            .allow_hosts
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(&host))
-            || self
-                .cfg
-                .allow_paths
-                .iter()
-                .any(|p| path.starts_with(p.as_str()))
-        {
+        if a.allowlisted {
             self.stats.allowlisted += 1;
             return;
         }
-        let mut hits = self.inspect(tx, &host);
+        if a.points_cut {
+            self.stats.points_cut += 1;
+        }
+        let host = header(&req.headers, "host").unwrap_or("").to_string();
+        let mut hits = a.hits;
         for hit in self.behaviour.push(tx, &host) {
             hits.push(hit);
         }
@@ -307,18 +355,17 @@ impl Detector {
             }));
         }
         if self.cfg.passive {
-            self.passive(tx, &host, emit);
+            self.passive(tx, &host, a.passive, emit);
         }
     }
 
     /// The hits of one request, best per (class, point), in point order.
-    fn inspect(&mut self, tx: &Http, host: &str) -> Vec<Hit> {
+    fn inspect(&mut self, tx: &Http, host: &str) -> (Vec<Hit>, bool) {
         let mut hits: Vec<Hit> = vec![];
-        let Some(req) = &tx.request else { return hits };
+        let Some(req) = &tx.request else {
+            return (hits, false);
+        };
         let pts = points::decompose(req);
-        if pts.cut {
-            self.stats.points_cut += 1;
-        }
         for p in &pts.list {
             if hits.len() >= 32 {
                 break;
@@ -379,7 +426,7 @@ impl Detector {
                 break;
             }
         }
-        hits
+        (hits, pts.cut)
     }
 
     /// Every class finding of one point, best per class over its decoded forms.
@@ -486,9 +533,13 @@ impl Detector {
         self.variants = variants.into_iter().map(|_| Cow::Borrowed("")).collect();
     }
 
-    fn passive(&mut self, tx: &Http, host: &str, emit: &mut dyn FnMut(Record<'static>)) {
-        let mut found = vec![];
-        passive::check(tx, self.cfg.passive_cfg, &mut found);
+    fn passive(
+        &mut self,
+        tx: &Http,
+        host: &str,
+        found: Vec<passive::Finding>,
+        emit: &mut dyn FnMut(Record<'static>),
+    ) {
         let Some(req) = &tx.request else { return };
         let path = req.uri.split('?').next().unwrap_or("");
         let template = endpoint_template(path);

@@ -96,12 +96,7 @@ pub fn run_cli(
     cfg: DiscoverConfig,
     outputs: &Outputs,
 ) -> anyhow::Result<bool> {
-    let spec = match &outputs.against {
-        Some(p) => {
-            Some(diff::parse_spec(&read(p)?).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?)
-        }
-        None => None,
-    };
+    let spec = read_spec(outputs)?;
     let opened = crate::io::open_input(input)?;
     let ctl = Control {
         strict: common.strict,
@@ -119,6 +114,18 @@ pub fn run_cli(
     let report = pipeline::run(&mut chain, opened, &mut out, &ctl)?;
     report.print(prog, &chain, common);
     let inv = chain.inventory().context("the inventory was not built")?;
+    write_outputs(prog, inv, outputs, spec)
+}
+
+/// Writes the inventory and OpenAPI files asked for, and checks the
+/// inventory against a spec (`spec`, parsed from `outputs.against`); returns
+/// whether they differ.
+pub fn write_outputs(
+    prog: &str,
+    inv: &Inventory,
+    outputs: &Outputs,
+    spec: Option<serde_json::Value>,
+) -> anyhow::Result<bool> {
     if let Some(p) = &outputs.inventory {
         write(p, &inv.to_json())?;
     }
@@ -141,6 +148,16 @@ pub fn run_cli(
             .display()
     );
     Ok(!r.is_empty())
+}
+
+/// The spec of `--against`, read before the run so a bad one fails early.
+pub fn read_spec(outputs: &Outputs) -> anyhow::Result<Option<serde_json::Value>> {
+    match &outputs.against {
+        Some(p) => Ok(Some(
+            diff::parse_spec(&read(p)?).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+        )),
+        None => Ok(None),
+    }
 }
 
 /// `tw-discover diff OLD NEW`: the report on stdout (text or JSON); returns

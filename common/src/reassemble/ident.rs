@@ -243,6 +243,24 @@ impl FlowKey {
         splitmix(h)
     }
 
+    /// A stable hash of the tuple and tracked tunnel identity (no time):
+    /// both directions of a connection, over every tunnel it is tracked
+    /// through, get the same value. A sharded run picks a flow's worker by it.
+    pub fn shard_hash(&self) -> u64 {
+        let mut bytes = Vec::with_capacity(80);
+        write_ip(&mut bytes, self.a);
+        bytes.extend_from_slice(&self.pa.to_be_bytes());
+        write_ip(&mut bytes, self.b);
+        bytes.extend_from_slice(&self.pb.to_be_bytes());
+        self.tun.write_bytes(&mut bytes);
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        splitmix(h)
+    }
+
     /// Community ID v1 (seed 0) of this TCP 5-tuple.
     pub fn community_id(&self) -> String {
         self.tuple().community_id()

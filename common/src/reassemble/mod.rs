@@ -75,6 +75,8 @@ mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hashbrown::HashTable;
@@ -423,6 +425,59 @@ pub struct Reassembler {
     serial: u64,
     touch: u64,
     stats: Stats,
+    /// The global number of the packet being handled, in a sharded run
+    /// ([`Reassembler::set_clock`]): flow serials and activity order come
+    /// from it, so they compare across workers.
+    clock: Option<u64>,
+    /// Where the records being emitted come from, for a sharded run to merge.
+    origin: Option<Arc<OriginCell>>,
+}
+
+/// Why the reassembler is emitting, and the key that orders those records
+/// among all flows (of every worker) in a single-threaded run. A sharded run
+/// ([`crate::shard`]) merges its workers' records by (packet number, origin).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Origin {
+    /// [`Origin::DEADLINE`], [`Origin::IDLE`], [`Origin::PACKET`] or [`Origin::FINISH`].
+    pub phase: u8,
+    pub a: u64,
+    pub b: u64,
+}
+
+impl Origin {
+    /// A hole given up or a start hold committed: `a` = due time, `b` = flow serial and side.
+    pub const DEADLINE: u8 = 0;
+    /// An idle flow closed: `a` = its last activity.
+    pub const IDLE: u8 = 1;
+    /// The packet itself.
+    pub const PACKET: u8 = 2;
+    /// End of input: `a` = the flow's last activity.
+    pub const FINISH: u8 = 3;
+}
+
+/// A shared slot the reassembler writes the current [`Origin`] into before
+/// it emits; the emit callback reads it. Only one thread ever touches it.
+#[derive(Debug, Default)]
+pub struct OriginCell {
+    phase: AtomicU8,
+    a: AtomicU64,
+    b: AtomicU64,
+}
+
+impl OriginCell {
+    pub fn get(&self) -> Origin {
+        Origin {
+            phase: self.phase.load(Ordering::Relaxed),
+            a: self.a.load(Ordering::Relaxed),
+            b: self.b.load(Ordering::Relaxed),
+        }
+    }
+
+    fn set(&self, phase: u8, a: u64, b: u64) {
+        self.phase.store(phase, Ordering::Relaxed);
+        self.a.store(a, Ordering::Relaxed);
+        self.b.store(b, Ordering::Relaxed);
+    }
 }
 
 /// Data records and bytes emitted during one call, added to [`Stats`] after.
@@ -599,7 +654,26 @@ impl Reassembler {
             serial: 0,
             touch: 0,
             stats: Stats::default(),
+            clock: None,
+            origin: None,
             cfg,
+        }
+    }
+
+    /// Sharded runs: the global number (from 1, increasing) of the packet
+    /// about to be pushed or ticked, whichever worker owns its flow.
+    pub fn set_clock(&mut self, n: u64) {
+        self.clock = Some(n);
+    }
+
+    /// Sharded runs: where to note the [`Origin`] of each emission.
+    pub fn set_origin(&mut self, cell: Arc<OriginCell>) {
+        self.origin = Some(cell);
+    }
+
+    fn note(&self, phase: u8, a: u64, b: u64) {
+        if let Some(o) = &self.origin {
+            o.set(phase, a, b);
         }
     }
 
@@ -647,6 +721,7 @@ impl Reassembler {
             _ => pkt.ts,
         };
         self.flush_idle(now, out);
+        self.note(Origin::PACKET, 0, 0);
         let (key, side) = FlowKey::of(pkt, self.cfg.track);
         let tuple = key.tuple();
         let f = pkt.tcp.flags;
@@ -689,6 +764,16 @@ impl Reassembler {
         self.process(slot, side, pkt, out);
     }
 
+    /// A packet of another worker's flow went by (sharded runs): time moves
+    /// on exactly as [`push`](Self::push) would move it.
+    pub fn tick(&mut self, ts: Ts, out: &mut dyn FnMut(Record<'_>)) {
+        let now = match self.now {
+            Some(n) if n > ts => n,
+            _ => ts,
+        };
+        self.flush_idle(now, out);
+    }
+
     /// Gives up holes and closes flows whose time has come, by packet time
     /// `now`. [`push`](Self::push) calls it on every packet (it is cheap when
     /// nothing is due); call it yourself when input pauses.
@@ -722,6 +807,14 @@ impl Reassembler {
                 continue;
             }
             stream.deadline = None;
+            if let Some(o) = &self.origin {
+                let due_ns = u64::try_from(due.as_nanos()).unwrap_or(0);
+                o.set(
+                    Origin::DEADLINE,
+                    due_ns,
+                    serial.wrapping_mul(2) | u64::from(s),
+                );
+            }
             let side = if s == 0 { Side::A } else { Side::B };
             let mut em = Emitter {
                 tuple,
@@ -752,6 +845,7 @@ impl Reassembler {
             if due > now {
                 break;
             }
+            self.note(Origin::IDLE, flow.touch, 0);
             self.close(head, Reason::Timeout, due, out);
         }
         while self.closed.head != NIL {
@@ -778,6 +872,7 @@ impl Reassembler {
                 .is_some_and(|s| s.iter().all(|s| s.fin_off.is_some()));
             let reason = if both_fin { Reason::Fin } else { Reason::Eof };
             let ts = flow.hdr.last_ts;
+            self.note(Origin::FINISH, flow.touch, 0);
             self.close(head, reason, ts, out);
         }
         while self.closed.head != NIL {
@@ -888,7 +983,7 @@ impl Reassembler {
             Some((t, h)) if t == tun => h,
             _ => self.hasher.hash_one((&tuple, tun)),
         };
-        self.serial += 1;
+        self.serial = self.clock.unwrap_or(self.serial + 1);
         let server = server_by_port(key.pa, key.pb, side.other());
         let flow = Flow {
             hash,
@@ -939,7 +1034,7 @@ impl Reassembler {
 
     /// Marks activity: last packet time, LRU position, buffering order.
     fn touch(&mut self, slot: u32, ts: Ts) {
-        self.touch += 1;
+        self.touch = self.clock.unwrap_or(self.touch + 1);
         let t = self.touch;
         let Some(flow) = self.flow_mut(slot) else {
             return;

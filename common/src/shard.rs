@@ -1,0 +1,515 @@
+//! Sharded runs: every core works, and the output is the single-threaded one.
+//!
+//! The reading thread decodes frames (decapsulation and IP defragmentation
+//! stay in one place, in input order) and numbers the TCP packets that come
+//! out 1, 2, 3, ... Packets go to the workers in batches that every worker
+//! sees: a worker pushes the packets of its own flows (picked by
+//! [`FlowKey::shard_hash`], the same for both directions and every tunnel a
+//! flow is tracked through) through its reassembler, HTTP parser and the
+//! per-request half of detection ([`Detector::analyze`]); for every other
+//! packet it only advances its packet clock, so timeouts fire at the same
+//! packet as they would in one thread.
+//!
+//! Each record a worker emits is keyed by (packet number, [`Origin`], worker
+//! sequence): the packet whose handling emitted it, and within that packet
+//! the order a single reassembler would have used among all flows (holes by
+//! due time and flow, idle closes and end-of-input closes by last activity).
+//! The reading thread merges the workers' records by that key, runs the
+//! stateful rest (behaviour over time, one report per vulnerability, the
+//! inventory) through the same [`Chain`] code, and writes.
+//!
+//! So for file input the output is byte for byte that of one thread at any
+//! thread count — except when a cap is hit: flow, buffer and HTTP-flow caps
+//! are per worker (the configured cap divided by the thread count), and which
+//! flow a full table evicts depends on what else that worker holds.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use anyhow::{anyhow, Context};
+
+use crate::cli::Summary;
+use crate::decap::FrameIn;
+use crate::detect::{Analysis, Detector};
+use crate::http::HttpParser;
+use crate::pipeline::{Chain, ChainConfig, Level};
+use crate::reassemble::{FlowKey, Origin, OriginCell, Reassembler, TrackSet};
+use crate::record::{Data, Http, IpInfo, Packet, Record, TcpInfo, Tunnel};
+use crate::time::Ts;
+
+/// Packets per batch at most.
+const BATCH_PACKETS: usize = 1024;
+/// Payload bytes per batch at most (a batch closes at whichever comes first).
+const BATCH_BYTES: usize = 1 << 20;
+/// Batches sent and not yet merged, at most: bounds the memory in flight.
+const IN_FLIGHT: u64 = 8;
+
+/// One decoded packet of a batch; its bytes live in the batch's arenas.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    ts: Ts,
+    index: u64,
+    src: u32,
+    tunnel: (u32, u32),
+    ip: IpInfo,
+    tcp: TcpInfo,
+    payload: (u32, u32),
+    shard: u32,
+}
+
+/// Packets numbered `first..`, shared by every worker.
+#[derive(Debug, Default)]
+struct Batch {
+    first: u64,
+    names: Vec<String>,
+    tunnels: Vec<Tunnel>,
+    payload: Vec<u8>,
+    metas: Vec<Meta>,
+}
+
+impl Batch {
+    fn packet(&self, m: &Meta) -> Packet<'_> {
+        let range = |(a, b): (u32, u32)| a as usize..b as usize;
+        Packet {
+            ts: m.ts,
+            src: self
+                .names
+                .get(m.src as usize)
+                .map_or("", String::as_str)
+                .into(),
+            index: m.index,
+            tunnel: self.tunnels.get(range(m.tunnel)).unwrap_or(&[]).into(),
+            ip: m.ip,
+            tcp: m.tcp,
+            payload: self.payload.get(range(m.payload)).unwrap_or(&[]).into(),
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.metas.len() >= BATCH_PACKETS || self.payload.len() >= BATCH_BYTES
+    }
+}
+
+/// What the reading thread sends a worker.
+enum ToWorker {
+    Batch(Arc<Batch>),
+    Finish,
+}
+
+/// The merge key of a worker's record.
+type Key = (u64, Origin, u64);
+
+/// A record a worker emitted.
+enum Item {
+    Stream(Box<Record<'static>>),
+    Tx(Box<Http>, Option<Analysis>),
+}
+
+/// A worker's records for one batch (or, `last`, for the end of input).
+struct Chunk {
+    worker: usize,
+    items: Vec<(Key, Item)>,
+    /// With the last chunk: the worker's reassembly and HTTP summaries.
+    last: Option<(Summary, Option<Summary>)>,
+}
+
+/// A worker's stages.
+struct Worker {
+    id: usize,
+    reassemble: Reassembler,
+    http: Option<HttpParser>,
+    detect: Option<Detector>,
+    origin: Arc<OriginCell>,
+    seq: u64,
+}
+
+impl Worker {
+    fn run(mut self, rx: Receiver<ToWorker>, tx: Sender<Chunk>) {
+        for msg in rx {
+            match msg {
+                ToWorker::Batch(b) => {
+                    let mut items = vec![];
+                    for (i, m) in b.metas.iter().enumerate() {
+                        let g = b.first + i as u64;
+                        self.reassemble.set_clock(g);
+                        let pkt = b.packet(m);
+                        let Worker {
+                            id,
+                            reassemble,
+                            http,
+                            detect,
+                            origin,
+                            seq,
+                        } = &mut self;
+                        let mut emit = |rec: Record<'_>| {
+                            let o = origin.get();
+                            take((g, o), seq, http, detect, rec, &mut items);
+                        };
+                        if m.shard as usize == *id {
+                            reassemble.push(&pkt, &mut emit);
+                        } else {
+                            reassemble.tick(pkt.ts, &mut emit);
+                        }
+                    }
+                    let chunk = Chunk {
+                        worker: self.id,
+                        items,
+                        last: None,
+                    };
+                    if tx.send(chunk).is_err() {
+                        return;
+                    }
+                }
+                ToWorker::Finish => {
+                    let mut items = vec![];
+                    let Worker {
+                        id,
+                        reassemble,
+                        http,
+                        detect,
+                        origin,
+                        seq,
+                    } = &mut self;
+                    reassemble.finish(&mut |rec| {
+                        let o = origin.get();
+                        take((u64::MAX, o), seq, http, detect, rec, &mut items);
+                    });
+                    if let Some(h) = http.as_mut() {
+                        // Flows the reassembler never closed (none from a capture).
+                        let o = Origin {
+                            phase: Origin::FINISH + 1,
+                            a: *id as u64,
+                            b: 0,
+                        };
+                        h.finish(&mut |t| {
+                            let a = detect.as_mut().map(|d| d.analyze(&t));
+                            *seq += 1;
+                            items.push(((u64::MAX, o, *seq), Item::Tx(Box::new(t), a)));
+                        });
+                    }
+                    let sums = (
+                        crate::reassemble::driver::summary(self.reassemble.stats()),
+                        self.http
+                            .as_ref()
+                            .map(|h| crate::http::driver::summary(h.stats())),
+                    );
+                    let _ = tx.send(Chunk {
+                        worker: self.id,
+                        items,
+                        last: Some(sums),
+                    });
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Carries one reassembler record on through the worker's HTTP parser and
+/// detection, keyed for the merge.
+fn take(
+    (g, o): (u64, Origin),
+    seq: &mut u64,
+    http: &mut Option<HttpParser>,
+    detect: &mut Option<Detector>,
+    rec: Record<'_>,
+    items: &mut Vec<(Key, Item)>,
+) {
+    match http {
+        None => {
+            if let Some(rec) = owned(rec) {
+                *seq += 1;
+                items.push(((g, o, *seq), Item::Stream(Box::new(rec))));
+            }
+        }
+        Some(h) => h.push(&rec, &mut |t| {
+            let a = detect.as_mut().map(|d| d.analyze(&t));
+            *seq += 1;
+            items.push(((g, o, *seq), Item::Tx(Box::new(t), a)));
+        }),
+    }
+}
+
+/// A reassembler record that owns its bytes.
+fn owned(rec: Record<'_>) -> Option<Record<'static>> {
+    Some(match rec {
+        Record::Conn(c) => Record::Conn(c),
+        Record::Gap(g) => Record::Gap(g),
+        Record::Data(d) => Record::Data(Data {
+            ts: d.ts,
+            flow: d.flow,
+            dir: d.dir,
+            off: d.off,
+            data: d.data.into_owned().into(),
+        }),
+        _ => return None,
+    })
+}
+
+/// A chain whose reassembly and HTTP parsing run on `threads` workers.
+pub struct Sharded {
+    /// Decapsulation before, and the stateful stages after, the workers.
+    chain: Chain,
+    track: TrackSet,
+    threads: usize,
+    to_workers: Vec<Sender<ToWorker>>,
+    from_workers: Receiver<Chunk>,
+    handles: Vec<JoinHandle<()>>,
+    pending: Vec<VecDeque<Chunk>>,
+    batch: Batch,
+    next_packet: u64,
+    sent: u64,
+    merged: u64,
+    worker_sums: Vec<(Summary, Option<Summary>)>,
+}
+
+impl Sharded {
+    /// Starts `threads` (≥ 1) workers for a chain up to `target` (streams or beyond).
+    pub fn new(target: Level, mut cfg: ChainConfig, threads: usize) -> anyhow::Result<Sharded> {
+        let threads = threads.max(1);
+        let track = cfg.reassemble.track;
+        let n = threads;
+        let mut wcfg = cfg.clone();
+        wcfg.reassemble.max_flows = (cfg.reassemble.max_flows / n).max(1);
+        wcfg.reassemble.max_buffered = (cfg.reassemble.max_buffered / n).max(1);
+        wcfg.http.max_flows = (cfg.http.max_flows / n).max(1);
+        let (back, from_workers) = mpsc::channel();
+        let mut to_workers = vec![];
+        let mut handles = vec![];
+        for id in 0..threads {
+            let (tx, rx) = mpsc::channel();
+            let origin = Arc::new(OriginCell::default());
+            let mut reassemble = Reassembler::new(wcfg.reassemble.clone());
+            reassemble.set_origin(origin.clone());
+            let worker = Worker {
+                id,
+                reassemble,
+                http: (target >= Level::Http).then(|| HttpParser::new(wcfg.http.clone())),
+                detect: (target == Level::Detect
+                    || (target == Level::Inventory && cfg.discover.detect))
+                    .then(|| Detector::new(wcfg.detect.clone())),
+                origin,
+                seq: 0,
+            };
+            let back = back.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("tw-worker-{id}"))
+                .spawn(move || worker.run(rx, back))
+                .context("starting a worker thread")?;
+            to_workers.push(tx);
+            handles.push(handle);
+        }
+        // The reading thread's chain only decodes and concludes.
+        cfg.reassemble.max_flows = 1;
+        Ok(Sharded {
+            chain: Chain::new(target, cfg),
+            track,
+            threads,
+            to_workers,
+            from_workers,
+            handles,
+            pending: (0..threads).map(|_| VecDeque::new()).collect(),
+            batch: Batch::default(),
+            next_packet: 1,
+            sent: 0,
+            merged: 0,
+            worker_sums: vec![],
+        })
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The reading thread's chain (decoding, the stateful stages, the inventory).
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    /// Decodes one frame; its packets join the batch, and full batches go out.
+    pub fn push_frame(
+        &mut self,
+        frame: &FrameIn<'_>,
+        emit: &mut dyn FnMut(Record<'_>),
+    ) -> anyhow::Result<()> {
+        let Sharded {
+            chain,
+            track,
+            threads,
+            batch,
+            next_packet,
+            ..
+        } = self;
+        chain.decap_only(frame, &mut |p| {
+            add(batch, p, *track, *threads);
+            *next_packet += 1;
+        });
+        if self.batch.full() {
+            self.send_batch(emit)?;
+        }
+        Ok(())
+    }
+
+    /// Sends what the batch holds (a live source calls this when it goes idle).
+    pub fn send_batch(&mut self, emit: &mut dyn FnMut(Record<'_>)) -> anyhow::Result<()> {
+        if self.batch.metas.is_empty() {
+            return Ok(());
+        }
+        while self.sent - self.merged >= IN_FLIGHT {
+            self.receive(true, emit)?;
+        }
+        let first = self.next_packet - self.batch.metas.len() as u64;
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.first = first;
+        let batch = Arc::new(batch);
+        for tx in &self.to_workers {
+            tx.send(ToWorker::Batch(batch.clone()))
+                .map_err(|_| anyhow!("a worker thread ended early"))?;
+        }
+        self.sent += 1;
+        while self.receive(false, emit)? {}
+        Ok(())
+    }
+
+    /// Takes one chunk from the workers (waiting for it when `wait`) and
+    /// merges every batch all workers have answered. False when none was ready.
+    fn receive(&mut self, wait: bool, emit: &mut dyn FnMut(Record<'_>)) -> anyhow::Result<bool> {
+        let chunk = if wait {
+            match self.from_workers.recv() {
+                Ok(c) => c,
+                Err(_) => return Err(self.worker_failure()),
+            }
+        } else {
+            match self.from_workers.try_recv() {
+                Ok(c) => c,
+                Err(mpsc::TryRecvError::Empty) => return Ok(false),
+                Err(mpsc::TryRecvError::Disconnected) => return Err(self.worker_failure()),
+            }
+        };
+        if let Some(q) = self.pending.get_mut(chunk.worker) {
+            q.push_back(chunk);
+        }
+        while self.pending.iter().all(|q| !q.is_empty()) {
+            let mut items = vec![];
+            let mut last = false;
+            for q in &mut self.pending {
+                if let Some(c) = q.pop_front() {
+                    items.extend(c.items);
+                    if let Some(s) = c.last {
+                        self.worker_sums.push(s);
+                        last = true;
+                    }
+                }
+            }
+            items.sort_unstable_by_key(|(k, _)| *k);
+            for (_, item) in items {
+                match item {
+                    Item::Stream(rec) => emit(*rec),
+                    Item::Tx(t, a) => self.chain.push_analyzed(*t, a, emit),
+                }
+            }
+            if !last {
+                self.merged += 1;
+            }
+        }
+        Ok(true)
+    }
+
+    fn worker_failure(&mut self) -> anyhow::Error {
+        for h in self.handles.drain(..) {
+            if h.join().is_err() {
+                return anyhow!("a worker thread panicked");
+            }
+        }
+        anyhow!("the worker threads ended early")
+    }
+
+    /// End of input: the last batch, every worker's flows, the inventory.
+    pub fn finish(&mut self, emit: &mut dyn FnMut(Record<'_>)) -> anyhow::Result<()> {
+        self.send_batch(emit)?;
+        for tx in &self.to_workers {
+            tx.send(ToWorker::Finish)
+                .map_err(|_| anyhow!("a worker thread ended early"))?;
+        }
+        while self.worker_sums.len() < self.threads {
+            self.receive(true, emit)?;
+        }
+        for h in self.handles.drain(..) {
+            h.join().map_err(|_| anyhow!("a worker thread panicked"))?;
+        }
+        self.chain.finish_after_workers(emit);
+        Ok(())
+    }
+
+    /// One summary per stage, upstream first (reassembly and HTTP added up over the workers).
+    pub fn summaries(&self) -> Vec<(&'static str, Summary)> {
+        let mut reasm = Summary::new();
+        let mut http: Option<Summary> = None;
+        for (r, h) in &self.worker_sums {
+            reasm.absorb(r);
+            if let Some(h) = h {
+                http.get_or_insert_with(Summary::new).absorb(h);
+            }
+        }
+        let mut out = vec![];
+        for (stage, s) in self.chain.summaries() {
+            match stage {
+                "reassemble" => out.push((stage, reasm.clone())),
+                "http" => {
+                    if let Some(h) = &http {
+                        out.push((stage, h.clone()));
+                    }
+                }
+                _ => out.push((stage, s)),
+            }
+        }
+        if !out.iter().any(|(s, _)| *s == "reassemble") {
+            out.insert(out.len().min(1), ("reassemble", reasm));
+        }
+        if let Some(h) = http {
+            if !out.iter().any(|(s, _)| *s == "http") {
+                out.insert(out.len().min(2), ("http", h));
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Sharded {
+    fn drop(&mut self) {
+        // Dropping the senders ends the workers' loops.
+        self.to_workers.clear();
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Copies one decoded packet into the batch, with the worker its flow belongs to.
+fn add(batch: &mut Batch, p: &Packet<'_>, track: TrackSet, threads: usize) {
+    let (key, _) = FlowKey::of(p, track);
+    let shard = (key.shard_hash() % threads as u64) as u32;
+    let src = match batch.names.iter().rposition(|n| n == &*p.src) {
+        Some(i) => i as u32,
+        None => {
+            batch.names.push(p.src.to_string());
+            (batch.names.len() - 1) as u32
+        }
+    };
+    let t0 = batch.tunnels.len() as u32;
+    batch.tunnels.extend_from_slice(&p.tunnel);
+    let p0 = batch.payload.len() as u32;
+    batch.payload.extend_from_slice(&p.payload);
+    batch.metas.push(Meta {
+        ts: p.ts,
+        index: p.index,
+        src,
+        tunnel: (t0, batch.tunnels.len() as u32),
+        ip: p.ip,
+        tcp: p.tcp,
+        payload: (p0, batch.payload.len() as u32),
+        shard,
+    });
+}
