@@ -397,7 +397,7 @@ fn tokenize(s: &[u8], out: &mut Vec<(Tok, usize)>) {
                     }
                 }
             }
-            b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'|' | b'&' | b'~' | b'!' | b':' => {
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'|' | b'&' | b'~' | b'!' => {
                 i += 1;
                 Tok::Op
             }
@@ -511,16 +511,86 @@ impl Reading<'_> {
         items > 0
             && match end {
                 Some(Tok::Kw(Kw::From)) => {
+                    let t = self.code(i + 1);
                     matches!(
-                        self.at(self.code(i + 1)),
+                        self.at(t),
                         Some(Tok::Word | Tok::QIdent | Tok::Schema | Tok::LParen)
-                    )
+                    ) && (self.at(t) == Some(Tok::LParen) || self.clause_end(t + 1))
                 }
                 None | Some(Tok::Comment | Tok::Semi | Tok::Kw(Kw::Union | Kw::Other)) => {
                     !need_from
                 }
                 _ => false,
             }
+    }
+
+    /// Whether what follows a table name at `i` continues a query (or ends
+    /// it), rather than an English sentence (`FROM orders in Django`).
+    fn clause_end(&self, i: usize) -> bool {
+        let mut i = i;
+        // `a.b`, `a`.`b`
+        while self.at(i) == Some(Tok::Other) && self.byte(i) == b'.' {
+            i += 2;
+        }
+        match self.at(i) {
+            None
+            | Some(
+                Tok::Comment
+                | Tok::Semi
+                | Tok::Comma
+                | Tok::RParen
+                | Tok::Logic
+                | Tok::Kw(
+                    Kw::Where
+                    | Kw::OrderGroup
+                    | Kw::Union
+                    | Kw::Having
+                    | Kw::Other
+                    | Kw::As
+                    | Kw::Into,
+                ),
+            ) => true,
+            Some(Tok::Word | Tok::QIdent) => {
+                // An alias, then a clause or the end.
+                matches!(
+                    self.at(i + 1),
+                    None | Some(
+                        Tok::Comment | Tok::Semi | Tok::Kw(Kw::Where | Kw::OrderGroup | Kw::Other)
+                    )
+                )
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the call at `i` (a function name) has arguments that read as
+    /// SQL, not prose: `sleep(5)`, `database()`, not `Sleep(ing) well`.
+    fn sql_args(&self, i: usize) -> bool {
+        let open = self.code(i + 1);
+        if self.at(open) != Some(Tok::LParen) {
+            return false;
+        }
+        let a = self.code(open + 1);
+        match self.at(a) {
+            None => true,
+            Some(
+                Tok::Num
+                | Tok::Str(_)
+                | Tok::Func(_)
+                | Tok::Var
+                | Tok::RParen
+                | Tok::LParen
+                | Tok::Kw(Kw::Select)
+                | Tok::Op
+                | Tok::QIdent,
+            ) => true,
+            Some(Tok::Word) => {
+                matches!(self.at(a + 1), Some(Tok::Comma | Tok::Cast) | None)
+                    || (self.at(a + 1) == Some(Tok::RParen)
+                        && !matches!(self.at(a + 2), Some(Tok::Word)))
+            }
+            _ => false,
+        }
     }
 
     /// A statement that parses starting at `i` (after a `;`).
@@ -552,7 +622,7 @@ impl Reading<'_> {
             }
             Some(Tok::Kw(Kw::Waitfor)) => matches!(next, Some(Tok::Word)),
             Some(Tok::Kw(Kw::Set)) => next == Some(Tok::Var),
-            Some(Tok::Func(true)) => self.sql_only(i),
+            Some(Tok::Func(true)) => self.sql_only(i) && self.sql_args(i),
             _ => false,
         }
     }
@@ -750,10 +820,10 @@ fn judge(t: &[(Tok, usize)], s: &[u8], broke: bool) -> Option<Found> {
             }
             Tok::Func(true) => {
                 let prev = i.checked_sub(1).and_then(|p| r.at(p));
-                matches!(
+                (matches!(
                     prev,
                     Some(Tok::Logic | Tok::Kw(Kw::Select) | Tok::Comma | Tok::Cmp | Tok::Op)
-                )
+                ) && r.sql_args(i))
                 .then_some(("sqli.function", 0.7))
             }
             _ => None,
@@ -1135,7 +1205,9 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
             }
         }
         // A statement as the whole value: `DROP TABLE x`, `DECLARE @x`.
-        found = best(found, r.statement(c0).then_some(("sqli.statement", 0.7)));
+        if matches!(first, Some(Tok::Kw(Kw::Select | Kw::Dml(_) | Kw::Ddl))) {
+            found = best(found, r.statement(c0).then_some(("sqli.statement", 0.7)));
+        }
     }
     // A lone, unclosed SQL call: `sleep(`, `unhex(`, `MAX(1`.
     if !broke && matches!(first, Some(Tok::Func(_))) && r.at(r.code(c0 + 1)) == Some(Tok::LParen) {
@@ -1173,7 +1245,7 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
                 Some(("sqli.subquery", 0.8))
             }
             Tok::Cmp => r.literal_compare(i).map(|c| ("sqli.tautology", c)),
-            Tok::Func(_) if r.sql_only(i) => {
+            Tok::Func(_) if r.sql_only(i) && r.sql_args(i) => {
                 let prev = r.prev(i);
                 Some((
                     "sqli.function",
@@ -1303,11 +1375,14 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
             Tok::Logic => {
                 // `or true`, `and false--`
                 let j = r.code(i + 1);
+                let p = r.prev(i);
                 (r.word_is(j, &["true", "false"])
                     && matches!(
                         r.at(j + 1),
                         None | Some(Tok::Comment | Tok::Semi | Tok::RParen)
-                    ))
+                    )
+                    && (broke || matches!(p, Some(Tok::Num | Tok::Str(_) | Tok::RParen)))
+                    && !(i > 0 && r.word_is(i - 1, &["true", "false", "null"])))
                 .then_some(("sqli.tautology", 0.7))
             }
             _ => None,
@@ -1597,6 +1672,13 @@ mod tests {
             "O\u{2019}Brien",
             "a -- b",
             "Select (optional) one item",
+            "Sleep(ing) well? Try our new mattress.",
+            "How do I write SELECT * FROM orders in Django ORM?",
+            "C: if (a < b) { return a; } else { return b; }",
+            "true or false",
+            "Exec summary: sales grew; execution was solid",
+            "declare your interest by Friday",
+            "waitfor it... the delay is intentional",
         ] {
             assert_eq!(detect(b, &mut s), None, "flagged {b:?}");
         }
