@@ -1,10 +1,13 @@
 //! tapwatch: the whole chain in one process.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::CommandFactory;
 use common::args::{DecapArgs, DetectArgs, HttpArgs, ReassembleArgs};
 use common::cli::{self, CommonArgs};
+use common::node::config;
 use common::pipeline::{self, ChainConfig, Level};
 
 const EXAMPLES: &str = "Examples:
@@ -34,10 +37,30 @@ enum Command {
         #[arg(short = 'r', long = "read", value_name = "FILE")]
         read: Option<PathBuf>,
     },
+    /// The config file of `tapwatch run --config`: print its schema, or check a file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ConfigCommand {
+    /// Print every key: its section, type, default and help.
+    Schema,
+    /// Check FILE (and `tapwatch run` flags after `--`) and print the command line it makes.
+    Check {
+        /// A tapwatch config file or a mirror-node configuration.
+        file: Option<PathBuf>,
+        /// More `tapwatch run` flags.
+        #[arg(last = true)]
+        args: Vec<OsString>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
+    /// Take flags from this YAML file first; flags given here win (`tapwatch config schema`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Read from this file (pcap, pcapng or NDJSON) instead of stdin.
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     read: Option<PathBuf>,
@@ -68,7 +91,13 @@ fn sample() -> PathBuf {
 }
 
 fn main() -> ExitCode {
-    let args: Args = cli::parse_args();
+    let args: Args = match config::expand(std::env::args_os().collect(), &Args::command()) {
+        Ok(argv) => cli::parse_args_from(argv),
+        Err(e) => {
+            eprintln!("tapwatch: error: {e}");
+            return ExitCode::from(cli::exit::USAGE);
+        }
+    };
     cli::run("tapwatch", &args.common, || match &args.command {
         Command::Run(run) => {
             let cfg = ChainConfig {
@@ -89,6 +118,18 @@ fn main() -> ExitCode {
         Command::Demo { read } => {
             let path = read.clone().unwrap_or_else(sample);
             print!("{}", common::demo::run(&path, ChainConfig::default())?);
+            Ok(())
+        }
+        Command::Config(action) => {
+            let cmd = Args::command();
+            print!(
+                "{}",
+                match action {
+                    ConfigCommand::Schema => config::schema(&cmd)?,
+                    ConfigCommand::Check { file, args } =>
+                        config::check_line(file.as_deref(), args, &cmd)?,
+                }
+            );
             Ok(())
         }
     })

@@ -1,0 +1,1 @@
+//! Privilege drop (stub).
