@@ -1,15 +1,14 @@
 //! tapwatch: the whole chain in one process.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use common::args::{
-    CaptureArgs, DecapArgs, DetectArgs, DiscoverArgs, ExportArgs, HttpArgs, ReassembleArgs,
-};
-use common::capture::tunnel::VniFilter;
+use clap::CommandFactory;
+use common::args::RunArgs;
 use common::cli::{self, CommonArgs};
-use common::pipeline::{ChainConfig, Level};
-use common::runner::RunConfig;
+use common::node::config;
+use common::pipeline::ChainConfig;
 
 const EXAMPLES: &str = "Examples:
   tapwatch demo
@@ -41,60 +40,23 @@ enum Command {
         #[arg(short = 'r', long = "read", value_name = "FILE")]
         read: Option<PathBuf>,
     },
+    /// The config file of `tapwatch run --config`: print its schema, or check a file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
 }
 
-#[derive(Debug, clap::Args)]
-struct RunArgs {
-    #[command(flatten)]
-    capture: CaptureArgs,
-    /// Stop after the stage that emits this record type: packet, conn, http,
-    /// attack or endpoint (default: http; with --sink: endpoint, attacks kept).
-    #[arg(long, value_name = "TYPE")]
-    until: Option<Level>,
-    /// Worker threads for reassembly, HTTP and detection (0: one per core).
-    /// A connection always lands on one worker; the output does not depend on
-    /// the count.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    threads: usize,
-    #[command(flatten)]
-    decap: DecapArgs,
-    #[command(flatten)]
-    reassemble: ReassembleArgs,
-    #[command(flatten)]
-    http: HttpArgs,
-    #[command(flatten)]
-    detect: DetectArgs,
-    #[command(flatten)]
-    discover: DiscoverArgs,
-    #[command(flatten)]
-    export: ExportArgs,
-}
-
-impl RunArgs {
-    fn config(&self) -> anyhow::Result<RunConfig> {
-        let exporting = !self.export.sink.is_empty();
-        let until = self.until.unwrap_or(if exporting {
-            Level::Inventory
-        } else {
-            Level::Http
-        });
-        Ok(RunConfig {
-            // VNIs are filtered by decapsulation, listeners included.
-            capture: self.capture.options(VniFilter::default(), None),
-            until,
-            threads: self.threads,
-            chain: ChainConfig {
-                decap: self.decap.config(),
-                reassemble: self.reassemble.config(),
-                http: self.http.config(),
-                detect: self.detect.config(),
-                discover: self.discover.config()?,
-                keep_attacks: exporting,
-            },
-            export: exporting.then(|| self.export.config()).transpose()?,
-            discover_outputs: self.discover.outputs(),
-        })
-    }
+#[derive(Debug, clap::Subcommand)]
+enum ConfigCommand {
+    /// Print every key: its section, type, default and help.
+    Schema,
+    /// Check FILE (and `tapwatch run` flags after `--`) and print the command line it makes.
+    Check {
+        /// A tapwatch config file or a mirror-node configuration.
+        file: Option<PathBuf>,
+        /// More `tapwatch run` flags.
+        #[arg(last = true)]
+        args: Vec<OsString>,
+    },
 }
 
 /// The bundled sample, found beside the sources or in the working directory.
@@ -111,12 +73,30 @@ fn sample() -> PathBuf {
 }
 
 fn main() -> ExitCode {
-    let args: Args = cli::parse_args();
+    let args: Args = match config::expand(std::env::args_os().collect(), &Args::command()) {
+        Ok(argv) => cli::parse_args_from(argv),
+        Err(e) => {
+            eprintln!("tapwatch: error: {e}");
+            return ExitCode::from(cli::exit::USAGE);
+        }
+    };
     cli::run("tapwatch", &args.common, || match &args.command {
         Command::Run(run) => common::runner::run_cli("tapwatch", &args.common, run.config()?),
         Command::Demo { read } => {
             let path = read.clone().unwrap_or_else(sample);
             print!("{}", common::demo::run(&path, ChainConfig::default())?);
+            Ok(())
+        }
+        Command::Config(action) => {
+            let cmd = Args::command();
+            print!(
+                "{}",
+                match action {
+                    ConfigCommand::Schema => config::schema(&cmd)?,
+                    ConfigCommand::Check { file, args } =>
+                        config::check_line(file.as_deref(), args, &cmd)?,
+                }
+            );
             Ok(())
         }
     })

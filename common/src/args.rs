@@ -554,3 +554,82 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
         .filter(|d| !d.is_zero())
         .ok_or_else(|| format!("{s:?} is not a positive number of seconds"))
 }
+
+/// Flags of `tapwatch run`: the sources, every stage's group, and the node's own.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Take flags from this YAML file first; flags given here win (`tapwatch config schema`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    /// Stop after the stage that emits this record type: packet, conn, http,
+    /// attack or endpoint (default: http; with --sink: endpoint, attacks kept).
+    #[arg(long, value_name = "TYPE")]
+    pub until: Option<crate::pipeline::Level>,
+    #[command(flatten)]
+    pub node: NodeArgs,
+    #[command(flatten)]
+    pub decap: DecapArgs,
+    #[command(flatten)]
+    pub reassemble: ReassembleArgs,
+    #[command(flatten)]
+    pub http: HttpArgs,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+    #[command(flatten)]
+    pub discover: DiscoverArgs,
+    #[command(flatten)]
+    pub export: ExportArgs,
+}
+
+/// The long-running node's own flags.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Node")]
+pub struct NodeArgs {
+    /// Worker threads for reassembly, HTTP and detection (0: one per core).
+    /// A connection always lands on one worker; the output does not depend on
+    /// the count.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Serve Prometheus metrics on http://ADDR:PORT/metrics and a health check
+    /// on /health.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Once the capture handles are open, switch to this user (no
+    /// capabilities left); output files must be writable by it.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+}
+
+impl RunArgs {
+    pub fn config(&self) -> anyhow::Result<crate::runner::RunConfig> {
+        use crate::pipeline::{ChainConfig, Level};
+        let exporting = !self.export.sink.is_empty();
+        let until = self.until.unwrap_or(if exporting {
+            Level::Inventory
+        } else {
+            Level::Http
+        });
+        Ok(crate::runner::RunConfig {
+            // VNIs are filtered by decapsulation, listeners included.
+            capture: self
+                .capture
+                .options(crate::capture::tunnel::VniFilter::default(), None),
+            until,
+            threads: self.node.threads,
+            chain: ChainConfig {
+                decap: self.decap.config(),
+                reassemble: self.reassemble.config(),
+                http: self.http.config(),
+                detect: self.detect.config(),
+                discover: self.discover.config()?,
+                keep_attacks: exporting,
+            },
+            export: exporting.then(|| self.export.config()).transpose()?,
+            discover_outputs: self.discover.outputs(),
+            metrics: self.node.metrics,
+            user: self.node.user.clone(),
+        })
+    }
+}

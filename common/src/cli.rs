@@ -60,6 +60,11 @@ pub const MAN_ENV: &str = "TAPWATCH_PRINT_MAN";
 
 /// Parses the command line, or prints the man page when [`MAN_ENV`] is set.
 pub fn parse_args<A: clap::Parser>() -> A {
+    parse_args_from(std::env::args_os())
+}
+
+/// [`parse_args`] over given words (`tapwatch` expands `--config FILE` first).
+pub fn parse_args_from<A: clap::Parser>(argv: impl IntoIterator<Item = std::ffi::OsString>) -> A {
     if std::env::var_os(MAN_ENV).is_some() {
         let mut out = Vec::new();
         let status = match clap_mangen::Man::new(A::command()).render(&mut out) {
@@ -71,7 +76,7 @@ pub fn parse_args<A: clap::Parser>() -> A {
         };
         std::process::exit(i32::from(status));
     }
-    A::parse()
+    A::parse_from(argv)
 }
 
 /// Raised under `--strict` at the first bad input; mapped to [`exit::BAD_INPUT`].
@@ -250,6 +255,16 @@ impl Summary {
             self.groups.push((name, counts));
         }
         self
+    }
+
+    /// The headline counters, in order (metrics publish them).
+    pub fn headline(&self) -> &[(&'static str, u64)] {
+        &self.headline
+    }
+
+    /// The named groups of non-zero counters (metrics publish them with a label).
+    pub fn groups(&self) -> &[(&'static str, Vec<(String, u64)>)] {
+        &self.groups
     }
 
     /// Prints the summary unless `--quiet`.

@@ -17,6 +17,7 @@ pub mod export;
 pub mod http;
 pub mod io;
 pub mod net;
+pub mod node;
 pub mod pipeline;
 pub mod reassemble;
 pub mod record;

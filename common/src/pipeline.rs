@@ -362,6 +362,25 @@ impl Chain {
         self.discover.as_ref().map(Discoverer::stats)
     }
 
+    /// One summary per stage the chain holds, upstream first, whether it saw
+    /// input or not (metrics; sharded runs).
+    pub fn all_summaries(&self) -> Vec<(&'static str, Summary)> {
+        let mut out = vec![("decap", decap::driver::summary(self.decap.stats()))];
+        if let Some(r) = &self.reassemble {
+            out.push(("reassemble", reassemble::driver::summary(r.stats())));
+        }
+        if let Some(h) = &self.http {
+            out.push(("http", http::driver::summary(h.stats())));
+        }
+        if let Some(d) = &self.detect {
+            out.push(("detect", detect::driver::summary(d.stats())));
+        }
+        if let Some(d) = &self.discover {
+            out.push(("discover", discover::driver::summary(d.stats())));
+        }
+        out
+    }
+
     /// One summary per stage that saw input, upstream first, named by stage;
     /// the target stage always reports.
     pub fn summaries(&self) -> Vec<(&'static str, Summary)> {

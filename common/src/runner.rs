@@ -13,6 +13,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -21,6 +22,7 @@ use crate::cli::{self, BadInput, CommonArgs, Progress, Summary};
 use crate::decap::FrameIn;
 use crate::export::{ExportConfig, Exporter};
 use crate::io::{Input, NdjsonWriter};
+use crate::node::metrics::Metrics;
 use crate::pipeline::{self, Chain, ChainConfig, Control, Level, Output};
 use crate::record::{Frame, Record};
 use crate::shard::Sharded;
@@ -38,6 +40,10 @@ pub struct RunConfig {
     pub export: Option<ExportConfig>,
     /// Inventory files to write at the end (inventory runs).
     pub discover_outputs: crate::discover::driver::Outputs,
+    /// Serve `/metrics` and `/health` here.
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Switch to this user once the capture handles are open.
+    pub user: Option<String>,
 }
 
 impl RunConfig {
@@ -54,6 +60,60 @@ impl RunConfig {
         match self.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
+        }
+    }
+}
+
+/// The long-running node's parts around the engine: privileges, metrics.
+struct Node {
+    user: Option<String>,
+    metrics_addr: Option<std::net::SocketAddr>,
+    metrics: Option<Arc<Metrics>>,
+    stop: Arc<AtomicBool>,
+    published: Instant,
+}
+
+/// How often counters go to `/metrics`.
+const PUBLISH_EVERY: Duration = Duration::from_secs(1);
+
+impl Node {
+    fn new(cfg: &RunConfig, stop: Arc<AtomicBool>) -> Node {
+        Node {
+            user: cfg.user.clone(),
+            metrics_addr: cfg.metrics,
+            metrics: None,
+            stop,
+            published: Instant::now(),
+        }
+    }
+
+    /// The inputs are open: drop privileges, then start the metrics server
+    /// (before any other thread exists, so no thread keeps a capability).
+    fn start(&mut self) -> anyhow::Result<()> {
+        if let Some(user) = &self.user {
+            crate::node::privdrop::drop_to(user)
+                .with_context(|| format!("--user {user}: cannot drop privileges"))?;
+            log::info!("running as {user}");
+        }
+        if let Some(addr) = self.metrics_addr {
+            let m = Arc::new(Metrics::new());
+            let (bound, _thread) = crate::node::metrics::serve(addr, m.clone(), self.stop.clone())
+                .with_context(|| format!("--metrics {addr}"))?;
+            log::info!("metrics on http://{bound}/metrics");
+            self.metrics = Some(m);
+        }
+        Ok(())
+    }
+
+    /// Publishes the stages' counters, at most once a second unless `now`.
+    fn publish(&mut self, engine: &Engine, now: bool) {
+        let Some(m) = &self.metrics else { return };
+        if !now && self.published.elapsed() < PUBLISH_EVERY {
+            return;
+        }
+        self.published = Instant::now();
+        for (stage, summary) in engine.summaries() {
+            m.publish(stage, &summary);
         }
     }
 }
@@ -139,14 +199,30 @@ fn discover_outputs(
     Ok(())
 }
 
-/// The engine and the output, as a capture driver's frame sink.
-struct EngineSink<'o, O: Output> {
-    engine: Engine,
+/// The engine and the output, as a capture driver's frame sink. The engine
+/// (and its worker threads) starts once the sources are open and privileges
+/// are dropped.
+struct EngineSink<'o, 'c, O: Output> {
+    cfg: &'c RunConfig,
+    engine: Option<Engine>,
+    node: Node,
     out: &'o mut O,
     err: Option<std::io::Error>,
 }
 
-impl<O: Output> EngineSink<'_, O> {
+impl<O: Output> EngineSink<'_, '_, O> {
+    fn engine(&mut self) -> anyhow::Result<&mut Engine> {
+        if self.engine.is_none() {
+            self.node.start()?;
+            let engine = Engine::new(self.cfg)?;
+            self.node.publish(&engine, true);
+            self.engine = Some(engine);
+        }
+        self.engine
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("no engine"))
+    }
+
     fn emitter<'x>(
         out: &'x mut O,
         err: &'x mut Option<std::io::Error>,
@@ -166,14 +242,50 @@ impl<O: Output> EngineSink<'_, O> {
     }
 
     fn finish(&mut self) -> anyhow::Result<()> {
-        let EngineSink { engine, out, err } = self;
+        self.engine()?;
+        let EngineSink {
+            engine: Some(engine),
+            out,
+            err,
+            node,
+            ..
+        } = self
+        else {
+            return Ok(());
+        };
         engine.finish(&mut Self::emitter(out, err))?;
+        node.publish(engine, true);
         self.check()?;
         self.out.flush().context("writing output")
     }
+
+    /// Runs `f` on the engine with the emitter; publishes metrics now and then.
+    fn with(
+        &mut self,
+        f: impl FnOnce(&mut Engine, &mut dyn FnMut(Record<'_>)) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        self.engine()?;
+        let EngineSink {
+            engine: Some(engine),
+            out,
+            err,
+            node,
+            ..
+        } = self
+        else {
+            return Ok(());
+        };
+        f(engine, &mut Self::emitter(out, err))?;
+        node.publish(engine, false);
+        self.check()
+    }
 }
 
-impl<O: Output> FrameSink for EngineSink<'_, O> {
+impl<O: Output> FrameSink for EngineSink<'_, '_, O> {
+    fn opened(&mut self) -> anyhow::Result<()> {
+        self.engine().map(|_| ())
+    }
+
     fn frame(&mut self, f: &Frame<'_>) -> anyhow::Result<()> {
         let tunnel = f.tunnel.as_slice();
         let frame = FrameIn {
@@ -184,15 +296,11 @@ impl<O: Output> FrameSink for EngineSink<'_, O> {
             data: &f.data,
             tunnel,
         };
-        let EngineSink { engine, out, err } = self;
-        engine.push_frame(&frame, &mut Self::emitter(out, err))?;
-        self.check()
+        self.with(|engine, emit| engine.push_frame(&frame, emit))
     }
 
     fn flush(&mut self) -> anyhow::Result<()> {
-        let EngineSink { engine, out, err } = self;
-        engine.idle(&mut Self::emitter(out, err))?;
-        self.check()
+        self.with(|engine, emit| engine.idle(emit))
     }
 }
 
@@ -233,7 +341,9 @@ fn run_into<O: Output>(
     // Several files in order, or live sources: the capture driver feeds frames.
     let mut bad = BadInput::new(common.strict);
     let mut sink = EngineSink {
-        engine: Engine::new(cfg)?,
+        cfg,
+        engine: None,
+        node: Node::new(cfg, stop.clone()),
         out,
         err: None,
     };
@@ -245,10 +355,11 @@ fn run_into<O: Output>(
         common.progress_allowed(),
     )?;
     sink.finish()?;
-    let mut summaries = sink.engine.summaries();
+    let engine = sink.engine()?;
+    let mut summaries = engine.summaries();
     summaries.insert(0, ("capture", capture::driver::summary(&report, &[], &bad)));
     print(prog, common, summaries, |s| s);
-    discover_outputs(prog, cfg, sink.engine.chain(), spec)
+    discover_outputs(prog, cfg, engine.chain(), spec)
 }
 
 /// One file (or stdin): a capture, sharded when threads allow, or NDJSON
@@ -263,6 +374,8 @@ fn run_file<O: Output>(
 ) -> anyhow::Result<Engine> {
     let file = file.filter(|f| f.as_os_str() != "-");
     let opened = crate::io::open_input(file.as_deref())?;
+    let mut node = Node::new(cfg, stop.clone());
+    node.start()?;
     let engine = match &opened.input {
         Input::Capture(_) => Engine::new(cfg)?,
         Input::Ndjson(_) => Engine::One(Box::new(Chain::new(cfg.until, cfg.chain.clone()))),
@@ -275,19 +388,22 @@ fn run_file<O: Output>(
     let mut chain = match engine {
         Engine::One(chain) => chain,
         Engine::Many(sharded) => {
-            return run_sharded_file(prog, common, opened, sharded, out, &ctl);
+            return run_sharded_file(prog, common, cfg, opened, (sharded, node), out, &ctl);
         }
     };
     let report = pipeline::run(&mut chain, opened, out, &ctl)?;
     report.print(prog, &chain, common);
-    Ok(Engine::One(chain))
+    let engine = Engine::One(chain);
+    node.publish(&engine, true);
+    Ok(engine)
 }
 
 fn run_sharded_file<O: Output>(
     prog: &'static str,
     common: &CommonArgs,
+    cfg: &RunConfig,
     opened: crate::io::OpenedInput,
-    sharded: Box<Sharded>,
+    (sharded, node): (Box<Sharded>, Node),
     out: &mut O,
     ctl: &Control,
 ) -> anyhow::Result<Engine> {
@@ -299,7 +415,9 @@ fn run_sharded_file<O: Output>(
     let mut progress = Progress::bytes(opened.size, ctl.progress);
     let stopping = || ctl.stop.as_deref().is_some_and(cli::stopping);
     let mut sink = EngineSink {
-        engine: Engine::Many(sharded),
+        cfg,
+        engine: Some(Engine::Many(sharded)),
+        node,
         out,
         err: None,
     };
@@ -318,9 +436,8 @@ fn run_sharded_file<O: Output>(
                 data: raw.data,
                 tunnel: &[],
             };
-            let EngineSink { engine, out, err } = &mut sink;
-            engine.push_frame(&frame, &mut EngineSink::<O>::emitter(out, err))?;
-            Ok(err.is_none())
+            sink.with(|engine, emit| engine.push_frame(&frame, emit))?;
+            Ok(true)
         },
     )?;
     if stopping() {
@@ -330,11 +447,14 @@ fn run_sharded_file<O: Output>(
     sink.check()?;
     sink.finish()?;
     let capture = reader.anomalies();
-    print(prog, common, sink.engine.summaries(), |s| {
+    let engine = sink.engine()?;
+    print(prog, common, engine.summaries(), |s| {
         s.group("capture file", capture.iter().map(|(k, n)| (*k, *n)))
             .group("bad input", bad.counts().iter().map(|(k, n)| (k, *n)))
     });
-    Ok(sink.engine)
+    sink.engine
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no engine"))
 }
 
 /// Prints one line per stage, upstream first; `last` adds the run's own

@@ -111,9 +111,13 @@ enum Item {
 struct Chunk {
     worker: usize,
     items: Vec<(Key, Item)>,
-    /// With the last chunk: the worker's reassembly and HTTP summaries.
-    last: Option<(Summary, Option<Summary>)>,
+    /// The worker's reassembly and HTTP summaries: with the last chunk, and
+    /// about once a second before (for metrics).
+    sums: Option<Sums>,
+    last: bool,
 }
+
+type Sums = (Summary, Option<Summary>);
 
 /// A worker's stages.
 struct Worker {
@@ -125,8 +129,21 @@ struct Worker {
     seq: u64,
 }
 
+/// How often a worker reports its counters while running.
+const SUMS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Worker {
+    fn sums(&self) -> Sums {
+        (
+            crate::reassemble::driver::summary(self.reassemble.stats()),
+            self.http
+                .as_ref()
+                .map(|h| crate::http::driver::summary(h.stats())),
+        )
+    }
+
     fn run(mut self, rx: Receiver<ToWorker>, tx: Sender<Chunk>) {
+        let mut reported = std::time::Instant::now();
         for msg in rx {
             match msg {
                 ToWorker::Batch(b) => {
@@ -153,10 +170,15 @@ impl Worker {
                             reassemble.tick(pkt.ts, &mut emit);
                         }
                     }
+                    let sums = (reported.elapsed() >= SUMS_EVERY).then(|| {
+                        reported = std::time::Instant::now();
+                        self.sums()
+                    });
                     let chunk = Chunk {
                         worker: self.id,
                         items,
-                        last: None,
+                        sums,
+                        last: false,
                     };
                     if tx.send(chunk).is_err() {
                         return;
@@ -189,16 +211,11 @@ impl Worker {
                             items.push(((u64::MAX, o, *seq), Item::Tx(Box::new(t), a)));
                         });
                     }
-                    let sums = (
-                        crate::reassemble::driver::summary(self.reassemble.stats()),
-                        self.http
-                            .as_ref()
-                            .map(|h| crate::http::driver::summary(h.stats())),
-                    );
                     let _ = tx.send(Chunk {
                         worker: self.id,
                         items,
-                        last: Some(sums),
+                        sums: Some(self.sums()),
+                        last: true,
                     });
                     return;
                 }
@@ -262,7 +279,9 @@ pub struct Sharded {
     next_packet: u64,
     sent: u64,
     merged: u64,
-    worker_sums: Vec<(Summary, Option<Summary>)>,
+    /// Each worker's latest summaries.
+    worker_sums: Vec<Option<Sums>>,
+    finished: usize,
 }
 
 impl Sharded {
@@ -315,7 +334,8 @@ impl Sharded {
             next_packet: 1,
             sent: 0,
             merged: 0,
-            worker_sums: vec![],
+            worker_sums: (0..threads).map(|_| None).collect(),
+            finished: 0,
         })
     }
 
@@ -397,8 +417,11 @@ impl Sharded {
             for q in &mut self.pending {
                 if let Some(c) = q.pop_front() {
                     items.extend(c.items);
-                    if let Some(s) = c.last {
-                        self.worker_sums.push(s);
+                    if let (Some(s), Some(slot)) = (c.sums, self.worker_sums.get_mut(c.worker)) {
+                        *slot = Some(s);
+                    }
+                    if c.last {
+                        self.finished += 1;
                         last = true;
                     }
                 }
@@ -433,7 +456,7 @@ impl Sharded {
             tx.send(ToWorker::Finish)
                 .map_err(|_| anyhow!("a worker thread ended early"))?;
         }
-        while self.worker_sums.len() < self.threads {
+        while self.finished < self.threads {
             self.receive(true, emit)?;
         }
         for h in self.handles.drain(..) {
@@ -443,37 +466,26 @@ impl Sharded {
         Ok(())
     }
 
-    /// One summary per stage, upstream first (reassembly and HTTP added up over the workers).
+    /// One summary per stage, upstream first (reassembly and HTTP added up
+    /// over the workers, as far as they have reported).
     pub fn summaries(&self) -> Vec<(&'static str, Summary)> {
-        let mut reasm = Summary::new();
+        let mut reasm: Option<Summary> = None;
         let mut http: Option<Summary> = None;
-        for (r, h) in &self.worker_sums {
-            reasm.absorb(r);
+        for (r, h) in self.worker_sums.iter().flatten() {
+            reasm.get_or_insert_with(Summary::new).absorb(r);
             if let Some(h) = h {
                 http.get_or_insert_with(Summary::new).absorb(h);
             }
         }
-        let mut out = vec![];
-        for (stage, s) in self.chain.summaries() {
-            match stage {
-                "reassemble" => out.push((stage, reasm.clone())),
-                "http" => {
-                    if let Some(h) = &http {
-                        out.push((stage, h.clone()));
-                    }
-                }
-                _ => out.push((stage, s)),
-            }
-        }
-        if !out.iter().any(|(s, _)| *s == "reassemble") {
-            out.insert(out.len().min(1), ("reassemble", reasm));
-        }
-        if let Some(h) = http {
-            if !out.iter().any(|(s, _)| *s == "http") {
-                out.insert(out.len().min(2), ("http", h));
-            }
-        }
-        out
+        self.chain
+            .all_summaries()
+            .into_iter()
+            .map(|(stage, s)| match stage {
+                "reassemble" => (stage, reasm.clone().unwrap_or(s)),
+                "http" => (stage, http.clone().unwrap_or(s)),
+                _ => (stage, s),
+            })
+            .collect()
     }
 }
 

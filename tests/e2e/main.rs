@@ -4,6 +4,7 @@
 mod capture;
 mod decap;
 mod demo;
+mod deploy;
 mod detect;
 mod discover;
 mod export;
@@ -11,6 +12,7 @@ mod golden;
 mod http;
 mod http_cases;
 mod man;
+mod node;
 mod readme;
 mod reassemble;
 mod run;

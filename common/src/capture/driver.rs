@@ -146,6 +146,7 @@ fn run_files(
     bad: &mut BadInput,
     progress: bool,
 ) -> anyhow::Result<()> {
+    counter.sink.opened()?;
     for path in &opts.files {
         let source = counter.report.sources.len();
         counter.report.sources.push((path.display().to_string(), 0));
@@ -201,6 +202,7 @@ fn run_concurrent(
     bad: &mut BadInput,
 ) -> anyhow::Result<()> {
     let sources = open_sources(opts)?;
+    counter.sink.opened()?;
     let (tx, rx) = mpsc::sync_channel::<Msg>(CHANNEL_FRAMES);
     let halt = Arc::new(AtomicBool::new(false));
     let pool = Arc::new(Pool::default());

@@ -13,6 +13,12 @@ pub trait FrameSink {
     /// Takes one frame; an error ends the capture.
     fn frame(&mut self, frame: &Frame<'_>) -> anyhow::Result<()>;
 
+    /// The sources are open and nothing has been read yet: the moment to give
+    /// up privileges (`tapwatch run --user`).
+    fn opened(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     /// Pushes buffered output on (called when a live source goes idle and at the end).
     fn flush(&mut self) -> anyhow::Result<()> {
         Ok(())

@@ -1,0 +1,252 @@
+//! The node pieces through the real `tapwatch` binary: `--config` expansion,
+//! `tapwatch config check|schema`, and (once the runner is wired, see
+//! deploy::RUNNER_WIRED) `--metrics` and `--user`.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use crate::deploy::RUNNER_WIRED;
+
+fn tapwatch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tapwatch"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn sample() -> String {
+    format!("{}/testdata/sample/input.pcap", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A config file in a fresh temp dir.
+fn config(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tw-node-e2e-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("tapwatch.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn run_with_config_equals_run_with_the_flags() {
+    let path = config(
+        "same",
+        "node:\n  until: conn\ndecap:\n  vni: [7]\nlog:\n  quiet: true\n",
+    );
+    let p = path.to_str().unwrap();
+    let check = tapwatch(&["config", "check", p]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&check.stdout),
+        "tapwatch run --until=conn --vni=7 --quiet\n"
+    );
+    let via_file = tapwatch(&["run", "--config", p, "-r", &sample()]);
+    let via_flags = tapwatch(&[
+        "run",
+        "--until",
+        "conn",
+        "--vni",
+        "7",
+        "--quiet",
+        "-r",
+        &sample(),
+    ]);
+    assert!(via_file.status.success());
+    assert!(!via_file.stdout.is_empty());
+    assert_eq!(via_file.stdout, via_flags.stdout);
+    assert!(via_file.stderr.is_empty(), "--quiet came from the file");
+    // A flag on the command line wins over the file's.
+    let http = tapwatch(&[
+        "run",
+        &format!("--config={p}"),
+        "--until",
+        "http",
+        "-r",
+        &sample(),
+    ]);
+    assert!(http.status.success());
+    let first = String::from_utf8_lossy(&http.stdout);
+    assert!(first.starts_with("{\"type\":\"http\""), "{first}");
+}
+
+#[test]
+fn config_errors_exit_2_with_file_line_and_key() {
+    let path = config("bad", "decap:\n  vnii: 7\n");
+    let p = path.to_str().unwrap();
+    let out = tapwatch(&["run", "--config", p, "-r", &sample()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{p}:2:3: unknown key `decap.vnii` (did you mean `vni`?)"
+        )),
+        "{err}"
+    );
+    let out = tapwatch(&["config", "check", p]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn mirror_node_config_maps_onto_flags() {
+    let path = config(
+        "mirror",
+        "version: 4\nmode: tcp-capture-v2\nhttp_inspector:\n  real_ip_header: X-Real-IP\n\
+         log:\n  level: info\n  pretty: true\nproxy_headers:\n  - trusted_networks: [10.0.0.0/8]\n    real_ip: X-Forwarded-For\n",
+    );
+    let out = tapwatch(&["config", "check", path.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "tapwatch run --verbose --trusted-proxy=10.0.0.0/8 --real-ip-header=X-Forwarded-For --real-ip-header=X-Real-IP\n"
+    );
+    let bad = config(
+        "mirror-bad",
+        "mode: tcp-capture\ngoreplay:\n  extra_args: '-input-raw-engine vxlan -output-http x'\n",
+    );
+    let out = tapwatch(&["config", "check", bad.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(":3:15: `goreplay.extra_args`: goreplay flag `-output-http` is not supported"),
+        "{err}"
+    );
+}
+
+#[test]
+fn schema_lists_every_run_flag() {
+    let schema = tapwatch(&["config", "schema"]);
+    assert!(schema.status.success());
+    let schema = String::from_utf8_lossy(&schema.stdout);
+    let help = tapwatch(&["run", "--help"]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    let mut n = 0;
+    for word in help.split_whitespace() {
+        let Some(long) = word.strip_prefix("--") else {
+            continue;
+        };
+        let long = long
+            .split(['=', ',', '[', '<', '.', ')', '`', '\''])
+            .next()
+            .unwrap();
+        if long.is_empty()
+            || ["help", "config", "version"].contains(&long)
+            || !long.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+        {
+            continue;
+        }
+        if help.contains(&format!("--{long} ")) || help.contains(&format!("--{long}\n")) {
+            assert!(
+                schema.contains(&format!("\n  {long}: ")),
+                "schema lacks {long}"
+            );
+            n += 1;
+        }
+    }
+    assert!(n > 30, "only {n} flags seen in run --help");
+}
+
+/// NEEDS-WIRING: `tapwatch run --user nobody` (privileges dropped after the
+/// capture is open) gives the same records as without.
+#[test]
+fn run_as_nobody_gives_the_same_records() {
+    if !nix_is_root() {
+        eprintln!("SKIP --user: needs root");
+        return;
+    }
+    let out = tapwatch(&["run", "--user", "nobody", "-r", &sample()]);
+    if !RUNNER_WIRED {
+        eprintln!(
+            "PENDING (needs the runner's --user): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, tapwatch(&["run", "-r", &sample()]).stdout);
+}
+
+/// NEEDS-WIRING: a live node serves /health and /metrics while it runs.
+#[test]
+fn running_node_serves_health_and_metrics() {
+    use std::io::{Read, Write};
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (metrics, vxlan) = (free(), free());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tapwatch"))
+        .args(["run", "--metrics", &format!("127.0.0.1:{metrics}")])
+        .args([
+            "--vxlan-listen",
+            &format!("127.0.0.1:{vxlan}"),
+            "--duration",
+            "5",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let get = |path: &str| -> Option<String> {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", metrics)).ok()?;
+        s.write_all(format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes())
+            .ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        Some(out)
+    };
+    let mut health = None;
+    for _ in 0..50 {
+        if let Some(h) = get("/health") {
+            health = Some(h);
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let metrics_text = get("/metrics");
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    if !RUNNER_WIRED {
+        eprintln!(
+            "PENDING (needs the runner's --metrics/--vxlan-listen): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        return;
+    }
+    let health = health.expect("/health answered");
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"),
+        "{health}"
+    );
+    let m = metrics_text.expect("/metrics answered");
+    assert!(m.contains("# TYPE tapwatch_"), "{m}");
+}
+
+fn nix_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("Uid:")
+                    .map(|v| v.split_whitespace().nth(1) == Some("0"))
+            })
+        })
+        .unwrap_or(false)
+}
