@@ -10,6 +10,7 @@ mod export;
 mod golden;
 mod http;
 mod http_cases;
+mod ingest;
 mod man;
 mod readme;
 mod reassemble;
