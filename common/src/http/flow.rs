@@ -135,6 +135,30 @@ pub struct Unanswered {
     pub h2c: bool,
 }
 
+/// Why a served connection's requests stopped parsing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broken {
+    /// The client does not speak HTTP (TLS, binary).
+    NotHttp,
+    /// CONNECT or an upgrade took the connection over.
+    Tunnel,
+    /// HTTP/2 framing or HPACK failed.
+    Http2,
+    /// A request head that does not parse (or is too large).
+    BadRequest,
+}
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Broken::NotHttp => "not HTTP",
+            Broken::Tunnel => "tunnel",
+            Broken::Http2 => "bad HTTP/2",
+            Broken::BadRequest => "bad request",
+        })
+    }
+}
+
 /// One transaction in the queue.
 pub(crate) struct Tx {
     pub seq: u64,
@@ -336,18 +360,18 @@ impl Flow {
 
     /// Why the client stream can no longer be parsed as requests, if it
     /// cannot (server side: answer 400 and close).
-    pub fn broken(&self) -> Option<&'static str> {
+    pub fn broken(&self) -> Option<Broken> {
         match self.conv.mode {
-            Mode::NotHttp => Some("not_http"),
-            Mode::Tunnel => Some("tunnel"),
+            Mode::NotHttp => Some(Broken::NotHttp),
+            Mode::Tunnel => Some(Broken::Tunnel),
             Mode::Http2 => self
                 .conv
                 .h2
                 .as_ref()
                 .is_some_and(|h| h.is_broken())
-                .then_some("h2_error"),
+                .then_some(Broken::Http2),
             Mode::Http1 => match self.halves[0].state {
-                State::Resync { .. } => Some("bad_request"),
+                State::Resync { .. } => Some(Broken::BadRequest),
                 _ => None,
             },
         }

@@ -43,7 +43,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::record::{ConnEvent, Http, Record};
 
 pub use body::{BodyLimits, Coding};
-pub use flow::Unanswered;
+pub use flow::{Broken, Unanswered};
 pub use realip::{RealIpConfig, DEFAULT_REAL_IP_HEADERS};
 pub use server::ServerConn;
 

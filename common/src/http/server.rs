@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::body::{parse_codings, Body};
-use super::flow::{Flow, Unanswered};
+use super::flow::{Broken, Flow, Unanswered};
 use super::{Ctx, HttpConfig, HttpStats};
 use crate::record::{Data, Dir, Header, Http, Ts};
 
@@ -77,7 +77,7 @@ impl ServerConn {
     }
 
     /// Why the client's bytes stopped parsing as requests, if they did.
-    pub fn broken(&self) -> Option<&'static str> {
+    pub fn broken(&self) -> Option<Broken> {
         self.flow.broken()
     }
 

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use super::envelope::{self, Origin};
 use super::*;
-use crate::http::{ServerConn, Unanswered};
+use crate::http::{Broken, ServerConn, Unanswered};
 use crate::record::{Http, HttpRequest};
 
 #[test]
@@ -343,7 +343,7 @@ fn server_side_parsing_answers_each_request_once() {
         ..HttpConfig::default()
     };
     // (name, client bytes split in pieces, records' uris, broken)
-    type Case<'a> = (&'a str, Vec<&'a [u8]>, Vec<&'a str>, Option<&'a str>);
+    type Case<'a> = (&'a str, Vec<&'a [u8]>, Vec<&'a str>, Option<Broken>);
     let cases: Vec<Case<'_>> = vec![
         (
             "pipelined in one read",
@@ -363,9 +363,9 @@ fn server_side_parsing_answers_each_request_once() {
             vec![],
             None,
         ),
-        ("garbage", vec![b"\x16\x03\x01\x02\x00\x01\x00"], vec![], Some("not_http")),
-        ("a response from the client (never a role swap)", vec![b"HTTP/1.1 200 OK\r\n\r\n"], vec![], Some("not_http")),
-        ("bad request line", vec![b"GET /\x01 HTTP/9\r\n\r\n"], vec![], Some("bad_request")),
+        ("garbage", vec![b"\x16\x03\x01\x02\x00\x01\x00"], vec![], Some(Broken::NotHttp)),
+        ("a response from the client (never a role swap)", vec![b"HTTP/1.1 200 OK\r\n\r\n"], vec![], Some(Broken::NotHttp)),
+        ("bad request line", vec![b"GET /\x01 HTTP/9\r\n\r\n"], vec![], Some(Broken::BadRequest)),
     ];
     for (name, pieces, want, broken) in cases {
         let mut h = Harness::new(trusted.clone());
