@@ -15,6 +15,7 @@ pub mod detect;
 pub mod discover;
 pub mod export;
 pub mod http;
+pub mod ingest;
 pub mod io;
 pub mod net;
 pub mod node;

@@ -11,6 +11,7 @@ mod export;
 mod golden;
 mod http;
 mod http_cases;
+mod ingest;
 mod man;
 mod node;
 mod readme;

@@ -14,6 +14,7 @@ pub const BINARIES: &[(&str, &str)] = &[
     ("tw-detect", env!("CARGO_BIN_EXE_tw-detect")),
     ("tw-discover", env!("CARGO_BIN_EXE_tw-discover")),
     ("tw-export", env!("CARGO_BIN_EXE_tw-export")),
+    ("tw-ingest", env!("CARGO_BIN_EXE_tw-ingest")),
     ("tapwatch", env!("CARGO_BIN_EXE_tapwatch")),
 ];
 

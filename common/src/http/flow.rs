@@ -126,6 +126,39 @@ impl Half {
     }
 }
 
+/// What a server must answer next (see [`Flow::next_unanswered`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unanswered {
+    /// A CONNECT request.
+    pub connect: bool,
+    /// The request asks to upgrade to h2c.
+    pub h2c: bool,
+}
+
+/// Why a served connection's requests stopped parsing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broken {
+    /// The client does not speak HTTP (TLS, binary).
+    NotHttp,
+    /// CONNECT or an upgrade took the connection over.
+    Tunnel,
+    /// HTTP/2 framing or HPACK failed.
+    Http2,
+    /// A request head that does not parse (or is too large).
+    BadRequest,
+}
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Broken::NotHttp => "not HTTP",
+            Broken::Tunnel => "tunnel",
+            Broken::Http2 => "bad HTTP/2",
+            Broken::BadRequest => "bad request",
+        })
+    }
+}
+
 /// One transaction in the queue.
 pub(crate) struct Tx {
     pub seq: u64,
@@ -203,6 +236,9 @@ struct Conv {
     base_ip: Option<(IpAddr, String)>,
     /// HTTP/2 state, once the connection switched to it.
     h2: Option<Box<H2Conn>>,
+    /// We are the server of this connection (tw-ingest): roles are known,
+    /// never swapped.
+    server_side: bool,
 }
 
 pub(crate) struct Flow {
@@ -273,8 +309,77 @@ impl Flow {
                 swap_now: false,
                 base_ip: None,
                 h2: None,
+                server_side: false,
             },
         }
+    }
+
+    /// A connection we serve ourselves (tw-ingest): the client is `client`,
+    /// roles are never swapped, and a PROXY protocol header is looked for
+    /// only when `proxy_protocol` says so.
+    pub fn server(
+        flow: String,
+        community_id: String,
+        client: SocketAddr,
+        server: SocketAddr,
+        proxy_protocol: bool,
+    ) -> Flow {
+        let info = Info {
+            flow,
+            community_id,
+            client: client.to_string(),
+            server: server.to_string(),
+            client_ip: Some(client.ip()),
+            tunnel: Vec::new(),
+            midstream: false,
+        };
+        let mut f = Flow::with_info(info, 0);
+        f.conv.server_side = true;
+        f.conv.proxy_checked = !proxy_protocol;
+        f
+    }
+
+    /// The oldest HTTP/1 request read whole and not answered yet (server side).
+    pub fn next_unanswered(&self) -> Option<Unanswered> {
+        if self.conv.mode != Mode::Http1 {
+            return None;
+        }
+        self.conv
+            .txs
+            .iter()
+            .find(|t| !t.resp_claimed)
+            .filter(|t| t.req_done && t.req.is_some())
+            .map(|t| Unanswered {
+                connect: t.is_connect,
+                h2c: t
+                    .upgrade
+                    .as_deref()
+                    .is_some_and(|u| u.split(',').any(|p| p.trim() == "h2c")),
+            })
+    }
+
+    /// Why the client stream can no longer be parsed as requests, if it
+    /// cannot (server side: answer 400 and close).
+    pub fn broken(&self) -> Option<Broken> {
+        match self.conv.mode {
+            Mode::NotHttp => Some(Broken::NotHttp),
+            Mode::Tunnel => Some(Broken::Tunnel),
+            Mode::Http2 => self
+                .conv
+                .h2
+                .as_ref()
+                .is_some_and(|h| h.is_broken())
+                .then_some(Broken::Http2),
+            Mode::Http1 => match self.halves[0].state {
+                State::Resync { .. } => Some(Broken::BadRequest),
+                _ => None,
+            },
+        }
+    }
+
+    /// Whether the connection speaks HTTP/2 now.
+    pub fn is_http2(&self) -> bool {
+        self.conv.mode == Mode::Http2
     }
 
     pub fn order(&self) -> u64 {
@@ -671,7 +776,7 @@ fn detect(dir: Dir, c: &mut Conv, rest: &[u8], x: &mut Ctx<'_>) -> Detected {
             return Detected::NeedMore;
         }
     }
-    if !c.swapped && c.next_seq == 0 {
+    if !c.swapped && !c.server_side && c.next_seq == 0 {
         // Roles reversed? A response from the "client", a request from the "server".
         let (theirs, ours): (&[&[u8]], &[&[u8]]) = match dir {
             Dir::C2s => (&[b"HTTP/1."], METHODS),

@@ -143,6 +143,11 @@ impl H2Conn {
         conn
     }
 
+    /// Whether parsing stopped (bad frame, HPACK error, gap).
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
     fn note(&mut self, stream: u32, name: &'static str, x: &mut Ctx<'_>) {
         *x.stats.anomalies.entry(name).or_default() += 1;
         if let Some(s) = self.streams.get_mut(&stream) {

@@ -34,6 +34,7 @@ pub mod driver;
 mod flow;
 mod h2;
 pub mod realip;
+pub mod server;
 #[cfg(test)]
 mod tests;
 
@@ -42,7 +43,9 @@ use std::collections::{BTreeMap, HashMap};
 use crate::record::{ConnEvent, Http, Record};
 
 pub use body::{BodyLimits, Coding};
+pub use flow::{Broken, Unanswered};
 pub use realip::{RealIpConfig, DEFAULT_REAL_IP_HEADERS};
+pub use server::ServerConn;
 
 use flow::Flow;
 
