@@ -441,6 +441,12 @@ impl Detector {
                 add(out, f, v);
             }
             if !special {
+                // Pure base64 may hide gadget names or serialization magic.
+                if v.len() >= 6 {
+                    if let Some(f) = rules::java_base64(v) {
+                        add(out, f, v);
+                    }
+                }
                 continue;
             }
             if let Some(f) = rules::class(xss::detect(v), "xss") {
