@@ -440,6 +440,9 @@ impl Detector {
             if let Some(f) = rules::class(sqli::detect(v, &mut self.sqli), "sqli") {
                 add(out, f, v);
             }
+            if let Some(f) = rules::class(cmdi::detect(v), "rce") {
+                add(out, f, v);
+            }
             if !special {
                 // Pure base64 may hide gadget names or serialization magic.
                 if v.len() >= 6 {
@@ -450,9 +453,6 @@ impl Detector {
                 continue;
             }
             if let Some(f) = rules::class(xss::detect(v), "xss") {
-                add(out, f, v);
-            }
-            if let Some(f) = rules::class(cmdi::detect(v), "rce") {
                 add(out, f, v);
             }
             for f in [
