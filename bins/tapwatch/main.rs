@@ -75,7 +75,7 @@ fn main() -> ExitCode {
                 decap: run.decap.config(),
                 reassemble: run.reassemble.config(),
                 http: run.http.config(),
-                detect: run.detect.config(),
+                detect: run.detect.config()?,
                 ..ChainConfig::default()
             };
             pipeline::run_cli(

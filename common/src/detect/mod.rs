@@ -13,6 +13,7 @@
 
 pub mod behaviour;
 pub mod cmdi;
+pub mod custom;
 pub mod decode;
 pub mod driver;
 pub mod passive;
@@ -24,6 +25,7 @@ pub mod xss;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
 use points::{header, Kind, Point};
 use rules::{ClassFound, Ctx};
@@ -81,6 +83,8 @@ pub struct DetectConfig {
     /// Point names (exact, or a prefix ending in `*`) never inspected.
     pub allow_points: Vec<String>,
     pub behaviour: behaviour::BehaviourConfig,
+    /// User rules (`--rules FILE`).
+    pub rules: Option<Arc<custom::RuleSet>>,
 }
 
 impl Default for DetectConfig {
@@ -96,6 +100,7 @@ impl Default for DetectConfig {
             allow_paths: vec![],
             allow_points: vec![],
             behaviour: behaviour::BehaviourConfig::default(),
+            rules: None,
         }
     }
 }
@@ -319,12 +324,26 @@ impl Detector {
         if pts.cut {
             self.stats.points_cut += 1;
         }
+        let rules = self.cfg.rules.clone();
+        let active: Vec<&custom::Rule> = match &rules {
+            Some(set) => {
+                let path = req.uri.split('?').next().unwrap_or("");
+                set.rules
+                    .iter()
+                    .filter(|r| r.wants_request(&req.method, host, path))
+                    .collect()
+            }
+            None => vec![],
+        };
         for p in &pts.list {
             if hits.len() >= 32 {
                 break;
             }
             if !self.cfg.allow_points.is_empty() && self.allowed_point(&p.name) {
                 continue;
+            }
+            if !active.is_empty() {
+                custom_point(p, &active, &mut hits);
             }
             let mut per_point: Vec<(ClassFound, String)> = vec![];
             self.judge_point(p, host, &mut per_point);
@@ -341,6 +360,7 @@ impl Detector {
                     payload,
                     rule: rule.to_string(),
                     confidence: Some(conf),
+                    message: None,
                 });
             }
         }
@@ -355,6 +375,7 @@ impl Detector {
                 payload: excerpt(header(&req.headers, "user-agent").unwrap_or(""), s),
                 rule: "scanner.user_agent".into(),
                 confidence: Some(0.9),
+                message: None,
             });
         }
         let lpath = req.uri.split('?').next().unwrap_or("").to_ascii_lowercase();
@@ -365,6 +386,7 @@ impl Detector {
                 payload: excerpt(&req.uri, s),
                 rule: "scanner.path".into(),
                 confidence: Some(0.7),
+                message: None,
             });
         }
         for a in &tx.anomalies {
@@ -375,6 +397,7 @@ impl Detector {
                     payload: a.clone(),
                     rule: format!("smuggling.{a}"),
                     confidence: Some(0.7),
+                    message: None,
                 });
                 break;
             }
@@ -532,6 +555,35 @@ impl Detector {
                 endpoint: Some(template.clone()),
                 http_seq: Some(tx.seq),
             }));
+        }
+    }
+}
+
+/// User rules on one point: the first matching form of the value per rule.
+fn custom_point(p: &Point<'_>, active: &[&custom::Rule], hits: &mut Vec<Hit>) {
+    let mut variants: Vec<Cow<'_, str>> = vec![];
+    for r in active {
+        if !r.wants_point(&p.name) || hits.iter().any(|h| h.rule == r.rule && h.point == p.name) {
+            continue;
+        }
+        let found = if r.decode {
+            if variants.is_empty() {
+                decode::variants(&p.value, false, &mut variants);
+            }
+            variants.iter().find(|v| r.matches(v)).map(|v| v.as_ref())
+        } else {
+            let v = decode::cap(&p.value, decode::MAX_VALUE);
+            r.matches(v).then_some(v)
+        };
+        if let Some(v) = found {
+            hits.push(Hit {
+                class: r.class.clone(),
+                point: p.name.to_string(),
+                payload: decode::cap(v, 160).to_string(),
+                rule: r.rule.clone(),
+                confidence: Some(r.confidence),
+                message: r.message.clone(),
+            });
         }
     }
 }
