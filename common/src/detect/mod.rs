@@ -606,19 +606,23 @@ fn excerpt(s: &str, needle: &str) -> String {
     decode::cap(s.get(start..).unwrap_or(""), 160).to_string()
 }
 
-/// A path with its identifier segments (numbers, UUIDs, long hex) as `{id}`.
+/// The endpoint template of a path, as the API inventory writes it
+/// (`/users/107` -> `/users/{userId}`): vulns are reported once per template.
 pub fn endpoint_template(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for (i, seg) in path.split('/').enumerate().take(32) {
-        if i > 0 {
-            out.push('/');
-        }
-        let id = !seg.is_empty()
-            && (seg.bytes().all(|c| c.is_ascii_digit())
-                || (seg.len() >= 16 && seg.bytes().all(|c| c.is_ascii_hexdigit() || c == b'-')));
-        out.push_str(if id { "{id}" } else { seg });
-    }
-    out
+    use crate::discover::path::{classify, percent_decode, render, Seg};
+    let segs: Vec<Seg> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .take(32)
+        .map(|raw| {
+            let seg = percent_decode(raw, false);
+            match classify(&seg) {
+                Some(kind) => Seg::Param(kind, None),
+                None => Seg::Lit(raw.to_string()),
+            }
+        })
+        .collect();
+    render(&segs)
 }
 
 /// Whether the response shows the attack worked, was blocked, or neither.

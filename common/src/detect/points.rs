@@ -218,6 +218,9 @@ fn body<'a>(p: &mut Points<'a>, req: &'a HttpRequest) {
     }
     if ctype.contains("xml") || trimmed.starts_with("<?xml") || trimmed.starts_with("<!DOCTYPE") {
         p.push("body.xml", text.clone().into_owned(), Kind::Body);
+        if let Some(d) = doctype(&text) {
+            p.push("body.xml.doctype", d.to_string(), Kind::Body);
+        }
         xml(p, &text);
         return;
     }
@@ -345,6 +348,23 @@ fn json(p: &mut Points<'_>, v: &serde_json::Value, path: &mut String, depth: usi
         // Numbers, booleans and null carry no payload.
         _ => {}
     }
+}
+
+/// The DOCTYPE declaration of an XML document with its internal subset
+/// (`<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>`), where XXE lives.
+fn doctype(text: &str) -> Option<&str> {
+    let head = decode::cap(text, 64 * 1024);
+    let at = head
+        .as_bytes()
+        .windows(9)
+        .position(|w| w.eq_ignore_ascii_case(b"<!doctype"))?;
+    let rest = head.get(at..)?;
+    let gt = rest.find('>').unwrap_or(rest.len());
+    let end = match rest.find('[') {
+        Some(open) if open < gt => rest.find("]>").map_or(rest.len(), |e| e + 2),
+        _ => (gt + 1).min(rest.len()),
+    };
+    rest.get(..end)
 }
 
 /// Text nodes and attribute values of an XML body (a tolerant scanner, not a parser).
@@ -480,6 +500,16 @@ mod tests {
         );
         let got = names(&x);
         assert!(got.contains(&("body.xml.b".into(), "hi".into())));
+        let d = req(
+            "/x",
+            &[("Content-Type", "application/xml")],
+            "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><r>&e;</r>",
+        );
+        let got_d = names(&d);
+        assert!(got_d.contains(&(
+            "body.xml.doctype".into(),
+            "<!DOCTYPE r [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>".into()
+        )));
         assert!(got.contains(&("body.xml.b@id".into(), "7".into())));
     }
 
