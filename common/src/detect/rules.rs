@@ -184,6 +184,48 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if ups >= 1 && (p.contains("\0") || p.contains("%00")) {
         return Some(("ptrav", "ptrav.null_byte", 0.8));
     }
+    if cx.kind == Kind::Path {
+        // A hidden file or directory (`/.env`, `/.claude/settings.json`):
+        // never content a site serves, except `/.well-known/`.
+        if p.split('/').any(|seg| {
+            seg.len() > 1
+                && seg.starts_with('.')
+                && seg != ".."
+                && seg != "..;"
+                && seg != ".well-known"
+        }) {
+            return Some(("lfi", "lfi.hidden_file", 0.6));
+        }
+        // Dev-server file access (`/@fs/`), logs and dumps left in the web root.
+        let last = p.rsplit('/').next().unwrap_or("");
+        if p.starts_with("/@fs/")
+            || p.starts_with("/@id/")
+            || [
+                ".log", ".sql", ".sql.zip", ".sql.gz", ".bak", ".old", ".swp", ".orig",
+            ]
+            .iter()
+            .any(|e| last.len() > e.len() && last.ends_with(e))
+        {
+            return Some(("lfi", "lfi.restricted_file", 0.6));
+        }
+    }
+    if sensitive
+        && matches!(cx.kind, Kind::Header | Kind::Value | Kind::Cookie)
+        && (p.starts_with("/proc/")
+            || p.starts_with("/sys/")
+            || p.starts_with("/root/")
+            || p.starts_with(".ssh/")
+            || p.contains("/.ssh/"))
+    {
+        return Some(("lfi", "lfi.absolute_file", 0.75));
+    }
+    if matches!(cx.kind, Kind::Value | Kind::Header)
+        && (p.starts_with("/sys/") || p.starts_with("/proc/sys/"))
+        && p.len() < 128
+        && !p.contains(' ')
+    {
+        return Some(("lfi", "lfi.absolute_file", 0.7));
+    }
     None
 }
 
@@ -1417,6 +1459,13 @@ mod tests {
                 "lfi",
             ),
             ("/etc/shadow", files("/etc/shadow", &v), "lfi"),
+            ("hidden", files("/.claude/settings.json", &path), "lfi"),
+            ("log", files("/wp-content/debug.log", &path), "lfi"),
+            (
+                "ssh",
+                files("/root/.ssh/id_rsa", &cx(Kind::Header, "header.X")),
+                "lfi",
+            ),
             (
                 "http://169.254.169.254/latest",
                 urls("http://169.254.169.254/latest/meta-data/", &v),
@@ -1564,6 +1613,9 @@ mod tests {
         assert_eq!(files("../docs/readme.md", &v), None);
         assert_eq!(files("/api/v1/users/130", &path), None);
         assert_eq!(files("/static/app.js", &path), None);
+        assert_eq!(files("/.well-known/openid-configuration", &path), None);
+        assert_eq!(files("/docs/v1.2/guide", &path), None);
+        assert_eq!(files("see /sys/ admin notes", &v), None);
         assert_eq!(files("see the .environment docs", &v), None);
         assert_eq!(
             urls(

@@ -274,7 +274,7 @@ fn behaviour_brute_force_and_forced_browsing() {
             d.push(&t, &mut |r| out.push(r));
         }
         for t in raw::transactions(
-            get(&format!("/old{i}.bak"), "").as_bytes(),
+            get(&format!("/old{i}.html"), "").as_bytes(),
             missing.as_bytes(),
         ) {
             d.push(&t, &mut |r| out.push(r));
