@@ -44,6 +44,14 @@ fn crs(root: &Path) -> anyhow::Result<()> {
         return Ok(());
     };
     let mut d = detector();
+    // DETECT_SCORE_MISSES=932,930 lists the missed rows of those categories.
+    let show: Vec<String> = std::env::var("DETECT_SCORE_MISSES")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let mut missed: Vec<String> = vec![];
     // category -> (attack rows, detected, unparsed)
     let mut per: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
     let mut classes_per: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
@@ -66,8 +74,20 @@ fn crs(root: &Path) -> anyhow::Result<()> {
                     *m.entry(k).or_default() += 1;
                 }
             }
-            Some(_) => {}
+            Some(_) => {
+                if show.contains(&num) {
+                    let payload = v["payload"].as_str().unwrap_or("");
+                    let payload: String = payload.chars().take(200).collect();
+                    missed.push(format!(
+                        "{num} {}: {payload:?}",
+                        v["id"].as_str().unwrap_or("?")
+                    ));
+                }
+            }
         }
+    }
+    for m in &missed {
+        println!("  missed {m}");
     }
     println!("CRS regression corpus, attack rows, detection rate by category:");
     let name = |n: &str| match n {

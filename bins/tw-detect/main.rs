@@ -46,7 +46,7 @@ fn main() -> ExitCode {
             decap: args.decap.config(),
             reassemble: args.reassemble.config(),
             http: args.http.config(),
-            detect: args.detect.config(),
+            detect: args.detect.config()?,
             ..ChainConfig::default()
         };
         pipeline::run_cli(

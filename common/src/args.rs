@@ -462,11 +462,24 @@ pub struct DetectArgs {
     /// Most (host, endpoint, check) keys remembered to report each vuln once.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_dedup: usize,
+    /// Also apply the user rules in this YAML or JSON file (schema in the README:
+    /// id, class, message, confidence, points, match.literals/regex, decode,
+    /// methods, hosts, paths).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
 }
 
 impl DetectArgs {
-    pub fn config(&self) -> DetectConfig {
-        DetectConfig {
+    /// The detector's configuration; reads and compiles `--rules`.
+    pub fn config(&self) -> Result<DetectConfig, crate::detect::custom::RulesError> {
+        let rules = match &self.rules {
+            Some(p) => Some(std::sync::Arc::new(crate::detect::custom::RuleSet::load(
+                p,
+            )?)),
+            None => None,
+        };
+        Ok(DetectConfig {
+            rules,
             min_confidence: self.min_confidence,
             disabled: self.disable.iter().cloned().collect(),
             findings_only: self.findings_only,
@@ -486,7 +499,7 @@ impl DetectArgs {
                 enumeration: self.enumeration,
                 ..BehaviourConfig::default()
             },
-        }
+        })
     }
 }
 
@@ -622,7 +635,7 @@ impl RunArgs {
                 decap: self.decap.config(),
                 reassemble: self.reassemble.config(),
                 http: self.http.config(),
-                detect: self.detect.config(),
+                detect: self.detect.config()?,
                 discover: self.discover.config()?,
                 keep_attacks: exporting,
             },

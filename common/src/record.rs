@@ -541,6 +541,9 @@ pub struct Hit {
     /// How sure the detector is, from 0 to 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f32>,
+    /// What the rule says about the hit (user rules carry a message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// `attack`: an HTTP transaction that carried an attack.

@@ -150,3 +150,99 @@ fn disable_and_no_passive() {
         .is_some_and(|h| h.iter().any(|h| h["class"] == "scanner"))));
     assert!(!of_type(&recs, "attack").is_empty());
 }
+
+/// A generated capture with two requests to `/users/{id}`: a user rule
+/// fires on the one carrying its token and names the rule, class and
+/// message; a bad rules file fails with file:line:column and the key.
+#[test]
+fn user_rules_file() {
+    use common::record::LinkType;
+    use common::synth::{ethernet_for, pcap_bytes, TcpConversation};
+    use common::time::Ts;
+
+    let dir = std::env::temp_dir().join(format!("tw-detect-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut frames = vec![];
+    for (i, (uri, agent)) in [
+        ("/users/107?view=full", "okhttp/4.12.0"),
+        ("/users/138?view=ACME-TRACE-7f", "okhttp/4.12.0"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let c = TcpConversation::new(&format!("10.1.0.{}:4000{i}", 7 + i), "10.1.0.9:80")
+            .start(Ts::from_micros(1_714_564_800 + i as i64, 0))
+            .request(
+                format!("GET {uri} HTTP/1.1\r\nHost: app.example\r\nUser-Agent: {agent}\r\n\r\n")
+                    .as_bytes(),
+            )
+            .response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        for seg in c.segments() {
+            frames.push((
+                seg.ts,
+                ethernet_for(seg.dir).append(seg.ip_frame(1460)).build(),
+            ));
+        }
+    }
+    let pcap = dir.join("rules.pcap");
+    std::fs::write(&pcap, pcap_bytes(LinkType::Ethernet, false, &frames)).unwrap();
+    let rules = dir.join("rules.yaml");
+    std::fs::write(
+        &rules,
+        "rules:\n  - id: acme-trace\n    class: policy\n    message: ACME trace switch\n    \
+         confidence: 0.9\n    points: [\"query.*\"]\n    match:\n      regex: 'acme-trace-[0-9a-f]+'\n    \
+         methods: [GET]\n    paths: [\"/users/*\"]\n",
+    )
+    .unwrap();
+    let recs = run(&[
+        "-r",
+        pcap.to_str().unwrap(),
+        "--findings-only",
+        "--rules",
+        rules.to_str().unwrap(),
+    ]);
+    let attacks = of_type(&recs, "attack");
+    assert_eq!(attacks.len(), 1, "{attacks:#?}");
+    assert_eq!(attacks[0]["uri"], "/users/138?view=ACME-TRACE-7f");
+    let hit = &attacks[0]["hits"][0];
+    assert_eq!(hit["rule"], "custom.acme-trace");
+    assert_eq!(hit["class"], "policy");
+    assert_eq!(hit["point"], "query.view");
+    assert_eq!(hit["message"], "ACME trace switch");
+
+    // A path filter that does not match: no finding.
+    std::fs::write(
+        &rules,
+        std::fs::read_to_string(&rules)
+            .unwrap()
+            .replace("/users/*", "/admin/**"),
+    )
+    .unwrap();
+    let recs = run(&[
+        "-r",
+        pcap.to_str().unwrap(),
+        "--findings-only",
+        "--rules",
+        rules.to_str().unwrap(),
+    ]);
+    assert!(of_type(&recs, "attack").is_empty(), "{recs:#?}");
+
+    // An unknown key fails the run, naming file, line, column and key.
+    std::fs::write(&rules, "rules:\n  - id: x\n    clas: policy\n").unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "-r",
+            pcap.to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:3:", rules.display())) && err.contains("unknown field `clas`"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -150,6 +150,7 @@ impl Behaviour {
             payload,
             rule: rule.into(),
             confidence: Some(0.8),
+            message: None,
         };
         if auth_path(&path) && req.method.eq_ignore_ascii_case("POST") {
             let failed = matches!(resp.status, 401 | 403);

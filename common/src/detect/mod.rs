@@ -13,6 +13,7 @@
 
 pub mod behaviour;
 pub mod cmdi;
+pub mod custom;
 pub mod decode;
 pub mod driver;
 pub mod passive;
@@ -24,6 +25,7 @@ pub mod xss;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
 use points::{header, Kind, Point};
 use rules::{ClassFound, Ctx};
@@ -81,6 +83,8 @@ pub struct DetectConfig {
     /// Point names (exact, or a prefix ending in `*`) never inspected.
     pub allow_points: Vec<String>,
     pub behaviour: behaviour::BehaviourConfig,
+    /// User rules (`--rules FILE`).
+    pub rules: Option<Arc<custom::RuleSet>>,
 }
 
 impl Default for DetectConfig {
@@ -96,6 +100,7 @@ impl Default for DetectConfig {
             allow_paths: vec![],
             allow_points: vec![],
             behaviour: behaviour::BehaviourConfig::default(),
+            rules: None,
         }
     }
 }
@@ -366,12 +371,26 @@ impl Detector {
             return (hits, false);
         };
         let pts = points::decompose(req);
+        let rules = self.cfg.rules.clone();
+        let active: Vec<&custom::Rule> = match &rules {
+            Some(set) => {
+                let path = req.uri.split('?').next().unwrap_or("");
+                set.rules
+                    .iter()
+                    .filter(|r| r.wants_request(&req.method, host, path))
+                    .collect()
+            }
+            None => vec![],
+        };
         for p in &pts.list {
             if hits.len() >= 32 {
                 break;
             }
             if !self.cfg.allow_points.is_empty() && self.allowed_point(&p.name) {
                 continue;
+            }
+            if !active.is_empty() {
+                custom_point(p, &active, &mut hits);
             }
             let mut per_point: Vec<(ClassFound, String)> = vec![];
             self.judge_point(p, host, &mut per_point);
@@ -388,6 +407,7 @@ impl Detector {
                     payload,
                     rule: rule.to_string(),
                     confidence: Some(conf),
+                    message: None,
                 });
             }
         }
@@ -402,6 +422,7 @@ impl Detector {
                 payload: excerpt(header(&req.headers, "user-agent").unwrap_or(""), s),
                 rule: "scanner.user_agent".into(),
                 confidence: Some(0.9),
+                message: None,
             });
         }
         let lpath = req.uri.split('?').next().unwrap_or("").to_ascii_lowercase();
@@ -412,6 +433,7 @@ impl Detector {
                 payload: excerpt(&req.uri, s),
                 rule: "scanner.path".into(),
                 confidence: Some(0.7),
+                message: None,
             });
         }
         for a in &tx.anomalies {
@@ -422,6 +444,7 @@ impl Detector {
                     payload: a.clone(),
                     rule: format!("smuggling.{a}"),
                     confidence: Some(0.7),
+                    message: None,
                 });
                 break;
             }
@@ -487,13 +510,19 @@ impl Detector {
             if let Some(f) = rules::class(sqli::detect(v, &mut self.sqli), "sqli") {
                 add(out, f, v);
             }
+            if let Some(f) = rules::class(cmdi::detect(v), "rce") {
+                add(out, f, v);
+            }
             if !special {
+                // Pure base64 may hide gadget names or serialization magic.
+                if v.len() >= 6 {
+                    if let Some(f) = rules::java_base64(v) {
+                        add(out, f, v);
+                    }
+                }
                 continue;
             }
             if let Some(f) = rules::class(xss::detect(v), "xss") {
-                add(out, f, v);
-            }
-            if let Some(f) = rules::class(cmdi::detect(v), "rce") {
                 add(out, f, v);
             }
             for f in [
@@ -581,6 +610,35 @@ impl Detector {
     }
 }
 
+/// User rules on one point: the first matching form of the value per rule.
+fn custom_point(p: &Point<'_>, active: &[&custom::Rule], hits: &mut Vec<Hit>) {
+    let mut variants: Vec<Cow<'_, str>> = vec![];
+    for r in active {
+        if !r.wants_point(&p.name) || hits.iter().any(|h| h.rule == r.rule && h.point == p.name) {
+            continue;
+        }
+        let found = if r.decode {
+            if variants.is_empty() {
+                decode::variants(&p.value, false, &mut variants);
+            }
+            variants.iter().find(|v| r.matches(v)).map(|v| v.as_ref())
+        } else {
+            let v = decode::cap(&p.value, decode::MAX_VALUE);
+            r.matches(v).then_some(v)
+        };
+        if let Some(v) = found {
+            hits.push(Hit {
+                class: r.class.clone(),
+                point: p.name.to_string(),
+                payload: decode::cap(v, 160).to_string(),
+                rule: r.rule.clone(),
+                confidence: Some(r.confidence),
+                message: r.message.clone(),
+            });
+        }
+    }
+}
+
 fn add(out: &mut Vec<(ClassFound, String)>, f: ClassFound, v: &str) {
     match out.iter_mut().find(|(g, _)| g.0 == f.0) {
         Some(slot) if slot.0 .2 >= f.2 => {}
@@ -599,19 +657,23 @@ fn excerpt(s: &str, needle: &str) -> String {
     decode::cap(s.get(start..).unwrap_or(""), 160).to_string()
 }
 
-/// A path with its identifier segments (numbers, UUIDs, long hex) as `{id}`.
+/// The endpoint template of a path, as the API inventory writes it
+/// (`/users/107` -> `/users/{userId}`): vulns are reported once per template.
 pub fn endpoint_template(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for (i, seg) in path.split('/').enumerate().take(32) {
-        if i > 0 {
-            out.push('/');
-        }
-        let id = !seg.is_empty()
-            && (seg.bytes().all(|c| c.is_ascii_digit())
-                || (seg.len() >= 16 && seg.bytes().all(|c| c.is_ascii_hexdigit() || c == b'-')));
-        out.push_str(if id { "{id}" } else { seg });
-    }
-    out
+    use crate::discover::path::{classify, percent_decode, render, Seg};
+    let segs: Vec<Seg> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .take(32)
+        .map(|raw| {
+            let seg = percent_decode(raw, false);
+            match classify(&seg) {
+                Some(kind) => Seg::Param(kind, None),
+                None => Seg::Lit(raw.to_string()),
+            }
+        })
+        .collect();
+    render(&segs)
 }
 
 /// Whether the response shows the attack worked, was blocked, or neither.

@@ -85,6 +85,23 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
         .map(|(_, v)| v.as_str())
 }
 
+/// A parameter name that carries no payload and needs no point of its own:
+/// letters, digits, `_` and `-`, and not a long mixed-case token (which may
+/// be base64).
+pub fn plain_key(k: &str) -> bool {
+    let mut upper = 0;
+    for b in k.bytes() {
+        if !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return false;
+        }
+        upper += usize::from(b.is_ascii_uppercase());
+    }
+    k.len() < 10 || upper < 2 || k.contains(['_', '-'])
+}
+
+/// Header names whose value is a file name (upload APIs).
+const FILENAME_HEADERS: &[&str] = &["x-filename", "x-file-name", "x_filename", "slug"];
+
 /// Splits a request into points.
 pub fn decompose(req: &HttpRequest) -> Points<'_> {
     let mut p = Points::default();
@@ -125,10 +142,7 @@ pub fn decompose(req: &HttpRequest) -> Points<'_> {
                     Kind::Cookie,
                     true,
                 );
-                if !k
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-                {
+                if !plain_key(k) {
                     p.add(
                         Cow::Owned(format!("cookie_key.{k}")),
                         Cow::Borrowed(k),
@@ -139,6 +153,16 @@ pub fn decompose(req: &HttpRequest) -> Points<'_> {
             }
         } else {
             p.push(format!("header.{name}"), value.as_str(), Kind::Header);
+            if FILENAME_HEADERS
+                .iter()
+                .any(|h| name.eq_ignore_ascii_case(h))
+            {
+                p.push(
+                    format!("header.{name}.filename"),
+                    value.as_str(),
+                    Kind::Filename,
+                );
+            }
         }
     }
     body(&mut p, req);
@@ -154,10 +178,7 @@ fn pairs<'a>(p: &mut Points<'a>, s: &'a str, prefix: &str, in_url: bool) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let k: Cow<'a, str> = decode::url_decode(k, true).map_or(Cow::Borrowed(k), Cow::Owned);
         let v: Cow<'a, str> = decode::url_decode(v, true).map_or(Cow::Borrowed(v), Cow::Owned);
-        let key_plain = k
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-        if !key_plain {
+        if !plain_key(&k) {
             p.add(
                 Cow::Owned(format!("{prefix}_key.{k}")),
                 k.clone(),
@@ -197,6 +218,9 @@ fn body<'a>(p: &mut Points<'a>, req: &'a HttpRequest) {
     }
     if ctype.contains("xml") || trimmed.starts_with("<?xml") || trimmed.starts_with("<!DOCTYPE") {
         p.push("body.xml", text.clone().into_owned(), Kind::Body);
+        if let Some(d) = doctype(&text) {
+            p.push("body.xml.doctype", d.to_string(), Kind::Body);
+        }
         xml(p, &text);
         return;
     }
@@ -260,10 +284,7 @@ fn multipart(p: &mut Points<'_>, text: &str, boundary: &str) {
                 );
             }
         }
-        if !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
+        if !plain_key(&name) {
             p.push(
                 format!("body.multipart_key.{name}"),
                 name.clone(),
@@ -304,12 +325,8 @@ fn json(p: &mut Points<'_>, v: &serde_json::Value, path: &mut String, depth: usi
                 let len = path.len();
                 path.push('.');
                 path.push_str(k);
-                let plain = k
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
-                    && !k.starts_with("__")
-                    && k != "constructor"
-                    && k != "prototype";
+                let plain =
+                    plain_key(k) && !k.starts_with("__") && k != "constructor" && k != "prototype";
                 if !plain {
                     let key_point = path.replacen("body.json", "body.json_key", 1);
                     p.push(key_point, k.clone(), Kind::Key);
@@ -331,6 +348,23 @@ fn json(p: &mut Points<'_>, v: &serde_json::Value, path: &mut String, depth: usi
         // Numbers, booleans and null carry no payload.
         _ => {}
     }
+}
+
+/// The DOCTYPE declaration of an XML document with its internal subset
+/// (`<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>`), where XXE lives.
+fn doctype(text: &str) -> Option<&str> {
+    let head = decode::cap(text, 64 * 1024);
+    let at = head
+        .as_bytes()
+        .windows(9)
+        .position(|w| w.eq_ignore_ascii_case(b"<!doctype"))?;
+    let rest = head.get(at..)?;
+    let gt = rest.find('>').unwrap_or(rest.len());
+    let end = match rest.find('[') {
+        Some(open) if open < gt => rest.find("]>").map_or(rest.len(), |e| e + 2),
+        _ => (gt + 1).min(rest.len()),
+    };
+    rest.get(..end)
 }
 
 /// Text nodes and attribute values of an XML body (a tolerant scanner, not a parser).
@@ -466,6 +500,16 @@ mod tests {
         );
         let got = names(&x);
         assert!(got.contains(&("body.xml.b".into(), "hi".into())));
+        let d = req(
+            "/x",
+            &[("Content-Type", "application/xml")],
+            "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><r>&e;</r>",
+        );
+        let got_d = names(&d);
+        assert!(got_d.contains(&(
+            "body.xml.doctype".into(),
+            "<!DOCTYPE r [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>".into()
+        )));
         assert!(got.contains(&("body.xml.b@id".into(), "7".into())));
     }
 

@@ -184,6 +184,48 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if ups >= 1 && (p.contains("\0") || p.contains("%00")) {
         return Some(("ptrav", "ptrav.null_byte", 0.8));
     }
+    if cx.kind == Kind::Path {
+        // A hidden file or directory (`/.env`, `/.claude/settings.json`):
+        // never content a site serves, except `/.well-known/`.
+        if p.split('/').any(|seg| {
+            seg.len() > 1
+                && seg.starts_with('.')
+                && seg != ".."
+                && seg != "..;"
+                && seg != ".well-known"
+        }) {
+            return Some(("lfi", "lfi.hidden_file", 0.6));
+        }
+        // Dev-server file access (`/@fs/`), logs and dumps left in the web root.
+        let last = p.rsplit('/').next().unwrap_or("");
+        if p.starts_with("/@fs/")
+            || p.starts_with("/@id/")
+            || [
+                ".log", ".sql", ".sql.zip", ".sql.gz", ".bak", ".old", ".swp", ".orig",
+            ]
+            .iter()
+            .any(|e| last.len() > e.len() && last.ends_with(e))
+        {
+            return Some(("lfi", "lfi.restricted_file", 0.6));
+        }
+    }
+    if sensitive
+        && matches!(cx.kind, Kind::Header | Kind::Value | Kind::Cookie)
+        && (p.starts_with("/proc/")
+            || p.starts_with("/sys/")
+            || p.starts_with("/root/")
+            || p.starts_with(".ssh/")
+            || p.contains("/.ssh/"))
+    {
+        return Some(("lfi", "lfi.absolute_file", 0.75));
+    }
+    if matches!(cx.kind, Kind::Value | Kind::Header)
+        && (p.starts_with("/sys/") || p.starts_with("/proc/sys/"))
+        && p.len() < 128
+        && !p.contains(' ')
+    {
+        return Some(("lfi", "lfi.absolute_file", 0.7));
+    }
     None
 }
 
@@ -1098,55 +1140,185 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     best
 }
 
-const JAVA_CLASSES: &[&str] = &[
-    "java.lang.runtime",
-    "java.lang.processbuilder",
-    "java.lang.system",
-    "java.lang.class",
-    "java.lang.reflect",
-    "java.lang.thread",
-    "java.lang.classloader",
-    "java.io.file",
-    "java.io.objectinputstream",
-    "java.io.filteroutputstream",
-    "java.io.fileoutputstream",
-    "java.io.fileinputstream",
-    "java.net.url",
-    "java.net.socket",
-    "java.beans.xmldecoder",
-    "javax.script",
-    "javax.naming",
-    "javax.management",
-    "java.util.scanner",
-    "org.apache.commons.collections",
-    "org.apache.xalan",
-    "org.codehaus.groovy",
-    "com.sun.rowset.jdbcrowsetimpl",
-    "com.sun.org.apache",
-    "org.springframework.context",
-    "bsh.interpreter",
-    "java.rmi",
-    "sun.misc.base64decoder",
-    "clojure.main",
-];
-
+/// Gadget-chain class names (commons-collections, ...), lower case.
 const JAVA_GADGETS: &[&str] = &[
     "invokertransformer",
     "chainedtransformer",
     "instantiatetransformer",
+    "instantiatefactory",
     "constanttransformer",
+    "clonetransformer",
+    "prototypeclonefactory",
+    "prototypeserializationfactory",
+    "whileclosure",
+    "forclosure",
     "templatesimpl",
     "annotationinvocationhandler",
     "badattributevalueexpexception",
-    "priorityqueue",
     "lazymap",
     "transformedmap",
     "xmldecoder",
     "processbuilder",
+    "processimpl",
+    "unixprocess",
     "getruntime",
     "runtime.exec",
     "jdbcrowsetimpl",
 ];
+
+/// Packages under `java.`/`javax.` whose classes reach files, processes,
+/// the network, reflection or interpreters.
+const JAVA_PACKAGES: &[&str] = &[
+    "lang",
+    "io",
+    "net",
+    "nio",
+    "beans",
+    "rmi",
+    "script",
+    "naming",
+    "management",
+    "security",
+    "util",
+];
+
+/// Other packages attackers name in OGNL, SpEL and gadget payloads.
+const JAVA_OTHER: &[&str] = &[
+    "com.opensymphony.xwork2",
+    "org.omg.corba",
+    "org.apache.commons.collections",
+    "org.apache.commons.beanutils",
+    "org.apache.xalan",
+    "org.apache.struts2",
+    "org.codehaus.groovy",
+    "org.springframework.context",
+    "org.springframework.beans",
+    "com.sun.org.apache",
+    "com.sun.rowset",
+    "com.sun.jndi",
+    "sun.misc",
+    "sun.reflect",
+    "bsh.interpreter",
+    "groovy.lang",
+    "jdk.jshell",
+    "ognl.ognlcontext",
+];
+
+/// Words that make a dotted name about a process or a gadget (`runtime.forclosure`).
+const JAVA_EXEC_WORDS: &[&str] = &["runtime", "processbuilder", "java"];
+const JAVA_EXEC_TAILS: &[&str] = &[
+    "getproperty",
+    "filewriter",
+    "exec",
+    "start",
+    "evil",
+    "getruntime",
+    "processbuilder",
+    "runtime",
+];
+
+/// Lower-case dotted names (`java.lang.Runtime`) in `lower`, at most 64.
+fn dotted_names(lower: &str) -> impl Iterator<Item = &str> {
+    lower
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '.'))
+        .filter(|t| t.len() >= 6 && t.contains('.'))
+        .map(|t| t.trim_matches('.'))
+        .take(64)
+}
+
+/// Judges one dotted name as Java.
+fn java_name(t: &str, whole: bool) -> Option<ClassFound> {
+    let mut segs = t.split('.');
+    let first = segs.next().unwrap_or("");
+    let second = segs.next().unwrap_or("");
+    if matches!(first, "java" | "javax" | "jdk") {
+        if JAVA_PACKAGES.contains(&second)
+            && segs.next().is_some_and(|c| !c.is_empty())
+            && !t.ends_with("exception")
+            && !t.ends_with("error")
+        {
+            return Some(("java", "java.class_name", if whole { 0.8 } else { 0.7 }));
+        }
+        // `java.Runtime`, `java.evil.processbuilder`.
+        if t.split('.').skip(1).any(|s| JAVA_EXEC_TAILS.contains(&s)) {
+            return Some(("java", "java.class_name", 0.7));
+        }
+    }
+    if JAVA_OTHER
+        .iter()
+        .any(|p| t.starts_with(p) && t.as_bytes().get(p.len()).is_none_or(|c| *c == b'.'))
+    {
+        return Some(("java", "java.class_name", 0.8));
+    }
+    // `runtime.forclosure`, `processbuilder.x.whileclosure`.
+    let mut segs = t.split('.');
+    if segs.next().is_some_and(|f| JAVA_EXEC_WORDS.contains(&f))
+        && segs.any(|s| JAVA_GADGETS.contains(&s) || JAVA_EXEC_TAILS.contains(&s))
+    {
+        return Some(("java", "java.gadget", 0.8));
+    }
+    None
+}
+
+/// Lenient base64 decoding of `t` as if it started `skip` characters into
+/// a base64 stream (the 0-2 leading bytes are then junk); into `out`.
+fn b64_shifted(t: &[u8], skip: usize, out: &mut Vec<u8>) {
+    out.clear();
+    let (mut acc, mut bits) = (0u32, skip as u32 * 6);
+    for &c in t.iter().take(4096) {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => break,
+        };
+        acc = (acc << 6 | u32::from(v)) & 0xff_ffff;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+}
+
+/// Gadget names and serialization magic inside base64 at any alignment
+/// (the value is a fragment cut from a longer base64 stream).
+pub fn java_base64(s: &str) -> Option<ClassFound> {
+    let mut buf = Vec::new();
+    for tok in s
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_')))
+        .filter(|t| t.len() >= 6)
+        .take(16)
+    {
+        let b = tok.as_bytes();
+        for skip in 0..4 {
+            b64_shifted(b, skip, &mut buf);
+            if let Some(at) = memchr::memmem::find(&buf, b"\xed\x00\x05") {
+                if at <= 3 {
+                    return Some(("deser", "deser.java", 0.85));
+                }
+            }
+            if buf.len() < 8 {
+                continue;
+            }
+            buf.make_ascii_lowercase();
+            for g in JAVA_GADGETS
+                .iter()
+                .filter(|g| g.len() >= 10)
+                .chain(&["runtime"])
+            {
+                // The first and last character may be cut by the alignment.
+                let inner = g.get(1..g.len() - 1).unwrap_or(g);
+                if memchr::memmem::find(&buf, inner.as_bytes()).is_some() {
+                    return Some(("java", "java.base64_gadget", 0.8));
+                }
+            }
+        }
+    }
+    None
+}
 
 /// Java: class names attackers reach for, gadget chains, OGNL/SpEL, Spring4Shell.
 pub fn java(s: &str) -> Option<ClassFound> {
@@ -1165,17 +1337,11 @@ pub fn java(s: &str) -> Option<ClassFound> {
     if lower.contains("t(java.") || lower.contains("t (java.") {
         return Some(("java", "java.spel", 0.9));
     }
-    if lower.contains("java.")
-        || lower.contains("javax.")
-        || lower.contains("org.")
-        || lower.contains("com.sun")
-        || lower.contains("bsh.")
-        || lower.contains("sun.misc")
-        || lower.contains("clojure")
-    {
-        for c in JAVA_CLASSES {
-            if lower.contains(c) {
-                return Some(("java", "java.dangerous_class", 0.8));
+    if lower.contains('.') {
+        let whole = lower.trim();
+        for t in dotted_names(&lower) {
+            if let Some(f) = java_name(t, t == whole) {
+                return Some(f);
             }
         }
     }
@@ -1190,7 +1356,7 @@ pub fn java(s: &str) -> Option<ClassFound> {
     {
         return Some(("java", "java.reflection", 0.8));
     }
-    None
+    java_base64(s)
 }
 
 /// Other code injection: Node.js, Python, Ruby, Perl.
@@ -1293,6 +1459,13 @@ mod tests {
                 "lfi",
             ),
             ("/etc/shadow", files("/etc/shadow", &v), "lfi"),
+            ("hidden", files("/.claude/settings.json", &path), "lfi"),
+            ("log", files("/wp-content/debug.log", &path), "lfi"),
+            (
+                "ssh",
+                files("/root/.ssh/id_rsa", &cx(Kind::Header, "header.X")),
+                "lfi",
+            ),
             (
                 "http://169.254.169.254/latest",
                 urls("http://169.254.169.254/latest/meta-data/", &v),
@@ -1440,6 +1613,9 @@ mod tests {
         assert_eq!(files("../docs/readme.md", &v), None);
         assert_eq!(files("/api/v1/users/130", &path), None);
         assert_eq!(files("/static/app.js", &path), None);
+        assert_eq!(files("/.well-known/openid-configuration", &path), None);
+        assert_eq!(files("/docs/v1.2/guide", &path), None);
+        assert_eq!(files("see /sys/ admin notes", &v), None);
         assert_eq!(files("see the .environment docs", &v), None);
         assert_eq!(
             urls(
