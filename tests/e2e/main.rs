@@ -8,6 +8,7 @@ mod detect;
 mod discover;
 mod export;
 mod golden;
+mod hostile;
 mod http;
 mod http_cases;
 mod man;
