@@ -7,6 +7,7 @@ mod demo;
 mod detect;
 mod discover;
 mod export;
+mod faults;
 mod golden;
 mod hostile;
 mod http;

@@ -399,13 +399,15 @@ impl Exporter {
                     &self.scratch
                 }
             };
-            slot.sink.send(&Item {
-                kind,
-                ts,
-                severity,
-                event_id: id,
-                line,
-            })?;
+            slot.sink
+                .send(&Item {
+                    kind,
+                    ts,
+                    severity,
+                    event_id: id,
+                    line,
+                })
+                .map_err(|e| io::Error::new(e.kind(), format!("sink {}: {e}", slot.spec.text)))?;
         }
         Ok(())
     }
@@ -422,10 +424,14 @@ impl Exporter {
         let mut first_err = None;
         for slot in &mut self.sinks {
             if let Err(e) = slot.sink.finish() {
-                log::error!("sink {}: {e}", slot.spec.text);
-                first_err.get_or_insert(
-                    anyhow::Error::from(e).context(format!("sink {}", slot.spec.text)),
-                );
+                // The first failure is the run's error (printed once by
+                // cli::run); any further ones are logged here.
+                if first_err.is_some() {
+                    log::error!("sink {}: {e}", slot.spec.text);
+                } else {
+                    first_err =
+                        Some(anyhow::Error::from(e).context(format!("sink {}", slot.spec.text)));
+                }
             }
         }
         first_err.map_or(Ok(()), Err)
