@@ -15,4 +15,5 @@ mod http_cases;
 mod man;
 mod readme;
 mod reassemble;
+mod security;
 mod suricata;

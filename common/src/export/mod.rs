@@ -162,7 +162,7 @@ fn open_sink(spec: &SinkSpec, cfg: &ExportConfig) -> anyhow::Result<Box<dyn Sink
                         .with_context(|| format!("{}: cannot open spool", dir.display()))?
                 }
                 None => {
-                    log::info!("webhook {url}: no --spool-dir: records wait in memory and are lost at exit if undelivered");
+                    log::info!("webhook {}: no --spool-dir: records wait in memory and are lost at exit if undelivered", spec::redact_url(url));
                     Spool::memory(opts.spool_records, opts.spool_bytes)
                 }
             };
@@ -174,7 +174,7 @@ fn open_sink(spec: &SinkSpec, cfg: &ExportConfig) -> anyhow::Result<Box<dyn Sink
                     spool,
                     cfg.drain_timeout,
                 )
-                .with_context(|| format!("webhook {url}"))?,
+                .with_context(|| format!("webhook {}", spec::redact_url(url)))?,
             )
         }
     })
