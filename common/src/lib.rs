@@ -6,6 +6,9 @@
 //! the all-in-one `tapwatch run` and the separate pipeline binaries execute the
 //! same code.
 
+// Every byte comes from the network: no unsafe code anywhere in the library.
+#![forbid(unsafe_code)]
+
 pub mod args;
 pub mod capture;
 pub mod cli;
@@ -14,6 +17,7 @@ pub mod demo;
 pub mod detect;
 pub mod discover;
 pub mod export;
+pub mod hostile;
 pub mod http;
 pub mod ingest;
 pub mod io;

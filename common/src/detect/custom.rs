@@ -457,7 +457,10 @@ rules:
             ("rules:\n  - id: 'a b'\n", 2, "ids and classes"),
             ("ruls: []\n", 1, "unknown field `ruls`"),
         ] {
-            let e = RuleSet::parse(text, "r.yaml").err().expect(text).to_string();
+            let e = match RuleSet::parse(text, "r.yaml") {
+                Ok(_) => panic!("accepted: {text}"),
+                Err(e) => e.to_string(),
+            };
             assert!(e.starts_with(&format!("r.yaml:{line}:")), "{e}");
             assert!(e.contains(needle), "{e}");
         }

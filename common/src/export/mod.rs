@@ -162,7 +162,7 @@ fn open_sink(spec: &SinkSpec, cfg: &ExportConfig) -> anyhow::Result<Box<dyn Sink
                         .with_context(|| format!("{}: cannot open spool", dir.display()))?
                 }
                 None => {
-                    log::info!("webhook {url}: no --spool-dir: records wait in memory and are lost at exit if undelivered");
+                    log::info!("webhook {}: no --spool-dir: records wait in memory and are lost at exit if undelivered", spec::redact_url(url));
                     Spool::memory(opts.spool_records, opts.spool_bytes)
                 }
             };
@@ -174,7 +174,7 @@ fn open_sink(spec: &SinkSpec, cfg: &ExportConfig) -> anyhow::Result<Box<dyn Sink
                     spool,
                     cfg.drain_timeout,
                 )
-                .with_context(|| format!("webhook {url}"))?,
+                .with_context(|| format!("webhook {}", spec::redact_url(url)))?,
             )
         }
     })
@@ -399,13 +399,15 @@ impl Exporter {
                     &self.scratch
                 }
             };
-            slot.sink.send(&Item {
-                kind,
-                ts,
-                severity,
-                event_id: id,
-                line,
-            })?;
+            slot.sink
+                .send(&Item {
+                    kind,
+                    ts,
+                    severity,
+                    event_id: id,
+                    line,
+                })
+                .map_err(|e| io::Error::new(e.kind(), format!("sink {}: {e}", slot.spec.text)))?;
         }
         Ok(())
     }
@@ -422,10 +424,14 @@ impl Exporter {
         let mut first_err = None;
         for slot in &mut self.sinks {
             if let Err(e) = slot.sink.finish() {
-                log::error!("sink {}: {e}", slot.spec.text);
-                first_err.get_or_insert(
-                    anyhow::Error::from(e).context(format!("sink {}", slot.spec.text)),
-                );
+                // The first failure is the run's error (printed once by
+                // cli::run); any further ones are logged here.
+                if first_err.is_some() {
+                    log::error!("sink {}: {e}", slot.spec.text);
+                } else {
+                    first_err =
+                        Some(anyhow::Error::from(e).context(format!("sink {}", slot.spec.text)));
+                }
             }
         }
         first_err.map_or(Ok(()), Err)

@@ -126,6 +126,10 @@ pub struct FileSink {
     next_seq: u64,
     written: u64,
     rotated: u64,
+    /// Records written since the file was last flushed to disk.
+    unflushed: u64,
+    /// Records a failed write or flush kept from the disk (counted, not written).
+    lost: u64,
 }
 
 impl FileSink {
@@ -144,6 +148,8 @@ impl FileSink {
             next_seq: 1,
             written: 0,
             rotated: 0,
+            unflushed: 0,
+            lost: 0,
         };
         sink.next_seq = sink.highest_seq() + 1;
         if let Ok(meta) = fs::metadata(path) {
@@ -192,10 +198,30 @@ impl FileSink {
         Some(ts.as_nanos().div_euclid(every.max(1)))
     }
 
+    /// Books the outcome of a write or flush: after a failure the records
+    /// not yet flushed count as lost, not written (a full disk is reported,
+    /// never summarised as success).
+    fn settle(&mut self, r: io::Result<()>, flushed: bool) -> io::Result<()> {
+        match r {
+            Ok(()) => {
+                if flushed {
+                    self.unflushed = 0;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.lost += self.unflushed;
+                self.written -= self.unflushed.min(self.written);
+                self.unflushed = 0;
+                Err(e)
+            }
+        }
+    }
+
     fn rotate_now(&mut self) -> io::Result<()> {
         if let Some(mut out) = self.out.take() {
-            out.flush()?;
-            out.get_ref().sync_all()?;
+            let synced = out.flush().and_then(|()| out.get_ref().sync_all());
+            self.settle(synced, true)?;
         }
         if self.size == 0 {
             return Ok(());
@@ -251,9 +277,13 @@ impl Sink for FileSink {
             self.out = Some(BufWriter::with_capacity(64 << 10, file));
         }
         if let Some(out) = &mut self.out {
-            out.write_all(item.line)?;
-            out.write_all(b"\n")?;
+            let wrote = out.write_all(item.line).and_then(|()| out.write_all(b"\n"));
+            if wrote.is_err() {
+                self.lost += 1;
+            }
+            self.settle(wrote, false)?;
         }
+        self.unflushed += 1;
         if self.size == 0 {
             self.first_ts = item.ts;
         }
@@ -267,14 +297,18 @@ impl Sink for FileSink {
 
     fn finish(&mut self) -> io::Result<()> {
         if let Some(out) = &mut self.out {
-            out.flush()?;
-            out.get_ref().sync_all()?;
+            let synced = out.flush().and_then(|()| out.get_ref().sync_all());
+            self.settle(synced, true)?;
         }
         Ok(())
     }
 
     fn counters(&self) -> Vec<(&'static str, u64)> {
-        vec![("written", self.written), ("rotated", self.rotated)]
+        let mut c = vec![("written", self.written), ("rotated", self.rotated)];
+        if self.lost > 0 {
+            c.push(("lost (write failed)", self.lost));
+        }
+        c
     }
 }
 

@@ -272,17 +272,64 @@ impl SinkSpec {
                     .into(),
             ));
         };
-        Ok(SinkSpec {
-            kind,
-            format,
-            text: text.to_string(),
-        })
+        // Webhook URLs often carry their secret in the path or query (Slack,
+        // Teams, `?token=`) or in user info: messages show only the origin.
+        let text = match &kind {
+            SinkKind::Webhook { url, .. } => format!("webhook:{}", redact_url(url)),
+            _ => text.to_string(),
+        };
+        Ok(SinkSpec { kind, format, text })
     }
+}
+
+/// A URL for messages: scheme, host and port; user info, path, query and
+/// fragment become `/…[h]`, `h` a short hash of the whole URL so two
+/// sinks to one host stay apart.
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let mut out = if scheme.is_empty() {
+        host.to_string()
+    } else {
+        format!("{scheme}://{host}")
+    };
+    if (!tail.is_empty() && tail != "/") || host.len() != authority.len() {
+        let h = sha1_smol::Sha1::from(url).digest().to_string();
+        out.push_str("/…[");
+        out.push_str(h.get(..8).unwrap_or_default());
+        out.push(']');
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webhook_secrets_stay_out_of_messages() {
+        let spec = SinkSpec::parse(
+            "webhook:https://bot:pw@hooks.example.com:8443/services/T0/SECRET?token=abc#batch=5",
+        )
+        .unwrap();
+        assert!(
+            spec.text
+                .starts_with("webhook:https://hooks.example.com:8443/…["),
+            "{}",
+            spec.text
+        );
+        for secret in ["pw", "SECRET", "abc", "bot"] {
+            assert!(!spec.text.contains(secret), "{}", spec.text);
+        }
+        assert_eq!(redact_url("http://127.0.0.1:9000"), "http://127.0.0.1:9000");
+        assert_eq!(
+            redact_url("http://127.0.0.1:9000/"),
+            "http://127.0.0.1:9000"
+        );
+        assert_ne!(redact_url("http://h/a"), redact_url("http://h/b"));
+    }
 
     #[test]
     fn sink_specs_parse() {

@@ -166,6 +166,7 @@ fn worker(
     }
     let agent: ureq::Agent = config.build().into();
     let mut jitter = Jitter::new(&url);
+    let shown = super::spec::redact_url(&url);
     let mut attempt = 0u32;
     let mut body = Vec::new();
     loop {
@@ -211,14 +212,14 @@ fn worker(
                 }
                 let n = batch.len() as u64;
                 if let Outcome::Rejected(status) = outcome {
-                    log::warn!("webhook {url}: status {status}: {n} records refused by the receiver, dropped");
+                    log::warn!("webhook {shown}: status {status}: {n} records refused by the receiver, dropped");
                     st.counters.rejected += n;
                 } else {
                     st.counters.delivered += n;
                     st.counters.batches += 1;
                     if attempt > 0 {
                         log::info!(
-                            "webhook {url}: delivering again after {attempt} failed attempts"
+                            "webhook {shown}: delivering again after {attempt} failed attempts"
                         );
                     }
                 }
@@ -230,10 +231,10 @@ fn worker(
                 let delay = jitter.delay(&opts, attempt);
                 if attempt == 1 {
                     log::warn!(
-                        "webhook {url}: {why}; retrying with backoff (records wait in the spool)"
+                        "webhook {shown}: {why}; retrying with backoff (records wait in the spool)"
                     );
                 } else {
-                    log::info!("webhook {url}: attempt {attempt}: {why}; next in {delay:?}");
+                    log::info!("webhook {shown}: attempt {attempt}: {why}; next in {delay:?}");
                 }
                 let until = Instant::now() + delay;
                 loop {
@@ -265,7 +266,8 @@ impl WebhookSink {
         let ca = opts.ca.as_deref().map(load_ca).transpose()?;
         if !spool.is_empty() {
             log::info!(
-                "webhook {url}: {} records from an earlier run in the spool; replaying them first",
+                "webhook {}: {} records from an earlier run in the spool; replaying them first",
+                super::spec::redact_url(url),
                 spool.len()
             );
         }
@@ -289,7 +291,8 @@ impl WebhookSink {
             shared,
             worker,
             drain,
-            url: url.to_string(),
+            // Only ever shown in messages: redacted.
+            url: super::spec::redact_url(url),
             left: 0,
         })
     }

@@ -223,7 +223,8 @@ fn envelope_batches_and_errors() {
     let uris = |r: Result<Vec<Http>, String>| -> Result<Vec<String>, String> {
         r.map(|v| v.into_iter().map(|h| h.request.unwrap().uri).collect())
     };
-    let cases: Vec<(&str, String, Result<Vec<&str>, &str>)> = vec![
+    type Want<'a> = Result<Vec<&'a str>, &'a str>;
+    let cases: Vec<(&str, String, Want)> = vec![
         ("object", one.to_string(), Ok(vec!["/1"])),
         ("array", format!("[{one},{two}]"), Ok(vec!["/1", "/2"])),
         ("ndjson", format!("{one}\n{two}\n"), Ok(vec!["/1", "/2"])),

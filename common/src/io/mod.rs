@@ -47,12 +47,17 @@ pub fn open_input(path: Option<&Path>) -> anyhow::Result<OpenedInput> {
             (Box::new(file), p.display().to_string(), size)
         }
     };
-    let input = sniff(reader).with_context(|| name.clone())?;
+    let input = sniff_as(reader, &name).with_context(|| name.clone())?;
     Ok(OpenedInput { input, name, size })
 }
 
 /// Recognises the format of a stream from its first four bytes without losing them.
-pub fn sniff(mut reader: Box<dyn Read + Send>) -> anyhow::Result<Input> {
+pub fn sniff(reader: Box<dyn Read + Send>) -> anyhow::Result<Input> {
+    sniff_as(reader, "input")
+}
+
+/// [`sniff`], naming the input `name` in the warning about a binary start.
+fn sniff_as(mut reader: Box<dyn Read + Send>, name: &str) -> anyhow::Result<Input> {
     let mut head = [0u8; 4];
     let mut got = 0;
     while got < head.len() {
@@ -65,6 +70,14 @@ pub fn sniff(mut reader: Box<dyn Read + Send>) -> anyhow::Result<Input> {
     }
     let head = head[..got].to_vec();
     let magic = Magic::detect(&head);
+    // NDJSON is text: a start of control or non-ASCII bytes is most likely a
+    // damaged or unsupported capture, worth saying before every line fails.
+    let binary = |b: &u8| !(b.is_ascii_graphic() || b.is_ascii_whitespace());
+    if magic.is_none() && head.iter().any(binary) {
+        log::warn!(
+            "{name}: starts with bytes {head:02x?}, neither pcap/pcapng magic nor text; reading it as NDJSON"
+        );
+    }
     let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(head).chain(reader));
     Ok(match magic {
         Some(magic) => Input::Capture(CaptureReader::open(magic, chained)?),

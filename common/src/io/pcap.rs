@@ -317,6 +317,17 @@ impl<R: Read> PcapReader<R> {
         frac_ok && near && caplen <= self.caplen_limit() && caplen <= orig && orig <= MAX_BLOCK
     }
 
+    /// Whether the record of `want` bytes (header included) at the current
+    /// position is followed by a plausible record header, or by the end of
+    /// the input (or by a partial header there, reported on the next call).
+    fn successor_plausible(&mut self, want: usize) -> io::Result<bool> {
+        if !self.buf.fill(want + PCAP_RECORD)? {
+            return Ok(true);
+        }
+        let next = &self.buf.available()[want..want + PCAP_RECORD];
+        Ok(self.plausible(next))
+    }
+
     /// Scans forward from one byte past the damaged header for a record header
     /// that is plausible and followed by another plausible header (or the end).
     fn resync(&mut self) -> io::Result<Option<usize>> {
@@ -402,6 +413,39 @@ impl<R: Read> PcapReader<R> {
                     have,
                 }));
             }
+            Err(e) => {
+                self.done = true;
+                return Some(Err(io_err(e)));
+            }
+        }
+        // A record cut short in the middle of a file (concatenated or damaged
+        // captures) swallows the start of the records after it, and every
+        // header read from there on is garbage. When what follows this record
+        // is not a plausible header but a confirmed run of records starts
+        // inside it, this record is the damaged one: skip to that run.
+        match self.successor_plausible(want) {
+            Ok(true) => {}
+            Ok(false) => match self.resync() {
+                Ok(Some(start)) if start < want => {
+                    let reason = format!(
+                        "record cut short: it claims {caplen} bytes but another record starts {} bytes into it",
+                        start.saturating_sub(PCAP_RECORD)
+                    );
+                    return Some(Err(after_damage(
+                        &mut self.buf,
+                        &mut self.done,
+                        Ok(Some(start)),
+                        index,
+                        offset,
+                        reason,
+                    )));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(io_err(e)));
+                }
+            },
             Err(e) => {
                 self.done = true;
                 return Some(Err(io_err(e)));
@@ -948,6 +992,53 @@ mod tests {
             "{}",
             errors[0]
         );
+    }
+
+    #[test]
+    fn record_cut_short_mid_file_skips_to_the_records_it_swallowed() {
+        let mut f = pcap_header(false, 65535, 1);
+        record(&mut f, 100, 0, b"one", 3);
+        // A header promising 1500 bytes with only 5 following: the records
+        // after it would be swallowed and everything after misread.
+        for x in [100u32, 1, 1500, 1500] {
+            f.extend_from_slice(&x.to_le_bytes());
+        }
+        f.extend_from_slice(b"short");
+        for i in 0..200u32 {
+            record(
+                &mut f,
+                101,
+                i,
+                b"a frame of forty bytes, more or less...",
+                39,
+            );
+        }
+        record(&mut f, 102, 0, b"last", 4);
+        let (frames, errors) = read_all(&f);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("packet 1 (byte 43): record cut short: it claims 1500 bytes"),
+            "{}",
+            errors[0]
+        );
+        assert_eq!(frames.len(), 1 + 200 + 1);
+        assert_eq!(frames.last().map(|f| f.1.clone()), Some(b"last".to_vec()));
+    }
+
+    #[test]
+    fn odd_record_followed_by_damage_is_kept() {
+        // The successor is damaged, but nothing plausible starts inside this
+        // record: it is kept and the damage is reported on the next one.
+        let mut f = pcap_header(false, 65535, 1);
+        record(&mut f, 100, 0, b"one", 3);
+        for x in [100u32, 5, 3_000_000_000, 3_000_000_000] {
+            f.extend_from_slice(&x.to_le_bytes());
+        }
+        record(&mut f, 101, 0, b"three", 5);
+        record(&mut f, 102, 0, b"four", 4);
+        let (frames, errors) = read_all(&f);
+        assert_eq!(frames.len(), 3, "{errors:?}");
+        assert_eq!(errors.len(), 1);
     }
 
     #[test]
