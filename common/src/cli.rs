@@ -339,6 +339,14 @@ impl Progress {
     }
 }
 
+/// A flag raised by SIGHUP (instead of the default of terminating): long
+/// runs reopen their output files when they see it.
+pub fn hangup_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&flag))?;
+    Ok(flag)
+}
+
 /// A flag raised by SIGINT or SIGTERM, so loops can end cleanly with
 /// everything flushed. A second signal while the first is being handled
 /// terminates at once (exit 130), for a user whose run hangs.

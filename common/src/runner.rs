@@ -314,6 +314,7 @@ pub fn run_cli(prog: &'static str, common: &CommonArgs, cfg: RunConfig) -> anyho
         }
         Some(ecfg) => {
             let mut exporter = Exporter::new(ecfg)?;
+            exporter.watch_hangup(cli::hangup_flag()?);
             let ran = run_into(prog, common, &cfg, &mut exporter);
             let (main, sinks) = exporter.summaries();
             main.print(&format!("{prog}: export"), common);

@@ -920,3 +920,59 @@ fn webhook_over_tls_with_a_private_ca() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// SIGHUP after logrotate moved the file away: the records before it stay in
+/// the moved file, the ones after go to a new file at the configured path,
+/// nothing is lost and the process keeps running.
+#[test]
+fn sighup_reopens_file_sinks() {
+    let dir = tmpdir("sighup");
+    let live = dir.join("findings.ndjson");
+    let mut child = Command::new(BIN)
+        .args(["--aggregate-window", "0", "--types", "attack", "--sink"])
+        .arg(format!("file:{}", live.display()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{}", attack(1, 1, "10.0.0.1")).unwrap();
+    stdin.flush().unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || live.exists()),
+        "the sink never opened its file"
+    );
+    let moved = dir.join("findings.ndjson.1");
+    std::fs::rename(&live, &moved).unwrap();
+    let pid = child.id().to_string();
+    let hup = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    assert!(hup.success());
+    std::thread::sleep(Duration::from_millis(300));
+    for n in 2..=4 {
+        writeln!(stdin, "{}", attack(n, n, "10.0.0.1")).unwrap();
+    }
+    drop(stdin);
+    let out = wait_bounded(child, Duration::from_secs(20));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let flows = |p: &Path| -> Vec<String> {
+        json_lines(&std::fs::read_to_string(p).unwrap_or_default())
+            .iter()
+            .filter_map(|v| v["flow"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(
+        flows(&moved),
+        ["f1"],
+        "the first record stays in the moved file"
+    );
+    assert_eq!(
+        flows(&live),
+        ["f2", "f3", "f4"],
+        "later records go to the new file"
+    );
+}

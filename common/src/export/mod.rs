@@ -29,6 +29,8 @@ pub mod webhook;
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -130,6 +132,18 @@ pub struct Exporter {
     ready: Vec<Value>,
     native: Vec<u8>,
     scratch: Vec<u8>,
+    /// Raised by SIGHUP: reopen the output files.
+    hangup: Option<Arc<AtomicBool>>,
+}
+
+fn open_attack_log(p: &Path) -> anyhow::Result<BufWriter<std::fs::File>> {
+    Ok(BufWriter::new(
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .with_context(|| format!("{}: cannot open", p.display()))?,
+    ))
 }
 
 /// The spool subdirectory of one webhook: stable across runs with the same URL.
@@ -229,13 +243,7 @@ impl Exporter {
             sinks.push(SinkSlot { spec, sink });
         }
         let attack_log = match &cfg.attack_log {
-            Some(p) => Some(BufWriter::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)
-                    .with_context(|| format!("{}: cannot open", p.display()))?,
-            )),
+            Some(p) => Some(open_attack_log(p)?),
             None => None,
         };
         let converts = sinks.iter().any(|s| s.spec.format != Format::Ndjson);
@@ -250,7 +258,30 @@ impl Exporter {
             ready: vec![],
             native: Vec::with_capacity(4096),
             scratch: Vec::with_capacity(4096),
+            hangup: None,
         })
+    }
+
+    /// Reopens output files when `flag` is raised (SIGHUP, after logrotate
+    /// moved them away); checked before each record.
+    pub fn watch_hangup(&mut self, flag: Arc<AtomicBool>) {
+        self.hangup = Some(flag);
+    }
+
+    /// Closes and reopens every file this exporter writes (file sinks, the
+    /// attack log): the next record goes to a file at the configured path.
+    pub fn reopen(&mut self) -> anyhow::Result<()> {
+        if let (Some(log), Some(p)) = (&mut self.attack_log, &self.cfg.attack_log) {
+            log.flush().context("attack log")?;
+            *log = open_attack_log(p)?;
+        }
+        for slot in &mut self.sinks {
+            slot.sink
+                .reopen()
+                .with_context(|| format!("sink {}", slot.spec.text))?;
+        }
+        log::info!("export: output files reopened");
+        Ok(())
     }
 
     pub fn stats(&self) -> &ExportStats {
@@ -259,6 +290,14 @@ impl Exporter {
 
     /// Takes one NDJSON record line.
     pub fn push(&mut self, line: &[u8]) -> Result<(), PushError> {
+        if self
+            .hangup
+            .as_ref()
+            .is_some_and(|f| f.swap(false, Ordering::Relaxed))
+        {
+            self.reopen()
+                .map_err(|e| PushError::Sink(io::Error::other(format!("{e:#}"))))?;
+        }
         let kind = record_type(line)
             .ok_or_else(|| PushError::Bad("not a JSON object with a \"type\"".into()))?
             .into_owned();
@@ -514,6 +553,7 @@ pub fn run_cli(
     };
     let stop = cli::shutdown_flag()?;
     let mut exporter = Exporter::new(cfg)?;
+    exporter.watch_hangup(cli::hangup_flag()?);
     let mut bad = BadInput::new(common.strict);
     while !cli::stopping(&stop) {
         match reader.next_line() {

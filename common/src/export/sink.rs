@@ -31,6 +31,10 @@ pub trait Sink: Send {
     fn finish(&mut self) -> io::Result<()>;
     /// Counters for the summary, in order.
     fn counters(&self) -> Vec<(&'static str, u64)>;
+    /// SIGHUP: close and reopen any file (a no-op for other sinks).
+    fn reopen(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// NDJSON on stdout.
@@ -292,6 +296,22 @@ impl Sink for FileSink {
         }
         self.size += len;
         self.written += 1;
+        Ok(())
+    }
+
+    /// Flushes and closes the file; the next record opens the path again
+    /// (a new file when logrotate moved the old one away), with size and
+    /// rotation state taken from what is there.
+    fn reopen(&mut self) -> io::Result<()> {
+        if let Some(mut out) = self.out.take() {
+            let synced = out.flush().and_then(|()| out.get_ref().sync_all());
+            self.settle(synced, true)?;
+        }
+        let reopened = FileSink::open(&self.path, self.rotate.clone(), self.gzip)?;
+        self.size = reopened.size;
+        self.first_ts = reopened.first_ts;
+        self.period = reopened.period;
+        self.next_seq = reopened.next_seq.max(self.next_seq);
         Ok(())
     }
 
