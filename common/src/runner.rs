@@ -115,6 +115,17 @@ impl Node {
         for (stage, summary) in engine.summaries() {
             m.publish(stage, &summary);
         }
+        let (threads, in_flight) = match engine {
+            Engine::One(_) => (1, 0),
+            Engine::Many(s) => (s.threads(), s.in_flight()),
+        };
+        m.set_gauge("tapwatch_workers", "Worker threads.", &[], threads as f64);
+        m.set_gauge(
+            "tapwatch_batches_in_flight",
+            "Packet batches handed to the workers and not yet merged (at most 8).",
+            &[],
+            in_flight as f64,
+        );
     }
 }
 

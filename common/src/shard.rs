@@ -343,6 +343,11 @@ impl Sharded {
         self.threads
     }
 
+    /// Batches sent to the workers and not yet merged (a queue depth).
+    pub fn in_flight(&self) -> u64 {
+        self.sent - self.merged
+    }
+
     /// The reading thread's chain (decoding, the stateful stages, the inventory).
     pub fn chain(&self) -> &Chain {
         &self.chain

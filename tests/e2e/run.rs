@@ -173,3 +173,102 @@ fn write_timeouts_capture(path: &Path) {
     frames.push((Ts::from_micros(T0 + 60, 0), std::mem::take(&mut late)));
     write_pcap(path, LinkType::Raw, &frames).expect("write capture");
 }
+
+/// `--user`: the live node opens its capture as root, then runs as `nobody`
+/// with no capability in any thread — and still captures traffic made after
+/// the switch (a real client and server on loopback).
+#[test]
+fn live_node_drops_privileges_and_keeps_capturing() {
+    use std::io::{Read, Write};
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    if !root {
+        eprintln!("SKIP live --user: needs root");
+        return;
+    }
+    let server = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = server.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for conn in server.incoming().flatten() {
+            let mut conn = conn;
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+    let child = Command::new(TAPWATCH)
+        .args(["run", "-q", "-i", "lo", "-f", &format!("tcp port {port}")])
+        .args([
+            "--user",
+            "nobody",
+            "--threads",
+            "2",
+            "--duration",
+            "4",
+            "--until",
+            "http",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run tapwatch");
+    let pid = child.id();
+    // Wait until the switch happened, then look at every thread.
+    let status = |task: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{task}/status")).unwrap_or_default()
+    };
+    let mut switched = false;
+    for _ in 0..100 {
+        if status(&pid.to_string())
+            .lines()
+            .any(|l| l.starts_with("Uid:") && l.contains("65534"))
+        {
+            switched = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    let tasks: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut unprivileged = vec![];
+    for t in &tasks {
+        let s = status(t);
+        let field = |name: &str| {
+            s.lines()
+                .find(|l| l.starts_with(name))
+                .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default()
+        };
+        unprivileged.push((t.clone(), field("Uid:"), field("CapEff:"), field("CapPrm:")));
+    }
+    // Traffic after the switch.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    c.write_all(b"GET /after-the-switch HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("send");
+    let mut answer = String::new();
+    let _ = c.read_to_string(&mut answer);
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(switched, "never switched to nobody: {stderr}");
+    assert!(!unprivileged.is_empty());
+    for (t, uid, eff, prm) in &unprivileged {
+        assert_eq!(uid, "65534 65534 65534 65534", "thread {t}");
+        assert_eq!(eff, "0000000000000000", "thread {t}");
+        assert_eq!(prm, "0000000000000000", "thread {t}");
+    }
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("/after-the-switch"),
+        "the transaction made after the switch was not captured: {stdout}\n{stderr}"
+    );
+}
