@@ -14,6 +14,7 @@ pub mod demo;
 pub mod detect;
 pub mod discover;
 pub mod export;
+pub mod fuzzing;
 pub mod http;
 pub mod io;
 pub mod net;
