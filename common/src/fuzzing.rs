@@ -929,9 +929,9 @@ pub fn mask(data: &[u8]) {
     };
     let cfg = MaskConfig::new(&h, &f, opts & 1 != 0);
     let mut n = 0;
-    if let Some(out) = scrub_bytes(text, &cfg, &mut n) {
+    // (A text already holding "[masked]" may be "masked" to itself.)
+    if scrub_bytes(text, &cfg, &mut n).is_some() {
         assert!(n > 0, "scrubbed with nothing counted");
-        assert_ne!(out, text, "scrubbed to the same bytes");
     }
     if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(text) {
         mask_value(&mut v, &cfg);
