@@ -17,6 +17,7 @@ pub mod demo;
 pub mod detect;
 pub mod discover;
 pub mod export;
+pub mod fuzzing;
 pub mod hostile;
 pub mod http;
 pub mod ingest;

@@ -192,7 +192,27 @@ impl<W: Write> AutoDeflate<W> {
 
 type Chain = Box<dyn Write + Send>;
 
+/// A layer's output that refuses to take nothing: flate2's decoders accept
+/// 0 bytes once their stream has ended (trailing data), and brotli's writer
+/// retries such a write forever (found by fuzzing: `gzip, br` with bytes after
+/// the gzip member hung the parser). `WriteZero` stops decoding instead.
+struct NonZero(Chain);
+
+impl Write for NonZero {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.0.write(buf)? {
+            0 if !buf.is_empty() => Err(io::ErrorKind::WriteZero.into()),
+            n => Ok(n),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
 fn layer(coding: Coding, inner: Chain) -> io::Result<Chain> {
+    let inner: Chain = Box::new(NonZero(inner));
     Ok(match coding {
         Coding::Gzip => Box::new(GzDecoder::new(inner)),
         Coding::Deflate => Box::new(AutoDeflate::Undecided(Vec::with_capacity(2), Some(inner))),

@@ -1072,7 +1072,20 @@ pub mod compat {
 
 /// The flags a config file stands for, checked against `tapwatch run`.
 fn file_flags(path: &Path, args: &[Arg]) -> Result<Vec<(Want, OsString)>, ConfigError> {
-    let doc = Doc::load(path)?;
+    doc_flags(Doc::load(path)?, args)
+}
+
+/// The flags a config text (named `file` in errors) stands for, checked
+/// against `cmd`'s `run` subcommand (the fuzz target's entry point).
+pub fn text_flags(file: &str, text: &str, cmd: &Command) -> Result<Vec<OsString>, ConfigError> {
+    let (_, args) = run_args(cmd)?;
+    Ok(doc_flags(Doc::parse(file, text)?, &args)?
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect())
+}
+
+fn doc_flags(doc: Doc, args: &[Arg]) -> Result<Vec<(Want, OsString)>, ConfigError> {
     let wants = if is_compat(&doc) {
         compat::read(&doc)?
     } else {
