@@ -162,7 +162,57 @@ fn benign(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `DETECT_SCORE_BENCH=N`: times N rounds of the criterion bench's three
+/// benign API requests (also a small target for `valgrind --tool=callgrind`).
+/// With `DETECT_SCORE_UNIQUE=1` every request carries a User-Agent of its
+/// own (defeats the detector's header verdict memo: the worst case).
+fn bench(rounds: u64) {
+    let unique = std::env::var_os("DETECT_SCORE_UNIQUE").is_some();
+    let mut reqs = vec![];
+    for i in 0..if unique { rounds } else { 1 } {
+        reqs.extend(bench_requests(i));
+    }
+    let rounds = if unique { 1 } else { rounds };
+    run_bench(rounds, &reqs);
+}
+
+fn bench_requests(i: u64) -> Vec<common::record::Http> {
+    let ua = format!("Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.{i}");
+    let body = r#"{"sku":"SKU-104","quantity":3,"note":"deliver to door","shipping":{"city":"Dublin","street":"12 O'Connell St."}}"#;
+    [
+        format!("GET /api/v1/users/130 HTTP/1.1\r\nHost: app.example\r\nUser-Agent: {ua}\r\nAccept: application/json\r\nAuthorization: Bearer eyJhbGciOiJIUzI1NiJ9.c2FtcGxl.002002\r\n\r\n"),
+        format!("GET /api/v1/users?page=2&limit=3&sort=-created_at HTTP/1.1\r\nHost: app.example\r\nUser-Agent: {ua}\r\nAccept: */*\r\nCookie: session=4f2a9c; theme=dark\r\n\r\n"),
+        format!("POST /api/v1/orders HTTP/1.1\r\nHost: app.example\r\nUser-Agent: okhttp/4.12.{i}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()),
+    ]
+    .iter()
+    .filter_map(|r| raw::transactions(r.as_bytes(), raw::NEUTRAL_RESPONSE).into_iter().next())
+    .collect()
+}
+
+fn run_bench(rounds: u64, reqs: &[common::record::Http]) {
+    let mut d = Detector::new(DetectConfig::default());
+    let start = std::time::Instant::now();
+    let mut n = 0u64;
+    for _ in 0..rounds {
+        for t in reqs {
+            d.push(std::hint::black_box(t), &mut |_| n += 1);
+        }
+    }
+    let per = start.elapsed().as_nanos() as f64 / (rounds * reqs.len() as u64).max(1) as f64;
+    println!(
+        "benign API request: {:.2} µs each ({n} findings)",
+        per / 1000.0
+    );
+}
+
 fn main() -> anyhow::Result<()> {
+    if let Some(n) = std::env::var("DETECT_SCORE_BENCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        bench(n);
+        return Ok(());
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     crs(root)?;
     benign(root)

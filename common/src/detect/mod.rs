@@ -24,7 +24,7 @@ pub mod sqli;
 pub mod xss;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use points::{header, Kind, Point};
@@ -138,7 +138,17 @@ pub struct Detector {
     sqli: sqli::Scratch,
     variants: Vec<Cow<'static, str>>,
     behaviour: behaviour::Behaviour,
+    /// Verdicts on recent header and cookie values, keyed by host, point
+    /// name and value: a client sends the same User-Agent, Accept and
+    /// session cookie on every request. Lookups only; bounded by [`MEMO_MAX`].
+    memo: HashMap<String, Vec<(ClassFound, String)>>,
+    memo_key: String,
 }
+
+/// Most remembered header/cookie verdicts (the memo is cleared when full).
+const MEMO_MAX: usize = 4096;
+/// Longest header/cookie value remembered.
+const MEMO_VALUE_MAX: usize = 1024;
 
 /// Scanner User-Agent fragments (lower case).
 const SCANNER_AGENTS: &[&str] = &[
@@ -238,6 +248,8 @@ impl Detector {
             seen: HashSet::new(),
             sqli: sqli::Scratch::default(),
             variants: Vec::new(),
+            memo: HashMap::new(),
+            memo_key: String::new(),
         }
     }
 
@@ -393,7 +405,7 @@ impl Detector {
                 custom_point(p, &active, &mut hits);
             }
             let mut per_point: Vec<(ClassFound, String)> = vec![];
-            self.judge_point(p, host, &mut per_point);
+            self.judge_memo(p, host, &mut per_point);
             for ((class, rule, conf), payload) in per_point {
                 if conf < self.cfg.min_confidence {
                     continue;
@@ -450,6 +462,27 @@ impl Detector {
             }
         }
         (hits, pts.cut)
+    }
+
+    /// [`judge_point`](Self::judge_point), remembered for header and cookie
+    /// values (the verdict depends only on host, point and value).
+    fn judge_memo(&mut self, p: &Point<'_>, host: &str, out: &mut Vec<(ClassFound, String)>) {
+        if !matches!(p.kind, Kind::Header | Kind::Cookie) || p.value.len() > MEMO_VALUE_MAX {
+            return self.judge_point(p, host, out);
+        }
+        self.memo_key.clear();
+        for part in [host, "\0", &p.name, "\0", &p.value] {
+            self.memo_key.push_str(part);
+        }
+        if let Some(v) = self.memo.get(self.memo_key.as_str()) {
+            out.extend(v.iter().cloned());
+            return;
+        }
+        self.judge_point(p, host, out);
+        if self.memo.len() >= MEMO_MAX {
+            self.memo.clear();
+        }
+        self.memo.insert(self.memo_key.clone(), out.clone());
     }
 
     /// Every class finding of one point, best per class over its decoded forms.

@@ -1283,10 +1283,48 @@ fn b64_shifted(t: &[u8], skip: usize, out: &mut Vec<u8>) {
     }
 }
 
+/// The gadget names [`java_base64`] looks for in decoded base64: the long
+/// ones and `runtime`, less their first and last character (an alignment
+/// may cut them), matched case-insensitively in one pass.
+static B64_GADGETS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    let inner: Vec<&str> = JAVA_GADGETS
+        .iter()
+        .filter(|g| g.len() >= 10)
+        .chain(&["runtime"])
+        .map(|g| g.get(1..g.len() - 1).unwrap_or(g))
+        .collect();
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(inner)
+        .ok()
+});
+
+/// The fixed strings [`java`] looks for besides gadgets and dotted names:
+/// a value with none of them skips those checks (lower-case input).
+static JAVA_MARKERS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::new([
+        "classloader",
+        "#_memberaccess",
+        "@ognlcontext",
+        "#context[",
+        "ognl.",
+        "(java.",
+        ".getclass()",
+        ".forname(",
+        "getruntime()",
+    ])
+    .ok()
+});
+
+/// [`JAVA_GADGETS`] in one automaton (lower-case input).
+static GADGETS: LazyLock<Option<AhoCorasick>> =
+    LazyLock::new(|| AhoCorasick::new(JAVA_GADGETS).ok());
+
 /// Gadget names and serialization magic inside base64 at any alignment
 /// (the value is a fragment cut from a longer base64 stream).
 pub fn java_base64(s: &str) -> Option<ClassFound> {
     let mut buf = Vec::new();
+    let gadgets = B64_GADGETS.as_ref();
     for tok in s
         .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_')))
         .filter(|t| t.len() >= 6)
@@ -1295,25 +1333,16 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
         let b = tok.as_bytes();
         for skip in 0..4 {
             b64_shifted(b, skip, &mut buf);
-            if let Some(at) = memchr::memmem::find(&buf, b"\xed\x00\x05") {
-                if at <= 3 {
-                    return Some(("deser", "deser.java", 0.85));
-                }
+            // The stream magic `AC ED 00 05`, cut by at most 3 leading bytes.
+            let head = buf.get(..6).unwrap_or(&buf);
+            if head.windows(3).any(|w| w == b"\xed\x00\x05") {
+                return Some(("deser", "deser.java", 0.85));
             }
             if buf.len() < 8 {
                 continue;
             }
-            buf.make_ascii_lowercase();
-            for g in JAVA_GADGETS
-                .iter()
-                .filter(|g| g.len() >= 10)
-                .chain(&["runtime"])
-            {
-                // The first and last character may be cut by the alignment.
-                let inner = g.get(1..g.len() - 1).unwrap_or(g);
-                if memchr::memmem::find(&buf, inner.as_bytes()).is_some() {
-                    return Some(("java", "java.base64_gadget", 0.8));
-                }
+            if gadgets.is_some_and(|ac| ac.is_match(buf.as_slice())) {
+                return Some(("java", "java.base64_gadget", 0.8));
             }
         }
     }
@@ -1323,18 +1352,23 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
 /// Java: class names attackers reach for, gadget chains, OGNL/SpEL, Spring4Shell.
 pub fn java(s: &str) -> Option<ClassFound> {
     let lower = s.to_ascii_lowercase();
-    if lower.contains("class.module.classloader") || lower.contains("class.classloader") {
+    let marked = JAVA_MARKERS
+        .as_ref()
+        .is_none_or(|ac| ac.is_match(lower.as_str()));
+    if marked && (lower.contains("class.module.classloader") || lower.contains("class.classloader"))
+    {
         return Some(("java", "java.spring4shell", 0.9));
     }
-    if (lower.contains("#_memberaccess")
-        || lower.contains("@ognlcontext")
-        || lower.contains("#context[")
-        || lower.contains("ognl."))
+    if marked
+        && (lower.contains("#_memberaccess")
+            || lower.contains("@ognlcontext")
+            || lower.contains("#context[")
+            || lower.contains("ognl."))
         && lower.contains(['#', '@'])
     {
         return Some(("java", "java.ognl", 0.9));
     }
-    if lower.contains("t(java.") || lower.contains("t (java.") {
+    if marked && (lower.contains("t(java.") || lower.contains("t (java.")) {
         return Some(("java", "java.spel", 0.9));
     }
     if lower.contains('.') {
@@ -1345,14 +1379,16 @@ pub fn java(s: &str) -> Option<ClassFound> {
             }
         }
     }
-    for g in JAVA_GADGETS {
-        if lower.contains(g) {
-            return Some(("java", "java.gadget", 0.8));
-        }
+    if GADGETS
+        .as_ref()
+        .is_some_and(|ac| ac.is_match(lower.as_str()))
+    {
+        return Some(("java", "java.gadget", 0.8));
     }
-    if lower.contains(".getclass()")
-        || lower.contains(".forname(")
-        || lower.contains("getruntime()")
+    if marked
+        && (lower.contains(".getclass()")
+            || lower.contains(".forname(")
+            || lower.contains("getruntime()"))
     {
         return Some(("java", "java.reflection", 0.8));
     }

@@ -8,7 +8,49 @@
 //! breaks out of an attribute or a JS string into a sink. Plain formatting
 //! (`<b>bold</b>`, `<a href="https://...">`, `a < b`) is not flagged.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
 use super::sqli::Found;
+
+/// Every word [`script_value`] reacts to: squeezed text with none of them
+/// (and not JSFuck) needs no further look.
+const SCRIPT_WORDS: &[&str] = &[
+    "window",
+    "self",
+    "top",
+    "parent",
+    "this",
+    "frames",
+    "document",
+    "location",
+    "localstorage.",
+    "sessionstorage.",
+    "alert",
+    "prompt",
+    "confirm",
+    "eval",
+    "settimeout",
+    "setinterval",
+    "execscript",
+    "atob",
+    "function",
+    ".call",
+    ".apply",
+    "import",
+];
+
+static SCRIPT_AC: LazyLock<Option<AhoCorasick>> =
+    LazyLock::new(|| AhoCorasick::new(SCRIPT_WORDS).ok());
+
+/// The proof sinks, any case.
+static PROOF_SINKS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(["alert", "prompt", "confirm"])
+        .ok()
+});
 
 const URL_ATTRS: &[&str] = &[
     "href",
@@ -463,7 +505,19 @@ fn js_squeeze(s: &str) -> String {
 /// Script written as a value: DOM sinks, sink calls, bracket access to
 /// globals, tagged templates, JSFuck.
 fn script_value(s: &str) -> Option<Found> {
+    // JSFuck: a value built only from `[]()!+`.
+    let fuck = s
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace())
+        .all(|c| matches!(c, b'[' | b']' | b'(' | b')' | b'!' | b'+'));
     let j = js_squeeze(s);
+    if !fuck
+        && SCRIPT_AC
+            .as_ref()
+            .is_some_and(|ac| !ac.is_match(j.as_str()))
+    {
+        return None;
+    }
     let mut found = None;
     // Globals reached through brackets: `self["alert"]`, `(document)["cookie"]`.
     for g in [
@@ -566,11 +620,6 @@ fn script_value(s: &str) -> Option<Found> {
     if j.contains("${alert}") || j.contains("${prompt}") || j.contains("${confirm}") {
         found = best(found, Some(("xss.sink_call", 0.75)));
     }
-    // JSFuck: a value built only from `[]()!+`.
-    let fuck = s
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace())
-        .all(|c| matches!(c, b'[' | b']' | b'(' | b')' | b'!' | b'+'));
     if fuck && j.matches("[]").count() >= 2 && j.contains('!') {
         found = best(found, Some(("xss.jsfuck", 0.7)));
     }
@@ -719,7 +768,11 @@ fn judge(s: &str) -> Option<Found> {
             }
         }
         // A sink called with a typical proof argument.
-        let lower = s.to_ascii_lowercase();
+        let lower = if PROOF_SINKS.as_ref().is_none_or(|ac| ac.is_match(s)) {
+            s.to_ascii_lowercase()
+        } else {
+            String::new()
+        };
         for k in ["alert", "prompt", "confirm"] {
             for (at, _) in lower.match_indices(k).take(8) {
                 let prev = at
