@@ -12,7 +12,13 @@ use crate::htp::{HtpConfig, HtpConn, Tx};
 
 /// Fields compared; anomalies are shown, not compared (the vocabularies differ).
 const FIELDS: &[&str] = &[
-    "method", "uri", "status", "req_hdrs", "resp_hdrs", "req_body", "resp_body",
+    "method",
+    "uri",
+    "status",
+    "req_hdrs",
+    "resp_hdrs",
+    "req_body",
+    "resp_body",
 ];
 
 fn field(t: &Tx, f: &str) -> String {
@@ -226,6 +232,9 @@ pub fn run(args: &[String]) -> i32 {
             }
         };
         let o = compare(&bytes, all);
+        if o.ours == 0 && o.htp == 0 {
+            continue; // not HTTP/1 at all
+        }
         let diffs: Vec<String> = o.diffs.iter().map(|(k, v)| format!("{k} x{v}")).collect();
         let n = o.ours.max(o.htp);
         println!(

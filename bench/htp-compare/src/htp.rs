@@ -265,13 +265,12 @@ impl<'c> HtpConn<'c> {
         unsafe {
             let status = htp_tx_response_status_number(tx);
             let flags = htp_tx_flags(tx);
-            let (req_body, resp_body) =
-                BODIES.with(|b| {
-                    b.borrow()
-                        .get(&(self.connp as usize, self.next))
-                        .copied()
-                        .unwrap_or_default()
-                });
+            let (req_body, resp_body) = BODIES.with(|b| {
+                b.borrow()
+                    .get(&(self.connp as usize, self.next))
+                    .copied()
+                    .unwrap_or_default()
+            });
             let mut notes: Vec<String> = FLAG_NAMES
                 .iter()
                 .filter(|(f, _)| flags & f == *f)
