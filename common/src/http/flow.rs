@@ -1071,14 +1071,18 @@ fn parse_request(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
         }
         Ok(httparse::Status::Partial) => return Head::Partial,
         Err(httparse::Error::TooManyHeaders) => return skip_head(buf, "too_many_headers"),
-        Err(httparse::Error::Token) => match lenient_request(buf, x.cfg.max_headers) {
-            Lenient::Done(n, request) => {
-                anomalies.push("invalid_uri_bytes");
-                (n, request)
+        // A raw space in the target ends it early for httparse, which then
+        // finds no version (Mirai-style `GET /x?a+ http://h/y HTTP/1.1`).
+        Err(httparse::Error::Token | httparse::Error::Version) => {
+            match lenient_request(buf, x.cfg.max_headers) {
+                Lenient::Done(n, request) => {
+                    anomalies.push("invalid_uri_bytes");
+                    (n, request)
+                }
+                Lenient::Partial => return Head::Partial,
+                Lenient::Bad => return Head::Bad("bad_request_line"),
             }
-            Lenient::Partial => return Head::Partial,
-            Lenient::Bad => return Head::Bad("bad_request_line"),
-        },
+        }
         Err(_) => return Head::Bad("bad_request_line"),
     };
     let seq = c.new_request(request, ts, x);
@@ -1123,9 +1127,9 @@ enum Lenient<T> {
 }
 
 /// A request line `httparse` refuses only for its target (raw bytes that are
-/// not UTF-8, control characters): attack traffic does that on purpose, and
-/// servers often accept it. The target is kept with such bytes
-/// percent-encoded.
+/// not UTF-8, control characters, spaces): attack traffic does that on
+/// purpose, and servers often accept it. The target runs from the first space
+/// to the last, and is kept with such bytes percent-encoded.
 fn lenient_request(buf: &[u8], max_headers: usize) -> Lenient<HttpRequest> {
     let Some(nl) = memchr::memchr(b'\n', buf) else {
         return Lenient::Partial;

