@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 use super::points::header;
 use crate::record::Http;
@@ -100,6 +100,35 @@ static BODY: LazyLock<Vec<Pat>> = LazyLock::new(|| {
         ),
     ])
 });
+
+/// Every body pattern in one automaton: one pass over a body tells which of
+/// [`BODY`] to run for their match position.
+static BODY_SET: LazyLock<Option<RegexSet>> =
+    LazyLock::new(|| RegexSet::new(BODY.iter().map(|p| p.re.as_str())).ok());
+
+/// Whether a response body is not text (images, fonts, archives, ...): by its
+/// Content-Type, or by a NUL byte near its start. Such bodies are not scanned.
+fn binary_body(headers: &[(String, String)], body: &[u8]) -> bool {
+    let ctype = header(headers, "content-type")
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let binary_type = ["image/", "audio/", "video/", "font/"]
+        .iter()
+        .any(|p| ctype.starts_with(p))
+        || [
+            "application/octet-stream",
+            "application/zip",
+            "application/gzip",
+            "application/pdf",
+            "application/wasm",
+            "application/x-protobuf",
+            "application/grpc",
+        ]
+        .iter()
+        .any(|t| ctype.starts_with(t));
+    binary_type || memchr::memchr(0, body.get(..1024).unwrap_or(body)).is_some()
+}
 
 static CARD: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"\b[3456]\d{3}(?:[ -]?\d{4}){2}[ -]?\d{1,7}\b").ok());
@@ -229,9 +258,17 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
         }
     }
     let Some(resp) = &tx.response else { return };
-    let body_raw = resp.body.get(..256 * 1024).unwrap_or(&resp.body);
+    let body_raw = if binary_body(&resp.headers, &resp.body) {
+        &[][..]
+    } else {
+        resp.body.get(..256 * 1024).unwrap_or(&resp.body)
+    };
     let body = String::from_utf8_lossy(body_raw);
-    for p in BODY.iter() {
+    let matched = BODY_SET.as_ref().map(|set| set.matches(&body));
+    for (i, p) in BODY.iter().enumerate() {
+        if matched.as_ref().is_some_and(|m| !m.matched(i)) {
+            continue;
+        }
         if let Some(m) = p.re.find(&body) {
             add(p.class, p.severity, excerpt(&body, m.start(), 120), false);
         }
@@ -470,6 +507,27 @@ mod tests {
         let mut out = vec![];
         check(t, PassiveConfig { hygiene }, &mut out);
         out.iter().map(|f| f.class).collect()
+    }
+
+    /// Binary bodies (by type or by a NUL byte) are not scanned; the same
+    /// text in a text body is.
+    #[test]
+    fn binary_bodies_are_not_scanned() {
+        let trace = "Traceback (most recent call last):\n  File \"x.py\", line 1";
+        for (ctype, body, found) in [
+            ("text/html", trace.to_string(), true),
+            ("application/json", trace.to_string(), true),
+            ("image/png", trace.to_string(), false),
+            ("application/octet-stream", trace.to_string(), false),
+            ("text/plain", format!("\u{0}PNG{trace}"), false),
+        ] {
+            let t = tx(&[], 500, &[("Content-Type", ctype)], &body);
+            assert_eq!(
+                classes(&t, false).contains(&"info_leak.stack_trace"),
+                found,
+                "{ctype}: {body:?}"
+            );
+        }
     }
 
     #[test]
