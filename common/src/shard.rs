@@ -115,6 +115,8 @@ struct Chunk {
     /// about once a second before (for metrics).
     sums: Option<Sums>,
     last: bool,
+    /// The worker panicked (a bug): the run cannot go on.
+    failed: bool,
 }
 
 type Sums = (Summary, Option<Summary>);
@@ -142,7 +144,26 @@ impl Worker {
         )
     }
 
-    fn run(mut self, rx: Receiver<ToWorker>, tx: Sender<Chunk>) {
+    /// Works until the end of input; a panic (a bug) is reported to the
+    /// reading thread instead of leaving it waiting for this worker forever.
+    fn run(self, rx: Receiver<ToWorker>, tx: Sender<Chunk>) {
+        let id = self.id;
+        let back = tx.clone();
+        let worked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            self.work(rx, tx);
+        }));
+        if worked.is_err() {
+            let _ = back.send(Chunk {
+                worker: id,
+                items: vec![],
+                sums: None,
+                last: false,
+                failed: true,
+            });
+        }
+    }
+
+    fn work(mut self, rx: Receiver<ToWorker>, tx: Sender<Chunk>) {
         let mut reported = std::time::Instant::now();
         for msg in rx {
             match msg {
@@ -179,6 +200,7 @@ impl Worker {
                         items,
                         sums,
                         last: false,
+                        failed: false,
                     };
                     if tx.send(chunk).is_err() {
                         return;
@@ -216,6 +238,7 @@ impl Worker {
                         items,
                         sums: Some(self.sums()),
                         last: true,
+                        failed: false,
                     });
                     return;
                 }
@@ -413,6 +436,12 @@ impl Sharded {
                 Err(mpsc::TryRecvError::Disconnected) => return Err(self.worker_failure()),
             }
         };
+        if chunk.failed {
+            return Err(anyhow!(
+                "worker thread {} failed (a bug; its panic message is above)",
+                chunk.worker
+            ));
+        }
         if let Some(q) = self.pending.get_mut(chunk.worker) {
             q.push_back(chunk);
         }
