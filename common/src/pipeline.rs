@@ -502,14 +502,7 @@ pub fn run<O: Output>(
                 &mut progress,
                 &stopping,
                 |raw| {
-                    let frame = FrameIn {
-                        ts: raw.ts,
-                        src: &name,
-                        index: raw.index,
-                        link: raw.link,
-                        data: raw.data,
-                        tunnel: &[],
-                    };
+                    let frame = FrameIn::from_raw(&raw, &name);
                     chain.push_frame(&frame, &mut |rec| sink.emit(rec));
                     Ok(sink.err.is_none())
                 },

@@ -253,26 +253,15 @@ impl<O: Output> EngineSink<'_, '_, O> {
     }
 
     fn finish(&mut self) -> anyhow::Result<()> {
-        self.engine()?;
-        let EngineSink {
-            engine: Some(engine),
-            out,
-            err,
-            node,
-            ..
-        } = self
-        else {
-            return Ok(());
-        };
-        engine.finish(&mut Self::emitter(out, err))?;
-        node.publish(engine, true);
-        self.check()?;
+        self.with(true, |engine, emit| engine.finish(emit))?;
         self.out.flush().context("writing output")
     }
 
-    /// Runs `f` on the engine with the emitter; publishes metrics now and then.
+    /// Runs `f` on the engine with the emitter; publishes metrics now and
+    /// then (`now`: at once).
     fn with(
         &mut self,
+        now: bool,
         f: impl FnOnce(&mut Engine, &mut dyn FnMut(Record<'_>)) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         self.engine()?;
@@ -287,7 +276,7 @@ impl<O: Output> EngineSink<'_, '_, O> {
             return Ok(());
         };
         f(engine, &mut Self::emitter(out, err))?;
-        node.publish(engine, false);
+        node.publish(engine, now);
         self.check()
     }
 }
@@ -307,11 +296,11 @@ impl<O: Output> FrameSink for EngineSink<'_, '_, O> {
             data: &f.data,
             tunnel,
         };
-        self.with(|engine, emit| engine.push_frame(&frame, emit))
+        self.with(false, |engine, emit| engine.push_frame(&frame, emit))
     }
 
     fn flush(&mut self) -> anyhow::Result<()> {
-        self.with(|engine, emit| engine.idle(emit))
+        self.with(false, |engine, emit| engine.idle(emit))
     }
 }
 
@@ -440,15 +429,8 @@ fn run_sharded_file<O: Output>(
         &mut progress,
         &stopping,
         |raw| {
-            let frame = FrameIn {
-                ts: raw.ts,
-                src: &name,
-                index: raw.index,
-                link: raw.link,
-                data: raw.data,
-                tunnel: &[],
-            };
-            sink.with(|engine, emit| engine.push_frame(&frame, emit))?;
+            let frame = FrameIn::from_raw(&raw, &name);
+            sink.with(false, |engine, emit| engine.push_frame(&frame, emit))?;
             Ok(true)
         },
     )?;

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tw-export");
 
-fn tmpdir(name: &str) -> PathBuf {
+pub(crate) fn tmpdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tw-export-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -57,7 +57,7 @@ fn endpoint(secs: u64) -> String {
 }
 
 /// Waits for a child with a bound; kills it and fails when the bound passes.
-fn wait_bounded(mut child: Child, limit: Duration) -> Output {
+pub(crate) fn wait_bounded(mut child: Child, limit: Duration) -> Output {
     let start = Instant::now();
     while start.elapsed() < limit {
         if child.try_wait().unwrap().is_some() {
@@ -100,7 +100,7 @@ fn json_lines(text: &str) -> Vec<Value> {
 }
 
 /// Polls `cond` every 20 ms for at most `limit`.
-fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+pub(crate) fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while start.elapsed() < limit {
         if cond() {
@@ -126,7 +126,7 @@ struct Receiver {
     thread: Option<JoinHandle<()>>,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -87,6 +87,20 @@ pub struct FrameIn<'a> {
     pub tunnel: &'a [Tunnel],
 }
 
+impl<'a> FrameIn<'a> {
+    /// A frame as a capture file reader returned it, from source `src`.
+    pub fn from_raw(raw: &crate::io::RawFrame<'a>, src: &'a str) -> FrameIn<'a> {
+        FrameIn {
+            ts: raw.ts,
+            src,
+            index: raw.index,
+            link: raw.link,
+            data: raw.data,
+            tunnel: &[],
+        }
+    }
+}
+
 /// The kinds of counter in [`DecapStats::reasons`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ReasonGroup {
