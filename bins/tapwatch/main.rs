@@ -10,6 +10,8 @@ use common::cli::{self, CommonArgs};
 use common::node::config;
 use common::pipeline::ChainConfig;
 
+common::fast_allocator!();
+
 const EXAMPLES: &str = "Examples:
   tapwatch demo
   tapwatch run -r mirror.pcap | jq -c '{uri: .request.uri, status: .response.status}'

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use common::args::CaptureArgs;
 use common::capture::{tunnel, Output};
 
+common::fast_allocator!();
+
 const EXAMPLES: &str = "Examples:
   tw-capture -r a.pcap -r b.pcapng | tw-decap | jq -c .ip
   sudo tw-capture --filter eth0:80 --filter eth0:443 | tw-decap | tw-detect

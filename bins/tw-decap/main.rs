@@ -7,6 +7,8 @@ use common::args::DecapArgs;
 use common::cli::{self, CommonArgs};
 use common::pipeline::{self, ChainConfig, Level};
 
+common::fast_allocator!();
+
 const EXAMPLES: &str = "Examples:
   tw-decap -r mirror.pcap | jq -c 'select(.tcp.dport == 80)'
   tw-capture -i eth1 | tw-decap --vni 7 --port 80 --port 443 | tw-reassemble

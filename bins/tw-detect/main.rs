@@ -8,6 +8,8 @@ use common::args::{DecapArgs, DetectArgs, HttpArgs, ReassembleArgs};
 use common::cli::{self, CommonArgs};
 use common::pipeline::{self, ChainConfig, Level};
 
+common::fast_allocator!();
+
 const EXAMPLES: &str = "Examples:
   tw-detect -r capture.pcap --findings-only | jq -c 'select(.type==\"attack\") | {uri, hits: [.hits[].class]}'
   tw-http-parse -r mirror.pcap | tw-detect | tw-discover > inventory.ndjson

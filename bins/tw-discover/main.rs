@@ -10,6 +10,8 @@ use common::cli::{self, CommonArgs};
 use common::discover::{driver, EXIT_DIFFERENCES};
 use common::pipeline::ChainConfig;
 
+common::fast_allocator!();
+
 const EXAMPLES: &str = "Exit status: 0 done (no differences), 4 differences found (diff, --against),
 1 error, 2 bad command line, 3 bad input under --strict.
 

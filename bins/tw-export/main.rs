@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use common::args::ExportArgs;
 use common::cli::{self, CommonArgs};
 
+common::fast_allocator!();
+
 const EXAMPLES: &str = "Examples:
   tw-http-parse -r capture.pcap | tw-export --types http --sink 'file:out/http.ndjson?rotate=10MiB'
   TOKEN='Bearer x' tw-export -r findings.ndjson --webhook-auth-env TOKEN --spool-dir /var/spool/tw \\

@@ -8,6 +8,8 @@ use common::args::{DecapArgs, HttpArgs, ReassembleArgs};
 use common::cli::{self, CommonArgs};
 use common::pipeline::{self, ChainConfig, Level};
 
+common::fast_allocator!();
+
 const EXAMPLES: &str = "Examples:
   tw-http-parse -r capture.pcap | jq -c '{uri: .request.uri, status: .response.status}'
   tw-decap -r mirror.pcap | tw-reassemble | tw-http-parse --trusted-proxy 10.0.0.0/8 | jq -r .real_ip

@@ -8,6 +8,8 @@ use common::args::HttpArgs;
 use common::cli::{self, CommonArgs};
 use common::ingest::args::{run_cli, IngestArgs};
 
+common::fast_allocator!();
+
 const EXAMPLES: &str = "Examples:
   tw-ingest --listen 0.0.0.0:8089 --trusted-proxy 10.0.0.0/8 | tw-detect | tw-export --sink 'file:attacks.ndjson'
   tw-ingest -l 127.0.0.1:8089 -c 100 | jq -c '{real_ip, uri: .request.uri}'

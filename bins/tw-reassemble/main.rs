@@ -7,6 +7,8 @@ use common::args::{DecapArgs, ReassembleArgs};
 use common::cli::{self, CommonArgs};
 use common::pipeline::{self, ChainConfig, Level};
 
+common::fast_allocator!();
+
 const EXAMPLES: &str = "Examples:
   tw-capture -r mirror.pcap | tw-decap | tw-reassemble | jq -c 'select(.type==\"conn\")'
   tw-reassemble -r vxlan.pcap --track vlan,vni,endpoints > streams.ndjson
