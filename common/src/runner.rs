@@ -105,6 +105,35 @@ impl Node {
         Ok(())
     }
 
+    /// Publishes the capture's counters: the totals, and the kernel's per interface.
+    fn publish_capture(&self, report: &capture::driver::Report) {
+        let Some(m) = &self.metrics else { return };
+        m.publish("capture", &capture::driver::totals(report));
+        for (iface, k) in &report.kernel {
+            let labels = [("iface", iface.as_str())];
+            for (what, n, help) in [
+                (
+                    "received",
+                    k.received,
+                    "Packets the capture filter accepted (libpcap ps_recv).",
+                ),
+                (
+                    "dropped",
+                    k.dropped,
+                    "Packets the kernel dropped: tapwatch read too slowly (ps_drop).",
+                ),
+                (
+                    "if_dropped",
+                    k.if_dropped,
+                    "Packets the interface or its driver dropped (ps_ifdrop).",
+                ),
+            ] {
+                let name = format!("tapwatch_capture_kernel_{what}_total");
+                m.set_counter(&name, help, &labels, n as f64);
+            }
+        }
+    }
+
     /// Publishes the stages' counters, at most once a second unless `now`.
     fn publish(&mut self, engine: &Engine, now: bool) {
         let Some(m) = &self.metrics else { return };
@@ -284,6 +313,10 @@ impl<O: Output> EngineSink<'_, '_, O> {
 impl<O: Output> FrameSink for EngineSink<'_, '_, O> {
     fn opened(&mut self) -> anyhow::Result<()> {
         self.engine().map(|_| ())
+    }
+
+    fn report(&mut self, report: &capture::driver::Report) {
+        self.node.publish_capture(report);
     }
 
     fn frame(&mut self, f: &Frame<'_>) -> anyhow::Result<()> {

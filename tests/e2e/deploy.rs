@@ -8,26 +8,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Whether `tapwatch run` has the runner flags of issue #7 yet (`--threads`,
-/// `--metrics`, `--user`, `-i`, `--vxlan-listen`, the export flags).
-/// NEEDS-WIRING: the lead sets this to true when the runner lands; until then
-/// a check may fail only because it names one of [`PENDING_FLAGS`].
-pub const RUNNER_WIRED: bool = true;
-
-/// The flags the kits use that today's `tapwatch run` lacks.
-pub const PENDING_FLAGS: &[&str] = &[
-    "threads",
-    "metrics",
-    "user",
-    "interface",
-    "filter",
-    "vxlan-listen",
-    "geneve-listen",
-    "sink",
-    "types",
-    "spool-dir",
-];
-
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -98,23 +78,12 @@ pub fn check_run_args(what: &str, args: &[String], config: &Path) -> Result<Stri
     }
 }
 
-/// Asserts a check passed; before the runner is wired, a failure naming one
-/// of the pending flags is reported and tolerated, any other fails.
+/// Asserts a check passed.
 pub fn assert_checks(what: &str, result: Result<String, String>) {
     match result {
         Ok(line) => assert!(line.starts_with("tapwatch run"), "{what}: {line}"),
-        Err(e) if !RUNNER_WIRED && PENDING_FLAGS.iter().any(|f| names_flag(&e, f)) => {
-            eprintln!("PENDING (needs the runner's flags) {what}: {}", e.trim());
-        }
         Err(e) => panic!("{what}: tapwatch config check rejects it:\n{e}"),
     }
-}
-
-fn names_flag(err: &str, flag: &str) -> bool {
-    err.contains(&format!("'--{flag}'"))
-        || err.contains(&format!("`{flag}`"))
-        || err.contains(&format!(".{flag}`"))
-        || err.contains(&format!("--{flag},"))
 }
 
 #[test]

@@ -1,11 +1,9 @@
 //! The node pieces through the real `tapwatch` binary: `--config` expansion,
-//! `tapwatch config check|schema`, and (once the runner is wired, see
-//! deploy::RUNNER_WIRED) `--metrics` and `--user`.
+//! `tapwatch config check|schema`, `--metrics` and `--user`.
 
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Output};
-
-use crate::deploy::RUNNER_WIRED;
 
 fn tapwatch(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tapwatch"))
@@ -153,8 +151,8 @@ fn schema_lists_every_run_flag() {
     assert!(n > 30, "only {n} flags seen in run --help");
 }
 
-/// NEEDS-WIRING: `tapwatch run --user nobody` (privileges dropped after the
-/// capture is open) gives the same records as without.
+/// `tapwatch run --user nobody` (privileges dropped after the capture is
+/// open) gives the same records as without.
 #[test]
 fn run_as_nobody_gives_the_same_records() {
     if !nix_is_root() {
@@ -162,13 +160,6 @@ fn run_as_nobody_gives_the_same_records() {
         return;
     }
     let out = tapwatch(&["run", "--user", "nobody", "-r", &sample()]);
-    if !RUNNER_WIRED {
-        eprintln!(
-            "PENDING (needs the runner's --user): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        return;
-    }
     assert!(
         out.status.success(),
         "{}",
@@ -177,18 +168,35 @@ fn run_as_nobody_gives_the_same_records() {
     assert_eq!(out.stdout, tapwatch(&["run", "-r", &sample()]).stdout);
 }
 
-/// NEEDS-WIRING: a live node serves /health and /metrics while it runs.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET `path` from the metrics server on `port`: the whole answer.
+fn get(port: u16, path: &str) -> Option<String> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+/// The value of the series `name` (with its labels, as exposed) in a
+/// /metrics answer.
+fn series(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// A live node serves /health and /metrics while it runs.
 #[test]
 fn running_node_serves_health_and_metrics() {
-    use std::io::{Read, Write};
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
-    let (metrics, vxlan) = (free(), free());
+    let (metrics, vxlan) = (free_port(), free_port());
     let mut child = Command::new(env!("CARGO_BIN_EXE_tapwatch"))
         .args(["run", "--metrics", &format!("127.0.0.1:{metrics}")])
         .args([
@@ -201,17 +209,9 @@ fn running_node_serves_health_and_metrics() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let get = |path: &str| -> Option<String> {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", metrics)).ok()?;
-        s.write_all(format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes())
-            .ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        Some(out)
-    };
     let mut health = None;
     for _ in 0..50 {
-        if let Some(h) = get("/health") {
+        if let Some(h) = get(metrics, "/health") {
             health = Some(h);
             break;
         }
@@ -220,23 +220,92 @@ fn running_node_serves_health_and_metrics() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let metrics_text = get("/metrics");
+    let metrics_text = get(metrics, "/metrics");
     let _ = child.kill();
     let out = child.wait_with_output().unwrap();
-    if !RUNNER_WIRED {
-        eprintln!(
-            "PENDING (needs the runner's --metrics/--vxlan-listen): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        return;
-    }
-    let health = health.expect("/health answered");
+    let health = health.unwrap_or_else(|| {
+        panic!(
+            "/health never answered: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     assert!(
         health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"),
         "{health}"
     );
     let m = metrics_text.expect("/metrics answered");
     assert!(m.contains("# TYPE tapwatch_"), "{m}");
+}
+
+/// While a live capture runs, /metrics shows the kernel's counters per
+/// interface (libpcap's received and dropped) and the frames captured so far,
+/// not only at the end: real traffic on loopback from a real client and server.
+#[test]
+fn live_capture_counters_reach_metrics_while_running() {
+    if !nix_is_root() {
+        eprintln!("SKIP live capture metrics: needs root");
+        return;
+    }
+    let server = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = server.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for mut conn in server.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = conn
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+    let metrics = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tapwatch"))
+        .args(["run", "-q", "-i", "lo", "-f", &format!("tcp port {port}")])
+        .args(["--metrics", &format!("127.0.0.1:{metrics}")])
+        .args(["--duration", "20", "--until", "http"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run tapwatch");
+    let received = r#"tapwatch_capture_kernel_received_total{iface="lo"}"#;
+    let mut seen = None;
+    for _ in 0..100 {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        // A transaction each round; the counters arrive about once a second.
+        if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = c.write_all(b"GET /counted HTTP/1.1\r\nHost: t\r\n\r\n");
+            let _ = c.read_to_string(&mut String::new());
+        }
+        if let Some(text) = get(metrics, "/metrics") {
+            let frames = series(&text, "tapwatch_capture_frames_total").unwrap_or(0.0);
+            if series(&text, received).is_some_and(|n| n > 0.0) && frames > 0.0 {
+                seen = Some(text);
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Still running: the counters came while capturing, not from the end.
+    let running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let text = seen.unwrap_or_else(|| {
+        panic!(
+            "no kernel counters on /metrics while running: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(running, "the node ended before the counters were seen");
+    for name in [
+        r#"tapwatch_capture_kernel_dropped_total{iface="lo"}"#,
+        r#"tapwatch_capture_kernel_if_dropped_total{iface="lo"}"#,
+    ] {
+        assert!(series(&text, name).is_some(), "{name} missing:\n{text}");
+    }
+    assert!(
+        text.contains("# TYPE tapwatch_capture_kernel_received_total counter"),
+        "{text}"
+    );
 }
 
 fn nix_is_root() -> bool {

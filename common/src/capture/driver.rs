@@ -73,6 +73,16 @@ pub struct Report {
     pub skipped: BTreeMap<&'static str, u64>,
 }
 
+impl Report {
+    /// Records an interface's kernel counters (they only grow: the latest wins).
+    fn set_kernel(&mut self, iface: &str, k: KernelStats) {
+        match self.kernel.iter_mut().find(|(n, _)| n == iface) {
+            Some((_, old)) => *old = k,
+            None => self.kernel.push((iface.to_string(), k)),
+        }
+    }
+}
+
 /// Counts frames into the sink and enforces `-c`.
 struct Counter<'s> {
     sink: &'s mut dyn FrameSink,
@@ -133,6 +143,7 @@ pub fn run(
     } else {
         run_files(opts, &mut counter, stop, bad, progress)
     };
+    counter.sink.report(&counter.report);
     let flushed = counter.sink.flush();
     outcome?;
     flushed?;
@@ -245,6 +256,13 @@ fn run_concurrent(
                 Ok(Flow::Continue)
             }
             Msg::Failed(e) => Err(e),
+            Msg::Kernel(source, k) => {
+                if let Some(name) = names.get(source) {
+                    counter.report.set_kernel(name, k);
+                    counter.sink.report(&counter.report);
+                }
+                Ok(Flow::Continue)
+            }
         }
     };
 
@@ -310,7 +328,7 @@ fn run_concurrent(
         match thread.join() {
             Ok(end) => {
                 if let (true, Some(k)) = (live, end.kernel) {
-                    counter.report.kernel.push((name, k));
+                    counter.report.set_kernel(&name, k);
                 }
                 for (reason, n) in end.skipped {
                     *counter.report.skipped.entry(reason).or_default() += n;
@@ -352,7 +370,9 @@ pub fn run_cli(opts: &Options, output: &Output, common: &CommonArgs) -> anyhow::
     Ok(())
 }
 
-pub fn summary(report: &Report, sink_skipped: &[(&'static str, u64)], bad: &BadInput) -> Summary {
+/// The running totals: frames, bytes, the kernel's counters summed over the
+/// interfaces, frames per source (what `/metrics` shows while capturing).
+pub fn totals(report: &Report) -> Summary {
     let mut s = Summary::new()
         .count("frames", report.frames)
         .count("bytes", report.bytes);
@@ -363,29 +383,35 @@ pub fn summary(report: &Report, sink_skipped: &[(&'static str, u64)], bad: &BadI
             .count("dropped by kernel", total(|k| k.dropped))
             .count("dropped by interface", total(|k| k.if_dropped));
     }
-    let mut skipped = report.skipped.clone();
-    for (reason, n) in sink_skipped {
-        *skipped.entry(reason).or_default() += n;
-    }
     s.group(
         "sources",
         report.sources.iter().map(|(name, n)| (name.as_str(), *n)),
     )
-    .group(
-        "kernel",
-        report.kernel.iter().flat_map(|(name, k)| {
-            [
-                (format!("{name} received"), k.received),
-                (format!("{name} dropped"), k.dropped),
-                (format!("{name} if_dropped"), k.if_dropped),
-            ]
-        }),
-    )
-    .group("skipped", skipped)
-    .group(
-        "malformed",
-        bad.counts().iter().map(|(k, n)| (k.as_str(), *n)),
-    )
+}
+
+/// The end-of-run summary: [`totals`], the kernel's counters per interface,
+/// what was skipped and what was malformed.
+pub fn summary(report: &Report, sink_skipped: &[(&'static str, u64)], bad: &BadInput) -> Summary {
+    let mut skipped = report.skipped.clone();
+    for (reason, n) in sink_skipped {
+        *skipped.entry(reason).or_default() += n;
+    }
+    totals(report)
+        .group(
+            "kernel",
+            report.kernel.iter().flat_map(|(name, k)| {
+                [
+                    (format!("{name} received"), k.received),
+                    (format!("{name} dropped"), k.dropped),
+                    (format!("{name} if_dropped"), k.if_dropped),
+                ]
+            }),
+        )
+        .group("skipped", skipped)
+        .group(
+            "malformed",
+            bad.counts().iter().map(|(k, n)| (k.as_str(), *n)),
+        )
 }
 
 #[cfg(test)]

@@ -2,11 +2,16 @@
 //! thread. Times come from the pcap header (when the kernel took the packet),
 //! with nanosecond precision where the platform offers it.
 
+use std::time::{Duration, Instant};
+
 use anyhow::Context;
 
 use super::filter_spec::LiveSource;
 use super::{Feed, KernelStats, Msg, OwnedFrame, SourceEnd, DEFAULT_SNAPLEN, POLL};
 use crate::record::{LinkType, Ts};
+
+/// How often a live source sends its kernel counters (for `/metrics`).
+const KERNEL_EVERY: Duration = Duration::from_secs(1);
 
 /// An opened, filtered capture, ready to run.
 pub struct LiveCapture {
@@ -91,11 +96,30 @@ impl LiveCapture {
         }
     }
 
-    /// Captures until halted, sending frames as source `source`; returns the
-    /// kernel's counters.
+    /// The kernel's counters for this capture so far.
+    fn kernel(&mut self) -> Result<KernelStats, pcap::Error> {
+        self.cap.stats().map(|s| KernelStats {
+            received: u64::from(s.received),
+            dropped: u64::from(s.dropped),
+            if_dropped: u64::from(s.if_dropped),
+        })
+    }
+
+    /// Captures until halted, sending frames as source `source` and the
+    /// kernel's counters about once a second; returns the final counters.
     pub(crate) fn run(mut self, source: usize, feed: Feed) -> SourceEnd {
         let mut index = 0u64;
+        let mut reported = Instant::now();
         while !feed.halted() {
+            if reported.elapsed() >= KERNEL_EVERY {
+                reported = Instant::now();
+                // For /metrics while running; a failure shows at the end.
+                if let Ok(k) = self.kernel() {
+                    if !feed.send(Msg::Kernel(source, k)) {
+                        break;
+                    }
+                }
+            }
             let msg = match self.cap.next_packet() {
                 Ok(p) => {
                     // time_t is i32 on some 32-bit targets.
@@ -137,12 +161,8 @@ impl LiveCapture {
                 break;
             }
         }
-        let kernel = match self.cap.stats() {
-            Ok(s) => Some(KernelStats {
-                received: u64::from(s.received),
-                dropped: u64::from(s.dropped),
-                if_dropped: u64::from(s.if_dropped),
-            }),
+        let kernel = match self.kernel() {
+            Ok(k) => Some(k),
             Err(e) => {
                 log::warn!("{}: no kernel statistics: {e}", self.iface);
                 None

@@ -71,6 +71,8 @@ pub(crate) enum Msg {
     Bad(&'static str, String),
     /// The source failed and ended.
     Failed(anyhow::Error),
+    /// A live source's kernel counters so far (about once a second).
+    Kernel(usize, KernelStats),
 }
 
 /// What a source thread reports when it ends.

@@ -19,6 +19,10 @@ pub trait FrameSink {
         Ok(())
     }
 
+    /// The capture's counters so far: about once a second while live sources
+    /// run (with the kernel's counters per interface), and once at the end.
+    fn report(&mut self, _report: &super::driver::Report) {}
+
     /// Pushes buffered output on (called when a live source goes idle and at the end).
     fn flush(&mut self) -> anyhow::Result<()> {
         Ok(())

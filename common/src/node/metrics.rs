@@ -120,6 +120,23 @@ impl Metrics {
     /// Sets a gauge (queue depth, open flows). `name` is the full metric name
     /// (`tapwatch_queue_depth`); characters Prometheus does not allow become `_`.
     pub fn set_gauge(&self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
+        self.set_labelled(Kind::Gauge, name, help, labels, value);
+    }
+
+    /// Sets a counter with labels (`tapwatch_capture_kernel_dropped_total{iface="eth0"}`)
+    /// to a total kept elsewhere; `name` is the full metric name.
+    pub fn set_counter(&self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
+        self.set_labelled(Kind::Counter, name, help, labels, value);
+    }
+
+    fn set_labelled(
+        &self,
+        kind: Kind,
+        name: &str,
+        help: &str,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) {
         let mut labels: Labels = labels
             .iter()
             .map(|(k, v)| (label_name(k), v.to_string()))
@@ -130,7 +147,7 @@ impl Metrics {
             &mut families,
             metric_name(name),
             help.to_string(),
-            Kind::Gauge,
+            kind,
             labels,
             0,
             value,
