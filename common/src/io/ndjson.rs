@@ -80,7 +80,7 @@ impl<R: BufRead> NdjsonReader<R> {
                     }
                     break;
                 }
-                let (take, done) = match memchr(b'\n', chunk) {
+                let (take, done) = match memchr::memchr(b'\n', chunk) {
                     Some(i) => (i + 1, true),
                     None => (chunk.len(), false),
                 };
@@ -115,10 +115,6 @@ impl<R: BufRead> NdjsonReader<R> {
             return Some(Ok(&self.buf));
         }
     }
-}
-
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
 }
 
 /// Writes records, one per line, on one buffered writer.
