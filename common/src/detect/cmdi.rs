@@ -410,6 +410,7 @@ const WORDS: &[&str] = &[
     "sqlite3",
     "mysql",
     "psql",
+    "ip",
 ];
 
 /// `Some(true)` for an unambiguous binary, `Some(false)` for one that is also a word.
@@ -479,14 +480,67 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
 /// The shell reading of the word at the start of `s`: the normalised word
 /// and what follows it.
 fn word(s: &str) -> (String, &str) {
+    let (w, rest, _) = word_noise(s);
+    (w, rest)
+}
+
+/// [`word`], also saying whether the word was written the way only an
+/// evasion writes one: quotes opened and closed inside it (`c'a't`, `"w"get`),
+/// a backslash (`\ls`, `wh\oami`), an empty substitution (`pi$()ng`,
+/// ``pi``ng``) or a special parameter (`c$@at`, `c$!at`) that expands to nothing.
+fn word_noise(s: &str) -> (String, &str, bool) {
     let mut w = String::new();
     let b = s.as_bytes();
     let mut i = 0;
+    let mut noise = false;
+    let mut quotes = [0u8; 2];
     while i < b.len() && w.len() < 64 {
         let c = b[i];
         match c {
-            b'\'' | b'"' | b'\\' => i += 1,
-            b'$' if matches!(b.get(i + 1), Some(b'@' | b'*')) => i += 2,
+            b'\'' | b'"' => {
+                quotes[usize::from(c == b'"')] += 1;
+                i += 1;
+            }
+            b'\\' => {
+                noise |= b.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic());
+                i += 1;
+            }
+            // ANSI-C quoting `$'...'` / locale quoting `$"..."`.
+            b'$' if matches!(b.get(i + 1), Some(b'\'' | b'"')) => {
+                noise = true;
+                i += 1;
+            }
+            b'$' if matches!(b.get(i + 1), Some(b'@' | b'*')) => {
+                noise = true;
+                i += 2;
+            }
+            // `$!`, `$?`, `$-`, `$_`, `$$` and empty `$()` inside a word.
+            b'$' if !w.is_empty()
+                && (matches!(b.get(i + 1), Some(b'!' | b'?' | b'-' | b'_' | b'$'))
+                    || b.get(i + 1..i + 3) == Some(b"()")) =>
+            {
+                noise = true;
+                i += if b.get(i + 1) == Some(&b'(') { 3 } else { 2 };
+            }
+            // An empty process substitution or backtick pair inside a word.
+            b'<' | b'>' | b'`'
+                if !w.is_empty()
+                    && (b.get(i + 1..i + 3) == Some(b"()")
+                        || (c == b'`' && b.get(i + 1) == Some(&b'`'))) =>
+            {
+                noise = true;
+                i += if c == b'`' { 2 } else { 3 };
+            }
+            // An unset one-letter variable inside a word (`n$u\c$u`).
+            b'$' if !w.is_empty()
+                && b.get(i + 1).is_some_and(|n| n.is_ascii_lowercase())
+                && !b
+                    .get(i + 2)
+                    .is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'_') =>
+            {
+                noise = true;
+                i += 2;
+            }
             b'$' if s
                 .get(i..)
                 .is_some_and(|r| r.starts_with("${IFS}") || r.starts_with("$IFS")) =>
@@ -517,7 +571,13 @@ fn word(s: &str) -> (String, &str) {
         }
     }
     let rest = s.get(i..).unwrap_or("");
-    (w, rest)
+    // Quotes around the whole word only quote it; a pair inside it splits it.
+    let wrapped = b.first().is_some_and(|c| matches!(c, b'\'' | b'"'))
+        && i > 0
+        && b.get(i - 1) == b.first()
+        && quotes[0] + quotes[1] == 2;
+    noise |= !wrapped && quotes.iter().any(|q| *q >= 2);
+    (w, rest, noise)
 }
 
 /// What follows a command word looks like shell: an option, a path, a
@@ -592,9 +652,18 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
             break;
         }
     }
-    let (w, rest) = word(t);
+    let (w, rest, noise) = word_noise(t);
     if w.is_empty() {
         return None;
+    }
+    // An unset variable in command position expands to nothing (`;$a cat x`).
+    if depth < 3
+        && w.len() <= 3
+        && w.starts_with('$')
+        && w.bytes().skip(1).all(|c| c.is_ascii_lowercase())
+        && rest.starts_with([' ', '\t', '+'])
+    {
+        return command_at_depth(rest, after_sep, depth + 1);
     }
     // `f(){ f|f& };f`: a shell function definition.
     if let Some(body) = rest.trim_start().strip_prefix("()") {
@@ -661,6 +730,10 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
     if !path_ok {
         return None;
     }
+    // `c'a't`, `pi$()ng`, `\ls`: nobody writes a program name that way but to evade.
+    if noise {
+        return Some(("rce.obfuscated_command", 0.8));
+    }
     let args = shellish(rest);
     let bare = rest.trim().is_empty();
     match (after_sep, strong, absolute) {
@@ -678,6 +751,88 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
                 && rest.len() < 120 =>
         {
             Some(("rce.command_start", 0.55))
+        }
+        _ => None,
+    }
+}
+
+/// Text filters that only read what they are given.
+const FILTERS: &[&str] = &[
+    "grep", "egrep", "fgrep", "rg", "wc", "sort", "uniq", "head", "tail", "cut", "tr", "nl", "rev",
+    "tac", "column", "fold", "comm", "less", "more", "jq",
+];
+
+/// A value that *is* a pipeline of text filters over relative paths
+/// (`grep -r 'TODO' src/ | wc -l`), with no substitution, redirection, absolute
+/// or parent path: how people write about the shell, not how they attack it
+/// (an injection has to break out of a command first, or reach for a file,
+/// a network tool or a shell).
+fn documented_pipeline(s: &str) -> bool {
+    let t = s.trim_start();
+    if t.is_empty()
+        || t.starts_with([';', '|', '&'])
+        || t.contains(['$', '`', '>', '<', '\n', '\r'])
+        || t.contains("..")
+    {
+        return false;
+    }
+    t.split([';', '|', '&'])
+        .filter(|seg| !seg.trim().is_empty())
+        .take(16)
+        .all(|seg| {
+            let (w, rest) = word(seg.trim_start());
+            FILTERS.contains(&w.as_str()) && !rest.contains(" /") && !rest.contains(" ~")
+        })
+}
+
+/// A brace expansion at `at` (`{cat,/etc/passwd}`, `{l,-lh}s`, `{,ip,a}`),
+/// expanded the way the shell would and judged as the command it makes.
+/// Expansions with a prefix, suffix or empty member only exist to build a
+/// command out of pieces: any known binary in them counts.
+fn brace_expansion(s: &str, at: usize) -> Option<Found> {
+    let b = s.as_bytes();
+    let body_len = b.get(at + 1..)?.iter().take(96).position(|c| *c == b'}')?;
+    let body = s.get(at + 1..at + 1 + body_len)?;
+    if !body.contains(',') || body.contains([' ', '\t', '\n', '{']) {
+        return None;
+    }
+    let wordish =
+        |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'_' | b'-' | b'?' | b'*');
+    let pre = b
+        .get(..at)?
+        .iter()
+        .rev()
+        .take(32)
+        .take_while(|c| wordish(c))
+        .count();
+    let prefix = s.get(at - pre..at)?;
+    let close = at + 1 + body_len;
+    let post = b
+        .get(close + 1..)?
+        .iter()
+        .take(32)
+        .take_while(|c| wordish(c))
+        .count();
+    let suffix = s.get(close + 1..close + 1 + post)?;
+    let parts: Vec<&str> = body.split(',').take(16).collect();
+    let trick = !prefix.is_empty() || !suffix.is_empty() || parts.iter().any(|p| p.is_empty());
+    let mut words = parts
+        .iter()
+        .map(|p| format!("{prefix}{p}{suffix}"))
+        .filter(|w| !w.is_empty());
+    let first = words.next()?;
+    let (w, _) = word(&first);
+    let base = w.rsplit(['/', '\\']).next().unwrap_or(&w);
+    let known = if base.contains(['?', '*']) {
+        glob_binary(base)
+    } else {
+        binary(base)
+    };
+    match known {
+        Some(_) if trick => Some(("rce.brace_expansion", 0.85)),
+        Some(true) => Some(("rce.brace_expansion", 0.85)),
+        Some(false) if words.any(|a| a.starts_with(['/', '~', '$'])) => {
+            Some(("rce.brace_expansion", 0.85))
         }
         _ => None,
     }
@@ -733,7 +888,24 @@ pub fn detect(s: &str) -> Option<Found> {
                 None
             }
             b'`' if i == 0 || !b[i - 1].is_ascii_whitespace() => Some(1),
-            b'{' if b.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic()) => Some(1),
+            // A group command `{ cmd; }`; a brace expansion is judged whole below.
+            // (`;` before the closing brace: GraphQL's `{ node { id } }` is none).
+            b'{' if matches!(b.get(i + 1), Some(b' ' | b'\t'))
+                && b.get(i..).is_some_and(|r| {
+                    let body = r
+                        .iter()
+                        .take(256)
+                        .position(|c| *c == b'}')
+                        .map_or(r, |e| &r[..e]);
+                    body.contains(&b';')
+                }) =>
+            {
+                Some(1)
+            }
+            b'{' => {
+                found = best(found, brace_expansion(s, i));
+                None
+            }
             _ => None,
         };
         if let Some(len) = sep {
@@ -747,6 +919,11 @@ pub fn detect(s: &str) -> Option<Found> {
         } else {
             i += 1;
         }
+    }
+    if found.is_some_and(|f| matches!(f.0, "rce.command" | "rce.command_start"))
+        && documented_pipeline(s)
+    {
+        found = None;
     }
     if found.is_none() && memchr::memchr(b'(', b).is_some() {
         for (needle, rule) in [

@@ -733,12 +733,102 @@ const MAIL_HEADERS: &[&str] = &[
     "content-type:",
 ];
 
-/// CRLF / response splitting (in URLs and headers) and mail header injection (anywhere).
+/// IMAP commands (after a tag: `a001 SELECT INBOX`).
+const IMAP_VERBS: &[&str] = &[
+    "login",
+    "select",
+    "examine",
+    "fetch",
+    "store",
+    "uid",
+    "search",
+    "copy",
+    "move",
+    "list",
+    "lsub",
+    "append",
+    "authenticate",
+    "status",
+    "logout",
+    "create",
+    "delete",
+    "rename",
+    "subscribe",
+    "unsubscribe",
+    "capability",
+    "expunge",
+    "close",
+    "check",
+    "idle",
+    "starttls",
+];
+
+/// One line of a mail protocol (SMTP, IMAP, POP3) command, lower case;
+/// `strict` lines also count when bare verbs (`DATA`, `QUIT`, `RETR 1`).
+fn mail_command(l: &str, original: &str, loose: bool) -> bool {
+    let l = l.trim_end();
+    if l.starts_with("mail from:") || l.starts_with("rcpt to:") {
+        return true;
+    }
+    if !loose || l.len() > 120 {
+        return false;
+    }
+    let mut words = l.split(' ').filter(|w| !w.is_empty());
+    let (Some(verb), args) = (words.next(), words.collect::<Vec<_>>()) else {
+        return false;
+    };
+    let num = |i: usize| {
+        args.get(i)
+            .is_some_and(|a| !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit()))
+    };
+    let smtp_pop = match verb {
+        "data" | "quit" | "rset" | "noop" | "stat" | "uidl" | "capa" | "starttls" => {
+            args.is_empty()
+        }
+        "ehlo" | "helo" | "vrfy" | "expn" | "help" | "auth" | "user" | "pass" => args.len() == 1,
+        "retr" | "dele" | "list" => args.len() == 1 && num(0),
+        "top" => args.len() == 2 && num(0) && num(1),
+        "apop" => args.len() == 2 && args[1].len() == 32,
+        _ => false,
+    };
+    if smtp_pop {
+        return true;
+    }
+    // IMAP: a tag, then a command.
+    let tag_ok = verb.len() <= 8
+        && verb.bytes().all(|c| c.is_ascii_alphanumeric())
+        && (verb.bytes().any(|c| c.is_ascii_digit())
+            || original
+                .split(' ')
+                .nth(1)
+                .is_some_and(|v| v.bytes().all(|c| c.is_ascii_uppercase())));
+    tag_ok && args.first().is_some_and(|v| IMAP_VERBS.contains(v))
+}
+
+/// CRLF / response splitting (in URLs and headers), mail header injection
+/// and mail protocol command injection (anywhere but a raw body).
 pub fn crlf(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if !s.contains(['\r', '\n']) {
         return None;
     }
     let lower = s.to_ascii_lowercase();
+    // Bare protocol verbs count when the line break is all that came before
+    // them, or follows one token (`a@b.c\r\nRCPT TO:<x>`), not in prose.
+    let head = lower.split(['\r', '\n']).next().unwrap_or("");
+    let loose = !head.trim().contains(' ') && head.len() < 128;
+    if !matches!(cx.kind, Kind::Body) {
+        for (line, orig) in lower
+            .split(['\r', '\n'])
+            .zip(s.split(['\r', '\n']))
+            .skip(1)
+            .take(32)
+        {
+            let (l, o) = (line.trim_start(), orig.trim_start());
+            if !l.is_empty() && mail_command(l, o, loose) {
+                return Some(("mail", "mail.protocol_injection", 0.8));
+            }
+        }
+    }
     for line in lower.split(['\r', '\n']).skip(1).take(32) {
         let l = line.trim_start();
         if l.is_empty() {
@@ -1028,6 +1118,274 @@ const PHP_ONLY: &[&str] = &[
     "preg_replace",
 ];
 
+/// Skips blanks and PHP comments (`/* */`, `//` and `#` to the line end).
+fn php_blank(b: &[u8], mut i: usize) -> usize {
+    loop {
+        match b.get(i) {
+            Some(c) if c.is_ascii_whitespace() => i += 1,
+            Some(b'/') if b.get(i + 1) == Some(&b'*') => {
+                let end = b
+                    .get(i + 2..)
+                    .and_then(|r| r.windows(2).position(|w| w == b"*/"));
+                match end {
+                    Some(e) => i += e + 4,
+                    None => return b.len(),
+                }
+            }
+            Some(b'/') if b.get(i + 1) == Some(&b'/') => i = php_line_end(b, i),
+            Some(b'#') => i = php_line_end(b, i),
+            _ => return i,
+        }
+    }
+}
+
+fn php_line_end(b: &[u8], i: usize) -> usize {
+    b.get(i..)
+        .and_then(|r| r.iter().position(|c| *c == b'\n'))
+        .map_or(b.len(), |e| i + e + 1)
+}
+
+/// The end of a bracketed group opened at `i` (`[`, `{`, `(`), at most 96 bytes on.
+fn php_group_end(b: &[u8], i: usize) -> Option<usize> {
+    let (open, close) = match b.get(i)? {
+        b'[' => (b'[', b']'),
+        b'{' => (b'{', b'}'),
+        b'(' => (b'(', b')'),
+        _ => return None,
+    };
+    let mut depth = 0usize;
+    for (k, c) in b.get(i..)?.iter().enumerate().take(96) {
+        if *c == open {
+            depth += 1;
+        } else if *c == close {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i + k + 1);
+            }
+        }
+    }
+    None
+}
+
+/// PHP variables used as code: a call through a variable (`$x(`,
+/// `${'a'}(1)`, `$$b(2)`, `$_a[5]['d'] /*x*/ (17)`, `$o->$f()`) or a
+/// variable variable (`${'name'}`, `$ {$a}`): read with a small lexer over
+/// `$`, names, braces, subscripts, `->` and comments.
+fn php_variable(lower: &str) -> Option<ClassFound> {
+    let b = lower.as_bytes();
+    for (at, _) in lower.match_indices('$').take(16) {
+        let mut i = at + 1;
+        while b.get(i) == Some(&b'$') {
+            i += 1;
+        }
+        let blanks = php_blank(b, i);
+        let spaced = blanks > i;
+        i = blanks;
+        match b.get(i) {
+            Some(b'{') => {
+                let inner = php_blank(b, i + 1);
+                // `${'x'}`, `${$a}`, `$ {x}`: PHP's variable variables (a shell
+                // or JS `${x}` has no blank and no quote or `$` inside).
+                let end = php_group_end(b, i)?;
+                if spaced || matches!(b.get(inner), Some(b'\'' | b'"' | b'$' | b'@')) {
+                    if call_follows(b, end) {
+                        return Some(("php", "php.variable_call", 0.8));
+                    }
+                    return Some(("php", "php.variable_variable", 0.7));
+                }
+                i = end;
+            }
+            Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
+                while b
+                    .get(i)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                {
+                    i += 1;
+                }
+            }
+            _ => continue,
+        }
+        if call_follows(b, i) {
+            return Some(("php", "php.variable_call", 0.7));
+        }
+    }
+    None
+}
+
+/// After a variable name at `i`: subscripts, `->` members, comments, then `(`
+/// with an argument list that reads as code (`)`, a string, a variable, a number).
+fn call_follows(b: &[u8], mut i: usize) -> bool {
+    let mut steps = 0;
+    loop {
+        steps += 1;
+        if steps > 8 {
+            return false;
+        }
+        let j = php_blank(b, i);
+        let blank = j > i;
+        match b.get(j) {
+            Some(b'[' | b'{') => match php_group_end(b, j) {
+                Some(e) => i = e,
+                None => return false,
+            },
+            Some(b'-') if b.get(j + 1) == Some(&b'>') => {
+                i = j + 2;
+                while b.get(i) == Some(&b'$') {
+                    i += 1;
+                }
+                while b
+                    .get(i)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                {
+                    i += 1;
+                }
+            }
+            Some(b'(') => {
+                let a = php_blank(b, j + 1);
+                let arg = b.get(a);
+                let code_arg = matches!(arg, Some(b')' | b'\'' | b'"' | b'$'))
+                    || arg.is_some_and(|c| c.is_ascii_digit())
+                        && b.get(a..)
+                            .and_then(|r| r.iter().position(|c| !c.is_ascii_digit()))
+                            .is_some_and(|k| b.get(a + k) == Some(&b')'));
+                return !blank || code_arg;
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// Functions a PHP payload calls through a string or expression.
+const PHP_DANGER: &[&str] = &[
+    "system",
+    "exec",
+    "shellexec",
+    "passthru",
+    "popen",
+    "procopen",
+    "pcntlexec",
+    "assert",
+    "createfunction",
+    "calluserfunc",
+    "phpinfo",
+    "fileputcontents",
+    "filegetcontents",
+];
+
+/// A call whose callee is an expression, not a name: `(system)('id')`,
+/// `"sys"."tem"(ls)`, `[system][0](ls)`, `(string)"\x73ystem"('id')`,
+/// `define('x','sys'.'tem');(x)('id')`, naming a dangerous function once
+/// the pieces are joined.
+fn php_dynamic_call(lower: &str) -> Option<ClassFound> {
+    let b = lower.as_bytes();
+    if !lower.contains(['(', '[']) || lower.len() > 4096 {
+        return None;
+    }
+    let join = |t: &str| -> String {
+        let tb = t.as_bytes();
+        let mut out = String::new();
+        let mut k = 0;
+        while k < tb.len() && out.len() < 256 {
+            if tb[k] == b'\\' && tb.get(k + 1) == Some(&b'x') {
+                let hex = t
+                    .get(k + 2..k + 4)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(c) = hex.filter(|c| c.is_ascii_alphabetic()) {
+                    out.push(c.to_ascii_lowercase() as char);
+                    k += 4;
+                    continue;
+                }
+            }
+            if tb[k].is_ascii_lowercase() {
+                out.push(tb[k] as char);
+            }
+            k += 1;
+        }
+        out
+    };
+    let danger = |j: &str| PHP_DANGER.iter().any(|d| j.contains(d));
+    let concat = lower.contains("'.'")
+        || lower.contains("' .")
+        || lower.contains("\".\"")
+        || lower.contains("\" .");
+    let whole = join(lower);
+    for (at, _) in lower.match_indices('(').take(32) {
+        // Walk back over the callee: groups, strings, `.` concatenation, comments.
+        let mut k = at;
+        let mut groups = 0;
+        loop {
+            let mut j = k;
+            while j > 0 && b.get(j - 1).is_some_and(|c| c.is_ascii_whitespace()) {
+                j -= 1;
+            }
+            if j >= 2 && b.get(j - 2..j) == Some(b"*/") {
+                match lower.get(..j - 2).and_then(|h| h.rfind("/*")) {
+                    Some(p) => {
+                        k = p;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            let Some(&c) = b.get(j.wrapping_sub(1)).filter(|_| j > 0) else {
+                break;
+            };
+            let open = match c {
+                b')' => b'(',
+                b']' => b'[',
+                b'}' => b'{',
+                b'\'' | b'"' => c,
+                b'.' if groups > 0 => {
+                    k = j - 1;
+                    continue;
+                }
+                _ => break,
+            };
+            let mut depth = 0usize;
+            let mut p = j;
+            let mut start = None;
+            while p > 0 && j - p < 128 {
+                p -= 1;
+                let d = b[p];
+                if c == open && p < j - 1 && d == open {
+                    start = Some(p);
+                    break;
+                }
+                if c != open {
+                    if d == c {
+                        depth += 1;
+                    } else if d == open {
+                        depth -= 1;
+                        if depth == 0 {
+                            start = Some(p);
+                            break;
+                        }
+                    }
+                }
+            }
+            match start {
+                Some(p) => {
+                    k = p;
+                    groups += 1;
+                }
+                None => break,
+            }
+        }
+        if groups == 0 {
+            continue;
+        }
+        let callee = lower.get(k..at).unwrap_or("");
+        let named = join(callee);
+        if named.is_empty() && !callee.contains(['\'', '"']) {
+            continue;
+        }
+        if danger(&named) || (concat && danger(&whole) && named.len() <= 8) {
+            return Some(("php", "php.dynamic_call", 0.8));
+        }
+    }
+    None
+}
+
 /// PHP code injection.
 pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     let lower = s.to_ascii_lowercase();
@@ -1069,21 +1427,12 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
                 return Some(("php", "php.superglobal", 0.8));
             }
         }
-        // Variable function call: `$x(`, `${...}(`.
-        if let Some(at) = lower.find('$') {
-            let rest = &lower[at + 1..];
-            let name = rest
-                .bytes()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
-                .count();
-            if name > 0
-                && rest.get(name..).is_some_and(|r| {
-                    r.trim_start().starts_with('(') || r.starts_with("[") && r.contains("](")
-                })
-            {
-                return Some(("php", "php.variable_call", 0.7));
-            }
+        if let Some(f) = php_variable(&lower) {
+            return Some(f);
         }
+    }
+    if let Some(f) = php_dynamic_call(&lower) {
+        return Some(f);
     }
     if memchr::memchr(b'(', b).is_none() {
         for d in [
