@@ -283,6 +283,17 @@ LOOKALIKE = [
     "while (true) is an infinite loop -- avoid it",
     "email me at ops@example.com\nMAIL is checked daily",
     "See git log; then git diff HEAD~1",
+    "localhost",
+    "docs/localhost.md",
+    "metadata/schema.json",
+    "Run it on localhost:3000 while you develop",
+    "The web server is at intranet.example.com/wiki",
+    "while (x < 10) { x++; }",
+    "while you wait, for (a few minutes), read this",
+    "console.log(x) prints x; process.env.NODE_ENV is 'production'",
+    "{% if user %}Hi {{ user.name }}{% endif %}",
+    "<% if @items.any? %>list<% end %>",
+    "Use ssh://git@github.com/org/repo.git or https://github.com/org/repo",
     "Create it with python3.11 -m venv .venv, then pip install -r requirements.txt",
 ]
 for t in LOOKALIKE:

@@ -231,9 +231,19 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
 
 /// The host of a URL that starts at `url` (after `scheme://`), without userinfo or port.
 fn url_host(after_scheme: &str) -> &str {
-    let end = after_scheme
-        .find(['/', '?', '#', '\\'])
-        .unwrap_or(after_scheme.len());
+    // `\\l\\o\\c...`: backslashes escaping each letter of the host.
+    let escaped = after_scheme.starts_with('\\')
+        && after_scheme.as_bytes().get(1..).is_some_and(|r| {
+            r.iter()
+                .find(|c| **c != b'\\')
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+        });
+    let stops: &[char] = if escaped {
+        &['/', '?', '#']
+    } else {
+        &['/', '?', '#', '\\']
+    };
+    let end = after_scheme.find(stops).unwrap_or(after_scheme.len());
     let auth = after_scheme.get(..end).unwrap_or("");
     let host = auth.rsplit('@').next().unwrap_or(auth);
     if let Some(h) = host.strip_prefix('[') {
@@ -279,16 +289,36 @@ pub fn lenient_ipv4(h: &str) -> Option<Ipv4Addr> {
 
 /// Why a host is internal: `metadata`, `loopback`, `private`, `link_local`, ...
 fn internal_host(host: &str) -> Option<&'static str> {
-    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    let folded = fold_host(host);
+    let h = folded.as_deref().unwrap_or(host).trim_end_matches('.');
+    let h = h.to_ascii_lowercase();
     if h == "metadata.google.internal" || h == "metadata" || h == "instance-data" {
         return Some("metadata");
     }
-    if h == "localhost" || h.ends_with(".localhost") || h == "localhost4" || h == "localhost6" {
+    if LOOPBACK_NAMES.contains(&h.as_str())
+        || h.ends_with(".localhost")
+        || h.ends_with(".docker.internal")
+        || h.ends_with(".containers.internal")
+        || h.ends_with(".svc.cluster.local")
+    {
         return Some("loopback");
     }
     if let Some(ip) = lenient_ipv4(&h) {
         return v4_kind(ip);
     }
+    // One integer past 32 bits: resolvers that keep the low 32 bits
+    // (`7147006462`, `0x41414141A9FEA9FE`) reach the address it wraps to.
+    let wrapped = if let Some(x) = h.strip_prefix("0x") {
+        u128::from_str_radix(x, 16).ok()
+    } else if h.len() <= 30 && h.bytes().all(|c| c.is_ascii_digit()) {
+        h.parse::<u128>().ok()
+    } else {
+        None
+    };
+    if let Some(v) = wrapped.filter(|v| *v > u128::from(u32::MAX)) {
+        return v4_kind(Ipv4Addr::from(v as u32));
+    }
+    let h = h.split('%').next().unwrap_or(&h);
     if let Ok(ip) = h.parse::<Ipv6Addr>() {
         if let Some(v4) = ip.to_ipv4_mapped() {
             return v4_kind(v4);
@@ -308,6 +338,51 @@ fn internal_host(host: &str) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// Names that resolve to the host itself or to a container's host.
+const LOOPBACK_NAMES: &[&str] = &[
+    "localhost",
+    "localhost4",
+    "localhost6",
+    "localhost.localdomain",
+    "localhost4.localdomain4",
+    "localhost6.localdomain6",
+    "ip6-localhost",
+    "ip6-loopback",
+    "ipv6-localhost",
+    "ipv6-loopback",
+    "localtest.me",
+    "lvh.me",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+];
+
+/// A host spelled with characters a resolver folds to ASCII: circled and
+/// fullwidth digits and letters, ideographic full stops, backslashes
+/// (`①②⑦.⓪.⓪.①`, `169。254。169。254`, `\\l\\o\\c\\a\\l\\h\\o\\s\\t`).
+fn fold_host(host: &str) -> Option<String> {
+    if host.is_ascii() && !host.contains('\\') {
+        return None;
+    }
+    let mut out = String::with_capacity(host.len());
+    for c in host.chars().take(256) {
+        let u = c as u32;
+        let m = match u {
+            0x2460..=0x2468 => char::from_u32(u - 0x2460 + u32::from(b'1')),
+            0x24EA | 0x24FF => Some('0'),
+            0x24B6..=0x24CF => char::from_u32(u - 0x24B6 + u32::from(b'a')),
+            0x24D0..=0x24E9 => char::from_u32(u - 0x24D0 + u32::from(b'a')),
+            0xFF10..=0xFF19 => char::from_u32(u - 0xFF10 + u32::from(b'0')),
+            0xFF21..=0xFF3A => char::from_u32(u - 0xFF21 + u32::from(b'a')),
+            0xFF41..=0xFF5A => char::from_u32(u - 0xFF41 + u32::from(b'a')),
+            0x3002 | 0xFF0E | 0xFF61 => Some('.'),
+            0x5C => None,
+            _ => Some(c),
+        };
+        out.extend(m);
+    }
+    Some(out)
 }
 
 fn v4_kind(ip: Ipv4Addr) -> Option<&'static str> {
@@ -338,7 +413,7 @@ const SSRF_SCHEMES: &[&str] = &[
 /// SSRF and remote file inclusion, from URLs in the value.
 pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if !s.contains("://") && !s.contains(":\\\\") {
-        return None;
+        return bare_url(s);
     }
     let lower = s.to_ascii_lowercase();
     let mut found: Option<ClassFound> = None;
@@ -376,6 +451,18 @@ pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
                 }
                 _ => None,
             }
+        } else if scheme.len() >= 2
+            && scheme
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && scheme != "file"
+        {
+            // Any other fetcher scheme (`rsync://`, `imap://`, `ssh://`) to an internal host.
+            match internal_host(host) {
+                Some("metadata") => Some(("ssrf", "ssrf.cloud_metadata", 0.9)),
+                Some(_) if whole_value => Some(("ssrf", "ssrf.internal_host", 0.7)),
+                _ => None,
+            }
         } else {
             None
         };
@@ -389,6 +476,41 @@ pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         found = Some(("ssrf", "ssrf.scheme", 0.8));
     }
     found
+}
+
+/// A whole value that is a URL without `//` (`http:127.0.0.1`,
+/// `http:/2852039166`) or a scheme-less internal host with a path
+/// (`localhost/`, `host.docker.internal/admin`).
+fn bare_url(s: &str) -> Option<ClassFound> {
+    let t = s.trim();
+    if t.len() > 2048 || t.contains(' ') {
+        return None;
+    }
+    let lower = t.to_ascii_lowercase();
+    for scheme in ["http:", "https:"] {
+        if let Some(rest) = lower.strip_prefix(scheme) {
+            let host = url_host(rest.trim_start_matches(['/', '\\']));
+            return match internal_host(host) {
+                Some("metadata") => Some(("ssrf", "ssrf.cloud_metadata", 0.9)),
+                Some(_) => Some(("ssrf", "ssrf.internal_host", 0.7)),
+                None => None,
+            };
+        }
+    }
+    let (host, path) = t.split_once('/')?;
+    // A host name (not a first path segment like `metadata/x`): dotted or a loopback alias.
+    let named = host.split(':').next().is_some_and(|h| {
+        h.bytes().any(|c| c.is_ascii_alphabetic())
+            && (h.contains('.') || LOOPBACK_NAMES.contains(&h.to_ascii_lowercase().as_str()))
+    });
+    if host.is_empty() || !named || path.contains("://") {
+        return None;
+    }
+    match internal_host(url_host(host)) {
+        Some("metadata") => Some(("ssrf", "ssrf.cloud_metadata", 0.8)),
+        Some(_) => Some(("ssrf", "ssrf.internal_host", 0.6)),
+        None => None,
+    }
 }
 
 const INCLUDE_PARAMS: &[&str] = &[
@@ -591,6 +713,32 @@ pub fn ssti(s: &str) -> Option<ClassFound> {
             }
             if object && engine == "jinja" {
                 return Some(("ssti", "ssti.template_object", 0.8));
+            }
+        }
+    }
+    // A template statement with its end tag: `{% if x %}49{% endif %}`, `<% if x %>..<% end %>`.
+    for (open, close) in [("{%", "%}"), ("<%", "%>")] {
+        if let Some(at) = lower.find(open) {
+            let rest = lower.get(at + open.len()..).unwrap_or("");
+            let kw: String = rest
+                .trim_start_matches([' ', '-', '='])
+                .bytes()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .map(char::from)
+                .collect();
+            // A real template tests data; a probe tests a constant (`{% if True %}`).
+            let cond = rest
+                .trim_start_matches([' ', '-', '='])
+                .get(kw.len()..)
+                .unwrap_or("")
+                .split(close)
+                .next()
+                .unwrap_or("")
+                .trim();
+            let constant = matches!(cond, "true" | "false" | "1" | "0" | "1==1" | "1 == 1")
+                || (!cond.is_empty() && cond.bytes().all(|c| c.is_ascii_digit()));
+            if kw == "if" && constant && rest.contains(&format!("{open} end")) {
+                return Some(("ssti", "ssti.statement", 0.7));
             }
         }
     }
@@ -1756,10 +1904,17 @@ pub fn java(s: &str) -> Option<ClassFound> {
 
 /// Other code injection: Node.js, Python, Ruby, Perl.
 pub fn code(s: &str) -> Option<ClassFound> {
-    if !s.contains(['(', '.', '`', '[']) {
+    if !s.contains(['(', '.', '`', '[', '$']) && !s.contains("__") {
         return None;
     }
     let lower = s.to_ascii_lowercase();
+    // Serialized Node functions (node-serialize, funcster).
+    if lower.contains("_$$nd_func$$_") || lower.contains("__js_function") {
+        return Some(("deser", "deser.node_function", 0.85));
+    }
+    if let Some(f) = js_code(&lower) {
+        return Some(f);
+    }
     for (needle, rule, conf) in [
         ("child_process", "code.node", 0.9),
         ("process.mainmodule", "code.node", 0.9),
@@ -1775,6 +1930,7 @@ pub fn code(s: &str) -> Option<ClassFound> {
         ("kernel.open", "code.ruby", 0.8),
         ("%x(", "code.ruby", 0.6),
         ("@{[", "code.perl", 0.7),
+        ("process.spawn(", "code.ruby", 0.8),
         ("getruntime().exec", "code.java", 0.9),
     ] {
         if lower.contains(needle) {
@@ -1787,6 +1943,66 @@ pub fn code(s: &str) -> Option<ClassFound> {
                 continue;
             }
             return Some(("code", rule, conf));
+        }
+    }
+    None
+}
+
+/// Node.js and JavaScript code as a value: the function constructor
+/// through `constructor.constructor`, the module loader
+/// (`require.main`, `process.mainModule`), `process.env`/`process[...]` or
+/// `console.x(...)` opening the value, a Perl `@{ [ ... ] }` interpolation,
+/// and a whole value that is a loop statement (`while(!0);`, `for(;;)`) an
+/// `eval` would spin on.
+fn js_code(lower: &str) -> Option<ClassFound> {
+    for needle in [
+        "constructor.constructor",
+        "[\"constructor\"][\"constructor\"]",
+        "require.main",
+        "module.constructor._load",
+        "module.exports=",
+    ] {
+        if lower.contains(needle) {
+            return Some(("code", "code.node", 0.8));
+        }
+    }
+    let t = lower.trim();
+    if let Some(r) = t.strip_prefix("@{") {
+        if r.trim_start().starts_with('[') && r.trim_end().ends_with('}') {
+            return Some(("code", "code.perl", 0.75));
+        }
+    }
+    // Expressions (no blanks), not prose about them.
+    if t.contains(' ') {
+        return None;
+    }
+    for start in [
+        "process.env",
+        "process[",
+        "require[",
+        "global.process",
+        "globalthis.process",
+    ] {
+        if t.starts_with(start) {
+            return Some(("code", "code.node", 0.75));
+        }
+    }
+    if let Some(r) = t.strip_prefix("console") {
+        let r = r.trim_start();
+        let call =
+            (r.starts_with('.') || r.starts_with("[\"")) && r.trim_end_matches(';').ends_with(')');
+        if call {
+            return Some(("code", "code.node", 0.6));
+        }
+    }
+    // A loop statement as the whole value.
+    let body = t.trim_end_matches([';', '\n', '\r']);
+    for kw in ["while", "for"] {
+        if let Some(r) = body.strip_prefix(kw) {
+            let r = r.trim_start();
+            if r.starts_with('(') && r.ends_with(')') && r.len() <= 64 && !r.contains(' ') {
+                return Some(("code", "code.js_loop", 0.6));
+            }
         }
     }
     None
@@ -1877,6 +2093,74 @@ mod tests {
         ] {
             assert_eq!(php(b, &c), None, "flagged {b:?}");
         }
+    }
+
+    #[test]
+    fn ssrf_host_spellings() {
+        let c = cx(Kind::Value, "query.ssrf");
+        for a in [
+            "http://7147006462/",
+            "http://0x41414141A9FEA9FE/",
+            "xri://[0:0:0:0:0:ffff:169.254.169.254]",
+            "acap://①②⑦.⓪.⓪.①",
+            "irc://ⓛⓞⓒⓐⓛⓗⓞⓢⓣ",
+            "ssh://0177.00.00.01",
+            "http://[fe80::%zone1]",
+            "http://169。254。169。254/",
+            "http://\\\\l\\\\o\\\\c\\\\a\\\\l\\\\h\\\\o\\\\s\\\\t/",
+            "http:127.0.0.1",
+            "http:0xA9FEA9FE",
+            "http:/2852039166",
+            "localhost/",
+            "host.docker.internal/",
+            "kubernetes.default.svc.cluster.local/",
+            "lvh.me/",
+        ] {
+            assert!(urls(a, &c).is_some_and(|f| f.0 == "ssrf"), "missed {a:?}");
+        }
+        for b in [
+            "localhost",
+            "docs/localhost.md",
+            "metadata/schema.json",
+            "https://github.com/org/repo",
+            "ssh://git@github.com/org/repo.git",
+            "intranet.example.com/wiki",
+        ] {
+            assert_eq!(urls(b, &c), None, "flagged {b:?}");
+        }
+    }
+
+    #[test]
+    fn node_js_and_template_probes() {
+        for a in [
+            "_$$ND_FUNC$$_function(){}",
+            "this.constructor.constructor('return process')()",
+            "#{require.main.constructor._load('fs')}",
+            "process.env",
+            "process[\"env\"]",
+            "console.info(1)",
+            "console[\"info\"](1)",
+            "module.exports=1",
+            "@{   [   system   \"id\"   ]   }",
+            "Process.spawn(\"id\")",
+            "while(!0);",
+            "while(true)",
+            "for(;;);",
+        ] {
+            assert!(code(a).is_some_and(|f| f.2 >= 0.5), "missed {a:?}");
+        }
+        for b in [
+            "console.log(x) prints x; process.env.NODE_ENV is 'production'",
+            "while (x < 10) { x++; }",
+            "while you wait, for (a few minutes), read this",
+            "Math.max(a, b) returns the larger one",
+        ] {
+            assert_eq!(code(b), None, "flagged {b:?}");
+        }
+        assert!(ssti("{% if True %}49{% endif %}").is_some());
+        assert!(ssti("<% if True %>49<% endif %>").is_some());
+        assert_eq!(ssti("{% if user %}Hi {{ user.name }}{% endif %}"), None);
+        assert_eq!(ssti("<% if @items.any? %>list<% end %>"), None);
     }
 
     #[test]
