@@ -294,6 +294,15 @@ LOOKALIKE = [
     "{% if user %}Hi {{ user.name }}{% endif %}",
     "<% if @items.any? %>list<% end %>",
     "Use ssh://git@github.com/org/repo.git or https://github.com/org/repo",
+    "print(x)",
+    "range(10)",
+    "is_prime(7)",
+    "get_user(id)",
+    "fopen (the file) first, then read it",
+    "Use substr() to cut the string, see the manual",
+    "engine=v8",
+    "memory = 512M",
+    "session.timeout = 30 minutes per the policy",
     "Create it with python3.11 -m venv .venv, then pip install -r requirements.txt",
 ]
 for t in LOOKALIKE:

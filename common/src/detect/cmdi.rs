@@ -910,7 +910,7 @@ fn leading_separator(s: &str) -> Option<Found> {
             c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-' | b'.')
         })
         .count();
-    if !(2..=24).contains(&n) || !r.as_bytes()[0].is_ascii_lowercase() {
+    if !(2..=24).contains(&n) || !r.as_bytes().first().is_some_and(u8::is_ascii_lowercase) {
         return None;
     }
     let next = r.as_bytes().get(n);

@@ -1534,6 +1534,136 @@ fn php_dynamic_call(lower: &str) -> Option<ClassFound> {
     None
 }
 
+/// php.ini directives (core), and extension sections whose dotted
+/// directives (`opcache.jit=...`) are PHP's alone.
+const PHP_INI: &[&str] = &[
+    "engine",
+    "extension",
+    "extension_dir",
+    "zend_extension",
+    "precision",
+    "smtp",
+    "smtp_port",
+    "sendmail_path",
+    "sendmail_from",
+    "memory_limit",
+    "unserialize_max_depth",
+    "allow_url_fopen",
+    "include_path",
+    "display_errors",
+    "display_startup_errors",
+    "error_log",
+    "log_errors",
+    "error_reporting",
+    "max_execution_time",
+    "max_input_time",
+    "upload_tmp_dir",
+    "post_max_size",
+    "upload_max_filesize",
+    "short_open_tag",
+    "register_globals",
+    "file_uploads",
+    "enable_dl",
+    "doc_root",
+    "user_dir",
+    "expose_php",
+    "html_errors",
+    "variables_order",
+    "output_buffering",
+    "default_charset",
+    "serialize_precision",
+    "realpath_cache_size",
+    "zend.assertions",
+];
+const PHP_INI_SECTIONS: &[&str] = &[
+    "opcache",
+    "session",
+    "mbstring",
+    "pcre",
+    "mysqli",
+    "mysqlnd",
+    "pdo_mysql",
+    "xdebug",
+    "apc",
+    "phar",
+    "assert",
+    "mail",
+    "soap",
+    "curl",
+    "openssl",
+    "zend",
+    "user_ini",
+    "zlib",
+    "sqlite3",
+];
+
+/// A value that is one php.ini setting, `directive = value`
+/// (`memory_limit = 512M`, `opcache.jit_max_polymorphic_calls=50`):
+/// what an attacker feeds to `ini_set`, `.user.ini` or `PHP_VALUE`.
+fn ini_setting(lower: &str) -> Option<ClassFound> {
+    let (name, value) = lower.trim().split_once('=')?;
+    let (name, value) = (name.trim_end(), value.trim_start());
+    if value.is_empty() || value.contains(['=', '&', ' ']) || name.contains(' ') {
+        return None;
+    }
+    // Single-word directives (`engine`, `precision`) are ordinary settings words.
+    let known = PHP_INI.contains(&name) && name.contains(['_', '.'])
+        || name.split_once('.').is_some_and(|(sec, d)| {
+            PHP_INI_SECTIONS.contains(&sec)
+                && !d.is_empty()
+                && d.bytes().all(|c| c.is_ascii_lowercase() || c == b'_')
+        });
+    known.then_some(("php", "php.config_directive", 0.65))
+}
+
+/// An uploaded file name the server would run or read as its own: a script
+/// extension anywhere among the extensions once blanks and the trailing dots
+/// Windows drops are gone (`photo. php`, `a.php5...`, `test.phar .png`), a
+/// server config file, or a PHP session file name (`sess_<id>`, session fixation).
+fn upload_name(lower: &str) -> Option<ClassFound> {
+    let base = lower.trim().rsplit(['/', '\\']).next().unwrap_or("");
+    let f: String = base
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .take(256)
+        .collect();
+    let f = f.trim_end_matches(['.', ':']);
+    let script = f.split('.').skip(1).any(|ext| {
+        let stem = ext.trim_end_matches(|c: char| c.is_ascii_digit());
+        matches!(
+            stem,
+            "php"
+                | "phtml"
+                | "phar"
+                | "pht"
+                | "phps"
+                | "pgif"
+                | "jsp"
+                | "jspx"
+                | "asp"
+                | "aspx"
+                | "cer"
+                | "shtml"
+                | "asa"
+        )
+    });
+    if script {
+        return Some(("php", "upload.script_file", 0.8));
+    }
+    if matches!(f, ".htaccess" | ".user.ini" | "web.config" | ".htpasswd") {
+        return Some(("php", "upload.config_file", 0.8));
+    }
+    let id = f.strip_prefix("sess_").unwrap_or("");
+    if id.len() >= 16
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b','))
+    {
+        return Some(("php", "upload.session_file", 0.75));
+    }
+    None
+}
+
 /// PHP code injection.
 pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     let lower = s.to_ascii_lowercase();
@@ -1544,18 +1674,8 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         return Some(("php", "php.open_tag", 0.9));
     }
     if cx.kind == Kind::Filename {
-        let f = lower.trim();
-        if [
-            ".php", ".phtml", ".php3", ".php4", ".php5", ".php7", ".phar", ".pht", ".phps", ".jsp",
-            ".jspx", ".asp", ".aspx", ".cer", ".shtml",
-        ]
-        .iter()
-        .any(|e| f.ends_with(e) || f.contains(&format!("{e}.")))
-        {
-            return Some(("php", "upload.script_file", 0.8));
-        }
-        if f == ".htaccess" || f == ".user.ini" || f == "web.config" {
-            return Some(("php", "upload.config_file", 0.8));
+        if let Some(f) = upload_name(&lower) {
+            return Some(f);
         }
     }
     let b = lower.as_bytes();
@@ -1595,7 +1715,7 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
                 return Some(("php", "php.config_directive", 0.7));
             }
         }
-        return None;
+        return ini_setting(&lower);
     }
     // name( with optional blanks/comments; argument a string, variable or call.
     let mut best: Option<ClassFound> = None;
@@ -1644,7 +1764,114 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             best = Some(("php", "php.function_call", conf));
         }
     }
-    best
+    best.or_else(|| whole_call(&lower))
+}
+
+/// PHP extension prefixes: a `prefix_name(` call is PHP's standard library.
+const PHP_PREFIXES: &[&str] = &[
+    "array_",
+    "str_",
+    "preg_",
+    "mb_",
+    "pg_",
+    "ldap_",
+    "odbc_",
+    "sodium_",
+    "tidy_",
+    "zend_",
+    "posix_",
+    "pcntl_",
+    "curl_",
+    "zlib_",
+    "file_",
+    "get_defined_",
+    "date_",
+    "ini_",
+    "proc_",
+    "stream_",
+    "socket_",
+    "openssl_",
+    "mysqli_",
+    "sqlite_",
+    "hash_",
+    "call_user_",
+    "gz",
+    "bz",
+    "php",
+];
+/// Other PHP builtins payloads probe with (names no prose or other language shares).
+const PHP_BUILTINS: &[&str] = &[
+    "strrev",
+    "print_r",
+    "var_dump",
+    "var_export",
+    "gethostbyname",
+    "fsockopen",
+    "pfsockopen",
+    "checkdate",
+    "symlink",
+    "serialize",
+    "unserialize",
+    "crypt",
+    "fopen",
+    "unpack",
+    "intval",
+    "printf",
+    "strip_tags",
+    "filegroup",
+    "chr",
+    "chroot",
+    "substr",
+    "assert_options",
+    "readfile",
+    "highlight_file",
+    "show_source",
+    "passthru",
+    "shell_exec",
+    "popen",
+    "proc_open",
+    "assert",
+];
+
+/// A value that is one PHP call and nothing else: `name(...)`, `name(`,
+/// `name/*x*/()`, `name\t()` naming a PHP builtin (an extension prefix such as
+/// `posix_`, `sodium_`, `pg_`, or a builtin no other language spells that way).
+fn whole_call(lower: &str) -> Option<ClassFound> {
+    let t = lower.trim().trim_end_matches(';').trim_end();
+    let b = t.as_bytes();
+    let n = b
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+        .count();
+    if !(3..=64).contains(&n) || !b.first().is_some_and(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let name = t.get(..n)?;
+    let j = php_blank(b, n);
+    // A plain blank before `(` reads as prose (`fopen (the file)`) unless the
+    // name is no word (`array_diff (`); a tab, newline or comment never does.
+    let gap = t.get(n..j).unwrap_or("");
+    if b.get(j) != Some(&b'(')
+        || gap.starts_with(' ') && !gap.contains(['/', '#']) && !name.contains('_')
+    {
+        return None;
+    }
+    let rest = t.get(j + 1..).unwrap_or("");
+    // Closed at the very end, or left open (a probe): one call, not a sentence.
+    let shape = match rest.find(')') {
+        Some(e) => {
+            e + 1 == rest.len()
+                || rest
+                    .get(e + 1..)
+                    .is_some_and(|r| r.starts_with('[') || r.starts_with('.'))
+        }
+        None => !rest.contains(' ') || rest.len() < 16,
+    };
+    let known = PHP_BUILTINS.contains(&name)
+        || PHP_PREFIXES
+            .iter()
+            .any(|p| name.len() > p.len() + 1 && name.starts_with(p));
+    (shape && known).then_some(("php", "php.function_call", 0.6))
 }
 
 /// Gadget-chain class names (commons-collections, ...), lower case.
@@ -2161,6 +2388,61 @@ mod tests {
         assert!(ssti("<% if True %>49<% endif %>").is_some());
         assert_eq!(ssti("{% if user %}Hi {{ user.name }}{% endif %}"), None);
         assert_eq!(ssti("<% if @items.any? %>list<% end %>"), None);
+    }
+
+    #[test]
+    fn php_uploads_ini_and_whole_calls() {
+        let f = cx(Kind::Filename, "multipart.file.filename");
+        for a in [
+            "photo. php",
+            "fda.php5...",
+            "test.phar .png",
+            "test. php5.gif",
+            "fthi/sfewfda.php907.............",
+            ".user.ini",
+            "sess_d8ew88tqmabdcokhumchy8htqm",
+            "/tmp/sess_attackervector1234567890",
+        ] {
+            assert!(php(a, &f).is_some(), "missed {a:?}");
+        }
+        for b in [
+            "photo.jpeg",
+            "report 2024.pdf",
+            "phpunit-notes.txt",
+            "sess_notes.txt",
+        ] {
+            assert_eq!(php(b, &f), None, "flagged {b:?}");
+        }
+        let c = cx(Kind::Value, "body.x");
+        for a in [
+            "memory_limit = 512M",
+            "opcache.jit_max_polymorphic_calls=50",
+            "session.referer_check=true",
+            "extension_dir=/path/to/example",
+            "posix_getegid()",
+            "sodium_crypto_aead_chacha20poly1305_ietf_keygen (",
+            "array_diff (",
+            "strrev( )",
+            "get_defined_vars()[0]",
+            "symlink//c\n()",
+            "checkdate/*x*/()",
+            "unserialize(foo)",
+        ] {
+            assert!(php(a, &c).is_some(), "missed {a:?}");
+        }
+        for b in [
+            "engine=v8",
+            "memory = 512M",
+            "session.timeout = 30 minutes per the policy",
+            "print(x)",
+            "range(10)",
+            "is_prime(7)",
+            "get_user(id)",
+            "fopen (the file) first, then read it",
+            "Use substr() to cut the string, see the manual",
+        ] {
+            assert_eq!(php(b, &c), None, "flagged {b:?}");
+        }
     }
 
     #[test]
