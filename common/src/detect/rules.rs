@@ -848,9 +848,15 @@ pub fn nosql(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     }
     if lower.starts_with("{\"$")
         || lower.starts_with("{'$")
-        || lower.contains("[$ne]")
-        || lower.contains("[$gt]")
-        || lower.contains("[$regex]")
+        || lower.match_indices("[$").take(8).any(|(at, _)| {
+            let op = lower.get(at + 1..).unwrap_or("");
+            let n = 1 + op
+                .bytes()
+                .skip(1)
+                .take_while(u8::is_ascii_alphabetic)
+                .count();
+            op.as_bytes().get(n) == Some(&b']') && MONGO_OPS.contains(&op.get(..n).unwrap_or(""))
+        })
     {
         return Some(("nosql", "nosql.operator", 0.8));
     }
@@ -1456,7 +1462,7 @@ fn php_dynamic_call(lower: &str) -> Option<ClassFound> {
         || lower.contains("' .")
         || lower.contains("\".\"")
         || lower.contains("\" .");
-    let whole = join(lower);
+    let mut whole: Option<String> = None;
     for (at, _) in lower.match_indices('(').take(32) {
         // Walk back over the callee: groups, strings, `.` concatenation, comments.
         let mut k = at;
@@ -1527,7 +1533,9 @@ fn php_dynamic_call(lower: &str) -> Option<ClassFound> {
         if named.is_empty() && !callee.contains(['\'', '"']) {
             continue;
         }
-        if danger(&named) || (concat && danger(&whole) && named.len() <= 8) {
+        if danger(&named)
+            || (concat && named.len() <= 8 && danger(whole.get_or_insert_with(|| join(lower))))
+        {
             return Some(("php", "php.dynamic_call", 0.8));
         }
     }
@@ -2135,6 +2143,10 @@ pub fn code(s: &str) -> Option<ClassFound> {
         return None;
     }
     let lower = s.to_ascii_lowercase();
+    // The float that hangs PHP's and Java's parsers (2.2250738585072011e-308).
+    if lower.trim_start().starts_with("2.225073858507201") {
+        return Some(("code", "code.float_dos", 0.7));
+    }
     // Serialized Node functions (node-serialize, funcster).
     if lower.contains("_$$nd_func$$_") || lower.contains("__js_function") {
         return Some(("deser", "deser.node_function", 0.85));
@@ -2384,6 +2396,11 @@ mod tests {
         ] {
             assert_eq!(code(b), None, "flagged {b:?}");
         }
+        assert!(code("2.2250738585072011e-308").is_some());
+        assert_eq!(code("2.25 kg"), None);
+        let q = cx(Kind::Value, "query.mongoQ");
+        assert!(nosql("[$lte]asdfsd", &q).is_some());
+        assert_eq!(nosql("price [$] 10 [list]", &q), None);
         assert!(ssti("{% if True %}49{% endif %}").is_some());
         assert!(ssti("<% if True %>49<% endif %>").is_some());
         assert_eq!(ssti("{% if user %}Hi {{ user.name }}{% endif %}"), None);
