@@ -424,6 +424,10 @@ const WORDS: &[&str] = &[
     "mysql",
     "psql",
     "ip",
+    "cd",
+    "pushd",
+    "ll",
+    "trap",
 ];
 
 /// `Some(true)` for an unambiguous binary, `Some(false)` for one that is also a word.
@@ -446,7 +450,7 @@ fn binary(word: &str) -> Option<bool> {
             let (family, verb) = word.split_once('-')?;
             (FAMILIES.contains(&family)
                 && !verb.is_empty()
-                && verb.bytes().all(|c| c.is_ascii_lowercase()))
+                && verb.bytes().all(|c| c.is_ascii_lowercase() || c == b'-'))
             .then_some(true)
         })
 }
@@ -775,7 +779,17 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
     let bare = rest.trim().is_empty();
     match (after_sep, strong, absolute) {
         (true, true, _) => Some(("rce.command", 0.9)),
-        (true, false, _) if args => Some(("rce.command", 0.85)),
+        // `cat&mouse`: an English word joined to another by `&`/`|` is a compound.
+        (true, false, _)
+            if args
+                && !(rest.starts_with(['&', '|'])
+                    && rest
+                        .as_bytes()
+                        .get(1)
+                        .is_some_and(u8::is_ascii_alphanumeric)) =>
+        {
+            Some(("rce.command", 0.85))
+        }
         (false, _, true) if args => Some(("rce.binary_path", 0.75)),
         (false, true, false) if args && !bare => Some(("rce.command_start", 0.6)),
         (false, true, false) if bare && BARE.contains(&base) => Some(("rce.command_start", 0.6)),
@@ -972,6 +986,41 @@ fn sqlite_dot_command(s: &str) -> Option<Found> {
     None
 }
 
+/// Two or more commands chained with `;`/`&&`/`|` where no prose puts
+/// them (`cd /;cd etc;column passwd`): every segment opens with a known
+/// binary, and a separator touches the word before it (`x;y`, not `x; y`).
+fn command_chain(s: &str) -> Option<Found> {
+    let b = s.as_bytes();
+    let tight = b.windows(2).any(|w| {
+        matches!(w[0], b';' | b'|' | b'&') && !w[1].is_ascii_whitespace()
+            || matches!(w[1], b';' | b'|' | b'&') && !w[0].is_ascii_whitespace() && w[0] != w[1]
+    });
+    if !tight {
+        return None;
+    }
+    let (mut known, mut shell) = (0, false);
+    let segs = s
+        .split([';', '|', '&', '\n'])
+        .filter(|x| !x.trim().is_empty());
+    for (k, seg) in segs.take(16).enumerate() {
+        let (w, rest) = word(seg.trim_start());
+        match binary(&w) {
+            Some(strong) => {
+                known += 1;
+                // A program no one names in prose, or an option or path argument.
+                let r = rest.trim_start();
+                shell |= strong && !COMMONISH.contains(&w.as_str())
+                    || r.starts_with(['/', '~', '$'])
+                    || r.starts_with('-')
+                        && r.as_bytes().get(1).is_some_and(u8::is_ascii_alphabetic);
+            }
+            None if k == 0 => return None,
+            None => {}
+        }
+    }
+    (known >= 2 && shell).then_some(("rce.command_chain", 0.75))
+}
+
 /// Text filters that only read what they are given.
 const FILTERS: &[&str] = &[
     "grep", "egrep", "fgrep", "rg", "wc", "sort", "uniq", "head", "tail", "cut", "tr", "nl", "rev",
@@ -1097,12 +1146,26 @@ pub fn detect(s: &str) -> Option<Found> {
             b'$' if b.get(i + 1) == Some(&b'(') => Some(2),
             // A backtick starts a substitution unless it opens Markdown code after a blank.
             // A run of backticks is a Markdown fence, never a substitution.
+            // Exactly two between words close one substitution and open the next
+            // (`` `cut x``dig y` ``).
+            b'`' if i > 0
+                && b[i - 1] != b'`'
+                && !b[i - 1].is_ascii_whitespace()
+                && b.get(i + 1) == Some(&b'`')
+                && b.get(i + 2).is_some_and(|c| c.is_ascii_alphabetic())
+                && b.get(..i).is_some_and(|h| h.contains(&b'`')) =>
+            {
+                i += 1;
+                Some(1)
+            }
             b'`' if i > 0 && b[i - 1] == b'`' || b.get(i + 1) == Some(&b'`') => {
                 while b.get(i + 1) == Some(&b'`') {
                     i += 1;
                 }
                 None
             }
+            // vi/ex `:!cmd`, `\!cmd`: run a shell command from the editor.
+            b'!' if i > 0 && matches!(b[i - 1], b'\\' | b':') => Some(1),
             b'`' if i == 0 || !b[i - 1].is_ascii_whitespace() => Some(1),
             // A group command `{ cmd; }`; a brace expansion is judged whole below.
             // (`;` before the closing brace: GraphQL's `{ node { id } }` is none).
@@ -1141,6 +1204,9 @@ pub fn detect(s: &str) -> Option<Found> {
     }
     if found.is_none() {
         found = leading_separator(s).or_else(|| sqlite_dot_command(s));
+    }
+    if found.is_none() && s.len() <= 512 {
+        found = command_chain(s);
     }
     if found.is_none() && matches!(s.trim(), "~+" | "~-") {
         found = Some(("rce.tilde_expansion", 0.6));
@@ -1270,6 +1336,13 @@ mod tests {
             "python3.10 -c 'import os'",
             "view=image.jpg&bcdboot /r file.txt",
             "~+",
+            "cd /;cd etc;column passwd",
+            ";vim dddd +silent\\ \\!whoami +wq",
+            ";ex -c:\\!pwd",
+            "`cut crs312``dig 34test`",
+            ";ssh-copy-id user@server",
+            ";trap 'rm -rf file.txt' SIGEXIT",
+            "ll /var/www/",
         ] {
             assert!(detect(a).is_some_and(|f| f.1 >= 0.5), "missed {a:?}");
         }
@@ -1296,6 +1369,10 @@ mod tests {
             "Name the photos report?.jpg or scan*.pdf, then upload to /uploads/2024/",
             "/api/v1/items?id=3&fields=*",
             "Done; .NET is great",
+            "sort by date;head to checkout",
+            "more|less",
+            "R&D;sales",
+            "Tom&Jerry;cat&mouse",
         ] {
             assert_eq!(detect(b), None, "flagged {b:?}");
         }
