@@ -1386,5 +1386,17 @@ mod tests {
         let long = "*a".repeat(2000);
         let _ = glob(long.as_bytes(), b"whoami");
         let _ = detect(&";".repeat(100_000));
+        for v in [
+            "{a,".repeat(30_000),
+            "/[a]?".repeat(30_000),
+            "x;cd /".repeat(20_000),
+            "c'a't".repeat(20_000),
+            "`".repeat(100_000),
+            "\\!".repeat(50_000),
+        ] {
+            let start = std::time::Instant::now();
+            let _ = detect(&v);
+            assert!(start.elapsed().as_secs() < 5, "slow on {:?}", &v[..8]);
+        }
     }
 }

@@ -1518,11 +1518,12 @@ fn php_dynamic_call(lower: &str) -> Option<ClassFound> {
                 }
             }
             match start {
-                Some(p) => {
+                // At most 16 pieces of callee per call: bounded work on hostile input.
+                Some(p) if groups < 16 => {
                     k = p;
                     groups += 1;
                 }
-                None => break,
+                _ => break,
             }
         }
         if groups == 0 {
@@ -2459,6 +2460,35 @@ mod tests {
             "Use substr() to cut the string, see the manual",
         ] {
             assert_eq!(php(b, &c), None, "flagged {b:?}");
+        }
+    }
+
+    #[test]
+    fn new_checks_are_bounded_on_hostile_input() {
+        let c = cx(Kind::Value, "query.x");
+        let f = cx(Kind::Filename, "multipart.f.filename");
+        for v in [
+            ")(".repeat(50_000),
+            "'a'.".repeat(20_000) + "(",
+            "$".repeat(100_000),
+            "${".repeat(50_000),
+            "$a[".repeat(30_000),
+            "/*".repeat(50_000),
+            "\r\na001 list ".repeat(10_000),
+            "http:".repeat(20_000),
+            "{% if 1 %}".repeat(10_000),
+            ".".repeat(100_000),
+        ] {
+            let start = std::time::Instant::now();
+            let _ = (
+                php(&v, &c),
+                php(&v, &f),
+                crlf(&v, &c),
+                urls(&v, &c),
+                code(&v),
+                ssti(&v),
+            );
+            assert!(start.elapsed().as_secs() < 5, "slow on {:?}", &v[..16]);
         }
     }
 
