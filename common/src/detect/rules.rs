@@ -144,6 +144,11 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             }
         }
     }
+    // A browser sends an upload's base name only: a `..` in it climbs out of
+    // the upload directory (`../1.7z`, `..\shell.php`).
+    if cx.kind == Kind::Filename && p.split('/').any(|seg| seg == ".." || seg == "..;") {
+        return Some(("ptrav", "ptrav.upload_name", 0.8));
+    }
     if cx.kind == Kind::Path {
         // Climbing above the root once the path is resolved.
         let mut depth = 0i32;
@@ -2428,8 +2433,13 @@ mod tests {
             "report 2024.pdf",
             "phpunit-notes.txt",
             "sess_notes.txt",
+            "my..notes.txt",
         ] {
             assert_eq!(php(b, &f), None, "flagged {b:?}");
+            assert_eq!(files(b, &f), None, "flagged {b:?}");
+        }
+        for a in ["../1.7z", "..\\1.7z", "a/../../b.txt"] {
+            assert!(files(a, &f).is_some(), "missed {a:?}");
         }
         let c = cx(Kind::Value, "body.x");
         for a in [
