@@ -96,6 +96,11 @@ const WRAPPERS: &[&str] = &[
     "rar://",
     "jar:file:",
     "netdoc:",
+    "ssh2.shell://",
+    "ssh2.exec://",
+    "ssh2.tunnel://",
+    "ssh2.sftp://",
+    "ssh2.scp://",
 ];
 
 /// `\` as `/`, `/./` collapsed, lower case.
@@ -2441,6 +2446,8 @@ mod tests {
         for a in ["../1.7z", "..\\1.7z", "a/../../b.txt"] {
             assert!(files(a, &f).is_some(), "missed {a:?}");
         }
+        let v = cx(Kind::Value, "query.file");
+        assert!(files("ssh2.exec://user:pw@example.com:22/usr/bin/id", &v).is_some());
         let c = cx(Kind::Value, "body.x");
         for a in [
             "memory_limit = 512M",
