@@ -55,6 +55,8 @@ fn crs(root: &Path) -> anyhow::Result<()> {
     // category -> (attack rows, detected, unparsed)
     let mut per: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
     let mut classes_per: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    // category -> (paranoia-level-1 rows, detected): CRS's own default level.
+    let mut pl1: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line)?;
         if v["attack"] != true {
@@ -65,7 +67,14 @@ fn crs(root: &Path) -> anyhow::Result<()> {
         let raw_req = b64::decode(v["raw_b64"].as_str().unwrap_or(""))?;
         let e = per.entry(num.clone()).or_default();
         e.0 += 1;
-        match classes(&mut d, &raw_req) {
+        let level1 = v["rule_pl"].as_u64().is_none_or(|l| l <= 1);
+        let verdict = classes(&mut d, &raw_req);
+        if level1 {
+            let p = pl1.entry(num.clone()).or_default();
+            p.0 += 1;
+            p.1 += u64::from(verdict.as_ref().is_some_and(|c| !c.is_empty()));
+        }
+        match verdict {
             None => e.2 += 1,
             Some(c) if !c.is_empty() => {
                 e.1 += 1;
@@ -120,16 +129,27 @@ fn crs(root: &Path) -> anyhow::Result<()> {
                 v.iter().take(4).map(|(k, c)| format!("{k} {c}")).collect()
             })
             .unwrap_or_default();
+        let (p_n, p_det) = pl1.get(cat).copied().unwrap_or_default();
         println!(
-            "  {cat} {:<38} {det:>4}/{n:<4} {:>5.1}%  unparsed {unparsed:<3} classes: {}",
+            "  {cat} {:<38} {det:>4}/{n:<4} {:>5.1}%  PL1 {:>5.1}%  unparsed {unparsed:<3} classes: {}",
             name(cat),
             100.0 * *det as f64 / (*n).max(1) as f64,
+            100.0 * p_det as f64 / p_n.max(1) as f64,
             top.join(", ")
         );
     }
     println!(
         "  attack categories 930-934, 941, 942, 944 together: {t_det}/{t_att} = {:.1}%",
         100.0 * t_det as f64 / t_att.max(1) as f64
+    );
+    let main = ["942", "941", "932", "930", "931", "933", "934", "944"];
+    let (p_n, p_det) = pl1
+        .iter()
+        .filter(|(c, _)| main.contains(&c.as_str()))
+        .fold((0, 0), |(a, b), (_, (n, d))| (a + n, b + d));
+    println!(
+        "  ... of them at paranoia level 1 (rules CRS runs by default): {p_det}/{p_n} = {:.1}%",
+        100.0 * p_det as f64 / p_n.max(1) as f64
     );
     Ok(())
 }

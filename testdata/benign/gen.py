@@ -252,6 +252,70 @@ for t in TRICKY:
     req("POST", "/contact", cookie() + [("Content-Type", "application/x-www-form-urlencoded")],
         q({"name": random.choice(NAMES), "message": t}), "tricky form")
     req("GET", "/search?" + q({"q": t}), cookie(), what="tricky search")
+# Look-alikes of shell, mail-protocol and PHP syntax (added with the detectors
+# that read them: brace expansions, words split by quotes, leading separators,
+# glob paths, SMTP/IMAP/POP3 lines, PHP variables and dynamic calls).
+LOOKALIKE = [
+    "Build both with make {debug,release} -- see the README",
+    "Supported files: *.{jpg,png,gif}",
+    "fields={id,name,email}&sort={created_at,-id}",
+    "I'd say it's fine; O'Keefe's shop opens at 9",
+    "rock'n'roll, 'n' stuff, ''quoted'' twice",
+    "Use \\n for a new line and \\t for a tab",
+    "| name | qty |\n|------|-----|\n| tea  | 2   |",
+    "&nbsp; is a non-breaking space; &amp; is an ampersand",
+    "~5 minutes away, ~+/- 2 degrees",
+    "; see above",
+    "cd into the folder; then run make",
+    "grep -i 'error' app.log | sort | uniq -c | head -20",
+    "The files live in /etc/ on Linux and in C:\\ProgramData on Windows",
+    "Name the photos report?.jpg or scan*.pdf, then upload to /uploads/2024/",
+    "/api/v1/items?id=3&fields=*",
+    "Thanks!\nData attached, see the sheet.",
+    "Hi team,\nQuit smoking tips are in the wiki.",
+    "Ticket A12\nStatus: open, list of steps below",
+    "Order 7\nhelp please, the box was empty",
+    "Prices in $USD (approx.) and ${price} in the template",
+    "That costs $5 (five dollars); $x (the unknown) is solved below",
+    "JS: (function () { return 1; })() runs at once",
+    "The operating system (OS) and the file system (FS) are separate",
+    "array_map and str_replace are PHP functions we use",
+    "while (true) is an infinite loop -- avoid it",
+    "email me at ops@example.com\nMAIL is checked daily",
+    "See git log; then git diff HEAD~1",
+    "localhost",
+    "docs/localhost.md",
+    "metadata/schema.json",
+    "Run it on localhost:3000 while you develop",
+    "The web server is at intranet.example.com/wiki",
+    "while (x < 10) { x++; }",
+    "while you wait, for (a few minutes), read this",
+    "console.log(x) prints x; process.env.NODE_ENV is 'production'",
+    "{% if user %}Hi {{ user.name }}{% endif %}",
+    "<% if @items.any? %>list<% end %>",
+    "Use ssh://git@github.com/org/repo.git or https://github.com/org/repo",
+    "sort by date;head to checkout",
+    "more|less, either way",
+    "R&D;sales;marketing",
+    "Tom&Jerry;cat&mouse",
+    "Wow!!! :!: great",
+    "print(x)",
+    "range(10)",
+    "is_prime(7)",
+    "get_user(id)",
+    "fopen (the file) first, then read it",
+    "Use substr() to cut the string, see the manual",
+    "engine=v8",
+    "memory = 512M",
+    "session.timeout = 30 minutes per the policy",
+    "Create it with python3.11 -m venv .venv, then pip install -r requirements.txt",
+]
+for t in LOOKALIKE:
+    req("POST", "/api/v1/comments", auth() + [("Content-Type", "application/json")],
+        json.dumps({"post_id": 43, "body": t, "author": random.choice(NAMES)}, ensure_ascii=False), "lookalike comment")
+    req("POST", "/contact", cookie() + [("Content-Type", "application/x-www-form-urlencoded")],
+        q({"name": random.choice(NAMES), "message": t}), "lookalike form")
+    req("GET", "/search?" + q({"q": t}), cookie(), what="lookalike search")
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
     print(text.rstrip("\n"))

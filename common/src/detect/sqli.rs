@@ -839,6 +839,43 @@ fn judge(t: &[(Tok, usize)], s: &[u8], broke: bool) -> Option<Found> {
     found
 }
 
+/// Stored procedures and packages that run commands, read files or reach
+/// the network from inside a database: names no other text uses.
+const SQL_PROCS: &[&str] = &[
+    "xp_cmdshell",
+    "xp_dirtree",
+    "xp_regread",
+    "xp_regwrite",
+    "xp_fileexist",
+    "xp_subdirs",
+    "xp_servicecontrol",
+    "xp_availablemedia",
+    "xp_terminate_process",
+    "xp_makecab",
+    "xp_ntsec_enumdomains",
+    "sp_executesql",
+    "sp_password",
+    "sp_oacreate",
+    "sp_oamethod",
+    "sp_makewebtask",
+    "sp_addlogin",
+    "sp_addsrvrolemember",
+    "sp_configure",
+    "openrowset",
+    "opendatasource",
+    "utl_http",
+    "utl_inaddr",
+    "utl_file",
+    "dbms_pipe",
+    "dbms_java",
+    "dbms_xmlquery",
+    "sys_eval",
+    "sys_exec",
+    "pg_read_file",
+    "pg_ls_dir",
+    "msdasql",
+];
+
 /// Function names only SQL uses: a call to one is SQL, not another language.
 const SQL_ONLY_FUNCS: &[&str] = &[
     "sleep",
@@ -1256,6 +1293,7 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
                     },
                 ))
             }
+            Tok::Word | Tok::Func(_) if r.word_is(i, SQL_PROCS) => Some(("sqli.procedure", 0.7)),
             Tok::Cast => {
                 let j = r.code(i + 1);
                 (r.at(j) == Some(Tok::Word) && r.word_is(j, SQL_TYPES))
@@ -1548,6 +1586,11 @@ mod tests {
     fn attacks() {
         let mut s = Scratch::default();
         for a in [
+            "xp_cmdshell",
+            "1; exec master..xp_cmdshell 'dir'",
+            "OPENROWSET",
+            "UTL_HTTP",
+            "sp_executesql",
             "1' OR '1'='1",
             "admin' --",
             "admin'#",
@@ -1633,6 +1676,8 @@ mod tests {
     fn hard_negatives() {
         let mut s = Scratch::default();
         for b in [
+            "xp_ and sp_ prefixes",
+            "varchar(255) column",
             "O'Brien",
             "O'Brien and O'Neil",
             "select a plan",
