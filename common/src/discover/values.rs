@@ -232,16 +232,16 @@ pub fn is_email(s: &str) -> bool {
         && local
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b));
-    let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = labels.len() >= 2
-        && labels.iter().all(|l| {
+    let domain_ok = domain.contains('.')
+        && domain.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63
                 && !l.starts_with('-')
                 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
-        && labels
-            .last()
+        && domain
+            .rsplit('.')
+            .next()
             .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()));
     local_ok && domain_ok
 }
@@ -331,6 +331,23 @@ pub fn is_card(s: &str) -> bool {
         _ => false,
     };
     issuer && luhn(d)
+}
+
+/// [`is_card`] of an integer as JSON writes it (decimal digits, no separators).
+pub fn is_card_number(n: u64) -> bool {
+    // Fewer than 13 digits is never a card; skip the formatting.
+    if n < 1_000_000_000_000 {
+        return false;
+    }
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut rest = n;
+    while rest > 0 {
+        i -= 1;
+        buf[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    std::str::from_utf8(&buf[i..]).is_ok_and(is_card)
 }
 
 /// An IBAN: country code, check digits and 11-30 alphanumerics (groups of
@@ -479,11 +496,16 @@ pub fn sensitive_name(name: &str) -> Option<&'static str> {
     if last.len() > 64 {
         return None;
     }
-    let n: String = last
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
+    // The ASCII letters and digits, lower-cased (at most 64, as `last` is).
+    let mut buf = [0u8; 64];
+    let mut len = 0;
+    for b in last.bytes().filter(u8::is_ascii_alphanumeric) {
+        if let Some(slot) = buf.get_mut(len) {
+            *slot = b.to_ascii_lowercase();
+            len += 1;
+        }
+    }
+    let n = std::str::from_utf8(buf.get(..len).unwrap_or_default()).unwrap_or_default();
     const PASSWORD: &[&str] = &[
         "password",
         "passwd",
@@ -507,9 +529,9 @@ pub fn sensitive_name(name: &str) -> Option<&'static str> {
         "secretkey",
         "privatekey",
     ];
-    if PASSWORD.contains(&n.as_str()) {
+    if PASSWORD.contains(&n) {
         Some("password")
-    } else if API_KEY.contains(&n.as_str()) {
+    } else if API_KEY.contains(&n) {
         Some("api_key")
     } else if n.ends_with("token") || n == "sessionid" || n == "jsessionid" || n == "phpsessid" {
         Some("token")
