@@ -166,6 +166,9 @@ struct ParamStats {
     sensitive: BTreeSet<&'static str>,
     /// The last transaction (its `learned` number) that had this parameter.
     stamp: u64,
+    /// Whether the name was checked for sensitive data (a parameter is
+    /// always observed under its own name, so once is enough).
+    name_checked: bool,
 }
 
 impl ParamStats {
@@ -195,10 +198,14 @@ impl ParamStats {
         *self.types.entry(v.jtype()).or_default() += 1;
         match v.shape() {
             Shape::Str(s) => {
-                if let Some(f) = values::string_format(s) {
+                let (format, sensitive) = values::string_facts(s);
+                if let Some(f) = format {
                     *self.formats.entry(f).or_default() += 1;
                 }
-                self.sensitive_of(name, s);
+                if let Some(k) = sensitive {
+                    self.sensitive.insert(k);
+                }
+                self.sensitive_name(name, s);
             }
             Shape::UInt(n) if values::is_card_number(n) => {
                 self.sensitive.insert("card_number");
@@ -211,7 +218,12 @@ impl ParamStats {
         if let Some(k) = values::sensitive_value(value) {
             self.sensitive.insert(k);
         }
-        if !value.is_empty() {
+        self.sensitive_name(name, value);
+    }
+
+    fn sensitive_name(&mut self, name: &str, value: &str) {
+        if !value.is_empty() && !self.name_checked {
+            self.name_checked = true;
             if let Some(k) = values::sensitive_name(name) {
                 self.sensitive.insert(k);
             }
@@ -227,6 +239,7 @@ impl ParamStats {
             *self.formats.entry(f).or_default() += n;
         }
         self.sensitive.extend(o.sensitive.iter().copied());
+        self.name_checked |= o.name_checked;
     }
 
     fn render(&self, location: &str, name: &str, required: bool) -> inventory::Param {

@@ -35,6 +35,9 @@ pub struct Schema {
     pub items: Option<Box<Schema>>,
     /// Structure left out here (depth or size budget).
     pub cut: bool,
+    /// Whether the node's name was checked for sensitive data (a node is
+    /// always observed under the same name, so once is enough).
+    name_checked: bool,
 }
 
 /// A schema with its node budget.
@@ -103,13 +106,15 @@ impl Schema {
         *self.types.entry(v.jtype()).or_default() += 1;
         match v.shape() {
             Shape::Str(s) => {
-                if let Some(f) = values::string_format(s) {
+                let (format, sensitive) = values::string_facts(s);
+                if let Some(f) = format {
                     *self.formats.entry(f).or_default() += 1;
                 }
-                if let Some(k) = values::sensitive_value(s) {
+                if let Some(k) = sensitive {
                     self.sensitive.insert(k);
                 }
-                if !s.is_empty() {
+                if !s.is_empty() && !self.name_checked {
+                    self.name_checked = true;
                     if let Some(k) = values::sensitive_name(name) {
                         self.sensitive.insert(k);
                     }

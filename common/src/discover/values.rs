@@ -121,6 +121,40 @@ fn is_number(s: &str) -> bool {
 
 /// The JSON Schema / OpenAPI format of a string, when it has a recognisable one.
 pub fn string_format(s: &str) -> Option<&'static str> {
+    format_of(s, &mut Checks::default())
+}
+
+/// [`string_format`] and [`sensitive_value`] of one string, with the
+/// e-mail and JWT checks both make done once.
+pub fn string_facts(s: &str) -> (Option<&'static str>, Option<&'static str>) {
+    let mut checks = Checks::default();
+    let format = format_of(s, &mut checks);
+    let t = s.trim();
+    if t.len() != s.len() {
+        // The sensitive checks see the trimmed text: nothing to share.
+        checks = Checks::default();
+    }
+    (format, sensitive_of(t, &mut checks))
+}
+
+/// Results of the costlier checks of one text, once made.
+#[derive(Default)]
+struct Checks {
+    email: Option<bool>,
+    jwt: Option<bool>,
+}
+
+impl Checks {
+    fn email(&mut self, s: &str) -> bool {
+        *self.email.get_or_insert_with(|| is_email(s))
+    }
+
+    fn jwt(&mut self, s: &str) -> bool {
+        *self.jwt.get_or_insert_with(|| is_jwt(s))
+    }
+}
+
+fn format_of(s: &str, checks: &mut Checks) -> Option<&'static str> {
     if s.len() > 4096 {
         return None;
     }
@@ -130,13 +164,13 @@ pub fn string_format(s: &str) -> Option<&'static str> {
         Some("date-time")
     } else if is_date(s) {
         Some("date")
-    } else if is_email(s) {
+    } else if checks.email(s) {
         Some("email")
     } else if s.parse::<Ipv4Addr>().is_ok() {
         Some("ipv4")
     } else if s.contains(':') && s.parse::<Ipv6Addr>().is_ok() {
         Some("ipv6")
-    } else if is_jwt(s) {
+    } else if checks.jwt(s) {
         Some("jwt")
     } else if (s.starts_with("http://") || s.starts_with("https://")) && !s.contains(' ') {
         Some("uri")
@@ -466,11 +500,15 @@ pub fn is_api_key(s: &str) -> bool {
 
 /// The kind of sensitive data a value holds, judged by the value alone.
 pub fn sensitive_value(s: &str) -> Option<&'static str> {
-    let s = s.trim();
+    sensitive_of(s.trim(), &mut Checks::default())
+}
+
+/// [`sensitive_value`] of text already trimmed.
+fn sensitive_of(s: &str, checks: &mut Checks) -> Option<&'static str> {
     if s.len() < 6 || s.len() > 16384 {
         return None;
     }
-    if is_email(s) {
+    if checks.email(s) {
         Some("email")
     } else if is_card(s) {
         Some("card_number")
@@ -478,7 +516,7 @@ pub fn sensitive_value(s: &str) -> Option<&'static str> {
         Some("ssn")
     } else if is_iban(s) {
         Some("iban")
-    } else if is_jwt(s) {
+    } else if checks.jwt(s) {
         Some("jwt")
     } else if is_api_key(s) {
         Some("api_key")
@@ -652,6 +690,18 @@ mod tests {
         ];
         for (s, want) in cases {
             assert_eq!(sensitive_value(s), *want, "{s}");
+            let padded = format!(" {s} ");
+            for text in [*s, padded.as_str()] {
+                assert_eq!(
+                    string_facts(text),
+                    (string_format(text), sensitive_value(text)),
+                    "{text:?}"
+                );
+            }
+        }
+        let cards: &[u64] = &[4111111111111111, 4111111111111112, 378282246310005, 999, 0];
+        for n in cards {
+            assert_eq!(is_card_number(*n), is_card(&n.to_string()), "{n}");
         }
     }
 
