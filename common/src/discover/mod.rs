@@ -18,6 +18,7 @@
 pub mod diff;
 pub mod driver;
 pub mod inventory;
+pub mod json;
 pub mod openapi;
 pub mod path;
 pub mod schema;
@@ -26,9 +27,8 @@ pub mod values;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use serde_json::Value;
-
 use crate::record::{Attack, Http, HttpRequest, Record, Ts};
+use json::{Doc, Shape, Val};
 use path::{Override, OverrideSeg, Seg, SegKind, SiblingTree};
 use schema::{Limits, SchemaRoot};
 use values::JType;
@@ -136,6 +136,15 @@ enum Loc {
 }
 
 impl Loc {
+    const ALL: [Loc; 6] = [
+        Loc::Query,
+        Loc::Header,
+        Loc::Cookie,
+        Loc::Body,
+        Loc::Form,
+        Loc::Multipart,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Loc::Query => "query",
@@ -155,9 +164,21 @@ struct ParamStats {
     types: BTreeMap<JType, u64>,
     formats: BTreeMap<&'static str, u64>,
     sensitive: BTreeSet<&'static str>,
+    /// The last transaction (its `learned` number) that had this parameter.
+    stamp: u64,
+    /// Whether the name was checked for sensitive data (a parameter is
+    /// always observed under its own name, so once is enough).
+    name_checked: bool,
 }
 
 impl ParamStats {
+    /// Whether this is the parameter's first occurrence in transaction `tx`.
+    fn first_in(&mut self, tx: u64) -> bool {
+        let first = self.stamp != tx;
+        self.stamp = tx;
+        first
+    }
+
     fn observe_text(&mut self, name: &str, value: &str, first: bool, n: u64) {
         if first {
             self.count += n;
@@ -170,19 +191,23 @@ impl ParamStats {
         self.sensitive_of(name, value);
     }
 
-    fn observe_json(&mut self, name: &str, v: &Value, first: bool) {
+    fn observe_json(&mut self, name: &str, v: Val<'_>, first: bool) {
         if first {
             self.count += 1;
         }
-        *self.types.entry(JType::of(v)).or_default() += 1;
-        match v {
-            Value::String(s) => {
-                if let Some(f) = values::string_format(s) {
+        *self.types.entry(v.jtype()).or_default() += 1;
+        match v.shape() {
+            Shape::Str(s) => {
+                let (format, sensitive) = values::string_facts(s);
+                if let Some(f) = format {
                     *self.formats.entry(f).or_default() += 1;
                 }
-                self.sensitive_of(name, s);
+                if let Some(k) = sensitive {
+                    self.sensitive.insert(k);
+                }
+                self.sensitive_name(name, s);
             }
-            Value::Number(n) if n.is_u64() && values::is_card(&n.to_string()) => {
+            Shape::UInt(n) if values::is_card_number(n) => {
                 self.sensitive.insert("card_number");
             }
             _ => {}
@@ -193,7 +218,12 @@ impl ParamStats {
         if let Some(k) = values::sensitive_value(value) {
             self.sensitive.insert(k);
         }
-        if !value.is_empty() {
+        self.sensitive_name(name, value);
+    }
+
+    fn sensitive_name(&mut self, name: &str, value: &str) {
+        if !value.is_empty() && !self.name_checked {
+            self.name_checked = true;
             if let Some(k) = values::sensitive_name(name) {
                 self.sensitive.insert(k);
             }
@@ -209,6 +239,7 @@ impl ParamStats {
             *self.formats.entry(f).or_default() += n;
         }
         self.sensitive.extend(o.sensitive.iter().copied());
+        self.name_checked |= o.name_checked;
     }
 
     fn render(&self, location: &str, name: &str, required: bool) -> inventory::Param {
@@ -241,6 +272,10 @@ struct BodyStats {
 }
 
 impl BodyStats {
+    fn count_type(&mut self, content_type: &str) {
+        bump(&mut self.content_types, content_type);
+    }
+
     fn merge(&mut self, o: &BodyStats, limits: Limits) {
         self.count += o.count;
         for (k, n) in &o.content_types {
@@ -272,7 +307,7 @@ struct Agg {
     statuses: BTreeMap<String, u64>,
     /// Path parameters by segment position.
     path_params: BTreeMap<usize, ParamStats>,
-    params: BTreeMap<(Loc, String), ParamStats>,
+    params: Params,
     auth: BTreeMap<String, u64>,
     authed: u64,
     request: BodyStats,
@@ -288,7 +323,7 @@ impl Agg {
             last: ts,
             statuses: BTreeMap::new(),
             path_params: BTreeMap::new(),
-            params: BTreeMap::new(),
+            params: Params::default(),
             auth: BTreeMap::new(),
             authed: 0,
             request: BodyStats::default(),
@@ -301,8 +336,8 @@ impl Agg {
         self.count += 1;
         self.first = self.first.min(ts);
         self.last = self.last.max(ts);
-        let key = status.map_or_else(|| "none".to_string(), |s| s.to_string());
-        *self.statuses.entry(key).or_default() += 1;
+        let mut buf = [0u8; 5];
+        bump(&mut self.statuses, status_key(status, &mut buf));
     }
 
     fn merge_counts(&mut self, o: &Agg) {
@@ -321,13 +356,9 @@ impl Agg {
         for (i, p) in &o.path_params {
             self.path_params.entry(*i).or_default().merge(p);
         }
-        for (k, p) in &o.params {
-            let room = self.params.len() < cfg.max_params;
-            match self.params.get_mut(k) {
+        for (loc, name, p) in o.params.iter() {
+            match self.params.slot(loc, name, cfg.max_params) {
                 Some(mine) => mine.merge(p),
-                None if room => {
-                    self.params.insert(k.clone(), p.clone());
-                }
                 None => *dropped_params += 1,
             }
         }
@@ -341,21 +372,90 @@ impl Agg {
         }
     }
 
-    /// The parameter slot for `(loc, name)`, unless the endpoint is full.
+    /// The parameter slot for `(loc, name)` and whether this is its first
+    /// occurrence in transaction `tx`, unless the endpoint is full.
     fn param(
         &mut self,
         loc: Loc,
         name: &str,
         max: usize,
         dropped: &mut u64,
-    ) -> Option<&mut ParamStats> {
-        let key = (loc, name.to_string());
-        if !self.params.contains_key(&key) && self.params.len() >= max {
-            *dropped += 1;
+        tx: u64,
+    ) -> Option<(&mut ParamStats, bool)> {
+        match self.params.slot(loc, name, max) {
+            Some(p) => {
+                let first = p.first_in(tx);
+                Some((p, first))
+            }
+            None => {
+                *dropped += 1;
+                None
+            }
+        }
+    }
+}
+
+/// Parameters by location (in [`Loc`] order), then name, with their total
+/// count (the cap is over all locations together).
+#[derive(Debug, Clone, Default)]
+struct Params {
+    by_loc: [BTreeMap<String, ParamStats>; Loc::ALL.len()],
+    len: usize,
+}
+
+impl Params {
+    /// The slot for `(loc, name)`, created when there is room (fewer than
+    /// `max`); allocates only for a new parameter.
+    fn slot(&mut self, loc: Loc, name: &str, max: usize) -> Option<&mut ParamStats> {
+        let map = &mut self.by_loc[loc as usize];
+        if map.contains_key(name) {
+            return map.get_mut(name);
+        }
+        if self.len >= max {
             return None;
         }
-        Some(self.params.entry(key).or_default())
+        self.len += 1;
+        Some(map.entry(name.to_string()).or_default())
     }
+
+    /// Every parameter in `(location, name)` order.
+    fn iter(&self) -> impl Iterator<Item = (Loc, &str, &ParamStats)> {
+        Loc::ALL
+            .iter()
+            .zip(&self.by_loc)
+            .flat_map(|(loc, m)| m.iter().map(|(k, p)| (*loc, k.as_str(), p)))
+    }
+
+    fn values(&self) -> impl Iterator<Item = &ParamStats> {
+        self.by_loc.iter().flat_map(BTreeMap::values)
+    }
+}
+
+/// Adds one to the counter `key`, allocating the key only when it is new.
+fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
+    }
+}
+
+/// The `statuses` key of a status: its number, or `none`.
+fn status_key(status: Option<u16>, buf: &mut [u8; 5]) -> &str {
+    let Some(mut s) = status else {
+        return "none";
+    };
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (s % 10) as u8;
+        s /= 10;
+        if s == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("none")
 }
 
 fn limits(cfg: &DiscoverConfig) -> Limits {
@@ -366,6 +466,189 @@ fn limits(cfg: &DiscoverConfig) -> Limits {
 }
 
 type Key = (String, String, Vec<Seg>);
+
+/// Path segments per request at most (deeper targets are bad targets).
+const MAX_SEGS: usize = 32;
+
+/// Endpoints by template. Looked up by an encoded key ([`encode_key`])
+/// built in a reused buffer, so a known endpoint costs no allocation; the
+/// template itself is built once, when the endpoint is new.
+#[derive(Debug, Default)]
+struct Table(BTreeMap<Box<[u8]>, (Key, Agg)>);
+
+impl Table {
+    fn contains(&self, code: &[u8]) -> bool {
+        self.0.contains_key(code)
+    }
+
+    fn get_mut(&mut self, code: &[u8]) -> Option<&mut Agg> {
+        self.0.get_mut(code).map(|(_, agg)| agg)
+    }
+
+    /// The endpoint `code`, created (its key built by `key`) when there is
+    /// room for one more than `max`; `None` when full.
+    fn slot(
+        &mut self,
+        code: &[u8],
+        max: usize,
+        key: impl FnOnce() -> Key,
+        ts: Ts,
+    ) -> Option<&mut Agg> {
+        if !self.0.contains_key(code) {
+            if self.0.len() >= max {
+                return None;
+            }
+            self.0.insert(code.into(), (key(), Agg::new(ts)));
+        }
+        self.get_mut(code)
+    }
+
+    /// The endpoints in key order, as a `BTreeMap<Key, Agg>` holds them.
+    fn into_sorted(self) -> Vec<(Key, Agg)> {
+        let mut all: Vec<(Key, Agg)> = self.0.into_values().collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+}
+
+/// One segment of a request's template, borrowed from the request (or the
+/// override that matched).
+#[derive(Debug, Clone)]
+enum SegRef<'a> {
+    /// Literal text as the template shows it.
+    Lit(Cow<'a, str>),
+    Param(SegKind, Option<&'a str>),
+}
+
+impl Default for SegRef<'_> {
+    fn default() -> Self {
+        SegRef::Param(SegKind::Integer, None)
+    }
+}
+
+impl SegRef<'_> {
+    fn to_seg(&self) -> Seg {
+        match self {
+            SegRef::Lit(l) => Seg::Lit(l.to_string()),
+            SegRef::Param(kind, name) => Seg::Param(*kind, name.map(str::to_string)),
+        }
+    }
+}
+
+/// Writes a template's lookup key: each part length-prefixed, so two
+/// templates have the same key only when they are equal.
+fn encode_key(buf: &mut Vec<u8>, host: &str, method: &str, segs: &[SegRef<'_>]) {
+    fn put(buf: &mut Vec<u8>, s: &str) {
+        buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        buf.extend_from_slice(s.as_bytes());
+    }
+    buf.clear();
+    put(buf, host);
+    put(buf, method);
+    for seg in segs {
+        match seg {
+            SegRef::Lit(l) => {
+                buf.push(0);
+                put(buf, l);
+            }
+            SegRef::Param(kind, name) => {
+                buf.push(1);
+                buf.push(*kind as u8);
+                match name {
+                    None => buf.push(0),
+                    Some(n) => {
+                        buf.push(1);
+                        put(buf, n);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `attack`-named transactions not seen yet: flow, then `http_seq`s (two
+/// levels so a transaction looks up by `&str` without a copy of its flow).
+#[derive(Debug, Default)]
+struct AttackKeys(BTreeMap<String, BTreeSet<u64>>);
+
+impl AttackKeys {
+    fn insert(&mut self, flow: &str, seq: u64) -> bool {
+        match self.0.get_mut(flow) {
+            Some(seqs) => seqs.insert(seq),
+            None => {
+                self.0.insert(flow.to_string(), BTreeSet::from([seq]));
+                true
+            }
+        }
+    }
+
+    fn remove(&mut self, flow: &str, seq: u64) -> bool {
+        let Some(seqs) = self.0.get_mut(flow) else {
+            return false;
+        };
+        let removed = seqs.remove(&seq);
+        if seqs.is_empty() {
+            self.0.remove(flow);
+        }
+        removed
+    }
+}
+
+/// Buffers reused from one transaction to the next.
+#[derive(Debug, Default)]
+struct Scratch {
+    key: Vec<u8>,
+    prefix: String,
+    header: String,
+    content_type: String,
+    pointer: String,
+    name: Vec<u8>,
+    value: Vec<u8>,
+    schemes: Schemes,
+    doc: Doc,
+}
+
+/// The authentication schemes of one request, each counted once, in
+/// strings kept from one request to the next.
+#[derive(Debug, Default)]
+struct Schemes {
+    items: Vec<String>,
+    len: usize,
+}
+
+impl Schemes {
+    fn clear(&mut self) {
+        self.len = 0;
+        // A request with a flood of session cookies should not pin them.
+        self.items.truncate(64);
+    }
+
+    fn add(&mut self, parts: &[&str]) {
+        if self.len == self.items.len() {
+            self.items.push(String::new());
+        }
+        if let Some(s) = self.items.get_mut(self.len) {
+            s.clear();
+            parts.iter().for_each(|p| s.push_str(p));
+            self.len += 1;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Each distinct scheme once.
+    fn distinct(&mut self) -> impl Iterator<Item = &str> {
+        let used = self.items.get_mut(..self.len).unwrap_or_default();
+        used.sort_unstable();
+        let used = &*used;
+        used.iter()
+            .enumerate()
+            .filter(move |(i, s)| i.checked_sub(1).and_then(|p| used.get(p)) != Some(*s))
+            .map(|(_, s)| s.as_str())
+    }
+}
 
 /// Transactions held back briefly so an `attack` record that follows its
 /// `http` record can still exclude it.
@@ -378,14 +661,15 @@ const MAX_ATTACK_KEYS: usize = 65_536;
 pub struct Discoverer {
     cfg: DiscoverConfig,
     tree: SiblingTree,
-    endpoints: BTreeMap<Key, Agg>,
+    endpoints: Table,
     /// Templates seen only with statuses not learned from (yet).
-    unlearned: BTreeMap<Key, Agg>,
+    unlearned: Table,
     pending: VecDeque<(Box<Http>, bool)>,
     pending_bytes: usize,
-    attacked: BTreeSet<(String, u64)>,
+    attacked: AttackKeys,
     attacked_order: VecDeque<(String, u64)>,
     stats: Stats,
+    scratch: Scratch,
     inventory: Option<inventory::Inventory>,
 }
 
@@ -394,13 +678,14 @@ impl Discoverer {
         Discoverer {
             tree: SiblingTree::new(cfg.sibling_threshold, cfg.max_prefixes),
             cfg,
-            endpoints: BTreeMap::new(),
-            unlearned: BTreeMap::new(),
+            endpoints: Table::default(),
+            unlearned: Table::default(),
             pending: VecDeque::new(),
             pending_bytes: 0,
-            attacked: BTreeSet::new(),
+            attacked: AttackKeys::default(),
             attacked_order: VecDeque::new(),
             stats: Stats::default(),
+            scratch: Scratch::default(),
             inventory: None,
         }
     }
@@ -416,8 +701,7 @@ impl Discoverer {
 
     /// Takes one transaction.
     pub fn push_http(&mut self, h: Box<Http>) {
-        let key = (h.flow.clone(), h.seq);
-        if self.attacked.remove(&key) {
+        if self.attacked.remove(&h.flow, h.seq) {
             self.learn(&h, true);
             return;
         }
@@ -441,12 +725,11 @@ impl Discoverer {
             p.1 = true;
             return;
         }
-        let key = (a.flow.clone(), a.http_seq);
-        if self.attacked.insert(key.clone()) {
-            self.attacked_order.push_back(key);
+        if self.attacked.insert(&a.flow, a.http_seq) {
+            self.attacked_order.push_back((a.flow.clone(), a.http_seq));
             if self.attacked_order.len() > MAX_ATTACK_KEYS {
-                if let Some(old) = self.attacked_order.pop_front() {
-                    if self.attacked.remove(&old) {
+                if let Some((flow, seq)) = self.attacked_order.pop_front() {
+                    if self.attacked.remove(&flow, seq) {
                         self.stats.dropped_attack_keys += 1;
                     }
                 }
@@ -459,51 +742,6 @@ impl Discoverer {
             self.pending_bytes = self.pending_bytes.saturating_sub(body_bytes(&h));
             self.learn(&h, attacked);
         }
-    }
-
-    /// Path template of a request: an override, else classification and sibling collapse.
-    fn template(
-        &mut self,
-        host: &str,
-        method: &str,
-        decoded: &[Cow<'_, str>],
-        observe: bool,
-    ) -> Vec<Seg> {
-        let strs: Vec<&str> = decoded.iter().map(|c| c.as_ref()).collect();
-        if let Some(o) = path::match_override(&self.cfg.overrides, host, method, &strs) {
-            return o
-                .segs
-                .iter()
-                .map(|s| match s {
-                    OverrideSeg::Lit(l) => Seg::Lit(l.clone()),
-                    OverrideSeg::Param(n) => Seg::Param(SegKind::Override, Some(n.clone())),
-                })
-                .collect();
-        }
-        let mut prefix = String::new();
-        let mut out = Vec::with_capacity(decoded.len());
-        for d in &strs {
-            let seg = match path::classify(d) {
-                Some(kind) => Seg::Param(kind, None),
-                None => {
-                    let collapsible = !prefix.is_empty() && !path::always_literal(d);
-                    let collapsed = collapsible
-                        && if observe {
-                            self.tree.observe(host, &prefix, d)
-                        } else {
-                            self.tree.is_collapsed(host, &prefix)
-                        };
-                    if collapsed {
-                        Seg::Param(SegKind::Siblings, None)
-                    } else {
-                        Seg::Lit(literal_text(d))
-                    }
-                }
-            };
-            path::push_prefix(&mut prefix, &seg);
-            out.push(seg);
-        }
-        out
     }
 
     fn learn(&mut self, h: &Http, attacked: bool) {
@@ -524,85 +762,114 @@ impl Discoverer {
             self.stats.bad_targets += 1;
             return;
         };
-        let raw: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        if raw.len() > 32 {
-            self.stats.bad_targets += 1;
-            return;
-        }
-        let host = host_of(req, &h.server);
-        let decoded: Vec<Cow<'_, str>> =
-            raw.iter().map(|s| path::percent_decode(s, false)).collect();
-        let segs = self.template(&host, &method, &decoded, learn);
-        let key: Key = (host, method, segs);
-        if !learn {
-            self.stats.excluded_status += 1;
-            let map = if self.endpoints.contains_key(&key) {
-                &mut self.endpoints
-            } else {
-                &mut self.unlearned
+        // The path's segments, decoded, on the stack.
+        let mut decoded: [Cow<'_, str>; MAX_SEGS] = Default::default();
+        let mut n = 0;
+        for raw in path.split('/').filter(|s| !s.is_empty()) {
+            let Some(slot) = decoded.get_mut(n) else {
+                self.stats.bad_targets += 1;
+                return;
             };
-            let room = map.len() < self.cfg.max_endpoints;
-            match map.get_mut(&key) {
+            *slot = path::percent_decode(raw, false);
+            n += 1;
+        }
+        let decoded = decoded.get(..n).unwrap_or_default();
+        let host = host_of(req, &h.server);
+        let Discoverer {
+            cfg,
+            tree,
+            endpoints,
+            unlearned,
+            stats,
+            scratch,
+            ..
+        } = self;
+        let mut segs: [SegRef<'_>; MAX_SEGS] = Default::default();
+        let segs = template(
+            cfg,
+            tree,
+            &mut scratch.prefix,
+            &host,
+            &method,
+            decoded,
+            learn,
+            &mut segs,
+        );
+        encode_key(&mut scratch.key, &host, &method, segs);
+        let code = scratch.key.as_slice();
+        let new_key = || {
+            (
+                host.to_string(),
+                method.to_string(),
+                segs.iter().map(SegRef::to_seg).collect(),
+            )
+        };
+        if !learn {
+            stats.excluded_status += 1;
+            let map = if endpoints.contains(code) {
+                endpoints
+            } else {
+                unlearned
+            };
+            match map.slot(code, cfg.max_endpoints, new_key, h.ts) {
                 Some(agg) => agg.seen(h.ts, status),
-                None if room => map
-                    .entry(key)
-                    .or_insert_with(|| Agg::new(h.ts))
-                    .seen(h.ts, status),
-                None => self.stats.dropped_endpoints += 1,
+                None => stats.dropped_endpoints += 1,
             }
             return;
         }
-        if !self.endpoints.contains_key(&key) && self.endpoints.len() >= self.cfg.max_endpoints {
-            self.stats.dropped_endpoints += 1;
+        let Some(agg) = endpoints.slot(code, cfg.max_endpoints, new_key, h.ts) else {
+            stats.dropped_endpoints += 1;
             return;
-        }
-        self.stats.learned += 1;
-        let cfg = &self.cfg;
-        let dropped = &mut self.stats.dropped_params;
+        };
+        stats.learned += 1;
+        let tx = stats.learned;
+        let dropped = &mut stats.dropped_params;
         let mut schema_dropped = 0;
-        let agg = self
-            .endpoints
-            .entry(key.clone())
-            .or_insert_with(|| Agg::new(h.ts));
         agg.seen(h.ts, status);
         agg.learned += 1;
-        let mut seen: BTreeSet<(Loc, String)> = BTreeSet::new();
-        let mut first = |loc: Loc, name: &str| seen.insert((loc, name.to_string()));
 
-        for (i, seg) in key.2.iter().enumerate() {
-            if let (Seg::Param(..), Some(value)) = (seg, decoded.get(i)) {
+        for (i, seg) in segs.iter().enumerate() {
+            if let (SegRef::Param(..), Some(value)) = (seg, decoded.get(i)) {
                 agg.path_params
                     .entry(i)
                     .or_default()
                     .observe_text("", value, true, 1);
             }
         }
-        let mut schemes: BTreeSet<String> = BTreeSet::new();
-        for (name, value) in form_pairs(query) {
-            if API_KEY_QUERY.contains(&name.to_ascii_lowercase().as_str()) && !value.is_empty() {
-                schemes.insert(format!("api_key_query:{name}"));
-            }
-            let f = first(Loc::Query, &name);
-            if let Some(p) = agg.param(Loc::Query, &name, cfg.max_params, dropped) {
-                p.observe_text(&name, &value, f, 1);
-            }
-        }
-        let mut content_type = String::new();
+        let schemes = &mut scratch.schemes;
+        schemes.clear();
+        for_each_pair(
+            query,
+            &mut scratch.name,
+            &mut scratch.value,
+            &mut |name, value| {
+                if !value.is_empty() && API_KEY_QUERY.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+                    schemes.add(&["api_key_query:", name]);
+                }
+                if let Some((p, f)) = agg.param(Loc::Query, name, cfg.max_params, dropped, tx) {
+                    p.observe_text(name, value, f, 1);
+                }
+            },
+        );
+        let content_type = &mut scratch.content_type;
+        content_type.clear();
+        let lname = &mut scratch.header;
         for (name, value) in &req.headers {
-            let lname = name.to_ascii_lowercase();
+            lname.clear();
+            lname.push_str(name);
+            lname.make_ascii_lowercase();
             match lname.as_str() {
                 "authorization" => {
-                    let scheme = value.split(' ').next().unwrap_or("").to_ascii_lowercase();
-                    schemes.insert(
-                        match scheme.as_str() {
-                            "bearer" => "http_bearer",
-                            "basic" => "http_basic",
-                            _ => "http_other",
-                        }
-                        .to_string(),
-                    );
+                    let scheme = value.split(' ').next().unwrap_or("");
+                    schemes.add(&[if scheme.eq_ignore_ascii_case("bearer") {
+                        "http_bearer"
+                    } else if scheme.eq_ignore_ascii_case("basic") {
+                        "http_basic"
+                    } else {
+                        "http_other"
+                    }]);
                 }
-                "content-type" => content_type = media_type(value),
+                "content-type" => media_type(value, content_type),
                 "cookie" => {
                     for pair in value.split(';') {
                         let (cname, cvalue) =
@@ -611,25 +878,25 @@ impl Discoverer {
                             continue;
                         }
                         if is_session_cookie(cname) && !cvalue.is_empty() {
-                            schemes.insert(format!("session_cookie:{cname}"));
+                            schemes.add(&["session_cookie:", cname]);
                         }
-                        let f = first(Loc::Cookie, cname);
-                        if let Some(p) = agg.param(Loc::Cookie, cname, cfg.max_params, dropped) {
+                        if let Some((p, f)) =
+                            agg.param(Loc::Cookie, cname, cfg.max_params, dropped, tx)
+                        {
                             p.observe_text(cname, cvalue, f, 1);
                         }
                     }
                 }
                 l if API_KEY_HEADERS.contains(&l) => {
-                    schemes.insert(format!("api_key_header:{l}"));
+                    schemes.add(&["api_key_header:", l]);
                 }
                 l if l.starts_with(':')
                     || l.starts_with("sec-")
                     || SKIP_HEADERS.contains(&l)
                     || l.len() > 128 => {}
-                _ => {
-                    let f = first(Loc::Header, &lname);
-                    if let Some(p) = agg.param(Loc::Header, &lname, cfg.max_params, dropped) {
-                        p.observe_text(&lname, value, f, 1);
+                l => {
+                    if let Some((p, f)) = agg.param(Loc::Header, l, cfg.max_params, dropped, tx) {
+                        p.observe_text(l, value, f, 1);
                     }
                 }
             }
@@ -637,57 +904,59 @@ impl Discoverer {
         if !schemes.is_empty() {
             agg.authed += 1;
         }
-        for s in schemes {
-            *agg.auth.entry(s).or_default() += 1;
+        for s in schemes.distinct() {
+            bump(&mut agg.auth, s);
         }
 
         // Request body.
         let limits = limits(cfg);
+        let content_type = content_type.as_str();
         if !req.body.is_empty() || !content_type.is_empty() {
             agg.request.count += 1;
             if !content_type.is_empty() {
-                *agg.request
-                    .content_types
-                    .entry(content_type.clone())
-                    .or_default() += 1;
+                agg.request.count_type(content_type);
             }
         }
+        let doc = &mut scratch.doc;
         if !req.body.is_empty() {
-            if is_json(&content_type) {
-                if let Ok(v) = serde_json::from_slice::<Value>(&req.body) {
+            if is_json(content_type) {
+                if let Some(v) = doc.parse(&req.body).then(|| doc.root()).flatten() {
                     let schema = agg.request.schema.get_or_insert_with(SchemaRoot::default);
                     let before = schema.dropped;
-                    schema.observe(&v, limits);
+                    schema.observe(v, limits);
                     schema_dropped += schema.dropped - before;
-                    let mut pointer = String::new();
-                    json_params(
-                        &v,
-                        &mut pointer,
-                        0,
-                        cfg.max_schema_depth,
-                        &mut |name, leaf| {
-                            let f = first(Loc::Body, name);
-                            if let Some(p) = agg.param(Loc::Body, name, cfg.max_params, dropped) {
-                                p.observe_json(name, leaf, f);
-                            }
-                        },
-                    );
+                    let pointer = &mut scratch.pointer;
+                    pointer.clear();
+                    json_params(v, pointer, 0, cfg.max_schema_depth, &mut |name, leaf| {
+                        if let Some((p, f)) =
+                            agg.param(Loc::Body, name, cfg.max_params, dropped, tx)
+                        {
+                            p.observe_json(name, leaf, f);
+                        }
+                    });
                 }
             } else if content_type == "application/x-www-form-urlencoded" {
                 let text = String::from_utf8_lossy(&req.body);
-                for (name, value) in form_pairs(&text) {
-                    let f = first(Loc::Form, &name);
-                    if let Some(p) = agg.param(Loc::Form, &name, cfg.max_params, dropped) {
-                        p.observe_text(&name, &value, f, 1);
-                    }
-                }
+                for_each_pair(
+                    &text,
+                    &mut scratch.name,
+                    &mut scratch.value,
+                    &mut |name, value| {
+                        if let Some((p, f)) =
+                            agg.param(Loc::Form, name, cfg.max_params, dropped, tx)
+                        {
+                            p.observe_text(name, value, f, 1);
+                        }
+                    },
+                );
             } else if content_type == "multipart/form-data" {
                 let boundary = header(req, "content-type")
                     .and_then(boundary_of)
                     .unwrap_or_default();
                 multipart_fields(&req.body, &boundary, &mut |name, file, value| {
-                    let f = first(Loc::Multipart, name);
-                    if let Some(p) = agg.param(Loc::Multipart, name, cfg.max_params, dropped) {
+                    if let Some((p, f)) =
+                        agg.param(Loc::Multipart, name, cfg.max_params, dropped, tx)
+                    {
                         if file {
                             // A file: its bytes are not a value to type.
                             if f {
@@ -708,25 +977,28 @@ impl Discoverer {
         if let (Some(resp), Some(status)) = (&h.response, status) {
             let body = agg.responses.entry(status).or_default();
             body.count += 1;
-            let ct = resp
+            let ct = &mut scratch.content_type;
+            ct.clear();
+            if let Some((_, v)) = resp
                 .headers
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
-                .map(|(_, v)| media_type(v))
-                .unwrap_or_default();
-            if !ct.is_empty() {
-                *body.content_types.entry(ct.clone()).or_default() += 1;
+            {
+                media_type(v, ct);
             }
-            if !resp.body.is_empty() && is_json(&ct) {
-                if let Ok(v) = serde_json::from_slice::<Value>(&resp.body) {
+            if !ct.is_empty() {
+                body.count_type(ct);
+            }
+            if !resp.body.is_empty() && is_json(ct) {
+                if let Some(v) = doc.parse(&resp.body).then(|| doc.root()).flatten() {
                     let schema = body.schema.get_or_insert_with(SchemaRoot::default);
                     let before = schema.dropped;
-                    schema.observe(&v, limits);
+                    schema.observe(v, limits);
                     schema_dropped += schema.dropped - before;
                 }
             }
         }
-        self.stats.dropped_schema_nodes += schema_dropped;
+        stats.dropped_schema_nodes += schema_dropped;
     }
 
     /// Re-templates a key with the final sibling decisions; returns the
@@ -761,7 +1033,7 @@ impl Discoverer {
         }
         let mut merged: BTreeMap<Key, Agg> = BTreeMap::new();
         let mut dropped_params = 0;
-        for ((host, method, segs), mut agg) in std::mem::take(&mut self.endpoints) {
+        for ((host, method, segs), mut agg) in std::mem::take(&mut self.endpoints).into_sorted() {
             let (segs, newly) = self.retemplate(&host, &segs);
             for (i, lit) in newly {
                 agg.path_params
@@ -776,7 +1048,7 @@ impl Discoverer {
                 }
             }
         }
-        for ((host, method, segs), agg) in std::mem::take(&mut self.unlearned) {
+        for ((host, method, segs), agg) in std::mem::take(&mut self.unlearned).into_sorted() {
             let (segs, _) = self.retemplate(&host, &segs);
             match merged.get_mut(&(host, method, segs)) {
                 Some(existing) => existing.merge_counts(&agg),
@@ -812,6 +1084,65 @@ impl Discoverer {
     }
 }
 
+/// Path template of a request: an override, else classification and sibling
+/// collapse (recorded in `tree` when `observe`). Fills `out`, returns the
+/// filled part.
+#[allow(clippy::too_many_arguments)]
+fn template<'a, 'o>(
+    cfg: &'a DiscoverConfig,
+    tree: &mut SiblingTree,
+    prefix: &mut String,
+    host: &str,
+    method: &str,
+    decoded: &'a [Cow<'a, str>],
+    observe: bool,
+    out: &'o mut [SegRef<'a>; MAX_SEGS],
+) -> &'o [SegRef<'a>] {
+    if !cfg.overrides.is_empty() {
+        let mut strs = [""; MAX_SEGS];
+        for (s, d) in strs.iter_mut().zip(decoded) {
+            *s = d;
+        }
+        let strs = strs.get(..decoded.len()).unwrap_or_default();
+        if let Some(o) = path::match_override(&cfg.overrides, host, method, strs) {
+            for (slot, s) in out.iter_mut().zip(&o.segs) {
+                *slot = match s {
+                    OverrideSeg::Lit(l) => SegRef::Lit(Cow::Borrowed(l)),
+                    OverrideSeg::Param(n) => SegRef::Param(SegKind::Override, Some(n)),
+                };
+            }
+            return out.get(..o.segs.len()).unwrap_or_default();
+        }
+    }
+    prefix.clear();
+    for (slot, d) in out.iter_mut().zip(decoded) {
+        let d: &'a str = d;
+        *slot = match path::classify(d) {
+            Some(kind) => SegRef::Param(kind, None),
+            None => {
+                let collapsible = !prefix.is_empty() && !path::always_literal(d);
+                let collapsed = collapsible
+                    && if observe {
+                        tree.observe(host, prefix, d)
+                    } else {
+                        tree.is_collapsed(host, prefix)
+                    };
+                if collapsed {
+                    SegRef::Param(SegKind::Siblings, None)
+                } else {
+                    SegRef::Lit(literal_text(d))
+                }
+            }
+        };
+        prefix.push('/');
+        match slot {
+            SegRef::Lit(l) => prefix.push_str(l),
+            SegRef::Param(..) => prefix.push_str("{}"),
+        }
+    }
+    out.get(..decoded.len()).unwrap_or_default()
+}
+
 fn render_endpoint(host: &str, method: &str, segs: &[Seg], agg: &Agg) -> inventory::Endpoint {
     let names = path::param_names(segs);
     let mut params = vec![];
@@ -820,7 +1151,7 @@ fn render_endpoint(host: &str, method: &str, segs: &[Seg], agg: &Agg) -> invento
             params.push(p.render("path", name, true));
         }
     }
-    for ((loc, name), p) in &agg.params {
+    for (loc, name, p) in agg.params.iter() {
         params.push(p.render(loc.name(), name, agg.learned > 0 && p.count >= agg.learned));
     }
     let mut sensitive: BTreeSet<&'static str> = BTreeSet::new();
@@ -880,31 +1211,39 @@ fn body_bytes(h: &Http) -> usize {
 
 /// A literal segment as the template shows it: decoded, unless decoding
 /// made it ambiguous (a `/`, a brace, a control character).
-fn literal_text(decoded: &str) -> String {
+fn literal_text(decoded: &str) -> Cow<'_, str> {
     if decoded
         .chars()
         .any(|c| matches!(c, '/' | '{' | '}' | '?' | '#') || c.is_control())
     {
-        decoded
-            .chars()
-            .map(|c| match c {
-                '/' | '{' | '}' | '?' | '#' => format!("%{:02X}", c as u32),
-                c if c.is_control() => "%3F".to_string(),
-                c => c.to_string(),
-            })
-            .collect()
+        Cow::Owned(
+            decoded
+                .chars()
+                .map(|c| match c {
+                    '/' | '{' | '}' | '?' | '#' => format!("%{:02X}", c as u32),
+                    c if c.is_control() => "%3F".to_string(),
+                    c => c.to_string(),
+                })
+                .collect(),
+        )
     } else {
-        decoded.to_string()
+        Cow::Borrowed(decoded)
     }
 }
 
 /// A method as a token (letters, `-`, `_`), upper-cased.
-fn method_of(m: &str) -> Option<String> {
+fn method_of(m: &str) -> Option<Cow<'_, str>> {
     (!m.is_empty()
         && m.len() <= 20
         && m.bytes()
             .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_'))
-    .then(|| m.to_ascii_uppercase())
+    .then(|| {
+        if m.bytes().any(|b| b.is_ascii_lowercase()) {
+            Cow::Owned(m.to_ascii_uppercase())
+        } else {
+            Cow::Borrowed(m)
+        }
+    })
 }
 
 fn header<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
@@ -916,72 +1255,92 @@ fn header<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
 
 /// The host an endpoint belongs to: `Host` (or `:authority`), lower case,
 /// default ports dropped; the server address when absent or malformed.
-fn host_of(req: &HttpRequest, server: &str) -> String {
+fn host_of<'r>(req: &'r HttpRequest, server: &'r str) -> Cow<'r, str> {
     let given = header(req, "host")
         .or_else(|| header(req, ":authority"))
         .unwrap_or("");
-    let mut h = given.trim().trim_end_matches('.').to_ascii_lowercase();
+    // Lower-casing commutes with stripping the ports, so it comes last (and
+    // only when needed).
+    let mut h = given.trim().trim_end_matches('.');
     for port in [":80", ":443"] {
         if let Some(stripped) = h.strip_suffix(port) {
-            h = stripped.to_string();
+            h = stripped;
         }
     }
     let ok = !h.is_empty()
         && h.len() <= 255
         && h.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
-    if ok {
-        h
+    if !ok {
+        Cow::Borrowed(server)
+    } else if h.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(h.to_ascii_lowercase())
     } else {
-        server.to_string()
+        Cow::Borrowed(h)
     }
 }
 
-/// `application/json; charset=utf-8` → `application/json`.
-fn media_type(v: &str) -> String {
+/// `application/json; charset=utf-8` → `application/json`, into `out`
+/// (empty when over 100 bytes).
+fn media_type(v: &str, out: &mut String) {
+    out.clear();
     let t = v.split(';').next().unwrap_or("").trim();
-    if t.len() > 100 {
-        return String::new();
+    if t.len() <= 100 {
+        out.push_str(t);
+        out.make_ascii_lowercase();
     }
-    t.to_ascii_lowercase()
 }
 
 fn is_json(ct: &str) -> bool {
     ct == "application/json" || ct.ends_with("+json") || ct == "text/json"
 }
 
-/// `name=value` pairs of a query string or form body, percent-decoded.
-fn form_pairs(q: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .take(256)
-        .filter_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let k = path::percent_decode(k, true);
-            (!k.is_empty() && k.len() <= 128).then(|| (k, path::percent_decode(v, true)))
-        })
+/// Calls `f(name, value)` for the `name=value` pairs of a query string or
+/// form body, percent-decoded (into `name_buf` and `value_buf` when there is
+/// something to decode): at most 256 pairs, names of 1 to 128 bytes.
+fn for_each_pair(
+    q: &str,
+    name_buf: &mut Vec<u8>,
+    value_buf: &mut Vec<u8>,
+    f: &mut dyn FnMut(&str, &str),
+) {
+    for pair in q.split('&').filter(|p| !p.is_empty()).take(256) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let k = path::percent_decode_in(k, true, name_buf);
+        if k.is_empty() || k.len() > 128 {
+            continue;
+        }
+        let v = path::percent_decode_in(v, true, value_buf);
+        f(&k, &v);
+    }
 }
 
 /// Calls `f(pointer, leaf)` for every scalar of a JSON value, arrays written
 /// as `*` (`/items/*/sku`), down to `max_depth`.
 fn json_params(
-    v: &Value,
+    v: Val<'_>,
     pointer: &mut String,
     depth: usize,
     max_depth: usize,
-    f: &mut dyn FnMut(&str, &Value),
+    f: &mut dyn FnMut(&str, Val<'_>),
 ) {
-    match v {
-        Value::Object(map) if depth < max_depth => {
-            for (k, child) in map {
+    match v.shape() {
+        Shape::Object(members) if depth < max_depth => {
+            for (k, child) in members {
                 let len = pointer.len();
                 pointer.push('/');
-                pointer.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                for c in k.chars() {
+                    match c {
+                        '~' => pointer.push_str("~0"),
+                        '/' => pointer.push_str("~1"),
+                        c => pointer.push(c),
+                    }
+                }
                 json_params(child, pointer, depth + 1, max_depth, f);
                 pointer.truncate(len);
             }
         }
-        Value::Array(items) if depth < max_depth => {
+        Shape::Array(items) if depth < max_depth => {
             let len = pointer.len();
             pointer.push_str("/*");
             for child in items {
@@ -989,8 +1348,8 @@ fn json_params(
             }
             pointer.truncate(len);
         }
-        Value::Object(_) | Value::Array(_) => {}
-        leaf if !pointer.is_empty() => f(pointer, leaf),
+        Shape::Object(_) | Shape::Array(_) => {}
+        _ if !pointer.is_empty() => f(pointer, v),
         _ => {}
     }
 }
@@ -1105,8 +1464,7 @@ const SKIP_HEADERS: &[&str] = &[
     "x-requested-with",
 ];
 
-fn is_session_cookie(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
+fn is_session_cookie(n: &str) -> bool {
     const NAMES: &[&str] = &[
         "session",
         "sessionid",
@@ -1120,10 +1478,16 @@ fn is_session_cookie(name: &str) -> bool {
         "ci_session",
         "_session_id",
     ];
-    NAMES.contains(&n.as_str())
-        || n.ends_with("_session")
-        || n.ends_with("sessid")
-        || n.ends_with("-session")
+    let ends_with = |suffix: &str| {
+        n.len()
+            .checked_sub(suffix.len())
+            .and_then(|at| n.as_bytes().get(at..))
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix.as_bytes()))
+    };
+    NAMES.iter().any(|k| k.eq_ignore_ascii_case(n))
+        || ends_with("_session")
+        || ends_with("sessid")
+        || ends_with("-session")
 }
 
 #[cfg(test)]

@@ -67,12 +67,11 @@ pub fn always_literal(seg: &str) -> bool {
         "auth", "oauth", "oauth2", "login", "logout", "me", "self", "health", "healthz", "status",
         "metrics", "search", "internal", "external", "latest", "current", "new", "edit",
     ];
-    let lower = seg.to_ascii_lowercase();
-    if WORDS.contains(&lower.as_str()) {
+    if WORDS.iter().any(|w| w.eq_ignore_ascii_case(seg)) {
         return true;
     }
     // Versions: v1, v2, v1.2, V3.
-    if let Some(rest) = lower.strip_prefix('v') {
+    if let Some(rest) = seg.strip_prefix(['v', 'V']) {
         if !rest.is_empty()
             && rest.bytes().next().is_some_and(|b| b.is_ascii_digit())
             && rest.bytes().all(|b| b.is_ascii_digit() || b == b'.')
@@ -156,15 +155,33 @@ fn is_token(seg: &str) -> bool {
 
 /// Percent-decodes a URL component (`+` as a space when `plus` is set).
 pub fn percent_decode(s: &str, plus: bool) -> Cow<'_, str> {
-    if !s.bytes().any(|b| b == b'%' || (plus && b == b'+')) {
+    if !needs_decoding(s, plus) {
         return Cow::Borrowed(s);
     }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
+    let mut out = Vec::with_capacity(s.len());
+    decode_into(s.as_bytes(), plus, &mut out);
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// [`percent_decode`] into a buffer kept by the caller: no allocation once
+/// the buffer has grown.
+pub fn percent_decode_in<'a>(s: &'a str, plus: bool, buf: &'a mut Vec<u8>) -> Cow<'a, str> {
+    if !needs_decoding(s, plus) {
+        return Cow::Borrowed(s);
+    }
+    buf.clear();
+    decode_into(s.as_bytes(), plus, buf);
+    String::from_utf8_lossy(buf)
+}
+
+fn needs_decoding(s: &str, plus: bool) -> bool {
+    s.bytes().any(|b| b == b'%' || (plus && b == b'+'))
+}
+
+fn decode_into(b: &[u8], plus: bool, out: &mut Vec<u8>) {
+    let hex = |x: u8| (x as char).to_digit(16);
     let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        let hex = |x: u8| (x as char).to_digit(16);
+    while let Some(&c) = b.get(i) {
         match c {
             b'%' => match (
                 b.get(i + 1).copied().and_then(hex),
@@ -182,7 +199,6 @@ pub fn percent_decode(s: &str, plus: bool) -> Cow<'_, str> {
         }
         i += 1;
     }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// The path of a request target without query or fragment; an absolute-form
@@ -322,7 +338,9 @@ pub fn match_override<'o>(
 /// collapse a position whose siblings vary too much.
 #[derive(Debug, Default)]
 pub struct SiblingTree {
-    nodes: BTreeMap<(String, String), Node>,
+    /// Host, then prefix (two levels so both look up by `&str`).
+    nodes: BTreeMap<String, BTreeMap<String, Node>>,
+    len: usize,
     threshold: usize,
     max_values: usize,
     max_nodes: usize,
@@ -342,6 +360,7 @@ impl SiblingTree {
     pub fn new(threshold: usize, max_nodes: usize) -> SiblingTree {
         SiblingTree {
             nodes: BTreeMap::new(),
+            len: 0,
             threshold,
             max_values: threshold.saturating_add(1),
             max_nodes,
@@ -350,15 +369,21 @@ impl SiblingTree {
     }
 
     /// Records literal `value` under `prefix`; true when the position is collapsed.
+    /// Allocates only for a prefix or value not seen before.
     pub fn observe(&mut self, host: &str, prefix: &str, value: &str) -> bool {
         if self.threshold == 0 {
             return false;
         }
-        let key = (host.to_string(), prefix.to_string());
-        let len = self.nodes.len();
-        let node = match self.nodes.get_mut(&key) {
+        let node = match self.nodes.get_mut(host).and_then(|h| h.get_mut(prefix)) {
             Some(n) => n,
-            None if len < self.max_nodes => self.nodes.entry(key).or_default(),
+            None if self.len < self.max_nodes => {
+                self.len += 1;
+                self.nodes
+                    .entry(host.to_string())
+                    .or_default()
+                    .entry(prefix.to_string())
+                    .or_default()
+            }
             None => {
                 self.nodes_dropped += 1;
                 return false;
@@ -367,7 +392,7 @@ impl SiblingTree {
         if node.collapsed {
             return true;
         }
-        if node.values.len() < self.max_values {
+        if node.values.len() < self.max_values && !node.values.contains(value) {
             node.values.insert(value.to_string());
         }
         if node.values.len() > self.threshold {
@@ -379,9 +404,9 @@ impl SiblingTree {
     }
 
     pub fn is_collapsed(&self, host: &str, prefix: &str) -> bool {
-        // Allocation-free lookup would need a borrowed tuple key; this runs once per endpoint at the end.
         self.nodes
-            .get(&(host.to_string(), prefix.to_string()))
+            .get(host)
+            .and_then(|h| h.get(prefix))
             .is_some_and(|n| n.collapsed)
     }
 }
@@ -708,5 +733,18 @@ mod tests {
         assert_eq!(percent_decode("a%40b.com", false), "a@b.com");
         assert_eq!(percent_decode("a+b%2", true), "a b%2");
         assert_eq!(percent_decode("%ff", false), "\u{fffd}");
+        let mut buf = vec![];
+        for (s, plus) in [
+            ("a%40b+c", true),
+            ("a+b", false),
+            ("%e2%82%ac%", true),
+            ("x", true),
+        ] {
+            assert_eq!(
+                percent_decode_in(s, plus, &mut buf),
+                percent_decode(s, plus),
+                "{s}"
+            );
+        }
     }
 }

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
+use super::json::{Shape, Val};
 use super::values::{self, JType};
 
 /// Limits of one schema.
@@ -34,6 +35,9 @@ pub struct Schema {
     pub items: Option<Box<Schema>>,
     /// Structure left out here (depth or size budget).
     pub cut: bool,
+    /// Whether the node's name was checked for sensitive data (a node is
+    /// always observed under the same name, so once is enough).
+    name_checked: bool,
 }
 
 /// A schema with its node budget.
@@ -47,7 +51,7 @@ pub struct SchemaRoot {
 
 impl SchemaRoot {
     /// Adds one sample.
-    pub fn observe(&mut self, v: &Value, limits: Limits) {
+    pub fn observe(&mut self, v: Val<'_>, limits: Limits) {
         let mut budget = Budget {
             nodes: &mut self.nodes,
             dropped: &mut self.dropped,
@@ -97,37 +101,39 @@ impl Budget<'_> {
 }
 
 impl Schema {
-    fn observe(&mut self, v: &Value, name: &str, depth: usize, budget: &mut Budget<'_>) {
+    fn observe(&mut self, v: Val<'_>, name: &str, depth: usize, budget: &mut Budget<'_>) {
         self.count += 1;
-        *self.types.entry(JType::of(v)).or_default() += 1;
-        match v {
-            Value::String(s) => {
-                if let Some(f) = values::string_format(s) {
+        *self.types.entry(v.jtype()).or_default() += 1;
+        match v.shape() {
+            Shape::Str(s) => {
+                let (format, sensitive) = values::string_facts(s);
+                if let Some(f) = format {
                     *self.formats.entry(f).or_default() += 1;
                 }
-                if let Some(k) = values::sensitive_value(s) {
+                if let Some(k) = sensitive {
                     self.sensitive.insert(k);
                 }
-                if !s.is_empty() {
+                if !s.is_empty() && !self.name_checked {
+                    self.name_checked = true;
                     if let Some(k) = values::sensitive_name(name) {
                         self.sensitive.insert(k);
                     }
                 }
             }
-            Value::Number(n) => {
-                if n.is_u64() && values::is_card(&n.to_string()) {
+            Shape::UInt(n) => {
+                if values::is_card_number(n) {
                     self.sensitive.insert("card_number");
                 }
             }
-            Value::Object(map) => {
+            Shape::Object(members) => {
                 if depth >= budget.limits.max_depth {
-                    self.cut |= !map.is_empty();
+                    self.cut |= !members.is_empty();
                     return;
                 }
-                for (k, child) in map {
+                for (k, child) in members {
                     let slot = match self.props.get_mut(k) {
                         Some(slot) => slot,
-                        None if budget.take() => self.props.entry(k.clone()).or_default(),
+                        None if budget.take() => self.props.entry(k.to_string()).or_default(),
                         None => {
                             self.cut = true;
                             continue;
@@ -136,7 +142,7 @@ impl Schema {
                     slot.observe(child, k, depth + 1, budget);
                 }
             }
-            Value::Array(items) => {
+            Shape::Array(items) => {
                 if depth >= budget.limits.max_depth {
                     self.cut |= !items.is_empty();
                     return;
@@ -154,7 +160,7 @@ impl Schema {
                     }
                 }
             }
-            Value::Null | Value::Bool(_) => {}
+            Shape::Null | Shape::Bool | Shape::Int | Shape::Float => {}
         }
     }
 
@@ -276,8 +282,10 @@ mod tests {
 
     fn merged(samples: &[&str], limits: Limits) -> SchemaRoot {
         let mut s = SchemaRoot::default();
+        let mut doc = super::super::json::Doc::default();
         for text in samples {
-            s.observe(&serde_json::from_str(text).unwrap(), limits);
+            assert!(doc.parse(text.as_bytes()), "{text}");
+            s.observe(doc.root().unwrap(), limits);
         }
         s
     }

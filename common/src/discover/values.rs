@@ -121,6 +121,40 @@ fn is_number(s: &str) -> bool {
 
 /// The JSON Schema / OpenAPI format of a string, when it has a recognisable one.
 pub fn string_format(s: &str) -> Option<&'static str> {
+    format_of(s, &mut Checks::default())
+}
+
+/// [`string_format`] and [`sensitive_value`] of one string, with the
+/// e-mail and JWT checks both make done once.
+pub fn string_facts(s: &str) -> (Option<&'static str>, Option<&'static str>) {
+    let mut checks = Checks::default();
+    let format = format_of(s, &mut checks);
+    let t = s.trim();
+    if t.len() != s.len() {
+        // The sensitive checks see the trimmed text: nothing to share.
+        checks = Checks::default();
+    }
+    (format, sensitive_of(t, &mut checks))
+}
+
+/// Results of the costlier checks of one text, once made.
+#[derive(Default)]
+struct Checks {
+    email: Option<bool>,
+    jwt: Option<bool>,
+}
+
+impl Checks {
+    fn email(&mut self, s: &str) -> bool {
+        *self.email.get_or_insert_with(|| is_email(s))
+    }
+
+    fn jwt(&mut self, s: &str) -> bool {
+        *self.jwt.get_or_insert_with(|| is_jwt(s))
+    }
+}
+
+fn format_of(s: &str, checks: &mut Checks) -> Option<&'static str> {
     if s.len() > 4096 {
         return None;
     }
@@ -130,13 +164,13 @@ pub fn string_format(s: &str) -> Option<&'static str> {
         Some("date-time")
     } else if is_date(s) {
         Some("date")
-    } else if is_email(s) {
+    } else if checks.email(s) {
         Some("email")
     } else if s.parse::<Ipv4Addr>().is_ok() {
         Some("ipv4")
     } else if s.contains(':') && s.parse::<Ipv6Addr>().is_ok() {
         Some("ipv6")
-    } else if is_jwt(s) {
+    } else if checks.jwt(s) {
         Some("jwt")
     } else if (s.starts_with("http://") || s.starts_with("https://")) && !s.contains(' ') {
         Some("uri")
@@ -232,16 +266,16 @@ pub fn is_email(s: &str) -> bool {
         && local
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b));
-    let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = labels.len() >= 2
-        && labels.iter().all(|l| {
+    let domain_ok = domain.contains('.')
+        && domain.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63
                 && !l.starts_with('-')
                 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
-        && labels
-            .last()
+        && domain
+            .rsplit('.')
+            .next()
             .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()));
     local_ok && domain_ok
 }
@@ -331,6 +365,23 @@ pub fn is_card(s: &str) -> bool {
         _ => false,
     };
     issuer && luhn(d)
+}
+
+/// [`is_card`] of an integer as JSON writes it (decimal digits, no separators).
+pub fn is_card_number(n: u64) -> bool {
+    // Fewer than 13 digits is never a card; skip the formatting.
+    if n < 1_000_000_000_000 {
+        return false;
+    }
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut rest = n;
+    while rest > 0 {
+        i -= 1;
+        buf[i] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    std::str::from_utf8(&buf[i..]).is_ok_and(is_card)
 }
 
 /// An IBAN: country code, check digits and 11-30 alphanumerics (groups of
@@ -449,11 +500,15 @@ pub fn is_api_key(s: &str) -> bool {
 
 /// The kind of sensitive data a value holds, judged by the value alone.
 pub fn sensitive_value(s: &str) -> Option<&'static str> {
-    let s = s.trim();
+    sensitive_of(s.trim(), &mut Checks::default())
+}
+
+/// [`sensitive_value`] of text already trimmed.
+fn sensitive_of(s: &str, checks: &mut Checks) -> Option<&'static str> {
     if s.len() < 6 || s.len() > 16384 {
         return None;
     }
-    if is_email(s) {
+    if checks.email(s) {
         Some("email")
     } else if is_card(s) {
         Some("card_number")
@@ -461,7 +516,7 @@ pub fn sensitive_value(s: &str) -> Option<&'static str> {
         Some("ssn")
     } else if is_iban(s) {
         Some("iban")
-    } else if is_jwt(s) {
+    } else if checks.jwt(s) {
         Some("jwt")
     } else if is_api_key(s) {
         Some("api_key")
@@ -479,11 +534,16 @@ pub fn sensitive_name(name: &str) -> Option<&'static str> {
     if last.len() > 64 {
         return None;
     }
-    let n: String = last
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
+    // The ASCII letters and digits, lower-cased (at most 64, as `last` is).
+    let mut buf = [0u8; 64];
+    let mut len = 0;
+    for b in last.bytes().filter(u8::is_ascii_alphanumeric) {
+        if let Some(slot) = buf.get_mut(len) {
+            *slot = b.to_ascii_lowercase();
+            len += 1;
+        }
+    }
+    let n = std::str::from_utf8(buf.get(..len).unwrap_or_default()).unwrap_or_default();
     const PASSWORD: &[&str] = &[
         "password",
         "passwd",
@@ -507,9 +567,9 @@ pub fn sensitive_name(name: &str) -> Option<&'static str> {
         "secretkey",
         "privatekey",
     ];
-    if PASSWORD.contains(&n.as_str()) {
+    if PASSWORD.contains(&n) {
         Some("password")
-    } else if API_KEY.contains(&n.as_str()) {
+    } else if API_KEY.contains(&n) {
         Some("api_key")
     } else if n.ends_with("token") || n == "sessionid" || n == "jsessionid" || n == "phpsessid" {
         Some("token")
@@ -630,6 +690,18 @@ mod tests {
         ];
         for (s, want) in cases {
             assert_eq!(sensitive_value(s), *want, "{s}");
+            let padded = format!(" {s} ");
+            for text in [*s, padded.as_str()] {
+                assert_eq!(
+                    string_facts(text),
+                    (string_format(text), sensitive_value(text)),
+                    "{text:?}"
+                );
+            }
+        }
+        let cards: &[u64] = &[4111111111111111, 4111111111111112, 378282246310005, 999, 0];
+        for n in cards {
+            assert_eq!(is_card_number(*n), is_card(&n.to_string()), "{n}");
         }
     }
 
