@@ -459,6 +459,14 @@ impl Detector {
                 if hits.iter().any(|h| h.class == class && h.point == p.name) {
                     continue;
                 }
+                // The whole path only adds what no segment showed.
+                if p.kind == Kind::PathText
+                    && hits
+                        .iter()
+                        .any(|h| h.class == class && h.point.starts_with("path."))
+                {
+                    continue;
+                }
                 hits.push(Hit {
                     class: class.to_string(),
                     point: p.name.to_string(),
@@ -468,6 +476,13 @@ impl Detector {
                     message: None,
                 });
             }
+        }
+        // XXE lives in the DOCTYPE: reported there, not again for the whole XML body.
+        if hits
+            .iter()
+            .any(|h| h.class == "xxe" && h.point == "body.xml.doctype")
+        {
+            hits.retain(|h| !(h.class == "xxe" && h.point == "body.xml"));
         }
         // Scanners by User-Agent and by path.
         if let Some(s) = scanner_agent(header(&req.headers, "user-agent").unwrap_or("")) {
@@ -510,14 +525,18 @@ impl Detector {
         (hits, pts.cut)
     }
 
-    /// [`judge_point`](Self::judge_point), remembered for header and cookie
-    /// values (the verdict depends only on host, point and value).
+    /// [`judge_point`](Self::judge_point), remembered for values up to
+    /// [`MEMO_VALUE_MAX`] bytes: the verdict depends only on host, point
+    /// (name, kind, origin) and value, and clients send the same headers,
+    /// cookies, path segments and parameters over and over.
     fn judge_memo(&mut self, p: &Point<'_>, host: &str, out: &mut Vec<(ClassFound, String)>) {
-        if !matches!(p.kind, Kind::Header | Kind::Cookie) || p.value.len() > MEMO_VALUE_MAX {
+        if p.kind == Kind::Body || p.value.len() > MEMO_VALUE_MAX {
             return self.judge_point(p, host, out);
         }
         self.memo_key.clear();
-        for part in [host, "\0", &p.name, "\0", &p.value] {
+        let tag = [b'0' + p.kind as u8, b'0' + u8::from(p.in_url)];
+        let tag = std::str::from_utf8(&tag).unwrap_or("");
+        for part in [tag, host, "\0", &p.name, "\0", &p.value] {
             self.memo_key.push_str(part);
         }
         if let Some(v) = self.memo.get(self.memo_key.as_str()) {
@@ -555,6 +574,19 @@ impl Detector {
             .map(|_| Cow::Borrowed(""))
             .collect();
         decode::variants(&p.value, false, &mut variants);
+        if p.kind == Kind::PathText {
+            for v in &variants {
+                if let Some(f) = rules::class(sqli::detect(v, &mut self.sqli), "sqli") {
+                    add(out, f, v);
+                }
+                if let Some(f) = rules::class(xss::detect(v), "xss") {
+                    add(out, f, v);
+                }
+            }
+            variants.clear();
+            self.variants = variants.into_iter().map(|_| Cow::Borrowed("")).collect();
+            return;
+        }
         let cx = Ctx {
             kind: p.kind,
             name: &p.name,

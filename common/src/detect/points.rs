@@ -39,6 +39,11 @@ pub enum Kind {
     Header,
     /// A whole body of a structured type (XML) or of an unknown type.
     Body,
+    /// The whole path URL-decoded with `+` as space, when it has any byte
+    /// but letters, digits and `/._~-`: a payload split by `/` into
+    /// segments (`/x/<svg/onload=alert()>`) is whole here. Only SQLi and XSS
+    /// judge it.
+    PathText,
 }
 
 /// One named piece of a request.
@@ -109,10 +114,6 @@ pub fn decompose(req: &HttpRequest) -> Points<'_> {
         Some((a, b)) => (a, Some(b)),
         None => (req.uri.as_str(), None),
     };
-    let dpath = match decode::url_decode(path, false) {
-        Some(d) => Cow::Owned(d),
-        None => Cow::Borrowed(path),
-    };
     p.add("path".into(), Cow::Borrowed(path), Kind::Path, true);
     for (i, seg) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
         if p.list.len() >= 64 {
@@ -124,7 +125,16 @@ pub fn decompose(req: &HttpRequest) -> Points<'_> {
         };
         p.add(Cow::Owned(format!("path.{i}")), seg, Kind::Segment, true);
     }
-    drop(dpath);
+    let text = match decode::url_decode(path, true) {
+        Some(d) => Cow::Owned(d),
+        None => Cow::Borrowed(path),
+    };
+    if text
+        .bytes()
+        .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'_' | b'~' | b'-')))
+    {
+        p.add("path".into(), text, Kind::PathText, true);
+    }
     if let Some(q) = query {
         pairs(&mut p, q, "query", true);
     }
