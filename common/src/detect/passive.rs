@@ -304,18 +304,20 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             );
         }
     }
+    // Every internal address [`INTERNAL_IP`] knows starts `10.`, `192.168.` or `172.`.
+    let maybe_internal = |b: &[u8]| {
+        memchr::memchr(b'.', b).is_some()
+            && [&b"10."[..], b"192.168.", b"172."]
+                .iter()
+                .any(|n| memchr::memmem::find(b, n).is_some())
+    };
     if let Some(m) = INTERNAL_IP.as_ref().and_then(|re| {
         resp.headers
             .iter()
-            .filter(|(n, _)| !n.eq_ignore_ascii_case("date"))
+            .filter(|(n, v)| !n.eq_ignore_ascii_case("date") && maybe_internal(v.as_bytes()))
             .find_map(|(n, v)| re.find(v).map(|m| format!("{n}: {}", m.as_str())))
             .or_else(|| {
-                // Every internal address the pattern knows starts `10.`, `192.168.` or `172.`.
-                let b = body.as_bytes();
-                let maybe = [&b"10."[..], b"192.168.", b"172."]
-                    .iter()
-                    .any(|n| memchr::memmem::find(b, n).is_some());
-                maybe
+                maybe_internal(body.as_bytes())
                     .then(|| re.find(&body).map(|m| m.as_str().to_string()))
                     .flatten()
             })
