@@ -7,6 +7,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 
 use super::points::{self, Kind};
 use crate::record::{Hit, Http, Ts};
@@ -62,13 +65,18 @@ fn hash(s: &str) -> u64 {
     h.finish()
 }
 
+/// Whether a path names an authentication endpoint (ASCII case-insensitive).
 fn auth_path(path: &str) -> bool {
-    let p = path.to_ascii_lowercase();
-    [
-        "login", "signin", "sign-in", "logon", "auth", "session", "token", "password", "wp-login",
-    ]
-    .iter()
-    .any(|k| p.contains(k))
+    static WORDS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build([
+                "login", "signin", "sign-in", "logon", "auth", "session", "token", "password",
+                "wp-login",
+            ])
+            .ok()
+    });
+    WORDS.as_ref().is_some_and(|ac| ac.is_match(path))
 }
 
 impl Behaviour {
@@ -134,14 +142,15 @@ impl Behaviour {
         false
     }
 
-    /// The behaviour hits one transaction completes.
-    pub fn push(&mut self, tx: &Http, host: &str) -> Vec<Hit> {
+    /// The behaviour hits one transaction completes; `template` is the
+    /// request path's [`endpoint_template`](super::endpoint_template).
+    pub fn push(&mut self, tx: &Http, host: &str, template: &str) -> Vec<Hit> {
         let mut hits = vec![];
         let (Some(req), Some(resp)) = (&tx.request, &tx.response) else {
             return hits;
         };
-        let ip = tx.real_ip.clone();
-        let path = req.uri.split('?').next().unwrap_or("").to_string();
+        let ip = &tx.real_ip;
+        let path = req.uri.split('?').next().unwrap_or("");
         let ts = tx.ts;
         let window = self.cfg.window_secs;
         let hit = |class: &str, rule: &str, payload: String| Hit {
@@ -152,7 +161,7 @@ impl Behaviour {
             confidence: Some(0.8),
             message: None,
         };
-        if auth_path(&path) && req.method.eq_ignore_ascii_case("POST") {
+        if auth_path(path) && req.method.eq_ignore_ascii_case("POST") {
             let failed = matches!(resp.status, 401 | 403);
             if failed
                 && self.bump(
@@ -219,7 +228,6 @@ impl Behaviour {
                 ),
             ));
         }
-        let template = super::endpoint_template(&path);
         if template.contains("{id}") && resp.status < 500 {
             let ids: String = path
                 .split('/')
@@ -229,7 +237,11 @@ impl Behaviour {
                 .collect::<Vec<_>>()
                 .join("/");
             if self.bump(
-                (ip, "enum", format!("{} {host}{template}", req.method)),
+                (
+                    ip.clone(),
+                    "enum",
+                    format!("{} {host}{template}", req.method),
+                ),
                 ts,
                 self.cfg.enumeration,
                 Some(&ids),

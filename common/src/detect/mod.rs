@@ -25,7 +25,9 @@ pub mod xss;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 
 use points::{header, Kind, Point};
 use rules::{ClassFound, Ctx};
@@ -129,6 +131,8 @@ pub struct Analysis {
     passive: Vec<passive::Finding>,
     points_cut: bool,
     allowlisted: bool,
+    /// The request path's endpoint template, worked out on the worker.
+    template: Option<String>,
 }
 
 pub struct Detector {
@@ -143,6 +147,8 @@ pub struct Detector {
     /// session cookie on every request. Lookups only; bounded by [`MEMO_MAX`].
     memo: HashMap<String, Vec<(ClassFound, String)>>,
     memo_key: String,
+    /// Endpoint templates of recent paths (bounded by [`MEMO_MAX`]).
+    templates: HashMap<String, String>,
 }
 
 /// Most remembered header/cookie verdicts (the memo is cleared when full).
@@ -195,6 +201,24 @@ const SCANNER_AGENTS: &[&str] = &[
     "appscan",
     "webinspect",
 ];
+
+/// One automaton over [`SCANNER_AGENTS`], ASCII case-insensitive.
+static AGENTS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .build(SCANNER_AGENTS)
+        .ok()
+});
+
+/// The first scanner fragment of [`SCANNER_AGENTS`] (in list order) in `ua`.
+fn scanner_agent(ua: &str) -> Option<&'static str> {
+    let ac = AGENTS.as_ref()?;
+    let first = ac
+        .find_overlapping_iter(ua)
+        .map(|m| m.pattern().as_usize())
+        .min()?;
+    SCANNER_AGENTS.get(first).copied()
+}
 
 /// Paths only scanners and attackers ask for (lower case, prefix of the path).
 const SCANNER_PATHS: &[&str] = &[
@@ -250,7 +274,23 @@ impl Detector {
             variants: Vec::new(),
             memo: HashMap::new(),
             memo_key: String::new(),
+            templates: HashMap::new(),
         }
+    }
+
+    /// [`endpoint_template`] of `path`, remembered for recent paths.
+    fn template(&mut self, path: &str) -> String {
+        if let Some(t) = self.templates.get(path) {
+            return t.clone();
+        }
+        let t = endpoint_template(path);
+        if path.len() <= MEMO_VALUE_MAX {
+            if self.templates.len() >= MEMO_MAX {
+                self.templates.clear();
+            }
+            self.templates.insert(path.to_string(), t.clone());
+        }
+        t
     }
 
     pub fn stats(&self) -> &DetectStats {
@@ -312,11 +352,13 @@ impl Detector {
         if self.cfg.passive {
             passive::check(tx, self.cfg.passive_cfg, &mut passive);
         }
+        let template = Some(self.template(path));
         Analysis {
             hits,
             passive,
             points_cut,
             allowlisted,
+            template,
         }
     }
 
@@ -337,8 +379,12 @@ impl Detector {
             self.stats.points_cut += 1;
         }
         let host = header(&req.headers, "host").unwrap_or("").to_string();
+        let template = match a.template {
+            Some(t) => t,
+            None => self.template(req.uri.split('?').next().unwrap_or("")),
+        };
         let mut hits = a.hits;
-        for hit in self.behaviour.push(tx, &host) {
+        for hit in self.behaviour.push(tx, &host, &template) {
             hits.push(hit);
         }
         hits.retain(|h| self.enabled(&h.class));
@@ -372,7 +418,7 @@ impl Detector {
             }));
         }
         if self.cfg.passive {
-            self.passive(tx, &host, a.passive, emit);
+            self.passive(tx, &host, &template, a.passive, emit);
         }
     }
 
@@ -413,6 +459,14 @@ impl Detector {
                 if hits.iter().any(|h| h.class == class && h.point == p.name) {
                     continue;
                 }
+                // The whole path only adds what no segment showed.
+                if p.kind == Kind::PathText
+                    && hits
+                        .iter()
+                        .any(|h| h.class == class && h.point.starts_with("path."))
+                {
+                    continue;
+                }
                 hits.push(Hit {
                     class: class.to_string(),
                     point: p.name.to_string(),
@@ -423,11 +477,15 @@ impl Detector {
                 });
             }
         }
+        // XXE lives in the DOCTYPE: reported there, not again for the whole XML body.
+        if hits
+            .iter()
+            .any(|h| h.class == "xxe" && h.point == "body.xml.doctype")
+        {
+            hits.retain(|h| !(h.class == "xxe" && h.point == "body.xml"));
+        }
         // Scanners by User-Agent and by path.
-        let ua = header(&req.headers, "user-agent")
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if let Some(s) = SCANNER_AGENTS.iter().find(|s| ua.contains(*s)) {
+        if let Some(s) = scanner_agent(header(&req.headers, "user-agent").unwrap_or("")) {
             hits.push(Hit {
                 class: "scanner".into(),
                 point: "header.User-Agent".into(),
@@ -437,8 +495,11 @@ impl Detector {
                 message: None,
             });
         }
-        let lpath = req.uri.split('?').next().unwrap_or("").to_ascii_lowercase();
-        if let Some(s) = SCANNER_PATHS.iter().find(|s| lpath.starts_with(*s)) {
+        let path = req.uri.split('?').next().unwrap_or("");
+        if let Some(s) = SCANNER_PATHS.iter().find(|s| {
+            path.get(..s.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(s))
+        }) {
             hits.push(Hit {
                 class: "scanner".into(),
                 point: "path".into(),
@@ -464,14 +525,18 @@ impl Detector {
         (hits, pts.cut)
     }
 
-    /// [`judge_point`](Self::judge_point), remembered for header and cookie
-    /// values (the verdict depends only on host, point and value).
+    /// [`judge_point`](Self::judge_point), remembered for values up to
+    /// [`MEMO_VALUE_MAX`] bytes: the verdict depends only on host, point
+    /// (name, kind, origin) and value, and clients send the same headers,
+    /// cookies, path segments and parameters over and over.
     fn judge_memo(&mut self, p: &Point<'_>, host: &str, out: &mut Vec<(ClassFound, String)>) {
-        if !matches!(p.kind, Kind::Header | Kind::Cookie) || p.value.len() > MEMO_VALUE_MAX {
+        if p.kind == Kind::Body || p.value.len() > MEMO_VALUE_MAX {
             return self.judge_point(p, host, out);
         }
         self.memo_key.clear();
-        for part in [host, "\0", &p.name, "\0", &p.value] {
+        let tag = [b'0' + p.kind as u8, b'0' + u8::from(p.in_url)];
+        let tag = std::str::from_utf8(&tag).unwrap_or("");
+        for part in [tag, host, "\0", &p.name, "\0", &p.value] {
             self.memo_key.push_str(part);
         }
         if let Some(v) = self.memo.get(self.memo_key.as_str()) {
@@ -487,17 +552,17 @@ impl Detector {
 
     /// Every class finding of one point, best per class over its decoded forms.
     fn judge_point(&mut self, p: &Point<'_>, host: &str, out: &mut Vec<(ClassFound, String)>) {
-        let lname = p.name.to_ascii_lowercase();
         if p.kind == Kind::Header
-            && matches!(
-                lname.as_str(),
-                "header.authorization"
-                    | "header.content-length"
-                    | "header.connection"
-                    | "header.accept-encoding"
-                    | "header.host"
-                    | "header.if-none-match"
-            )
+            && [
+                "header.authorization",
+                "header.content-length",
+                "header.connection",
+                "header.accept-encoding",
+                "header.host",
+                "header.if-none-match",
+            ]
+            .iter()
+            .any(|n| p.name.eq_ignore_ascii_case(n))
         {
             if let Some(f) = rules::log4shell(&p.value) {
                 out.push((f, decode::cap(&p.value, 160).to_string()));
@@ -509,6 +574,19 @@ impl Detector {
             .map(|_| Cow::Borrowed(""))
             .collect();
         decode::variants(&p.value, false, &mut variants);
+        if p.kind == Kind::PathText {
+            for v in &variants {
+                if let Some(f) = rules::class(sqli::detect(v, &mut self.sqli), "sqli") {
+                    add(out, f, v);
+                }
+                if let Some(f) = rules::class(xss::detect(v), "xss") {
+                    add(out, f, v);
+                }
+            }
+            variants.clear();
+            self.variants = variants.into_iter().map(|_| Cow::Borrowed("")).collect();
+            return;
+        }
         let cx = Ctx {
             kind: p.kind,
             name: &p.name,
@@ -599,12 +677,12 @@ impl Detector {
         &mut self,
         tx: &Http,
         host: &str,
+        template: &str,
         found: Vec<passive::Finding>,
         emit: &mut dyn FnMut(Record<'static>),
     ) {
         let Some(req) = &tx.request else { return };
         let path = req.uri.split('?').next().unwrap_or("");
-        let template = endpoint_template(path);
         for f in found {
             if !self.enabled(f.class.split('.').next().unwrap_or("")) || !self.enabled(f.class) {
                 continue;
@@ -636,7 +714,7 @@ impl Detector {
                 host: host.to_string(),
                 path: path.to_string(),
                 evidence: f.evidence,
-                endpoint: Some(template.clone()),
+                endpoint: Some(template.to_string()),
                 http_seq: Some(tx.seq),
             }));
         }

@@ -229,24 +229,22 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
                 }
             }
         }
-        let q = req
-            .uri
-            .split_once('?')
-            .map_or("", |(_, q)| q)
-            .to_ascii_lowercase();
-        let p = req.uri.to_ascii_lowercase();
-        if p.contains(";jsessionid=")
+        let q = req.uri.split_once('?').map_or("", |(_, q)| q);
+        let jsession = memchr::memchr(b';', req.uri.as_bytes()).is_some()
+            && req.uri.to_ascii_lowercase().contains(";jsessionid=");
+        if jsession
             || q.split('&').any(|kv| {
                 let k = kv.split('=').next().unwrap_or("");
-                matches!(
-                    k,
-                    "jsessionid"
-                        | "phpsessid"
-                        | "sessionid"
-                        | "session_id"
-                        | "sid"
-                        | "aspsessionid"
-                )
+                [
+                    "jsessionid",
+                    "phpsessid",
+                    "sessionid",
+                    "session_id",
+                    "sid",
+                    "aspsessionid",
+                ]
+                .iter()
+                .any(|s| k.eq_ignore_ascii_case(s))
             })
         {
             add(
@@ -264,16 +262,24 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
         resp.body.get(..256 * 1024).unwrap_or(&resp.body)
     };
     let body = String::from_utf8_lossy(body_raw);
-    let matched = BODY_SET.as_ref().map(|set| set.matches(&body));
+    // One pass tells whether any body pattern matches at all (most bodies:
+    // none); only then which ones.
+    let matched = BODY_SET
+        .as_ref()
+        .map(|set| (!body.is_empty() && set.is_match(&body)).then(|| set.matches(&body)));
     for (i, p) in BODY.iter().enumerate() {
-        if matched.as_ref().is_some_and(|m| !m.matched(i)) {
-            continue;
+        match &matched {
+            Some(None) => break,
+            Some(Some(m)) if !m.matched(i) => continue,
+            _ => {}
         }
         if let Some(m) = p.re.find(&body) {
             add(p.class, p.severity, excerpt(&body, m.start(), 120), false);
         }
     }
-    if let Some(re) = CARD.as_ref() {
+    // A card number has at least 13 digits (see [`CARD`]).
+    let digits = body.bytes().filter(u8::is_ascii_digit).take(13).count();
+    if let Some(re) = CARD.as_ref().filter(|_| digits >= 13) {
         if let Some(m) = re.find_iter(&body).take(32).find(|m| luhn(m.as_str())) {
             add(
                 "pii.card_number",
@@ -288,7 +294,7 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
     }
     let json_or_text = header(&resp.headers, "content-type")
         .is_none_or(|c| c.contains("json") || c.contains("text/plain") || c.contains("xml"));
-    if json_or_text {
+    if json_or_text && memchr::memchr(b'@', body.as_bytes()).is_some() {
         if let Some(m) = EMAIL.as_ref().and_then(|re| re.find(&body)) {
             add(
                 "pii.email",
@@ -298,12 +304,23 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             );
         }
     }
+    // Every internal address [`INTERNAL_IP`] knows starts `10.`, `192.168.` or `172.`.
+    let maybe_internal = |b: &[u8]| {
+        memchr::memchr(b'.', b).is_some()
+            && [&b"10."[..], b"192.168.", b"172."]
+                .iter()
+                .any(|n| memchr::memmem::find(b, n).is_some())
+    };
     if let Some(m) = INTERNAL_IP.as_ref().and_then(|re| {
         resp.headers
             .iter()
-            .filter(|(n, _)| !n.eq_ignore_ascii_case("date"))
+            .filter(|(n, v)| !n.eq_ignore_ascii_case("date") && maybe_internal(v.as_bytes()))
             .find_map(|(n, v)| re.find(v).map(|m| format!("{n}: {}", m.as_str())))
-            .or_else(|| re.find(&body).map(|m| m.as_str().to_string()))
+            .or_else(|| {
+                maybe_internal(body.as_bytes())
+                    .then(|| re.find(&body).map(|m| m.as_str().to_string()))
+                    .flatten()
+            })
     }) {
         add(
             "info_leak.internal_ip",

@@ -9,6 +9,7 @@
 //! ([`MAX_POINTS`], [`MAX_BODY`], JSON depth [`MAX_JSON_DEPTH`]).
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use super::decode;
 use crate::record::HttpRequest;
@@ -39,6 +40,11 @@ pub enum Kind {
     Header,
     /// A whole body of a structured type (XML) or of an unknown type.
     Body,
+    /// The whole path URL-decoded with `+` as space, when it has any byte
+    /// but letters, digits and `/._~-`: a payload split by `/` into
+    /// segments (`/x/<svg/onload=alert()>`) is whole here. Only SQLi and XSS
+    /// judge it.
+    PathText,
 }
 
 /// One named piece of a request.
@@ -102,16 +108,43 @@ pub fn plain_key(k: &str) -> bool {
 /// Header names whose value is a file name (upload APIs).
 const FILENAME_HEADERS: &[&str] = &["x-filename", "x-file-name", "x_filename", "slug"];
 
+/// Point names of the first path segments, made once.
+static SEGMENT_NAMES: LazyLock<Vec<String>> =
+    LazyLock::new(|| (0..64).map(|i| format!("path.{i}")).collect());
+
+/// Point names of headers most requests carry, as most clients spell them
+/// (any other name or spelling gets its point name built).
+const COMMON_HEADERS: &[&str] = &[
+    "header.Host",
+    "header.User-Agent",
+    "header.Accept",
+    "header.Accept-Encoding",
+    "header.Accept-Language",
+    "header.Connection",
+    "header.Content-Type",
+    "header.Content-Length",
+    "header.Authorization",
+    "header.Referer",
+    "header.Origin",
+    "header.Cache-Control",
+    "header.X-Forwarded-For",
+    "header.X-Requested-With",
+    "header.host",
+    "header.user-agent",
+    "header.accept",
+    "header.accept-encoding",
+    "header.accept-language",
+    "header.content-type",
+    "header.content-length",
+    "header.authorization",
+];
+
 /// Splits a request into points.
 pub fn decompose(req: &HttpRequest) -> Points<'_> {
     let mut p = Points::default();
     let (path, query) = match req.uri.split_once('?') {
         Some((a, b)) => (a, Some(b)),
         None => (req.uri.as_str(), None),
-    };
-    let dpath = match decode::url_decode(path, false) {
-        Some(d) => Cow::Owned(d),
-        None => Cow::Borrowed(path),
     };
     p.add("path".into(), Cow::Borrowed(path), Kind::Path, true);
     for (i, seg) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
@@ -122,9 +155,22 @@ pub fn decompose(req: &HttpRequest) -> Points<'_> {
             Some(d) => Cow::Owned(d),
             None => Cow::Borrowed(seg),
         };
-        p.add(Cow::Owned(format!("path.{i}")), seg, Kind::Segment, true);
+        let name = SEGMENT_NAMES.get(i).map_or_else(
+            || Cow::Owned(format!("path.{i}")),
+            |n| Cow::Borrowed(n.as_str()),
+        );
+        p.add(name, seg, Kind::Segment, true);
     }
-    drop(dpath);
+    let text = match decode::url_decode(path, true) {
+        Some(d) => Cow::Owned(d),
+        None => Cow::Borrowed(path),
+    };
+    if text
+        .bytes()
+        .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'_' | b'~' | b'-')))
+    {
+        p.add("path".into(), text, Kind::PathText, true);
+    }
     if let Some(q) = query {
         pairs(&mut p, q, "query", true);
     }
@@ -152,7 +198,14 @@ pub fn decompose(req: &HttpRequest) -> Points<'_> {
                 }
             }
         } else {
-            p.push(format!("header.{name}"), value.as_str(), Kind::Header);
+            let point = COMMON_HEADERS
+                .iter()
+                .find(|h| h.get(7..) == Some(name.as_str()))
+                .map_or_else(
+                    || Cow::Owned(format!("header.{name}")),
+                    |h| Cow::Borrowed(*h),
+                );
+            p.push(point, value.as_str(), Kind::Header);
             if FILENAME_HEADERS
                 .iter()
                 .any(|h| name.eq_ignore_ascii_case(h))

@@ -334,3 +334,56 @@ fn no_panic_on_hostile_requests() {
         let _ = run(&req, OK);
     }
 }
+
+/// Payloads that `/` splits across segments are judged on the whole
+/// decoded path; a segment's own hit is not repeated there.
+#[test]
+fn whole_path_payloads() {
+    for (uri, class) in [
+        ("/index.php/%3Csvg/onload=alert()%3E", "xss"),
+        ("/index.php/<svg/onload=alert()>", "xss"),
+        ("/foo/24'union+all+select+1,2,3", "sqli"),
+    ] {
+        let a = attack(&run(&get(uri, ""), OK)).unwrap_or_else(|| panic!("no attack for {uri}"));
+        assert!(
+            a.hits
+                .iter()
+                .any(|h| h.class == class && (h.point == "path" || h.point.starts_with("path."))),
+            "{uri}: {:?}",
+            a.hits
+        );
+    }
+    let a = attack(&run(
+        &get("/api/users/1%20UNION%20SELECT%20a,b%20FROM%20users--", ""),
+        OK,
+    ))
+    .expect("sqli in a segment");
+    let sqli: Vec<&str> = a
+        .hits
+        .iter()
+        .filter(|h| h.class == "sqli")
+        .map(|h| h.point.as_str())
+        .collect();
+    assert_eq!(sqli, ["path.2"]);
+    for uri in ["/wiki/C++", "/files/my+report+2024.pdf", "/search/o'brien"] {
+        assert_eq!(attack(&run(&get(uri, ""), OK)), None, "{uri}");
+    }
+}
+
+/// An XXE payload is one hit, at the DOCTYPE.
+#[test]
+fn xxe_reported_once() {
+    let req = post(
+        "/x",
+        "application/xml",
+        r#"<?xml version="1.0"?><!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>"#,
+    );
+    let a = attack(&run(&req, OK)).expect("xxe");
+    let xxe: Vec<&str> = a
+        .hits
+        .iter()
+        .filter(|h| h.class == "xxe")
+        .map(|h| h.point.as_str())
+        .collect();
+    assert_eq!(xxe, ["body.xml.doctype"]);
+}
