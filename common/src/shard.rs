@@ -70,6 +70,15 @@ struct Batch {
 }
 
 impl Batch {
+    /// Empties the batch, keeping its buffers for the next one.
+    fn clear(&mut self) {
+        self.first = 0;
+        self.names.clear();
+        self.tunnels.clear();
+        self.payload.clear();
+        self.metas.clear();
+    }
+
     fn packet(&self, m: &Meta) -> Packet<'_> {
         let range = |(a, b): (u32, u32)| a as usize..b as usize;
         Packet {
@@ -191,6 +200,9 @@ impl Worker {
                             reassemble.tick(pkt.ts, &mut emit);
                         }
                     }
+                    // Let go of the batch before answering, so the reading
+                    // thread gets it back whole once every worker answered.
+                    drop(b);
                     let sums = (reported.elapsed() >= SUMS_EVERY).then(|| {
                         reported = std::time::Instant::now();
                         self.sums()
@@ -299,6 +311,11 @@ pub struct Sharded {
     handles: Vec<JoinHandle<()>>,
     pending: Vec<VecDeque<Chunk>>,
     batch: Batch,
+    /// Batches sent and not yet merged, oldest first: merged, they come back
+    /// to `spare` (their buffers reused instead of allocated and faulted in
+    /// anew for every batch).
+    out: VecDeque<Arc<Batch>>,
+    spare: Vec<Batch>,
     next_packet: u64,
     sent: u64,
     merged: u64,
@@ -354,6 +371,8 @@ impl Sharded {
             handles,
             pending: (0..threads).map(|_| VecDeque::new()).collect(),
             batch: Batch::default(),
+            out: VecDeque::new(),
+            spare: vec![],
             next_packet: 1,
             sent: 0,
             merged: 0,
@@ -409,9 +428,11 @@ impl Sharded {
             self.receive(true, emit)?;
         }
         let first = self.next_packet - self.batch.metas.len() as u64;
-        let mut batch = std::mem::take(&mut self.batch);
+        let next = self.spare.pop().unwrap_or_default();
+        let mut batch = std::mem::replace(&mut self.batch, next);
         batch.first = first;
         let batch = Arc::new(batch);
+        self.out.push_back(batch.clone());
         for tx in &self.to_workers {
             tx.send(ToWorker::Batch(batch.clone()))
                 .map_err(|_| anyhow!("a worker thread ended early"))?;
@@ -469,6 +490,13 @@ impl Sharded {
             }
             if !last {
                 self.merged += 1;
+                // Every worker answered for the oldest batch and let go of it.
+                if let Some(Ok(mut b)) = self.out.pop_front().map(Arc::try_unwrap) {
+                    if self.spare.len() < 2 {
+                        b.clear();
+                        self.spare.push(b);
+                    }
+                }
             }
         }
         Ok(true)
