@@ -25,6 +25,28 @@ fn benign() -> Vec<Http> {
     ]
 }
 
+/// Benign requests whose values are all new (ids, queries, cookies, bodies),
+/// more of them than the verdict memo holds: what detection costs when no
+/// value was seen before.
+fn benign_unique(n: usize) -> Vec<Http> {
+    let words = [
+        "door", "blue", "Dublin", "parcel", "O'Brien", "spring", "fast", "left",
+    ];
+    (0..n)
+        .map(|i| {
+            let w = |k: usize| words[(i / (k + 1)) % words.len()];
+            match i % 3 {
+                0 => tx(&format!("GET /api/v1/users/{i} HTTP/1.1\r\nHost: app.example\r\nUser-Agent: app/{}.{}\r\nAccept: application/json\r\nAuthorization: Bearer eyJhbGciOiJIUzI1NiJ9.c2FtcGxl.{i:06}\r\n\r\n", i % 97, i % 13)),
+                1 => tx(&format!("GET /api/v1/search?q={}+{}+{i}&page={}&sort=-created_at HTTP/1.1\r\nHost: app.example\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:{i}.0)\r\nCookie: session={i:x}f2a9c; theme={}\r\n\r\n", w(1), w(2), i % 50, w(3))),
+                _ => {
+                    let body = format!(r#"{{"sku":"SKU-{i}","quantity":{},"note":"deliver to the {} {} {i}","shipping":{{"city":"{}","street":"{} O'Connell St."}}}}"#, i % 9, w(1), w(2), w(3), i % 300);
+                    tx(&format!("POST /api/v1/orders/{i} HTTP/1.1\r\nHost: app.example\r\nUser-Agent: okhttp/4.{}.0\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", i % 20, body.len()))
+                }
+            }
+        })
+        .collect()
+}
+
 fn adversarial() -> Vec<(&'static str, Http)> {
     let long = "'".repeat(16_000);
     let nested = "%25".repeat(4_000) + "3Cscript%3E";
@@ -66,6 +88,16 @@ fn bench(c: &mut Criterion) {
             i = (i + 1) % reqs.len();
             let mut n = 0;
             d.push(black_box(&reqs[i]), &mut |_| n += 1);
+            n
+        })
+    });
+    let unique = benign_unique(30_000);
+    c.bench_function("detect/benign_api_request_unique_values", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) % unique.len();
+            let mut n = 0;
+            d.push(black_box(&unique[i]), &mut |_| n += 1);
             n
         })
     });
