@@ -49,11 +49,11 @@ pub struct DecapArgs {
     /// Datagrams reassembled at once at most.
     #[arg(long, default_value_t = 4096, value_name = "N")]
     pub frag_max_datagrams: usize,
-    /// Keep only packets with this VLAN id anywhere in the stack (repeatable).
-    #[arg(long, value_name = "VID")]
+    /// Keep only packets with this VLAN id (0-4095) anywhere in the stack (repeatable).
+    #[arg(long, value_name = "VID", value_parser = clap::value_parser!(u16).range(0..=4095))]
     pub vlan: Vec<u16>,
-    /// Drop packets with this VLAN id anywhere in the stack (repeatable).
-    #[arg(long, value_name = "VID")]
+    /// Drop packets with this VLAN id (0-4095) anywhere in the stack (repeatable).
+    #[arg(long, value_name = "VID", value_parser = clap::value_parser!(u16).range(0..=4095))]
     pub exclude_vlan: Vec<u16>,
     /// Keep only packets with this VXLAN or Geneve VNI (repeatable).
     #[arg(long, value_name = "N")]

@@ -245,3 +245,16 @@ fn filters_and_summary() {
     let out = run(&["--ignore-ip", "10.0.0.0/33"], &bytes);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A VLAN id is 12 bits: `--vlan 4096` is a usage error naming the range,
+/// not a filter that silently matches nothing.
+#[test]
+fn vlan_ids_above_4095_are_refused() {
+    for flag in ["--vlan", "--exclude-vlan"] {
+        let out = run(&[flag, "4096"], b"");
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("0..=4095"), "{flag}: {err}");
+        assert!(run(&[flag, "4095"], b"").status.success(), "{flag} 4095");
+    }
+}
