@@ -892,6 +892,13 @@ const SQL_ONLY_FUNCS: &[&str] = &[
     "utl_inaddr.get_host_address",
     "utl_http.request",
     "randomblob",
+    "zeroblob",
+    "likelihood",
+    "sqlite_source_id",
+    "sqlite_compileoption_used",
+    "sqlite_compileoption_get",
+    "last_insert_rowid",
+    "total_changes",
     "group_concat",
     "concat_ws",
     "unhex",
@@ -1467,6 +1474,15 @@ fn broken(r: &Reading<'_>) -> Option<Found> {
                 found = Some(("sqli.break_stacked", 0.6));
             }
         }
+        Tok::Kw(Kw::As) => {
+            // `` ` AS `alias` FROM ``: a select list column closed by the break.
+            let k = r.code(c0 + 1);
+            if matches!(r.at(k), Some(Tok::QIdent | Tok::Str(_)))
+                && r.at(r.code(k + 1)) == Some(Tok::Kw(Kw::From))
+            {
+                found = Some(("sqli.break_alias", 0.7));
+            }
+        }
         Tok::Cmp => {
             // `'glob 1;`
             let k = r.code(c0 + 1);
@@ -1517,6 +1533,8 @@ fn fold_quotes(s: &str) -> Option<String> {
 #[derive(Default)]
 pub struct Scratch {
     toks: Vec<(Tok, usize)>,
+    /// The value with `+` read as a blank (see [`detect_bytes`]).
+    plus: Vec<u8>,
 }
 
 /// Judges a decoded value: the best finding over its readings: as code,
@@ -1575,6 +1593,22 @@ fn detect_bytes(b: &[u8], scratch: &mut Scratch) -> Option<Found> {
             found = best(found, judge(&scratch.toks, rest, false));
         }
     }
+    // `24'union+all+select+1,2,3`: a path segment or raw value where `+` is
+    // the blank a form decoder would have made of it. Only for a value with
+    // no blank of its own, a quote to break out of and `+` before a word.
+    if found.is_none()
+        && b.len() <= 4096
+        && memchr::memchr(b' ', b).is_none()
+        && memchr::memchr3(b'\'', b'"', b'`', b).is_some()
+        && b.windows(2)
+            .any(|w| w[0] == b'+' && w[1].is_ascii_alphabetic())
+    {
+        let mut buf = std::mem::take(&mut scratch.plus);
+        buf.clear();
+        buf.extend(b.iter().map(|&c| if c == b'+' { b' ' } else { c }));
+        found = detect_bytes(&buf, scratch);
+        scratch.plus = buf;
+    }
     found
 }
 
@@ -1592,6 +1626,9 @@ mod tests {
             "UTL_HTTP",
             "sp_executesql",
             "1' OR '1'='1",
+            "` AS `edit_user_id` from",
+            "24'union+all+select+1,2,3+from+aa",
+            "admin@juice-sh.op\\' and( likelihood (id,.0));'",
             "admin' --",
             "admin'#",
             "1 or 1=1",
@@ -1680,6 +1717,11 @@ mod tests {
             "varchar(255) column",
             "O'Brien",
             "O'Brien and O'Neil",
+            "Use `AS` to rename a column, e.g. `total` from the sum",
+            "the likelihood of rain",
+            "Tom's+Diner",
+            "rock+'n'+roll+or+jazz",
+            "C++'s+templates",
             "select a plan",
             "Please select a plan from the list",
             "1 - 2",
@@ -1725,7 +1767,12 @@ mod tests {
             "declare your interest by Friday",
             "waitfor it... the delay is intentional",
         ] {
-            assert_eq!(detect(b, &mut s), None, "flagged {b:?}");
+            assert_eq!(
+                detect(b, &mut s),
+                None,
+                "flagged {b:?} {:?}",
+                detect(b, &mut s)
+            );
         }
     }
 
