@@ -1550,10 +1550,103 @@ pub fn detect(s: &str, scratch: &mut Scratch) -> Option<Found> {
     {
         return None;
     }
+    let shapes = mysql_shapes(b);
     if let Some(f) = fold_quotes(s) {
-        return detect_bytes(f.as_bytes(), scratch);
+        return best(shapes, detect_bytes(f.as_bytes(), scratch));
     }
-    detect_bytes(b, scratch)
+    best(shapes, detect_bytes(b, scratch))
+}
+
+/// Keywords a MySQL executable comment hides.
+const HIDDEN_KEYWORDS: &[&[u8]] = &[
+    b"select",
+    b"union",
+    b"from",
+    b"where",
+    b"and",
+    b"or",
+    b"insert",
+    b"update",
+    b"delete",
+    b"drop",
+    b"sleep",
+    b"benchmark",
+];
+
+/// MySQL-only spellings no other text has: an executable comment with a
+/// version and a keyword (`/*!50000select`, `/*+!5000select`; not a
+/// `/*! jQuery v3 */` licence banner), and a number glued to a call or a
+/// name through `.e` (`1.e(ascii)`, `1.e.tables`), the scientific-notation
+/// trick that splits a keyword from what follows.
+fn mysql_shapes(b: &[u8]) -> Option<Found> {
+    let mut found = None;
+    if memchr::memchr(b'*', b).is_some() {
+        for at in memchr::memmem::find_iter(b, b"/*").take(16) {
+            let mut i = at + 2;
+            if b.get(i) == Some(&b'+') {
+                i += 1;
+            }
+            if b.get(i) != Some(&b'!') {
+                continue;
+            }
+            i += 1;
+            let digits = b
+                .get(i..)
+                .unwrap_or(&[])
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            i += digits;
+            let rest = b.get(i..).unwrap_or(&[]);
+            let kw = HIDDEN_KEYWORDS.iter().any(|k| {
+                rest.get(..k.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(k))
+                    && !rest.get(k.len()).is_some_and(u8::is_ascii_alphanumeric)
+            });
+            if kw && (digits >= 4 || digits == 0) {
+                found = Some(("sqli.versioned_comment", 0.8));
+                break;
+            }
+        }
+    }
+    if found.is_none() && b.len() >= 4 {
+        for at in memchr::memmem::find_iter(b, b".e").take(16) {
+            let digit_before = at
+                .checked_sub(1)
+                .and_then(|p| b.get(p))
+                .is_some_and(u8::is_ascii_digit);
+            // The number starts the value or follows a blank, `(`, `=` or `,`.
+            let start = b
+                .get(..at)
+                .unwrap_or(&[])
+                .iter()
+                .rev()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            let lead = at
+                .checked_sub(start + 1)
+                .and_then(|p| b.get(p))
+                .is_none_or(|c| matches!(c, b' ' | b'(' | b'=' | b',' | b'\t'));
+            let after = b.get(at + 2..).unwrap_or(&[]);
+            let glued = matches!(after.first(), Some(b'(' | b')' | b','))
+                || (after.first() == Some(&b'.') && {
+                    // `1.e.tables`, not the `1.e.g.` of prose.
+                    let name = after.get(1..).unwrap_or(&[]);
+                    let n = name
+                        .iter()
+                        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                        .count();
+                    n >= 2
+                        && name.first().is_some_and(u8::is_ascii_alphabetic)
+                        && name.get(n) != Some(&b'.')
+                });
+            if digit_before && lead && glued {
+                found = Some(("sqli.number_glue", 0.6));
+                break;
+            }
+        }
+    }
+    found
 }
 
 fn detect_bytes(b: &[u8], scratch: &mut Scratch) -> Option<Found> {
@@ -1628,6 +1721,10 @@ mod tests {
             "1' OR '1'='1",
             "` AS `edit_user_id` from",
             "24'union+all+select+1,2,3+from+aa",
+            "9999 or {if length((/*!5000select username/*!comment*/",
+            "9999 or {if length((/*+!5000select username/*!50000from*/user where id=1))>0}",
+            "1.e(ascii)",
+            "1.e.tables",
             "admin@juice-sh.op\\' and( likelihood (id,.0));'",
             "admin' --",
             "admin'#",
@@ -1719,6 +1816,11 @@ mod tests {
             "O'Brien and O'Neil",
             "Use `AS` to rename a column, e.g. `total` from the sum",
             "the likelihood of rain",
+            "/*! jQuery v3.7.1 | (c) OpenJS Foundation */",
+            "/*!\n * Bootstrap v5.3.2\n */",
+            "see section 1.e.g. the appendix",
+            "version 2.1.e-3",
+            "score 1.e5",
             "Tom's+Diner",
             "rock+'n'+roll+or+jazz",
             "C++'s+templates",
