@@ -50,8 +50,8 @@ URLS = ["https://example.com/", "https://cdn.example.net/img/logo.png", "https:/
         "https://maps.example.com/?q=48.8584,2.2945", "https://github.com/rust-lang/rust/issues/12345"]
 out = []
 
-def req(method, path, headers=None, body=None, what=""):
-    h = [("Host", random.choice(["app.example", "api.example.com", "shop.example.com"])),
+def req(method, path, headers=None, body=None, what="", host=None):
+    h = [("Host", host or random.choice(["app.example", "api.example.com", "shop.example.com"])),
          ("User-Agent", random.choice(UAS)), ("Accept", random.choice(["*/*", "application/json",
          "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"])),
          ("Accept-Language", random.choice(["en-US,en;q=0.9", "de-DE,de;q=0.8,en;q=0.5", "fr-FR"])),
@@ -316,6 +316,34 @@ for t in LOOKALIKE:
     req("POST", "/contact", cookie() + [("Content-Type", "application/x-www-form-urlencoded")],
         q({"name": random.choice(NAMES), "message": t}), "lookalike form")
     req("GET", "/search?" + q({"q": t}), cookie(), what="lookalike search")
+# URL-carrying fields real applications send (profiles, OAuth, analytics,
+# imports, image proxies, feeds), and an XML upload with a schema location.
+URL_FIELDS = [
+    ("POST", "/account/profile", {"display_name": "Jane Roe", "homepage": "https://jane.example.org/", "website": "http://www.roe-design.example/portfolio", "avatar_url": "https://cdn.example.net/avatars/jr.png"}),
+    ("GET", "auth.example.com/oauth/authorize", {"client_id": "web-7f3a", "response_type": "code", "redirect_uri": "https://app.example/auth/callback", "state": "xyz123"}),
+    ("GET", "api.example.com/logout", {"return_to": "https://shop.example.com/cart"}),
+    ("POST", "/collect", {"page": "https://shop.example.com/products/42?ref=home", "ref": "https://www.google.com/", "title": "Garden hose 20 m"}),
+    ("POST", "/api/v1/imports", {"file": "https://cdn.example.net/exports/report-2024-05.csv", "format": "csv"}),
+    ("POST", "/api/v1/feeds", {"feed_url": "https://blog.example.org/feed.xml", "folder": "Tech"}),
+    ("GET", "/img/proxy", {"src": "https://cdn.example.net/img/logo.png", "w": "320"}),
+    ("GET", "/api/v1/articles", {"include": "author,comments", "page": "2", "path": "/docs/intro"}),
+    ("POST", "/settings/integrations", {"template": "https://docs.example.com/templates/invoice-v2", "callback": "https://hooks.example.com/t/42"}),
+    ("GET", "/redirect", {"url": "https://partner.example.net/landing?utm_source=newsletter&utm_medium=email"}),
+]
+for method, path, fields in URL_FIELDS:
+    host, path = (path.split("/", 1)[0], "/" + path.split("/", 1)[1]) if not path.startswith("/") else (None, path)
+    if method == "GET":
+        req("GET", path + "?" + q(fields), cookie(), what="url field query", host=host)
+    else:
+        req("POST", path, cookie() + [("Content-Type", "application/x-www-form-urlencoded")], q(fields), "url field form")
+        req("POST", path.replace("/", "/api/v2/", 1) if not path.startswith("/api") else path, auth() + [("Content-Type", "application/json")],
+            json.dumps(fields), "url field json")
+pom = ('<?xml version="1.0" encoding="UTF-8"?><project xmlns="http://maven.apache.org/POM/4.0.0" '
+       'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://maven.apache.org/POM/4.0.0 '
+       'http://maven.apache.org/xsd/maven-4.0.0.xsd"><modelVersion>4.0.0</modelVersion><groupId>com.example</groupId>'
+       '<artifactId>demo</artifactId><version>1.0.0</version></project>')
+req("POST", "/api/v1/builds", auth() + [("Content-Type", "application/xml")], pom, "xml with schema location")
+req("POST", "/tools/validate", cookie() + [("Content-Type", "application/x-www-form-urlencoded")], q({"document": pom}), "xml in form field")
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
     print(text.rstrip("\n"))

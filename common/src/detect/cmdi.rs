@@ -558,6 +558,26 @@ fn word_noise(s: &str) -> (String, &str, bool) {
                 noise = true;
                 i += if c == b'`' { 2 } else { 3 };
             }
+            // An unset upper-case variable ending a word (`sh$XX -c`).
+            b'$' if !w.is_empty()
+                && b.get(i + 1).is_some_and(u8::is_ascii_uppercase)
+                && b.get(i + 1..).is_some_and(|r| {
+                    let n = r
+                        .iter()
+                        .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || **c == b'_')
+                        .count();
+                    n <= 8 && !r.get(n).is_some_and(|c| c.is_ascii_alphanumeric())
+                }) =>
+            {
+                noise = true;
+                i += 1;
+                while b
+                    .get(i)
+                    .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+                {
+                    i += 1;
+                }
+            }
             // An unset one-letter variable inside a word (`n$u\c$u`).
             b'$' if !w.is_empty()
                 && b.get(i + 1).is_some_and(|n| n.is_ascii_lowercase())
@@ -677,6 +697,17 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
         }
         if t.len() == before {
             break;
+        }
+    }
+    // `$SHELL -c "..."`, `${BASH} -c`: the user's shell named by its variable.
+    for var in ["$SHELL", "${SHELL}", "$BASH", "${BASH}"] {
+        if let Some(r) = t.strip_prefix(var) {
+            let r = r.trim_start_matches([' ', '\t', '+']);
+            if let Some(after) = r.strip_prefix("-c") {
+                if after.is_empty() || after.starts_with([' ', '\t', '+', '\'', '"']) {
+                    return Some(("rce.shell_variable", 0.85));
+                }
+            }
         }
     }
     let (w, rest, noise) = word_noise(t);
@@ -1115,6 +1146,85 @@ static CMD_CONTROL: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
 });
 
 /// Judges a decoded value.
+/// Shell expansions no other language writes: `$[2+2]`, `$[]` (old
+/// arithmetic), `$((..))`, `${x#pat}`/`${x%pat}`/`${x//a/b}` (parameter
+/// operators), `<(cmd ..)`/`>(cmd ..)` (process substitution) and a value
+/// opening with the `() {` of a function definition (shellshock's shape).
+fn shell_expansion(s: &str) -> Option<Found> {
+    let b = s.as_bytes();
+    if s.trim_start().starts_with("() {") {
+        return Some(("rce.shellshock", 0.85));
+    }
+    let mut from = 0;
+    let mut n = 0;
+    while let Some(p) = b
+        .get(from..)
+        .and_then(|r| memchr::memchr3(b'$', b'<', b'>', r))
+    {
+        let at = from + p;
+        from = at + 1;
+        n += 1;
+        if n > 64 {
+            break;
+        }
+        let rest = b.get(at + 1..).unwrap_or(&[]);
+        match b[at] {
+            b'$' if rest.first() == Some(&b'[') => {
+                // `$[]`, `$[2+2]`: not JSONPath's `$[0]` or `$['k']`.
+                let body = rest.get(1..).unwrap_or(&[]);
+                let Some(end) = body.iter().take(64).position(|c| *c == b']') else {
+                    continue;
+                };
+                let inner = body.get(..end).unwrap_or(&[]);
+                let arith = inner.iter().any(|c| matches!(c, b'+' | b'*' | b'%'))
+                    && inner
+                        .iter()
+                        .all(|c| c.is_ascii_alphanumeric() || b"+-*/% ()".contains(c));
+                if inner.is_empty() || arith {
+                    return Some(("rce.arithmetic", 0.65));
+                }
+            }
+            b'$' if rest.starts_with(b"((")
+                && rest
+                    .get(2..)
+                    .and_then(|r| memchr::memmem::find(r, b"))"))
+                    .is_some_and(|e| e < 256) =>
+            {
+                return Some(("rce.arithmetic", 0.65));
+            }
+            b'$' if rest.first() == Some(&b'{') => {
+                let body = rest.get(1..).unwrap_or(&[]);
+                let name = body
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                    .count();
+                let op = body.get(name..).unwrap_or(&[]);
+                let closes = op.iter().take(128).any(|c| *c == b'}');
+                if name > 0
+                    && closes
+                    && (op.starts_with(b"#")
+                        || op.starts_with(b"%")
+                        || op.starts_with(b"//")
+                        || op.starts_with(b"^^")
+                        || op.starts_with(b",,"))
+                {
+                    return Some(("rce.parameter_expansion", 0.65));
+                }
+            }
+            b'<' | b'>' if rest.first() == Some(&b'(') => {
+                let boundary = at == 0 || b.get(at - 1).is_some_and(u8::is_ascii_whitespace);
+                let inner = s.get(at + 2..).unwrap_or("");
+                let (w, after) = word(inner);
+                if boundary && !w.is_empty() && binary(&w).is_some() && after.contains(')') {
+                    return Some(("rce.process_substitution", 0.7));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 pub fn detect(s: &str) -> Option<Found> {
     let b = s.as_bytes();
     let mut found = None;
@@ -1208,6 +1318,9 @@ pub fn detect(s: &str) -> Option<Found> {
     if found.is_none() && s.len() <= 512 {
         found = command_chain(s);
     }
+    if found.is_none() && s.len() <= 4096 && b.iter().any(|c| matches!(c, b'$' | b'(')) {
+        found = shell_expansion(s);
+    }
     if found.is_none() && matches!(s.trim(), "~+" | "~-") {
         found = Some(("rce.tilde_expansion", 0.6));
     }
@@ -1245,6 +1358,18 @@ mod tests {
     fn attacks() {
         for a in [
             "127.0.0.1;cat /etc/passwd",
+            "$[2+2]",
+            "$[]",
+            "${x#{}}",
+            "${PATH#{}/}",
+            "$(($() 42))",
+            "<(cat file)",
+            ">(tee log)",
+            "() {",
+            "() { :; }",
+            "$SHELL -c \"echo hi\"",
+            "${SHELL} -c \"echo hi\"",
+            "'cmd=a; sh$XX -c whoami",
             "x | id",
             "x && whoami",
             "$(whoami)",
@@ -1282,7 +1407,17 @@ mod tests {
     #[test]
     fn hard_negatives() {
         for b in [
+            "$[0].name",
+            "$['store'].book",
+            "price: ${amount}",
+            "I'm mad >(",
+            "see <(the notes)",
+            "x = () => { return 1 }",
+            "total $((5)",
             "Tom & Jerry",
+            "Set $SHELL to zsh",
+            "price in $USD; total",
+            "see $HOME/docs",
             "R&D; sales",
             "I love dogs; cat owners too",
             "cats | dogs",

@@ -559,6 +559,18 @@ const INCLUDE_PARAMS: &[&str] = &[
     "src",
 ];
 
+/// Parameters of known remote-file-include bugs (Mambo/Joomla, Geeklog,
+/// Gallery, ...): they hold a local base path, so any URL there is an include.
+const RFI_PARAMS: &[&str] = &[
+    "mosconfig_absolute_path",
+    "_conf[path]",
+    "_server[document_root]",
+    "gallery_basedir",
+    "path[docroot]",
+    "appserv_root",
+    "config[root_dir]",
+];
+
 /// A URL that is the whole value of a parameter, judged as a remote include.
 fn rfi(url: &str, host: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if matches!(cx.kind, Kind::Header) {
@@ -570,6 +582,9 @@ fn rfi(url: &str, host: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         .next()
         .unwrap_or("")
         .to_ascii_lowercase();
+    if RFI_PARAMS.contains(&param.as_str()) {
+        return Some(("rfi", "rfi.known_param", 0.8));
+    }
     let ip_host = lenient_ipv4(host).is_some() || host.parse::<Ipv6Addr>().is_ok();
     let trailing_q = url.trim_end().ends_with('?') || url.trim_end().ends_with("%3f");
     let script = {
@@ -770,10 +785,28 @@ pub fn ssti(s: &str) -> Option<ClassFound> {
 
 /// XML external entities.
 pub fn xxe(s: &str) -> Option<ClassFound> {
-    if !s.contains("<!") && !s.contains("xi:include") && !s.contains("XInclude") {
+    let schema = s.contains("chemaLocation");
+    if !s.contains("<!")
+        && !s.contains("xi:include")
+        && !s.contains("XInclude")
+        && !s.contains("!ENTITY")
+        && !schema
+    {
         return None;
     }
     let lower = s.to_ascii_lowercase();
+    // `foo!ENTITY % bar SYSTEM`: a declaration without its `<`.
+    if let Some(at) = lower.find("!entity") {
+        let rest = lower.get(at + 7..).unwrap_or("");
+        if !lower.contains("<!entity") && (rest.contains(" system") || rest.contains(" public")) {
+            return Some(("xxe", "xxe.external_entity", 0.8));
+        }
+    }
+    if schema {
+        if let Some(f) = schema_probe(&lower) {
+            return Some(f);
+        }
+    }
     if lower.contains("<!entity") {
         if lower.contains(" system") || lower.contains(" public") || lower.contains("%") {
             return Some(("xxe", "xxe.external_entity", 0.95));
@@ -788,6 +821,32 @@ pub fn xxe(s: &str) -> Option<ClassFound> {
         return Some(("xxe", "xxe.xinclude", 0.8));
     }
     None
+}
+
+/// `xsi:schemaLocation` (or `noNamespaceSchemaLocation`) naming a URL on an
+/// out-of-band probe host (a long random label, as Burp Collaborator and
+/// interactsh hand out): a parser that fetches schemas calls it back.
+fn schema_probe(lower: &str) -> Option<ClassFound> {
+    for (at, _) in lower.match_indices("schemalocation").take(4) {
+        let rest = lower.get(at..).unwrap_or("");
+        let end = rest.find(['>']).unwrap_or(rest.len());
+        let attr = rest.get(..end).unwrap_or("");
+        for (u, _) in attr.match_indices("://").take(8) {
+            let host = url_host(attr.get(u + 3..).unwrap_or(""));
+            if host.split('.').any(random_label) {
+                return Some(("xxe", "xxe.schema_probe", 0.75));
+            }
+        }
+    }
+    None
+}
+
+/// A DNS label that looks machine-made for a callback: 20+ letters and
+/// digits with at least 4 of each.
+fn random_label(l: &str) -> bool {
+    let digits = l.bytes().filter(u8::is_ascii_digit).count();
+    let letters = l.bytes().filter(u8::is_ascii_alphabetic).count();
+    l.len() >= 20 && digits >= 4 && letters >= 4 && digits + letters == l.len()
 }
 
 const MONGO_OPS: &[&str] = &[
@@ -1154,8 +1213,8 @@ pub fn proto(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
 }
 
 const REDIRECT_PARAMS: &[&str] = &[
+    // Not OAuth's `redirect_uri`: it names the client's site, off-site by design.
     "redirect",
-    "redirect_uri",
     "redirect_url",
     "redirecturl",
     "next",
@@ -1203,10 +1262,36 @@ pub fn redirect(s: &str, cx: &Ctx<'_>, host: &str) -> Option<ClassFound> {
     };
     let h = url_host(target).to_ascii_lowercase();
     let own = host.split(':').next().unwrap_or("").to_ascii_lowercase();
-    if h.is_empty() || h == own || (!own.is_empty() && h.ends_with(&format!(".{own}"))) {
+    if h.is_empty() || h == own || (!own.is_empty() && same_site(&h, &own)) {
         return None;
     }
     Some(("redirect", "redirect.offsite", 0.6))
+}
+
+/// Whether two host names share a registrable domain (`shop.example.com`
+/// and `api.example.com`): the last two labels, three under a two-letter
+/// country code with a short second level (`example.co.uk`).
+fn same_site(a: &str, b: &str) -> bool {
+    fn site(h: &str) -> &str {
+        let h = h.trim_end_matches('.');
+        let mut dots = h.rmatch_indices('.').map(|(i, _)| i);
+        let (Some(last), second) = (dots.next(), dots.next()) else {
+            return h;
+        };
+        let tld = h.get(last + 1..).unwrap_or("");
+        let sld = h.get(second.map_or(0, |s| s + 1)..last).unwrap_or("");
+        let cut = if tld.len() == 2 && sld.len() <= 3 {
+            dots.next()
+        } else {
+            second
+        };
+        cut.map_or(h, |c| h.get(c + 1..).unwrap_or(h))
+    }
+    // An IP literal is its own site.
+    if a.parse::<std::net::IpAddr>().is_ok() || b.parse::<std::net::IpAddr>().is_ok() {
+        return a == b;
+    }
+    site(a) == site(b)
 }
 
 const PHP_FUNCS: &[&str] = &[
@@ -2578,6 +2663,25 @@ mod tests {
             ),
             ("rfi ip", urls("http://66.240.183.75/crash.php", &v), "rfi"),
             ("rfi ?", urls("https://evil.example/shell.txt?", &v), "rfi"),
+            (
+                "rfi known param",
+                urls("https://foo.bar", &cx(Kind::Value, "query._CONF[path]")),
+                "rfi",
+            ),
+            (
+                "rfi mambo",
+                urls(
+                    "https://foo.bar",
+                    &cx(Kind::Value, "query.mosConfig_absolute_path"),
+                ),
+                "rfi",
+            ),
+            ("entity no <", xxe("foo!ENTITY % bar SYSTEM"), "xxe"),
+            (
+                "schema probe",
+                xxe("<aai xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://a.b/ http://c5ipg3yqo8lcutvn8bghsptofflee424qxdq1f.examplefoo.bar/aai.xsd\">aai</aai>"),
+                "xxe",
+            ),
             ("jndi", log4shell("${jndi:ldap://x/a}"), "log4shell"),
             (
                 "jndi nested",
@@ -2657,6 +2761,24 @@ mod tests {
                 redirect("//evil.example/x", &cx(Kind::Value, "query.next"), "app"),
                 "redirect",
             ),
+            (
+                "redirect look-alike host",
+                redirect(
+                    "https://example.com.evil.com/",
+                    &cx(Kind::Value, "query.next"),
+                    "example.com",
+                ),
+                "redirect",
+            ),
+            (
+                "redirect other co.uk",
+                redirect(
+                    "https://evil.co.uk/",
+                    &cx(Kind::Value, "query.return_to"),
+                    "shop.example.co.uk",
+                ),
+                "redirect",
+            ),
             ("php", php("<?php system($_GET['c']); ?>", &v), "php"),
             ("php fn", php("file_put_contents('x.php','y')", &v), "php"),
             (
@@ -2718,6 +2840,22 @@ mod tests {
         assert_eq!(ssti("Hello {{name}}, welcome"), None);
         assert_eq!(ssti("price: ${amount}"), None);
         assert_eq!(xxe("<!-- a comment -->"), None);
+        assert_eq!(
+            xxe("<project xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://maven.apache.org/POM/4.0.0 http://maven.apache.org/xsd/maven-4.0.0.xsd\">"),
+            None
+        );
+        assert_eq!(xxe("the !ENTITY keyword"), None);
+        assert_eq!(
+            urls("https://example.com/me", &cx(Kind::Value, "body.homepage")),
+            None
+        );
+        assert_eq!(
+            urls(
+                "https://cdn.example.com/a.png",
+                &cx(Kind::Value, "query.path")
+            ),
+            None
+        );
         assert_eq!(nosql("price $5", &v), None);
         assert_eq!(
             crlf("line one\nline two", &cx(Kind::Value, "body.json.note")),
@@ -2731,6 +2869,30 @@ mod tests {
         );
         assert_eq!(
             redirect("https://app/x", &cx(Kind::Value, "query.next"), "app"),
+            None
+        );
+        assert_eq!(
+            redirect(
+                "https://shop.example.com/cart",
+                &cx(Kind::Value, "query.return_to"),
+                "api.example.com"
+            ),
+            None
+        );
+        assert_eq!(
+            redirect(
+                "https://www.example.co.uk/",
+                &cx(Kind::Value, "query.next"),
+                "login.example.co.uk"
+            ),
+            None
+        );
+        assert_eq!(
+            redirect(
+                "https://app.example/auth/callback",
+                &cx(Kind::Value, "query.redirect_uri"),
+                "auth.example.com"
+            ),
             None
         );
         assert_eq!(php("Our system (v2) is great", &v), None);

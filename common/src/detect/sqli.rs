@@ -892,6 +892,13 @@ const SQL_ONLY_FUNCS: &[&str] = &[
     "utl_inaddr.get_host_address",
     "utl_http.request",
     "randomblob",
+    "zeroblob",
+    "likelihood",
+    "sqlite_source_id",
+    "sqlite_compileoption_used",
+    "sqlite_compileoption_get",
+    "last_insert_rowid",
+    "total_changes",
     "group_concat",
     "concat_ws",
     "unhex",
@@ -1467,6 +1474,15 @@ fn broken(r: &Reading<'_>) -> Option<Found> {
                 found = Some(("sqli.break_stacked", 0.6));
             }
         }
+        Tok::Kw(Kw::As) => {
+            // `` ` AS `alias` FROM ``: a select list column closed by the break.
+            let k = r.code(c0 + 1);
+            if matches!(r.at(k), Some(Tok::QIdent | Tok::Str(_)))
+                && r.at(r.code(k + 1)) == Some(Tok::Kw(Kw::From))
+            {
+                found = Some(("sqli.break_alias", 0.7));
+            }
+        }
         Tok::Cmp => {
             // `'glob 1;`
             let k = r.code(c0 + 1);
@@ -1517,6 +1533,8 @@ fn fold_quotes(s: &str) -> Option<String> {
 #[derive(Default)]
 pub struct Scratch {
     toks: Vec<(Tok, usize)>,
+    /// The value with `+` read as a blank (see [`detect_bytes`]).
+    plus: Vec<u8>,
 }
 
 /// Judges a decoded value: the best finding over its readings: as code,
@@ -1532,10 +1550,103 @@ pub fn detect(s: &str, scratch: &mut Scratch) -> Option<Found> {
     {
         return None;
     }
+    let shapes = mysql_shapes(b);
     if let Some(f) = fold_quotes(s) {
-        return detect_bytes(f.as_bytes(), scratch);
+        return best(shapes, detect_bytes(f.as_bytes(), scratch));
     }
-    detect_bytes(b, scratch)
+    best(shapes, detect_bytes(b, scratch))
+}
+
+/// Keywords a MySQL executable comment hides.
+const HIDDEN_KEYWORDS: &[&[u8]] = &[
+    b"select",
+    b"union",
+    b"from",
+    b"where",
+    b"and",
+    b"or",
+    b"insert",
+    b"update",
+    b"delete",
+    b"drop",
+    b"sleep",
+    b"benchmark",
+];
+
+/// MySQL-only spellings no other text has: an executable comment with a
+/// version and a keyword (`/*!50000select`, `/*+!5000select`; not a
+/// `/*! jQuery v3 */` licence banner), and a number glued to a call or a
+/// name through `.e` (`1.e(ascii)`, `1.e.tables`), the scientific-notation
+/// trick that splits a keyword from what follows.
+fn mysql_shapes(b: &[u8]) -> Option<Found> {
+    let mut found = None;
+    if memchr::memchr(b'*', b).is_some() {
+        for at in memchr::memmem::find_iter(b, b"/*").take(16) {
+            let mut i = at + 2;
+            if b.get(i) == Some(&b'+') {
+                i += 1;
+            }
+            if b.get(i) != Some(&b'!') {
+                continue;
+            }
+            i += 1;
+            let digits = b
+                .get(i..)
+                .unwrap_or(&[])
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            i += digits;
+            let rest = b.get(i..).unwrap_or(&[]);
+            let kw = HIDDEN_KEYWORDS.iter().any(|k| {
+                rest.get(..k.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(k))
+                    && !rest.get(k.len()).is_some_and(u8::is_ascii_alphanumeric)
+            });
+            if kw && (digits >= 4 || digits == 0) {
+                found = Some(("sqli.versioned_comment", 0.8));
+                break;
+            }
+        }
+    }
+    if found.is_none() && b.len() >= 4 {
+        for at in memchr::memmem::find_iter(b, b".e").take(16) {
+            let digit_before = at
+                .checked_sub(1)
+                .and_then(|p| b.get(p))
+                .is_some_and(u8::is_ascii_digit);
+            // The number starts the value or follows a blank, `(`, `=` or `,`.
+            let start = b
+                .get(..at)
+                .unwrap_or(&[])
+                .iter()
+                .rev()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            let lead = at
+                .checked_sub(start + 1)
+                .and_then(|p| b.get(p))
+                .is_none_or(|c| matches!(c, b' ' | b'(' | b'=' | b',' | b'\t'));
+            let after = b.get(at + 2..).unwrap_or(&[]);
+            let glued = matches!(after.first(), Some(b'(' | b')' | b','))
+                || (after.first() == Some(&b'.') && {
+                    // `1.e.tables`, not the `1.e.g.` of prose.
+                    let name = after.get(1..).unwrap_or(&[]);
+                    let n = name
+                        .iter()
+                        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                        .count();
+                    n >= 2
+                        && name.first().is_some_and(u8::is_ascii_alphabetic)
+                        && name.get(n) != Some(&b'.')
+                });
+            if digit_before && lead && glued {
+                found = Some(("sqli.number_glue", 0.6));
+                break;
+            }
+        }
+    }
+    found
 }
 
 fn detect_bytes(b: &[u8], scratch: &mut Scratch) -> Option<Found> {
@@ -1575,6 +1686,22 @@ fn detect_bytes(b: &[u8], scratch: &mut Scratch) -> Option<Found> {
             found = best(found, judge(&scratch.toks, rest, false));
         }
     }
+    // `24'union+all+select+1,2,3`: a path segment or raw value where `+` is
+    // the blank a form decoder would have made of it. Only for a value with
+    // no blank of its own, a quote to break out of and `+` before a word.
+    if found.is_none()
+        && b.len() <= 4096
+        && memchr::memchr(b' ', b).is_none()
+        && memchr::memchr3(b'\'', b'"', b'`', b).is_some()
+        && b.windows(2)
+            .any(|w| w[0] == b'+' && w[1].is_ascii_alphabetic())
+    {
+        let mut buf = std::mem::take(&mut scratch.plus);
+        buf.clear();
+        buf.extend(b.iter().map(|&c| if c == b'+' { b' ' } else { c }));
+        found = detect_bytes(&buf, scratch);
+        scratch.plus = buf;
+    }
     found
 }
 
@@ -1592,6 +1719,13 @@ mod tests {
             "UTL_HTTP",
             "sp_executesql",
             "1' OR '1'='1",
+            "` AS `edit_user_id` from",
+            "24'union+all+select+1,2,3+from+aa",
+            "9999 or {if length((/*!5000select username/*!comment*/",
+            "9999 or {if length((/*+!5000select username/*!50000from*/user where id=1))>0}",
+            "1.e(ascii)",
+            "1.e.tables",
+            "admin@juice-sh.op\\' and( likelihood (id,.0));'",
             "admin' --",
             "admin'#",
             "1 or 1=1",
@@ -1680,6 +1814,16 @@ mod tests {
             "varchar(255) column",
             "O'Brien",
             "O'Brien and O'Neil",
+            "Use `AS` to rename a column, e.g. `total` from the sum",
+            "the likelihood of rain",
+            "/*! jQuery v3.7.1 | (c) OpenJS Foundation */",
+            "/*!\n * Bootstrap v5.3.2\n */",
+            "see section 1.e.g. the appendix",
+            "version 2.1.e-3",
+            "score 1.e5",
+            "Tom's+Diner",
+            "rock+'n'+roll+or+jazz",
+            "C++'s+templates",
             "select a plan",
             "Please select a plan from the list",
             "1 - 2",
@@ -1725,7 +1869,12 @@ mod tests {
             "declare your interest by Friday",
             "waitfor it... the delay is intentional",
         ] {
-            assert_eq!(detect(b, &mut s), None, "flagged {b:?}");
+            assert_eq!(
+                detect(b, &mut s),
+                None,
+                "flagged {b:?} {:?}",
+                detect(b, &mut s)
+            );
         }
     }
 

@@ -39,6 +39,7 @@ const SCRIPT_WORDS: &[&str] = &[
     ".call",
     ".apply",
     "import",
+    "btoa",
 ];
 
 static SCRIPT_AC: LazyLock<Option<AhoCorasick>> =
@@ -194,6 +195,7 @@ const EVENTS: &[&str] = &[
     "webkitanimationend",
     "webkitanimationiteration",
     "webkitanimationstart",
+    "webkitplaybacktargetavailabilitychanged",
     "webkittransitionend",
     "wheel",
 ];
@@ -246,6 +248,15 @@ fn script_uri(v: &str) -> Option<Found> {
     {
         return Some(("xss.data_uri", 0.8));
     }
+    // `data:,<x>`: markup in a data URI of any (or no) media type.
+    if let Some((mime, body)) = v.strip_prefix("data:").and_then(|r| r.split_once(',')) {
+        let markup = body
+            .strip_prefix('<')
+            .is_some_and(|t| t.starts_with(|c: char| c.is_ascii_alphabetic()));
+        if markup && mime.bytes().all(|c| c.is_ascii_graphic()) {
+            return Some(("xss.data_uri", 0.7));
+        }
+    }
     None
 }
 
@@ -294,6 +305,13 @@ fn tags(s: &str) -> Option<Found> {
         if closing {
             j += 1;
         }
+        if !closing {
+            found = best(found, split_tag(b.get(j..).unwrap_or(&[])));
+        }
+        // `<:vmlframe`: an empty namespace prefix.
+        if b.get(j) == Some(&b':') {
+            j += 1;
+        }
         let name_start = j;
         while j < b.len() && (b[j].is_ascii_alphanumeric() || matches!(b[j], b':' | b'-' | b'_')) {
             j += 1;
@@ -310,6 +328,13 @@ fn tags(s: &str) -> Option<Found> {
                 found = best(found, Some(("xss.close_rawtext", 0.6)));
             }
             continue;
+        }
+        // `<importimplementation=` (IE's `<?import implementation`), `<noscript#`.
+        if name.starts_with("import") && name.contains("implementation") {
+            found = best(found, Some(("xss.loading_tag", 0.7)));
+        }
+        if name == "noscript" {
+            found = best(found, Some(("xss.close_rawtext", 0.6)));
         }
         // A tag name must be followed by blank, `/`, `>` or end.
         if !matches!(
@@ -328,6 +353,13 @@ fn tags(s: &str) -> Option<Found> {
             {
                 found = best(found, Some(("xss.meta_refresh", 0.7)));
             }
+            // `<meta charset=...>` switches the page's decoder (UTF-7 and friends).
+            "meta"
+                if s.get(j..)
+                    .is_some_and(|r| r.to_ascii_lowercase().contains("charset")) =>
+            {
+                found = best(found, Some(("xss.meta_charset", 0.6)));
+            }
             _ => {}
         }
         // Attributes up to `>` (or the end: a payload need not be closed).
@@ -342,6 +374,84 @@ fn tags(s: &str) -> Option<Found> {
         }
     }
     found
+}
+
+/// Tag names that run or load something, for [`split_tag`].
+const SPLIT_NAMES: &[&str] = &[
+    "script", "form", "style", "svg", "iframe", "frame", "object", "embed", "applet", "base",
+    "body", "meta", "link", "import", "marquee", "dialog", "isindex", "video", "audio", "math",
+];
+
+/// A dangerous tag name written with blanks or junk between its letters or
+/// behind a namespace, as filters that strip them see it: `<f o r m`,
+/// `< x: script`, `<s/c/r/i/p/t`. `b` starts right after `<`. Plain
+/// `<form` is [`tags`]' job, so some separation is required.
+fn split_tag(b: &[u8]) -> Option<Found> {
+    let mut word = [0u8; 16];
+    let mut n = 0;
+    let mut i = 0;
+    while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
+        i += 1;
+    }
+    // `x: ` before the name counts as separation (`<soap:Body>` does not).
+    let p = b
+        .get(i..)
+        .unwrap_or(&[])
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .count();
+    let prefixed = p > 0
+        && p < 12
+        && b.get(i + p) == Some(&b':')
+        && b.get(i + p + 1).is_some_and(|c| c.is_ascii_whitespace());
+    if prefixed {
+        i += p + 1;
+        while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
+            i += 1;
+        }
+    }
+    // Separators inside the name, and the letters since the last one.
+    let (mut inner, mut run) = (0, 0);
+    while let Some(&c) = b.get(i) {
+        if n >= word.len() {
+            break;
+        }
+        if c.is_ascii_alphabetic() {
+            run += 1;
+            if let Some(w) = word.get_mut(n) {
+                *w = c.to_ascii_lowercase();
+            }
+            n += 1;
+        } else if n > 0
+            && matches!(
+                c,
+                b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'+' | b'\0'
+            )
+        {
+            if run > 1 && inner == 0 && !prefixed {
+                // `<form x`, `< body of`: a whole word, judged by `tags` if at all.
+                return None;
+            }
+            run = 0;
+            inner += 1;
+        } else {
+            break;
+        }
+        i += 1;
+        let w = word.get(..n).unwrap_or(&[]);
+        // A prefixed whole word must end the value or the tag: `< x: script>`,
+        // not `if a < b: script runs`.
+        let ends = match b.get(i) {
+            None => true,
+            Some(c) if inner > 0 => !c.is_ascii_alphabetic(),
+            Some(c) => matches!(c, b'>' | b'/'),
+        };
+        if (inner > 0 || prefixed) && ends && SPLIT_NAMES.iter().any(|k| k.as_bytes() == w) {
+            // The name ends there: not `<s c r i p t u r e`.
+            return Some(("xss.split_tag", 0.75));
+        }
+    }
+    None
 }
 
 /// Judges the attributes text of one tag.
@@ -573,6 +683,7 @@ fn script_value(s: &str) -> Option<Found> {
         "setinterval",
         "execscript",
         "atob",
+        "btoa",
         "function",
         ".call",
         ".apply",
@@ -607,7 +718,11 @@ fn script_value(s: &str) -> Option<Found> {
                         .starts_with(['\'', '"', '`'])
                         .then_some(0.6)
                         .filter(|_| rest.contains("//")),
-                    "atob" => None,
+                    // `atob()`, `btoa('..')`: a probe, not code that uses a variable.
+                    "atob" | "btoa" => rest
+                        .get(1..)
+                        .is_some_and(|a| a.starts_with([')', '\'', '"', '`']))
+                        .then_some(0.6),
                     _ => Some(0.6),
                 }
             } else {
@@ -616,11 +731,28 @@ fn script_value(s: &str) -> Option<Found> {
             found = best(found, f.map(|c| ("xss.sink_call", c)));
         }
     }
+    // A whole value that is a DOM-writing statement:
+    // `document.querySelector("p").textContent="XSS"`.
+    if (j.starts_with("document.") || j.starts_with("window."))
+        && [
+            ".textcontent=",
+            ".innertext=",
+            ".innerhtml=",
+            ".outerhtml=",
+            ".appendchild(",
+            ".insertadjacenthtml(",
+            ".createelement(",
+        ]
+        .iter()
+        .any(|k| j.contains(k))
+    {
+        found = best(found, Some(("xss.dom_statement", 0.6)));
+    }
     // `${alert}` inside a template.
     if j.contains("${alert}") || j.contains("${prompt}") || j.contains("${confirm}") {
         found = best(found, Some(("xss.sink_call", 0.75)));
     }
-    if fuck && j.matches("[]").count() >= 2 && j.contains('!') {
+    if fuck && (j.matches("[]").count() >= 2 && j.contains('!') || j.contains("!![]")) {
         found = best(found, Some(("xss.jsfuck", 0.7)));
     }
     found
@@ -653,12 +785,20 @@ fn js_arg(a: &str) -> bool {
 /// Spellings that turn into markup on some decoders: UTF-7 (`+ADw-`) and
 /// 8-bit US-ASCII with the high bit set (`¼script¾`).
 fn fold_markup(s: &str) -> Option<String> {
-    let utf7 = s.contains("+ADw") || s.contains("+AD4");
+    let pct7 = ["%2bADw", "%2BADw", "%2bAD4", "%2BAD4"]
+        .iter()
+        .any(|k| s.contains(k));
+    let utf7 = pct7 || s.contains("+ADw") || s.contains("+AD4");
     let high = s.contains('\u{bc}') && s.contains('\u{be}');
-    if !(utf7 || high) {
+    // The same bytes written as `\xbc` escapes.
+    let high_esc = s.contains("\\xbc") && s.contains("\\xbe");
+    if !(utf7 || high || high_esc) {
         return None;
     }
     let mut t = s.to_string();
+    if pct7 {
+        t = t.replace("%2b", "+").replace("%2B", "+");
+    }
     if utf7 {
         t = t
             .replace("+ADw-", "<")
@@ -672,6 +812,12 @@ fn fold_markup(s: &str) -> Option<String> {
             .replace('\u{bc}', "<")
             .replace('\u{be}', ">")
             .replace('\u{a2}', "\"");
+    }
+    if high_esc {
+        t = t
+            .replace("\\xbc", "<")
+            .replace("\\xbe", ">")
+            .replace("\\xa2", "\"");
     }
     Some(t)
 }
@@ -698,8 +844,21 @@ fn squeeze_long(s: &str) -> String {
 
 /// Judges a decoded value.
 pub fn detect(s: &str) -> Option<Found> {
+    // A lone `-->` closes an HTML comment the value lands in.
+    if s.trim() == "-->" {
+        return Some(("xss.comment_close", 0.6));
+    }
     match fold_markup(s) {
-        Some(t) => best(judge(s), judge(&t)),
+        Some(t) => {
+            let f = best(judge(s), judge(&t));
+            // `\xbctest\xbe`: a tag in 8-bit ASCII written as escapes.
+            let escaped = s.match_indices("\\xbc").take(8).any(|(at, _)| {
+                s.as_bytes()
+                    .get(at + 4)
+                    .is_some_and(u8::is_ascii_alphabetic)
+            });
+            best(f, escaped.then_some(("xss.encoded_markup", 0.6)))
+        }
         None => judge(s),
     }
 }
@@ -748,6 +907,10 @@ fn judge(s: &str) -> Option<Found> {
             let after = t.get(name_len..).unwrap_or("").trim_start();
             if name_len > 4 && name.starts_with("on") && after.starts_with('=') {
                 found = best(found, Some(("xss.attr_breakout", 0.9)));
+            }
+            if name == "formaction" && after.starts_with('=') {
+                // Only injected markup sets a form's target from a value.
+                found = best(found, Some(("xss.attr_breakout", 0.7)));
             }
             if (name == "style" || URL_ATTRS.contains(&name.as_str())) && after.starts_with('=') {
                 let v = after.get(1..).unwrap_or("");
@@ -852,6 +1015,27 @@ mod tests {
             // Decoder tricks: UTF-7 and 8-bit ASCII.
             "+ADw-script+AD4-alert(1)+ADw-/script+AD4-",
             "\u{bc}script\u{be}alert(\u{a2}XSS\u{a2})\u{bc}/script\u{be}",
+            "%2bADw-script%2bAD4-",
+            "\\xbctest\\xbetest(\\xa2XSS\\xa2)\\xbc/test\\xbe",
+            // Tag names split or prefixed the way filters strip them.
+            "<f o r m",
+            "$<d i a l o g",
+            "< x: script",
+            "foo<s/c/r/i/p/t>",
+            "<:vmlframe src=",
+            "<importimplementation=",
+            "<noscript#",
+            "<meta charset=\"UTF-7\">",
+            // Data URIs, comment breaks, attribute injection, probes.
+            " data: , <x>",
+            "-->",
+            "'formaction=",
+            "  onwebkitplaybacktargetavailabilitychanged= ",
+            "+!![]",
+            "atob()",
+            "btoa('x')",
+            "document.querySelector(\"p\").textContent=\"XSS\"",
+            "document.body.appendChild(document.createElement(\"h1\")).textContent = \"XSS\"",
         ] {
             assert!(detect(a).is_some_and(|f| f.1 >= 0.5), "missed {a:?}");
         }
@@ -890,6 +1074,19 @@ mod tests {
             "Confirm (yes/no)?",
             "React: <Button onClick={handleClick}>Save</Button>",
             "JS: `document.getElementById('app').innerHTML = html;`",
+            "<soap:Body><m:GetPrice>x</m:GetPrice></soap:Body>",
+            "<o:p></o:p> <w:body>",
+            "if a < b: script runs",
+            "x < body weight",
+            "a < form field",
+            "step 1 --> step 2",
+            "the <formula> tag",
+            "<b>s c r i p t</b> spelled out",
+            "data: a, b < c",
+            "const s = atob(data);",
+            "![]",
+            "the form action=\"/submit\" is fine",
+            "document.pdf, window.xlsx and location",
         ] {
             assert_eq!(detect(b), None, "flagged {b:?}");
         }
