@@ -134,10 +134,47 @@ type Sums = (Summary, Option<Summary>);
 struct Worker {
     id: usize,
     reassemble: Reassembler,
+    after: After,
+}
+
+/// What follows reassembly on a worker: HTTP, the per-request half of
+/// detection, and the merge key of everything emitted.
+struct After {
     http: Option<HttpParser>,
     detect: Option<Detector>,
     origin: Arc<OriginCell>,
     seq: u64,
+}
+
+impl After {
+    /// Carries one reassembler record, emitted while handling packet `g`, on
+    /// through HTTP and detection, keyed for the merge.
+    fn take(&mut self, g: u64, rec: Record<'_>, items: &mut Vec<(Key, Item)>) {
+        let o = self.origin.get();
+        let (detect, seq) = (&mut self.detect, &mut self.seq);
+        match &mut self.http {
+            None => {
+                if let Some(rec) = owned(rec) {
+                    *seq += 1;
+                    items.push(((g, o, *seq), Item::Stream(Box::new(rec))));
+                }
+            }
+            Some(h) => h.push(&rec, &mut |t| analyzed((g, o), detect, seq, t, items)),
+        }
+    }
+}
+
+/// A transaction with its per-request analysis, keyed for the merge.
+fn analyzed(
+    (g, o): (u64, Origin),
+    detect: &mut Option<Detector>,
+    seq: &mut u64,
+    t: Http,
+    items: &mut Vec<(Key, Item)>,
+) {
+    let a = detect.as_mut().map(|d| d.analyze(&t));
+    *seq += 1;
+    items.push(((g, o, *seq), Item::Tx(Box::new(t), a)));
 }
 
 /// How often a worker reports its counters while running.
@@ -147,7 +184,8 @@ impl Worker {
     fn sums(&self) -> Sums {
         (
             crate::reassemble::driver::summary(self.reassemble.stats()),
-            self.http
+            self.after
+                .http
                 .as_ref()
                 .map(|h| crate::http::driver::summary(h.stats())),
         )
@@ -185,15 +223,9 @@ impl Worker {
                         let Worker {
                             id,
                             reassemble,
-                            http,
-                            detect,
-                            origin,
-                            seq,
+                            after,
                         } = &mut self;
-                        let mut emit = |rec: Record<'_>| {
-                            let o = origin.get();
-                            take((g, o), seq, http, detect, rec, &mut items);
-                        };
+                        let mut emit = |rec: Record<'_>| after.take(g, rec, &mut items);
                         if m.shard as usize == *id {
                             reassemble.push(&pkt, &mut emit);
                         } else {
@@ -223,15 +255,12 @@ impl Worker {
                     let Worker {
                         id,
                         reassemble,
-                        http,
-                        detect,
-                        origin,
-                        seq,
+                        after,
                     } = &mut self;
-                    reassemble.finish(&mut |rec| {
-                        let o = origin.get();
-                        take((u64::MAX, o), seq, http, detect, rec, &mut items);
-                    });
+                    reassemble.finish(&mut |rec| after.take(u64::MAX, rec, &mut items));
+                    let After {
+                        http, detect, seq, ..
+                    } = after;
                     if let Some(h) = http.as_mut() {
                         // Flows the reassembler never closed (none from a capture).
                         let o = Origin {
@@ -239,11 +268,7 @@ impl Worker {
                             a: *id as u64,
                             b: 0,
                         };
-                        h.finish(&mut |t| {
-                            let a = detect.as_mut().map(|d| d.analyze(&t));
-                            *seq += 1;
-                            items.push(((u64::MAX, o, *seq), Item::Tx(Box::new(t), a)));
-                        });
+                        h.finish(&mut |t| analyzed((u64::MAX, o), detect, seq, t, &mut items));
                     }
                     let _ = tx.send(Chunk {
                         worker: self.id,
@@ -256,31 +281,6 @@ impl Worker {
                 }
             }
         }
-    }
-}
-
-/// Carries one reassembler record on through the worker's HTTP parser and
-/// detection, keyed for the merge.
-fn take(
-    (g, o): (u64, Origin),
-    seq: &mut u64,
-    http: &mut Option<HttpParser>,
-    detect: &mut Option<Detector>,
-    rec: Record<'_>,
-    items: &mut Vec<(Key, Item)>,
-) {
-    match http {
-        None => {
-            if let Some(rec) = owned(rec) {
-                *seq += 1;
-                items.push(((g, o, *seq), Item::Stream(Box::new(rec))));
-            }
-        }
-        Some(h) => h.push(&rec, &mut |t| {
-            let a = detect.as_mut().map(|d| d.analyze(&t));
-            *seq += 1;
-            items.push(((g, o, *seq), Item::Tx(Box::new(t), a)));
-        }),
     }
 }
 
@@ -345,12 +345,14 @@ impl Sharded {
             let worker = Worker {
                 id,
                 reassemble,
-                http: (target >= Level::Http).then(|| HttpParser::new(wcfg.http.clone())),
-                detect: (target == Level::Detect
-                    || (target == Level::Inventory && cfg.discover.detect))
-                    .then(|| Detector::new(wcfg.detect.clone())),
-                origin,
-                seq: 0,
+                after: After {
+                    http: (target >= Level::Http).then(|| HttpParser::new(wcfg.http.clone())),
+                    detect: (target == Level::Detect
+                        || (target == Level::Inventory && cfg.discover.detect))
+                        .then(|| Detector::new(wcfg.detect.clone())),
+                    origin,
+                    seq: 0,
+                },
             };
             let back = back.clone();
             let handle = std::thread::Builder::new()
@@ -432,11 +434,11 @@ impl Sharded {
         let mut batch = std::mem::replace(&mut self.batch, next);
         batch.first = first;
         let batch = Arc::new(batch);
-        self.out.push_back(batch.clone());
         for tx in &self.to_workers {
             tx.send(ToWorker::Batch(batch.clone()))
                 .map_err(|_| anyhow!("a worker thread ended early"))?;
         }
+        self.out.push_back(batch);
         self.sent += 1;
         while self.receive(false, emit)? {}
         Ok(())
