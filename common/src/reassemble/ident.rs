@@ -95,7 +95,7 @@ impl TunnelId {
         id
     }
 
-    fn write_bytes(&self, out: &mut Vec<u8>) {
+    fn write_bytes(&self, out: &mut KeyBytes) {
         out.push(self.n_vlans);
         for v in self.vlans.iter().take(usize::from(self.n_vlans)) {
             out.extend_from_slice(&v.to_be_bytes());
@@ -145,10 +145,54 @@ fn outer_addrs(t: &Tunnel) -> Option<(IpAddr, IpAddr)> {
     }
 }
 
-fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
+fn write_ip(out: &mut KeyBytes, ip: IpAddr) {
     match ip {
         IpAddr::V4(a) => out.extend_from_slice(&a.octets()),
         IpAddr::V6(a) => out.extend_from_slice(&a.octets()),
+    }
+}
+
+/// A key's bytes, laid out on the stack for hashing: the longest key (IPv6
+/// tuple, three VLANs, two VNIs, IPv6 tunnel ends, a timestamp) is 98 bytes.
+pub struct KeyBytes {
+    buf: [u8; 112],
+    len: usize,
+}
+
+impl KeyBytes {
+    fn new() -> KeyBytes {
+        KeyBytes {
+            buf: [0; 112],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, b: u8) {
+        self.extend_from_slice(&[b]);
+    }
+
+    /// Appends `b`; the layout above fits in the buffer, so nothing is ever
+    /// cut, but a longer write would be cut rather than panic.
+    fn extend_from_slice(&mut self, b: &[u8]) {
+        let end = (self.len + b.len()).min(self.buf.len());
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            dst.copy_from_slice(b.get(..end - self.len).unwrap_or_default());
+        }
+        self.len = end;
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    /// FNV-1a 64 then a splitmix64 finaliser: stable across runs and builds.
+    fn stable_hash(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in self.as_slice() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        splitmix(h)
     }
 }
 
@@ -226,39 +270,23 @@ impl FlowKey {
     /// splitmix64 finaliser; fixed here, never std's `DefaultHasher`) of the
     /// canonical tuple, the tracked tunnel identity and the first packet's time.
     pub fn flow_id(&self, first: Ts) -> u64 {
-        let mut bytes = Vec::with_capacity(96);
+        let mut bytes = KeyBytes::new();
         bytes.push(6);
-        write_ip(&mut bytes, self.a);
-        bytes.extend_from_slice(&self.pa.to_be_bytes());
-        write_ip(&mut bytes, self.b);
-        bytes.extend_from_slice(&self.pb.to_be_bytes());
+        self.tuple().write_bytes(&mut bytes);
         self.tun.write_bytes(&mut bytes);
         bytes.extend_from_slice(&first.secs.to_be_bytes());
         bytes.extend_from_slice(&first.nanos.to_be_bytes());
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        splitmix(h)
+        bytes.stable_hash()
     }
 
     /// A stable hash of the tuple and tracked tunnel identity (no time):
     /// both directions of a connection, over every tunnel it is tracked
     /// through, get the same value. A sharded run picks a flow's worker by it.
     pub fn shard_hash(&self) -> u64 {
-        let mut bytes = Vec::with_capacity(80);
-        write_ip(&mut bytes, self.a);
-        bytes.extend_from_slice(&self.pa.to_be_bytes());
-        write_ip(&mut bytes, self.b);
-        bytes.extend_from_slice(&self.pb.to_be_bytes());
+        let mut bytes = KeyBytes::new();
+        self.tuple().write_bytes(&mut bytes);
         self.tun.write_bytes(&mut bytes);
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        splitmix(h)
+        bytes.stable_hash()
     }
 
     /// Community ID v1 (seed 0) of this TCP 5-tuple.
@@ -283,6 +311,22 @@ impl Tuple {
             Side::A => (self.a, self.pa),
             Side::B => (self.b, self.pb),
         }
+    }
+
+    fn write_bytes(&self, out: &mut KeyBytes) {
+        write_ip(out, self.a);
+        out.extend_from_slice(&self.pa.to_be_bytes());
+        write_ip(out, self.b);
+        out.extend_from_slice(&self.pb.to_be_bytes());
+    }
+
+    /// The tuple and an interned tunnel id as one byte string, for the flow
+    /// index's keyed hash (one hasher write instead of one per field).
+    pub fn index_bytes(&self, tun: u32) -> KeyBytes {
+        let mut bytes = KeyBytes::new();
+        self.write_bytes(&mut bytes);
+        bytes.extend_from_slice(&tun.to_le_bytes());
+        bytes
     }
 
     /// Community ID v1 (seed 0) of this TCP 5-tuple.
@@ -315,19 +359,20 @@ pub fn community_id(
     proto: u8,
     seed: u16,
 ) -> String {
-    let mut s = Vec::with_capacity(16);
-    let mut d = Vec::with_capacity(16);
+    let mut s = KeyBytes::new();
+    let mut d = KeyBytes::new();
     write_ip(&mut s, src);
     write_ip(&mut d, dst);
-    let (s, sport, d, dport) = if (&s, sport) <= (&d, dport) {
+    let (s, d) = (s.as_slice(), d.as_slice());
+    let (s, sport, d, dport) = if (s, sport) <= (d, dport) {
         (s, sport, d, dport)
     } else {
         (d, dport, s, sport)
     };
     let mut h = sha1_smol::Sha1::new();
     h.update(&seed.to_be_bytes());
-    h.update(&s);
-    h.update(&d);
+    h.update(s);
+    h.update(d);
     h.update(&[proto, 0]);
     h.update(&sport.to_be_bytes());
     h.update(&dport.to_be_bytes());

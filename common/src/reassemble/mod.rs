@@ -729,7 +729,7 @@ impl Reassembler {
         let hashed = self
             .tunnels
             .get(&key.tun)
-            .map(|tun| (tun, self.hasher.hash_one((&tuple, tun))));
+            .map(|tun| (tun, self.hasher.hash_one(tuple.index_bytes(tun).as_slice())));
         let found = hashed.and_then(|(tun, hash)| self.lookup(hash, &tuple, tun));
         let slot = match found {
             None => {
@@ -981,7 +981,7 @@ impl Reassembler {
             .acquire(&pkt.tunnel[..], || pkt.tunnel.to_vec().into_boxed_slice());
         let hash = match hashed {
             Some((t, h)) if t == tun => h,
-            _ => self.hasher.hash_one((&tuple, tun)),
+            _ => self.hasher.hash_one(tuple.index_bytes(tun).as_slice()),
         };
         self.serial = self.clock.unwrap_or(self.serial + 1);
         let server = server_by_port(key.pa, key.pb, side.other());
