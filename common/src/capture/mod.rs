@@ -71,7 +71,9 @@ pub(crate) enum Msg {
     Bad(&'static str, String),
     /// The source failed and ended.
     Failed(anyhow::Error),
-    /// A live source's kernel counters so far (about once a second).
+    /// A live source's kernel counters so far (about once a second); only
+    /// live sources (feature `live`) send it.
+    #[cfg_attr(not(feature = "live"), allow(dead_code))]
     Kernel(usize, KernelStats),
 }
 
