@@ -21,6 +21,8 @@ pub struct Ctx<'a> {
     /// The point name (`query.url`, `header.User-Agent`, ...).
     pub name: &'a str,
     pub in_url: bool,
+    /// The request's Host (port included as sent; empty when absent).
+    pub host: &'a str,
 }
 
 /// One finding of a class.
@@ -613,7 +615,79 @@ fn rfi(url: &str, host: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if script && INCLUDE_PARAMS.contains(&param.as_str()) {
         return Some(("rfi", "rfi.include_param", 0.7));
     }
+    // The rest needs the request's own host to compare with.
+    let own = cx.host.trim().to_ascii_lowercase();
+    let own = own
+        .rsplit_once(':')
+        .filter(|(_, p)| p.bytes().all(|c| c.is_ascii_digit()))
+        .map_or(own.as_str(), |(h, _)| h);
+    let h = host.to_ascii_lowercase();
+    if own.is_empty() || h.is_empty() || h == own || same_site(&h, own) {
+        return None;
+    }
+    // `https://example.com.evil.com/` sent to example.com: the own name
+    // as the first labels of a foreign host, made to pass a prefix check.
+    if h.strip_prefix(own).is_some_and(|r| r.starts_with('.')) {
+        return Some(("rfi", "rfi.deceptive_host", 0.75));
+    }
+    // A script or text file on another site in a parameter not named for
+    // URLs (`x=https://evil.example/shell.txt`): fields that carry links by
+    // design (homepage, avatar, callback, share, ...) stay out.
+    if script && !url_param(&param) {
+        return Some(("rfi", "rfi.offsite_script", 0.7));
+    }
     None
+}
+
+/// Parameter names that carry a URL by design (links, images, hooks, redirects).
+fn url_param(param: &str) -> bool {
+    let base = param
+        .trim_end_matches(']')
+        .rsplit('[')
+        .next()
+        .unwrap_or(param);
+    matches!(
+        base,
+        "u" | "to" | "ref" | "next" | "share" | "source" | "home"
+    ) || [
+        "url",
+        "uri",
+        "link",
+        "href",
+        "src",
+        "site",
+        "homepage",
+        "avatar",
+        "image",
+        "img",
+        "icon",
+        "logo",
+        "photo",
+        "picture",
+        "thumb",
+        "feed",
+        "rss",
+        "callback",
+        "hook",
+        "redirect",
+        "return",
+        "referer",
+        "referrer",
+        "origin",
+        "target",
+        "dest",
+        "continue",
+        "endpoint",
+        "server",
+        "host",
+        "domain",
+        "profile",
+        "web",
+        "canonical",
+        "permalink",
+    ]
+    .iter()
+    .any(|k| base.contains(k))
 }
 
 /// Resolves Log4j lookups innermost first (`${lower:j}` = `j`, `${::-n}` =
@@ -1370,6 +1444,8 @@ const PHP_ONLY: &[&str] = &[
     "fsockopen",
     "curl_exec",
     "preg_replace",
+    "gzdecode",
+    "zlib_decode",
 ];
 
 /// Skips blanks and PHP comments (`/* */`, `//` and `#` to the line end).
@@ -1715,8 +1791,11 @@ fn ini_setting(lower: &str) -> Option<ClassFound> {
     if value.is_empty() || value.contains(['=', '&', ' ']) || name.contains(' ') {
         return None;
     }
-    // Single-word directives (`engine`, `precision`) are ordinary settings words.
-    let known = PHP_INI.contains(&name) && name.contains(['_', '.'])
+    // Single-word directives (`engine`, `precision`) are ordinary settings
+    // words: only with a switch or number as php.ini writes it (`engine=On`).
+    let switch = matches!(value, "on" | "off" | "true" | "false" | "yes" | "no")
+        || value.bytes().all(|c| c.is_ascii_digit());
+    let known = PHP_INI.contains(&name) && (name.contains(['_', '.']) || switch)
         || name.split_once('.').is_some_and(|(sec, d)| {
             PHP_INI_SECTIONS.contains(&sec)
                 && !d.is_empty()
@@ -1746,6 +1825,7 @@ fn upload_name(lower: &str) -> Option<ClassFound> {
                 | "phar"
                 | "pht"
                 | "phps"
+                | "phpt"
                 | "pgif"
                 | "jsp"
                 | "jspx"
@@ -1782,7 +1862,17 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     {
         return Some(("php", "php.open_tag", 0.9));
     }
-    if cx.kind == Kind::Filename {
+    if memchr::memmem::find(lower.as_bytes(), b"<?").is_some() {
+        if let Some(f) = php_short_tag(&lower) {
+            return Some(f);
+        }
+    }
+    if lower.contains("php}") || lower.contains("php]") {
+        if let Some(f) = php_block_tag(&lower) {
+            return Some(f);
+        }
+    }
+    if cx.kind == Kind::Filename || cx.kind == Kind::Header && filename_header(cx.name) {
         if let Some(f) = upload_name(&lower) {
             return Some(f);
         }
@@ -1844,6 +1934,18 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             continue;
         }
         if !PHP_FUNCS.contains(&name) {
+            // A PHP-only name glued to other letters (`FOOcall_user_func()`):
+            // still that function to a filter that strips a prefix, and no word.
+            if PHP_ONLY
+                .iter()
+                .any(|f| f.len() >= 8 && name.len() > f.len() && name.ends_with(f))
+                && lower
+                    .get(at + 1..)
+                    .is_some_and(|a| a.trim_start().starts_with(')'))
+                && best.is_none_or(|b| b.2 < 0.7)
+            {
+                best = Some(("php", "php.function_call", 0.7));
+            }
             continue;
         }
         let arg = lower.get(at + 1..).unwrap_or("").trim_start();
@@ -1874,6 +1976,65 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         }
     }
     best.or_else(|| whole_call(&lower))
+}
+
+/// `<?` that opens PHP code rather than an XML declaration: `<?xml :echo 1;`
+/// (a short tag, then `xml` and code that no declaration has) or `<?` left
+/// open at the very end of the value (a probe).
+fn php_short_tag(lower: &str) -> Option<ClassFound> {
+    let t = lower.trim_end();
+    if t.len() > 2 && t.ends_with("<?") {
+        return Some(("php", "php.open_tag", 0.7));
+    }
+    for (at, _) in lower.match_indices("<?xml").take(4) {
+        let rest = lower.get(at + 5..).unwrap_or("");
+        let body = rest.trim_start();
+        // A declaration goes on with a blank and `version=`; a processing
+        // instruction with `-` (`<?xml-stylesheet`); code with anything else.
+        let next = body.bytes().next();
+        let glued = body.len() == rest.len();
+        if next.is_some_and(|c| {
+            !c.is_ascii_alphanumeric() && c != b'?' && !(glued && matches!(c, b'-' | b'_' | b'.'))
+        }) {
+            return Some(("php", "php.open_tag", 0.8));
+        }
+    }
+    None
+}
+
+/// Smarty's `{php}...{/php}` and the `[php]...[/php]` block tags around code:
+/// a Smarty tag alone is enough; a BBCode one (forums use it to show PHP)
+/// needs a statement inside (`;`, a call, a variable, `echo`).
+fn php_block_tag(lower: &str) -> Option<ClassFound> {
+    if lower.contains("{php}") || lower.contains("{/php}") {
+        return Some(("php", "php.block_tag", 0.75));
+    }
+    let bb = ["[php]", "[/php]", "[\\php]"]
+        .iter()
+        .any(|t| lower.contains(t));
+    let code =
+        lower.contains([';', '(', '$']) || lower.contains("echo ") || lower.contains("print ");
+    (bb && code).then_some(("php", "php.block_tag", 0.7))
+}
+
+/// A request header that names an uploaded file (`X-Filename`, `X.Filename`,
+/// `X_Filename`, `X-File-Name`): upload handlers store under that name.
+fn filename_header(name: &str) -> bool {
+    let h = name.get(7..).unwrap_or("");
+    name.get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("header."))
+        && h.len() <= 12
+        && {
+            let mut k = [0u8; 12];
+            let mut n = 0;
+            for c in h.bytes().filter(u8::is_ascii_alphanumeric) {
+                if let Some(slot) = k.get_mut(n) {
+                    *slot = c.to_ascii_lowercase();
+                    n += 1;
+                }
+            }
+            k.get(..n) == Some(b"xfilename".as_slice())
+        }
 }
 
 /// PHP extension prefixes: a `prefix_name(` call is PHP's standard library.
@@ -1940,6 +2101,20 @@ const PHP_BUILTINS: &[&str] = &[
     "popen",
     "proc_open",
     "assert",
+    "system",
+    "exec",
+    // PHP's type and file predicates (`is_prime(7)` stays a user's own name).
+    "is_array",
+    "is_callable",
+    "is_numeric",
+    "is_object",
+    "is_resource",
+    "is_scalar",
+    "is_readable",
+    "is_writable",
+    "is_writeable",
+    "is_executable",
+    "is_uploaded_file",
 ];
 
 /// A value that is one PHP call and nothing else: `name(...)`, `name(`,
@@ -1959,12 +2134,13 @@ fn whole_call(lower: &str) -> Option<ClassFound> {
     let j = php_blank(b, n);
     // A plain blank before `(` reads as prose (`fopen (the file)`) unless the
     // name is no word (`array_diff (`); a tab, newline or comment never does.
+    // Two blanks or more are no typing habit either (`exec  (blah)`).
     let gap = t.get(n..j).unwrap_or("");
-    if b.get(j) != Some(&b'(')
-        || gap.starts_with(' ') && !gap.contains(['/', '#']) && !name.contains('_')
-    {
+    if b.get(j) != Some(&b'(') || gap == " " && !name.contains('_') {
         return None;
     }
+    // `file` is a word: only with a code-like gap (`FILE\r\n()`).
+    let code_gap = !gap.is_empty() && gap != " " && !gap.bytes().all(|c| c == b' ');
     let rest = t.get(j + 1..).unwrap_or("");
     // Closed at the very end, or left open (a probe): one call, not a sentence.
     let shape = match rest.find(')') {
@@ -1977,6 +2153,7 @@ fn whole_call(lower: &str) -> Option<ClassFound> {
         None => !rest.contains(' ') || rest.len() < 16,
     };
     let known = PHP_BUILTINS.contains(&name)
+        || name == "file" && code_gap
         || PHP_PREFIXES
             .iter()
             .any(|p| name.len() > p.len() + 1 && name.starts_with(p));
@@ -2368,6 +2545,38 @@ mod tests {
             kind,
             name,
             in_url: true,
+            host: "shop.example.com",
+        }
+    }
+
+    #[test]
+    fn offsite_remote_includes() {
+        // The request's Host in cx() is shop.example.com.
+        let x = cx(Kind::Value, "query.x");
+        for a in [
+            "https://shop.example.com.evil.net/",
+            "http://evil.example/shell.txt",
+            "http://evil.example/r57.php",
+            "ftp://files.evil.example/x.inc",
+        ] {
+            assert_eq!(urls(a, &x).map(|f| f.0), Some("rfi"), "missed {a:?}");
+        }
+        for (name, b) in [
+            ("query.x", "https://api.example.com/v1/readme.txt"),
+            ("query.x", "https://evil.example/"),
+            ("query.u", "https://news.example.net/story.php"),
+            ("body.form.website", "http://www.old-site.example/index.php"),
+            ("body.form.avatar_url", "https://img.example.net/show.php"),
+            ("body.form.callback", "https://partner.example/notify.php"),
+            ("body.json.feed", "https://blog.example.org/rss.php"),
+            ("query.x", "https://shop.example.com/help.txt"),
+            ("query.x", "https://example.com.au/"),
+        ] {
+            assert_eq!(
+                urls(b, &cx(Kind::Value, name)),
+                None,
+                "flagged {name} {b:?}"
+            );
         }
     }
 
@@ -2552,9 +2761,34 @@ mod tests {
             "symlink//c\n()",
             "checkdate/*x*/()",
             "unserialize(foo)",
+            "engine=true",
+            "precision=On",
+            "FOOcall_user_func()",
+            "FOOGzInFlAtE()",
+            "is_array()",
+            "exec  (blah)",
+            "exec\t(blah)",
+            "exec #comment\n (blah)",
+            "FILE\r\n()",
+            "system(whoami)",
+            "<?xml :echo 1;",
+            "<?xml\t:system('ls');",
+            "<?xml:echo 1;",
+            "test<?",
+            "[php]echo \"test\"",
+            "[PHP]system('whoami');[/PHP]",
+            "echo \"test\"{/php}",
         ] {
             assert!(php(a, &c).is_some(), "missed {a:?}");
         }
+        let h = cx(Kind::Header, "header.X.Filename");
+        for a in ["a.php", "dangerous.phpt", "sess_1234567890abcdefghij"] {
+            assert!(php(a, &h).is_some(), "missed header {a:?}");
+        }
+        assert_eq!(
+            php("a.php", &cx(Kind::Header, "header.X-Forwarded-For")),
+            None
+        );
         for b in [
             "engine=v8",
             "memory = 512M",
@@ -2565,6 +2799,17 @@ mod tests {
             "get_user(id)",
             "fopen (the file) first, then read it",
             "Use substr() to cut the string, see the manual",
+            "engine=v8",
+            "precision=high",
+            "file (1).txt",
+            "System (new)",
+            "<?xml version=\"1.0\"?><a/>",
+            "<?xml  version='1.0'?>",
+            "<?xml-stylesheet type=\"text/xsl\" href=\"a.xsl\"?>",
+            "<?xml?>",
+            "See the [php] tag for snippets",
+            "Wrap code in [php]...[/php] please",
+            "my_call_user_function()",
         ] {
             assert_eq!(php(b, &c), None, "flagged {b:?}");
         }
