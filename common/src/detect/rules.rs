@@ -77,6 +77,10 @@ const SENSITIVE_FILES: &[&str] = &[
     "php.ini",
     "my.cnf",
     "httpd.conf",
+    ".history",
+    ".docker/",
+    ".kube/",
+    ".gnupg/",
 ];
 
 /// One automaton over [`SENSITIVE_FILES`]: one pass per value, not one per name.
@@ -147,6 +151,11 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if ups > 0 && sensitive {
         return Some(("ptrav", "ptrav.sensitive_file", 0.95));
     }
+    // `0x2e.%000x2f`, `0x5c0x2e./`: dots and slashes spelled as hex so a
+    // filter looking for `../` misses them; no path spells them so.
+    if p.contains("0x2e") && hex_traversal(&p) {
+        return Some(("ptrav", "ptrav.hex_spelled", 0.85));
+    }
     if p.contains(':') {
         for w in WRAPPERS {
             if let Some(at) = p.find(w) {
@@ -201,6 +210,23 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if ups >= 1 && (p.contains("\0") || p.contains("%00")) {
         return Some(("ptrav", "ptrav.null_byte", 0.8));
     }
+    // A parameter that is a relative path climbing out with Windows or
+    // Tomcat separators (`..\\boot.ini`, `..;/`): no link or prose starts so.
+    if cx.kind == Kind::Value
+        && (s.starts_with("..\\") || s.starts_with("..;"))
+        && s.len() < 256
+        && !s.contains(char::is_whitespace)
+    {
+        return Some(("ptrav", "ptrav.relative", 0.7));
+    }
+    // The kernel's pseudo files anywhere in the path (`/x/proc/interrupts`).
+    let path_like = cx.kind == Kind::Path
+        || cx.kind == Kind::Value && p.len() < 256 && !p.contains(char::is_whitespace);
+    if path_like && (p.contains("/proc/") || p.contains("/sys/")) {
+        if let Some(f) = pseudo_file(&p) {
+            return Some(f);
+        }
+    }
     if cx.kind == Kind::Path {
         // A hidden file or directory (`/.env`, `/.claude/settings.json`):
         // never content a site serves, except `/.well-known/`.
@@ -232,7 +258,9 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             || p.starts_with("/sys/")
             || p.starts_with("/root/")
             || p.starts_with(".ssh/")
-            || p.contains("/.ssh/"))
+            || ["/.ssh/", "/.docker/", "/.kube/", "/.aws/", "/.gnupg/"]
+                .iter()
+                .any(|d| p.contains(d)))
     {
         return Some(("lfi", "lfi.absolute_file", 0.75));
     }
@@ -242,6 +270,70 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         && !p.contains(' ')
     {
         return Some(("lfi", "lfi.absolute_file", 0.7));
+    }
+    None
+}
+
+/// Whether hex spellings of `.`, `/` and `\\` (with `%00` dropped) make a
+/// `../` climb that the plain text does not have.
+fn hex_traversal(p: &str) -> bool {
+    let d = p
+        .replace("%00", "")
+        .replace("0x2e", ".")
+        .replace("0x2f", "/")
+        .replace("0x5c", "/");
+    d.matches("../").count() > p.matches("../").count()
+}
+
+/// `/proc/<entry>` and `/sys/<tree>` as path segments: the kernel's own
+/// files (`/proc/interrupts`, `/sys/class/net`), no web content.
+fn pseudo_file(p: &str) -> Option<ClassFound> {
+    const PROC: &[&str] = &[
+        "self",
+        "version",
+        "cpuinfo",
+        "meminfo",
+        "interrupts",
+        "mounts",
+        "net",
+        "cmdline",
+        "environ",
+        "sched_debug",
+        "kallsyms",
+        "modules",
+        "partitions",
+        "stat",
+        "uptime",
+        "loadavg",
+        "devices",
+        "filesystems",
+        "iomem",
+        "ioports",
+        "kcore",
+        "swaps",
+        "sys",
+    ];
+    const SYS: &[&str] = &[
+        "class",
+        "kernel",
+        "devices",
+        "block",
+        "bus",
+        "firmware",
+        "fs",
+        "module",
+        "power",
+        "hypervisor",
+    ];
+    for (root, names) in [("/proc/", PROC), ("/sys/", SYS)] {
+        for (at, _) in p.match_indices(root).take(4) {
+            let rest = p.get(at + root.len()..).unwrap_or("");
+            let seg = rest.split(['/', '?', '#']).next().unwrap_or("");
+            let pid = !seg.is_empty() && seg.bytes().all(|c| c.is_ascii_digit());
+            if names.contains(&seg) || pid && rest.len() > seg.len() {
+                return Some(("lfi", "lfi.pseudo_file", 0.75));
+            }
+        }
     }
     None
 }
@@ -2546,6 +2638,42 @@ mod tests {
             name,
             in_url: true,
             host: "shop.example.com",
+        }
+    }
+
+    #[test]
+    fn traversal_spellings_and_pseudo_files() {
+        let v = cx(Kind::Value, "query.foo");
+        let h = cx(Kind::Header, "header.FoobarHeader");
+        let path = cx(Kind::Path, "path");
+        for (a, c) in [
+            ("0x2e.%000x2f0x2e.%00/WINDOWS/win.ini", &v),
+            ("0x5c0x2e.%00/", &h),
+            ("0x5c0x2e./", &h),
+            ("..\\pineapple", &v),
+            ("..;.\\.;\\.", &v),
+            ("/path/to/.docker/secrets", &v),
+            ("../.history", &v),
+            ("/get/sys/class", &path),
+            ("/get/proc/interrupts", &path),
+            ("/x/proc/1234/environ", &path),
+            ("files/proc/self/cmdline", &v),
+        ] {
+            assert!(files(a, c).is_some(), "missed {a:?}");
+        }
+        for (b, c) in [
+            ("0x2e0x2f", &v),
+            ("color=0x2e2e2e", &v),
+            ("the ../ notation", &v),
+            ("..and then", &v),
+            ("cat /proc/cpuinfo shows 4 cores", &v),
+            ("/api/process/42", &path),
+            ("/docs/sys/admin-guide", &path),
+            ("/blog/2024/the-proc/", &path),
+            ("/.dockerignore", &v),
+            ("my .history notes", &v),
+        ] {
+            assert_eq!(files(b, c), None, "flagged {b:?}");
         }
     }
 
