@@ -685,6 +685,32 @@ fn strong_args(rest: &str) -> bool {
     }
 }
 
+/// Four plain words in a row (lower-case letters or a number, no option,
+/// path, quote or operator): a sentence, not an argument list.
+fn prose_tail(rest: &str) -> bool {
+    // Only the first simple command: a separator starts shell syntax again.
+    let end = rest
+        .find([';', '|', '&', '\n', '`', '$', '<', '>'])
+        .unwrap_or(rest.len());
+    let mut run = 0;
+    for w in rest
+        .get(..end)
+        .unwrap_or("")
+        .split([' ', '+'])
+        .filter(|w| !w.is_empty())
+        .take(64)
+    {
+        let plain = w.len() <= 16
+            && (w.bytes().all(|c| c.is_ascii_lowercase())
+                || w.bytes().all(|c| c.is_ascii_digit()) && w.len() <= 4);
+        run = if plain { run + 1 } else { 0 };
+        if run >= 4 {
+            return true;
+        }
+    }
+    false
+}
+
 fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
     let mut t = s;
     loop {
@@ -808,6 +834,11 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
     }
     let args = shellish(rest);
     let bare = rest.trim().is_empty();
+    // `cat /proc/cpuinfo shows 4 cores on my laptop`: a value that starts
+    // with a command and runs on as a sentence is prose about the command.
+    if !after_sep && !absolute && prose_tail(rest) {
+        return None;
+    }
     match (after_sep, strong, absolute) {
         (true, true, _) => Some(("rce.command", 0.9)),
         // `cat&mouse`: an English word joined to another by `&`/`|` is a compound.
@@ -1436,8 +1467,16 @@ mod tests {
             "python",
             "time flies like an arrow",
             "for each item in (the list) do nothing",
+            "cat /proc/cpuinfo shows 4 cores on my laptop",
+            "ping my server every morning before work",
         ] {
             assert_eq!(detect(b), None, "flagged {b:?}");
+        }
+        for a in [
+            "ifconfig;. rm -rf /; Something after space or new line more characters",
+            "cat /etc/passwd; echo done and gone home now",
+        ] {
+            assert!(detect(a).is_some(), "missed {a:?}");
         }
     }
 

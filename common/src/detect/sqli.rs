@@ -131,6 +131,12 @@ const DANGEROUS_FUNCS: &[&str] = &[
     "sys.fn_sqlvarbasetostr",
 ];
 
+/// Words that start a noun phrase in prose and name no table.
+const ARTICLES: &[&str] = &[
+    "the", "a", "an", "my", "your", "our", "his", "her", "their", "its", "this", "that", "these",
+    "those", "some", "every",
+];
+
 const SCHEMA_WORDS: &[&str] = &[
     "information_schema",
     "sysobjects",
@@ -1136,6 +1142,18 @@ impl Reading<'_> {
             return None;
         }
         let quoted = matches!(t, Tok::QIdent | Tok::Schema);
+        // ``from `information_schema` ``: the catalog quoted as a table.
+        if t == Tok::QIdent {
+            let name = self.text(j);
+            let name = name.strip_prefix(b"`").unwrap_or(name);
+            let name = name.strip_suffix(b"`").unwrap_or(name);
+            if SCHEMA_WORDS
+                .iter()
+                .any(|w| w.as_bytes().eq_ignore_ascii_case(name))
+            {
+                return Some(("sqli.from_clause", 0.8));
+            }
+        }
         // `a`.`b`
         while self.at(j + 1) == Some(Tok::Other)
             && self.byte(j + 1) == b'.'
@@ -1318,8 +1336,11 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
                 let prev = r.prev(i);
                 let j = r.code(i + 1);
                 let alias = r.at(j);
+                let from = r.code(j + 1);
                 (matches!(alias, Some(Tok::Word | Tok::QIdent | Tok::Str(true)))
-                    && r.at(r.code(j + 1)) == Some(Tok::Kw(Kw::From))
+                    && r.at(from) == Some(Tok::Kw(Kw::From))
+                    // `from the mine`: an article is no table name.
+                    && !r.word_is(r.code(from + 1), ARTICLES)
                     && (matches!(
                         prev,
                         Some(Tok::RParen | Tok::QIdent | Tok::Num | Tok::Str(_))
@@ -1783,6 +1804,8 @@ mod tests {
             " exec master..xp_cmdshell",
             "DROP sampletable;--",
             "CREATE TABLE Persons",
+            "from `information_schema`\n",
+            "FROM `INFORMATION_SCHEMA`.tables",
             ";update users set a=1",
             "select pg_sleep",
             "SELECT CHAR(113)+CHAR(122)",
@@ -1868,6 +1891,9 @@ mod tests {
             "Exec summary: sales grew; execution was solid",
             "declare your interest by Friday",
             "waitfor it... the delay is intentional",
+            "as `gold` from the mine",
+            "I know it as `gold` from the mine",
+            "known as \"Red\" from this point on",
         ] {
             assert_eq!(
                 detect(b, &mut s),
