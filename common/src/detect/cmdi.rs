@@ -236,6 +236,11 @@ const STRONG: &[&str] = &[
     "adduser",
     "cpulimit",
     "uconv",
+    "ansible",
+    "aa-disable",
+    "aa-enforce",
+    "aa-complain",
+    "aa-teardown",
 ];
 
 /// Tool families whose members are `family-verb` (`ansible-playbook`, `chef-client`).
@@ -685,6 +690,18 @@ fn strong_args(rest: &str) -> bool {
     }
 }
 
+/// A value that is an output redirection into a system path
+/// (`>/tmp/curl`, `>>/etc/crontab`): the tail of a command an injection
+/// completes; a Markdown quote (`> text`) has a blank and no path.
+fn redirect_start(s: &str) -> Option<Found> {
+    let r = s.strip_prefix(">>").or_else(|| s.strip_prefix('>'))?;
+    let dirs = [
+        "/tmp/", "/dev/", "/etc/", "/var/", "/proc/", "/root/", "/home/", "/usr/",
+    ];
+    (dirs.iter().any(|d| r.starts_with(d)) && !r.contains(char::is_whitespace))
+        .then_some(("rce.redirect", 0.7))
+}
+
 /// Four plain words in a row (lower-case letters or a number, no option,
 /// path, quote or operator): a sentence, not an argument list.
 fn prose_tail(rest: &str) -> bool {
@@ -773,7 +790,17 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
         }
     }
     if w == "alias" {
-        let r = rest.trim_start();
+        // Options first (`alias -p`, zsh's `alias +m`, `alias +g+`).
+        let mut r = rest.trim_start();
+        for _ in 0..4 {
+            match r.strip_prefix(['-', '+']) {
+                Some(o) if o.starts_with(|c: char| c.is_ascii_alphabetic()) => {
+                    let e = o.find([' ', '\t']).unwrap_or(o.len());
+                    r = o.get(e..).unwrap_or("").trim_start();
+                }
+                _ => break,
+            }
+        }
         let name = r
             .bytes()
             .take_while(|c| !matches!(c, b'=' | b' ' | b'\t' | b'\n'))
@@ -810,6 +837,24 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
     } else {
         binary(base)
     };
+    // `/bin/ab`: the whole value names a program in a system binary directory.
+    if !after_sep && rest.trim().is_empty() && known.is_none() {
+        let dir = w.len() - base.len();
+        let system = [
+            "/bin/",
+            "/sbin/",
+            "/usr/bin/",
+            "/usr/sbin/",
+            "/usr/local/bin/",
+        ]
+        .iter()
+        .any(|d| w.len() == d.len() + base.len() && w.starts_with(d));
+        let name = (2..=32).contains(&base.len())
+            && base
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'-' | b'_'));
+        return (dir > 0 && system && name).then_some(("rce.binary_path", 0.7));
+    }
     let strong = known?;
     let path_ok = !absolute
         || [
@@ -1262,7 +1307,9 @@ pub fn detect(s: &str) -> Option<Found> {
     if s.len() >= 6
         && b.windows(3).any(|w| {
             (w[0] | 0x20 == b'f' && w[1] | 0x20 == b'o' && w[2] | 0x20 == b'r')
-                || (w[0] | 0x20 == b'i' && w[1] | 0x20 == b'f' && w[2].is_ascii_whitespace())
+                || (w[0] | 0x20 == b'i'
+                    && w[1] | 0x20 == b'f'
+                    && (w[2].is_ascii_whitespace() || w[2] == b'/'))
         })
         && CMD_CONTROL.as_ref().is_some_and(|r| r.is_match(s))
     {
@@ -1277,6 +1324,9 @@ pub fn detect(s: &str) -> Option<Found> {
         found = best(found, Some(("rce.dev_tcp", 0.9)));
     }
     found = best(found, command_at(s, false));
+    if b.first() == Some(&b'>') {
+        found = best(found, redirect_start(s));
+    }
     let mut i = 0;
     let mut n = 0;
     while i < b.len() && n < 64 {
@@ -1469,12 +1519,27 @@ mod tests {
             "for each item in (the list) do nothing",
             "cat /proc/cpuinfo shows 4 cores on my laptop",
             "ping my server every morning before work",
+            "> /tmp is where it goes",
+            "> quoted reply",
+            "/bin/",
+            "bin/rails",
+            "alias for the name",
         ] {
             assert_eq!(detect(b), None, "flagged {b:?}");
         }
         for a in [
             "ifconfig;. rm -rf /; Something after space or new line more characters",
             "cat /etc/passwd; echo done and gone home now",
+            "/bin/ab",
+            "/usr/bin/cscli",
+            "ansible all -m ping\n",
+            "time; ansible all -m ping\n",
+            "aa-disable php-fpm",
+            "alias +m a=b",
+            "alias -p a=b",
+            ">/tmp/curl",
+            ">>/etc/crontab",
+            "if/i a==b foo",
         ] {
             assert!(detect(a).is_some(), "missed {a:?}");
         }

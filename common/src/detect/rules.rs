@@ -1934,6 +1934,36 @@ fn upload_name(lower: &str) -> Option<ClassFound> {
     if matches!(f, ".htaccess" | ".user.ini" | "web.config" | ".htpasswd") {
         return Some(("php", "upload.config_file", 0.8));
     }
+    // Files that configure the app or hold a user's credentials, under the
+    // name the server or a tool reads them by (`wp-config-php.bak` included).
+    if f.starts_with("wp-config")
+        || matches!(
+            f,
+            "config.yml"
+                | "config.yaml"
+                | "settings.py"
+                | "local_settings.py"
+                | "configuration.php"
+                | ".env"
+                | ".boto"
+                | ".bashrc"
+                | ".bash_profile"
+                | ".profile"
+                | ".zshrc"
+                | ".npmrc"
+                | ".pypirc"
+                | ".netrc"
+                | ".gitconfig"
+                | ".git-credentials"
+                | ".dockercfg"
+                | "id_rsa"
+                | "id_ed25519"
+                | "authorized_keys"
+                | "crontab"
+        )
+    {
+        return Some(("rce", "upload.restricted_file", 0.7));
+    }
     let id = f.strip_prefix("sess_").unwrap_or("");
     if id.len() >= 16
         && id
@@ -2857,6 +2887,11 @@ mod tests {
             ".user.ini",
             "sess_d8ew88tqmabdcokhumchy8htqm",
             "/tmp/sess_attackervector1234567890",
+            ".boto",
+            "config.yml ",
+            "wp-config-php.bak",
+            "wp-config_php.txt",
+            "authorized_keys",
         ] {
             assert!(php(a, &f).is_some(), "missed {a:?}");
         }
@@ -2866,6 +2901,10 @@ mod tests {
             "phpunit-notes.txt",
             "sess_notes.txt",
             "my..notes.txt",
+            "abc.botox.jpg",
+            "amtrra.jpg",
+            "config-notes.yml",
+            "my.env.example.txt",
         ] {
             assert_eq!(php(b, &f), None, "flagged {b:?}");
             assert_eq!(files(b, &f), None, "flagged {b:?}");
