@@ -2634,6 +2634,11 @@ fn js_code(lower: &str) -> Option<ClassFound> {
             return Some(f);
         }
     }
+    // A busy wait on the clock (`var a=new Date();do{...}while(b-a<20000)`):
+    // the time-delay probe of server-side JavaScript injection.
+    if lower.matches("new date").take(2).count() == 2 && lower.contains("while(") {
+        return Some(("code", "code.js_delay", 0.75));
+    }
     let t = lower.trim();
     // `while(new Date);`: a loop with a blank in its condition, as a statement.
     if let Some(cond) = t.strip_prefix("while(").and_then(|r| r.strip_suffix(");")) {
@@ -2842,6 +2847,7 @@ mod tests {
             "{\"reason\":{\"0\":\"$7:Module:prototype\"}}",
             "$@1:__proto__:then",
             "while(new Date);",
+            "test\"+(function(){if(typeof gs78r==='undefined'){var a=new Date();do{var b=new Date();}while(b-a<20000);gs78r=1;}}())+\"",
         ] {
             assert!(code(a).is_some(), "missed {a:?}");
         }

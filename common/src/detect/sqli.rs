@@ -1433,8 +1433,11 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
                     )
                     .then_some(("sqli.ddl", 0.75))
                 } else {
+                    // `DROP sampletable;`, `DROP/*x*/sampletable`: a comment
+                    // for a blank is SQL's alone.
                     (matches!(r.at(j), Some(Tok::Word | Tok::QIdent))
-                        && matches!(r.at(j + 1), Some(Tok::Semi | Tok::Comment)))
+                        && (matches!(r.at(j + 1), Some(Tok::Semi | Tok::Comment))
+                            || r.at(i + 1) == Some(Tok::Comment) && r.at(j + 1).is_none()))
                     .then_some(("sqli.ddl", 0.7))
                 }
             }
@@ -1804,6 +1807,7 @@ mod tests {
             " exec master..xp_cmdshell",
             "DROP sampletable;--",
             "CREATE TABLE Persons",
+            "DROP/*comment*/sampletable",
             "from `information_schema`\n",
             "FROM `INFORMATION_SCHEMA`.tables",
             ";update users set a=1",
@@ -1892,6 +1896,8 @@ mod tests {
             "declare your interest by Friday",
             "waitfor it... the delay is intentional",
             "as `gold` from the mine",
+            "drop /* not yet */",
+            "Drop it",
             "I know it as `gold` from the mine",
             "known as \"Red\" from this point on",
         ] {
