@@ -221,7 +221,9 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     }
     // The kernel's pseudo files anywhere in the path (`/x/proc/interrupts`).
     let path_like = cx.kind == Kind::Path
-        || cx.kind == Kind::Value && p.len() < 256 && !p.contains(char::is_whitespace);
+        || matches!(cx.kind, Kind::Value | Kind::Key)
+            && p.len() < 256
+            && !p.contains(char::is_whitespace);
     if path_like && (p.contains("/proc/") || p.contains("/sys/")) {
         if let Some(f) = pseudo_file(&p) {
             return Some(f);
@@ -2821,6 +2823,7 @@ mod tests {
             ("/get/proc/interrupts", &path),
             ("/x/proc/1234/environ", &path),
             ("files/proc/self/cmdline", &v),
+            ("/sys/class", &cx(Kind::Key, "query_key./sys/class")),
         ] {
             assert!(files(a, c).is_some(), "missed {a:?}");
         }

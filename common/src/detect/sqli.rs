@@ -1532,9 +1532,14 @@ fn broken(r: &Reading<'_>) -> Option<Found> {
     ) {
         let last = r.t.len().saturating_sub(1);
         let n_code = r.t.iter().filter(|t| t.0 != Tok::Comment).count();
-        let english =
-            r.t.windows(2)
-                .any(|w| w[0].0 == Tok::Word && w[1].0 == Tok::Word);
+        // (PostgreSQL's `similar to` is an operator, not two words.)
+        let similar_to = |k: usize| r.word_is(k, &["similar"]) && r.word_is(k + 1, &["to"]);
+        let english = (1..r.t.len()).any(|k| {
+            r.at(k - 1) == Some(Tok::Word)
+                && r.at(k) == Some(Tok::Word)
+                && !similar_to(k - 1)
+                && !(k >= 2 && similar_to(k - 2))
+        });
         if last > c0
             && r.at(last) == Some(Tok::Comment)
             && r.closing_comment(last)
@@ -1808,6 +1813,7 @@ mod tests {
             "DROP sampletable;--",
             "CREATE TABLE Persons",
             "DROP/*comment*/sampletable",
+            "' and email not similar to id--",
             "from `information_schema`\n",
             "FROM `INFORMATION_SCHEMA`.tables",
             ";update users set a=1",
@@ -1898,6 +1904,8 @@ mod tests {
             "as `gold` from the mine",
             "drop /* not yet */",
             "Drop it",
+            "it's similar to mine--",
+            "Bob's car is similar to mine -- and older",
             "I know it as `gold` from the mine",
             "known as \"Red\" from this point on",
         ] {
