@@ -390,6 +390,14 @@ for method, path, fields in URL_FIELDS3:
     else:
         req("POST", path, cookie() + [("Content-Type", "application/x-www-form-urlencoded")], q(fields), "url field3 form")
         req("POST", "/api/v2" + path, auth() + [("Content-Type", "application/json")], json.dumps(fields), "url field3 json")
+# Filter APIs (django-filter / DRF) take ORM lookups in their parameter names.
+for fields in [
+    {"author__name__icontains": "bob", "created_at__gte": "2024-01-01", "ordering": "-created_at"},
+    {"id__in": "3,5,8", "status__iexact": "open"},
+    {"price__lte": "100", "category__slug": "garden", "tags__name__in": "sale,new"},
+]:
+    req("GET", "/api/v1/articles?" + q(fields), auth(), what="orm filter query")
+    req("POST", "/api/v1/articles/search", auth() + [("Content-Type", "application/json")], json.dumps(fields), "orm filter json")
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
     print(text.rstrip("\n"))

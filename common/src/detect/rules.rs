@@ -1074,6 +1074,86 @@ const MONGO_OPS: &[&str] = &[
 
 /// NoSQL operator injection: `$ne`-style operators in keys (`user[$ne]=`,
 /// `{"user":{"$ne":1}}`) and server-side JavaScript.
+/// Django/ORM field lookups (`field__startswith`, `__isnull`, `__has_key`).
+const ORM_LOOKUPS: &[&str] = &[
+    "exact",
+    "iexact",
+    "contains",
+    "icontains",
+    "in",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "startswith",
+    "istartswith",
+    "endswith",
+    "iendswith",
+    "range",
+    "isnull",
+    "regex",
+    "iregex",
+    "has_key",
+    "has_keys",
+    "has_any_keys",
+    "contained_by",
+    "contains_by",
+    "overlap",
+    "search",
+];
+/// Fields an ORM leak walks to: secrets, or the flags that make an admin.
+const ORM_SECRETS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "hash",
+    "salt",
+    "otp",
+    "totp_secret",
+    "reset_token",
+    "is_staff",
+    "is_superuser",
+    "is_admin",
+    "private_key",
+];
+
+/// A key that filters through an ORM lookup (`a__b__startswith`) as an
+/// oracle on data the client should not see: a lookup on a secret field
+/// (`password__isnull`, `user__password__startswith`) or across two
+/// relations or more (`created_by__user__username__startswith`). One field
+/// and a lookup (`name__icontains`) is what filter APIs take by design.
+fn orm_lookup(lower: &str) -> Option<ClassFound> {
+    let key = lower
+        .rsplit(['.', '['])
+        .next()
+        .unwrap_or(lower)
+        .trim_end_matches([']', '"']);
+    let (fields, lookup) = key.rsplit_once("__")?;
+    if !ORM_LOOKUPS.contains(&lookup) || fields.is_empty() {
+        return None;
+    }
+    let mut n = 0;
+    let mut secret = false;
+    for f in fields.split("__") {
+        if f.is_empty() || !f.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+            return None;
+        }
+        n += 1;
+        secret |= ORM_SECRETS.contains(&f);
+    }
+    if secret {
+        Some(("nosql", "nosql.orm_secret_lookup", 0.75))
+    } else if n >= 3 {
+        Some(("nosql", "nosql.orm_traversal", 0.6))
+    } else {
+        None
+    }
+}
+
 pub fn nosql(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if !s.contains('$') && !s.contains("this.") && !s.contains("__") {
         return None;
@@ -1099,12 +1179,10 @@ pub fn nosql(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
                 }
             }
         }
-        // Django-style lookups in JSON keys: `username__startswith`.
-        if ["__startswith", "__regex", "__contains", "__gt", "__in"]
-            .iter()
-            .any(|k| lower.ends_with(k))
-        {
-            return Some(("nosql", "nosql.orm_lookup", 0.6));
+        if lower.contains("__") {
+            if let Some(f) = orm_lookup(&lower) {
+                return Some(f);
+            }
         }
     }
     if lower.contains("$where") || (lower.contains("this.") && lower.contains("sleep(")) {
@@ -2877,6 +2955,35 @@ mod tests {
             urls("https://metadata.packet.net/userdata", &v).map(|f| f.1),
             Some("ssrf.cloud_metadata")
         );
+    }
+
+    #[test]
+    fn orm_lookups_in_keys() {
+        let k = |n: &str| cx(Kind::Key, n).kind;
+        assert_eq!(k("x"), Kind::Key);
+        for a in [
+            "created_by__departments__employees__user__username__startswith",
+            "password__isnull",
+            "user__password__startswith",
+            "body.json_key.user__profile__nickname__istartswith",
+            "owner__is_staff__exact",
+        ] {
+            assert!(
+                nosql(a, &cx(Kind::Key, a)).is_some_and(|f| f.0 == "nosql"),
+                "missed {a:?}"
+            );
+        }
+        for b in [
+            "username__startswith",
+            "created_at__gte",
+            "author__name__icontains",
+            "id__in",
+            "__init__",
+            "my__notes",
+            "a__b__c__d",
+        ] {
+            assert_eq!(nosql(b, &cx(Kind::Key, b)), None, "flagged {b:?}");
+        }
     }
 
     #[test]
