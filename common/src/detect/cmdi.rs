@@ -686,6 +686,8 @@ fn strong_args(rest: &str) -> bool {
             .get(1)
             .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'?'),
         Some(b'~') => true,
+        // dd's operands (`dd if=/etc/passwd of=/tmp/x`).
+        Some(b'i' | b'o') => r.starts_with("if=/") || r.starts_with("of=/"),
         _ => false,
     }
 }
@@ -700,6 +702,41 @@ fn redirect_start(s: &str) -> Option<Found> {
     ];
     (dirs.iter().any(|d| r.starts_with(d)) && !r.contains(char::is_whitespace))
         .then_some(("rce.redirect", 0.7))
+}
+
+/// Three variables or more glued together (`$c1$c2$c3$c4`): a command
+/// spelled a letter per variable so no filter sees its name. Prices
+/// (`$5$10`) start with digits; templates write `${a}` with braces.
+fn variable_concat(b: &[u8]) -> Option<Found> {
+    let mut i = 0;
+    let mut run = 0;
+    while i < b.len() {
+        if b[i] == b'$'
+            && b.get(i + 1)
+                .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+        {
+            let mut j = i + 2;
+            while b
+                .get(j)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                && j - i < 34
+            {
+                j += 1;
+            }
+            run += 1;
+            if run >= 3 {
+                return Some(("rce.variable_concat", 0.75));
+            }
+            i = j;
+            if b.get(i) != Some(&b'$') {
+                run = 0;
+            }
+        } else {
+            run = 0;
+            i += 1;
+        }
+    }
+    None
 }
 
 /// Four plain words in a row (lower-case letters or a number, no option,
@@ -1327,6 +1364,9 @@ pub fn detect(s: &str) -> Option<Found> {
     if b.first() == Some(&b'>') {
         found = best(found, redirect_start(s));
     }
+    if memchr::memchr(b'$', b).is_some() {
+        found = best(found, variable_concat(b));
+    }
     let mut i = 0;
     let mut n = 0;
     while i < b.len() && n < 64 {
@@ -1524,6 +1564,10 @@ mod tests {
             "/bin/",
             "bin/rails",
             "alias for the name",
+            "prices $5$10$20",
+            "use $HOME and $PATH and $USER",
+            "${a}${b}${c}",
+            "dd if you can",
         ] {
             assert_eq!(detect(b), None, "flagged {b:?}");
         }
@@ -1540,6 +1584,8 @@ mod tests {
             ">/tmp/curl",
             ">>/etc/crontab",
             "if/i a==b foo",
+            "dd if=/etc/passwd of=/tmp/evil.sh bs=1 skip=22 count=9",
+            "c1=c;a1=/;$c1$c2$c3$c4$a1",
         ] {
             assert!(detect(a).is_some(), "missed {a:?}");
         }

@@ -257,6 +257,7 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if sensitive
         && matches!(cx.kind, Kind::Header | Kind::Value | Kind::Cookie)
         && (p.starts_with("/proc/")
+            || p.starts_with("/etc/") && cx.kind == Kind::Header && !p.contains(' ')
             || p.starts_with("/sys/")
             || p.starts_with("/root/")
             || p.starts_with(".ssh/")
@@ -2902,6 +2903,7 @@ mod tests {
             ("/x/proc/1234/environ", &path),
             ("files/proc/self/cmdline", &v),
             ("/sys/class", &cx(Kind::Key, "query_key./sys/class")),
+            ("/etc/shadow", &cx(Kind::Header, "header.User-Agent")),
         ] {
             assert!(files(a, c).is_some(), "missed {a:?}");
         }
@@ -2915,6 +2917,10 @@ mod tests {
             ("/docs/sys/admin-guide", &path),
             ("/blog/2024/the-proc/", &path),
             ("/.dockerignore", &v),
+            (
+                "see /etc/hosts for names",
+                &cx(Kind::Header, "header.X-Note"),
+            ),
             ("my .history notes", &v),
         ] {
             assert_eq!(files(b, c), None, "flagged {b:?}");
