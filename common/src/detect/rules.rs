@@ -153,7 +153,7 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     }
     // `0x2e.%000x2f`, `0x5c0x2e./`: dots and slashes spelled as hex so a
     // filter looking for `../` misses them; no path spells them so.
-    if p.contains("0x2e") && hex_traversal(&p) {
+    if memchr::memmem::find(p.as_bytes(), b"0x2e").is_some() && hex_traversal(&p) {
         return Some(("ptrav", "ptrav.hex_spelled", 0.85));
     }
     if p.contains(':') {
@@ -224,7 +224,13 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         || matches!(cx.kind, Kind::Value | Kind::Key)
             && p.len() < 256
             && !p.contains(char::is_whitespace);
-    if path_like && (p.contains("/proc/") || p.contains("/sys/")) {
+    let kernel_dir = || {
+        memchr::memchr_iter(b'/', p.as_bytes()).take(64).any(|at| {
+            let r = p.as_bytes().get(at + 1..).unwrap_or(&[]);
+            r.starts_with(b"proc/") || r.starts_with(b"sys/")
+        })
+    };
+    if path_like && kernel_dir() {
         if let Some(f) = pseudo_file(&p) {
             return Some(f);
         }
@@ -2087,12 +2093,15 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     {
         return Some(("php", "php.open_tag", 0.9));
     }
-    if memchr::memmem::find(lower.as_bytes(), b"<?").is_some() {
+    let lb = lower.as_bytes();
+    if memchr::memchr(b'<', lb).is_some() && memchr::memmem::find(lb, b"<?").is_some() {
         if let Some(f) = php_short_tag(&lower) {
             return Some(f);
         }
     }
-    if lower.contains("php}") || lower.contains("php]") {
+    if memchr::memchr2(b'}', b']', lb).is_some()
+        && (lower.contains("php}") || lower.contains("php]"))
+    {
         if let Some(f) = php_block_tag(&lower) {
             return Some(f);
         }
@@ -2161,12 +2170,13 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         if !PHP_FUNCS.contains(&name) {
             // A PHP-only name glued to other letters (`FOOcall_user_func()`):
             // still that function to a filter that strips a prefix, and no word.
-            if PHP_ONLY
-                .iter()
-                .any(|f| f.len() >= 8 && name.len() > f.len() && name.ends_with(f))
+            if name.len() > 8
                 && lower
                     .get(at + 1..)
                     .is_some_and(|a| a.trim_start().starts_with(')'))
+                && PHP_ONLY
+                    .iter()
+                    .any(|f| f.len() >= 8 && name.len() > f.len() && name.ends_with(f))
                 && best.is_none_or(|b| b.2 < 0.7)
             {
                 best = Some(("php", "php.function_call", 0.7));
@@ -2710,14 +2720,20 @@ fn js_code(lower: &str) -> Option<ClassFound> {
     }
     // React Server Components' flight references walking to the Function
     // constructor (`"$3:constructor:constructor"`, `"$7:Module:prototype"`).
-    if lower.contains("constructor") || lower.contains("prototype") || lower.contains("__proto__") {
+    if memchr::memchr(b'$', lower.as_bytes()).is_some()
+        && (lower.contains("constructor")
+            || lower.contains("prototype")
+            || lower.contains("__proto__"))
+    {
         if let Some(f) = flight_reference(lower) {
             return Some(f);
         }
     }
     // A busy wait on the clock (`var a=new Date();do{...}while(b-a<20000)`):
     // the time-delay probe of server-side JavaScript injection.
-    if lower.matches("new date").take(2).count() == 2 && lower.contains("while(") {
+    let two_dates = memchr::memmem::find(lower.as_bytes(), b"new date")
+        .is_some_and(|at| lower.get(at + 8..).is_some_and(|r| r.contains("new date")));
+    if two_dates && lower.contains("while(") {
         return Some(("code", "code.js_delay", 0.75));
     }
     let t = lower.trim();
