@@ -372,6 +372,20 @@ fn url_host(after_scheme: &str) -> &str {
         .map_or(host, |(h, _)| h)
 }
 
+/// The host a parser finds when only `/` ends the authority (`#`, `?`,
+/// blanks and earlier `@`s all fall into the user info).
+fn confused_host(after_scheme: &str) -> &str {
+    let end = after_scheme.find('/').unwrap_or(after_scheme.len());
+    let auth = after_scheme.get(..end).unwrap_or("");
+    let Some((_, host)) = auth.rsplit_once('@') else {
+        return "";
+    };
+    let host = host.trim();
+    host.rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|c| c.is_ascii_digit()))
+        .map_or(host, |(h, _)| h)
+}
+
 /// Parses an IPv4 address in any spelling inet_aton accepts: dotted with
 /// 1-4 parts, each decimal, `0x` hex or `0` octal (`2130706433`, `0x7f.1`, `0177.0.0.1`).
 pub fn lenient_ipv4(h: &str) -> Option<Ipv4Addr> {
@@ -575,6 +589,13 @@ pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
                     Some(("ssrf", "ssrf.internal_host", 0.8))
                 }
                 Some(_) if scheme != "file" => Some(("ssrf", "ssrf.internal_host", 0.6)),
+                // `http://a.com:80 &@a.com:80# @127.0.0.1:22/`: parsers that
+                // end the authority at `/` only see the host after the last `@`.
+                _ if rest.contains('@')
+                    && internal_host(confused_host(rest)).is_some_and(|k| k != "metadata") =>
+                {
+                    Some(("ssrf", "ssrf.parser_confusion", 0.8))
+                }
                 _ if whole_value && scheme != "file" => {
                     rfi(s.get(scheme_start..).unwrap_or(""), host, cx)
                 }
@@ -2977,6 +2998,21 @@ mod tests {
             urls("https://metadata.packet.net/userdata", &v).map(|f| f.1),
             Some("ssrf.cloud_metadata")
         );
+        assert_eq!(
+            urls(
+                "http://google.com:80 &@google.com:80# @127.88.23.245:22/",
+                &v
+            )
+            .map(|f| f.0),
+            Some("ssrf")
+        );
+        for b in [
+            "https://mastodon.social/@user@127.0.0.1",
+            "https://example.com/?mail=a@b.com",
+            "mailto:bob@example.com",
+        ] {
+            assert_eq!(urls(b, &v), None, "flagged {b:?}");
+        }
     }
 
     #[test]
