@@ -1271,6 +1271,17 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
             found = best(found, r.statement(c0).then_some(("sqli.statement", 0.7)));
         }
     }
+    // An unclosed `IF(` opening on a literal comparison (`if(2=`): the
+    // probe of a conditional injection; code compares a name, not a literal.
+    if !broke && r.word_is(c0, &["if", "iif"]) && r.at(r.code(c0 + 1)) == Some(Tok::LParen) {
+        let a = r.code(r.code(c0 + 1) + 1);
+        if matches!(r.at(a), Some(Tok::Num | Tok::Str(_)))
+            && r.at(r.code(a + 1)) == Some(Tok::Cmp)
+            && !r.t.iter().any(|t| t.0 == Tok::RParen)
+        {
+            found = best(found, Some(("sqli.call_fragment", 0.6)));
+        }
+    }
     // A lone, unclosed SQL call: `sleep(`, `unhex(`, `MAX(1`.
     if !broke && matches!(first, Some(Tok::Func(_))) && r.at(r.code(c0 + 1)) == Some(Tok::LParen) {
         let closed = r.t.iter().any(|t| t.0 == Tok::RParen);
@@ -1813,6 +1824,8 @@ mod tests {
             "DROP sampletable;--",
             "CREATE TABLE Persons",
             "DROP/*comment*/sampletable",
+            "if(2=",
+            "IIF(1234=",
             "' and email not similar to id--",
             "from `information_schema`\n",
             "FROM `INFORMATION_SCHEMA`.tables",
@@ -1904,6 +1917,8 @@ mod tests {
             "as `gold` from the mine",
             "drop /* not yet */",
             "Drop it",
+            "if(x == 2) { go(); }",
+            "iffy(2=",
             "it's similar to mine--",
             "Bob's car is similar to mine -- and older",
             "I know it as `gold` from the mine",
