@@ -88,7 +88,8 @@ fn crs(root: &Path) -> anyhow::Result<()> {
                     let payload = v["payload"].as_str().unwrap_or("");
                     let payload: String = payload.chars().take(200).collect();
                     missed.push(format!(
-                        "{num} {}: {payload:?}",
+                        "{num} pl{} {}: {payload:?}",
+                        v["rule_pl"].as_u64().unwrap_or(1),
                         v["id"].as_str().unwrap_or("?")
                     ));
                 }

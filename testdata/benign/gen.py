@@ -344,6 +344,60 @@ pom = ('<?xml version="1.0" encoding="UTF-8"?><project xmlns="http://maven.apach
        '<artifactId>demo</artifactId><version>1.0.0</version></project>')
 req("POST", "/api/v1/builds", auth() + [("Content-Type", "application/xml")], pom, "xml with schema location")
 req("POST", "/tools/validate", cookie() + [("Content-Type", "application/x-www-form-urlencoded")], q({"document": pom}), "xml in form field")
+# Round 3: prose that reads like a SQL alias, PHP tags and kernel paths, and
+# links to pages on other sites in fields named for links (shares, profiles,
+# feeds, hooks, image proxies), all of which real applications send.
+PROSE3 = [
+    "Known as `gold` from the mine to the market",
+    "as `gold` from the mine",
+    "I'd describe it as \"vintage\" from the photos",
+    "Post your code between [php] and [/php] tags, not as a screenshot",
+    "See the [php] tag for snippets",
+    "Our forum supports [code] and [php] blocks",
+    "cat /proc/cpuinfo shows 4 cores on my laptop",
+    "Check /sys/class/net for the interface names",
+    "The ..\\ notation means the parent folder on Windows",
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?> is the first line",
+    "engine=v8 and precision=high in the config",
+    "System (new) replaces the old one",
+    "file (1).txt was uploaded twice",
+    "Rename it to backup.sql.zip before sending",
+    "I keep shell history in ~/.history",
+]
+for t in PROSE3:
+    req("POST", "/api/v1/comments", auth() + [("Content-Type", "application/json")],
+        json.dumps({"post_id": 44, "body": t, "author": random.choice(NAMES)}, ensure_ascii=False), "prose3 comment")
+    req("POST", "/contact", cookie() + [("Content-Type", "application/x-www-form-urlencoded")],
+        q({"name": random.choice(NAMES), "message": t}), "prose3 form")
+    req("GET", "/search?" + q({"q": t}), cookie(), what="prose3 search")
+URL_FIELDS3 = [
+    ("GET", "/share", {"u": "https://news.example.net/story.php?id=7", "title": "Local news"}),
+    ("GET", "/sharer/sharer.php", {"u": "https://blog.example.org/2024/05/post.php"}),
+    ("POST", "/account/profile", {"website": "http://www.old-site.example/index.php", "avatar_url": "https://img.example.net/show.php?id=5"}),
+    ("POST", "/settings/integrations", {"callback_url": "https://partner.example/notify.php", "webhook": "https://hooks.partner.example/in.php"}),
+    ("POST", "/api/v1/feeds", {"feed": "https://blog.example.org/rss.php", "folder": "News"}),
+    ("GET", "/img/proxy", {"image": "https://img.example.net/thumb.php?w=200&h=100", "w": "200"}),
+    ("GET", "/go", {"link": "https://wiki.example.org/index.php?title=Main_Page"}),
+    ("GET", "/login", {"next": "https://app.example/account?tab=security", "continue": "https://app.example/home"}),
+    ("POST", "/bookmarks", {"href": "https://docs.example.com/manual/install.txt", "tags": "docs"}),
+    ("GET", "/oembed", {"url": "https://video.example.net/watch.php?v=abc123", "format": "json"}),
+    ("POST", "/api/v1/imports", {"source_url": "https://data.example.org/export/list.txt", "format": "txt"}),
+    ("GET", "/avatar", {"gravatar": "https://secure.gravatar.com/avatar/5f4dcc3b5aa765d61d8327deb882cf99?s=80&d=mm"}),
+]
+for method, path, fields in URL_FIELDS3:
+    if method == "GET":
+        req("GET", path + "?" + q(fields), cookie(), what="url field3 query")
+    else:
+        req("POST", path, cookie() + [("Content-Type", "application/x-www-form-urlencoded")], q(fields), "url field3 form")
+        req("POST", "/api/v2" + path, auth() + [("Content-Type", "application/json")], json.dumps(fields), "url field3 json")
+# Filter APIs (django-filter / DRF) take ORM lookups in their parameter names.
+for fields in [
+    {"author__name__icontains": "bob", "created_at__gte": "2024-01-01", "ordering": "-created_at"},
+    {"id__in": "3,5,8", "status__iexact": "open"},
+    {"price__lte": "100", "category__slug": "garden", "tags__name__in": "sale,new"},
+]:
+    req("GET", "/api/v1/articles?" + q(fields), auth(), what="orm filter query")
+    req("POST", "/api/v1/articles/search", auth() + [("Content-Type", "application/json")], json.dumps(fields), "orm filter json")
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
     print(text.rstrip("\n"))

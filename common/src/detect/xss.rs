@@ -800,12 +800,21 @@ fn fold_markup(s: &str) -> Option<String> {
         t = t.replace("%2b", "+").replace("%2B", "+");
     }
     if utf7 {
-        t = t
+        // A strict decode first (`+ADwAcwBj...-`); lenient pieces when a run
+        // never ends where the payload meant it to (`+ADwscript`).
+        // Both readings are judged, one per line.
+        let strict = utf7_decode(&t);
+        let lenient = t
             .replace("+ADw-", "<")
             .replace("+AD4-", ">")
             .replace("+ADw", "<")
             .replace("+AD4", ">")
             .replace("+ACI-", "\"");
+        t = if strict == lenient {
+            strict
+        } else {
+            format!("{strict}\n{lenient}")
+        };
     }
     if high {
         t = t
@@ -820,6 +829,67 @@ fn fold_markup(s: &str) -> Option<String> {
             .replace("\\xa2", "\"");
     }
     Some(t)
+}
+
+/// Decodes UTF-7 (RFC 2152): `+` opens a run of modified base64 holding
+/// UTF-16 code units, ended by `-` (dropped) or any other character; `+-`
+/// is a plain `+`. So `+ADwAcwBjAHIAaQBwAHQAPg-` is `<script>` and
+/// `onerror+AD0-x` is `onerror=x`. Linear; a bad unit becomes U+FFFD.
+fn utf7_decode(s: &str) -> String {
+    fn sextet(c: u8) -> Option<u32> {
+        Some(u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        }))
+    }
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut units: Vec<u16> = Vec::new();
+    let mut i = 0;
+    let mut plain = 0;
+    while let Some(at) = b
+        .get(i..)
+        .and_then(|r| memchr::memchr(b'+', r))
+        .map(|k| i + k)
+    {
+        out.push_str(s.get(plain..at).unwrap_or(""));
+        i = at + 1;
+        if b.get(i) == Some(&b'-') {
+            out.push('+');
+            i += 1;
+            plain = i;
+            continue;
+        }
+        units.clear();
+        let (mut acc, mut bits) = (0u32, 0u32);
+        while let Some(v) = b.get(i).and_then(|c| sextet(*c)) {
+            acc = (acc << 6 | v) & 0x00ff_ffff;
+            bits += 6;
+            if bits >= 16 {
+                bits -= 16;
+                units.push((acc >> bits) as u16);
+            }
+            i += 1;
+        }
+        if units.is_empty() {
+            // `+` and no code unit: keep the text as written.
+            out.push('+');
+            plain = at + 1;
+            i = plain;
+            continue;
+        }
+        out.extend(char::decode_utf16(units.iter().copied()).map(|c| c.unwrap_or('\u{fffd}')));
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        plain = i;
+    }
+    out.push_str(s.get(plain..).unwrap_or(""));
+    out
 }
 
 /// CSS that runs script: `url(javascript:`, `expression(`, `-moz-binding`.
@@ -1014,6 +1084,9 @@ mod tests {
             "<STYLE>@import'//x.y/z.css'</STYLE>",
             // Decoder tricks: UTF-7 and 8-bit ASCII.
             "+ADw-script+AD4-alert(1)+ADw-/script+AD4-",
+            "+ADwAcwBjAHIAaQBwAHQAPgBhAGwAZQByAHQAKAAxACkAPAAvAHMAYwByAGkAcAB0AD4-",
+            "+ADw-img src+AD0-x onerror+AD0-alert(1)+AD4-",
+            "+ADwscript+AD4alert(1)",
             "\u{bc}script\u{be}alert(\u{a2}XSS\u{a2})\u{bc}/script\u{be}",
             "%2bADw-script%2bAD4-",
             "\\xbctest\\xbetest(\\xa2XSS\\xa2)\\xbc/test\\xbe",
@@ -1044,6 +1117,8 @@ mod tests {
     #[test]
     fn hard_negatives() {
         for b in [
+            "C+- and C++ +ADw-b+AD4-bold+ADw-/b+AD4-",
+            "a+AD4-b is a > b in UTF-7",
             "<b>bold</b> and <i>italic</i>",
             "See <a href=\"https://example.com/docs\">the docs</a>",
             "if (a < b && c > d) { return a; }",
