@@ -724,12 +724,35 @@ pub mod fast_json {
 
     use serde::Serialize;
 
-    use super::{b64, Data, Http, HttpRequest, HttpResponse, Record, Ts};
+    use super::{b64, Data, Http, HttpRequest, HttpResponse, Record, Ts, Tunnel};
 
     thread_local! {
         /// The last whole second written and its text (`Ts`'s own
         /// formatting, without the `Z`): records in a row mostly share it.
         static SECOND: RefCell<(i64, Vec<u8>)> = const { RefCell::new((0, Vec::new())) };
+        /// The last tunnel stack written and its JSON: a flow's transactions
+        /// share it, and addresses are costly to format.
+        static TUNNEL: RefCell<(Vec<Tunnel>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    }
+
+    /// `,"tunnel":[...]`, from the last one written when it is the same.
+    fn field_tunnel<W: Write>(out: &mut W, tunnel: &[Tunnel]) -> io::Result<()> {
+        if tunnel.is_empty() {
+            return out.write_all(b",\"tunnel\":[]");
+        }
+        TUNNEL.with(|cell| {
+            let Ok(mut cell) = cell.try_borrow_mut() else {
+                return field(out, "tunnel", tunnel);
+            };
+            let (last, text) = &mut *cell;
+            if last.as_slice() != tunnel || text.is_empty() {
+                text.clear();
+                field(text, "tunnel", tunnel)?;
+                last.clear();
+                last.extend_from_slice(tunnel);
+            }
+            out.write_all(text)
+        })
     }
 
     /// Writes `rec` as serde_json would (no newline).
@@ -831,7 +854,7 @@ pub mod fast_json {
         field(out, "client", client)?;
         field(out, "server", server)?;
         field(out, "real_ip", real_ip)?;
-        field(out, "tunnel", tunnel)?;
+        field_tunnel(out, tunnel)?;
         if let Some(r) = request {
             out.write_all(b",\"request\":")?;
             write_request(out, r)?;
@@ -1012,7 +1035,14 @@ mod tests {
             client: "10.1.0.7:51234".into(),
             server: "[::1]:80".into(),
             real_ip: "203.0.113.9".into(),
-            tunnel: vec![Tunnel::Vlan { vid: 42 }],
+            tunnel: vec![
+                Tunnel::Vxlan {
+                    vni: 7,
+                    outer_src: "10.0.0.5".parse().unwrap(),
+                    outer_dst: "fe80::1".parse().unwrap(),
+                },
+                Tunnel::Vlan { vid: 42 },
+            ],
             request: Some(HttpRequest {
                 method: "POST".into(),
                 uri: "/a?b=1&c=\u{7f}".into(),
@@ -1058,8 +1088,12 @@ mod tests {
             off: 17,
             data: Cow::Borrowed(b"\x00\xffbytes"),
         };
+        let mut other_tunnel = full.clone();
+        other_tunnel.tunnel.pop();
         let records = [
+            Record::Http(Box::new(full.clone())),
             Record::Http(Box::new(full)),
+            Record::Http(Box::new(other_tunnel)),
             Record::Http(Box::new(bare)),
             Record::Http(Box::new(empty_bodies)),
             Record::Data(data),
