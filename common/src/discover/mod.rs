@@ -681,17 +681,23 @@ pub fn prepare(cfg: &DiscoverConfig, h: &Http) -> Prepared {
     if !(cfg.all_statuses || status.is_some_and(|s| (200..300).contains(&s))) {
         return out;
     }
-    let mut ct = String::new();
     if !req.body.is_empty() {
-        request_media_type(req, &mut ct);
-        if is_json(&ct) {
+        let last = req
+            .headers
+            .iter()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+        if last.is_some_and(|(_, v)| is_json_media(v)) {
             out.request = parsed(&req.body);
         }
     }
     if let Some(resp) = &h.response {
         if !resp.body.is_empty() {
-            response_media_type(resp, &mut ct);
-            if is_json(&ct) {
+            let first = resp
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+            if first.is_some_and(|(_, v)| is_json_media(v)) {
                 out.response = parsed(&resp.body);
             }
         }
@@ -699,22 +705,25 @@ pub fn prepare(cfg: &DiscoverConfig, h: &Http) -> Prepared {
     out
 }
 
+/// `is_json` of what [`media_type`] makes of a header value, without
+/// building it.
+fn is_json_media(v: &str) -> bool {
+    let t = v.split(';').next().unwrap_or("").trim();
+    let b = t.as_bytes();
+    t.len() <= 100
+        && (t.eq_ignore_ascii_case("application/json")
+            || t.eq_ignore_ascii_case("text/json")
+            || b.len()
+                .checked_sub(5)
+                .and_then(|at| b.get(at..))
+                .is_some_and(|tail| tail.eq_ignore_ascii_case(b"+json")))
+}
+
 /// A parsed document, unless `body` is not JSON.
 fn parsed(body: &[u8]) -> Option<Doc> {
     let mut doc = Doc::parse_new(body)?;
     doc.cache_string_facts();
     Some(doc)
-}
-
-/// The media type of a request's last `Content-Type` header, into `out`
-/// (as the header walk of [`Discoverer::learn`] leaves it).
-fn request_media_type(req: &HttpRequest, out: &mut String) {
-    out.clear();
-    for (name, value) in &req.headers {
-        if name.eq_ignore_ascii_case("content-type") {
-            media_type(value, out);
-        }
-    }
 }
 
 /// The media type of a response's first `Content-Type` header, into `out`.

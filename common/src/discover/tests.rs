@@ -559,3 +559,28 @@ fn prepared_ahead_decides_as_learning_does() {
         assert!(!post.params.iter().any(|p| p.name == "/x"), "{post:?}");
     }
 }
+
+/// The allocation-free JSON check agrees with `media_type` then `is_json`.
+#[test]
+fn json_media_check_agrees() {
+    for v in [
+        "application/json",
+        "Application/JSON; charset=utf-8",
+        " text/json ",
+        "application/problem+JSON",
+        "application/vnd.api+json;v=1",
+        "+json",
+        "json",
+        "",
+        "text/plain",
+        "application/jsonx",
+        "é+json",
+        "ü",
+        &format!("application/{}+json", "x".repeat(83)),
+        &format!("application/{}+json", "x".repeat(84)),
+    ] {
+        let mut ct = String::new();
+        media_type(v, &mut ct);
+        assert_eq!(is_json_media(v), is_json(&ct), "{v:?}");
+    }
+}
