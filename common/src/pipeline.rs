@@ -109,6 +109,13 @@ struct Upper<'c> {
     up: Up<'c>,
 }
 
+/// What a worker did ahead for one transaction.
+enum Pre {
+    None,
+    /// The per-request half of detection, and the inventory's [`discover::prepare`].
+    Worker(Option<Analysis>, Option<Box<discover::Prepared>>),
+}
+
 /// The stages after HTTP parsing.
 struct Up<'c> {
     detect: &'c mut Option<Detector>,
@@ -122,7 +129,9 @@ impl Upper<'_> {
         let Upper { http, up } = self;
         match http {
             None => emit(rec),
-            Some(h) => h.push(&rec, &mut |t| up.http_to(t, None, true, emit)),
+            Some(h) => h.push(&rec, &mut |t| {
+                up.http_to(Box::new(t), Pre::None, true, emit)
+            }),
         }
     }
 }
@@ -132,19 +141,22 @@ impl Upper<'_> {
 /// findings) or into the inventory (its attacks mark it to be left out, its
 /// other findings are emitted).
 ///
-/// `pre` is the per-request half of detection when a worker thread did it
-/// already ([`crate::shard`]).
+/// `pre` is what a worker thread did already ([`crate::shard`]).
 impl Up<'_> {
     fn http_to(
         &mut self,
-        t: Http,
-        pre: Option<Analysis>,
+        t: Box<Http>,
+        pre: Pre,
         emit_http: bool,
         emit: &mut dyn FnMut(Record<'_>),
     ) {
+        let (analysis, prepared) = match pre {
+            Pre::None => (None, None),
+            Pre::Worker(a, p) => (a, p),
+        };
         let mut found = vec![];
         if let Some(d) = self.detect.as_mut() {
-            let a = pre.unwrap_or_else(|| d.analyze(&t));
+            let a = analysis.unwrap_or_else(|| d.analyze(&t));
             d.conclude(&t, a, &mut |r| found.push(r));
         }
         match self.discover {
@@ -162,7 +174,7 @@ impl Up<'_> {
                         other => emit(other),
                     }
                 }
-                inv.push_http(Box::new(t));
+                inv.push_prepared(t, prepared);
             }
             None => {
                 let findings_only = self
@@ -170,7 +182,7 @@ impl Up<'_> {
                     .as_ref()
                     .is_some_and(|d| d.config().findings_only);
                 if emit_http && !findings_only {
-                    emit(Record::Http(Box::new(t)));
+                    emit(Record::Http(t));
                 }
                 for r in found {
                     emit(r);
@@ -266,7 +278,7 @@ impl Chain {
             discover: &mut self.discover,
             keep_attacks: self.keep_attacks,
         }
-        .http_to(t, None, false, emit);
+        .http_to(Box::new(t), Pre::None, false, emit);
     }
 
     /// Decodes one frame and hands out its packets, going no further (the
@@ -276,11 +288,13 @@ impl Chain {
     }
 
     /// Carries one transaction a worker parsed (and analysed, when `pre` is
-    /// set) up from the HTTP stage, as if this chain had parsed it.
+    /// set, and prepared for the inventory, when `prepared` is) up from the
+    /// HTTP stage, as if this chain had parsed it.
     pub fn push_analyzed(
         &mut self,
-        t: Http,
+        t: Box<Http>,
         pre: Option<Analysis>,
+        prepared: Option<Box<discover::Prepared>>,
         emit: &mut dyn FnMut(Record<'_>),
     ) {
         Up {
@@ -288,7 +302,7 @@ impl Chain {
             discover: &mut self.discover,
             keep_attacks: self.keep_attacks,
         }
-        .http_to(t, pre, true, emit);
+        .http_to(t, Pre::Worker(pre, prepared), true, emit);
     }
 
     /// End of input for the reading thread of a sharded run, after the
@@ -330,7 +344,7 @@ impl Chain {
         }
         let Upper { http, mut up } = up;
         if let Some(h) = http {
-            h.finish(&mut |t| up.http_to(t, None, true, emit));
+            h.finish(&mut |t| up.http_to(Box::new(t), Pre::None, true, emit));
         }
         if let Some(d) = up.discover {
             d.finish(emit);

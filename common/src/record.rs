@@ -674,6 +674,18 @@ pub mod b64 {
         }
     }
 
+    /// Calls `f` with the base64 text of `data`, encoded into a reused buffer.
+    pub fn with_encoded<R>(data: &[u8], f: impl FnOnce(&str) -> R) -> R {
+        BUF.with(|buf| match buf.try_borrow_mut() {
+            Ok(mut buf) => {
+                buf.clear();
+                SIMD.encode_append(data, &mut *buf);
+                f(&buf)
+            }
+            Err(_) => f(&encode(data)),
+        })
+    }
+
     /// Encodes bytes as a base64 string.
     pub fn encode(data: &[u8]) -> String {
         SIMD.encode_to_string(data)
@@ -691,6 +703,241 @@ pub mod b64 {
             // accept exactly the canonical padded encodings; tests check it).
             Err(_) => base64::engine::general_purpose::STANDARD.decode(text),
         }
+    }
+}
+
+/// JSON for the record types that carry bodies, written without serde's
+/// per-byte escape scan over base64 text.
+///
+/// `serde_json` checks every byte of every string it writes for characters
+/// that need escaping; for an `http` record most bytes are base64, which
+/// never does (its alphabet is `A-Z a-z 0-9 + / =`). [`write_record`] writes
+/// `http` and `data` records field by field — every value through
+/// `serde_json` except the base64 text, which goes out as encoded — and any
+/// other record through serde. The output is byte for byte serde's (the
+/// tests compare both on records with every optional field set), and the
+/// destructuring below fails to compile when a field is added to one of
+/// these types and not here.
+pub mod fast_json {
+    use std::cell::RefCell;
+    use std::io::{self, Write};
+
+    use serde::Serialize;
+
+    use super::{b64, Data, Http, HttpRequest, HttpResponse, Record, Ts, Tunnel};
+
+    thread_local! {
+        /// The last whole second written and its text (`Ts`'s own
+        /// formatting, without the `Z`): records in a row mostly share it.
+        static SECOND: RefCell<(i64, Vec<u8>)> = const { RefCell::new((0, Vec::new())) };
+        /// The last tunnel stack written and its JSON: a flow's transactions
+        /// share it, and addresses are costly to format.
+        static TUNNEL: RefCell<(Vec<Tunnel>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    }
+
+    /// `,"tunnel":[...]`, from the last one written when it is the same.
+    fn field_tunnel<W: Write>(out: &mut W, tunnel: &[Tunnel]) -> io::Result<()> {
+        if tunnel.is_empty() {
+            return out.write_all(b",\"tunnel\":[]");
+        }
+        TUNNEL.with(|cell| {
+            let Ok(mut cell) = cell.try_borrow_mut() else {
+                return field(out, "tunnel", tunnel);
+            };
+            let (last, text) = &mut *cell;
+            if last.as_slice() != tunnel || text.is_empty() {
+                text.clear();
+                field(text, "tunnel", tunnel)?;
+                last.clear();
+                last.extend_from_slice(tunnel);
+            }
+            out.write_all(text)
+        })
+    }
+
+    /// Writes `rec` as serde_json would (no newline).
+    pub fn write_record<W: Write>(out: &mut W, rec: &Record<'_>) -> io::Result<()> {
+        match rec {
+            Record::Http(h) => write_http(out, h),
+            Record::Data(d) => write_data(out, d),
+            other => serde_json::to_writer(out, other).map_err(io::Error::from),
+        }
+    }
+
+    /// One value through serde_json.
+    fn val<W: Write, T: Serialize + ?Sized>(out: &mut W, v: &T) -> io::Result<()> {
+        serde_json::to_writer(out, v).map_err(io::Error::from)
+    }
+
+    /// `,"key":` then the value through serde_json.
+    fn field<W: Write, T: Serialize + ?Sized>(out: &mut W, key: &str, v: &T) -> io::Result<()> {
+        out.write_all(b",\"")?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(b"\":")?;
+        val(out, v)
+    }
+
+    /// `,"key":"<time>"`, as `Ts` serialises: the date and time of day come
+    /// from `Ts`'s `Display` once per second, the fraction is written here.
+    fn field_ts<W: Write>(out: &mut W, key: &str, ts: &Ts) -> io::Result<()> {
+        if ts.nanos >= 1_000_000_000 {
+            // Not normalised: its fraction has more digits than it says.
+            return field(out, key, ts);
+        }
+        out.write_all(b",\"")?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(b"\":\"")?;
+        SECOND.with(|cell| {
+            let Ok(mut cell) = cell.try_borrow_mut() else {
+                return write!(out, "{ts}");
+            };
+            let (secs, text) = &mut *cell;
+            if *secs != ts.secs || text.is_empty() {
+                text.clear();
+                write!(text, "{}", Ts::new(ts.secs, 0, 0))?;
+                text.pop(); // the `Z`
+                *secs = ts.secs;
+            }
+            out.write_all(text)?;
+            if ts.digits > 0 {
+                let digits = usize::from(ts.digits.min(9));
+                let mut frac = ts.nanos / 10u32.pow(9 - digits as u32);
+                let mut buf = [b'.'; 10];
+                for slot in buf.get_mut(1..=digits).unwrap_or_default().iter_mut().rev() {
+                    *slot = b'0' + (frac % 10) as u8;
+                    frac /= 10;
+                }
+                out.write_all(buf.get(..=digits).unwrap_or_default())?;
+            }
+            out.write_all(b"Z")
+        })?;
+        out.write_all(b"\"")
+    }
+
+    /// `,"key":"<base64>"`: the alphabet needs no escaping.
+    fn field_b64<W: Write>(out: &mut W, key: &str, data: &[u8]) -> io::Result<()> {
+        out.write_all(b",\"")?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(b"\":\"")?;
+        b64::with_encoded(data, |text| {
+            debug_assert!(text
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=')));
+            out.write_all(text.as_bytes())
+        })?;
+        out.write_all(b"\"")
+    }
+
+    fn write_http<W: Write>(out: &mut W, h: &Http) -> io::Result<()> {
+        let Http {
+            ts,
+            ts_end,
+            flow,
+            community_id,
+            seq,
+            client,
+            server,
+            real_ip,
+            tunnel,
+            request,
+            response,
+            anomalies,
+            proxy,
+            interim,
+        } = h;
+        out.write_all(b"{\"type\":\"http\"")?;
+        field_ts(out, "ts", ts)?;
+        field_ts(out, "ts_end", ts_end)?;
+        field(out, "flow", flow)?;
+        field(out, "community_id", community_id)?;
+        field(out, "seq", seq)?;
+        field(out, "client", client)?;
+        field(out, "server", server)?;
+        field(out, "real_ip", real_ip)?;
+        field_tunnel(out, tunnel)?;
+        if let Some(r) = request {
+            out.write_all(b",\"request\":")?;
+            write_request(out, r)?;
+        }
+        if let Some(r) = response {
+            out.write_all(b",\"response\":")?;
+            write_response(out, r)?;
+        }
+        field(out, "anomalies", anomalies)?;
+        if let Some(p) = proxy {
+            field(out, "proxy", p)?;
+        }
+        if !interim.is_empty() {
+            field(out, "interim", interim)?;
+        }
+        out.write_all(b"}")
+    }
+
+    fn write_request<W: Write>(out: &mut W, r: &HttpRequest) -> io::Result<()> {
+        let HttpRequest {
+            method,
+            uri,
+            version,
+            headers,
+            body_len,
+            body,
+            truncated,
+            trailers,
+        } = r;
+        out.write_all(b"{\"method\":")?;
+        val(out, method)?;
+        field(out, "uri", uri)?;
+        field(out, "version", version)?;
+        field(out, "headers", headers)?;
+        field(out, "body_len", body_len)?;
+        field_b64(out, "body_b64", body)?;
+        field(out, "truncated", truncated)?;
+        if !trailers.is_empty() {
+            field(out, "trailers", trailers)?;
+        }
+        out.write_all(b"}")
+    }
+
+    fn write_response<W: Write>(out: &mut W, r: &HttpResponse) -> io::Result<()> {
+        let HttpResponse {
+            status,
+            reason,
+            version,
+            headers,
+            body_len,
+            body,
+            truncated,
+            trailers,
+        } = r;
+        out.write_all(b"{\"status\":")?;
+        val(out, status)?;
+        field(out, "reason", reason)?;
+        field(out, "version", version)?;
+        field(out, "headers", headers)?;
+        field(out, "body_len", body_len)?;
+        field_b64(out, "body_b64", body)?;
+        field(out, "truncated", truncated)?;
+        if !trailers.is_empty() {
+            field(out, "trailers", trailers)?;
+        }
+        out.write_all(b"}")
+    }
+
+    fn write_data<W: Write>(out: &mut W, d: &Data<'_>) -> io::Result<()> {
+        let Data {
+            ts,
+            flow,
+            dir,
+            off,
+            data,
+        } = d;
+        out.write_all(b"{\"type\":\"data\"")?;
+        field_ts(out, "ts", ts)?;
+        field(out, "flow", flow)?;
+        field(out, "dir", dir)?;
+        field(out, "off", off)?;
+        field_b64(out, "data_b64", data)?;
+        out.write_all(b"}")
     }
 }
 
@@ -769,6 +1016,138 @@ mod tests {
         );
         let back: Packet<'_> = serde_json::from_str(&line).unwrap();
         assert_eq!(back, p);
+    }
+
+    /// The fast writer and serde agree on records with every optional field
+    /// set, with none, and with text that needs escaping.
+    #[test]
+    fn fast_json_matches_serde() {
+        let headers = vec![
+            ("Host".to_string(), "app".to_string()),
+            ("X-Odd".to_string(), "q\"uote\\ \u{1} tab\t é ✓".to_string()),
+        ];
+        let full = Http {
+            ts: Ts::from_micros(1_714_564_800, 123_456),
+            ts_end: Ts::from_micros(1_714_564_801, 7),
+            flow: "f\"1".into(),
+            community_id: "1:abc+/=".into(),
+            seq: 3,
+            client: "10.1.0.7:51234".into(),
+            server: "[::1]:80".into(),
+            real_ip: "203.0.113.9".into(),
+            tunnel: vec![
+                Tunnel::Vxlan {
+                    vni: 7,
+                    outer_src: "10.0.0.5".parse().unwrap(),
+                    outer_dst: "fe80::1".parse().unwrap(),
+                },
+                Tunnel::Vlan { vid: 42 },
+            ],
+            request: Some(HttpRequest {
+                method: "POST".into(),
+                uri: "/a?b=1&c=\u{7f}".into(),
+                version: "HTTP/1.1".into(),
+                headers: headers.clone(),
+                body_len: 300,
+                body: (0..=255u8).chain(0..44).collect(),
+                truncated: true,
+                trailers: headers.clone(),
+            }),
+            response: Some(HttpResponse {
+                status: 200,
+                reason: "OK \"fine\"".into(),
+                version: "HTTP/1.1".into(),
+                headers: headers.clone(),
+                body_len: 1,
+                body: b"x".to_vec(),
+                truncated: false,
+                trailers: headers,
+            }),
+            anomalies: vec!["dup_length".into()],
+            proxy: Some("198.51.100.1:4000".into()),
+            interim: vec![100, 103],
+        };
+        let mut bare = full.clone();
+        bare.request = None;
+        bare.response = None;
+        bare.proxy = None;
+        bare.interim = vec![];
+        bare.tunnel = vec![];
+        bare.anomalies = vec![];
+        let mut empty_bodies = full.clone();
+        if let (Some(q), Some(r)) = (&mut empty_bodies.request, &mut empty_bodies.response) {
+            q.body.clear();
+            q.trailers.clear();
+            r.body.clear();
+            r.trailers.clear();
+        }
+        let data = Data {
+            ts: Ts::from_micros(0, 0),
+            flow: "f".into(),
+            dir: Dir::S2c,
+            off: 17,
+            data: Cow::Borrowed(b"\x00\xffbytes"),
+        };
+        let mut other_tunnel = full.clone();
+        other_tunnel.tunnel.pop();
+        let records = [
+            Record::Http(Box::new(full.clone())),
+            Record::Http(Box::new(full)),
+            Record::Http(Box::new(other_tunnel)),
+            Record::Http(Box::new(bare)),
+            Record::Http(Box::new(empty_bodies)),
+            Record::Data(data),
+            Record::Frame(frame()),
+        ];
+        let mut times = vec![];
+        for secs in [
+            0,
+            -1,
+            -86_401,
+            1_714_564_800,
+            253_402_300_799,
+            253_402_300_800,
+        ] {
+            for (nanos, digits) in [
+                (0, 0),
+                (5, 9),
+                (123_456_789, 9),
+                (120_000_000, 3),
+                (999_999_000, 6),
+                (7, 6),
+            ] {
+                times.push(Ts::new(secs, nanos, digits));
+            }
+        }
+        times.push(Ts {
+            secs: 5,
+            nanos: 1_500_000_000,
+            digits: 6,
+        });
+        times.push(Ts {
+            secs: 5,
+            nanos: 1,
+            digits: 12,
+        });
+        let timed = times.iter().map(|&ts| {
+            Record::Data(Data {
+                ts,
+                flow: "f".into(),
+                dir: Dir::C2s,
+                off: 0,
+                data: Cow::Borrowed(b""),
+            })
+        });
+        for rec in records.iter().cloned().chain(timed) {
+            let rec = &rec;
+            let mut fast = vec![];
+            fast_json::write_record(&mut fast, rec).unwrap();
+            let slow = serde_json::to_vec(rec).unwrap();
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                String::from_utf8(slow).unwrap()
+            );
+        }
     }
 
     #[test]

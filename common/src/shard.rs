@@ -33,6 +33,7 @@ use anyhow::{anyhow, Context};
 use crate::cli::Summary;
 use crate::decap::FrameIn;
 use crate::detect::{Analysis, Detector};
+use crate::discover::{DiscoverConfig, Prepared};
 use crate::http::HttpParser;
 use crate::pipeline::{Chain, ChainConfig, Level};
 use crate::reassemble::{FlowKey, Origin, OriginCell, Reassembler, TrackSet};
@@ -113,7 +114,7 @@ type Key = (u64, Origin, u64);
 /// A record a worker emitted.
 enum Item {
     Stream(Box<Record<'static>>),
-    Tx(Box<Http>, Option<Analysis>),
+    Tx(Box<Http>, Option<Analysis>, Option<Box<Prepared>>),
 }
 
 /// A worker's records for one batch (or, `last`, for the end of input).
@@ -138,10 +139,12 @@ struct Worker {
 }
 
 /// What follows reassembly on a worker: HTTP, the per-request half of
-/// detection, and the merge key of everything emitted.
+/// detection, the inventory's per-transaction parsing, and the merge key of
+/// everything emitted.
 struct After {
     http: Option<HttpParser>,
     detect: Option<Detector>,
+    discover: Option<DiscoverConfig>,
     origin: Arc<OriginCell>,
     seq: u64,
 }
@@ -151,7 +154,11 @@ impl After {
     /// through HTTP and detection, keyed for the merge.
     fn take(&mut self, g: u64, rec: Record<'_>, items: &mut Vec<(Key, Item)>) {
         let o = self.origin.get();
-        let (detect, seq) = (&mut self.detect, &mut self.seq);
+        let mut ahead = Ahead {
+            detect: &mut self.detect,
+            discover: self.discover.as_ref(),
+        };
+        let seq = &mut self.seq;
         match &mut self.http {
             None => {
                 if let Some(rec) = owned(rec) {
@@ -159,22 +166,34 @@ impl After {
                     items.push(((g, o, *seq), Item::Stream(Box::new(rec))));
                 }
             }
-            Some(h) => h.push(&rec, &mut |t| analyzed((g, o), detect, seq, t, items)),
+            Some(h) => h.push(&rec, &mut |t| ahead.take((g, o), seq, t, items)),
         }
     }
 }
 
-/// A transaction with its per-request analysis, keyed for the merge.
-fn analyzed(
-    (g, o): (u64, Origin),
-    detect: &mut Option<Detector>,
-    seq: &mut u64,
-    t: Http,
-    items: &mut Vec<(Key, Item)>,
-) {
-    let a = detect.as_mut().map(|d| d.analyze(&t));
-    *seq += 1;
-    items.push(((g, o, *seq), Item::Tx(Box::new(t), a)));
+/// The per-transaction work a worker does ahead of the reading thread.
+struct Ahead<'a> {
+    detect: &'a mut Option<Detector>,
+    discover: Option<&'a DiscoverConfig>,
+}
+
+impl Ahead<'_> {
+    /// A transaction with its per-request analysis and its inventory
+    /// preparation, keyed for the merge.
+    fn take(
+        &mut self,
+        (g, o): (u64, Origin),
+        seq: &mut u64,
+        t: Http,
+        items: &mut Vec<(Key, Item)>,
+    ) {
+        let a = self.detect.as_mut().map(|d| d.analyze(&t));
+        let p = self
+            .discover
+            .map(|cfg| Box::new(crate::discover::prepare(cfg, &t)));
+        *seq += 1;
+        items.push(((g, o, *seq), Item::Tx(Box::new(t), a, p)));
+    }
 }
 
 /// How often a worker reports its counters while running.
@@ -259,8 +278,16 @@ impl Worker {
                     } = &mut self;
                     reassemble.finish(&mut |rec| after.take(u64::MAX, rec, &mut items));
                     let After {
-                        http, detect, seq, ..
+                        http,
+                        detect,
+                        discover,
+                        seq,
+                        ..
                     } = after;
+                    let mut ahead = Ahead {
+                        detect,
+                        discover: discover.as_ref(),
+                    };
                     if let Some(h) = http.as_mut() {
                         // Flows the reassembler never closed (none from a capture).
                         let o = Origin {
@@ -268,7 +295,7 @@ impl Worker {
                             a: *id as u64,
                             b: 0,
                         };
-                        h.finish(&mut |t| analyzed((u64::MAX, o), detect, seq, t, &mut items));
+                        h.finish(&mut |t| ahead.take((u64::MAX, o), seq, t, &mut items));
                     }
                     let _ = tx.send(Chunk {
                         worker: self.id,
@@ -350,6 +377,7 @@ impl Sharded {
                     detect: (target == Level::Detect
                         || (target == Level::Inventory && cfg.discover.detect))
                         .then(|| Detector::new(wcfg.detect.clone())),
+                    discover: (target == Level::Inventory).then(|| wcfg.discover.clone()),
                     origin,
                     seq: 0,
                 },
@@ -487,7 +515,7 @@ impl Sharded {
             for (_, item) in items {
                 match item {
                     Item::Stream(rec) => emit(*rec),
-                    Item::Tx(t, a) => self.chain.push_analyzed(*t, a, emit),
+                    Item::Tx(t, a, p) => self.chain.push_analyzed(t, a, p, emit),
                 }
             }
             if !last {

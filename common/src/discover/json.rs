@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
-use super::values::JType;
+use super::values::{self, JType};
 
 /// One parsed JSON document (empty after a failed parse).
 #[derive(Debug, Default)]
@@ -25,7 +25,13 @@ pub struct Doc {
     /// Members of the objects being parsed, in document order.
     stack: Vec<(Range<u32>, u32)>,
     text: String,
+    /// [`values::string_facts`] of each string node, by node, when
+    /// [`Doc::cache_string_facts`] ran (a worker thread does it ahead).
+    facts: Vec<Option<StrFacts>>,
 }
+
+/// A string's format and sensitive kind ([`values::string_facts`]).
+pub type StrFacts = (Option<&'static str>, Option<&'static str>);
 
 #[derive(Debug, Clone)]
 struct Node {
@@ -75,6 +81,7 @@ impl Doc {
         self.members.clear();
         self.stack.clear();
         self.text.clear();
+        self.facts.clear();
         if u32::try_from(bytes.len()).is_err() {
             return false;
         }
@@ -92,6 +99,39 @@ impl Doc {
             self.text.shrink_to(KEEP * 16);
         }
         ok
+    }
+
+    /// A new document parsed from `bytes`, unless they are not JSON, its
+    /// buffers sized for them once (a worker thread parses each body into a
+    /// document of its own, which travels with the transaction).
+    pub fn parse_new(bytes: &[u8]) -> Option<Doc> {
+        let mut doc = Doc {
+            nodes: Vec::with_capacity(bytes.len() / 16 + 1),
+            members: Vec::with_capacity(bytes.len() / 32 + 1),
+            stack: Vec::with_capacity(bytes.len() / 32 + 1),
+            text: String::with_capacity(bytes.len()),
+            facts: Vec::new(),
+        };
+        if !doc.parse(bytes) {
+            return None;
+        }
+        // Only parsing needs it.
+        doc.stack = Vec::new();
+        Some(doc)
+    }
+
+    /// Works out [`values::string_facts`] of every string now, so that
+    /// [`Val::string_facts`] only looks them up.
+    pub fn cache_string_facts(&mut self) {
+        let facts = self
+            .nodes
+            .iter()
+            .map(|n| match &n.kind {
+                Kind::Str(r) => Some(values::string_facts(self.str(r))),
+                _ => None,
+            })
+            .collect();
+        self.facts = facts;
     }
 
     /// The root value, unless the last parse failed.
@@ -142,6 +182,14 @@ impl<'d> Val<'d> {
                 next: r.start,
                 end: r.end,
             }),
+        }
+    }
+
+    /// [`values::string_facts`] of this value's text `s` (cached, or worked out now).
+    pub fn string_facts(&self, s: &str) -> StrFacts {
+        match self.doc.facts.get(self.at as usize) {
+            Some(Some(f)) => *f,
+            _ => values::string_facts(s),
         }
     }
 

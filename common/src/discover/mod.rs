@@ -198,7 +198,7 @@ impl ParamStats {
         *self.types.entry(v.jtype()).or_default() += 1;
         match v.shape() {
             Shape::Str(s) => {
-                let (format, sensitive) = values::string_facts(s);
+                let (format, sensitive) = v.string_facts(s);
                 if let Some(f) = format {
                     *self.formats.entry(f).or_default() += 1;
                 }
@@ -657,6 +657,90 @@ const MAX_PENDING_BYTES: usize = 16 << 20;
 /// Attack keys remembered for `http` records still to come.
 const MAX_ATTACK_KEYS: usize = 65_536;
 
+/// The part of learning one transaction that needs no inventory state:
+/// its JSON bodies, parsed, with the facts of every string worked out. [`prepare`] makes it ahead of
+/// [`Discoverer::push_prepared`] — in a sharded run on the worker thread
+/// that parsed the transaction, so the reading thread only merges.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// The request body, when it is JSON that learning reads and it parsed.
+    request: Option<Doc>,
+    /// The response body, likewise.
+    response: Option<Doc>,
+}
+
+/// Parses what [`Discoverer::learn`] would parse of `h`: the request body when
+/// its (last) content type is JSON, the response body when its (first) one is
+/// and the status is learned from. Pure; the same decisions as `learn` makes.
+pub fn prepare(cfg: &DiscoverConfig, h: &Http) -> Prepared {
+    let mut out = Prepared::default();
+    let Some(req) = &h.request else {
+        return out;
+    };
+    let status = h.response.as_ref().map(|r| r.status);
+    if !(cfg.all_statuses || status.is_some_and(|s| (200..300).contains(&s))) {
+        return out;
+    }
+    if !req.body.is_empty() {
+        let last = req
+            .headers
+            .iter()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+        if last.is_some_and(|(_, v)| is_json_media(v)) {
+            out.request = parsed(&req.body);
+        }
+    }
+    if let Some(resp) = &h.response {
+        if !resp.body.is_empty() {
+            let first = resp
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+            if first.is_some_and(|(_, v)| is_json_media(v)) {
+                out.response = parsed(&resp.body);
+            }
+        }
+    }
+    out
+}
+
+/// `is_json` of what [`media_type`] makes of a header value, without
+/// building it.
+fn is_json_media(v: &str) -> bool {
+    let t = v.split(';').next().unwrap_or("").trim();
+    let b = t.as_bytes();
+    t.len() <= 100
+        && (t.eq_ignore_ascii_case("application/json")
+            || t.eq_ignore_ascii_case("text/json")
+            || b.len()
+                .checked_sub(5)
+                .and_then(|at| b.get(at..))
+                .is_some_and(|tail| tail.eq_ignore_ascii_case(b"+json")))
+}
+
+/// A parsed document, unless `body` is not JSON.
+fn parsed(body: &[u8]) -> Option<Doc> {
+    let mut doc = Doc::parse_new(body)?;
+    doc.cache_string_facts();
+    Some(doc)
+}
+
+/// The media type of a response's first `Content-Type` header, into `out`.
+fn response_media_type(resp: &crate::record::HttpResponse, out: &mut String) {
+    out.clear();
+    if let Some((_, v)) = resp
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        media_type(v, out);
+    }
+}
+
+/// A transaction held back: whether an attack names it, and what was prepared.
+type Pending = (Box<Http>, bool, Option<Box<Prepared>>);
+
 /// The API inventory builder.
 pub struct Discoverer {
     cfg: DiscoverConfig,
@@ -664,7 +748,7 @@ pub struct Discoverer {
     endpoints: Table,
     /// Templates seen only with statuses not learned from (yet).
     unlearned: Table,
-    pending: VecDeque<(Box<Http>, bool)>,
+    pending: VecDeque<Pending>,
     pending_bytes: usize,
     attacked: AttackKeys,
     attacked_order: VecDeque<(String, u64)>,
@@ -701,12 +785,18 @@ impl Discoverer {
 
     /// Takes one transaction.
     pub fn push_http(&mut self, h: Box<Http>) {
+        self.push_prepared(h, None);
+    }
+
+    /// Takes one transaction with its [`prepare`]d part (made with this
+    /// discoverer's configuration); the inventory is the same as without it.
+    pub fn push_prepared(&mut self, h: Box<Http>, prep: Option<Box<Prepared>>) {
         if self.attacked.remove(&h.flow, h.seq) {
-            self.learn(&h, true);
+            self.learn(&h, true, None);
             return;
         }
         self.pending_bytes += body_bytes(&h);
-        self.pending.push_back((h, false));
+        self.pending.push_back((h, false, prep));
         while self.pending.len() > MAX_PENDING
             || (self.pending_bytes > MAX_PENDING_BYTES && self.pending.len() > 1)
         {
@@ -720,7 +810,7 @@ impl Discoverer {
         if let Some(p) = self
             .pending
             .iter_mut()
-            .find(|(h, _)| h.flow == a.flow && h.seq == a.http_seq)
+            .find(|(h, _, _)| h.flow == a.flow && h.seq == a.http_seq)
         {
             p.1 = true;
             return;
@@ -738,13 +828,13 @@ impl Discoverer {
     }
 
     fn learn_oldest(&mut self) {
-        if let Some((h, attacked)) = self.pending.pop_front() {
+        if let Some((h, attacked, prep)) = self.pending.pop_front() {
             self.pending_bytes = self.pending_bytes.saturating_sub(body_bytes(&h));
-            self.learn(&h, attacked);
+            self.learn(&h, attacked, prep.as_deref());
         }
     }
 
-    fn learn(&mut self, h: &Http, attacked: bool) {
+    fn learn(&mut self, h: &Http, attacked: bool, prep: Option<&Prepared>) {
         self.stats.transactions += 1;
         if attacked {
             self.stats.excluded_attacks += 1;
@@ -920,7 +1010,11 @@ impl Discoverer {
         let doc = &mut scratch.doc;
         if !req.body.is_empty() {
             if is_json(content_type) {
-                if let Some(v) = doc.parse(&req.body).then(|| doc.root()).flatten() {
+                let v = match prep {
+                    Some(p) => p.request.as_ref().and_then(Doc::root),
+                    None => doc.parse(&req.body).then(|| doc.root()).flatten(),
+                };
+                if let Some(v) = v {
                     let schema = agg.request.schema.get_or_insert_with(SchemaRoot::default);
                     let before = schema.dropped;
                     schema.observe(v, limits);
@@ -978,19 +1072,16 @@ impl Discoverer {
             let body = agg.responses.entry(status).or_default();
             body.count += 1;
             let ct = &mut scratch.content_type;
-            ct.clear();
-            if let Some((_, v)) = resp
-                .headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
-            {
-                media_type(v, ct);
-            }
+            response_media_type(resp, ct);
             if !ct.is_empty() {
                 body.count_type(ct);
             }
             if !resp.body.is_empty() && is_json(ct) {
-                if let Some(v) = doc.parse(&resp.body).then(|| doc.root()).flatten() {
+                let v = match prep {
+                    Some(p) => p.response.as_ref().and_then(Doc::root),
+                    None => doc.parse(&resp.body).then(|| doc.root()).flatten(),
+                };
+                if let Some(v) = v {
                     let schema = body.schema.get_or_insert_with(SchemaRoot::default);
                     let before = schema.dropped;
                     schema.observe(v, limits);

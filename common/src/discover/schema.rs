@@ -106,7 +106,7 @@ impl Schema {
         *self.types.entry(v.jtype()).or_default() += 1;
         match v.shape() {
             Shape::Str(s) => {
-                let (format, sensitive) = values::string_facts(s);
+                let (format, sensitive) = v.string_facts(s);
                 if let Some(f) = format {
                     *self.formats.entry(f).or_default() += 1;
                 }

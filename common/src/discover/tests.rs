@@ -54,14 +54,35 @@ fn http(
 }
 
 // The discoverer takes transactions boxed, as the pipeline hands them over.
+// Every case runs twice: as one thread learns, and with each transaction
+// prepared ahead as a worker thread does; both must give the same inventory.
 #[allow(clippy::vec_box)]
 fn run(
     cfg: DiscoverConfig,
     txs: Vec<Box<Http>>,
 ) -> (inventory::Inventory, Vec<crate::record::Endpoint>, Stats) {
-    let mut d = Discoverer::new(cfg);
+    let plain = run_as(cfg.clone(), txs.clone(), false);
+    let prepared = run_as(cfg, txs, true);
+    assert_eq!(
+        serde_json::to_string(&plain.0).unwrap(),
+        serde_json::to_string(&prepared.0).unwrap(),
+        "prepared ahead, the inventory differs"
+    );
+    assert_eq!(plain.1, prepared.1);
+    assert_eq!(plain.2, prepared.2);
+    plain
+}
+
+#[allow(clippy::vec_box)]
+fn run_as(
+    cfg: DiscoverConfig,
+    txs: Vec<Box<Http>>,
+    ahead: bool,
+) -> (inventory::Inventory, Vec<crate::record::Endpoint>, Stats) {
+    let mut d = Discoverer::new(cfg.clone());
     for t in txs {
-        d.push_http(t);
+        let prep = ahead.then(|| Box::new(prepare(&cfg, &t)));
+        d.push_prepared(t, prep);
     }
     let mut recs = vec![];
     d.finish(&mut |r| {
@@ -469,5 +490,97 @@ mod robustness {
             prop_assert!(inv.endpoints.len() <= 5);
             prop_assert!(inv.endpoints.iter().all(|e| e.params.iter().filter(|p| p.location != "path").count() <= 4));
         }
+    }
+}
+
+/// Preparing ahead decides as learning does: the last request content type
+/// and the first response one count, bad JSON is no schema, and statuses
+/// not learned from are not parsed.
+#[test]
+fn prepared_ahead_decides_as_learning_does() {
+    let mut odd_resp = http(5, "GET", "/r", &[], "", 200, r#"{"a":1}"#);
+    if let Some(r) = &mut odd_resp.response {
+        r.headers
+            .insert(0, ("content-type".into(), "text/plain".into()));
+    }
+    let txs = vec![
+        http(
+            1,
+            "POST",
+            "/a",
+            &[
+                ("Content-Type", "application/json"),
+                ("Content-Type", "text/plain"),
+            ],
+            r#"{"x":1}"#,
+            200,
+            r#"{"ok":true}"#,
+        ),
+        http(
+            2,
+            "POST",
+            "/a",
+            &[
+                ("Content-Type", "text/plain"),
+                ("content-TYPE", "application/json"),
+            ],
+            r#"{"y":"a@example.com"}"#,
+            201,
+            "{bad",
+        ),
+        http(
+            3,
+            "PUT",
+            "/a",
+            &[("Content-Type", "application/json")],
+            "[1,",
+            200,
+            "[]",
+        ),
+        http(
+            4,
+            "POST",
+            "/a",
+            &[("Content-Type", "application/json")],
+            r#"{"z":1}"#,
+            404,
+            r#"{"e":1}"#,
+        ),
+        odd_resp,
+    ];
+    for all_statuses in [false, true] {
+        let cfg = DiscoverConfig {
+            all_statuses,
+            ..DiscoverConfig::default()
+        };
+        let (inv, _, _) = run(cfg, txs.clone());
+        let post = find(&inv, "POST", "/a");
+        assert!(post.params.iter().any(|p| p.name == "/y"), "{post:?}");
+        assert!(!post.params.iter().any(|p| p.name == "/x"), "{post:?}");
+    }
+}
+
+/// The allocation-free JSON check agrees with `media_type` then `is_json`.
+#[test]
+fn json_media_check_agrees() {
+    for v in [
+        "application/json",
+        "Application/JSON; charset=utf-8",
+        " text/json ",
+        "application/problem+JSON",
+        "application/vnd.api+json;v=1",
+        "+json",
+        "json",
+        "",
+        "text/plain",
+        "application/jsonx",
+        "é+json",
+        "ü",
+        &format!("application/{}+json", "x".repeat(83)),
+        &format!("application/{}+json", "x".repeat(84)),
+    ] {
+        let mut ct = String::new();
+        media_type(v, &mut ct);
+        assert_eq!(is_json_media(v), is_json(&ct), "{v:?}");
     }
 }

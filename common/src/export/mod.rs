@@ -515,7 +515,7 @@ impl Output for Exporter {
     fn record(&mut self, rec: &Record<'_>) -> io::Result<()> {
         let mut line = std::mem::take(&mut self.scratch);
         line.clear();
-        serde_json::to_writer(&mut line, rec).map_err(io::Error::from)?;
+        crate::record::fast_json::write_record(&mut line, rec)?;
         let r = self.raw(&line);
         self.scratch = line;
         r

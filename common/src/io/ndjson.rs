@@ -133,7 +133,10 @@ impl<W: Write> NdjsonWriter<W> {
 
     /// Writes one record and a newline.
     pub fn write(&mut self, record: &Record<'_>) -> io::Result<()> {
-        self.write_value(record)
+        crate::record::fast_json::write_record(&mut self.out, record)?;
+        self.out.write_all(b"\n")?;
+        self.records += 1;
+        Ok(())
     }
 
     /// Writes any serialisable value as one line (for records built elsewhere).
