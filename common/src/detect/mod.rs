@@ -145,11 +145,21 @@ pub struct Detector {
     /// Verdicts on recent header and cookie values, keyed by host, point
     /// name and value: a client sends the same User-Agent, Accept and
     /// session cookie on every request. Lookups only; bounded by [`MEMO_MAX`].
-    memo: HashMap<String, Vec<(ClassFound, String)>>,
+    ///
+    /// The keys are attacker-chosen, so the hasher is foldhash seeded at
+    /// random per process (an attacker cannot precompute colliding keys);
+    /// the table is bounded and cleared when full, so even a collision
+    /// chain stays short. The seed cannot reach the output: the memo only
+    /// caches what [`judge_point`](Self::judge_point) returns for the same
+    /// key and is never iterated.
+    memo: HashMap<String, Vec<(ClassFound, String)>, Seeded>,
     memo_key: String,
     /// Endpoint templates of recent paths (bounded by [`MEMO_MAX`]).
-    templates: HashMap<String, String>,
+    templates: HashMap<String, String, Seeded>,
 }
+
+/// The memo's hasher (see [`Detector::memo`]).
+type Seeded = foldhash::fast::RandomState;
 
 /// Most remembered header/cookie verdicts (the memo is cleared when full).
 const MEMO_MAX: usize = 4096;
@@ -272,9 +282,9 @@ impl Detector {
             seen: HashSet::new(),
             sqli: sqli::Scratch::default(),
             variants: Vec::new(),
-            memo: HashMap::new(),
+            memo: HashMap::default(),
             memo_key: String::new(),
-            templates: HashMap::new(),
+            templates: HashMap::default(),
         }
     }
 
