@@ -312,7 +312,9 @@ fn body<'a>(p: &mut Points<'a>, req: &'a HttpRequest) {
     }
     if ctype.contains("x-www-form-urlencoded") {
         if let Cow::Borrowed(t) = text {
+            let before = p.list.len();
             pairs(p, t, "body.form", true);
+            bare_word(p, before);
             return;
         }
     }
@@ -321,6 +323,22 @@ fn body<'a>(p: &mut Points<'a>, req: &'a HttpRequest) {
     if let Cow::Borrowed(t) = text {
         if t.contains('=') && !t.starts_with(['{', '[', '<']) {
             pairs(p, t.trim_end_matches(['\r', '\n']), "body.form", true);
+        }
+    }
+}
+
+/// A form body that is one plain word with no `=` (`INFORMATION_SCHEMA`)
+/// made one point with an empty value at `from`: the word is what the
+/// application reads, so it becomes the value judged. (A word that is not
+/// plain already has its own key point.)
+fn bare_word(p: &mut Points<'_>, from: usize) {
+    if p.list.len() != from + 1 {
+        return;
+    }
+    if let Some(pt) = p.list.get_mut(from) {
+        let word = pt.name.strip_prefix("body.form.").unwrap_or("");
+        if pt.kind == Kind::Value && pt.value.is_empty() && !word.is_empty() && plain_key(word) {
+            pt.value = Cow::Owned(word.to_string());
         }
     }
 }
@@ -692,6 +710,15 @@ mod tests {
             "user=bob+smith&pw=a%26b",
         );
         let got = names(&f);
+        let bare = req(
+            "/q",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            "INFORMATION_SCHEMA",
+        );
+        assert!(names(&bare).contains(&(
+            "body.form.INFORMATION_SCHEMA".into(),
+            "INFORMATION_SCHEMA".into()
+        )));
         assert!(got.contains(&("body.form.user".into(), "bob smith".into())));
         assert!(got.contains(&("body.form.pw".into(), "a&b".into())));
 

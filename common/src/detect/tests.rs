@@ -457,3 +457,28 @@ fn dump_score_corpus() {
         }
     }
 }
+
+/// A form body that is one bare word is judged as the value it is.
+#[test]
+fn bare_word_form_body() {
+    let a = attack(&run(
+        &post(
+            "/",
+            "application/x-www-form-urlencoded",
+            "INFORMATION_SCHEMA",
+        ),
+        OK,
+    ))
+    .expect("a bare schema name in a form body");
+    assert!(
+        a.hits
+            .iter()
+            .any(|h| h.class == "sqli" && h.point == "body.form.INFORMATION_SCHEMA"),
+        "{:?}",
+        a.hits
+    );
+    for body in ["hello", "subscribe", "true"] {
+        let req = post("/", "application/x-www-form-urlencoded", body);
+        assert_eq!(attack(&run(&req, OK)), None, "{body}");
+    }
+}
