@@ -156,6 +156,9 @@ pub struct Detector {
     memo_key: String,
     /// Endpoint templates of recent paths (bounded by [`MEMO_MAX`]).
     templates: HashMap<String, String, Seeded>,
+    /// The last User-Agent judged for scanner names and the verdict (a
+    /// client sends the same one on every request).
+    last_agent: (String, Option<&'static str>),
 }
 
 /// The memo's hasher (see [`Detector::memo`]).
@@ -285,6 +288,7 @@ impl Detector {
             memo: HashMap::default(),
             memo_key: String::new(),
             templates: HashMap::default(),
+            last_agent: (String::new(), None),
         }
     }
 
@@ -495,7 +499,19 @@ impl Detector {
             hits.retain(|h| !(h.class == "xxe" && h.point == "body.xml"));
         }
         // Scanners by User-Agent and by path.
-        if let Some(s) = scanner_agent(header(&req.headers, "user-agent").unwrap_or("")) {
+        let agent = header(&req.headers, "user-agent").unwrap_or("");
+        // (`("", None)` at first: what `scanner_agent("")` says.)
+        let scanner = if agent.len() > MEMO_VALUE_MAX {
+            scanner_agent(agent)
+        } else {
+            if self.last_agent.0 != agent {
+                self.last_agent.1 = scanner_agent(agent);
+                self.last_agent.0.clear();
+                self.last_agent.0.push_str(agent);
+            }
+            self.last_agent.1
+        };
+        if let Some(s) = scanner {
             hits.push(Hit {
                 class: "scanner".into(),
                 point: "header.User-Agent".into(),
