@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use common::detect::{raw, DetectConfig, Detector};
 use common::record::Http;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 
 fn tx(req: &str) -> Http {
     raw::transactions(req.as_bytes(), raw::NEUTRAL_RESPONSE)
@@ -116,5 +116,36 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// `DETECT_BENCH_COUNT=N` (with `DETECT_BENCH_SET=benign|unique`): N pushes
+/// of one set and exit, no criterion: a fixed amount of work for
+/// `valgrind --tool=callgrind`, whose instruction count the machine's load
+/// cannot distort (divide by N after subtracting a run with N=0).
+fn counted(n: usize) {
+    let set = std::env::var("DETECT_BENCH_SET").unwrap_or_default();
+    let reqs = if set == "unique" {
+        benign_unique(30_000)
+    } else {
+        benign()
+    };
+    let mut d = Detector::new(DetectConfig::default());
+    let mut found = 0;
+    for i in 0..n {
+        if let Some(t) = reqs.get(i % reqs.len()) {
+            d.push(black_box(t), &mut |_| found += 1);
+        }
+    }
+    println!("{n} pushes of {set:?}: {found} findings");
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(n) = std::env::var("DETECT_BENCH_COUNT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return counted(n);
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -145,11 +145,24 @@ pub struct Detector {
     /// Verdicts on recent header and cookie values, keyed by host, point
     /// name and value: a client sends the same User-Agent, Accept and
     /// session cookie on every request. Lookups only; bounded by [`MEMO_MAX`].
-    memo: HashMap<String, Vec<(ClassFound, String)>>,
+    ///
+    /// The keys are attacker-chosen, so the hasher is foldhash seeded at
+    /// random per process (an attacker cannot precompute colliding keys);
+    /// the table is bounded and cleared when full, so even a collision
+    /// chain stays short. The seed cannot reach the output: the memo only
+    /// caches what [`judge_point`](Self::judge_point) returns for the same
+    /// key and is never iterated.
+    memo: HashMap<String, Vec<(ClassFound, String)>, Seeded>,
     memo_key: String,
     /// Endpoint templates of recent paths (bounded by [`MEMO_MAX`]).
-    templates: HashMap<String, String>,
+    templates: HashMap<String, String, Seeded>,
+    /// The last User-Agent judged for scanner names and the verdict (a
+    /// client sends the same one on every request).
+    last_agent: (String, Option<&'static str>),
 }
+
+/// The memo's hasher (see [`Detector::memo`]).
+type Seeded = foldhash::fast::RandomState;
 
 /// Most remembered header/cookie verdicts (the memo is cleared when full).
 const MEMO_MAX: usize = 4096;
@@ -272,9 +285,10 @@ impl Detector {
             seen: HashSet::new(),
             sqli: sqli::Scratch::default(),
             variants: Vec::new(),
-            memo: HashMap::new(),
+            memo: HashMap::default(),
             memo_key: String::new(),
-            templates: HashMap::new(),
+            templates: HashMap::default(),
+            last_agent: (String::new(), None),
         }
     }
 
@@ -485,7 +499,19 @@ impl Detector {
             hits.retain(|h| !(h.class == "xxe" && h.point == "body.xml"));
         }
         // Scanners by User-Agent and by path.
-        if let Some(s) = scanner_agent(header(&req.headers, "user-agent").unwrap_or("")) {
+        let agent = header(&req.headers, "user-agent").unwrap_or("");
+        // (`("", None)` at first: what `scanner_agent("")` says.)
+        let scanner = if agent.len() > MEMO_VALUE_MAX {
+            scanner_agent(agent)
+        } else {
+            if self.last_agent.0 != agent {
+                self.last_agent.1 = scanner_agent(agent);
+                self.last_agent.0.clear();
+                self.last_agent.0.push_str(agent);
+            }
+            self.last_agent.1
+        };
+        if let Some(s) = scanner {
             hits.push(Hit {
                 class: "scanner".into(),
                 point: "header.User-Agent".into(),

@@ -209,8 +209,11 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
     };
     if let Some(req) = &tx.request {
         if let Some(auth) = header(&req.headers, "authorization") {
-            let lower = auth.to_ascii_lowercase();
-            if lower.starts_with("basic ") {
+            let scheme = |s: &str| {
+                auth.get(..s.len())
+                    .is_some_and(|h| h.eq_ignore_ascii_case(s))
+            };
+            if scheme("basic ") {
                 add(
                     "auth.basic_cleartext",
                     "medium",
@@ -218,7 +221,7 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
                     true,
                 );
             }
-            if let Some(tok) = auth.get(7..).filter(|_| lower.starts_with("bearer ")) {
+            if let Some(tok) = auth.get(7..).filter(|_| scheme("bearer ")) {
                 if jwt_alg_none(tok) {
                     add(
                         "auth.jwt_alg_none",

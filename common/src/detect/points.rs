@@ -141,7 +141,11 @@ const COMMON_HEADERS: &[&str] = &[
 
 /// Splits a request into points.
 pub fn decompose(req: &HttpRequest) -> Points<'_> {
-    let mut p = Points::default();
+    // Room for a typical request's points at once (no growth by doubling).
+    let mut p = Points {
+        list: Vec::with_capacity(32),
+        cut: false,
+    };
     let (path, query) = match req.uri.split_once('?') {
         Some((a, b)) => (a, Some(b)),
         None => (req.uri.as_str(), None),
@@ -183,14 +187,14 @@ pub fn decompose(req: &HttpRequest) -> Points<'_> {
                 }
                 let (k, v) = c.split_once('=').unwrap_or((c, ""));
                 p.add(
-                    Cow::Owned(format!("cookie.{k}")),
+                    Cow::Owned(joined("cookie.", k)),
                     Cow::Borrowed(v),
                     Kind::Cookie,
                     true,
                 );
                 if !plain_key(k) {
                     p.add(
-                        Cow::Owned(format!("cookie_key.{k}")),
+                        Cow::Owned(joined("cookie_key.", k)),
                         Cow::Borrowed(k),
                         Kind::Key,
                         true,
@@ -202,7 +206,7 @@ pub fn decompose(req: &HttpRequest) -> Points<'_> {
                 .iter()
                 .find(|h| h.get(7..) == Some(name.as_str()))
                 .map_or_else(
-                    || Cow::Owned(format!("header.{name}")),
+                    || Cow::Owned(joined("header.", name)),
                     |h| Cow::Borrowed(*h),
                 );
             p.push(point, value.as_str(), Kind::Header);
@@ -222,6 +226,20 @@ pub fn decompose(req: &HttpRequest) -> Points<'_> {
     p
 }
 
+/// `a` then `b` in one allocation (a point name).
+fn joined(a: &str, b: &str) -> String {
+    joined3(a, "", b)
+}
+
+/// `a`, `b` then `c` in one allocation (a point name).
+fn joined3(a: &str, b: &str, c: &str) -> String {
+    let mut s = String::with_capacity(a.len() + b.len() + c.len());
+    s.push_str(a);
+    s.push_str(b);
+    s.push_str(c);
+    s
+}
+
 /// `a=1&b=2` pairs (query strings and urlencoded forms).
 fn pairs<'a>(p: &mut Points<'a>, s: &'a str, prefix: &str, in_url: bool) {
     for pair in s.split('&') {
@@ -233,13 +251,13 @@ fn pairs<'a>(p: &mut Points<'a>, s: &'a str, prefix: &str, in_url: bool) {
         let v: Cow<'a, str> = decode::url_decode(v, true).map_or(Cow::Borrowed(v), Cow::Owned);
         if !plain_key(&k) {
             p.add(
-                Cow::Owned(format!("{prefix}_key.{k}")),
+                Cow::Owned(joined3(prefix, "_key.", &k)),
                 k.clone(),
                 Kind::Key,
                 in_url,
             );
         }
-        p.add(Cow::Owned(format!("{prefix}.{k}")), v, Kind::Value, in_url);
+        p.add(Cow::Owned(joined3(prefix, ".", &k)), v, Kind::Value, in_url);
         if p.cut {
             return;
         }
@@ -263,10 +281,21 @@ fn body<'a>(p: &mut Points<'a>, req: &'a HttpRequest) {
         }
     }
     if ctype.contains("json") || (ctype.is_empty() && trimmed.starts_with(['{', '['])) {
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
-            let mut path = String::from("body.json");
-            json(p, &v, &mut path, 0);
-            return;
+        let mut path = String::from("body.json");
+        match &text {
+            // Strings without escapes stay borrowed from the body.
+            Cow::Borrowed(t) => {
+                if let Ok(v) = serde_json::from_str::<Json<'a>>(t) {
+                    json(p, v, &mut path, 0, &|c| c);
+                    return;
+                }
+            }
+            Cow::Owned(t) => {
+                if let Ok(v) = serde_json::from_str::<Json<'_>>(t) {
+                    json(p, v, &mut path, 0, &|c| Cow::Owned(c.into_owned()));
+                    return;
+                }
+            }
         }
     }
     if ctype.contains("xml") || trimmed.starts_with("<?xml") || trimmed.starts_with("<!DOCTYPE") {
@@ -283,7 +312,9 @@ fn body<'a>(p: &mut Points<'a>, req: &'a HttpRequest) {
     }
     if ctype.contains("x-www-form-urlencoded") {
         if let Cow::Borrowed(t) = text {
+            let before = p.list.len();
             pairs(p, t, "body.form", true);
+            bare_word(p, before);
             return;
         }
     }
@@ -292,6 +323,22 @@ fn body<'a>(p: &mut Points<'a>, req: &'a HttpRequest) {
     if let Cow::Borrowed(t) = text {
         if t.contains('=') && !t.starts_with(['{', '[', '<']) {
             pairs(p, t.trim_end_matches(['\r', '\n']), "body.form", true);
+        }
+    }
+}
+
+/// A form body that is one plain word with no `=` (`INFORMATION_SCHEMA`)
+/// made one point with an empty value at `from`: the word is what the
+/// application reads, so it becomes the value judged. (A word that is not
+/// plain already has its own key point.)
+fn bare_word(p: &mut Points<'_>, from: usize) {
+    if p.list.len() != from + 1 {
+        return;
+    }
+    if let Some(pt) = p.list.get_mut(from) {
+        let word = pt.name.strip_prefix("body.form.").unwrap_or("");
+        if pt.kind == Kind::Value && pt.value.is_empty() && !word.is_empty() && plain_key(word) {
+            pt.value = Cow::Owned(word.to_string());
         }
     }
 }
@@ -366,41 +413,170 @@ fn disposition_param(line: &str, key: &str) -> Option<String> {
     None
 }
 
-fn json(p: &mut Points<'_>, v: &serde_json::Value, path: &mut String, depth: usize) {
-    use serde_json::Value;
+/// A JSON document as `serde_json::Value` reads it (same grammar, same
+/// errors, same nesting limit), with strings borrowed where they have no
+/// escapes and numbers, booleans and null (which carry no payload) dropped.
+/// Object members keep document order here; [`json`] visits them as
+/// `Value`'s map does: sorted by key, the last of duplicate keys winning.
+enum Json<'t> {
+    Object(Vec<(Cow<'t, str>, Json<'t>)>),
+    Array(Vec<Json<'t>>),
+    String(Cow<'t, str>),
+    Other,
+}
+
+/// An object key, borrowed when it has no escapes.
+struct JsonKey<'t>(Cow<'t, str>);
+
+struct StrVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrVisitor {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for JsonKey<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(StrVisitor).map(JsonKey)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> serde::de::Visitor<'de> for JsonVisitor {
+    type Value = Json<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Json::Other)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Json::Other)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Json::Other)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Json::Other)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Json::Other)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Json::Other)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        serde::Deserialize::deserialize(d)
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Json::String(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Json::String(Cow::Owned(v.to_string())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Json::String(Cow::Owned(v)))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = vec![];
+        while let Some(v) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Json::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut members = vec![];
+        while let Some((JsonKey(k), v)) = map.next_entry()? {
+            members.push((k, v));
+        }
+        Ok(Json::Object(members))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Json<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(JsonVisitor)
+    }
+}
+
+/// Points of a JSON document: keys that may carry a payload, and string
+/// leaves. `own` turns a string of the document into one of the request.
+fn json<'a, 't>(
+    p: &mut Points<'a>,
+    v: Json<'t>,
+    path: &mut String,
+    depth: usize,
+    own: &dyn Fn(Cow<'t, str>) -> Cow<'a, str>,
+) {
     if depth > MAX_JSON_DEPTH || p.cut {
         p.cut |= depth > MAX_JSON_DEPTH;
         return;
     }
     match v {
-        Value::Object(map) => {
-            for (k, child) in map {
+        Json::Object(mut members) => {
+            // As a BTreeMap: sorted by key, the last duplicate winning.
+            members.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut members = members.into_iter().peekable();
+            while let Some((k, child)) = members.next() {
+                if members.peek().is_some_and(|(next, _)| *next == k) {
+                    continue;
+                }
                 let len = path.len();
                 path.push('.');
-                path.push_str(k);
+                path.push_str(&k);
                 let plain =
-                    plain_key(k) && !k.starts_with("__") && k != "constructor" && k != "prototype";
+                    plain_key(&k) && !k.starts_with("__") && k != "constructor" && k != "prototype";
                 if !plain {
                     let key_point = path.replacen("body.json", "body.json_key", 1);
-                    p.push(key_point, k.clone(), Kind::Key);
+                    p.push(key_point, own(k), Kind::Key);
                 }
-                json(p, child, path, depth + 1);
+                json(p, child, path, depth + 1, own);
                 path.truncate(len);
             }
         }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate().take(256) {
+        Json::Array(items) => {
+            for (i, child) in items.into_iter().enumerate().take(256) {
                 let len = path.len();
                 path.push('.');
-                path.push_str(&i.to_string());
-                json(p, child, path, depth + 1);
+                push_index(path, i);
+                json(p, child, path, depth + 1, own);
                 path.truncate(len);
             }
         }
-        Value::String(s) => p.push(path.clone(), s.clone(), Kind::Value),
+        Json::String(s) => p.push(path.clone(), own(s), Kind::Value),
         // Numbers, booleans and null carry no payload.
-        _ => {}
+        Json::Other => {}
     }
+}
+
+/// Appends the decimal digits of `i` (no formatting machinery).
+fn push_index(path: &mut String, i: usize) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut n = i;
+    loop {
+        at -= 1;
+        if let Some(b) = buf.get_mut(at) {
+            *b = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    path.push_str(std::str::from_utf8(buf.get(at..).unwrap_or(&[])).unwrap_or(""));
 }
 
 /// The DOCTYPE declaration of an XML document with its internal subset
@@ -534,6 +710,15 @@ mod tests {
             "user=bob+smith&pw=a%26b",
         );
         let got = names(&f);
+        let bare = req(
+            "/q",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            "INFORMATION_SCHEMA",
+        );
+        assert!(names(&bare).contains(&(
+            "body.form.INFORMATION_SCHEMA".into(),
+            "INFORMATION_SCHEMA".into()
+        )));
         assert!(got.contains(&("body.form.user".into(), "bob smith".into())));
         assert!(got.contains(&("body.form.pw".into(), "a&b".into())));
 
@@ -564,6 +749,85 @@ mod tests {
             "<!DOCTYPE r [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>".into()
         )));
         assert!(got.contains(&("body.xml.b@id".into(), "7".into())));
+    }
+
+    /// The borrowed JSON walker against the `serde_json::Value` walk it
+    /// replaced: the same points in the same order, and the same documents
+    /// refused (which then fall through to the other body readers).
+    #[test]
+    fn json_points_as_value_walk_made_them() {
+        fn oracle(
+            out: &mut Vec<(String, String)>,
+            v: &serde_json::Value,
+            path: &mut String,
+            depth: usize,
+        ) {
+            use serde_json::Value;
+            if depth > MAX_JSON_DEPTH {
+                return;
+            }
+            match v {
+                Value::Object(map) => {
+                    for (k, child) in map {
+                        let len = path.len();
+                        path.push('.');
+                        path.push_str(k);
+                        let plain = plain_key(k)
+                            && !k.starts_with("__")
+                            && k != "constructor"
+                            && k != "prototype";
+                        if !plain {
+                            out.push((path.replacen("body.json", "body.json_key", 1), k.clone()));
+                        }
+                        oracle(out, child, path, depth + 1);
+                        path.truncate(len);
+                    }
+                }
+                Value::Array(items) => {
+                    for (i, child) in items.iter().enumerate().take(256) {
+                        let len = path.len();
+                        path.push('.');
+                        path.push_str(&i.to_string());
+                        oracle(out, child, path, depth + 1);
+                        path.truncate(len);
+                    }
+                }
+                Value::String(s) => out.push((path.clone(), s.clone())),
+                _ => {}
+            }
+        }
+        let many: Vec<String> = (0..300).map(|i| format!("\"v{i}\"")).collect();
+        let docs = [
+            r#"{"b":"1","a":"2","a":"3","$ne":{"x":"y"},"__proto__":{"p":"q"}}"#.to_string(),
+            r#"{"k\u0041":"esc\n\"aped","n":1.5e3,"t":true,"z":null,"arr":[1,"two",[3,"four"]]}"#
+                .to_string(),
+            r#"[{"a":"x"},{"a":"y","a":"z"}]"#.to_string(),
+            format!("[{}]", many.join(",")),
+            r#"{"a":"1"} trailing"#.to_string(),
+            r#"{"a":1e400}"#.to_string(),
+            r#"{"a":"\ud800"}"#.to_string(),
+            r#"{"é":"ü","constructor":"c","prototype":"p","weird key!":"w"}"#.to_string(),
+            "[".repeat(40) + &"]".repeat(40),
+            "[".repeat(200) + &"]".repeat(200),
+            r#""just a string""#.to_string(),
+            "{}".to_string(),
+            "{\"a\":".to_string(),
+        ];
+        for doc in &docs {
+            let r = req("/", &[("Content-Type", "application/json")], doc);
+            let mut want = vec![];
+            let parsed = serde_json::from_str::<serde_json::Value>(doc);
+            if let Ok(v) = &parsed {
+                oracle(&mut want, v, &mut String::from("body.json"), 0);
+            }
+            let got: Vec<(String, String)> = names(&r)
+                .into_iter()
+                .filter(|(n, _)| n.starts_with("body.json"))
+                .collect();
+            assert_eq!(got, want, "{doc}");
+            let raw = names(&r).iter().any(|(n, _)| n == "body.raw");
+            assert_eq!(raw, parsed.is_err(), "{doc}");
+        }
     }
 
     #[test]

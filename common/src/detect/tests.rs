@@ -387,3 +387,98 @@ fn xxe_reported_once() {
         .collect();
     assert_eq!(xxe, ["body.xml.doctype"]);
 }
+
+/// The raw requests `scripts/detect-score` reads: every attack row of the
+/// CRS regression corpus (when ../shared/corpora is present) and every
+/// request of testdata/benign/requests.txt.
+pub(super) fn score_corpus() -> Vec<Vec<u8>> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut out = vec![];
+    if let Ok(text) = std::fs::read_to_string(root.join("../shared/corpora/crs-regression.jsonl")) {
+        for line in text.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if v["attack"] != true {
+                continue;
+            }
+            if let Ok(raw) = crate::record::b64::decode(v["raw_b64"].as_str().unwrap_or("")) {
+                out.push(raw);
+            }
+        }
+    }
+    let text =
+        std::fs::read_to_string(root.join("testdata/benign/requests.txt")).unwrap_or_default();
+    for block in text.split("### ").skip(1) {
+        let (_, req) = block.split_once('\n').unwrap_or((block, ""));
+        let (head, body) = req.split_once("\n\n").unwrap_or((req, ""));
+        let body = body.strip_suffix('\n').unwrap_or(body);
+        out.push(format!("{}\r\n\r\n{body}", head.replace('\n', "\r\n")).into_bytes());
+    }
+    out
+}
+
+/// `DETECT_DUMP=FILE cargo test --release -p tapwatch-common dump_score_corpus -- --ignored`
+/// writes every attack record the detector makes of the score corpus, in
+/// full (class, point, payload, rule, confidence of every hit): diff two
+/// dumps to see that a speed change kept every finding.
+#[test]
+#[ignore]
+fn dump_score_corpus() {
+    use std::io::Write;
+    let Some(path) = std::env::var_os("DETECT_DUMP") else {
+        println!("SKIP: DETECT_DUMP not set");
+        return;
+    };
+    let mut cfg = DetectConfig {
+        passive: false,
+        ..DetectConfig::default()
+    };
+    cfg.behaviour.brute_force = 0;
+    cfg.behaviour.credential_stuffing = 0;
+    cfg.behaviour.forced_browsing = 0;
+    cfg.behaviour.enumeration = 0;
+    let mut d = Detector::new(cfg);
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("dump file"));
+    for (i, raw_req) in score_corpus().iter().enumerate() {
+        for t in raw::transactions(raw_req, raw::NEUTRAL_RESPONSE) {
+            d.push(&t, &mut |r| {
+                if let Record::Attack(a) = r {
+                    for h in a.hits {
+                        writeln!(
+                            f,
+                            "{i}\t{}\t{}\t{}\t{:?}\t{:?}",
+                            h.class, h.point, h.rule, h.confidence, h.payload
+                        )
+                        .expect("write");
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// A form body that is one bare word is judged as the value it is.
+#[test]
+fn bare_word_form_body() {
+    let a = attack(&run(
+        &post(
+            "/",
+            "application/x-www-form-urlencoded",
+            "INFORMATION_SCHEMA",
+        ),
+        OK,
+    ))
+    .expect("a bare schema name in a form body");
+    assert!(
+        a.hits
+            .iter()
+            .any(|h| h.class == "sqli" && h.point == "body.form.INFORMATION_SCHEMA"),
+        "{:?}",
+        a.hits
+    );
+    for body in ["hello", "subscribe", "true"] {
+        let req = post("/", "application/x-www-form-urlencoded", body);
+        assert_eq!(attack(&run(&req, OK)), None, "{body}");
+    }
+}
