@@ -16,12 +16,22 @@ pub(super) struct Shape {
     xss: bool,
     /// A byte other than ASCII digits and ` -_,+` (see [`Shape::may_cmdi`]).
     not_numeric: bool,
+    /// An `A` (sextet 0), or a run of 8 or more base64 characters
+    /// (see [`Shape::may_java_base64`]).
+    base64: bool,
 }
 
 impl Shape {
     pub fn of(v: &str) -> Shape {
         let mut s = Shape::default();
+        let mut run = 0usize;
         for &c in v.as_bytes() {
+            if c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_') {
+                run += 1;
+                s.base64 |= run >= 8 || c == b'A';
+            } else {
+                run = 0;
+            }
             let word =
                 c.is_ascii_alphanumeric() || matches!(c, b' ' | b'-' | b'_' | b',' | b'@' | b'+');
             s.special |= !word;
@@ -51,5 +61,14 @@ impl Shape {
     /// `command_at` knows is spelled with letters).
     pub fn may_cmdi(&self) -> bool {
         self.not_numeric
+    }
+
+    /// `rules::java_base64` decodes tokens of base64 characters
+    /// (`[A-Za-z0-9+/_-]`) at four alignments, one byte at most per
+    /// character. The stream magic `ED 00 05` holds 13 zero bits in a row,
+    /// which always cover one whole sextet, so an `A`; a gadget name is only
+    /// looked for in 8 decoded bytes or more, so 8 characters or more.
+    pub fn may_java_base64(&self) -> bool {
+        self.base64
     }
 }

@@ -662,7 +662,7 @@ impl Detector {
             }
             if !special {
                 // Pure base64 may hide gadget names or serialization magic.
-                if v.len() >= 6 {
+                if v.len() >= 6 && (!self.gates || shape.may_java_base64()) {
                     if let Some(f) = rules::java_base64(v) {
                         add(out, f, v);
                     }
@@ -688,7 +688,7 @@ impl Detector {
                 rules::proto(v, &cx),
                 rules::redirect(v, &cx, host),
                 rules::php(v, &cx),
-                rules::java(v),
+                rules::java_gated(v, !self.gates || shape.may_java_base64()),
                 rules::code(v),
             ]
             .into_iter()

@@ -532,22 +532,34 @@ fn gates_keep_every_hit() {
 #[test]
 fn gates_table() {
     use super::gate::Shape;
-    // (value, may_xss, may_cmdi)
-    let table: &[(&str, bool, bool)] = &[
-        ("130", false, false),
-        ("1, 2 - 3_4+5", true, false),
-        ("visudo", false, true),
-        (":(){ :|:& };:", true, true),
-        ("-->", true, true),
-        ("+ADw-script+AD4-", true, true),
-        ("\\xbcscript\\xbe", true, true),
-        ("\u{bc}script\u{be}", true, true),
-        ("door blue", false, true),
+    // (value, may_xss, may_cmdi, may_java_base64)
+    let table: &[(&str, bool, bool, bool)] = &[
+        ("130", false, false, false),
+        ("1, 2 - 3_4+5", true, false, false),
+        ("visudo", false, true, false),
+        (":(){ :|:& };:", true, true, false),
+        ("-->", true, true, false),
+        ("+ADw-script+AD4-", true, true, true),
+        ("\\xbcscript\\xbe", true, true, true),
+        ("\u{bc}script\u{be}", true, true, false),
+        ("door blue", false, true, false),
+        ("deliver to the door", false, true, false),
+        ("rO0ABXNy", false, true, true),
+        ("x ABC", false, true, true),
+        ("Y29tbW9u", false, true, true),
     ];
-    for &(v, xss_, cmdi_) in table {
+    for &(v, xss_, cmdi_, b64) in table {
         let s = Shape::of(v);
         assert_eq!(s.may_xss(), xss_, "xss gate {v:?}");
         assert_eq!(s.may_cmdi(), cmdi_, "cmdi gate {v:?}");
+        assert_eq!(s.may_java_base64(), b64, "java_base64 gate {v:?}");
+        if !s.may_java_base64() {
+            assert_eq!(
+                rules::java_base64(v),
+                None,
+                "java_base64 past its gate: {v:?}"
+            );
+        }
         if !s.may_xss() {
             assert_eq!(xss::detect(v), None, "xss fires past its gate: {v:?}");
         }
@@ -557,4 +569,5 @@ fn gates_table() {
     }
     assert!(xss::detect("-->").is_some());
     assert!(cmdi::detect(":(){ :|:& };:").is_some());
+    assert!(rules::java_base64("rO0ABXNy").is_some());
 }
