@@ -16,6 +16,7 @@ pub mod cmdi;
 pub mod custom;
 pub mod decode;
 pub mod driver;
+mod gate;
 pub mod passive;
 pub mod points;
 pub mod raw;
@@ -154,6 +155,9 @@ pub struct Detector {
     /// key and is never iterated.
     memo: HashMap<String, Vec<(ClassFound, String)>, Seeded>,
     memo_key: String,
+    /// Skip detectors a value's [`gate::Shape`] rules out (off only in
+    /// the test that proves the gates change no hit).
+    gates: bool,
     /// Endpoint templates of recent paths (bounded by [`MEMO_MAX`]).
     templates: HashMap<String, String, Seeded>,
     /// The last User-Agent judged for scanner names and the verdict (a
@@ -287,6 +291,7 @@ impl Detector {
             variants: Vec::new(),
             memo: HashMap::default(),
             memo_key: String::new(),
+            gates: true,
             templates: HashMap::default(),
             last_agent: (String::new(), None),
         }
@@ -605,8 +610,10 @@ impl Detector {
                 if let Some(f) = rules::class(sqli::detect(v, &mut self.sqli), "sqli") {
                     add(out, f, v);
                 }
-                if let Some(f) = rules::class(xss::detect(v), "xss") {
-                    add(out, f, v);
+                if !self.gates || gate::Shape::of(v).may_xss() {
+                    if let Some(f) = rules::class(xss::detect(v), "xss") {
+                        add(out, f, v);
+                    }
                 }
             }
             variants.clear();
@@ -631,9 +638,8 @@ impl Detector {
         }
         for v in &variants {
             let v: &str = v;
-            let special = v.bytes().any(|c| {
-                !(c.is_ascii_alphanumeric() || matches!(c, b' ' | b'-' | b'_' | b',' | b'@' | b'+'))
-            });
+            let shape = gate::Shape::of(v);
+            let special = shape.special;
             if matches!(p.kind, Kind::Path) {
                 if let Some(f) = rules::files(v, &cx) {
                     add(out, f, v);
@@ -649,20 +655,24 @@ impl Detector {
             if let Some(f) = rules::class(sqli::detect(v, &mut self.sqli), "sqli") {
                 add(out, f, v);
             }
-            if let Some(f) = rules::class(cmdi::detect(v), "rce") {
-                add(out, f, v);
+            if !self.gates || shape.may_cmdi() {
+                if let Some(f) = rules::class(cmdi::detect(v), "rce") {
+                    add(out, f, v);
+                }
             }
             if !special {
                 // Pure base64 may hide gadget names or serialization magic.
-                if v.len() >= 6 {
+                if v.len() >= 6 && (!self.gates || shape.may_java_base64()) {
                     if let Some(f) = rules::java_base64(v) {
                         add(out, f, v);
                     }
                 }
                 continue;
             }
-            if let Some(f) = rules::class(xss::detect(v), "xss") {
-                add(out, f, v);
+            if !self.gates || shape.may_xss() {
+                if let Some(f) = rules::class(xss::detect(v), "xss") {
+                    add(out, f, v);
+                }
             }
             for f in [
                 rules::files(v, &cx),
@@ -678,7 +688,7 @@ impl Detector {
                 rules::proto(v, &cx),
                 rules::redirect(v, &cx, host),
                 rules::php(v, &cx),
-                rules::java(v),
+                rules::java_gated(v, !self.gates || shape.may_java_base64()),
                 rules::code(v),
             ]
             .into_iter()

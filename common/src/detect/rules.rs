@@ -2627,6 +2627,12 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
 
 /// Java: class names attackers reach for, gadget chains, OGNL/SpEL, Spring4Shell.
 pub fn java(s: &str) -> Option<ClassFound> {
+    java_gated(s, true)
+}
+
+/// [`java`], with its last step, [`java_base64`], only when `base64` (a
+/// caller's gate said base64 could hide something in `s`).
+pub(super) fn java_gated(s: &str, base64: bool) -> Option<ClassFound> {
     let lower = s.to_ascii_lowercase();
     let marked = JAVA_MARKERS
         .as_ref()
@@ -2668,7 +2674,11 @@ pub fn java(s: &str) -> Option<ClassFound> {
     {
         return Some(("java", "java.reflection", 0.8));
     }
-    java_base64(s)
+    if base64 {
+        java_base64(s)
+    } else {
+        None
+    }
 }
 
 /// Other code injection: Node.js, Python, Ruby, Perl.

@@ -482,3 +482,92 @@ fn bare_word_form_body() {
         assert_eq!(attack(&run(&req, OK)), None, "{body}");
     }
 }
+
+/// Every hit of the score corpus (CRS attack rows when present, the benign
+/// set always), in full, from a detector with or without its gates.
+fn corpus_hits(gates: bool) -> Vec<String> {
+    let mut cfg = DetectConfig {
+        passive: false,
+        ..DetectConfig::default()
+    };
+    cfg.behaviour.brute_force = 0;
+    cfg.behaviour.credential_stuffing = 0;
+    cfg.behaviour.forced_browsing = 0;
+    cfg.behaviour.enumeration = 0;
+    let mut d = Detector::new(cfg);
+    d.gates = gates;
+    let mut out = vec![];
+    for (i, raw_req) in score_corpus().iter().enumerate() {
+        for t in raw::transactions(raw_req, raw::NEUTRAL_RESPONSE) {
+            d.push(&t, &mut |r| {
+                if let Record::Attack(a) = r {
+                    for h in a.hits {
+                        out.push(format!(
+                            "{i}\t{}\t{}\t{}\t{:?}\t{:?}",
+                            h.class, h.point, h.rule, h.confidence, h.payload
+                        ));
+                    }
+                }
+            });
+        }
+    }
+    out
+}
+
+/// The per-value gates (`gate::Shape`) only skip detectors that could not
+/// have fired: gated and ungated runs over the score corpus make the same
+/// hits, in the same order.
+#[test]
+fn gates_keep_every_hit() {
+    let gated = corpus_hits(true);
+    let ungated = corpus_hits(false);
+    assert!(!ungated.is_empty(), "the corpus makes hits");
+    assert_eq!(gated.len(), ungated.len());
+    for (g, u) in gated.iter().zip(&ungated) {
+        assert_eq!(g, u);
+    }
+}
+
+/// Values each gate lets through or stops, and the detectors agree.
+#[test]
+fn gates_table() {
+    use super::gate::Shape;
+    // (value, may_xss, may_cmdi, may_java_base64)
+    let table: &[(&str, bool, bool, bool)] = &[
+        ("130", false, false, false),
+        ("1, 2 - 3_4+5", true, false, false),
+        ("visudo", false, true, false),
+        (":(){ :|:& };:", true, true, false),
+        ("-->", true, true, false),
+        ("+ADw-script+AD4-", true, true, true),
+        ("\\xbcscript\\xbe", true, true, true),
+        ("\u{bc}script\u{be}", true, true, false),
+        ("door blue", false, true, false),
+        ("deliver to the door", false, true, false),
+        ("rO0ABXNy", false, true, true),
+        ("x ABC", false, true, true),
+        ("Y29tbW9u", false, true, true),
+    ];
+    for &(v, xss_, cmdi_, b64) in table {
+        let s = Shape::of(v);
+        assert_eq!(s.may_xss(), xss_, "xss gate {v:?}");
+        assert_eq!(s.may_cmdi(), cmdi_, "cmdi gate {v:?}");
+        assert_eq!(s.may_java_base64(), b64, "java_base64 gate {v:?}");
+        if !s.may_java_base64() {
+            assert_eq!(
+                rules::java_base64(v),
+                None,
+                "java_base64 past its gate: {v:?}"
+            );
+        }
+        if !s.may_xss() {
+            assert_eq!(xss::detect(v), None, "xss fires past its gate: {v:?}");
+        }
+        if !s.may_cmdi() {
+            assert_eq!(cmdi::detect(v), None, "cmdi fires past its gate: {v:?}");
+        }
+    }
+    assert!(xss::detect("-->").is_some());
+    assert!(cmdi::detect(":(){ :|:& };:").is_some());
+    assert!(rules::java_base64("rO0ABXNy").is_some());
+}
