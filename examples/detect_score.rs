@@ -13,15 +13,7 @@ use common::detect::{raw, DetectConfig, Detector};
 use common::record::{b64, Record};
 
 fn detector() -> Detector {
-    let mut cfg = DetectConfig {
-        passive: false,
-        ..DetectConfig::default()
-    };
-    cfg.behaviour.brute_force = 0;
-    cfg.behaviour.credential_stuffing = 0;
-    cfg.behaviour.forced_browsing = 0;
-    cfg.behaviour.enumeration = 0;
-    Detector::new(cfg)
+    Detector::new(raw::score_config())
 }
 
 /// The classes hit by one raw request (`None`: the parser found no request).

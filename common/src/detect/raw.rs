@@ -6,6 +6,21 @@ use std::borrow::Cow;
 use crate::http::{HttpConfig, HttpParser};
 use crate::record::{Conn, ConnEvent, Data, Dir, Http, Record, Ts};
 
+/// The detector as corpora are scored (`scripts/detect-score`, the score
+/// tests): every request judged on its own, so no passive checks and no
+/// behaviour over time.
+pub fn score_config() -> super::DetectConfig {
+    let mut cfg = super::DetectConfig {
+        passive: false,
+        ..super::DetectConfig::default()
+    };
+    cfg.behaviour.brute_force = 0;
+    cfg.behaviour.credential_stuffing = 0;
+    cfg.behaviour.forced_browsing = 0;
+    cfg.behaviour.enumeration = 0;
+    cfg
+}
+
 /// A neutral response for requests scored without their real one.
 pub const NEUTRAL_RESPONSE: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";

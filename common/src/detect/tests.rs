@@ -430,15 +430,7 @@ fn dump_score_corpus() {
         println!("SKIP: DETECT_DUMP not set");
         return;
     };
-    let mut cfg = DetectConfig {
-        passive: false,
-        ..DetectConfig::default()
-    };
-    cfg.behaviour.brute_force = 0;
-    cfg.behaviour.credential_stuffing = 0;
-    cfg.behaviour.forced_browsing = 0;
-    cfg.behaviour.enumeration = 0;
-    let mut d = Detector::new(cfg);
+    let mut d = Detector::new(raw::score_config());
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("dump file"));
     for (i, raw_req) in score_corpus().iter().enumerate() {
         for t in raw::transactions(raw_req, raw::NEUTRAL_RESPONSE) {
@@ -486,15 +478,7 @@ fn bare_word_form_body() {
 /// Every hit of the score corpus (CRS attack rows when present, the benign
 /// set always), in full, from a detector with or without its gates.
 fn corpus_hits(gates: bool) -> Vec<String> {
-    let mut cfg = DetectConfig {
-        passive: false,
-        ..DetectConfig::default()
-    };
-    cfg.behaviour.brute_force = 0;
-    cfg.behaviour.credential_stuffing = 0;
-    cfg.behaviour.forced_browsing = 0;
-    cfg.behaviour.enumeration = 0;
-    let mut d = Detector::new(cfg);
+    let mut d = Detector::new(raw::score_config());
     d.gates = gates;
     let mut out = vec![];
     for (i, raw_req) in score_corpus().iter().enumerate() {
