@@ -680,7 +680,7 @@ pub struct Prepared {
 
 impl Prepared {
     /// Buffers above this size are not worth keeping for the next transaction.
-    const KEEP_BYTES: usize = 256 << 10;
+    const KEEP_BYTES: usize = 64 << 10;
 
     /// Whether its buffers are small enough to keep for reuse.
     pub fn reusable(&self) -> bool {
