@@ -116,6 +116,8 @@ enum ToWorker {
     /// done with: freed where they were allocated, their documents reused.
     Batch(Arc<Batch>, Vec<Spent>),
     Finish,
+    /// After the end of input: the last spent transactions, to free.
+    Spent(Vec<Spent>),
 }
 
 /// The merge key of a worker's record.
@@ -338,8 +340,10 @@ impl Worker {
                         last: true,
                         failed: false,
                     });
-                    return;
+                    // Stay until the reading thread hung up: it sends the
+                    // last spent transactions back to be freed here.
                 }
+                ToWorker::Spent(spent) => drop(spent),
             }
         }
     }
@@ -555,15 +559,17 @@ impl Sharded {
             for (_, item) in items {
                 match item {
                     Item::Stream(rec) => emit(*rec),
-                    Item::Tx(t, a, p) => self.chain.push_analyzed(t, a, p, emit),
+                    Item::Tx(t, a, p) => {
+                        self.chain.push_analyzed(t, a, p, emit);
+                        let back = &mut self.back;
+                        self.chain.take_spent(&mut |h, p| {
+                            if let Some(v) = back.get_mut(p.home).filter(|v| v.len() < MAX_BACK) {
+                                v.push((h, p));
+                            }
+                        });
+                    }
                 }
             }
-            let back = &mut self.back;
-            self.chain.take_spent(&mut |h, p| {
-                if let Some(v) = back.get_mut(p.home).filter(|v| v.len() < MAX_BACK) {
-                    v.push((h, p));
-                }
-            });
             if !last {
                 self.merged += 1;
                 // Every worker answered for the oldest batch and let go of it.
@@ -597,10 +603,22 @@ impl Sharded {
         while self.finished < self.threads {
             self.receive(true, emit)?;
         }
+        self.chain.finish_after_workers(emit);
+        // What the inventory learned last goes home to be freed (memory a
+        // thread allocated is cheapest to free on it).
+        let back = &mut self.back;
+        self.chain.take_spent(&mut |h, p| {
+            if let Some(v) = back.get_mut(p.home) {
+                v.push((h, p));
+            }
+        });
+        for (tx, back) in self.to_workers.iter().zip(&mut self.back) {
+            let _ = tx.send(ToWorker::Spent(std::mem::take(back)));
+        }
+        self.to_workers.clear();
         for h in self.handles.drain(..) {
             h.join().map_err(|_| anyhow!("a worker thread panicked"))?;
         }
-        self.chain.finish_after_workers(emit);
         Ok(())
     }
 
