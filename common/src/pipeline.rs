@@ -305,6 +305,14 @@ impl Chain {
         .http_to(t, Pre::Worker(pre, prepared), true, emit);
     }
 
+    /// Hands out the transactions the inventory learned from that came with
+    /// a prepared part ([`discover::Discoverer::take_spent`]).
+    pub fn take_spent(&mut self, f: &mut dyn FnMut(Box<Http>, Box<discover::Prepared>)) {
+        if let Some(d) = &mut self.discover {
+            d.take_spent(f);
+        }
+    }
+
     /// End of input for the reading thread of a sharded run, after the
     /// workers finished: decoding and the inventory flush.
     pub fn finish_after_workers(&mut self, emit: &mut dyn FnMut(Record<'_>)) {

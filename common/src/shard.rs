@@ -102,10 +102,22 @@ impl Batch {
     }
 }
 
+/// Prepared parts a worker keeps for reuse, at most.
+const MAX_SPARE: usize = 256;
+/// Spent transactions held for one worker between batches, at most.
+const MAX_BACK: usize = 4096;
+
+/// A transaction the inventory is done with, with its prepared part.
+type Spent = (Box<Http>, Box<Prepared>);
+
 /// What the reading thread sends a worker.
 enum ToWorker {
-    Batch(Arc<Batch>),
+    /// A batch, and transactions this worker made that the inventory is
+    /// done with: freed where they were allocated, their documents reused.
+    Batch(Arc<Batch>, Vec<Spent>),
     Finish,
+    /// After the end of input: the last spent transactions, to free.
+    Spent(Vec<Spent>),
 }
 
 /// The merge key of a worker's record.
@@ -145,6 +157,12 @@ struct After {
     http: Option<HttpParser>,
     detect: Option<Detector>,
     discover: Option<DiscoverConfig>,
+    /// Prepared parts back from the reading thread, to prepare into (boxed:
+    /// the boxes that carry them to the reading thread are reused too).
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<Prepared>>,
+    /// The worker's number, which its prepared parts carry home.
+    home: usize,
     origin: Arc<OriginCell>,
     seq: u64,
 }
@@ -157,6 +175,8 @@ impl After {
         let mut ahead = Ahead {
             detect: &mut self.detect,
             discover: self.discover.as_ref(),
+            spare: &mut self.spare,
+            home: self.home,
         };
         let seq = &mut self.seq;
         match &mut self.http {
@@ -175,6 +195,9 @@ impl After {
 struct Ahead<'a> {
     detect: &'a mut Option<Detector>,
     discover: Option<&'a DiscoverConfig>,
+    #[allow(clippy::vec_box)]
+    spare: &'a mut Vec<Box<Prepared>>,
+    home: usize,
 }
 
 impl Ahead<'_> {
@@ -188,9 +211,12 @@ impl Ahead<'_> {
         items: &mut Vec<(Key, Item)>,
     ) {
         let a = self.detect.as_mut().map(|d| d.analyze(&t));
-        let p = self
-            .discover
-            .map(|cfg| Box::new(crate::discover::prepare(cfg, &t)));
+        let p = self.discover.map(|cfg| {
+            let mut p = self.spare.pop().unwrap_or_default();
+            crate::discover::prepare_into(cfg, &t, &mut p);
+            p.home = self.home;
+            p
+        });
         *seq += 1;
         items.push(((g, o, *seq), Item::Tx(Box::new(t), a, p)));
     }
@@ -233,7 +259,13 @@ impl Worker {
         let mut reported = std::time::Instant::now();
         for msg in rx {
             match msg {
-                ToWorker::Batch(b) => {
+                ToWorker::Batch(b, spent) => {
+                    for (h, p) in spent {
+                        drop(h);
+                        if p.reusable() && self.after.spare.len() < MAX_SPARE {
+                            self.after.spare.push(p);
+                        }
+                    }
                     let mut items = vec![];
                     for (i, m) in b.metas.iter().enumerate() {
                         let g = b.first + i as u64;
@@ -281,12 +313,16 @@ impl Worker {
                         http,
                         detect,
                         discover,
+                        spare,
+                        home,
                         seq,
                         ..
                     } = after;
                     let mut ahead = Ahead {
                         detect,
                         discover: discover.as_ref(),
+                        spare,
+                        home: *home,
                     };
                     if let Some(h) = http.as_mut() {
                         // Flows the reassembler never closed (none from a capture).
@@ -304,8 +340,10 @@ impl Worker {
                         last: true,
                         failed: false,
                     });
-                    return;
+                    // Stay until the reading thread hung up: it sends the
+                    // last spent transactions back to be freed here.
                 }
+                ToWorker::Spent(spent) => drop(spent),
             }
         }
     }
@@ -343,6 +381,9 @@ pub struct Sharded {
     /// anew for every batch).
     out: VecDeque<Arc<Batch>>,
     spare: Vec<Batch>,
+    /// Per worker, transactions it made that the inventory is done with,
+    /// to go back with the next batch.
+    back: Vec<Vec<Spent>>,
     next_packet: u64,
     sent: u64,
     merged: u64,
@@ -378,6 +419,8 @@ impl Sharded {
                         || (target == Level::Inventory && cfg.discover.detect))
                         .then(|| Detector::new(wcfg.detect.clone())),
                     discover: (target == Level::Inventory).then(|| wcfg.discover.clone()),
+                    spare: vec![],
+                    home: id,
                     origin,
                     seq: 0,
                 },
@@ -403,6 +446,7 @@ impl Sharded {
             batch: Batch::default(),
             out: VecDeque::new(),
             spare: vec![],
+            back: (0..threads).map(|_| vec![]).collect(),
             next_packet: 1,
             sent: 0,
             merged: 0,
@@ -462,8 +506,8 @@ impl Sharded {
         let mut batch = std::mem::replace(&mut self.batch, next);
         batch.first = first;
         let batch = Arc::new(batch);
-        for tx in &self.to_workers {
-            tx.send(ToWorker::Batch(batch.clone()))
+        for (tx, back) in self.to_workers.iter().zip(&mut self.back) {
+            tx.send(ToWorker::Batch(batch.clone(), std::mem::take(back)))
                 .map_err(|_| anyhow!("a worker thread ended early"))?;
         }
         self.out.push_back(batch);
@@ -515,7 +559,15 @@ impl Sharded {
             for (_, item) in items {
                 match item {
                     Item::Stream(rec) => emit(*rec),
-                    Item::Tx(t, a, p) => self.chain.push_analyzed(t, a, p, emit),
+                    Item::Tx(t, a, p) => {
+                        self.chain.push_analyzed(t, a, p, emit);
+                        let back = &mut self.back;
+                        self.chain.take_spent(&mut |h, p| {
+                            if let Some(v) = back.get_mut(p.home).filter(|v| v.len() < MAX_BACK) {
+                                v.push((h, p));
+                            }
+                        });
+                    }
                 }
             }
             if !last {
@@ -551,10 +603,22 @@ impl Sharded {
         while self.finished < self.threads {
             self.receive(true, emit)?;
         }
+        self.chain.finish_after_workers(emit);
+        // What the inventory learned last goes home to be freed (memory a
+        // thread allocated is cheapest to free on it).
+        let back = &mut self.back;
+        self.chain.take_spent(&mut |h, p| {
+            if let Some(v) = back.get_mut(p.home) {
+                v.push((h, p));
+            }
+        });
+        for (tx, back) in self.to_workers.iter().zip(&mut self.back) {
+            let _ = tx.send(ToWorker::Spent(std::mem::take(back)));
+        }
+        self.to_workers.clear();
         for h in self.handles.drain(..) {
             h.join().map_err(|_| anyhow!("a worker thread panicked"))?;
         }
-        self.chain.finish_after_workers(emit);
         Ok(())
     }
 

@@ -101,36 +101,31 @@ impl Doc {
         ok
     }
 
-    /// A new document parsed from `bytes`, unless they are not JSON, its
-    /// buffers sized for them once (a worker thread parses each body into a
-    /// document of its own, which travels with the transaction).
-    pub fn parse_new(bytes: &[u8]) -> Option<Doc> {
-        let mut doc = Doc {
-            nodes: Vec::with_capacity(bytes.len() / 16 + 1),
-            members: Vec::with_capacity(bytes.len() / 32 + 1),
-            stack: Vec::with_capacity(bytes.len() / 32 + 1),
-            text: String::with_capacity(bytes.len()),
-            facts: Vec::new(),
-        };
-        if !doc.parse(bytes) {
-            return None;
-        }
-        // Only parsing needs it.
-        doc.stack = Vec::new();
-        Some(doc)
+    /// Forgets the document (no root), keeping the buffers.
+    pub fn clear(&mut self) {
+        self.nodes.clear();
+        self.facts.clear();
+    }
+
+    /// Bytes the buffers hold (capacity): a recycled document bigger than
+    /// a cap is dropped instead of kept.
+    pub fn footprint(&self) -> usize {
+        self.nodes.capacity() * std::mem::size_of::<Node>()
+            + (self.members.capacity() + self.stack.capacity())
+                * std::mem::size_of::<(Range<u32>, u32)>()
+            + self.text.capacity()
+            + self.facts.capacity() * std::mem::size_of::<Option<StrFacts>>()
     }
 
     /// Works out [`values::string_facts`] of every string now, so that
     /// [`Val::string_facts`] only looks them up.
     pub fn cache_string_facts(&mut self) {
-        let facts = self
-            .nodes
-            .iter()
-            .map(|n| match &n.kind {
-                Kind::Str(r) => Some(values::string_facts(self.str(r))),
-                _ => None,
-            })
-            .collect();
+        let mut facts = std::mem::take(&mut self.facts);
+        facts.clear();
+        facts.extend(self.nodes.iter().map(|n| match &n.kind {
+            Kind::Str(r) => Some(values::string_facts(self.str(r))),
+            _ => None,
+        }));
         self.facts = facts;
     }
 

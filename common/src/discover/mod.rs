@@ -656,17 +656,36 @@ const MAX_PENDING: usize = 64;
 const MAX_PENDING_BYTES: usize = 16 << 20;
 /// Attack keys remembered for `http` records still to come.
 const MAX_ATTACK_KEYS: usize = 65_536;
+/// Learned transactions held for [`Discoverer::take_spent`], at most.
+const MAX_SPENT: usize = 1024;
 
 /// The part of learning one transaction that needs no inventory state:
 /// its JSON bodies, parsed, with the facts of every string worked out. [`prepare`] makes it ahead of
 /// [`Discoverer::push_prepared`] — in a sharded run on the worker thread
 /// that parsed the transaction, so the reading thread only merges.
+///
+/// Once learned from, a prepared part can be prepared again with
+/// [`prepare_into`], its documents' buffers reused (a sharded run sends it
+/// back to the worker that made it, [`Prepared::home`]).
 #[derive(Debug, Default)]
 pub struct Prepared {
-    /// The request body, when it is JSON that learning reads and it parsed.
-    request: Option<Doc>,
+    /// The request body, when it is JSON that learning reads and it parsed
+    /// (else no root).
+    request: Doc,
     /// The response body, likewise.
-    response: Option<Doc>,
+    response: Doc,
+    /// Who made it (a sharded run's worker number), for sending it back.
+    pub home: usize,
+}
+
+impl Prepared {
+    /// Buffers above this size are not worth keeping for the next transaction.
+    const KEEP_BYTES: usize = 64 << 10;
+
+    /// Whether its buffers are small enough to keep for reuse.
+    pub fn reusable(&self) -> bool {
+        self.request.footprint() + self.response.footprint() <= Self::KEEP_BYTES
+    }
 }
 
 /// Parses what [`Discoverer::learn`] would parse of `h`: the request body when
@@ -674,12 +693,20 @@ pub struct Prepared {
 /// and the status is learned from. Pure; the same decisions as `learn` makes.
 pub fn prepare(cfg: &DiscoverConfig, h: &Http) -> Prepared {
     let mut out = Prepared::default();
+    prepare_into(cfg, h, &mut out);
+    out
+}
+
+/// [`prepare`] into `out`, reusing its buffers (what it held is forgotten).
+pub fn prepare_into(cfg: &DiscoverConfig, h: &Http, out: &mut Prepared) {
+    out.request.clear();
+    out.response.clear();
     let Some(req) = &h.request else {
-        return out;
+        return;
     };
     let status = h.response.as_ref().map(|r| r.status);
     if !(cfg.all_statuses || status.is_some_and(|s| (200..300).contains(&s))) {
-        return out;
+        return;
     }
     if !req.body.is_empty() {
         let last = req
@@ -688,7 +715,7 @@ pub fn prepare(cfg: &DiscoverConfig, h: &Http) -> Prepared {
             .rev()
             .find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
         if last.is_some_and(|(_, v)| is_json_media(v)) {
-            out.request = parsed(&req.body);
+            parse_into(&mut out.request, &req.body);
         }
     }
     if let Some(resp) = &h.response {
@@ -698,11 +725,10 @@ pub fn prepare(cfg: &DiscoverConfig, h: &Http) -> Prepared {
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
             if first.is_some_and(|(_, v)| is_json_media(v)) {
-                out.response = parsed(&resp.body);
+                parse_into(&mut out.response, &resp.body);
             }
         }
     }
-    out
 }
 
 /// `is_json` of what [`media_type`] makes of a header value, without
@@ -719,11 +745,11 @@ fn is_json_media(v: &str) -> bool {
                 .is_some_and(|tail| tail.eq_ignore_ascii_case(b"+json")))
 }
 
-/// A parsed document, unless `body` is not JSON.
-fn parsed(body: &[u8]) -> Option<Doc> {
-    let mut doc = Doc::parse_new(body)?;
-    doc.cache_string_facts();
-    Some(doc)
+/// Parses `body` into `doc` with its string facts (no root unless it is JSON).
+fn parse_into(doc: &mut Doc, body: &[u8]) {
+    if doc.parse(body) {
+        doc.cache_string_facts();
+    }
 }
 
 /// The media type of a response's first `Content-Type` header, into `out`.
@@ -755,6 +781,9 @@ pub struct Discoverer {
     stats: Stats,
     scratch: Scratch,
     inventory: Option<inventory::Inventory>,
+    /// Transactions learned from with their prepared parts, for the caller
+    /// to recycle ([`Discoverer::take_spent`]).
+    spent: Vec<(Box<Http>, Box<Prepared>)>,
 }
 
 impl Discoverer {
@@ -771,6 +800,7 @@ impl Discoverer {
             stats: Stats::default(),
             scratch: Scratch::default(),
             inventory: None,
+            spent: vec![],
         }
     }
 
@@ -793,6 +823,7 @@ impl Discoverer {
     pub fn push_prepared(&mut self, h: Box<Http>, prep: Option<Box<Prepared>>) {
         if self.attacked.remove(&h.flow, h.seq) {
             self.learn(&h, true, None);
+            self.spend(h, prep);
             return;
         }
         self.pending_bytes += body_bytes(&h);
@@ -831,6 +862,27 @@ impl Discoverer {
         if let Some((h, attacked, prep)) = self.pending.pop_front() {
             self.pending_bytes = self.pending_bytes.saturating_sub(body_bytes(&h));
             self.learn(&h, attacked, prep.as_deref());
+            self.spend(h, prep);
+        }
+    }
+
+    /// Keeps a learned transaction that came with a prepared part for
+    /// [`Discoverer::take_spent`] (a bounded number; the rest are dropped).
+    fn spend(&mut self, h: Box<Http>, prep: Option<Box<Prepared>>) {
+        if let Some(p) = prep {
+            if self.spent.len() < MAX_SPENT {
+                self.spent.push((h, p));
+            }
+        }
+    }
+
+    /// Hands out the transactions learned from since the last call, with
+    /// their prepared parts (only those pushed with one): a sharded run
+    /// sends them back to the worker that made them, to be freed there and
+    /// their documents reused.
+    pub fn take_spent(&mut self, f: &mut dyn FnMut(Box<Http>, Box<Prepared>)) {
+        for (h, p) in self.spent.drain(..) {
+            f(h, p);
         }
     }
 
@@ -1011,7 +1063,7 @@ impl Discoverer {
         if !req.body.is_empty() {
             if is_json(content_type) {
                 let v = match prep {
-                    Some(p) => p.request.as_ref().and_then(Doc::root),
+                    Some(p) => p.request.root(),
                     None => doc.parse(&req.body).then(|| doc.root()).flatten(),
                 };
                 if let Some(v) = v {
@@ -1078,7 +1130,7 @@ impl Discoverer {
             }
             if !resp.body.is_empty() && is_json(ct) {
                 let v = match prep {
-                    Some(p) => p.response.as_ref().and_then(Doc::root),
+                    Some(p) => p.response.root(),
                     None => doc.parse(&resp.body).then(|| doc.root()).flatten(),
                 };
                 if let Some(v) = v {

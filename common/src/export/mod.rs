@@ -39,7 +39,7 @@ use serde_json::{Map, Value};
 use crate::cli::{self, BadInput, Summary};
 use crate::io::Input;
 use crate::pipeline::Output;
-use crate::record::{record_type, Record};
+use crate::record::{record_type, Attack, Record};
 use crate::time::Ts;
 
 use aggregate::Aggregator;
@@ -222,6 +222,30 @@ fn write_native(map: &Map<String, Value>, event_id: Option<&str>, out: &mut Vec<
     out.push(b'}');
 }
 
+/// An `attack` record as a `Value`, the same as parsing the line it writes:
+/// a confidence (an `f32`) becomes the number its printed text reads back
+/// as (0.9), not the `f64` the `f32` is (0.8999999761581421).
+/// (`rec` is `a` as a record.)
+fn attack_value(rec: &Record<'_>, a: &Attack) -> Result<Value, PushError> {
+    let bad = |e: serde_json::Error| PushError::Bad(format!("bad attack record: {e}"));
+    let mut value = serde_json::to_value(rec).map_err(bad)?;
+    if let Some(hits) = value.get_mut("hits").and_then(Value::as_array_mut) {
+        for (h, hit) in hits.iter_mut().zip(&a.hits) {
+            if let (Some(c), Value::Object(h)) = (hit.confidence, h) {
+                let mut text = io::Cursor::new([0u8; 64]);
+                serde_json::to_writer(&mut text, &c).map_err(bad)?;
+                let n = usize::try_from(text.position()).unwrap_or(0);
+                let printed = text.get_ref().get(..n).unwrap_or_default();
+                h.insert(
+                    "confidence".into(),
+                    serde_json::from_slice(printed).map_err(bad)?,
+                );
+            }
+        }
+    }
+    Ok(value)
+}
+
 fn value_time(v: &Value) -> Option<Ts> {
     v.get("ts")
         .or_else(|| v.get("last_seen"))
@@ -290,6 +314,61 @@ impl Exporter {
 
     /// Takes one NDJSON record line.
     pub fn push(&mut self, line: &[u8]) -> Result<(), PushError> {
+        self.check_hangup()?;
+        let kind = record_type(line)
+            .ok_or_else(|| PushError::Bad("not a JSON object with a \"type\"".into()))?
+            .into_owned();
+        self.stats.records += 1;
+        // Packet time moves on with every record: close aggregation windows.
+        self.advance(|| sink::line_time(line))?;
+        if !self.cfg.types.contains(&kind) {
+            *self.stats.not_selected.entry(kind).or_default() += 1;
+            return Ok(());
+        }
+        let (local, aggregate, parse) = self.route(&kind);
+        if !parse && !local && memchr::memmem::find(line, b"\"event_id\"").is_none() {
+            return self.send_raw(&kind, line).map_err(PushError::from);
+        }
+        let value: Value = serde_json::from_slice(line)
+            .map_err(|e| PushError::Bad(format!("bad {kind} record: {e}")))?;
+        if !value.is_object() {
+            return Err(PushError::Bad("not a JSON object".into()));
+        }
+        self.push_value(&kind, value, local, aggregate)
+    }
+
+    /// Takes one `attack` record as [`Exporter::push`] takes its line, when
+    /// it would be parsed (masking, aggregation, conversion): its value is
+    /// built from the record instead of from text written and read back.
+    /// `None` when the line is the way (selection, the raw fast path).
+    fn push_attack(&mut self, rec: &Record<'_>, a: &Attack) -> Option<Result<(), PushError>> {
+        let kind = "attack";
+        if !self.cfg.types.iter().any(|t| t == kind) {
+            return None;
+        }
+        let (local, aggregate, parse) = self.route(kind);
+        if !parse && !local {
+            return None;
+        }
+        Some(self.take_attack(rec, a, local, aggregate))
+    }
+
+    fn take_attack(
+        &mut self,
+        rec: &Record<'_>,
+        a: &Attack,
+        local: bool,
+        aggregate: bool,
+    ) -> Result<(), PushError> {
+        self.check_hangup()?;
+        self.stats.records += 1;
+        let value = attack_value(rec, a)?;
+        self.advance(|| value_time(&value))?;
+        self.push_value("attack", value, local, aggregate)
+    }
+
+    /// Reopens the output files when SIGHUP asked for it.
+    fn check_hangup(&mut self) -> Result<(), PushError> {
         if self
             .hangup
             .as_ref()
@@ -298,34 +377,40 @@ impl Exporter {
             self.reopen()
                 .map_err(|e| PushError::Sink(io::Error::other(format!("{e:#}"))))?;
         }
-        let kind = record_type(line)
-            .ok_or_else(|| PushError::Bad("not a JSON object with a \"type\"".into()))?
-            .into_owned();
-        self.stats.records += 1;
-        // Packet time moves on with every record: close aggregation windows.
+        Ok(())
+    }
+
+    /// Packet time moved on to the record's (`time`, worked out only when
+    /// an aggregate is open): emits the aggregates whose window closed.
+    fn advance(&mut self, time: impl FnOnce() -> Option<Ts>) -> Result<(), PushError> {
         if let Some(agg) = &mut self.agg {
             if agg.open() > 0 {
-                if let Some(ts) = sink::line_time(line) {
+                if let Some(ts) = time() {
                     agg.advance(ts, &mut self.ready);
                     self.emit_ready()?;
                 }
             }
         }
-        if !self.cfg.types.contains(&kind) {
-            *self.stats.not_selected.entry(kind).or_default() += 1;
-            return Ok(());
-        }
+        Ok(())
+    }
+
+    /// For a selected record of `kind`: whether it is kept local
+    /// (discovery-only attacks), aggregated, and must be parsed.
+    fn route(&self, kind: &str) -> (bool, bool, bool) {
         let local = self.cfg.discovery_only && kind == "attack";
         let aggregate = kind == "attack" && self.agg.is_some() && !local;
         let parse = self.cfg.mask.is_some() || self.cfg.drop_bodies || self.converts || aggregate;
-        if !parse && !local && memchr::memmem::find(line, b"\"event_id\"").is_none() {
-            return self.send_raw(&kind, line).map_err(PushError::from);
-        }
-        let mut value: Value = serde_json::from_slice(line)
-            .map_err(|e| PushError::Bad(format!("bad {kind} record: {e}")))?;
-        if !value.is_object() {
-            return Err(PushError::Bad("not a JSON object".into()));
-        }
+        (local, aggregate, parse)
+    }
+
+    /// A selected record's value: masked, then kept local, aggregated or sent.
+    fn push_value(
+        &mut self,
+        kind: &str,
+        mut value: Value,
+        local: bool,
+        aggregate: bool,
+    ) -> Result<(), PushError> {
         if let Some(m) = &self.cfg.mask {
             self.stats.masked += mask::mask_value(&mut value, m);
         } else if self.cfg.drop_bodies {
@@ -345,7 +430,7 @@ impl Exporter {
                 agg.push(value, ts, &mut self.ready);
                 self.emit_ready()?;
             }
-            _ => self.send_value(&kind, value)?,
+            _ => self.send_value(kind, value)?,
         }
         Ok(())
     }
@@ -513,6 +598,11 @@ impl Exporter {
 
 impl Output for Exporter {
     fn record(&mut self, rec: &Record<'_>) -> io::Result<()> {
+        if let Record::Attack(a) = rec {
+            if let Some(pushed) = self.push_attack(rec, a) {
+                return self.pushed(pushed);
+            }
+        }
         let mut line = std::mem::take(&mut self.scratch);
         line.clear();
         crate::record::fast_json::write_record(&mut line, rec)?;
@@ -522,7 +612,20 @@ impl Output for Exporter {
     }
 
     fn raw(&mut self, line: &[u8]) -> io::Result<()> {
-        match self.push(line) {
+        let pushed = self.push(line);
+        self.pushed(pushed)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.finish()
+            .map_err(|e| io::Error::other(format!("{e:#}")))
+    }
+}
+
+impl Exporter {
+    /// A bad record is counted and skipped; a sink's failure is the run's.
+    fn pushed(&mut self, pushed: Result<(), PushError>) -> io::Result<()> {
+        match pushed {
             Ok(()) => Ok(()),
             Err(PushError::Bad(why)) => {
                 self.stats.bad += 1;
@@ -531,11 +634,6 @@ impl Output for Exporter {
             }
             Err(PushError::Sink(e)) => Err(e),
         }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.finish()
-            .map_err(|e| io::Error::other(format!("{e:#}")))
     }
 }
 
@@ -646,6 +744,77 @@ mod tests {
                 typed[0]
             );
             assert_eq!(typed[0].contains("hunter2"), name == "unmasked");
+        }
+    }
+
+    /// Attacks built into values from the record (not from their line)
+    /// export byte for byte as their lines do: confidences as printed,
+    /// masked, aggregated or not.
+    #[test]
+    fn typed_and_raw_attacks_export_alike() {
+        use crate::record::{Attack, Hit};
+        let attack = |s: i64, conf: &[Option<f32>]| {
+            Record::Attack(Attack {
+                ts: Ts::from_micros(1_714_564_800 + s, 7),
+                flow: "f1".into(),
+                http_seq: 2,
+                client: "10.0.0.1:4000".into(),
+                real_ip: String::new(),
+                server: "10.0.0.2:80".into(),
+                method: "POST".into(),
+                host: "app".into(),
+                uri: "/login?password=hunter2".into(),
+                status: Some(200),
+                hits: conf
+                    .iter()
+                    .map(|c| Hit {
+                        class: "sqli".into(),
+                        point: "query.password".into(),
+                        payload: "' or 1=1 --".into(),
+                        rule: "942100".into(),
+                        confidence: *c,
+                        message: None,
+                    })
+                    .collect(),
+                outcome: None,
+                severity: Some("high".into()),
+            })
+        };
+        let recs = [
+            attack(0, &[Some(0.9), Some(0.1), None]),
+            attack(1, &[Some(1.0), Some(1e-7), Some(f32::NAN)]),
+            attack(2, &[Some(0.9), Some(0.1), None]),
+            attack(120, &[Some(0.33333334), Some(3.4e38)]),
+        ];
+        for (name, cfg) in [
+            (
+                "masked",
+                ExportConfig {
+                    aggregate_window: Duration::ZERO,
+                    ..ExportConfig::default()
+                },
+            ),
+            ("aggregated", ExportConfig::default()),
+            (
+                "unmasked",
+                ExportConfig {
+                    mask: None,
+                    ..ExportConfig::default()
+                },
+            ),
+        ] {
+            let typed = export(cfg.clone(), &format!("atk-typed-{name}"), |ex| {
+                recs.iter().for_each(|r| ex.record(r).unwrap())
+            });
+            let raw = export(cfg, &format!("atk-raw-{name}"), |ex| {
+                for r in &recs {
+                    ex.raw(&serde_json::to_vec(r).unwrap()).unwrap()
+                }
+            });
+            assert_eq!(typed, raw, "{name}");
+            assert!(typed[0].contains(r#""confidence":0.9,"#), "{}", typed[0]);
+            assert_eq!(typed[0].contains("hunter2"), name == "unmasked");
+            assert_eq!(typed.len(), if name == "masked" { 4 } else { 2 });
         }
     }
 
