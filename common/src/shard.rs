@@ -168,18 +168,24 @@ struct After {
 }
 
 impl After {
-    /// Carries one reassembler record, emitted while handling packet `g`, on
-    /// through HTTP and detection, keyed for the merge.
-    fn take(&mut self, g: u64, rec: Record<'_>, items: &mut Vec<(Key, Item)>) {
-        let o = self.origin.get();
-        let mut ahead = Ahead {
+    /// The HTTP parser, the merge sequence and the per-transaction work,
+    /// borrowed apart so the parser's callback can use the other two.
+    fn parts(&mut self) -> (&mut Option<HttpParser>, &mut u64, Ahead<'_>) {
+        let ahead = Ahead {
             detect: &mut self.detect,
             discover: self.discover.as_ref(),
             spare: &mut self.spare,
             home: self.home,
         };
-        let seq = &mut self.seq;
-        match &mut self.http {
+        (&mut self.http, &mut self.seq, ahead)
+    }
+
+    /// Carries one reassembler record, emitted while handling packet `g`, on
+    /// through HTTP and detection, keyed for the merge.
+    fn take(&mut self, g: u64, rec: Record<'_>, items: &mut Vec<(Key, Item)>) {
+        let o = self.origin.get();
+        let (http, seq, mut ahead) = self.parts();
+        match http {
             None => {
                 if let Some(rec) = owned(rec) {
                     *seq += 1;
@@ -187,6 +193,15 @@ impl After {
                 }
             }
             Some(h) => h.push(&rec, &mut |t| ahead.take((g, o), seq, t, items)),
+        }
+    }
+
+    /// End of input: the transactions of flows the reassembler never closed
+    /// (none from a capture), keyed after everything else with origin `o`.
+    fn finish_http(&mut self, o: Origin, items: &mut Vec<(Key, Item)>) {
+        let (http, seq, mut ahead) = self.parts();
+        if let Some(h) = http {
+            h.finish(&mut |t| ahead.take((u64::MAX, o), seq, t, items));
         }
     }
 }
@@ -309,30 +324,12 @@ impl Worker {
                         after,
                     } = &mut self;
                     reassemble.finish(&mut |rec| after.take(u64::MAX, rec, &mut items));
-                    let After {
-                        http,
-                        detect,
-                        discover,
-                        spare,
-                        home,
-                        seq,
-                        ..
-                    } = after;
-                    let mut ahead = Ahead {
-                        detect,
-                        discover: discover.as_ref(),
-                        spare,
-                        home: *home,
+                    let o = Origin {
+                        phase: Origin::FINISH + 1,
+                        a: *id as u64,
+                        b: 0,
                     };
-                    if let Some(h) = http.as_mut() {
-                        // Flows the reassembler never closed (none from a capture).
-                        let o = Origin {
-                            phase: Origin::FINISH + 1,
-                            a: *id as u64,
-                            b: 0,
-                        };
-                        h.finish(&mut |t| ahead.take((u64::MAX, o), seq, t, &mut items));
-                    }
+                    after.finish_http(o, &mut items);
                     let _ = tx.send(Chunk {
                         worker: self.id,
                         items,
