@@ -304,7 +304,7 @@ const COMMONISH: &[&str] = &[
 ];
 
 /// Words that run the command after them (`time sh -c id`, `nohup x`).
-const WRAPPERS: &[&str] = &[
+pub(super) const WRAPPERS: &[&str] = &[
     "time", "nohup", "nice", "env", "sudo", "doas", "exec", "command", "builtin", "xargs",
     "timeout", "flock", "stdbuf", "setsid", "strace", "chroot", "watch", "ionice", "taskset",
     "busybox", "call", "start",
@@ -436,7 +436,7 @@ const WORDS: &[&str] = &[
 ];
 
 /// `Some(true)` for an unambiguous binary, `Some(false)` for one that is also a word.
-fn binary(word: &str) -> Option<bool> {
+pub(super) fn binary(word: &str) -> Option<bool> {
     static TABLE: LazyLock<HashMap<&'static str, bool>> = LazyLock::new(|| {
         let strong = STRONG.iter().map(|w| (*w, true));
         WORDS.iter().map(|w| (*w, false)).chain(strong).collect()
@@ -1352,8 +1352,8 @@ pub fn detect(s: &str) -> Option<Found> {
     {
         return Some(("rce.cmd_control", 0.8));
     }
-    let lower_has =
-        |needle: &str| s.len() >= needle.len() && s.to_ascii_lowercase().contains(needle);
+    // Needles are lower case: compared in place, no lower-cased copy.
+    let lower_has = |needle: &str| super::gate::contains_ignore_case(b, needle.as_bytes());
     if memchr::memchr(b'$', b).is_some() && (s.contains("${IFS}") || s.contains("$IFS")) {
         found = Some(("rce.ifs", 0.8));
     }

@@ -64,9 +64,25 @@ pub fn url_decode(input: &str, plus: bool) -> Option<String> {
         }
         i += 1;
     }
-    let out = fix_overlong(&out);
-    let s = String::from_utf8_lossy(&out).replace('\0', "");
+    let out = match fix_overlong(&out) {
+        Cow::Borrowed(_) => out,
+        Cow::Owned(o) => o,
+    };
+    let s = text(out);
     (s != input).then_some(s)
+}
+
+/// `bytes` as text (invalid UTF-8 replaced) without NUL bytes, copied only
+/// when it must change.
+fn text(bytes: Vec<u8>) -> String {
+    let mut s = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
+    if memchr::memchr(0, s.as_bytes()).is_some() {
+        s.retain(|c| c != '\0');
+    }
+    s
 }
 
 fn hex(c: u8) -> Option<u8> {
@@ -282,7 +298,7 @@ pub fn js_unescape(s: &str) -> Option<String> {
         out.push(b[i]);
         i += 1;
     }
-    changed.then(|| String::from_utf8_lossy(&out).replace('\0', ""))
+    changed.then(|| text(out))
 }
 
 /// Decodes `s` as base64 (standard or URL-safe, padded or not) when it
@@ -334,8 +350,9 @@ pub fn variants<'a>(raw: &'a str, plus: bool, out: &mut Vec<Cow<'a, str>>) {
         let mut next: Option<String> = None;
         let mut step = |f: &dyn Fn(&str) -> Option<String>| {
             let base = next.as_deref().unwrap_or(&cur);
-            if let Some(d) = f(base) {
-                next = Some(cap(&d, MAX_VALUE).to_string());
+            if let Some(mut d) = f(base) {
+                d.truncate(cap(&d, MAX_VALUE).len());
+                next = Some(d);
             }
         };
         step(&|s| url_decode(s, plus && round == 0));

@@ -6,6 +6,10 @@
 //! runs the whole score corpus gated and ungated and demands the same hits.
 //! A detector whose gate is not proven that way has none.
 
+use std::sync::LazyLock;
+
+use super::{cmdi, sqli};
+
 /// Byte classes present in one value.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Shape {
@@ -59,8 +63,17 @@ impl Shape {
     /// `\n` (the separator walk, leading separator, SQLite dot command,
     /// command chain), no letters (PowerShell, and every command word
     /// `command_at` knows is spelled with letters).
-    pub fn may_cmdi(&self) -> bool {
-        self.not_numeric
+    ///
+    /// On a value of words only (not [`Shape::special`]) the word gate
+    /// [`cmdi_words`] decides.
+    pub fn may_cmdi(&self, v: &str) -> bool {
+        self.not_numeric && (self.special || cmdi_words(v))
+    }
+
+    /// `sqli::detect`: on a value of words only (not [`Shape::special`]) the
+    /// word gate [`sqli_words`] decides; anything else may be SQL.
+    pub fn may_sqli(&self, v: &str) -> bool {
+        self.special || sqli_words(v)
     }
 
     /// `rules::java_base64` decodes tokens of base64 characters
@@ -71,4 +84,125 @@ impl Shape {
     pub fn may_java_base64(&self) -> bool {
         self.base64
     }
+}
+
+/// Most bytes of a word the word gates look up: longer than every word in
+/// the detectors' tables (`tests::gate_tables_fit`).
+const MAX_WORD: usize = 40;
+
+/// `word` lower-cased into `buf`; `None` when longer than [`MAX_WORD`] or
+/// not ASCII.
+fn lower<'b>(word: &[u8], buf: &'b mut [u8; MAX_WORD]) -> Option<&'b str> {
+    let out = buf.get_mut(..word.len())?;
+    for (o, c) in out.iter_mut().zip(word) {
+        *o = c.to_ascii_lowercase();
+    }
+    std::str::from_utf8(out).ok()
+}
+
+/// Whether `hay` contains `needle` (lower case) in any letter case.
+pub(super) fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, _)) = needle.split_first() else {
+        return true;
+    };
+    if hay.len() < needle.len() {
+        return false;
+    }
+    let upper = first.to_ascii_uppercase();
+    let last = hay.len() - needle.len();
+    memchr::memchr2_iter(first, upper, hay.get(..=last).unwrap_or(&[])).any(|at| {
+        hay.get(at..at + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    })
+}
+
+/// Names `sqli` recognises by their text beyond [`sqli::keyword`]: catalog
+/// names (a `Schema` token; without `.` in a words-only value the whole
+/// word must be one) and stored procedures (`structure`'s `word_is(i, SQL_PROCS)`).
+static SQL_NAMES: LazyLock<foldhash::HashSet<&'static str>> = LazyLock::new(|| {
+    sqli::SCHEMA_WORDS
+        .iter()
+        .chain(sqli::SQL_PROCS)
+        .copied()
+        .collect()
+});
+
+/// Word gate of `sqli::detect` for a value of words only (ASCII letters,
+/// digits and ` -_,@+`). Such a value has no quote to break out of, no `=`
+/// for a `name=` reading, no `*`, `.e` or non-ASCII for `mysql_shapes` and
+/// `fold_quotes`, so only the code reading is judged, and its tokens can
+/// only be words, keywords, numbers, `,`, `+`/`-` operators, `@` variables
+/// and `--` comments (no string, call, `(`, `;`, cast or JSON operator).
+/// Every rule of `judge`, `structure` and `broken` needs one of: a
+/// keyword token (`sqli::keyword`: select, union, or, like, null, ...),
+/// a `Schema` token, a word of `SQL_PROCS`, a variable after a `,` (or
+/// after a keyword), or a comment after a condition (after a keyword).
+/// So: a `--`, an `@` with a `,`, or a word the tokenizer would read (a run
+/// of letters, digits and `_` not starting with a digit, which starts a
+/// number running over letters and digits) that is one of those names.
+pub(super) fn sqli_words(v: &str) -> bool {
+    let b = v.as_bytes();
+    if memchr::memmem::find(b, b"--").is_some()
+        || memchr::memchr(b'@', b).is_some() && memchr::memchr(b',', b).is_some()
+    {
+        return true;
+    }
+    let mut buf = [0u8; MAX_WORD];
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c.is_ascii_digit() {
+            i += b
+                .get(i..)
+                .unwrap_or(&[])
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .count();
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            let n = b
+                .get(i..)
+                .unwrap_or(&[])
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                .count();
+            let word = b.get(i..i + n).unwrap_or(&[]);
+            if let Some(w) = lower(word, &mut buf) {
+                if sqli::keyword(w).is_some() || SQL_NAMES.contains(w) {
+                    return true;
+                }
+            }
+            i += n;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// Word gate of `cmdi::detect` for a value of words only (ASCII letters,
+/// digits and ` -_,@+`). Such a value has no separator, substitution,
+/// brace, `$`, `/`, `~`, glob, quote or `(`, so of `detect` only these can
+/// fire: `CMD_CONTROL` at the start (`if exist x`; `for` needs `%`), the
+/// PowerShell check (`powershell` anywhere, with ` -c`/` -e`), and
+/// `command_at` on the first word: after leading blanks and `@`, up to a
+/// blank or `,` (the only breaks `word_noise` has here), lower-cased,
+/// which must be a binary (`cmdi::binary`) or a wrapper (`cmdi::WRAPPERS`,
+/// whose command follows). A word of 64 bytes or more is cut by
+/// `word_noise`: let it through.
+pub(super) fn cmdi_words(v: &str) -> bool {
+    let b = v.as_bytes();
+    if contains_ignore_case(b, b"powershell") {
+        return true;
+    }
+    let t = v.trim_start_matches([' ', '@']);
+    let end = t.find([' ', ',']).unwrap_or(t.len());
+    let word = t.as_bytes().get(..end).unwrap_or(&[]);
+    if word.len() >= 64 {
+        return true;
+    }
+    let mut buf = [0u8; MAX_WORD];
+    let Some(w) = lower(word, &mut buf) else {
+        // Longer than any table word: only a `family-verb` name can be one.
+        return word.contains(&b'-');
+    };
+    matches!(w, "if" | "for") || cmdi::binary(w).is_some() || cmdi::WRAPPERS.contains(&w)
 }

@@ -607,10 +607,13 @@ impl Detector {
         decode::variants(&p.value, false, &mut variants);
         if p.kind == Kind::PathText {
             for v in &variants {
-                if let Some(f) = rules::class(sqli::detect(v, &mut self.sqli), "sqli") {
-                    add(out, f, v);
+                let shape = gate::Shape::of(v);
+                if !self.gates || shape.may_sqli(v) {
+                    if let Some(f) = rules::class(sqli::detect(v, &mut self.sqli), "sqli") {
+                        add(out, f, v);
+                    }
                 }
-                if !self.gates || gate::Shape::of(v).may_xss() {
+                if !self.gates || shape.may_xss() {
                     if let Some(f) = rules::class(xss::detect(v), "xss") {
                         add(out, f, v);
                     }
@@ -652,10 +655,12 @@ impl Detector {
                 }
                 continue;
             }
-            if let Some(f) = rules::class(sqli::detect(v, &mut self.sqli), "sqli") {
-                add(out, f, v);
+            if !self.gates || shape.may_sqli(v) {
+                if let Some(f) = rules::class(sqli::detect(v, &mut self.sqli), "sqli") {
+                    add(out, f, v);
+                }
             }
-            if !self.gates || shape.may_cmdi() {
+            if !self.gates || shape.may_cmdi(v) {
                 if let Some(f) = rules::class(cmdi::detect(v), "rce") {
                     add(out, f, v);
                 }

@@ -14,7 +14,7 @@
 const MAX_TOKENS: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kw {
+pub(super) enum Kw {
     Select,
     Union,
     From,
@@ -39,7 +39,7 @@ enum Kw {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tok {
+pub(super) enum Tok {
     /// A string literal; `false` when unterminated.
     Str(bool),
     Num,
@@ -137,7 +137,7 @@ const ARTICLES: &[&str] = &[
     "those", "some", "every",
 ];
 
-const SCHEMA_WORDS: &[&str] = &[
+pub(super) const SCHEMA_WORDS: &[&str] = &[
     "information_schema",
     "sysobjects",
     "syscolumns",
@@ -159,7 +159,7 @@ const SCHEMA_WORDS: &[&str] = &[
     "dual",
 ];
 
-fn keyword(w: &str) -> Option<Tok> {
+pub(super) fn keyword(w: &str) -> Option<Tok> {
     Some(match w {
         "select" => Tok::Kw(Kw::Select),
         "union" => Tok::Kw(Kw::Union),
@@ -847,7 +847,7 @@ fn judge(t: &[(Tok, usize)], s: &[u8], broke: bool) -> Option<Found> {
 
 /// Stored procedures and packages that run commands, read files or reach
 /// the network from inside a database: names no other text uses.
-const SQL_PROCS: &[&str] = &[
+pub(super) const SQL_PROCS: &[&str] = &[
     "xp_cmdshell",
     "xp_dirtree",
     "xp_regread",

