@@ -193,6 +193,11 @@ fn body_candidates(body: &[u8]) -> u32 {
     let Some((ac, owner)) = BODY_LITS.as_ref() else {
         return u32::MAX;
     };
+    // Most bodies hold none: one search (with the automaton's own
+    // prefilter) says so before the slower overlapping walk.
+    if !ac.is_match(body) {
+        return 0;
+    }
     let mut bits = 0u32;
     // Overlapping: a literal inside or across another still counts.
     for m in ac.find_overlapping_iter(body) {
@@ -227,13 +232,15 @@ fn binary_body(headers: &[(String, String)], body: &[u8]) -> bool {
     binary_type || memchr::memchr(0, body.get(..1024).unwrap_or(body)).is_some()
 }
 
+/// ASCII digits only: a match is what [`luhn`] reads (it skips any other
+/// digit), and its last four bytes are always a whole evidence excerpt.
 static CARD: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"\b[3456]\d{3}(?:[ -]?\d{4}){2}[ -]?\d{1,7}\b").ok());
+    LazyLock::new(|| Regex::new(r"\b[3456][0-9]{3}(?:[ -]?[0-9]{4}){2}[ -]?[0-9]{1,7}\b").ok());
 static EMAIL: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,128}\.[A-Za-z]{2,24}\b").ok()
 });
 static INTERNAL_IP: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"\b(10\.\d{1,3}\.\d{1,3}\.\d{1,3}|192\.168\.\d{1,3}\.\d{1,3}|172\.(1[6-9]|2\d|3[01])\.\d{1,3}\.\d{1,3})\b").ok()
+    Regex::new(r"\b(10\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|192\.168\.[0-9]{1,3}\.[0-9]{1,3}|172\.(1[6-9]|2[0-9]|3[01])\.[0-9]{1,3}\.[0-9]{1,3})\b").ok()
 });
 static VERSION: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(apache|nginx|php|microsoft-iis|openssl|express|tomcat|jetty|asp\.net)[/ ]v?(\d+)\.(\d+)(?:\.(\d+))?").ok()
@@ -725,6 +732,25 @@ mod tests {
         }
         let benign = r#"{"id":1,"name":"widget","at":"2024-01-01T00:00:00Z","tags":["a"]}"#;
         assert_eq!(body_candidates(benign.as_bytes()), 0);
+    }
+
+    /// A card-like run ending in non-ASCII digits: not a card number
+    /// (only ASCII digits are), and no panic cutting its evidence.
+    #[test]
+    fn card_numbers_are_ascii_digits() {
+        for (body, found) in [
+            ("4111 1111 1111 1111", true),
+            ("4111 1111 1111 9\u{966}\u{663}", false),
+            ("4111 1111 1111 9", true),
+            ("4111 1111 1111 1111\u{966}", false),
+        ] {
+            let t = tx(&[], 200, &[], body);
+            assert_eq!(
+                classes(&t, false).contains(&"pii.card_number"),
+                found,
+                "{body:?}"
+            );
+        }
     }
 
     #[test]
