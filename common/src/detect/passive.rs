@@ -4,7 +4,7 @@
 
 use std::sync::{LazyLock, OnceLock};
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Regex;
 
 use super::points::header;
@@ -176,31 +176,43 @@ static BODY: [Pat; 11] = [
     ),
 ];
 
-/// Every literal of [`BODY`] in one automaton, and the check each belongs to.
-static BODY_LITS: LazyLock<Option<(AhoCorasick, Vec<usize>)>> = LazyLock::new(|| {
+/// Every literal of [`BODY`] in one automaton, and the check each belongs
+/// to; and the same literals leftmost-first, only to ask whether any occurs
+/// (that kind searches with SIMD; the overlapping walk cannot use it).
+struct Lits {
+    all: AhoCorasick,
+    owner: Vec<usize>,
+    any: AhoCorasick,
+}
+
+static BODY_LITS: LazyLock<Option<Lits>> = LazyLock::new(|| {
     let (lits, owner): (Vec<&str>, Vec<usize>) = BODY
         .iter()
         .enumerate()
         .flat_map(|(i, p)| p.lits.iter().map(move |l| (*l, i)))
         .unzip();
-    AhoCorasick::new(lits).ok().map(|ac| (ac, owner))
+    let any = AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(&lits)
+        .ok()?;
+    let all = AhoCorasick::new(&lits).ok()?;
+    Some(Lits { all, owner, any })
 });
 
 /// Which [`BODY`] checks `body` may match (bit `i` for check `i`): the
 /// checks with one of their literals in it; every check when the
 /// automaton could not be built.
 fn body_candidates(body: &[u8]) -> u32 {
-    let Some((ac, owner)) = BODY_LITS.as_ref() else {
+    let Some(Lits { all, owner, any }) = BODY_LITS.as_ref() else {
         return u32::MAX;
     };
-    // Most bodies hold none: one search (with the automaton's own
-    // prefilter) says so before the slower overlapping walk.
-    if !ac.is_match(body) {
+    // Most bodies hold none: one fast search says so.
+    if !any.is_match(body) {
         return 0;
     }
     let mut bits = 0u32;
     // Overlapping: a literal inside or across another still counts.
-    for m in ac.find_overlapping_iter(body) {
+    for m in all.find_overlapping_iter(body) {
         if let Some(i) = owner.get(m.pattern().as_usize()) {
             bits |= 1 << i;
         }
