@@ -389,9 +389,45 @@ pub struct Sharded {
     finished: usize,
 }
 
+/// Where the inventory's per-transaction parsing ([`crate::discover::prepare`])
+/// runs in a sharded run. The output is the same either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prepare {
+    /// On the worker that parsed the transaction: the reading thread does
+    /// less, at the cost of carrying the prepared part over and back.
+    Workers,
+    /// On the reading thread, as one thread would.
+    Reader,
+}
+
+impl Prepare {
+    /// On the workers when a core is left for them beside the reading
+    /// thread (`threads` < the cores available); else the workers and the
+    /// reading thread share the cores, and the carrying is pure cost.
+    pub fn auto(threads: usize) -> Prepare {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if threads < cores {
+            Prepare::Workers
+        } else {
+            Prepare::Reader
+        }
+    }
+}
+
 impl Sharded {
-    /// Starts `threads` (≥ 1) workers for a chain up to `target` (streams or beyond).
-    pub fn new(target: Level, mut cfg: ChainConfig, threads: usize) -> anyhow::Result<Sharded> {
+    /// Starts `threads` (≥ 1) workers for a chain up to `target` (streams or
+    /// beyond), preparing for the inventory where [`Prepare::auto`] says.
+    pub fn new(target: Level, cfg: ChainConfig, threads: usize) -> anyhow::Result<Sharded> {
+        Sharded::with_prepare(target, cfg, threads, Prepare::auto(threads))
+    }
+
+    /// [`Sharded::new`] with the inventory's preparation where `prepare` says.
+    pub fn with_prepare(
+        target: Level,
+        mut cfg: ChainConfig,
+        threads: usize,
+        prepare: Prepare,
+    ) -> anyhow::Result<Sharded> {
         let threads = threads.max(1);
         let track = cfg.reassemble.track;
         let n = threads;
@@ -415,7 +451,8 @@ impl Sharded {
                     detect: (target == Level::Detect
                         || (target == Level::Inventory && cfg.discover.detect))
                         .then(|| Detector::new(wcfg.detect.clone())),
-                    discover: (target == Level::Inventory).then(|| wcfg.discover.clone()),
+                    discover: (target == Level::Inventory && prepare == Prepare::Workers)
+                        .then(|| wcfg.discover.clone()),
                     spare: vec![],
                     home: id,
                     origin,
@@ -677,4 +714,72 @@ fn add(batch: &mut Batch, p: &Packet<'_>, track: TrackSet, threads: usize) {
         payload: (p0, batch.payload.len() as u32),
         shard,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::{open_input, Input};
+
+    /// Every record of a sharded run over `case`'s capture, as JSON lines.
+    fn run(case: &str, threads: usize, prepare: Prepare) -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../testdata")
+            .join(case)
+            .join("input.pcap");
+        let Input::Capture(mut reader) = open_input(Some(&path)).unwrap().input else {
+            panic!("{case}: not a capture");
+        };
+        let cfg = ChainConfig {
+            keep_attacks: true,
+            ..ChainConfig::default()
+        };
+        let mut s = Sharded::with_prepare(Level::Inventory, cfg, threads, prepare).unwrap();
+        let mut out = vec![];
+        let mut emit = |r: Record<'_>| out.push(serde_json::to_string(&r).unwrap());
+        while let Some(f) = reader.next_frame() {
+            let Ok(f) = f else { continue };
+            let frame = FrameIn {
+                ts: f.ts,
+                src: "t",
+                index: f.index,
+                link: f.link,
+                data: f.data,
+                tunnel: &[],
+            };
+            s.push_frame(&frame, &mut emit).unwrap();
+        }
+        s.finish(&mut emit).unwrap();
+        out
+    }
+
+    /// The inventory's preparation on the workers or on the reading thread
+    /// gives the same records (attacks, findings, endpoints) at 1-3 threads.
+    #[test]
+    fn prepare_on_workers_or_reader_gives_the_same_records() {
+        for case in [
+            "sample",
+            "mixed-noise",
+            "http-keepalive-pipelined",
+            "http-xff-real-ip",
+        ] {
+            let want = run(case, 1, Prepare::Reader);
+            assert!(
+                want.iter().any(|l| l.contains(r#""type":"endpoint""#)),
+                "{case}: no endpoint"
+            );
+            for threads in [1, 2, 3] {
+                assert_eq!(
+                    run(case, threads, Prepare::Workers),
+                    want,
+                    "{case} {threads}"
+                );
+                assert_eq!(
+                    run(case, threads, Prepare::Reader),
+                    want,
+                    "{case} {threads}"
+                );
+            }
+        }
+    }
 }

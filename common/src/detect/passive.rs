@@ -2,9 +2,10 @@
 //! transaction reveals about the application, reported once per host,
 //! endpoint and check.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
-use regex::{Regex, RegexSet};
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::Regex;
 
 use super::points::header;
 use crate::record::Http;
@@ -27,84 +28,197 @@ pub struct PassiveConfig {
     pub hygiene: bool,
 }
 
+/// One body check: a regex, compiled the first time a body needs it, and
+/// literals of which every match of the regex contains at least one (the
+/// prefilter: a body with none of them cannot match, so most bodies never
+/// reach a regex and most runs never compile one).
 struct Pat {
     class: &'static str,
     severity: &'static str,
-    re: Regex,
+    re: &'static str,
+    lits: &'static [&'static str],
+    compiled: OnceLock<Option<Regex>>,
 }
 
-fn pats(list: &[(&'static str, &'static str, &str)]) -> Vec<Pat> {
-    list.iter()
-        .filter_map(|(class, severity, re)| {
-            Regex::new(re).ok().map(|re| Pat {
-                class,
-                severity,
-                re,
-            })
-        })
-        .collect()
+impl Pat {
+    const fn new(
+        class: &'static str,
+        severity: &'static str,
+        re: &'static str,
+        lits: &'static [&'static str],
+    ) -> Pat {
+        Pat {
+            class,
+            severity,
+            re,
+            lits,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    fn regex(&self) -> Option<&Regex> {
+        self.compiled
+            .get_or_init(|| Regex::new(self.re).ok())
+            .as_ref()
+    }
 }
 
-static BODY: LazyLock<Vec<Pat>> = LazyLock::new(|| {
-    pats(&[
-        (
-            "info_leak.stack_trace",
-            "medium",
-            r"(?m)^\s*at [\w$.<>]+\([\w$]+\.(java|kt|scala|groovy):\d+\)|(?m)^\s+at [\w$.]+\.[\w$<>]+\((Native Method|Unknown Source)\)",
-        ),
-        (
-            "info_leak.stack_trace",
-            "medium",
-            r"Traceback \(most recent call last\):",
-        ),
-        (
-            "info_leak.stack_trace",
-            "medium",
-            r"(?m)^\s*at [\w.<>`]+\(.*\) in [A-Za-z]:\\.*:line \d+|Server Error in '[^']*' Application|System\.(NullReference|InvalidOperation|Argument)Exception",
-        ),
-        (
-            "info_leak.stack_trace",
-            "medium",
-            r"<b>(Fatal error|Warning|Parse error|Notice)</b>:.* on line <b>\d+</b>|PHP (Fatal error|Warning|Parse error):.* on line \d+",
-        ),
-        (
-            "info_leak.stack_trace",
-            "medium",
-            r"(?m)^\s+at (Object\.<anonymous>|Module\._compile|[\w.<>]+ \((/|node:)[^)]*:\d+:\d+\))",
-        ),
-        (
-            "info_leak.debug_page",
-            "high",
-            r"You're seeing this error because you have <code>DEBUG = True</code>|Werkzeug Debugger|Whitelabel Error Page|ActionController::RoutingError|Action Controller: Exception caught|<title>Laravel</title>.*Whoops|Xdebug",
-        ),
-        (
-            "info_leak.sql_error",
-            "medium",
-            r"You have an error in your SQL syntax|java\.sql\.SQL\w*Exception|ORA-\d{5}|PG::\w*Error|psycopg2\.\w+|SQLSTATE\[|Unclosed quotation mark after the character string|Microsoft OLE DB Provider for|SQLite3?::|sqlite3\.OperationalError|mysql_fetch_array\(\)|syntax error at or near|Incorrect syntax near|SQLException",
-        ),
-        ("secret.aws_key", "high", r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
-        (
-            "secret.private_key",
-            "critical",
-            r"-----BEGIN (RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----",
-        ),
-        (
-            "secret.token",
-            "high",
-            r"\b(ghp_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{40,}|xox[baprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{20,}|AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20})\b",
-        ),
-        (
-            "info_leak.directory_listing",
-            "medium",
-            r"<title>Index of /|<h1>Index of /|\[To Parent Directory\]",
-        ),
-    ])
+/// The body checks, in the order their findings are reported. Each
+/// literal is copied from the pattern beside it: a branch's fixed text, or
+/// a piece every branch shares.
+static BODY: [Pat; 11] = [
+    Pat::new(
+        "info_leak.stack_trace",
+        "medium",
+        r"(?m)^\s*at [\w$.<>]+\([\w$]+\.(java|kt|scala|groovy):\d+\)|(?m)^\s+at [\w$.]+\.[\w$<>]+\((Native Method|Unknown Source)\)",
+        &[
+            ".java:",
+            ".kt:",
+            ".scala:",
+            ".groovy:",
+            "(Native Method)",
+            "(Unknown Source)",
+        ],
+    ),
+    Pat::new(
+        "info_leak.stack_trace",
+        "medium",
+        r"Traceback \(most recent call last\):",
+        &["Traceback (most recent call last):"],
+    ),
+    Pat::new(
+        "info_leak.stack_trace",
+        "medium",
+        r"(?m)^\s*at [\w.<>`]+\(.*\) in [A-Za-z]:\\.*:line \d+|Server Error in '[^']*' Application|System\.(NullReference|InvalidOperation|Argument)Exception",
+        &[
+            ":line ",
+            "Server Error in '",
+            "System.NullReferenceException",
+            "System.InvalidOperationException",
+            "System.ArgumentException",
+        ],
+    ),
+    Pat::new(
+        "info_leak.stack_trace",
+        "medium",
+        r"<b>(Fatal error|Warning|Parse error|Notice)</b>:.* on line <b>\d+</b>|PHP (Fatal error|Warning|Parse error):.* on line \d+",
+        &[" on line "],
+    ),
+    Pat::new(
+        "info_leak.stack_trace",
+        "medium",
+        r"(?m)^\s+at (Object\.<anonymous>|Module\._compile|[\w.<>]+ \((/|node:)[^)]*:\d+:\d+\))",
+        &[
+            "at Object.<anonymous>",
+            "at Module._compile",
+            " (/",
+            " (node:",
+        ],
+    ),
+    Pat::new(
+        "info_leak.debug_page",
+        "high",
+        r"You're seeing this error because you have <code>DEBUG = True</code>|Werkzeug Debugger|Whitelabel Error Page|ActionController::RoutingError|Action Controller: Exception caught|<title>Laravel</title>.*Whoops|Xdebug",
+        &[
+            "You're seeing this error because you have <code>DEBUG = True</code>",
+            "Werkzeug Debugger",
+            "Whitelabel Error Page",
+            "ActionController::RoutingError",
+            "Action Controller: Exception caught",
+            "<title>Laravel</title>",
+            "Xdebug",
+        ],
+    ),
+    Pat::new(
+        "info_leak.sql_error",
+        "medium",
+        r"You have an error in your SQL syntax|java\.sql\.SQL\w*Exception|ORA-\d{5}|PG::\w*Error|psycopg2\.\w+|SQLSTATE\[|Unclosed quotation mark after the character string|Microsoft OLE DB Provider for|SQLite3?::|sqlite3\.OperationalError|mysql_fetch_array\(\)|syntax error at or near|Incorrect syntax near|SQLException",
+        &[
+            "You have an error in your SQL syntax",
+            "java.sql.SQL",
+            "ORA-",
+            "PG::",
+            "psycopg2.",
+            "SQLSTATE[",
+            "Unclosed quotation mark after the character string",
+            "Microsoft OLE DB Provider for",
+            "SQLite",
+            "sqlite3.OperationalError",
+            "mysql_fetch_array()",
+            "syntax error at or near",
+            "Incorrect syntax near",
+            "SQLException",
+        ],
+    ),
+    Pat::new(
+        "secret.aws_key",
+        "high",
+        r"\b(AKIA|ASIA)[0-9A-Z]{16}\b",
+        &["AKIA", "ASIA"],
+    ),
+    Pat::new(
+        "secret.private_key",
+        "critical",
+        r"-----BEGIN (RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----",
+        &["PRIVATE KEY-----"],
+    ),
+    Pat::new(
+        "secret.token",
+        "high",
+        r"\b(ghp_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{40,}|xox[baprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{20,}|AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20})\b",
+        &["ghp_", "github_pat_", "xox", "sk_live_", "AIza", "glpat-"],
+    ),
+    Pat::new(
+        "info_leak.directory_listing",
+        "medium",
+        r"<title>Index of /|<h1>Index of /|\[To Parent Directory\]",
+        &["Index of /", "[To Parent Directory]"],
+    ),
+];
+
+/// Every literal of [`BODY`] in one automaton, and the check each belongs
+/// to; and the same literals leftmost-first, only to ask whether any occurs
+/// (that kind searches with SIMD; the overlapping walk cannot use it).
+struct Lits {
+    all: AhoCorasick,
+    owner: Vec<usize>,
+    any: AhoCorasick,
+}
+
+static BODY_LITS: LazyLock<Option<Lits>> = LazyLock::new(|| {
+    let (lits, owner): (Vec<&str>, Vec<usize>) = BODY
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| p.lits.iter().map(move |l| (*l, i)))
+        .unzip();
+    let any = AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(&lits)
+        .ok()?;
+    let all = AhoCorasick::new(&lits).ok()?;
+    Some(Lits { all, owner, any })
 });
 
-/// Every body pattern in one automaton: one pass over a body tells which of
-/// [`BODY`] to run for their match position.
-static BODY_SET: LazyLock<Option<RegexSet>> =
-    LazyLock::new(|| RegexSet::new(BODY.iter().map(|p| p.re.as_str())).ok());
+/// Which [`BODY`] checks `body` may match (bit `i` for check `i`): the
+/// checks with one of their literals in it; every check when the
+/// automaton could not be built.
+fn body_candidates(body: &[u8]) -> u32 {
+    let Some(Lits { all, owner, any }) = BODY_LITS.as_ref() else {
+        return u32::MAX;
+    };
+    // Most bodies hold none: one fast search says so.
+    if !any.is_match(body) {
+        return 0;
+    }
+    let mut bits = 0u32;
+    // Overlapping: a literal inside or across another still counts.
+    for m in all.find_overlapping_iter(body) {
+        if let Some(i) = owner.get(m.pattern().as_usize()) {
+            bits |= 1 << i;
+        }
+    }
+    bits
+}
 
 /// Whether a response body is not text (images, fonts, archives, ...): by its
 /// Content-Type, or by a NUL byte near its start. Such bodies are not scanned.
@@ -130,13 +244,15 @@ fn binary_body(headers: &[(String, String)], body: &[u8]) -> bool {
     binary_type || memchr::memchr(0, body.get(..1024).unwrap_or(body)).is_some()
 }
 
+/// ASCII digits only: a match is what [`luhn`] reads (it skips any other
+/// digit), and its last four bytes are always a whole evidence excerpt.
 static CARD: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"\b[3456]\d{3}(?:[ -]?\d{4}){2}[ -]?\d{1,7}\b").ok());
+    LazyLock::new(|| Regex::new(r"\b[3456][0-9]{3}(?:[ -]?[0-9]{4}){2}[ -]?[0-9]{1,7}\b").ok());
 static EMAIL: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,128}\.[A-Za-z]{2,24}\b").ok()
 });
 static INTERNAL_IP: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"\b(10\.\d{1,3}\.\d{1,3}\.\d{1,3}|192\.168\.\d{1,3}\.\d{1,3}|172\.(1[6-9]|2\d|3[01])\.\d{1,3}\.\d{1,3})\b").ok()
+    Regex::new(r"\b(10\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|192\.168\.[0-9]{1,3}\.[0-9]{1,3}|172\.(1[6-9]|2[0-9]|3[01])\.[0-9]{1,3}\.[0-9]{1,3})\b").ok()
 });
 static VERSION: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(apache|nginx|php|microsoft-iis|openssl|express|tomcat|jetty|asp\.net)[/ ]v?(\d+)\.(\d+)(?:\.(\d+))?").ok()
@@ -265,18 +381,18 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
         resp.body.get(..256 * 1024).unwrap_or(&resp.body)
     };
     let body = String::from_utf8_lossy(body_raw);
-    // One pass tells whether any body pattern matches at all (most bodies:
-    // none); only then which ones.
-    let matched = BODY_SET
-        .as_ref()
-        .map(|set| (!body.is_empty() && set.is_match(&body)).then(|| set.matches(&body)));
+    // The literal prefilter tells which body patterns can match at all
+    // (most bodies: none); only those are compiled and run.
+    let candidates = if body.is_empty() {
+        0
+    } else {
+        body_candidates(body.as_bytes())
+    };
     for (i, p) in BODY.iter().enumerate() {
-        match &matched {
-            Some(None) => break,
-            Some(Some(m)) if !m.matched(i) => continue,
-            _ => {}
+        if candidates & (1 << i) == 0 {
+            continue;
         }
-        if let Some(m) = p.re.find(&body) {
+        if let Some(m) = p.regex().and_then(|re| re.find(&body)) {
             add(p.class, p.severity, excerpt(&body, m.start(), 120), false);
         }
     }
@@ -546,6 +662,105 @@ mod tests {
                 classes(&t, false).contains(&"info_leak.stack_trace"),
                 found,
                 "{ctype}: {body:?}"
+            );
+        }
+    }
+
+    /// The prefilter never hides a match: every branch of every body
+    /// pattern, matched, is a candidate; text with none of the literals
+    /// is not.
+    #[test]
+    fn prefilter_keeps_every_match() {
+        let table: &[(usize, &str)] = &[
+            (0, "\tat com.example.App.run(App.java:42)"),
+            (0, "  at a.B.c(B.kt:1)"),
+            (0, "at a.B(C.scala:7)"),
+            (0, "at x(Y.groovy:3)"),
+            (0, "  at java.lang.Thread.run(Native Method)"),
+            (0, " at a.b.C.d(Unknown Source)"),
+            (1, "Traceback (most recent call last):"),
+            (2, "   at App.Main() in C:\\src\\app.cs:line 12"),
+            (2, "Server Error in '/' Application"),
+            (2, "System.NullReferenceException: x"),
+            (2, "System.InvalidOperationException"),
+            (2, "System.ArgumentException"),
+            (3, "<b>Fatal error</b>: x in /a.php on line <b>3</b>"),
+            (3, "<b>Notice</b>: y on line <b>9</b>"),
+            (3, "PHP Warning: z in /b.php on line 4"),
+            (3, "PHP Parse error: q on line 1"),
+            (4, "    at Object.<anonymous> (/app/x.js:1:2)"),
+            (4, "    at Module._compile (node:internal/x:1:1)"),
+            (4, "    at run (/app/y.js:10:5)"),
+            (4, "    at f (node:events:1:2)"),
+            (
+                5,
+                "You're seeing this error because you have <code>DEBUG = True</code>",
+            ),
+            (5, "Werkzeug Debugger"),
+            (5, "Whitelabel Error Page"),
+            (5, "ActionController::RoutingError"),
+            (5, "Action Controller: Exception caught"),
+            (5, "<title>Laravel</title> ... Whoops"),
+            (5, "Xdebug"),
+            (6, "You have an error in your SQL syntax"),
+            (6, "java.sql.SQLSyntaxErrorException"),
+            (6, "java.sql.SQLException"),
+            (6, "ORA-00933"),
+            (6, "PG::SyntaxError"),
+            (6, "PG::Error"),
+            (6, "psycopg2.errors"),
+            (6, "SQLSTATE[42000]"),
+            (6, "Unclosed quotation mark after the character string"),
+            (6, "Microsoft OLE DB Provider for SQL Server"),
+            (6, "SQLite::Exception"),
+            (6, "SQLite3::SQLException"),
+            (6, "sqlite3.OperationalError"),
+            (6, "mysql_fetch_array()"),
+            (6, "syntax error at or near"),
+            (6, "Incorrect syntax near"),
+            (6, "SQLException"),
+            (7, "AKIAIOSFODNN7EXAMPLE"),
+            (7, "ASIAIOSFODNN7EXAMPLE"),
+            (8, "-----BEGIN PRIVATE KEY-----"),
+            (8, "-----BEGIN OPENSSH PRIVATE KEY-----"),
+            (9, "ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+            (9, "github_pat_abcdefghijklmnopqrstuvwxyz0123456789abcd"),
+            (9, "xoxb-1234567890"),
+            (9, "sk_live_abcdefghijklmnopqrst"),
+            (9, "AIzaabcdefghijklmnopqrstuvwxyz012345678"),
+            (9, "glpat-abcdefghijklmnopqrst"),
+            (10, "<title>Index of /files"),
+            (10, "<h1>Index of /x"),
+            (10, "[To Parent Directory]"),
+        ];
+        for (i, text) in table {
+            let re = BODY[*i].regex().expect("pattern compiles");
+            assert!(re.is_match(text), "pattern {i} does not match {text:?}");
+            assert_ne!(body_candidates(text.as_bytes()) & (1 << i), 0, "{text:?}");
+        }
+        // A branch-by-branch count: the table covers every pattern.
+        for i in 0..BODY.len() {
+            assert!(table.iter().any(|(j, _)| *j == i), "no example for {i}");
+        }
+        let benign = r#"{"id":1,"name":"widget","at":"2024-01-01T00:00:00Z","tags":["a"]}"#;
+        assert_eq!(body_candidates(benign.as_bytes()), 0);
+    }
+
+    /// A card-like run ending in non-ASCII digits: not a card number
+    /// (only ASCII digits are), and no panic cutting its evidence.
+    #[test]
+    fn card_numbers_are_ascii_digits() {
+        for (body, found) in [
+            ("4111 1111 1111 1111", true),
+            ("4111 1111 1111 9\u{966}\u{663}", false),
+            ("4111 1111 1111 9", true),
+            ("4111 1111 1111 1111\u{966}", false),
+        ] {
+            let t = tx(&[], 200, &[], body);
+            assert_eq!(
+                classes(&t, false).contains(&"pii.card_number"),
+                found,
+                "{body:?}"
             );
         }
     }
