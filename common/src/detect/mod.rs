@@ -636,6 +636,18 @@ impl Detector {
         if let Some(f) = rules::proto(&p.name, &key_cx) {
             add(out, f, &p.name);
         }
+        // A parameter that is a name alone (`?tempdb`, a form body `tempdb`).
+        if p.kind == Kind::Value {
+            let key = p
+                .name
+                .strip_prefix("body.form.")
+                .or_else(|| p.name.strip_prefix("query."));
+            if let Some(key) = key.filter(|k| p.value.is_empty() || p.value == *k) {
+                if let Some(f) = rules::class(sqli::catalog_key(key), "sqli") {
+                    add(out, f, key);
+                }
+            }
+        }
         for v in &variants {
             let v: &str = v;
             let shape = gate::Shape::of(v);
@@ -661,6 +673,10 @@ impl Detector {
                 }
             }
             if !special {
+                // Upload names are words too (`sess_<id>`, `id_rsa`).
+                if let Some(f) = rules::upload_word(v, &cx) {
+                    add(out, f, v);
+                }
                 // Pure base64 may hide gadget names or serialization magic.
                 if v.len() >= 6 && (!self.gates || shape.may_java_base64()) {
                     if let Some(f) = rules::java_base64(v) {

@@ -2105,6 +2105,17 @@ fn upload_name(lower: &str) -> Option<ClassFound> {
     None
 }
 
+/// An upload name that is a single word (`sess_<id>`, `id_rsa`, `crontab`):
+/// the judge skips words, so this is the one check that reads them, on
+/// file-name points only (multipart file names, `X-Filename` and kin).
+pub fn upload_word(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
+    if cx.kind == Kind::Filename || cx.kind == Kind::Header && filename_header(cx.name) {
+        upload_name(&s.to_ascii_lowercase())
+    } else {
+        None
+    }
+}
+
 /// PHP code injection.
 pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     let lower = s.to_ascii_lowercase();
@@ -3220,6 +3231,57 @@ mod tests {
         assert!(ssti("<% if True %>49<% endif %>").is_some());
         assert_eq!(ssti("{% if user %}Hi {{ user.name }}{% endif %}"), None);
         assert_eq!(ssti("<% if @items.any? %>list<% end %>"), None);
+    }
+
+    #[test]
+    fn upload_words() {
+        for (kind, name, v, hit) in [
+            (
+                Kind::Header,
+                "header.X-Filename",
+                "sess_d8ew88tqmabdcokhumchy8htqm",
+                true,
+            ),
+            (
+                Kind::Header,
+                "header.X.Filename",
+                "sess_1234567890abcdefghij",
+                true,
+            ),
+            (
+                Kind::Filename,
+                "header.X-Filename.filename",
+                "sess_abc-123-def-456-ghij",
+                true,
+            ),
+            (Kind::Filename, "body.multipart.f.filename", "id_rsa", true),
+            (
+                Kind::Header,
+                "header.X-Filename",
+                "sess_2024_summary_final",
+                false,
+            ),
+            (Kind::Header, "header.X-Filename", "sess_review", false),
+            (Kind::Header, "header.X-Filename", "session_notes", false),
+            (
+                Kind::Value,
+                "query.f",
+                "sess_d8ew88tqmabdcokhumchy8htqm",
+                false,
+            ),
+            (
+                Kind::Header,
+                "header.X-Request-Id",
+                "sess_d8ew88tqmabdcokhumchy8htqm",
+                false,
+            ),
+        ] {
+            assert_eq!(
+                upload_word(v, &cx(kind, name)).is_some(),
+                hit,
+                "{name} {v:?}"
+            );
+        }
     }
 
     #[test]
