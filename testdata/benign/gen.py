@@ -428,6 +428,19 @@ for word in ["northwind_orders", "tempdata", "sessions"]:
 for name in ["sess_2024_summary_final", "session_notes", "sess_review", "crontab_howto.pdf", "ID_photo"]:
     req("PUT", "/api/v1/files", auth() + [("X-Filename", name), ("Content-Type", "application/octet-stream")],
         "binarydata", "x-filename upload")
+# Parameter names that are ids or base64-like (Firebase push ids, cloud cookies) and
+# base64 cookie sessions holding JSON with \u escapes: keys and cookies the
+# serialization checks read.
+import base64 as _b64
+for keys in [["-NrT9xQ1aB2cD3eF4gH5", "-NrT9xQ1aB2cD3eF4gH6"], ["AbCdEf0123", "rO0sAB"], ["KztLane", "Cs7Qty"]]:
+    req("PATCH", "/api/v1/lists/7", auth() + [("Content-Type", "application/json")],
+        json.dumps({k: {"done": False, "title": "Buy milk"} for k in keys}), "id-keyed json")
+    req("GET", "/api/v1/lists?" + q({k: "1" for k in keys}), auth(), what="id-keyed query")
+for payload in [{"passport": {"user": "5f1d2c"}, "flash": {}}, {"msg": "caf\u00e9 ready", "cart": [1, 2]},
+                {"fn": "function() { return 1 }", "_$$": "marker"}]:
+    sess = _b64.b64encode(json.dumps(payload).encode()).decode()
+    req("GET", "/account", [("Cookie", f"session={sess}; session.sig=Zm9vYmFy; AWSALB=Q1tzA0BmYXN0; AWSALBCORS=Q1tzA0BmYXN0")],
+        what="base64 json cookie session")
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
     print(text.rstrip("\n"))

@@ -581,6 +581,30 @@ impl Detector {
         self.memo.insert(self.memo_key.clone(), out.clone());
     }
 
+    /// Checks on a plain parameter name, which has no point of its own
+    /// (`points::plain_key`): a bare catalog name (`?tempdb`, a form body
+    /// `tempdb`) and Java serialization magic in base64 (`rO0ABQ=test`).
+    fn judge_key(&self, p: &Point<'_>, out: &mut Vec<(ClassFound, String)>) {
+        let key = match p.kind {
+            Kind::Value => ["query.", "body.form.", "body.json."]
+                .iter()
+                .find_map(|pre| p.name.strip_prefix(pre)),
+            Kind::Cookie => p.name.strip_prefix("cookie."),
+            _ => None,
+        };
+        let Some(key) = key else { return };
+        if p.kind == Kind::Value && (p.value.is_empty() || p.value == key) {
+            if let Some(f) = rules::class(sqli::catalog_key(key), "sqli") {
+                add(out, f, key);
+            }
+        }
+        if key.len() >= 6 && (!self.gates || gate::Shape::of(key).may_java_base64()) {
+            if let Some(f) = rules::java_base64(key) {
+                add(out, f, key);
+            }
+        }
+    }
+
     /// Every class finding of one point, best per class over its decoded forms.
     fn judge_point(&mut self, p: &Point<'_>, host: &str, out: &mut Vec<(ClassFound, String)>) {
         if p.kind == Kind::Header
@@ -636,18 +660,7 @@ impl Detector {
         if let Some(f) = rules::proto(&p.name, &key_cx) {
             add(out, f, &p.name);
         }
-        // A parameter that is a name alone (`?tempdb`, a form body `tempdb`).
-        if p.kind == Kind::Value {
-            let key = p
-                .name
-                .strip_prefix("body.form.")
-                .or_else(|| p.name.strip_prefix("query."));
-            if let Some(key) = key.filter(|k| p.value.is_empty() || p.value == *k) {
-                if let Some(f) = rules::class(sqli::catalog_key(key), "sqli") {
-                    add(out, f, key);
-                }
-            }
-        }
+        self.judge_key(p, out);
         for v in &variants {
             let v: &str = v;
             let shape = gate::Shape::of(v);

@@ -2607,8 +2607,34 @@ static JAVA_MARKERS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
 static GADGETS: LazyLock<Option<AhoCorasick>> =
     LazyLock::new(|| AhoCorasick::new(JAVA_GADGETS).ok());
 
+/// Whether `b` starts with `pat`, each character written as itself or as a
+/// JavaScript `\uXXXX` escape.
+fn escaped_prefix(b: &[u8], pat: &[u8]) -> bool {
+    let mut i = 0;
+    for &want in pat {
+        if b.get(i) == Some(&want) {
+            i += 1;
+            continue;
+        }
+        let hex = match (b.get(i..i + 2), b.get(i + 2..i + 6)) {
+            (Some(b"\\u"), Some(h)) => h,
+            _ => return false,
+        };
+        let code = std::str::from_utf8(hex)
+            .ok()
+            .and_then(|h| u32::from_str_radix(h, 16).ok());
+        if code != Some(u32::from(want)) {
+            return false;
+        }
+        i += 6;
+    }
+    true
+}
+
 /// Gadget names and serialization magic inside base64 at any alignment
-/// (the value is a fragment cut from a longer base64 stream).
+/// (the value is a fragment cut from a longer base64 stream); also
+/// node-serialize's `_$$ND_FUNC$$_` marker (13 bytes, so 8 or more
+/// base64 characters: `gate::Shape::may_java_base64` still covers it).
 pub fn java_base64(s: &str) -> Option<ClassFound> {
     let mut buf = Vec::new();
     let gadgets = B64_GADGETS.as_ref();
@@ -2630,6 +2656,14 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
             }
             if gadgets.is_some_and(|ac| ac.is_match(buf.as_slice())) {
                 return Some(("java", "java.base64_gadget", 0.8));
+            }
+            // node-serialize's function marker, base64-wrapped in a cookie,
+            // its letters maybe JavaScript-escaped (`_$$\u004e\u0044_FUNC$$_`).
+            if memchr::memmem::find_iter(&buf, b"_$$")
+                .take(4)
+                .any(|at| escaped_prefix(buf.get(at + 3..).unwrap_or(&[]), b"ND_FUNC$$_"))
+            {
+                return Some(("deser", "deser.node_base64", 0.8));
             }
         }
     }
@@ -3231,6 +3265,19 @@ mod tests {
         assert!(ssti("<% if True %>49<% endif %>").is_some());
         assert_eq!(ssti("{% if user %}Hi {{ user.name }}{% endif %}"), None);
         assert_eq!(ssti("<% if @items.any? %>list<% end %>"), None);
+    }
+
+    #[test]
+    fn node_marker_in_base64() {
+        // base64 of `_$$\u004e\u0044_FUNC$$_\u0066unction()` and of the plain marker.
+        assert!(java_base64("XyQkXHUwMDRlXHUwMDQ0X0ZVTkMkJF9cdTAwNjZ1bmN0aW9uKCkK").is_some());
+        assert!(java_base64("XyQkTkRfRlVOQyQkX2Z1bmN0aW9uKCl7fSgp").is_some());
+        // `_$$ND_FUN` cut short, `_$$\u004eX`, plain words.
+        assert_eq!(java_base64("XyQkTkRfRlVO"), None);
+        assert_eq!(java_base64("XyQkXHUwMDRlWA"), None);
+        assert!(escaped_prefix(b"\\u004eD", b"ND"));
+        assert!(!escaped_prefix(b"\\u004", b"N"));
+        assert!(!escaped_prefix(b"\\uzz4e", b"N"));
     }
 
     #[test]
