@@ -441,6 +441,11 @@ for payload in [{"passport": {"user": "5f1d2c"}, "flash": {}}, {"msg": "caf\u00e
     sess = _b64.b64encode(json.dumps(payload).encode()).decode()
     req("GET", "/account", [("Cookie", f"session={sess}; session.sig=Zm9vYmFy; AWSALB=Q1tzA0BmYXN0; AWSALBCORS=Q1tzA0BmYXN0")],
         what="base64 json cookie session")
+for fields in [{"hook": "on_js_function_load", "lang": "js"}, {"symbol": "__init__", "module": "js_functions"}]:
+    req("GET", "/api/v1/symbols?" + q(fields), auth(), what="code symbol query")
+for snippet in ["while (queue.length) run(queue.shift());", "for (const k of keys) { seen[k] = true; }"]:
+    sess = _b64.b64encode(json.dumps({"draft": snippet, "lang": "caf\u00e9"}).encode()).decode()
+    req("GET", "/editor", [("Cookie", f"draft={sess}")], what="base64 code draft cookie")
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
     print(text.rstrip("\n"))

@@ -686,8 +686,9 @@ impl Detector {
                 }
             }
             if !special {
-                // Upload names are words too (`sess_<id>`, `id_rsa`).
-                if let Some(f) = rules::upload_word(v, &cx) {
+                // Upload names are words too (`sess_<id>`, `id_rsa`), and so
+                // is funcster's `__js_function` marker.
+                if let Some(f) = rules::upload_word(v, &cx).or_else(|| rules::js_marker_word(v)) {
                     add(out, f, v);
                 }
                 // Pure base64 may hide gadget names or serialization magic.

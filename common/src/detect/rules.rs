@@ -2116,6 +2116,18 @@ pub fn upload_word(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     }
 }
 
+/// funcster's serialized-function marker, `__js_function`, is a word: the
+/// judge skips words, so this reads it on them (case-insensitive).
+pub fn js_marker_word(s: &str) -> Option<ClassFound> {
+    let b = s.as_bytes();
+    (b.len() >= 13
+        && memchr::memmem::find_iter(b, b"__").take(8).any(|at| {
+            b.get(at..at + 13)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"__js_function"))
+        }))
+    .then_some(("deser", "deser.node_function", 0.85))
+}
+
 /// PHP code injection.
 pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     let lower = s.to_ascii_lowercase();
@@ -2607,6 +2619,29 @@ static JAVA_MARKERS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
 static GADGETS: LazyLock<Option<AhoCorasick>> =
     LazyLock::new(|| AhoCorasick::new(JAVA_GADGETS).ok());
 
+/// `b` with JavaScript `\uXXXX` escapes resolved (other non-ASCII bytes
+/// become U+FFFD): decoded base64 read as source text.
+fn unescape_js(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let code = (c == b'\\' && b.get(i + 1) == Some(&b'u'))
+            .then(|| b.get(i + 2..i + 6))
+            .flatten()
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .and_then(char::from_u32);
+        if let Some(ch) = code {
+            out.push(ch);
+            i += 6;
+        } else {
+            out.push(if c.is_ascii() { c as char } else { '\u{fffd}' });
+            i += 1;
+        }
+    }
+    out
+}
+
 /// Whether `b` starts with `pat`, each character written as itself or as a
 /// JavaScript `\uXXXX` escape.
 fn escaped_prefix(b: &[u8], pat: &[u8]) -> bool {
@@ -2664,6 +2699,13 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
                 .any(|at| escaped_prefix(buf.get(at + 3..).unwrap_or(&[]), b"ND_FUNC$$_"))
             {
                 return Some(("deser", "deser.node_base64", 0.8));
+            }
+            // JavaScript escapes under base64 (`\u0077\u0068ile(true);`):
+            // the code they spell, read as a value would be.
+            if memchr::memmem::find(&buf, b"\\u00").is_some() {
+                if let Some(f) = js_code(&unescape_js(&buf).to_ascii_lowercase()) {
+                    return Some(f);
+                }
             }
         }
     }
@@ -3275,9 +3317,28 @@ mod tests {
         // `_$$ND_FUN` cut short, `_$$\u004eX`, plain words.
         assert_eq!(java_base64("XyQkTkRfRlVO"), None);
         assert_eq!(java_base64("XyQkXHUwMDRlWA"), None);
+        // `\u0077\u0068ile(true);` under base64: a loop an eval spins on.
+        assert!(java_base64("XHUwMDc3XHUwMDY4aWxlKHRydWUpOwo").is_some());
+        assert_eq!(
+            unescape_js(b"\\u0077\\u0068ile \\u12 \\uzzzz \xff"),
+            "while \\u12 \\uzzzz \u{fffd}"
+        );
         assert!(escaped_prefix(b"\\u004eD", b"ND"));
         assert!(!escaped_prefix(b"\\u004", b"N"));
         assert!(!escaped_prefix(b"\\uzz4e", b"N"));
+    }
+
+    #[test]
+    fn js_marker_words() {
+        for (v, hit) in [
+            ("__js_function", true),
+            ("x__JS_FUNCTION", true),
+            ("__js_func", false),
+            ("js_function_list", false),
+            ("__init__ __main__", false),
+        ] {
+            assert_eq!(js_marker_word(v).is_some(), hit, "{v:?}");
+        }
     }
 
     #[test]
