@@ -398,6 +398,54 @@ for fields in [
 ]:
     req("GET", "/api/v1/articles?" + q(fields), auth(), what="orm filter query")
     req("POST", "/api/v1/articles/search", auth() + [("Content-Type", "application/json")], json.dumps(fields), "orm filter json")
+# Round 4 look-alikes: catalog names in prose and as parameter values, comparisons
+# and quotes in text, slash commands, and upload names that are one word.
+PROSE4 = [
+    "We use the Northwind sample database in the SQL course",
+    "tempdb filled the disk again last night",
+    "Rename the schema_name column to owner",
+    "It's 'yes' or 'no', nothing else",
+    "'a' < 'b' in alphabetical order",
+    "/create table for six persons, by the window",
+    "The 6 as\" from the brochure is a typo",
+    "Score: (3) like (4) stars",
+    "Tom's CREATE TABLE question",
+    "Create table for two, please",
+]
+for t in PROSE4:
+    req("POST", "/api/v1/comments", auth() + [("Content-Type", "application/json")],
+        json.dumps({"post_id": 45, "body": t, "author": random.choice(NAMES)}, ensure_ascii=False), "prose4 comment")
+    req("POST", "/contact", cookie() + [("Content-Type", "application/x-www-form-urlencoded")],
+        q({"name": random.choice(NAMES), "message": t}), "prose4 form")
+    req("GET", "/search?" + q({"q": t}), cookie(), what="prose4 search")
+for fields in [{"database": "northwind", "schema": "public"}, {"db": "msdb", "table": "backupset"},
+               {"catalog": "tempdb"}, {"schema_name": "sales"}]:
+    req("GET", "/admin/db/browse?" + q(fields), cookie(), what="db admin query")
+    req("POST", "/admin/db/browse", cookie() + [("Content-Type", "application/x-www-form-urlencoded")],
+        q(fields), "db admin form")
+for word in ["northwind_orders", "tempdata", "sessions"]:
+    req("POST", "/api/v1/flags", auth() + [("Content-Type", "application/x-www-form-urlencoded")], word, "bare word form")
+for name in ["sess_2024_summary_final", "session_notes", "sess_review", "crontab_howto.pdf", "ID_photo"]:
+    req("PUT", "/api/v1/files", auth() + [("X-Filename", name), ("Content-Type", "application/octet-stream")],
+        "binarydata", "x-filename upload")
+# Parameter names that are ids or base64-like (Firebase push ids, cloud cookies) and
+# base64 cookie sessions holding JSON with \u escapes: keys and cookies the
+# serialization checks read.
+import base64 as _b64
+for keys in [["-NrT9xQ1aB2cD3eF4gH5", "-NrT9xQ1aB2cD3eF4gH6"], ["AbCdEf0123", "rO0sAB"], ["KztLane", "Cs7Qty"]]:
+    req("PATCH", "/api/v1/lists/7", auth() + [("Content-Type", "application/json")],
+        json.dumps({k: {"done": False, "title": "Buy milk"} for k in keys}), "id-keyed json")
+    req("GET", "/api/v1/lists?" + q({k: "1" for k in keys}), auth(), what="id-keyed query")
+for payload in [{"passport": {"user": "5f1d2c"}, "flash": {}}, {"msg": "caf\u00e9 ready", "cart": [1, 2]},
+                {"fn": "function() { return 1 }", "_$$": "marker"}]:
+    sess = _b64.b64encode(json.dumps(payload).encode()).decode()
+    req("GET", "/account", [("Cookie", f"session={sess}; session.sig=Zm9vYmFy; AWSALB=Q1tzA0BmYXN0; AWSALBCORS=Q1tzA0BmYXN0")],
+        what="base64 json cookie session")
+for fields in [{"hook": "on_js_function_load", "lang": "js"}, {"symbol": "__init__", "module": "js_functions"}]:
+    req("GET", "/api/v1/symbols?" + q(fields), auth(), what="code symbol query")
+for snippet in ["while (queue.length) run(queue.shift());", "for (const k of keys) { seen[k] = true; }"]:
+    sess = _b64.b64encode(json.dumps({"draft": snippet, "lang": "caf\u00e9"}).encode()).decode()
+    req("GET", "/editor", [("Cookie", f"draft={sess}")], what="base64 code draft cookie")
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
     print(text.rstrip("\n"))

@@ -581,6 +581,32 @@ impl Detector {
         self.memo.insert(self.memo_key.clone(), out.clone());
     }
 
+    /// Checks on a plain parameter name, which has no point of its own
+    /// (`points::plain_key`): a bare catalog name (`?tempdb`, a form body
+    /// `tempdb`) and Java serialization magic in base64 (`rO0ABQ=test`).
+    fn judge_key(p: &Point<'_>, out: &mut Vec<(ClassFound, String)>) {
+        let key = match p.kind {
+            Kind::Value => ["query.", "body.form.", "body.json."]
+                .iter()
+                .find_map(|pre| p.name.strip_prefix(pre)),
+            Kind::Cookie => p.name.strip_prefix("cookie."),
+            _ => None,
+        };
+        let Some(key) = key else { return };
+        if p.kind == Kind::Value && (p.value.is_empty() || p.value == key) {
+            if let Some(f) = rules::class(sqli::catalog_key(key), "sqli") {
+                add(out, f, key);
+            }
+        }
+        // The stream magic's 13 zero bits make an `A` at any alignment, and
+        // few names have a capital `A`: the cheap test before decoding.
+        if key.len() >= 6 && memchr::memchr(b'A', key.as_bytes()).is_some() {
+            if let Some(f) = rules::java_base64(key) {
+                add(out, f, key);
+            }
+        }
+    }
+
     /// Every class finding of one point, best per class over its decoded forms.
     fn judge_point(&mut self, p: &Point<'_>, host: &str, out: &mut Vec<(ClassFound, String)>) {
         if p.kind == Kind::Header
@@ -639,6 +665,7 @@ impl Detector {
         if let Some(f) = rules::proto(&p.name, &key_cx) {
             add(out, f, &p.name);
         }
+        Self::judge_key(p, out);
         for v in &variants {
             let v: &str = v;
             let shape = gate::Shape::of(v);
@@ -666,6 +693,11 @@ impl Detector {
                 }
             }
             if !special {
+                // Upload names are words too (`sess_<id>`, `id_rsa`), and so
+                // is funcster's `__js_function` marker.
+                if let Some(f) = rules::upload_word(v, &cx).or_else(|| rules::js_marker_word(v)) {
+                    add(out, f, v);
+                }
                 // Pure base64 may hide gadget names or serialization magic.
                 if v.len() >= 6 && (!self.gates || shape.may_java_base64()) {
                     if let Some(f) = rules::java_base64(v) {

@@ -2105,6 +2105,29 @@ fn upload_name(lower: &str) -> Option<ClassFound> {
     None
 }
 
+/// An upload name that is a single word (`sess_<id>`, `id_rsa`, `crontab`):
+/// the judge skips words, so this is the one check that reads them, on
+/// file-name points only (multipart file names, `X-Filename` and kin).
+pub fn upload_word(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
+    if cx.kind == Kind::Filename || cx.kind == Kind::Header && filename_header(cx.name) {
+        upload_name(&s.to_ascii_lowercase())
+    } else {
+        None
+    }
+}
+
+/// funcster's serialized-function marker, `__js_function`, is a word: the
+/// judge skips words, so this reads it on them (case-insensitive).
+pub fn js_marker_word(s: &str) -> Option<ClassFound> {
+    let b = s.as_bytes();
+    (b.len() >= 13
+        && memchr::memmem::find_iter(b, b"__").take(8).any(|at| {
+            b.get(at..at + 13)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"__js_function"))
+        }))
+    .then_some(("deser", "deser.node_function", 0.85))
+}
+
 /// PHP code injection.
 pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     let lower = s.to_ascii_lowercase();
@@ -2596,8 +2619,57 @@ static JAVA_MARKERS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
 static GADGETS: LazyLock<Option<AhoCorasick>> =
     LazyLock::new(|| AhoCorasick::new(JAVA_GADGETS).ok());
 
+/// `b` with JavaScript `\uXXXX` escapes resolved (other non-ASCII bytes
+/// become U+FFFD): decoded base64 read as source text.
+fn unescape_js(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let code = (c == b'\\' && b.get(i + 1) == Some(&b'u'))
+            .then(|| b.get(i + 2..i + 6))
+            .flatten()
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .and_then(char::from_u32);
+        if let Some(ch) = code {
+            out.push(ch);
+            i += 6;
+        } else {
+            out.push(if c.is_ascii() { c as char } else { '\u{fffd}' });
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Whether `b` starts with `pat`, each character written as itself or as a
+/// JavaScript `\uXXXX` escape.
+fn escaped_prefix(b: &[u8], pat: &[u8]) -> bool {
+    let mut i = 0;
+    for &want in pat {
+        if b.get(i) == Some(&want) {
+            i += 1;
+            continue;
+        }
+        let hex = match (b.get(i..i + 2), b.get(i + 2..i + 6)) {
+            (Some(b"\\u"), Some(h)) => h,
+            _ => return false,
+        };
+        let code = std::str::from_utf8(hex)
+            .ok()
+            .and_then(|h| u32::from_str_radix(h, 16).ok());
+        if code != Some(u32::from(want)) {
+            return false;
+        }
+        i += 6;
+    }
+    true
+}
+
 /// Gadget names and serialization magic inside base64 at any alignment
-/// (the value is a fragment cut from a longer base64 stream).
+/// (the value is a fragment cut from a longer base64 stream); also
+/// node-serialize's `_$$ND_FUNC$$_` marker (13 bytes, so 8 or more
+/// base64 characters: `gate::Shape::may_java_base64` still covers it).
 pub fn java_base64(s: &str) -> Option<ClassFound> {
     let mut buf = Vec::new();
     let gadgets = B64_GADGETS.as_ref();
@@ -2619,6 +2691,21 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
             }
             if gadgets.is_some_and(|ac| ac.is_match(buf.as_slice())) {
                 return Some(("java", "java.base64_gadget", 0.8));
+            }
+            // node-serialize's function marker, base64-wrapped in a cookie,
+            // its letters maybe JavaScript-escaped (`_$$\u004e\u0044_FUNC$$_`).
+            if memchr::memmem::find_iter(&buf, b"_$$")
+                .take(4)
+                .any(|at| escaped_prefix(buf.get(at + 3..).unwrap_or(&[]), b"ND_FUNC$$_"))
+            {
+                return Some(("deser", "deser.node_base64", 0.8));
+            }
+            // JavaScript escapes under base64 (`\u0077\u0068ile(true);`):
+            // the code they spell, read as a value would be.
+            if memchr::memmem::find(&buf, b"\\u00").is_some() {
+                if let Some(f) = js_code(&unescape_js(&buf).to_ascii_lowercase()) {
+                    return Some(f);
+                }
             }
         }
     }
@@ -3220,6 +3307,89 @@ mod tests {
         assert!(ssti("<% if True %>49<% endif %>").is_some());
         assert_eq!(ssti("{% if user %}Hi {{ user.name }}{% endif %}"), None);
         assert_eq!(ssti("<% if @items.any? %>list<% end %>"), None);
+    }
+
+    #[test]
+    fn node_marker_in_base64() {
+        // base64 of `_$$\u004e\u0044_FUNC$$_\u0066unction()` and of the plain marker.
+        assert!(java_base64("XyQkXHUwMDRlXHUwMDQ0X0ZVTkMkJF9cdTAwNjZ1bmN0aW9uKCkK").is_some());
+        assert!(java_base64("XyQkTkRfRlVOQyQkX2Z1bmN0aW9uKCl7fSgp").is_some());
+        // `_$$ND_FUN` cut short, `_$$\u004eX`, plain words.
+        assert_eq!(java_base64("XyQkTkRfRlVO"), None);
+        assert_eq!(java_base64("XyQkXHUwMDRlWA"), None);
+        // `\u0077\u0068ile(true);` under base64: a loop an eval spins on.
+        assert!(java_base64("XHUwMDc3XHUwMDY4aWxlKHRydWUpOwo").is_some());
+        assert_eq!(
+            unescape_js(b"\\u0077\\u0068ile \\u12 \\uzzzz \xff"),
+            "while \\u12 \\uzzzz \u{fffd}"
+        );
+        assert!(escaped_prefix(b"\\u004eD", b"ND"));
+        assert!(!escaped_prefix(b"\\u004", b"N"));
+        assert!(!escaped_prefix(b"\\uzz4e", b"N"));
+    }
+
+    #[test]
+    fn js_marker_words() {
+        for (v, hit) in [
+            ("__js_function", true),
+            ("x__JS_FUNCTION", true),
+            ("__js_func", false),
+            ("js_function_list", false),
+            ("__init__ __main__", false),
+        ] {
+            assert_eq!(js_marker_word(v).is_some(), hit, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn upload_words() {
+        for (kind, name, v, hit) in [
+            (
+                Kind::Header,
+                "header.X-Filename",
+                "sess_d8ew88tqmabdcokhumchy8htqm",
+                true,
+            ),
+            (
+                Kind::Header,
+                "header.X.Filename",
+                "sess_1234567890abcdefghij",
+                true,
+            ),
+            (
+                Kind::Filename,
+                "header.X-Filename.filename",
+                "sess_abc-123-def-456-ghij",
+                true,
+            ),
+            (Kind::Filename, "body.multipart.f.filename", "id_rsa", true),
+            (
+                Kind::Header,
+                "header.X-Filename",
+                "sess_2024_summary_final",
+                false,
+            ),
+            (Kind::Header, "header.X-Filename", "sess_review", false),
+            (Kind::Header, "header.X-Filename", "session_notes", false),
+            (
+                Kind::Value,
+                "query.f",
+                "sess_d8ew88tqmabdcokhumchy8htqm",
+                false,
+            ),
+            (
+                Kind::Header,
+                "header.X-Request-Id",
+                "sess_d8ew88tqmabdcokhumchy8htqm",
+                false,
+            ),
+        ] {
+            assert_eq!(
+                upload_word(v, &cx(kind, name)).is_some(),
+                hit,
+                "{name} {v:?}"
+            );
+        }
     }
 
     #[test]

@@ -159,6 +159,38 @@ pub(super) const SCHEMA_WORDS: &[&str] = &[
     "dual",
 ];
 
+/// Database and catalog names a probe sends by name alone, as a bare
+/// parameter with no value (`tempdb`, `information_schema`): see [`catalog_key`].
+const CATALOG_NAMES: &[&str] = &[
+    "information_schema",
+    "tempdb",
+    "msdb",
+    "northwind",
+    "mysql.db",
+    "pg_catalog",
+    "pg_toast",
+    "pg_shadow",
+    "sqlite_master",
+    "sqlite_temp_master",
+    "schema_name",
+    "sysobjects",
+    "syscolumns",
+    "sysdatabases",
+    "msysobjects",
+    "msysaccessobjects",
+    "master..sysdatabases",
+];
+
+/// A parameter that is only a name, and the name is a database catalog's
+/// (`POST tempdb`, `?information_schema`): a probe for which database
+/// answers. A key with a value, or a catalog name inside prose, is not.
+pub fn catalog_key(key: &str) -> Option<Found> {
+    CATALOG_NAMES
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(key))
+        .then_some(("sqli.catalog_name", 0.6))
+}
+
 pub(super) fn keyword(w: &str) -> Option<Tok> {
     Some(match w {
         "select" => Tok::Kw(Kw::Select),
@@ -611,7 +643,10 @@ impl Reading<'_> {
             }
             Some(Tok::Kw(Kw::Dml(_))) => next == Some(Tok::Kw(Kw::From)),
             Some(Tok::Kw(Kw::Ddl)) => {
-                matches!(next, Some(Tok::Kw(Kw::Other)))
+                // `CREATE TABLE name`, not `create table for two` (two words).
+                let name = self.code(self.code(i + 1) + 1);
+                (matches!(next, Some(Tok::Kw(Kw::Other)))
+                    && !(self.at(name) == Some(Tok::Word) && self.at(name + 1) == Some(Tok::Word)))
                     || (next == Some(Tok::Word)
                         && self.word_is(
                             self.code(i + 1),
@@ -1271,6 +1306,10 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
             found = best(found, r.statement(c0).then_some(("sqli.statement", 0.7)));
         }
     }
+    if !broke {
+        found = best(found, compare_chain(r, c0));
+        found = best(found, closing_compare(r, c0));
+    }
     // An unclosed `IF(` opening on a literal comparison (`if(2=`): the
     // probe of a conditional injection; code compares a name, not a literal.
     if !broke && r.word_is(c0, &["if", "iif"]) && r.at(r.code(c0 + 1)) == Some(Tok::LParen) {
@@ -1348,7 +1387,14 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
                 let j = r.code(i + 1);
                 let alias = r.at(j);
                 let from = r.code(j + 1);
-                (matches!(alias, Some(Tok::Word | Tok::QIdent | Tok::Str(true)))
+                // `6 As" from`: the alias's quote is the break, `from` follows it.
+                let broken_alias = alias == Some(Tok::Str(false))
+                    && r.text(j)
+                        .get(1..)
+                        .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"from"))
+                    && matches!(prev, Some(Tok::Num | Tok::RParen | Tok::QIdent));
+                (broken_alias
+                    || matches!(alias, Some(Tok::Word | Tok::QIdent | Tok::Str(true)))
                     && r.at(from) == Some(Tok::Kw(Kw::From))
                     // `from the mine`: an article is no table name.
                     && !r.word_is(r.code(from + 1), ARTICLES)
@@ -1356,7 +1402,7 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
                         prev,
                         Some(Tok::RParen | Tok::QIdent | Tok::Num | Tok::Str(_))
                     ) || matches!(alias, Some(Tok::QIdent | Tok::Str(_)))))
-                .then_some(("sqli.select_alias", 0.7))
+                .then_some(("sqli.select_alias", if broken_alias { 0.65 } else { 0.7 }))
             }
             Tok::Kw(Kw::From) => r.after_from(i),
             Tok::Kw(Kw::Select) => r.select_what(i),
@@ -1432,16 +1478,23 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
             Tok::Kw(Kw::Set) if r.prev(i).is_none() || r.prev(i) == Some(Tok::Semi) => {
                 (r.at(r.code(i + 1)) == Some(Tok::Var)).then_some(("sqli.set_variable", 0.7))
             }
-            Tok::Kw(Kw::Ddl) if matches!(r.prev(i), None | Some(Tok::Semi)) || broke => {
+            Tok::Kw(Kw::Ddl)
+                if matches!(r.prev(i), None | Some(Tok::Semi))
+                    // After a break, not inside a sentence (`Tom's CREATE TABLE question`).
+                    || broke && r.prev(i) != Some(Tok::Word)
+                    // `/CREATE TABLE x`: only a slash before the statement.
+                    || (i == 1 && r.at(0) == Some(Tok::Op) && r.byte(0) == b'/') =>
+            {
                 let j = r.code(i + 1);
                 if r.word_is(j, &["table", "database", "function", "procedure", "view"])
                     && matches!(r.at(r.code(j + 1)), Some(Tok::Word | Tok::QIdent))
                 {
                     let k = r.code(j + 2);
-                    matches!(
-                        r.at(k),
-                        None | Some(Tok::LParen | Tok::Semi | Tok::Comment | Tok::Word)
-                    )
+                    // A word after the name only as DDL's own last word
+                    // (`DROP TABLE x CASCADE`), not `create table for six persons`.
+                    (matches!(r.at(k), None | Some(Tok::LParen | Tok::Semi | Tok::Comment))
+                        || r.word_is(k, DDL_TRAILERS)
+                            && matches!(r.at(k + 1), None | Some(Tok::Semi | Tok::Comment)))
                     .then_some(("sqli.ddl", 0.75))
                 } else {
                     // `DROP sampletable;`, `DROP/*x*/sampletable`: a comment
@@ -1471,6 +1524,47 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
     }
     found
 }
+
+/// A chain of comparisons between literals that is the whole value, one
+/// of them a string: `'{"a":2}' < '$.a' = 7` (SQLite's JSON path compare),
+/// `'a' = 'b' = 0`. Prose and arithmetic do not chain comparisons of
+/// quoted strings.
+fn compare_chain(r: &Reading<'_>, c0: usize) -> Option<Found> {
+    let mut i = c0;
+    let mut strings = 0;
+    let mut n = 0;
+    loop {
+        let t = r.at(i)?;
+        if !literal(Some(t)) {
+            return None;
+        }
+        strings += usize::from(t == Tok::Str(true));
+        n += 1;
+        i = r.code(i + 1);
+        match r.at(i) {
+            Some(Tok::Cmp) => i = r.code(i + 1),
+            None | Some(Tok::Comment | Tok::Semi) => break,
+            _ => return None,
+        }
+    }
+    (n >= 3 && strings >= 1).then_some(("sqli.compare_chain", 0.65))
+}
+
+/// A value that closes a group, compares with a word operator and opens
+/// another: `) like (`, `)rlike(`: the middle of a conditional injection.
+fn closing_compare(r: &Reading<'_>, c0: usize) -> Option<Found> {
+    if r.at(c0) != Some(Tok::RParen) {
+        return None;
+    }
+    let k = r.code(c0 + 1);
+    (r.at(k) == Some(Tok::Cmp)
+        && r.word_is(k, &["like", "rlike", "regexp", "ilike", "glob"])
+        && r.at(r.code(k + 1)) == Some(Tok::LParen))
+    .then_some(("sqli.closing_compare", 0.6))
+}
+
+/// Words that end a DDL statement after the object's name.
+const DDL_TRAILERS: &[&str] = &["cascade", "purge", "restrict"];
 
 /// Rules for a reading that starts right after a string break.
 fn broken(r: &Reading<'_>) -> Option<Found> {
@@ -1844,6 +1938,16 @@ mod tests {
             "benchmark(3000000,MD5(4)",
             "unhex(",
             "database(",
+            // Round 4: a comparison chain, a closing conditional, an alias
+            // closed by the break, a statement after a slash.
+            "'{\"a\":2,\"c\":[4,5,{\"f\":7}]}' < '$.c[2].f' = 7",
+            "'a' = 'b' = 0",
+            ") like (",
+            ")rlike(",
+            "6 As\" from",
+            "/CREATE TABLE Persons",
+            "DROP TABLE users CASCADE",
+            "x' DROP TABLE users--",
         ] {
             assert!(
                 detect(a, &mut s).is_some_and(|f| f.1 >= 0.5),
@@ -1923,6 +2027,17 @@ mod tests {
             "Bob's car is similar to mine -- and older",
             "I know it as `gold` from the mine",
             "known as \"Red\" from this point on",
+            // Round 4 look-alikes.
+            "'a' < 'b' in alphabetical order",
+            "It's 'yes' or 'no', nothing else",
+            "Score: (3) like (4) stars",
+            ":) like (this)",
+            "The 6 as\" from the brochure is a typo",
+            "/create table for six persons, by the window",
+            "create table for two",
+            "Tom's CREATE TABLE question",
+            "Northwind",
+            "tempdb filled the disk",
         ] {
             assert_eq!(
                 detect(b, &mut s),
@@ -1930,6 +2045,22 @@ mod tests {
                 "flagged {b:?} {:?}",
                 detect(b, &mut s)
             );
+        }
+    }
+
+    #[test]
+    fn catalog_keys() {
+        for (key, hit) in [
+            ("tempdb", true),
+            ("Northwind", true),
+            ("SCHEMA_NAME", true),
+            ("mysql.db", true),
+            ("information_schema", true),
+            ("northwind_orders", false),
+            ("schema", false),
+            ("db", false),
+        ] {
+            assert_eq!(catalog_key(key).is_some(), hit, "{key:?}");
         }
     }
 
