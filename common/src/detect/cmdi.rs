@@ -10,7 +10,7 @@
 //! words that are also English (`cat`, `id`, `echo`) need a shell-looking
 //! argument (`-l`, `/etc/passwd`, `$HOME`) or nothing after them.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::LazyLock;
 
 use super::sqli::Found;

@@ -327,6 +327,26 @@ pub fn base64_text(s: &str) -> Option<String> {
     } else {
         base64::engine::general_purpose::STANDARD_NO_PAD
     };
+    // Most base64-looking ids (hex, random tokens) decode to binary: find
+    // that on the stack, 192 bytes at a time, before allocating. A byte
+    // outside the printable set counts against the same 1-in-10 budget the
+    // whole decoded text gets (a chunk of whole 4-character groups decodes
+    // as it does within the whole).
+    let decoded = t.len() / 4 * 3 + (t.len() % 4).saturating_sub(1);
+    let mut bad = 0usize;
+    let mut buf = [0u8; 192];
+    for chunk in t.as_bytes().chunks(256) {
+        let n = engine.decode_slice(chunk, &mut buf).ok()?;
+        bad += buf
+            .get(..n)
+            .unwrap_or(&[])
+            .iter()
+            .filter(|&&c| !((0x20..0x7f).contains(&c) || c == b'\n' || c == b'\r' || c == b'\t'))
+            .count();
+        if bad * 10 > decoded {
+            return None;
+        }
+    }
     let bytes = engine.decode(t).ok()?;
     let printable = bytes
         .iter()
@@ -345,11 +365,16 @@ pub fn variants<'a>(raw: &'a str, plus: bool, out: &mut Vec<Cow<'a, str>>) {
     out.clear();
     let raw = cap(raw, MAX_VALUE);
     out.push(Cow::Borrowed(raw));
-    let mut cur: Cow<'a, str> = Cow::Borrowed(raw);
+    // The form the next round decodes: always one of `out` (a round whose
+    // result repeats an earlier form goes on from that form), so no copy.
+    let mut cur = 0;
     for round in 0..MAX_ROUNDS {
         let mut next: Option<String> = None;
         let mut step = |f: &dyn Fn(&str) -> Option<String>| {
-            let base = next.as_deref().unwrap_or(&cur);
+            let base = match &next {
+                Some(n) => n.as_str(),
+                None => out.get(cur).map_or("", |v| v),
+            };
             if let Some(mut d) = f(base) {
                 d.truncate(cap(&d, MAX_VALUE).len());
                 next = Some(d);
@@ -362,10 +387,13 @@ pub fn variants<'a>(raw: &'a str, plus: bool, out: &mut Vec<Cow<'a, str>>) {
         if out.len() >= MAX_VARIANTS {
             break;
         }
-        if !out.iter().any(|v| *v == n) {
-            out.push(Cow::Owned(n.clone()));
-        }
-        cur = Cow::Owned(n);
+        cur = match out.iter().position(|v| *v == n) {
+            Some(at) => at,
+            None => {
+                out.push(Cow::Owned(n));
+                out.len() - 1
+            }
+        };
     }
     // One base64 layer, on the raw and on the last form, then URL-decoded once.
     let last = out.len() - 1;

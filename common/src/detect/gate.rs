@@ -8,6 +8,7 @@
 
 use std::sync::LazyLock;
 
+use super::points::Kind;
 use super::{cmdi, sqli};
 
 /// Byte classes present in one value.
@@ -84,6 +85,62 @@ impl Shape {
     pub fn may_java_base64(&self) -> bool {
         self.base64
     }
+}
+
+/// `rules::files` on a value `v` of point kind `kind`. Every return of
+/// `files` needs one of these in the raw value (`files` reads it lower-cased,
+/// `\` as `/`, `/./` as `/`; that collapse only ever joins a `/` to what
+/// followed the removed `./`, so it makes no `..`, no `:/`, no `0x2e` and no
+/// `proc/` that the raw value lacks):
+/// - a `..` (every climb: `ups`, upload names, above the root, deep, null
+///   byte, `..\`/`..;` relative);
+/// - a `0x2e` in any case (hex-spelled dots);
+/// - a `:` before a `/` or `\`, or `file:`/`netdoc:` (the wrappers, all
+///   `x://` but `jar:file:` and `netdoc:`; the `c:/` and `file:` absolute paths);
+/// - a `/` or `\` before a `.` (`/.ssh/`, `/.docker/`, ... and hidden files);
+/// - `proc` or `sys` before a `/` or `\` (the kernel's pseudo files, and
+///   every check naming `/proc/` or `/sys/`);
+/// - a leading `.ssh` (`.ssh/` at the start);
+/// - for any kind but a path, a leading `/` or `\` (the absolute files);
+/// - for a path (whose absolute files need `/etc/`, or one of the above): a
+///   `.` anywhere (restricted extensions, `win.ini`, hidden files), a `/@`
+///   (`/@fs/`, `/@id/`), or a leading `/etc` before a `/` or `\`.
+pub(super) fn may_files(v: &str, kind: Kind) -> bool {
+    let b = v.as_bytes();
+    let sep = |c: u8| c == b'/' || c == b'\\';
+    let is_path = kind == Kind::Path;
+    let lead = b.first().copied().is_some_and(sep);
+    if (!is_path && lead)
+        || b.get(..4).is_some_and(|w| w.eq_ignore_ascii_case(b".ssh"))
+        || memchr::memmem::find(b, b"..").is_some()
+        || contains_ignore_case(b, b"0x2e")
+    {
+        return true;
+    }
+    if is_path
+        && (memchr::memchr2(b'.', b'@', b).is_some()
+            || lead
+                && b.get(1..4).is_some_and(|w| w.eq_ignore_ascii_case(b"etc"))
+                && b.get(4).copied().is_some_and(sep))
+    {
+        return true;
+    }
+    let ends_ci = |end: usize, word: &[u8]| {
+        end.checked_sub(word.len())
+            .and_then(|from| b.get(from..end))
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
+    };
+    for at in memchr::memchr3_iter(b'/', b'\\', b':', b) {
+        let next = b.get(at + 1).copied();
+        if b.get(at) == Some(&b':') {
+            if next.is_some_and(sep) || ends_ci(at, b"file") || ends_ci(at, b"netdoc") {
+                return true;
+            }
+        } else if next == Some(b'.') || ends_ci(at, b"proc") || ends_ci(at, b"sys") {
+            return true;
+        }
+    }
+    false
 }
 
 /// Most bytes of a word the word gates look up: longer than every word in

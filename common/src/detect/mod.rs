@@ -670,8 +670,9 @@ impl Detector {
             let v: &str = v;
             let shape = gate::Shape::of(v);
             let special = shape.special;
+            let may_files = !self.gates || gate::may_files(v, p.kind);
             if matches!(p.kind, Kind::Path) {
-                if let Some(f) = rules::files(v, &cx) {
+                if let Some(f) = may_files.then(|| rules::files(v, &cx)).flatten() {
                     add(out, f, v);
                 }
                 if let Some(f) = rules::crlf(v, &cx) {
@@ -712,7 +713,7 @@ impl Detector {
                 }
             }
             for f in [
-                rules::files(v, &cx),
+                may_files.then(|| rules::files(v, &cx)).flatten(),
                 rules::urls(v, &cx),
                 rules::log4shell(v),
                 rules::ssti(v),

@@ -500,6 +500,21 @@ const GATE_ATTACKS: &[&str] = &[
     "GET /list?id=1+or+true HTTP/1.1\r\nHost: a.example\r\n\r\n",
     "GET /list/INFORMATION_SCHEMA/tables HTTP/1.1\r\nHost: a.example\r\n\r\n",
     "POST /api/run HTTP/1.1\r\nHost: a.example\r\nContent-Type: application/json\r\nContent-Length: 44\r\n\r\n{\"cmd\":\"visudo\",\"t\":\"OPENROWSET\",\"n\":\"1\"}",
+    // File access in every spelling `gate::may_files` must let through.
+    "GET /view?f=..%5C..%5Cboot.ini HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /view?f=php://filter/resource=index HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /view?f=file:///etc/passwd HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /view?f=jar:file:x.jar!/a HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /view?f=0x2e0x2e/0x2e0x2e/etc/passwd HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /view?f=%5CPROC%5Cself%5Cenviron HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /view?f=x/proc/interrupts HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /view?f=.ssh/id_rsa HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /view?f=/sys/class/net HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /.env HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /etc/passwd HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /@fs/app/x HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET /backup/db.sql HTTP/1.1\r\nHost: a.example\r\n\r\n",
+    "GET / HTTP/1.1\r\nHost: a.example\r\nReferer: /proc/self/environ\r\n\r\n",
 ];
 
 /// Every hit of the score corpus (CRS attack rows when present, the benign
@@ -607,6 +622,41 @@ fn gates_table() {
                 None,
                 "sqli fires past its gate: {v:?}"
             );
+        }
+    }
+    // (value, kind, may_files): what the file gate stops, and `files` agrees.
+    let files_table: &[(&str, Kind, bool)] = &[
+        ("/api/v1/users/130", Kind::Path, false),
+        ("/api/v1/users/130", Kind::Value, true),
+        ("app/12.3", Kind::Header, false),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64; rv:125.0)",
+            Kind::Header,
+            false,
+        ),
+        ("12 O'Connell St.", Kind::Value, false),
+        ("application/json", Kind::Header, false),
+        ("../x", Kind::Value, true),
+        ("a\\PROC\\self", Kind::Value, true),
+        ("http://x", Kind::Value, true),
+        ("JAR:FILE:x", Kind::Value, true),
+        ("0X2E0x2e/", Kind::Value, true),
+        ("a/.ssh/id_rsa", Kind::Cookie, true),
+        (".SSH/id_rsa", Kind::Value, true),
+        ("/ETC\\passwd", Kind::Path, true),
+        ("/x/db.sql", Kind::Path, true),
+        ("/@fs/x", Kind::Path, true),
+    ];
+    for &(v, kind, files_) in files_table {
+        assert_eq!(super::gate::may_files(v, kind), files_, "files gate {v:?}");
+        if !files_ {
+            let cx = rules::Ctx {
+                kind,
+                name: "query.f",
+                in_url: true,
+                host: "a.example",
+            };
+            assert_eq!(rules::files(v, &cx), None, "files past its gate: {v:?}");
         }
     }
     assert!(xss::detect("-->").is_some());
