@@ -13,10 +13,34 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
+use crate::record::Attack;
 use crate::time::Ts;
 
+/// An attack as the exporter holds it: a value, or the typed record.
+#[derive(Debug)]
+pub enum Held {
+    Value(Value),
+    Attack(Box<Attack>),
+}
+
+/// What an emitted aggregate adds to its first attack.
+#[derive(Debug, Clone, Copy)]
+pub struct Folded {
+    pub count: u64,
+    pub first_seen: Ts,
+    pub last_seen: Ts,
+}
+
+/// An emitted aggregate: a value with `count`, `first_seen` and
+/// `last_seen` inserted, or a typed attack with what to add to it.
+#[derive(Debug)]
+pub enum Ready {
+    Value(Value),
+    Attack(Box<Attack>, Folded),
+}
+
 struct Group {
-    first: Value,
+    first: Held,
     first_ts: Ts,
     last_ts: Ts,
     count: u64,
@@ -39,7 +63,39 @@ pub struct Aggregator {
 
 /// The grouping key of an attack record.
 fn key(v: &Value) -> String {
-    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+    key_of(
+        |k| v.get(k).and_then(Value::as_str).unwrap_or(""),
+        |each| {
+            if let Some(hits) = v.get("hits").and_then(Value::as_array) {
+                for h in hits {
+                    let f = |k: &str| h.get(k).and_then(Value::as_str).unwrap_or("");
+                    each(f("class"), f("point"));
+                }
+            }
+        },
+    )
+}
+
+/// [`key`] of a typed attack.
+fn attack_key(a: &Attack) -> String {
+    let s = |k: &str| match k {
+        "real_ip" => a.real_ip.as_str(),
+        "client" => &a.client,
+        "uri" => &a.uri,
+        "method" => &a.method,
+        "host" => &a.host,
+        _ => "",
+    };
+    key_of(s, |each| {
+        a.hits.iter().for_each(|h| each(&h.class, &h.point))
+    })
+}
+
+/// The key from a record's string fields (`s`) and its hits' `(class, point)`.
+fn key_of<'v>(
+    s: impl Fn(&str) -> &'v str,
+    hits_of: impl FnOnce(&mut dyn FnMut(&str, &str)),
+) -> String {
     let client = match s("real_ip") {
         "" => s("client")
             .rsplit_once(':')
@@ -47,18 +103,8 @@ fn key(v: &Value) -> String {
         ip => ip,
     };
     let path = s("uri").split('?').next().unwrap_or("");
-    let mut hits: Vec<String> = v
-        .get("hits")
-        .and_then(Value::as_array)
-        .map(|hits| {
-            hits.iter()
-                .map(|h| {
-                    let f = |k: &str| h.get(k).and_then(Value::as_str).unwrap_or("");
-                    format!("{}@{}", f("class"), f("point"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut hits: Vec<String> = vec![];
+    hits_of(&mut |class, point| hits.push(format!("{class}@{point}")));
     hits.sort();
     hits.dedup();
     format!(
@@ -88,9 +134,19 @@ impl Aggregator {
     }
 
     /// Takes one attack at packet time `ts`; what is complete goes to `out`.
-    pub fn push(&mut self, attack: Value, ts: Ts, out: &mut Vec<Value>) {
-        self.advance(ts, out);
+    pub fn push(&mut self, attack: Value, ts: Ts, out: &mut Vec<Ready>) {
         let key = key(&attack);
+        self.push_keyed(key, Held::Value(attack), ts, out)
+    }
+
+    /// [`Aggregator::push`] for a typed attack.
+    pub fn push_attack(&mut self, attack: Box<Attack>, ts: Ts, out: &mut Vec<Ready>) {
+        let key = attack_key(&attack);
+        self.push_keyed(key, Held::Attack(attack), ts, out)
+    }
+
+    fn push_keyed(&mut self, key: String, attack: Held, ts: Ts, out: &mut Vec<Ready>) {
+        self.advance(ts, out);
         if let Some(g) = self.groups.get_mut(&key) {
             g.count += 1;
             g.last_ts = g.last_ts.max(ts);
@@ -121,7 +177,7 @@ impl Aggregator {
     }
 
     /// Packet time reached `now`: emits every group whose window ended.
-    pub fn advance(&mut self, now: Ts, out: &mut Vec<Value>) {
+    pub fn advance(&mut self, now: Ts, out: &mut Vec<Ready>) {
         let now = now.as_nanos();
         while let Some(entry) = self.order.first_entry() {
             if entry.key().0.saturating_add(self.window_ns) > now {
@@ -133,22 +189,31 @@ impl Aggregator {
     }
 
     /// End of input: emits every open group, oldest first.
-    pub fn finish(&mut self, out: &mut Vec<Value>) {
+    pub fn finish(&mut self, out: &mut Vec<Ready>) {
         while let Some((_, key)) = self.order.pop_first() {
             self.emit(&key, out);
         }
     }
 
-    fn emit(&mut self, key: &str, out: &mut Vec<Value>) {
+    fn emit(&mut self, key: &str, out: &mut Vec<Ready>) {
         if let Some(g) = self.groups.remove(key) {
-            let mut v = g.first;
-            if let Value::Object(map) = &mut v {
-                map.insert("count".into(), g.count.into());
-                map.insert("first_seen".into(), g.first_ts.to_string().into());
-                map.insert("last_seen".into(), g.last_ts.to_string().into());
-            }
             debug_assert!(g.seq > 0);
-            out.push(v);
+            let folded = Folded {
+                count: g.count,
+                first_seen: g.first_ts,
+                last_seen: g.last_ts,
+            };
+            out.push(match g.first {
+                Held::Value(mut v) => {
+                    if let Value::Object(map) = &mut v {
+                        map.insert("count".into(), folded.count.into());
+                        map.insert("first_seen".into(), folded.first_seen.to_string().into());
+                        map.insert("last_seen".into(), folded.last_seen.to_string().into());
+                    }
+                    Ready::Value(v)
+                }
+                Held::Attack(a) => Ready::Attack(a, folded),
+            });
         }
     }
 }
@@ -161,6 +226,15 @@ mod tests {
     fn attack(ip: &str, uri: &str, class: &str) -> Value {
         json!({"type":"attack","real_ip":ip,"client":format!("{ip}:1000"),"method":"GET","host":"app",
                "uri":uri,"hits":[{"class":class,"point":"query.q","payload":"x","rule":"r"}]})
+    }
+
+    fn values(out: &[Ready]) -> Vec<&Value> {
+        out.iter()
+            .map(|r| match r {
+                Ready::Value(v) => v,
+                Ready::Attack(..) => panic!("a typed attack from values"),
+            })
+            .collect()
     }
 
     #[test]
@@ -177,14 +251,16 @@ mod tests {
         // Past the first group's window: it is emitted, the new hit opens a new group.
         agg.push(attack("1.1.1.1", "/a", "sqli"), t(61), &mut out);
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0]["count"], 3);
-        assert_eq!(out[0]["first_seen"], t(0).to_string());
-        assert_eq!(out[0]["last_seen"], t(59).to_string());
-        assert_eq!(out[0]["uri"], "/a?q=1");
+        let o = values(&out);
+        assert_eq!(o[0]["count"], 3);
+        assert_eq!(o[0]["first_seen"], t(0).to_string());
+        assert_eq!(o[0]["last_seen"], t(59).to_string());
+        assert_eq!(o[0]["uri"], "/a?q=1");
         agg.finish(&mut out);
-        let counts: Vec<_> = out.iter().map(|v| v["count"].as_u64().unwrap()).collect();
+        let o = values(&out);
+        let counts: Vec<_> = o.iter().map(|v| v["count"].as_u64().unwrap()).collect();
         assert_eq!(counts, vec![3, 1, 1, 1]);
-        assert_eq!(out[3]["first_seen"], t(61).to_string());
+        assert_eq!(o[3]["first_seen"], t(61).to_string());
         assert_eq!(agg.folded, 2);
     }
 
@@ -200,7 +276,7 @@ mod tests {
             );
         }
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0]["real_ip"], "1.1.1.1");
+        assert_eq!(values(&out)[0]["real_ip"], "1.1.1.1");
         assert_eq!(agg.evicted, 1);
     }
 }

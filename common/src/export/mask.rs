@@ -21,6 +21,8 @@
 use base64::Engine;
 use serde_json::Value;
 
+use crate::record::Attack;
+
 /// What replaces a secret.
 pub const MASK: &str = "[masked]";
 
@@ -185,6 +187,96 @@ fn mask_header_value(name: &str, value: &str) -> String {
         },
         _ => MASK.to_string(),
     }
+}
+
+/// Every field name of an `attack` record, of its hits and of an aggregate.
+const ATTACK_KEYS: &[&str] = &[
+    "type",
+    "event_id",
+    "ts",
+    "flow",
+    "http_seq",
+    "client",
+    "real_ip",
+    "server",
+    "method",
+    "host",
+    "uri",
+    "status",
+    "hits",
+    "outcome",
+    "severity",
+    "count",
+    "first_seen",
+    "last_seen",
+    "class",
+    "point",
+    "payload",
+    "rule",
+    "confidence",
+    "message",
+];
+
+impl MaskConfig {
+    /// Whether [`mask_attack`] masks an attack as [`mask_value`] masks its
+    /// value: true unless a configured field name is a field of the attack
+    /// (its value, a number even, would become `[masked]`).
+    pub fn masks_attacks_typed(&self) -> bool {
+        !self.enabled || !ATTACK_KEYS.iter().any(|k| self.secret_field(k.as_bytes()))
+    }
+}
+
+fn scrub_in_place(s: &mut String, cfg: &MaskConfig, n: &mut u64) {
+    if let Some(masked) = scrub_str(s, cfg, n) {
+        *s = masked;
+    }
+}
+
+/// Masks an `attack` record in place as [`mask_value`] masks its value
+/// (which [`MaskConfig::masks_attacks_typed`] must allow): every string
+/// scrubbed, a hit's payload masked when its point names a secret. `ts` is
+/// the record's time as written; `None` when masking would change it (the
+/// value must be masked instead).
+pub fn mask_attack(a: &mut Attack, ts: &str, cfg: &MaskConfig) -> Option<u64> {
+    let mut n = 0;
+    if !cfg.enabled {
+        return Some(0);
+    }
+    if scrub_bytes(ts.as_bytes(), cfg, &mut n).is_some() {
+        return None;
+    }
+    for s in [
+        &mut a.flow,
+        &mut a.client,
+        &mut a.real_ip,
+        &mut a.server,
+        &mut a.method,
+        &mut a.host,
+        &mut a.uri,
+    ] {
+        scrub_in_place(s, cfg, &mut n);
+    }
+    for s in [&mut a.outcome, &mut a.severity].into_iter().flatten() {
+        scrub_in_place(s, cfg, &mut n);
+    }
+    for h in &mut a.hits {
+        let last = h.point.rsplit('.').next().unwrap_or(&h.point);
+        let point_secret = (h.point.starts_with("header.") && cfg.secret_header(last.as_bytes()))
+            || cfg.secret_field(last.as_bytes());
+        if point_secret {
+            h.payload = MASK.into();
+            n += 1;
+        } else {
+            scrub_in_place(&mut h.payload, cfg, &mut n);
+        }
+        for s in [&mut h.class, &mut h.point, &mut h.rule] {
+            scrub_in_place(s, cfg, &mut n);
+        }
+        if let Some(m) = &mut h.message {
+            scrub_in_place(m, cfg, &mut n);
+        }
+    }
+    Some(n)
 }
 
 /// Masks a record (or any JSON) in place; returns how many secrets were masked.

@@ -42,7 +42,7 @@ use crate::pipeline::Output;
 use crate::record::{record_type, Attack, Record};
 use crate::time::Ts;
 
-use aggregate::Aggregator;
+use aggregate::{Aggregator, Folded, Ready};
 use mask::MaskConfig;
 use sink::{FileSink, Item, Sink, StdoutSink, SyslogSink};
 use spec::{Format, SinkKind, SinkSpec};
@@ -113,6 +113,9 @@ pub struct ExportStats {
     /// Attacks kept local in discovery-only mode.
     pub local_attacks: u64,
     pub bad: u64,
+    /// Attacks masked, aggregated and written from their typed record, no
+    /// JSON value built.
+    pub typed: u64,
 }
 
 struct SinkSlot {
@@ -129,7 +132,10 @@ pub struct Exporter {
     stats: ExportStats,
     /// Whether any record needs parsing when masking is off (a conversion).
     converts: bool,
-    ready: Vec<Value>,
+    /// Whether typed attacks are masked and written as they are
+    /// (no format conversion, no configured field name an attack has).
+    typed: bool,
+    ready: Vec<Ready>,
     native: Vec<u8>,
     scratch: Vec<u8>,
     /// Raised by SIGHUP: reopen the output files.
@@ -222,24 +228,93 @@ fn write_native(map: &Map<String, Value>, event_id: Option<&str>, out: &mut Vec<
     out.push(b'}');
 }
 
+/// How a native `attack` line starts.
+const ATTACK_PREFIX: &[u8] = br#"{"type":"attack""#;
+
+/// Writes a (masked) attack as [`write_native`] writes its value without
+/// `event_id`: `type` first, the other fields in sorted order, the fields
+/// of an aggregate (`folded`) among them, confidences as in [`attack_value`].
+fn write_attack(a: &Attack, folded: Option<Folded>, out: &mut Vec<u8>) {
+    fn field(out: &mut Vec<u8>, k: &str, v: &(impl serde::Serialize + ?Sized)) {
+        out.push(b',');
+        let _ = serde_json::to_writer(&mut *out, k);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut *out, v);
+    }
+    out.clear();
+    out.extend_from_slice(ATTACK_PREFIX);
+    field(out, "client", &a.client);
+    if let Some(f) = &folded {
+        field(out, "count", &f.count);
+        field(out, "first_seen", &f.first_seen.to_string());
+    }
+    field(out, "flow", &a.flow);
+    out.extend_from_slice(b",\"hits\":[");
+    for (i, h) in a.hits.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'{');
+        let _ = serde_json::to_writer(&mut *out, "class");
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut *out, &h.class);
+        if let Some(c) = h.confidence {
+            field(out, "confidence", &confidence_value(c));
+        }
+        if let Some(m) = &h.message {
+            field(out, "message", m);
+        }
+        field(out, "payload", &h.payload);
+        field(out, "point", &h.point);
+        field(out, "rule", &h.rule);
+        out.push(b'}');
+    }
+    out.push(b']');
+    field(out, "host", &a.host);
+    field(out, "http_seq", &a.http_seq);
+    if let Some(f) = &folded {
+        field(out, "last_seen", &f.last_seen.to_string());
+    }
+    field(out, "method", &a.method);
+    if let Some(o) = &a.outcome {
+        field(out, "outcome", o);
+    }
+    field(out, "real_ip", &a.real_ip);
+    field(out, "server", &a.server);
+    if let Some(s) = &a.severity {
+        field(out, "severity", s);
+    }
+    if let Some(s) = &a.status {
+        field(out, "status", s);
+    }
+    field(out, "ts", &a.ts);
+    field(out, "uri", &a.uri);
+    out.push(b'}');
+}
+
+/// A confidence (an `f32`) as the number its printed text reads back as
+/// (0.9, not the 0.8999999761581421 the `f32` is; `null` when not finite).
+fn confidence_value(c: f32) -> Value {
+    let mut text = io::Cursor::new([0u8; 64]);
+    if serde_json::to_writer(&mut text, &c).is_err() {
+        return Value::Null;
+    }
+    let n = usize::try_from(text.position()).unwrap_or(0);
+    let printed = text.get_ref().get(..n).unwrap_or_default();
+    serde_json::from_slice(printed).unwrap_or(Value::Null)
+}
+
 /// An `attack` record as a `Value`, the same as parsing the line it writes:
 /// a confidence (an `f32`) becomes the number its printed text reads back
 /// as (0.9), not the `f64` the `f32` is (0.8999999761581421).
 /// (`rec` is `a` as a record.)
 fn attack_value(rec: &Record<'_>, a: &Attack) -> Result<Value, PushError> {
-    let bad = |e: serde_json::Error| PushError::Bad(format!("bad attack record: {e}"));
-    let mut value = serde_json::to_value(rec).map_err(bad)?;
+    let mut value =
+        serde_json::to_value(rec).map_err(|e| PushError::Bad(format!("bad attack record: {e}")))?;
     if let Some(hits) = value.get_mut("hits").and_then(Value::as_array_mut) {
         for (h, hit) in hits.iter_mut().zip(&a.hits) {
             if let (Some(c), Value::Object(h)) = (hit.confidence, h) {
-                let mut text = io::Cursor::new([0u8; 64]);
-                serde_json::to_writer(&mut text, &c).map_err(bad)?;
-                let n = usize::try_from(text.position()).unwrap_or(0);
-                let printed = text.get_ref().get(..n).unwrap_or_default();
-                h.insert(
-                    "confidence".into(),
-                    serde_json::from_slice(printed).map_err(bad)?,
-                );
+                h.insert("confidence".into(), confidence_value(c));
             }
         }
     }
@@ -271,6 +346,11 @@ impl Exporter {
             None => None,
         };
         let converts = sinks.iter().any(|s| s.spec.format != Format::Ndjson);
+        let typed = !converts
+            && cfg
+                .mask
+                .as_ref()
+                .is_none_or(MaskConfig::masks_attacks_typed);
         Ok(Exporter {
             agg: (!cfg.aggregate_window.is_zero())
                 .then(|| Aggregator::new(cfg.aggregate_window, MAX_GROUPS)),
@@ -279,6 +359,7 @@ impl Exporter {
             attack_log,
             stats: ExportStats::default(),
             converts,
+            typed,
             ready: vec![],
             native: Vec::with_capacity(4096),
             scratch: Vec::with_capacity(4096),
@@ -362,9 +443,56 @@ impl Exporter {
     ) -> Result<(), PushError> {
         self.check_hangup()?;
         self.stats.records += 1;
+        if self.typed {
+            let mut text = std::mem::take(&mut self.scratch);
+            text.clear();
+            let _ = write!(text, "{}", a.ts);
+            let ts_text = std::str::from_utf8(&text).unwrap_or_default();
+            // The time the value path reads back from the written `ts`.
+            let ts = Ts::parse(ts_text);
+            let mut masked = a.clone();
+            let n = match &self.cfg.mask {
+                Some(m) => mask::mask_attack(&mut masked, ts_text, m),
+                None => Some(0),
+            };
+            self.scratch = text;
+            if let Some(n) = n {
+                self.advance(|| ts)?;
+                self.stats.masked += n;
+                self.stats.typed += 1;
+                return self.push_typed(Box::new(masked), ts, local, aggregate);
+            }
+        }
         let value = attack_value(rec, a)?;
         self.advance(|| value_time(&value))?;
         self.push_value("attack", value, local, aggregate)
+    }
+
+    /// A masked typed attack (time `ts`): kept local, aggregated or sent.
+    fn push_typed(
+        &mut self,
+        a: Box<Attack>,
+        ts: Option<Ts>,
+        local: bool,
+        aggregate: bool,
+    ) -> Result<(), PushError> {
+        if local {
+            self.stats.local_attacks += 1;
+            if let Some(log) = &mut self.attack_log {
+                write_attack(&a, None, &mut self.native);
+                log.write_all(&self.native)?;
+                log.write_all(b"\n")?;
+            }
+            return Ok(());
+        }
+        match (&mut self.agg, aggregate, ts) {
+            (Some(agg), true, Some(ts)) => {
+                agg.push_attack(a, ts, &mut self.ready);
+                self.emit_ready()?;
+            }
+            _ => self.send_attack(&a, None, ts)?,
+        }
+        Ok(())
     }
 
     /// Reopens the output files when SIGHUP asked for it.
@@ -436,11 +564,21 @@ impl Exporter {
     }
 
     fn emit_ready(&mut self) -> io::Result<()> {
-        let ready = std::mem::take(&mut self.ready);
-        for v in ready {
-            self.send_value("attack", v)?;
+        let mut ready = std::mem::take(&mut self.ready);
+        let mut sent = Ok(());
+        for r in ready.drain(..) {
+            if sent.is_ok() {
+                sent = match r {
+                    Ready::Value(v) => self.send_value("attack", v),
+                    Ready::Attack(a, folded) => {
+                        let ts = Ts::parse(&a.ts.to_string());
+                        self.send_attack(&a, Some(folded), ts)
+                    }
+                };
+            }
         }
-        Ok(())
+        self.ready = ready;
+        sent
     }
 
     /// The fast path: no parse; `event_id` spliced into the line as read.
@@ -469,6 +607,31 @@ impl Exporter {
         let native = std::mem::take(&mut self.native);
         let r = self.fan_out(kind, ts, None, &id, &native, None);
         self.native = native;
+        r
+    }
+
+    /// [`Exporter::send_value`] for a masked typed attack: the same bytes
+    /// and key, written from the record (`ts`: its time as read back).
+    fn send_attack(
+        &mut self,
+        a: &Attack,
+        folded: Option<Folded>,
+        ts: Option<Ts>,
+    ) -> io::Result<()> {
+        let mut native = std::mem::take(&mut self.native);
+        write_attack(a, folded, &mut native);
+        let id = sha1_smol::Sha1::from(&native).digest().to_string();
+        let mut line = std::mem::take(&mut self.scratch);
+        line.clear();
+        let rest = native.strip_prefix(ATTACK_PREFIX).unwrap_or_default();
+        line.extend_from_slice(ATTACK_PREFIX);
+        line.extend_from_slice(b",\"event_id\":\"");
+        line.extend_from_slice(id.as_bytes());
+        line.push(b'"');
+        line.extend_from_slice(rest);
+        let r = self.fan_out("attack", ts, a.severity.as_deref(), &id, &line, None);
+        self.native = native;
+        self.scratch = line;
         r
     }
 
@@ -747,75 +910,265 @@ mod tests {
         }
     }
 
-    /// Attacks built into values from the record (not from their line)
-    /// export byte for byte as their lines do: confidences as printed,
-    /// masked, aggregated or not.
-    #[test]
-    fn typed_and_raw_attacks_export_alike() {
+    /// Varied attacks: secrets in the uri, in payloads at secret points
+    /// (fields and headers), tokens, cards, quotes, control characters,
+    /// unicode and long excerpts, every optional field on and off, odd
+    /// confidences, and times that fold into aggregates or not.
+    fn varied_attacks() -> Vec<Record<'static>> {
         use crate::record::{Attack, Hit};
-        let attack = |s: i64, conf: &[Option<f32>]| {
+        let long: String = "é😀\"\\\u{1}<script>".repeat(700);
+        let hit = |class: &str, point: &str, payload: &str, c: Option<f32>, m: Option<&str>| Hit {
+            class: class.into(),
+            point: point.into(),
+            payload: payload.into(),
+            rule: "942100".into(),
+            confidence: c,
+            message: m.map(String::from),
+        };
+        let attack = |s: i64, digits: u8, real_ip: &str, uri: &str, hits: Vec<Hit>| {
             Record::Attack(Attack {
-                ts: Ts::from_micros(1_714_564_800 + s, 7),
+                ts: Ts::new(1_714_564_800 + s, 7_123_456, digits),
                 flow: "f1".into(),
                 http_seq: 2,
                 client: "10.0.0.1:4000".into(),
-                real_ip: String::new(),
+                real_ip: real_ip.into(),
                 server: "10.0.0.2:80".into(),
                 method: "POST".into(),
                 host: "app".into(),
-                uri: "/login?password=hunter2".into(),
-                status: Some(200),
-                hits: conf
-                    .iter()
-                    .map(|c| Hit {
-                        class: "sqli".into(),
-                        point: "query.password".into(),
-                        payload: "' or 1=1 --".into(),
-                        rule: "942100".into(),
-                        confidence: *c,
-                        message: None,
-                    })
-                    .collect(),
-                outcome: None,
-                severity: Some("high".into()),
+                uri: uri.into(),
+                status: (s % 2 == 0).then_some(200),
+                hits,
+                outcome: (s % 3 == 0).then(|| "blocked".into()),
+                severity: (s % 4 != 1).then(|| "high".into()),
             })
         };
-        let recs = [
-            attack(0, &[Some(0.9), Some(0.1), None]),
-            attack(1, &[Some(1.0), Some(1e-7), Some(f32::NAN)]),
-            attack(2, &[Some(0.9), Some(0.1), None]),
-            attack(120, &[Some(0.33333334), Some(3.4e38)]),
-        ];
-        for (name, cfg) in [
+        let sqli = |c: &[Option<f32>]| -> Vec<Hit> {
+            c.iter()
+                .map(|c| hit("sqli", "query.password", "' or 1=1 --", *c, None))
+                .collect()
+        };
+        vec![
+            attack(
+                0,
+                6,
+                "",
+                "/login?password=hunter2",
+                sqli(&[Some(0.9), Some(0.1), None]),
+            ),
+            attack(
+                1,
+                3,
+                "",
+                "/login?password=x",
+                sqli(&[Some(1.0), Some(1e-7), Some(f32::NAN)]),
+            ),
+            attack(
+                2,
+                6,
+                "",
+                "/login?password=y",
+                sqli(&[Some(0.9), Some(0.1), None]),
+            ),
+            attack(
+                3,
+                9,
+                "203.0.113.9",
+                "/a?token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
+                vec![
+                    hit(
+                        "xss",
+                        "header.Authorization",
+                        "Bearer abcdefghijkl",
+                        Some(f32::INFINITY),
+                        Some("user rule"),
+                    ),
+                    hit(
+                        "xss",
+                        "body.json.user.name",
+                        &long,
+                        Some(0.33333334),
+                        Some("ünïcode \"quoted\""),
+                    ),
+                ],
+            ),
+            attack(
+                4,
+                0,
+                "203.0.113.9",
+                "/a",
+                vec![
+                    hit(
+                        "xss",
+                        "body.json.user.name",
+                        "card 4111 1111 1111 1111 key=AKIAABCDEFGHIJKLMNOP",
+                        Some(3.4e38),
+                        None,
+                    ),
+                    hit(
+                        "xss",
+                        "header.User-Agent",
+                        "Basic dXNlcjpwYXNzd29yZA==",
+                        Some(-0.0),
+                        None,
+                    ),
+                ],
+            ),
+            attack(
+                120,
+                6,
+                "",
+                "/login?password=hunter2",
+                sqli(&[Some(0.33333334), Some(3.4e38)]),
+            ),
+            attack(121, 6, "", "/other\n\"x\"", vec![]),
+        ]
+    }
+
+    /// Typed attacks are masked, aggregated and written from the record
+    /// (counted in `stats.typed`), byte for byte as their lines are through
+    /// values; a configured field name an attack has, or a conversion,
+    /// takes the value path for both.
+    #[test]
+    fn typed_and_raw_attacks_export_alike() {
+        let recs = varied_attacks();
+        let no_agg = Duration::ZERO;
+        let cases = [
             (
                 "masked",
                 ExportConfig {
-                    aggregate_window: Duration::ZERO,
+                    aggregate_window: no_agg,
                     ..ExportConfig::default()
                 },
+                true,
             ),
-            ("aggregated", ExportConfig::default()),
+            ("aggregated", ExportConfig::default(), true),
             (
                 "unmasked",
                 ExportConfig {
                     mask: None,
+                    aggregate_window: no_agg,
                     ..ExportConfig::default()
                 },
+                // No parse: the line fast path.
+                false,
             ),
-        ] {
+            (
+                "unmasked-aggregated",
+                ExportConfig {
+                    mask: None,
+                    ..ExportConfig::default()
+                },
+                true,
+            ),
+            (
+                "drop-bodies",
+                ExportConfig {
+                    mask: None,
+                    drop_bodies: true,
+                    ..ExportConfig::default()
+                },
+                true,
+            ),
+            (
+                "field-host",
+                ExportConfig {
+                    mask: Some(MaskConfig::new(&[], &["Host".into()], false)),
+                    ..ExportConfig::default()
+                },
+                false,
+            ),
+            (
+                "field-other",
+                ExportConfig {
+                    mask: Some(MaskConfig::new(
+                        &["X-Trace".into()],
+                        &["name".into()],
+                        false,
+                    )),
+                    ..ExportConfig::default()
+                },
+                true,
+            ),
+        ];
+        for (name, cfg, typed_path) in cases {
+            let mut stats = (0, 0, 0);
             let typed = export(cfg.clone(), &format!("atk-typed-{name}"), |ex| {
-                recs.iter().for_each(|r| ex.record(r).unwrap())
+                recs.iter().for_each(|r| ex.record(r).unwrap());
+                stats = (ex.stats().typed, ex.stats().masked, ex.stats().records);
             });
+            let mut raw_stats = (0, 0, 0);
             let raw = export(cfg, &format!("atk-raw-{name}"), |ex| {
                 for r in &recs {
                     ex.raw(&serde_json::to_vec(r).unwrap()).unwrap()
                 }
+                raw_stats = (ex.stats().typed, ex.stats().masked, ex.stats().records);
             });
             assert_eq!(typed, raw, "{name}");
-            assert!(typed[0].contains(r#""confidence":0.9,"#), "{}", typed[0]);
-            assert_eq!(typed[0].contains("hunter2"), name == "unmasked");
-            assert_eq!(typed.len(), if name == "masked" { 4 } else { 2 });
+            let n = recs.len() as u64;
+            assert_eq!(
+                stats.0,
+                if typed_path { n } else { 0 },
+                "{name}: typed path"
+            );
+            assert_eq!(
+                (raw_stats.0, raw_stats.1, raw_stats.2),
+                (0, stats.1, n),
+                "{name}"
+            );
+            assert!(typed[0].contains(r#""confidence":0.9"#), "{}", typed[0]);
+            assert!(!typed[0].contains("0.89999"), "{}", typed[0]);
+            assert!(
+                typed.iter().any(|l| l.contains(r#""confidence":null"#)),
+                "{name}"
+            );
+            let masked = !name.starts_with("unmasked") && name != "drop-bodies";
+            assert_eq!(typed[0].contains("hunter2"), !masked, "{name}");
+            assert_eq!(
+                typed.iter().any(|l| l.contains("abcdefghijkl")),
+                !masked,
+                "{name}"
+            );
+            assert_eq!(stats.1 > 0, masked, "{name}");
+            let aggregated = typed.iter().any(|l| l.contains(r#""count":3,"#));
+            assert_eq!(aggregated, !matches!(name, "masked" | "unmasked"), "{name}");
         }
+    }
+
+    /// Typed attacks kept local (discovery-only) go to the attack log as
+    /// their lines do.
+    #[test]
+    fn typed_and_raw_local_attacks_log_alike() {
+        let recs = varied_attacks();
+        let mut logs = vec![];
+        for how in ["typed", "raw"] {
+            let dir = std::env::temp_dir()
+                .join(format!("tw-export-unit-local-{how}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let log = dir.join("attacks.ndjson");
+            let cfg = ExportConfig {
+                discovery_only: true,
+                attack_log: Some(log.clone()),
+                ..ExportConfig::default()
+            };
+            // Nothing reaches the (stdout) sink: every attack stays local.
+            let mut ex = Exporter::new(cfg).unwrap();
+            for r in &recs {
+                match how {
+                    "typed" => ex.record(r).unwrap(),
+                    _ => ex.raw(&serde_json::to_vec(r).unwrap()).unwrap(),
+                }
+            }
+            Output::flush(&mut ex).unwrap();
+            let typed = if how == "typed" { recs.len() as u64 } else { 0 };
+            assert_eq!(ex.stats().typed, typed);
+            assert_eq!(ex.stats().exported, 0);
+            logs.push(std::fs::read_to_string(&log).unwrap());
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        assert_eq!(logs[0], logs[1]);
+        assert_eq!(logs[0].lines().count(), recs.len());
+        assert!(!logs[0].contains("hunter2"));
     }
 
     #[test]
