@@ -21,7 +21,7 @@
 use base64::Engine;
 use serde_json::Value;
 
-use crate::record::Attack;
+use crate::record::{Attack, Hit};
 
 /// What replaces a secret.
 pub const MASK: &str = "[masked]";
@@ -245,34 +245,51 @@ pub fn mask_attack(a: &mut Attack, ts: &str, cfg: &MaskConfig) -> Option<u64> {
     if scrub_bytes(ts.as_bytes(), cfg, &mut n).is_some() {
         return None;
     }
-    for s in [
-        &mut a.flow,
-        &mut a.client,
-        &mut a.real_ip,
-        &mut a.server,
-        &mut a.method,
-        &mut a.host,
-        &mut a.uri,
-    ] {
+    // Named field by field, without `..`: a field added to the record
+    // breaks the build here until it is masked (or said to need none).
+    let Attack {
+        ts: _,
+        flow,
+        http_seq: _,
+        client,
+        real_ip,
+        server,
+        method,
+        host,
+        uri,
+        status: _,
+        hits,
+        outcome,
+        severity,
+    } = a;
+    for s in [flow, client, real_ip, server, method, host, uri] {
         scrub_in_place(s, cfg, &mut n);
     }
-    for s in [&mut a.outcome, &mut a.severity].into_iter().flatten() {
+    for s in [outcome, severity].into_iter().flatten() {
         scrub_in_place(s, cfg, &mut n);
     }
-    for h in &mut a.hits {
-        let last = h.point.rsplit('.').next().unwrap_or(&h.point);
-        let point_secret = (h.point.starts_with("header.") && cfg.secret_header(last.as_bytes()))
+    for h in hits {
+        let Hit {
+            class,
+            point,
+            payload,
+            rule,
+            confidence: _,
+            message,
+        } = h;
+        let last = point.rsplit('.').next().unwrap_or(point);
+        let point_secret = (point.starts_with("header.") && cfg.secret_header(last.as_bytes()))
             || cfg.secret_field(last.as_bytes());
         if point_secret {
-            h.payload = MASK.into();
+            *payload = MASK.into();
             n += 1;
         } else {
-            scrub_in_place(&mut h.payload, cfg, &mut n);
+            scrub_in_place(payload, cfg, &mut n);
         }
-        for s in [&mut h.class, &mut h.point, &mut h.rule] {
+        for s in [class, point, rule] {
             scrub_in_place(s, cfg, &mut n);
         }
-        if let Some(m) = &mut h.message {
+        if let Some(m) = message {
             scrub_in_place(m, cfg, &mut n);
         }
     }
@@ -698,6 +715,57 @@ mod tests {
             &["mySecretField".into()],
             false,
         )
+    }
+
+    /// Every key a fully populated attack record and an aggregate carry is
+    /// in [`ATTACK_KEYS`], so a configured field name that would mask one
+    /// sends attacks the Value way.
+    #[test]
+    fn attack_keys_cover_the_record() {
+        let a = Attack {
+            ts: crate::time::Ts::parse("2024-01-01T00:00:00Z").unwrap(),
+            flow: "f".into(),
+            http_seq: 1,
+            client: "c".into(),
+            real_ip: "r".into(),
+            server: "s".into(),
+            method: "GET".into(),
+            host: "h".into(),
+            uri: "/".into(),
+            status: Some(200),
+            hits: vec![Hit {
+                class: "sqli".into(),
+                point: "query.id".into(),
+                payload: "p".into(),
+                rule: "r".into(),
+                confidence: Some(0.5),
+                message: Some("m".into()),
+            }],
+            outcome: Some("unknown".into()),
+            severity: Some("high".into()),
+        };
+        let mut v = serde_json::to_value(crate::record::Record::Attack(a)).unwrap();
+        let o = v.as_object_mut().unwrap();
+        for k in ["event_id", "count", "first_seen", "last_seen"] {
+            o.insert(k.into(), json!(1));
+        }
+        fn keys(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Object(m) => {
+                    for (k, v) in m {
+                        out.push(k.clone());
+                        keys(v, out);
+                    }
+                }
+                Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+                _ => {}
+            }
+        }
+        let mut all = vec![];
+        keys(&v, &mut all);
+        for k in all {
+            assert!(ATTACK_KEYS.contains(&k.as_str()), "{k} missing");
+        }
     }
 
     fn scrub(s: &str) -> String {
