@@ -2599,25 +2599,49 @@ static B64_GADGETS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
 });
 
 /// The fixed strings [`java`] looks for besides gadgets and dotted names:
-/// a value with none of them skips those checks (lower-case input).
+/// a value with none of them skips those checks (ASCII case folded).
 static JAVA_MARKERS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
-    AhoCorasick::new([
-        "classloader",
-        "#_memberaccess",
-        "@ognlcontext",
-        "#context[",
-        "ognl.",
-        "(java.",
-        ".getclass()",
-        ".forname(",
-        "getruntime()",
-    ])
-    .ok()
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build([
+            "classloader",
+            "#_memberaccess",
+            "@ognlcontext",
+            "#context[",
+            "ognl.",
+            "(java.",
+            ".getclass()",
+            ".forname(",
+            "getruntime()",
+        ])
+        .ok()
 });
 
-/// [`JAVA_GADGETS`] in one automaton (lower-case input).
-static GADGETS: LazyLock<Option<AhoCorasick>> =
-    LazyLock::new(|| AhoCorasick::new(JAVA_GADGETS).ok());
+/// [`JAVA_GADGETS`] in one automaton, ASCII case folded (the names are
+/// lower case, so this is a search of the lower-cased value).
+static GADGETS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(JAVA_GADGETS)
+        .ok()
+});
+
+/// First bytes (either case) of every dotted name [`java_name`] can judge:
+/// those of `java`/`javax`/`jdk`, [`JAVA_OTHER`] and [`JAVA_EXEC_WORDS`].
+static JAVA_NAME_HEADS: LazyLock<[bool; 256]> = LazyLock::new(|| {
+    let mut heads = [false; 256];
+    for w in ["java", "javax", "jdk"]
+        .iter()
+        .chain(JAVA_OTHER)
+        .chain(JAVA_EXEC_WORDS)
+    {
+        if let Some(&c) = w.as_bytes().first() {
+            heads[usize::from(c)] = true;
+            heads[usize::from(c.to_ascii_uppercase())] = true;
+        }
+    }
+    heads
+});
 
 /// `b` with JavaScript `\uXXXX` escapes resolved (other non-ASCII bytes
 /// become U+FFFD): decoded base64 read as source text.
@@ -2679,6 +2703,12 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
         .take(16)
     {
         let b = tok.as_bytes();
+        // Under 8 characters no alignment decodes the 8 bytes the searches
+        // below need, and the stream magic needs an `A` (see
+        // `gate::Shape::may_java_base64`): such a token cannot be a hit.
+        if b.len() < 8 && !b.contains(&b'A') {
+            continue;
+        }
         for skip in 0..4 {
             b64_shifted(b, skip, &mut buf);
             // The stream magic `AC ED 00 05`, cut by at most 3 leading bytes.
@@ -2720,52 +2750,76 @@ pub fn java(s: &str) -> Option<ClassFound> {
 /// [`java`], with its last step, [`java_base64`], only when `base64` (a
 /// caller's gate said base64 could hide something in `s`).
 pub(super) fn java_gated(s: &str, base64: bool) -> Option<ClassFound> {
-    let lower = s.to_ascii_lowercase();
-    let marked = JAVA_MARKERS
-        .as_ref()
-        .is_none_or(|ac| ac.is_match(lower.as_str()));
-    if marked && (lower.contains("class.module.classloader") || lower.contains("class.classloader"))
-    {
-        return Some(("java", "java.spring4shell", 0.9));
-    }
-    if marked
-        && (lower.contains("#_memberaccess")
-            || lower.contains("@ognlcontext")
-            || lower.contains("#context[")
-            || lower.contains("ognl."))
-        && lower.contains(['#', '@'])
-    {
-        return Some(("java", "java.ognl", 0.9));
-    }
-    if marked && (lower.contains("t(java.") || lower.contains("t (java.")) {
-        return Some(("java", "java.spel", 0.9));
-    }
-    if lower.contains('.') {
-        let whole = lower.trim();
-        for t in dotted_names(&lower) {
-            if let Some(f) = java_name(t, t == whole) {
-                return Some(f);
+    // Every search below reads `s` lower-cased; the automata fold ASCII case
+    // themselves, so `s` is only copied lower-cased when a marker is in it.
+    let marked = JAVA_MARKERS.as_ref().is_none_or(|ac| ac.is_match(s));
+    if marked {
+        if let Some(f) = java_marked(&s.to_ascii_lowercase()) {
+            return Some(f);
+        }
+    } else {
+        if s.contains('.') {
+            let whole = s.trim();
+            for t in dotted_names(s) {
+                if !JAVA_NAME_HEADS
+                    .get(usize::from(t.as_bytes().first().copied().unwrap_or(0)))
+                    .copied()
+                    .unwrap_or(true)
+                {
+                    continue;
+                }
+                let lower = t.to_ascii_lowercase();
+                if let Some(f) = java_name(&lower, t.eq_ignore_ascii_case(whole)) {
+                    return Some(f);
+                }
             }
         }
-    }
-    if GADGETS
-        .as_ref()
-        .is_some_and(|ac| ac.is_match(lower.as_str()))
-    {
-        return Some(("java", "java.gadget", 0.8));
-    }
-    if marked
-        && (lower.contains(".getclass()")
-            || lower.contains(".forname(")
-            || lower.contains("getruntime()"))
-    {
-        return Some(("java", "java.reflection", 0.8));
+        if GADGETS.as_ref().is_some_and(|ac| ac.is_match(s)) {
+            return Some(("java", "java.gadget", 0.8));
+        }
     }
     if base64 {
         java_base64(s)
     } else {
         None
     }
+}
+
+/// [`java_gated`] on a lower-cased value with one of [`JAVA_MARKERS`],
+/// but for its last step, [`java_base64`].
+fn java_marked(lower: &str) -> Option<ClassFound> {
+    if lower.contains("class.module.classloader") || lower.contains("class.classloader") {
+        return Some(("java", "java.spring4shell", 0.9));
+    }
+    if (lower.contains("#_memberaccess")
+        || lower.contains("@ognlcontext")
+        || lower.contains("#context[")
+        || lower.contains("ognl."))
+        && lower.contains(['#', '@'])
+    {
+        return Some(("java", "java.ognl", 0.9));
+    }
+    if lower.contains("t(java.") || lower.contains("t (java.") {
+        return Some(("java", "java.spel", 0.9));
+    }
+    if lower.contains('.') {
+        let whole = lower.trim();
+        for t in dotted_names(lower) {
+            if let Some(f) = java_name(t, t == whole) {
+                return Some(f);
+            }
+        }
+    }
+    if GADGETS.as_ref().is_some_and(|ac| ac.is_match(lower)) {
+        return Some(("java", "java.gadget", 0.8));
+    }
+    if lower.contains(".getclass()")
+        || lower.contains(".forname(")
+        || lower.contains("getruntime()")
+    {
+        return Some(("java", "java.reflection", 0.8));
+    }
+    None
 }
 
 /// Other code injection: Node.js, Python, Ruby, Perl.

@@ -191,37 +191,108 @@ pub fn catalog_key(key: &str) -> Option<Found> {
         .then_some(("sqli.catalog_name", 0.6))
 }
 
+/// SQL keywords and the token each reads as: the one table [`keyword`]
+/// (so `tokenize` and the word gate `gate::sqli_words`) looks words up in.
+const KEYWORDS: &[(&str, Tok)] = &[
+    ("select", Tok::Kw(Kw::Select)),
+    ("union", Tok::Kw(Kw::Union)),
+    ("from", Tok::Kw(Kw::From)),
+    ("insert", Tok::Kw(Kw::Dml(0))),
+    ("update", Tok::Kw(Kw::Dml(1))),
+    ("delete", Tok::Kw(Kw::Dml(2))),
+    ("replace", Tok::Kw(Kw::Dml(3))),
+    ("drop", Tok::Kw(Kw::Ddl)),
+    ("create", Tok::Kw(Kw::Ddl)),
+    ("alter", Tok::Kw(Kw::Ddl)),
+    ("truncate", Tok::Kw(Kw::Ddl)),
+    ("exec", Tok::Kw(Kw::Exec)),
+    ("execute", Tok::Kw(Kw::Exec)),
+    ("declare", Tok::Kw(Kw::Exec)),
+    ("shutdown", Tok::Kw(Kw::Exec)),
+    ("waitfor", Tok::Kw(Kw::Waitfor)),
+    ("into", Tok::Kw(Kw::Into)),
+    ("set", Tok::Kw(Kw::Set)),
+    ("not", Tok::Kw(Kw::Not)),
+    ("as", Tok::Kw(Kw::As)),
+    ("where", Tok::Kw(Kw::Where)),
+    ("having", Tok::Kw(Kw::Having)),
+    ("case", Tok::Kw(Kw::Case)),
+    ("when", Tok::Kw(Kw::When)),
+    ("order", Tok::Kw(Kw::OrderGroup)),
+    ("group", Tok::Kw(Kw::OrderGroup)),
+    ("intersect", Tok::Kw(Kw::Union)),
+    ("except", Tok::Kw(Kw::Union)),
+    ("limit", Tok::Kw(Kw::Other)),
+    ("offset", Tok::Kw(Kw::Other)),
+    ("by", Tok::Kw(Kw::Other)),
+    ("join", Tok::Kw(Kw::Other)),
+    ("then", Tok::Kw(Kw::Other)),
+    ("else", Tok::Kw(Kw::Other)),
+    ("end", Tok::Kw(Kw::Other)),
+    ("distinct", Tok::Kw(Kw::Other)),
+    ("all", Tok::Kw(Kw::Other)),
+    ("top", Tok::Kw(Kw::Other)),
+    ("procedure", Tok::Kw(Kw::Other)),
+    ("table", Tok::Kw(Kw::Other)),
+    ("database", Tok::Kw(Kw::Other)),
+    ("values", Tok::Kw(Kw::Other)),
+    ("collate", Tok::Kw(Kw::Other)),
+    ("outfile", Tok::Kw(Kw::Other)),
+    ("dumpfile", Tok::Kw(Kw::Other)),
+    ("immediate", Tok::Kw(Kw::Other)),
+    ("delay", Tok::Kw(Kw::Other)),
+    ("and", Tok::Logic),
+    ("or", Tok::Logic),
+    ("xor", Tok::Logic),
+    ("div", Tok::Logic),
+    ("like", Tok::Cmp),
+    ("rlike", Tok::Cmp),
+    ("regexp", Tok::Cmp),
+    ("in", Tok::Cmp),
+    ("is", Tok::Cmp),
+    ("between", Tok::Cmp),
+    ("sounds", Tok::Cmp),
+    ("glob", Tok::Cmp),
+    ("match", Tok::Cmp),
+    ("ilike", Tok::Cmp),
+    ("similar", Tok::Cmp),
+    ("notnull", Tok::Cmp),
+    ("isnull", Tok::Cmp),
+    ("mod", Tok::Cmp),
+    ("null", Tok::Num),
+    ("true", Tok::Num),
+    ("false", Tok::Num),
+];
+
+/// Longest word in [`KEYWORDS`] plus one.
+const KEYWORD_LENS: usize = 16;
+
+/// For each word length, the first letters of [`KEYWORDS`] of that length
+/// (bit `c - b'a'`): most words are no keyword by these two bytes alone.
+const KEYWORD_HEADS: [u32; KEYWORD_LENS] = {
+    let mut heads = [0u32; KEYWORD_LENS];
+    let mut i = 0;
+    while i < KEYWORDS.len() {
+        let w = KEYWORDS[i].0.as_bytes();
+        assert!(w[0].is_ascii_lowercase(), "keywords are lower case");
+        heads[w.len()] |= 1 << (w[0] - b'a');
+        i += 1;
+    }
+    heads
+};
+
+/// [`KEYWORDS`] by word.
+static KEYWORD_MAP: std::sync::LazyLock<foldhash::HashMap<&'static str, Tok>> =
+    std::sync::LazyLock::new(|| KEYWORDS.iter().copied().collect());
+
+/// The token keyword `w` (lower case) reads as.
 pub(super) fn keyword(w: &str) -> Option<Tok> {
-    Some(match w {
-        "select" => Tok::Kw(Kw::Select),
-        "union" => Tok::Kw(Kw::Union),
-        "from" => Tok::Kw(Kw::From),
-        "insert" => Tok::Kw(Kw::Dml(0)),
-        "update" => Tok::Kw(Kw::Dml(1)),
-        "delete" => Tok::Kw(Kw::Dml(2)),
-        "replace" => Tok::Kw(Kw::Dml(3)),
-        "drop" | "create" | "alter" | "truncate" => Tok::Kw(Kw::Ddl),
-        "exec" | "execute" | "declare" | "shutdown" => Tok::Kw(Kw::Exec),
-        "waitfor" => Tok::Kw(Kw::Waitfor),
-        "into" => Tok::Kw(Kw::Into),
-        "set" => Tok::Kw(Kw::Set),
-        "not" => Tok::Kw(Kw::Not),
-        "as" => Tok::Kw(Kw::As),
-        "where" => Tok::Kw(Kw::Where),
-        "having" => Tok::Kw(Kw::Having),
-        "case" => Tok::Kw(Kw::Case),
-        "when" => Tok::Kw(Kw::When),
-        "order" | "group" => Tok::Kw(Kw::OrderGroup),
-        "intersect" | "except" => Tok::Kw(Kw::Union),
-        "limit" | "offset" | "by" | "join" | "then" | "else" | "end" | "distinct" | "all"
-        | "top" | "procedure" | "table" | "database" | "values" | "collate" | "outfile"
-        | "dumpfile" | "immediate" | "delay" => Tok::Kw(Kw::Other),
-        "and" | "or" | "xor" | "div" => Tok::Logic,
-        "like" | "rlike" | "regexp" | "in" | "is" | "between" | "sounds" | "glob" | "match"
-        | "ilike" | "similar" | "notnull" | "isnull" | "mod" => Tok::Cmp,
-        "null" | "true" | "false" => Tok::Num,
-        _ => return None,
-    })
+    let first = w.as_bytes().first()?.wrapping_sub(b'a');
+    let heads = KEYWORD_HEADS.get(w.len()).copied().unwrap_or(0);
+    if first >= 26 || heads & (1 << first) == 0 {
+        return None;
+    }
+    KEYWORD_MAP.get(w).copied()
 }
 
 /// Tokenizes `s` into `out` (lower-casing words as it goes).
