@@ -26,6 +26,7 @@ pub mod spec;
 pub mod spool;
 pub mod webhook;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -450,17 +451,20 @@ impl Exporter {
             let ts_text = std::str::from_utf8(&text).unwrap_or_default();
             // The time the value path reads back from the written `ts`.
             let ts = Ts::parse(ts_text);
-            let mut masked = a.clone();
-            let n = match &self.cfg.mask {
-                Some(m) => mask::mask_attack(&mut masked, ts_text, m),
-                None => Some(0),
+            // Copied only to be masked, or later when the aggregator keeps it.
+            let masked = match &self.cfg.mask {
+                Some(m) if m.enabled => {
+                    let mut copy = a.clone();
+                    mask::mask_attack(&mut copy, ts_text, m).map(|n| (Cow::Owned(copy), n))
+                }
+                _ => Some((Cow::Borrowed(a), 0)),
             };
             self.scratch = text;
-            if let Some(n) = n {
+            if let Some((masked, n)) = masked {
                 self.advance(|| ts)?;
                 self.stats.masked += n;
                 self.stats.typed += 1;
-                return self.push_typed(Box::new(masked), ts, local, aggregate);
+                return self.push_typed(masked, ts, local, aggregate);
             }
         }
         let value = attack_value(rec, a)?;
@@ -471,7 +475,7 @@ impl Exporter {
     /// A masked typed attack (time `ts`): kept local, aggregated or sent.
     fn push_typed(
         &mut self,
-        a: Box<Attack>,
+        a: Cow<'_, Attack>,
         ts: Option<Ts>,
         local: bool,
         aggregate: bool,
@@ -487,7 +491,7 @@ impl Exporter {
         }
         match (&mut self.agg, aggregate, ts) {
             (Some(agg), true, Some(ts)) => {
-                agg.push_attack(a, ts, &mut self.ready);
+                agg.push_attack(Box::new(a.into_owned()), ts, &mut self.ready);
                 self.emit_ready()?;
             }
             _ => self.send_attack(&a, None, ts)?,
