@@ -598,8 +598,10 @@ impl Detector {
                 add(out, f, key);
             }
         }
-        // The stream magic's 13 zero bits make an `A` at any alignment, and
-        // few names have a capital `A`: the cheap test before decoding.
+        // Only names with a capital `A` are decoded (few have one): the
+        // stream magic's 13 zero bits make an `A` at any alignment. A gadget
+        // name hidden in a name without one is not looked for; values get
+        // the wider `Shape::may_java_base64` gate.
         if key.len() >= 6 && memchr::memchr(b'A', key.as_bytes()).is_some() {
             if let Some(f) = rules::java_base64(key) {
                 add(out, f, key);
