@@ -97,6 +97,16 @@ impl Batch {
         }
     }
 
+    /// An empty batch with room for a full one (a packet's payload may
+    /// take it past [`BATCH_BYTES`]), so filling it never regrows it.
+    fn with_room() -> Batch {
+        Batch {
+            payload: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
+            metas: Vec::with_capacity(BATCH_PACKETS),
+            ..Batch::default()
+        }
+    }
+
     fn full(&self) -> bool {
         self.metas.len() >= BATCH_PACKETS || self.payload.len() >= BATCH_BYTES
     }
@@ -477,7 +487,7 @@ impl Sharded {
             from_workers,
             handles,
             pending: (0..threads).map(|_| VecDeque::new()).collect(),
-            batch: Batch::default(),
+            batch: Batch::with_room(),
             out: VecDeque::new(),
             spare: vec![],
             back: (0..threads).map(|_| vec![]).collect(),
@@ -536,7 +546,7 @@ impl Sharded {
             self.receive(true, emit)?;
         }
         let first = self.next_packet - self.batch.metas.len() as u64;
-        let next = self.spare.pop().unwrap_or_default();
+        let next = self.spare.pop().unwrap_or_else(Batch::with_room);
         let mut batch = std::mem::replace(&mut self.batch, next);
         batch.first = first;
         let batch = Arc::new(batch);
@@ -608,7 +618,9 @@ impl Sharded {
                 self.merged += 1;
                 // Every worker answered for the oldest batch and let go of it.
                 if let Some(Ok(mut b)) = self.out.pop_front().map(Arc::try_unwrap) {
-                    if self.spare.len() < 2 {
+                    // Kept up to the batches in flight: a new batch is
+                    // made only when every one is out.
+                    if self.spare.len() < IN_FLIGHT as usize {
                         b.clear();
                         self.spare.push(b);
                     }

@@ -232,17 +232,41 @@ fn scrub_in_place(s: &mut String, cfg: &MaskConfig, n: &mut u64) {
     }
 }
 
+/// 0000-01-01T00:00:00Z in seconds since the epoch: the first time whose
+/// text is `YYYY-MM-DDTHH:MM:SS[.f]Z` with a four-digit year.
+pub(crate) const FIRST_TIME: i64 = -62_167_219_200;
+/// 10000-01-01T00:00:00Z: the first time past four-digit years.
+pub(crate) const END_TIME: i64 = 253_402_300_800;
+
+/// Whether scrubbing `ts`'s text surely finds nothing, without writing it.
+/// The text (`2024-05-01T12:00:00.123456Z`) has no `=`, `"`, letter of a
+/// credential, JWT or key prefix, and no run of more than nine digits;
+/// only its `Name:` line scanner sees a name, `YYYY-MM-DDTHH`, and that
+/// has digits, which no built-in secret name has: so only a configured
+/// header or field name with a digit could match it.
+pub fn time_unmasked(ts: crate::time::Ts, cfg: &MaskConfig) -> bool {
+    !cfg.enabled
+        || ((FIRST_TIME..END_TIME).contains(&ts.secs)
+            && ts.nanos < 1_000_000_000
+            && !cfg
+                .headers
+                .iter()
+                .chain(&cfg.fields)
+                .any(|n| n.bytes().any(|c| c.is_ascii_digit())))
+}
+
 /// Masks an `attack` record in place as [`mask_value`] masks its value
 /// (which [`MaskConfig::masks_attacks_typed`] must allow): every string
 /// scrubbed, a hit's payload masked when its point names a secret. `ts` is
-/// the record's time as written; `None` when masking would change it (the
-/// value must be masked instead).
-pub fn mask_attack(a: &mut Attack, ts: &str, cfg: &MaskConfig) -> Option<u64> {
+/// the record's time as written, `None` when [`time_unmasked`] holds;
+/// the result is `None` when masking would change the time (the value
+/// must be masked instead).
+pub fn mask_attack(a: &mut Attack, ts: Option<&str>, cfg: &MaskConfig) -> Option<u64> {
     let mut n = 0;
     if !cfg.enabled {
         return Some(0);
     }
-    if scrub_bytes(ts.as_bytes(), cfg, &mut n).is_some() {
+    if ts.is_some_and(|ts| scrub_bytes(ts.as_bytes(), cfg, &mut n).is_some()) {
         return None;
     }
     // Named field by field, without `..`: a field added to the record
@@ -403,14 +427,35 @@ type Span = (usize, usize, String);
 
 /// Masks secrets in text or bytes; `None` when nothing was found.
 pub fn scrub_bytes(b: &[u8], cfg: &MaskConfig, n: &mut u64) -> Option<Vec<u8>> {
+    let t = Triggers::of(b);
+    if t == Triggers::default() {
+        return None;
+    }
+    scrub_spans(b, cfg, n, t)
+}
+
+/// [`scrub_bytes`] with the scanners `t` names.
+fn scrub_spans(b: &[u8], cfg: &MaskConfig, n: &mut u64, t: Triggers) -> Option<Vec<u8>> {
     let mut spans: Vec<Span> = vec![];
-    header_lines(b, cfg, &mut spans);
-    key_values(b, cfg, &mut spans);
-    json_pairs(b, cfg, &mut spans);
-    credentials(b, &mut spans);
-    jwts(b, &mut spans);
-    api_keys(b, &mut spans);
-    cards(b, &mut spans);
+    if t.colon {
+        header_lines(b, cfg, &mut spans);
+        json_pairs(b, cfg, &mut spans);
+    }
+    if t.equals {
+        key_values(b, cfg, &mut spans);
+    }
+    if t.credential {
+        credentials(b, &mut spans);
+    }
+    if t.jwt {
+        jwts(b, &mut spans);
+    }
+    if t.key {
+        api_keys(b, &mut spans);
+    }
+    if t.card {
+        cards(b, &mut spans);
+    }
     if spans.is_empty() {
         return None;
     }
@@ -428,6 +473,71 @@ pub fn scrub_bytes(b: &[u8], cfg: &MaskConfig, n: &mut u64) -> Option<Vec<u8>> {
     }
     out.extend_from_slice(b.get(at..)?);
     Some(out)
+}
+
+/// The scanners that can find something in a text, found in one pass
+/// over its trigger literals (and `memchr` for `:` and `=`, a count of
+/// digits): each flag is a condition without which its scanner finds
+/// nothing, so skipping the others changes no output.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Triggers {
+    /// A `:`: `Name: value` lines ([`header_lines`]), `"key": value` ([`json_pairs`]).
+    colon: bool,
+    /// A `=`: `key=value` ([`key_values`]).
+    equals: bool,
+    /// `bearer` or `basic` in any case ([`credentials`]).
+    credential: bool,
+    /// `eyJ` ([`jwts`]).
+    jwt: bool,
+    /// A [`KEY_PREFIXES`] prefix ([`api_keys`]).
+    key: bool,
+    /// At least 13 digits ([`cards`]).
+    card: bool,
+}
+
+/// Patterns of [`TRIGGER_SET`]: `bearer` and `basic` first, `eyJ`, then
+/// the key prefixes (matched ASCII-case-insensitively: a superset).
+const CREDENTIAL_LITERALS: usize = 2;
+
+static TRIGGER_SET: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+    std::sync::LazyLock::new(|| {
+        let lits = [&b"bearer"[..], b"basic", b"eyJ"]
+            .into_iter()
+            .chain(KEY_PREFIXES.iter().map(|(p, _)| *p));
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(lits)
+            .ok()
+    });
+
+impl Triggers {
+    fn of(b: &[u8]) -> Triggers {
+        let mut t = Triggers {
+            colon: memchr::memchr(b':', b).is_some(),
+            equals: memchr::memchr(b'=', b).is_some(),
+            card: b.iter().filter(|c| c.is_ascii_digit()).count() >= 13,
+            ..Triggers::default()
+        };
+        let Some(ac) = TRIGGER_SET.as_ref() else {
+            // Not built (it always is): every literal scanner runs.
+            t.credential = true;
+            t.jwt = true;
+            t.key = true;
+            return t;
+        };
+        for m in ac.find_overlapping_iter(b) {
+            match m.pattern().as_usize() {
+                i if i < CREDENTIAL_LITERALS => t.credential = true,
+                CREDENTIAL_LITERALS => t.jwt = true,
+                _ => t.key = true,
+            }
+            if t.credential && t.jwt && t.key {
+                break;
+            }
+        }
+        t
+    }
 }
 
 fn is_token(c: u8) -> bool {
@@ -815,6 +925,90 @@ mod tests {
         }
     }
 
+    const ALL: Triggers = Triggers {
+        colon: true,
+        equals: true,
+        credential: true,
+        jwt: true,
+        key: true,
+        card: true,
+    };
+
+    /// Every scanner, none skipped: what the triggers must agree with.
+    fn scrub_every_way(b: &[u8]) -> (Option<Vec<u8>>, u64) {
+        let mut n = 0;
+        (scrub_spans(b, &cfg(), &mut n, ALL), n)
+    }
+
+    #[test]
+    fn triggers_skip_only_scanners_that_find_nothing() {
+        let table: &[&[u8]] = &[
+            b"",
+            b"GET",
+            b"2024-05-01T12:00:00.123456789Z",
+            b"Authorization: Bearer abcdefghijkl",
+            b"x BEARER abcdefghijkl and bAsIc dXNlcjpwYXNzd29yZA==",
+            b"a=1&api_key=abcdef",
+            b"{\"password\": \"x\"}",
+            b"jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig_xx-1 end",
+            b"key AKIAIOSFODNN7EXAMPLE sk_live_abcdefghijklmnopqrst ghp_0123456789012345678901234567890",
+            b"xoxb-01234567890123456789 glpat-01234567890123456789 AIza012345678901234567890123456789",
+            b"pay 4111 1111 1111 1111 now",
+            b"4111111111111111",
+            b"/search?q=1' OR '1'='1&token=zz",
+        ];
+        for input in table {
+            let mut n = 0;
+            let fast = scrub_bytes(input, &cfg(), &mut n);
+            assert_eq!(
+                (fast, n),
+                scrub_every_way(input),
+                "{}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        // Each scanner's trigger fires on its own literal, whatever the case.
+        let t = Triggers::of(b"xBeArEr");
+        assert!(t.credential && !t.jwt && !t.key && !t.colon && !t.card);
+        assert!(Triggers::of(b"..eyJ..").jwt);
+        assert!(Triggers::of(b"github_pat_").key);
+        assert!(Triggers::of(b"1234567890123").card && !Triggers::of(b"123456789012").card);
+        assert_eq!(Triggers::of(b"nothing to see here"), Triggers::default());
+    }
+
+    #[test]
+    fn a_time_text_is_never_scrubbed_unless_a_name_has_a_digit() {
+        use crate::time::Ts;
+        let plain = cfg();
+        let digit = MaskConfig::new(&[], &["2024-05-01T12".into()], false);
+        let header = MaskConfig::new(&["2024-05-01t12".into()], &[], false);
+        for (secs, nanos, digits) in [
+            (1_714_564_800, 123_456_789, 9),
+            (1_714_564_800, 123_456_000, 6),
+            (0, 0, 0),
+            (FIRST_TIME, 0, 3),
+            (END_TIME - 1, 999_999_999, 9),
+            (-1, 5, 9),
+        ] {
+            let ts = Ts::new(secs, nanos, digits);
+            let text = ts.to_string();
+            for c in [&plain, &digit, &header] {
+                let mut n = 0;
+                let scrubbed = scrub_bytes(text.as_bytes(), c, &mut n).is_some();
+                assert!(!(time_unmasked(ts, c) && scrubbed), "{text}");
+            }
+            assert!(time_unmasked(ts, &plain), "{text}");
+            assert!(!time_unmasked(ts, &digit));
+        }
+        let ts = Ts::new(1_714_564_800, 0, 0);
+        let mut n = 0;
+        assert!(scrub_bytes(b"2024-05-01T12:00:00Z", &digit, &mut n).is_some());
+        assert!(scrub_bytes(b"2024-05-01T12:00:00Z", &header, &mut n).is_some());
+        assert!(!time_unmasked(ts, &header));
+        assert!(!time_unmasked(Ts::new(END_TIME, 0, 0), &plain));
+        assert!(!time_unmasked(Ts::new(FIRST_TIME - 1, 0, 0), &plain));
+    }
+
     #[test]
     fn luhn_checks() {
         assert!(luhn(b"4111111111111111"));
@@ -881,14 +1075,64 @@ mod tests {
         assert!(memchr::memmem::find(&out, b"a=[masked]").is_some());
     }
 
+    /// Pieces that make every scanner fire, for texts made of them.
+    const PIECES: &[&str] = &[
+        "Bearer ",
+        "basic ",
+        "BASIC",
+        "eyJ",
+        "eyJhbGciOiJIUzI1NiJ9",
+        ".",
+        "sk_live_",
+        "ghp_",
+        "AKIA",
+        "xoxb-",
+        "AIza",
+        "glpat-",
+        "4111",
+        " ",
+        "-",
+        "1111",
+        "0123456789",
+        ":",
+        "=",
+        "\"",
+        "password",
+        "Cookie",
+        "token",
+        "\r\n",
+        "\n",
+        "&",
+        ";",
+        "abcdefghijklmnop",
+        "é",
+        "%",
+        "{",
+        "}",
+    ];
+
     proptest::proptest! {
+        #[test]
+        fn triggered_scanners_agree_with_every_scanner(
+            pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..24),
+        ) {
+            let text = pieces.concat();
+            let mut n = 0;
+            let fast = scrub_bytes(text.as_bytes(), &cfg(), &mut n);
+            proptest::prop_assert_eq!((fast, n), scrub_every_way(text.as_bytes()), "{}", text);
+        }
+
         #[test]
         fn random_input_never_panics_and_seeded_secrets_are_masked(
             data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
             text in "[ -~\r\n]{0,200}",
         ) {
             let mut n = 0;
-            let _ = scrub_bytes(&data, &cfg(), &mut n);
+            let fast = scrub_bytes(&data, &cfg(), &mut n);
+            proptest::prop_assert_eq!((fast, n), scrub_every_way(&data));
+            let mut n = 0;
+            let fast = scrub_bytes(text.as_bytes(), &cfg(), &mut n);
+            proptest::prop_assert_eq!((fast, n), scrub_every_way(text.as_bytes()));
             // Seeded with secrets: the result never contains them.
             let seeded = format!("{text}&password=zzsecretzz\nCookie: a=zzcookiezz {text}");
             let out = scrub_bytes(seeded.as_bytes(), &cfg(), &mut n).unwrap();

@@ -25,6 +25,9 @@ use flate2::write::{DeflateDecoder, GzDecoder, ZlibDecoder};
 /// Content codings stacked deeper than this are not decoded.
 pub const MAX_LAYERS: usize = 4;
 
+/// Most a body reserves up front for its declared length ([`Body::expect`]).
+const RESERVE_MAX: usize = 256 << 10;
+
 /// Decoded bytes allowed before the ratio check applies.
 const RATIO_GRACE: u64 = 64 << 10;
 
@@ -300,6 +303,20 @@ impl Body {
         body
     }
 
+    /// Makes room for a body of `len` declared bytes (`Content-Length`)
+    /// kept as sent, so its buffer is allocated once instead of growing by
+    /// doubling segment by segment: at most `body_cap` and [`RESERVE_MAX`]
+    /// (a length is only a claim).
+    pub fn expect(&mut self, len: u64) {
+        if self.decoder.is_none() {
+            let want = usize::try_from(len)
+                .unwrap_or(usize::MAX)
+                .min(self.cap)
+                .min(RESERVE_MAX);
+            self.raw.reserve_exact(want.saturating_sub(self.raw.len()));
+        }
+    }
+
     /// Feeds the next body bytes.
     pub fn push(&mut self, data: &[u8]) {
         self.wire_len = self.wire_len.saturating_add(data.len() as u64);
@@ -444,6 +461,30 @@ pub(crate) mod tests {
             b.push(chunk);
         }
         b.finish(true)
+    }
+
+    /// A declared length only sizes the buffer: the body is the same
+    /// whatever the claim, and a claim never reserves past the caps.
+    #[test]
+    fn expected_length_changes_nothing_but_the_room() {
+        let text = b"0123456789".repeat(100);
+        for (claim, cap) in [
+            (1000, 1 << 20),
+            (10, 1 << 20),
+            (u64::MAX, 500),
+            (1 << 40, 1 << 30),
+        ] {
+            let mut b = Body::new(&[], limits(cap));
+            b.expect(claim);
+            assert!(b.raw.capacity() <= cap.min(RESERVE_MAX), "{claim} {cap}");
+            for chunk in text.chunks(7) {
+                b.push(chunk);
+            }
+            assert_eq!(b.finish(true), decode(&[], &text, cap, 7), "{claim} {cap}");
+        }
+        let mut coded = Body::new(&[Coding::Gzip], limits(1 << 20));
+        coded.expect(1000);
+        assert_eq!(coded.raw.capacity(), 0);
     }
 
     #[test]

@@ -1028,13 +1028,16 @@ fn body_state(
         Delim::Close => Framing::Close,
     };
     let limits = x.cfg.limits();
-    let body = match parse_codings(values(headers, "content-encoding")) {
+    let mut body = match parse_codings(values(headers, "content-encoding")) {
         Ok(codings) => Body::new(&codings, limits),
         Err(why) => {
             anomalies.push(why);
             Body::undecoded(limits)
         }
     };
+    if let Framing::Length(n) = framing {
+        body.expect(n);
+    }
     Some(Box::new(BodyState {
         framing,
         body,
