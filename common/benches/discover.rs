@@ -3,11 +3,15 @@
 //! searches, static files, and POSTs of JSON, every response JSON or a file.
 //! The inventory is warm (the common case: the 1000th request to a known
 //! endpoint). `cargo bench -p tapwatch-common --bench discover`.
+//!
+//! `DISCOVER_BENCH_COUNT=N` runs N warm pushes without criterion, for
+//! `valgrind --tool=callgrind` (see [`counted`]).
 
 use common::detect::raw;
 use common::discover::{DiscoverConfig, Discoverer};
 use common::record::Http;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
+use std::hint::black_box;
 
 fn tx(request: &str, status: &str, content_type: &str, body: &str) -> Http {
     let response = format!(
@@ -100,16 +104,22 @@ fn mix() -> Vec<Http> {
     out
 }
 
-fn bench(c: &mut Criterion) {
-    let txs = mix();
+/// A discoverer that has seen the mix 20 times: every endpoint known, every
+/// buffer grown.
+fn warm(txs: &[Http]) -> Discoverer {
     let mut d = Discoverer::new(DiscoverConfig {
         detect: false,
         ..DiscoverConfig::default()
     });
-    // Warm: every endpoint known, every buffer grown.
     for _ in 0..20 {
         txs.iter().for_each(|t| d.push_http(Box::new(t.clone())));
     }
+    d
+}
+
+fn bench(c: &mut Criterion) {
+    let txs = mix();
+    let mut d = warm(&txs);
     let mut g = c.benchmark_group("discover");
     g.throughput(Throughput::Elements(txs.len() as u64));
     g.bench_function("push_http/api_mix", |b| {
@@ -122,5 +132,32 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// `DISCOVER_BENCH_COUNT=N`: N warm pushes of the mix (the transactions
+/// cloned up front) and exit, no criterion: a fixed amount of work for
+/// `valgrind --tool=callgrind`, whose instruction count the machine's load
+/// cannot distort (divide by N after subtracting a run with N=0).
+fn counted(n: usize) {
+    let txs = mix();
+    let mut d = warm(&txs);
+    let batch: Vec<Box<Http>> = (0..n)
+        .filter_map(|i| txs.get(i % txs.len()))
+        .map(|t| Box::new(t.clone()))
+        .collect();
+    for t in batch {
+        d.push_http(black_box(t));
+    }
+    println!("{n} pushes: {} learned", d.stats().learned);
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(n) = std::env::var("DISCOVER_BENCH_COUNT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return counted(n);
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

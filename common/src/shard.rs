@@ -733,8 +733,9 @@ mod tests {
     use super::*;
     use crate::io::{open_input, Input};
 
-    /// Every record of a sharded run over `case`'s capture, as JSON lines.
-    fn run(case: &str, threads: usize, prepare: Prepare) -> Vec<String> {
+    /// Every record of a sharded run over `case`'s capture, as JSON lines,
+    /// with the inventory's counters.
+    fn run(case: &str, threads: usize, prepare: Prepare) -> (Vec<String>, crate::discover::Stats) {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../testdata")
             .join(case)
@@ -762,11 +763,15 @@ mod tests {
             s.push_frame(&frame, &mut emit).unwrap();
         }
         s.finish(&mut emit).unwrap();
-        out
+        let stats = s.chain().discover_stats().unwrap().clone();
+        (out, stats)
     }
 
     /// The inventory's preparation on the workers or on the reading thread
-    /// gives the same records (attacks, findings, endpoints) at 1-3 threads.
+    /// gives the same records (attacks, findings, endpoints) at 1-3 threads,
+    /// and runs where it was told: with `Workers` every transaction reaches
+    /// the inventory prepared, with `Reader` none does (so a silent fallback
+    /// to the reading thread fails here).
     #[test]
     fn prepare_on_workers_or_reader_gives_the_same_records() {
         for case in [
@@ -775,21 +780,24 @@ mod tests {
             "http-keepalive-pipelined",
             "http-xff-real-ip",
         ] {
-            let want = run(case, 1, Prepare::Reader);
+            let (want, _) = run(case, 1, Prepare::Reader);
             assert!(
                 want.iter().any(|l| l.contains(r#""type":"endpoint""#)),
                 "{case}: no endpoint"
             );
             for threads in [1, 2, 3] {
+                let (got, stats) = run(case, threads, Prepare::Workers);
+                assert_eq!(got, want, "{case} {threads}");
+                assert!(stats.transactions > 0, "{case} {threads}: no transaction");
                 assert_eq!(
-                    run(case, threads, Prepare::Workers),
-                    want,
-                    "{case} {threads}"
+                    stats.prepared_ahead, stats.transactions,
+                    "{case} {threads}: not every transaction was prepared on a worker"
                 );
+                let (got, stats) = run(case, threads, Prepare::Reader);
+                assert_eq!(got, want, "{case} {threads}");
                 assert_eq!(
-                    run(case, threads, Prepare::Reader),
-                    want,
-                    "{case} {threads}"
+                    stats.prepared_ahead, 0,
+                    "{case} {threads}: prepared on a worker, not the reading thread"
                 );
             }
         }

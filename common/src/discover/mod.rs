@@ -99,6 +99,10 @@ pub struct Stats {
     pub dropped_schema_nodes: u64,
     pub dropped_prefixes: u64,
     pub dropped_attack_keys: u64,
+    /// Transactions that came with a [`Prepared`] part (made ahead, in a
+    /// sharded run on a worker thread). Not in [`Stats::named`]: where the
+    /// work ran does not change the inventory.
+    pub prepared_ahead: u64,
 }
 
 impl Stats {
@@ -821,6 +825,7 @@ impl Discoverer {
     /// Takes one transaction with its [`prepare`]d part (made with this
     /// discoverer's configuration); the inventory is the same as without it.
     pub fn push_prepared(&mut self, h: Box<Http>, prep: Option<Box<Prepared>>) {
+        self.stats.prepared_ahead += u64::from(prep.is_some());
         if self.attacked.remove(&h.flow, h.seq) {
             self.learn(&h, true, None);
             self.spend(h, prep);

@@ -62,13 +62,46 @@ pub enum Seg {
 /// Words that are routes, never values: they stay literal and are never
 /// collapsed with their siblings.
 pub fn always_literal(seg: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "api", "apis", "rest", "graphql", "rpc", "static", "assets", "public", "private", "admin",
-        "auth", "oauth", "oauth2", "login", "logout", "me", "self", "health", "healthz", "status",
-        "metrics", "search", "internal", "external", "latest", "current", "new", "edit",
-    ];
-    if WORDS.iter().any(|w| w.eq_ignore_ascii_case(seg)) {
-        return true;
+    // The words, compared ASCII-case-insensitively: the segment lower-cased
+    // on the stack (every word is ASCII and at most 8 bytes), then one match.
+    if seg.len() <= 8 {
+        let mut buf = [0u8; 8];
+        let low = buf.get_mut(..seg.len()).unwrap_or_default();
+        low.copy_from_slice(seg.as_bytes());
+        low.make_ascii_lowercase();
+        if matches!(
+            &*low,
+            b"api"
+                | b"apis"
+                | b"rest"
+                | b"graphql"
+                | b"rpc"
+                | b"static"
+                | b"assets"
+                | b"public"
+                | b"private"
+                | b"admin"
+                | b"auth"
+                | b"oauth"
+                | b"oauth2"
+                | b"login"
+                | b"logout"
+                | b"me"
+                | b"self"
+                | b"health"
+                | b"healthz"
+                | b"status"
+                | b"metrics"
+                | b"search"
+                | b"internal"
+                | b"external"
+                | b"latest"
+                | b"current"
+                | b"new"
+                | b"edit"
+        ) {
+            return true;
+        }
     }
     // Versions: v1, v2, v1.2, V3.
     if let Some(rest) = seg.strip_prefix(['v', 'V']) {

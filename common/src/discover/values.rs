@@ -126,7 +126,62 @@ pub fn string_format(s: &str) -> Option<&'static str> {
 
 /// [`string_format`] and [`sensitive_value`] of one string, with the
 /// e-mail and JWT checks both make done once.
+///
+/// Remembered per thread for recent strings ([`FactsMemo`]): the same
+/// values (roles, states, SKUs, dates) come back in body after body.
 pub fn string_facts(s: &str) -> (Option<&'static str>, Option<&'static str>) {
+    if s.len() > FactsMemo::VALUE_MAX {
+        return facts_of(s);
+    }
+    FACTS_MEMO.with(|m| m.borrow_mut().facts(s))
+}
+
+thread_local! {
+    static FACTS_MEMO: std::cell::RefCell<FactsMemo> = std::cell::RefCell::default();
+}
+
+/// A direct-mapped cache of [`facts_of`]: [`FactsMemo::SLOTS`] slots, each
+/// holding one string (at most [`FactsMemo::VALUE_MAX`] bytes) and its facts;
+/// a string goes to the slot its hash picks and replaces what was there.
+/// Bounded (at most a few hundred KiB per thread), no allocation once the slots have
+/// grown, and no chains: strings that collide only miss. The hash is fixed
+/// (not seeded), which is safe for that reason, and nothing is iterated, so
+/// the cache cannot change a result, only skip recomputing it.
+#[derive(Default)]
+struct FactsMemo {
+    slots: Vec<(String, StrFacts)>,
+}
+
+type StrFacts = (Option<&'static str>, Option<&'static str>);
+
+impl FactsMemo {
+    const SLOTS: usize = 1024;
+    const VALUE_MAX: usize = 96;
+
+    fn facts(&mut self, s: &str) -> StrFacts {
+        use std::hash::BuildHasher;
+        if self.slots.is_empty() {
+            self.slots = vec![(String::new(), (None, None)); Self::SLOTS];
+        }
+        let h = foldhash::fast::FixedState::with_seed(0x7a9).hash_one(s) as usize;
+        let Some(slot) = self.slots.get_mut(h % Self::SLOTS) else {
+            return facts_of(s);
+        };
+        // An empty slot is never a hit: "" is looked up like any other
+        // string only once it was stored (its facts are stored with it).
+        if slot.0 == s && !slot.0.is_empty() {
+            return slot.1;
+        }
+        let f = facts_of(s);
+        slot.0.clear();
+        slot.0.push_str(s);
+        slot.1 = f;
+        f
+    }
+}
+
+/// [`string_facts`] worked out.
+fn facts_of(s: &str) -> StrFacts {
     let mut checks = Checks::default();
     let format = format_of(s, &mut checks);
     let t = s.trim();
@@ -643,6 +698,40 @@ mod tests {
     }
 
     const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+
+    /// The memo gives what working the facts out gives, for strings that
+    /// hit, miss, collide and replace each other (5000 distinct strings
+    /// through 1024 slots, three rounds), and for ones too long to keep.
+    #[test]
+    fn remembered_facts_are_the_facts() {
+        let mut all: Vec<String> = vec![
+            String::new(),
+            " ".into(),
+            "user@example.com".into(),
+            "2026-01-01T00:00:00Z".into(),
+            "2026-01-01".into(),
+            "4111111111111111".into(),
+            "10.0.0.1".into(),
+            "::1".into(),
+            JWT.into(),
+            "https://example.com/x".into(),
+            "+1 (555) 123-4567".into(),
+            "x".repeat(FactsMemo::VALUE_MAX + 1),
+        ];
+        for i in 0..5000 {
+            all.push(match i % 4 {
+                0 => format!("user{i}@example.com"),
+                1 => format!("2026-01-{:02}", i % 31 + 1),
+                2 => format!("word {i}"),
+                _ => format!("{:016}", 4_111_111_111_111_111u64 + i),
+            });
+        }
+        for round in 0..3 {
+            for s in &all {
+                assert_eq!(string_facts(s), facts_of(s), "{s:?} round {round}");
+            }
+        }
+    }
 
     #[test]
     fn detectors_with_hard_negatives() {
