@@ -335,23 +335,25 @@ pub fn base64_text(s: &str) -> Option<String> {
     let decoded = t.len() / 4 * 3 + (t.len() % 4).saturating_sub(1);
     let mut bad = 0usize;
     let mut buf = [0u8; 192];
+    // The chunks decoded so far, kept once past the first (one decoding
+    // pass in all, not one to test and one to keep).
+    let mut bytes = Vec::new();
     for chunk in t.as_bytes().chunks(256) {
         let n = engine.decode_slice(chunk, &mut buf).ok()?;
-        bad += buf
-            .get(..n)
-            .unwrap_or(&[])
+        let got = buf.get(..n).unwrap_or(&[]);
+        bad += got
             .iter()
             .filter(|&&c| !((0x20..0x7f).contains(&c) || c == b'\n' || c == b'\r' || c == b'\t'))
             .count();
         if bad * 10 > decoded {
             return None;
         }
+        if bytes.is_empty() {
+            bytes.reserve_exact(decoded);
+        }
+        bytes.extend_from_slice(got);
     }
-    let bytes = engine.decode(t).ok()?;
-    let printable = bytes
-        .iter()
-        .filter(|&&c| (0x20..0x7f).contains(&c) || c == b'\n' || c == b'\r' || c == b'\t')
-        .count();
+    let printable = bytes.len() - bad.min(bytes.len());
     if printable * 10 < bytes.len() * 9 {
         return None;
     }

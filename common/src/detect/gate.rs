@@ -159,15 +159,21 @@ fn lower<'b>(word: &[u8], buf: &'b mut [u8; MAX_WORD]) -> Option<&'b str> {
 
 /// Whether `hay` contains `needle` (lower case) in any letter case.
 pub(super) fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+    find_ignore_case(hay, needle).is_some()
+}
+
+/// Where `needle` (lower case) first occurs in `hay` in any letter case:
+/// the offset `hay.to_ascii_lowercase().find(needle)` gives, without the copy.
+pub(super) fn find_ignore_case(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let Some((&first, _)) = needle.split_first() else {
-        return true;
+        return Some(0);
     };
     if hay.len() < needle.len() {
-        return false;
+        return None;
     }
     let upper = first.to_ascii_uppercase();
     let last = hay.len() - needle.len();
-    memchr::memchr2_iter(first, upper, hay.get(..=last).unwrap_or(&[])).any(|at| {
+    memchr::memchr2_iter(first, upper, hay.get(..=last).unwrap_or(&[])).find(|&at| {
         hay.get(at..at + needle.len())
             .is_some_and(|w| w.eq_ignore_ascii_case(needle))
     })

@@ -2,6 +2,8 @@
 //! transaction reveals about the application, reported once per host,
 //! endpoint and check.
 
+use std::borrow::Cow;
+use std::cell::{OnceCell, RefCell};
 use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -258,6 +260,61 @@ static VERSION: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(apache|nginx|php|microsoft-iis|openssl|express|tomcat|jetty|asp\.net)[/ ]v?(\d+)\.(\d+)(?:\.(\d+))?").ok()
 });
 
+/// `raw` as text (lossy), converted the first time it is asked for.
+fn lossy<'c, 'b: 'c>(cell: &'c OnceCell<Cow<'b, str>>, raw: &'b [u8]) -> &'c str {
+    cell.get_or_init(|| String::from_utf8_lossy(raw))
+}
+
+/// What [`VERSION`] reads in a header value: product (lower case), major
+/// and minor (`u32::MAX` when absent or not a number), at most four.
+type Versions = Vec<(String, u32, u32)>;
+
+fn read_versions(v: &str) -> Versions {
+    let Some(re) = VERSION.as_ref() else {
+        return vec![];
+    };
+    re.captures_iter(v)
+        .take(4)
+        .map(|c| {
+            let num = |i| {
+                c.get(i)
+                    .and_then(|m| m.as_str().parse().ok())
+                    .unwrap_or(u32::MAX)
+            };
+            let product = c.get(1).map_or("", |m| m.as_str()).to_ascii_lowercase();
+            (product, num(2), num(3))
+        })
+        .collect()
+}
+
+/// Longest header value whose reading [`with_versions`] keeps.
+const MAX_MEMO_VALUE: usize = 1024;
+
+thread_local! {
+    /// The last header value read for versions and its reading: a site
+    /// sends the same `Server` value on every response, so the regex runs
+    /// once per distinct value in a row instead of once per response.
+    static LAST_VERSIONS: RefCell<(String, Versions)> = const { RefCell::new((String::new(), Vec::new())) };
+}
+
+/// Calls `f` with [`read_versions`] of `v`, remembered for the next call.
+fn with_versions(v: &str, f: impl FnOnce(&[(String, u32, u32)])) {
+    if v.len() > MAX_MEMO_VALUE {
+        return f(&read_versions(v));
+    }
+    LAST_VERSIONS.with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else {
+            return f(&read_versions(v));
+        };
+        if last.0 != v {
+            last.0.clear();
+            last.0.push_str(v);
+            last.1 = read_versions(v);
+        }
+        f(&last.1)
+    })
+}
+
 /// Luhn checksum of the digits in `s`.
 pub fn luhn(s: &str) -> bool {
     let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
@@ -380,26 +437,35 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
     } else {
         resp.body.get(..256 * 1024).unwrap_or(&resp.body)
     };
-    let body = String::from_utf8_lossy(body_raw);
+    // The body as text, made only when a regex is to run on it: every
+    // prefilter below looks for ASCII bytes, which a lossy conversion keeps
+    // as they are (it replaces only non-ASCII bytes), so they read the raw
+    // bytes and most bodies are never converted (or UTF-8 checked) at all.
+    let cell = OnceCell::new();
+    let body = || lossy(&cell, body_raw);
     // The literal prefilter tells which body patterns can match at all
     // (most bodies: none); only those are compiled and run.
-    let candidates = if body.is_empty() {
+    let candidates = if body_raw.is_empty() {
         0
     } else {
-        body_candidates(body.as_bytes())
+        body_candidates(body_raw)
     };
     for (i, p) in BODY.iter().enumerate() {
         if candidates & (1 << i) == 0 {
             continue;
         }
-        if let Some(m) = p.regex().and_then(|re| re.find(&body)) {
-            add(p.class, p.severity, excerpt(&body, m.start(), 120), false);
+        if let Some(m) = p.regex().and_then(|re| re.find(body())) {
+            add(p.class, p.severity, excerpt(body(), m.start(), 120), false);
         }
     }
     // A card number has at least 13 digits (see [`CARD`]).
-    let digits = body.bytes().filter(u8::is_ascii_digit).take(13).count();
+    let digits = body_raw
+        .iter()
+        .filter(|b| b.is_ascii_digit())
+        .take(13)
+        .count();
     if let Some(re) = CARD.as_ref().filter(|_| digits >= 13) {
-        if let Some(m) = re.find_iter(&body).take(32).find(|m| luhn(m.as_str())) {
+        if let Some(m) = re.find_iter(body()).take(32).find(|m| luhn(m.as_str())) {
             add(
                 "pii.card_number",
                 "high",
@@ -413,8 +479,8 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
     }
     let json_or_text = header(&resp.headers, "content-type")
         .is_none_or(|c| c.contains("json") || c.contains("text/plain") || c.contains("xml"));
-    if json_or_text && memchr::memchr(b'@', body.as_bytes()).is_some() {
-        if let Some(m) = EMAIL.as_ref().and_then(|re| re.find(&body)) {
+    if json_or_text && memchr::memchr(b'@', body_raw).is_some() {
+        if let Some(m) = EMAIL.as_ref().and_then(|re| re.find(body())) {
             add(
                 "pii.email",
                 "low",
@@ -436,8 +502,8 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             .filter(|(n, v)| !n.eq_ignore_ascii_case("date") && maybe_internal(v.as_bytes()))
             .find_map(|(n, v)| re.find(v).map(|m| format!("{n}: {}", m.as_str())))
             .or_else(|| {
-                maybe_internal(body.as_bytes())
-                    .then(|| re.find(&body).map(|m| m.as_str().to_string()))
+                maybe_internal(body_raw)
+                    .then(|| re.find(body()).map(|m| m.as_str().to_string()))
                     .flatten()
             })
     }) {
@@ -459,23 +525,15 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
         {
-            let Some(re) = VERSION.as_ref() else { break };
-            for c in re.captures_iter(v).take(4) {
-                let product = c.get(1).map_or("", |m| m.as_str()).to_ascii_lowercase();
-                let major = c
-                    .get(2)
-                    .and_then(|m| m.as_str().parse().ok())
-                    .unwrap_or(u32::MAX);
-                let minor = c
-                    .get(3)
-                    .and_then(|m| m.as_str().parse().ok())
-                    .unwrap_or(u32::MAX);
-                if end_of_life(&product, major, minor) {
-                    add("outdated_software", "medium", format!("{n}: {v}"), true);
-                } else if cfg.hygiene {
-                    add("info_leak.version", "low", format!("{n}: {v}"), true);
+            with_versions(v, |found| {
+                for (product, major, minor) in found {
+                    if end_of_life(product, *major, *minor) {
+                        add("outdated_software", "medium", format!("{n}: {v}"), true);
+                    } else if cfg.hygiene {
+                        add("info_leak.version", "low", format!("{n}: {v}"), true);
+                    }
                 }
-            }
+            });
         }
     }
     for (n, v) in resp
@@ -643,6 +701,55 @@ mod tests {
         let mut out = vec![];
         check(t, PassiveConfig { hygiene }, &mut out);
         out.iter().map(|f| f.class).collect()
+    }
+
+    /// `check` runs every prefilter on the raw body bytes and converts the
+    /// body to text only for a regex: equivalent because the prefilters
+    /// look for ASCII only, which a lossy conversion keeps unchanged.
+    #[test]
+    fn prefilters_read_only_ascii() {
+        for p in &BODY {
+            for l in p.lits {
+                assert!(l.is_ascii(), "{l}");
+            }
+        }
+    }
+
+    #[test]
+    fn body_checks_see_through_invalid_utf8() {
+        let mut body = b"\xff\xfe".to_vec();
+        body.extend_from_slice(b"\nat com.x.Y.z(Y.java:12)\n\xc3 ghp_");
+        body.extend_from_slice(&[b'a'; 36]);
+        body.extend_from_slice(b" \xe2\x82 card 4111 1111 1111 1111 mail a@b.example 10.1.2.3");
+        let mut t = tx(&[], 200, &[("Content-Type", "text/plain")], "");
+        if let Some(r) = t.response.as_mut() {
+            r.body = body;
+        }
+        assert_eq!(
+            classes(&t, false),
+            [
+                "info_leak.stack_trace",
+                "secret.token",
+                "pii.card_number",
+                "pii.email",
+                "info_leak.internal_ip"
+            ]
+        );
+    }
+
+    #[test]
+    fn version_reading_is_per_value() {
+        // The same value twice (remembered), then another: each read as its own.
+        let t = |server: &str| {
+            // 404: no missing-header hygiene finding.
+            let t = tx(&[], 404, &[("Server", server)], "");
+            classes(&t, true)
+        };
+        assert_eq!(t("Apache/2.2.15 (CentOS)"), ["outdated_software"]);
+        assert_eq!(t("Apache/2.2.15 (CentOS)"), ["outdated_software"]);
+        assert_eq!(t("nginx/1.25.3"), ["info_leak.version"]);
+        assert_eq!(t("nginx/1.25.3"), ["info_leak.version"]);
+        assert_eq!(t("Apache/2.2.15 (CentOS)"), ["outdated_software"]);
     }
 
     /// Binary bodies (by type or by a NUL byte) are not scanned; the same

@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
 
+use super::gate;
 use super::sqli::Found;
 
 /// Every word [`script_value`] reacts to: squeezed text with none of them
@@ -238,7 +239,14 @@ fn squeeze(s: &str) -> String {
 }
 
 fn script_uri(v: &str) -> Option<Found> {
-    let v = squeeze(v.trim_start_matches(['"', '\'', ' ', '`']));
+    let v = v.trim_start_matches(['"', '\'', ' ', '`']);
+    // Every scheme below starts with one of these letters: most values
+    // are told apart by their first squeezed character, with no copy.
+    let first = v.chars().find(|c| !c.is_whitespace() && !c.is_control());
+    if !first.is_some_and(|c| matches!(c.to_ascii_lowercase(), 'j' | 'v' | 'l' | 'd')) {
+        return None;
+    }
+    let v = squeeze(v);
     if v.starts_with("javascript:") || v.starts_with("vbscript:") || v.starts_with("livescript:") {
         return Some(("xss.script_uri", 0.9));
     }
@@ -955,14 +963,13 @@ fn judge(s: &str) -> Option<Found> {
     }
     if colon {
         found = best(found, script_uri(s));
-        // `javascript:` anywhere followed by a call.
-        let lower = s.to_ascii_lowercase();
-        if let Some(at) = lower
-            .find("javascript:")
-            .or_else(|| lower.find("vbscript:"))
+        // `javascript:` anywhere followed by a call (found in any case
+        // in place: lower-casing keeps every byte offset).
+        if let Some(at) = gate::find_ignore_case(b, b"javascript:")
+            .or_else(|| gate::find_ignore_case(b, b"vbscript:"))
         {
-            let rest = lower.get(at..).unwrap_or("");
-            if rest.contains('(') || rest.contains('`') {
+            let rest = b.get(at..).unwrap_or(&[]);
+            if memchr::memchr2(b'(', b'`', rest).is_some() {
                 found = best(found, Some(("xss.script_uri", 0.8)));
             }
         }
