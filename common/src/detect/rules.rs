@@ -3150,7 +3150,24 @@ pub fn paranoid(v: &str, cx: &Ctx<'_>, level: u8, out: &mut Vec<ClassFound>) {
     match cx.kind {
         Kind::Value => {
             if let Some(h) = leading_url_host(v) {
-                if !h.is_empty() && !h.eq_ignore_ascii_case(own) && include_target(v) {
+                // Another host, another port on this host
+                // (`https://example.com:1234/`), or a host after user info
+                // that a `/` hid (`http://example.com/@evil.com/`).
+                let after = v.split_once("://").map_or("", |(_, r)| r);
+                let head = after.split(['?', '#']).next().unwrap_or("");
+                let hidden = head
+                    .rsplit_once('@')
+                    .map(|(_, r)| r.split(['/', ':']).next().unwrap_or(""));
+                let port = head
+                    .split('/')
+                    .next()
+                    .and_then(|a| a.rsplit('@').next())
+                    .and_then(|a| a.rsplit_once(':'))
+                    .map(|(_, p)| p);
+                let other = !h.eq_ignore_ascii_case(own)
+                    || hidden.is_some_and(|x| !x.is_empty() && !x.eq_ignore_ascii_case(own))
+                    || port.is_some_and(|p| cx.host.rsplit_once(':').map(|(_, q)| q) != Some(p));
+                if !h.is_empty() && other && include_target(v) {
                     out.push(("rfi", "rfi.pl2.offsite_url", 0.6));
                 }
             }

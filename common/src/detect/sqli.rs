@@ -2274,6 +2274,18 @@ pub fn paranoid(
     if let Some(f) = paranoid_tokens(&scratch.toks, b) {
         return Some(f);
     }
+    // `pay=/3 or `: a value that carries its own `name=` (as [`detect`] reads it).
+    let name = b
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'[' | b']' | b'.'))
+        .count();
+    if name > 0 && b.get(name) == Some(&b'=') {
+        let rest = b.get(name + 1..).unwrap_or(&[]);
+        tokenize(rest, &mut scratch.toks);
+        if let Some(f) = paranoid_tokens(&scratch.toks, rest) {
+            return Some(f);
+        }
+    }
     if level < 3 {
         return None;
     }
