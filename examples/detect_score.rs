@@ -12,8 +12,10 @@ use std::path::Path;
 use common::detect::{raw, DetectConfig, Detector};
 use common::record::{b64, Record};
 
-fn detector() -> Detector {
-    Detector::new(raw::score_config())
+fn detector(level: u8) -> Detector {
+    let mut cfg = raw::score_config();
+    cfg.paranoia = level;
+    Detector::new(cfg)
 }
 
 /// The classes hit by one raw request (`None`: the parser found no request).
@@ -29,127 +31,133 @@ fn classes(d: &mut Detector, raw_req: &[u8]) -> Option<Vec<String>> {
     Some(out)
 }
 
-fn crs(root: &Path) -> anyhow::Result<()> {
+/// The CRS attack categories scored, with their names.
+const MAIN: &[(&str, &str)] = &[
+    ("942", "SQLi"),
+    ("941", "XSS"),
+    ("932", "RCE"),
+    ("930", "LFI"),
+    ("931", "RFI"),
+    ("933", "PHP"),
+    ("934", "generic"),
+    ("944", "Java"),
+];
+
+fn name(n: &str) -> &'static str {
+    match n {
+        "920" => "protocol (not attacks)",
+        "921" => "protocol attack (smuggling/splitting)",
+        "913" => "scanners",
+        "943" => "session fixation",
+        _ => MAIN
+            .iter()
+            .find(|(c, _)| *c == n)
+            .map_or("other", |(_, name)| name),
+    }
+}
+
+/// One CRS row: category number, CRS paranoia level, payload, id, raw request.
+struct Row {
+    cat: String,
+    pl: u64,
+    payload: String,
+    id: String,
+    raw: Vec<u8>,
+}
+
+fn crs_rows(root: &Path) -> anyhow::Result<Option<Vec<Row>>> {
     let path = root.join("../shared/corpora/crs-regression.jsonl");
     let Ok(text) = std::fs::read_to_string(&path) else {
         println!("CRS corpus: {} not found, skipped", path.display());
-        return Ok(());
+        return Ok(None);
     };
-    let mut d = detector();
-    // DETECT_SCORE_MISSES=932,930 lists the missed rows of those categories.
-    let show: Vec<String> = std::env::var("DETECT_SCORE_MISSES")
-        .unwrap_or_default()
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    let mut missed: Vec<String> = vec![];
-    // category -> (attack rows, detected, unparsed)
-    let mut per: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
-    let mut classes_per: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    // category -> (paranoia-level-1 rows, detected): CRS's own default level.
-    let mut pl1: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut rows = vec![];
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line)?;
         if v["attack"] != true {
             continue;
         }
         let cat = v["category"].as_str().unwrap_or("?");
-        let num = cat.split('-').nth(1).unwrap_or("?").to_string();
-        let raw_req = b64::decode(v["raw_b64"].as_str().unwrap_or(""))?;
-        let e = per.entry(num.clone()).or_default();
+        rows.push(Row {
+            cat: cat.split('-').nth(1).unwrap_or("?").to_string(),
+            pl: v["rule_pl"].as_u64().unwrap_or(1),
+            payload: v["payload"]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect(),
+            id: v["id"].as_str().unwrap_or("?").to_string(),
+            raw: b64::decode(v["raw_b64"].as_str().unwrap_or(""))?,
+        });
+    }
+    Ok(Some(rows))
+}
+
+/// Per category at detector level `level`: (rows of CRS paranoia <= level,
+/// detected, unparsed, classes hit). Rows of higher CRS levels are not scored.
+type Scores = BTreeMap<String, (u64, u64, u64, BTreeMap<String, u64>)>;
+
+fn crs(rows: &[Row], level: u8, show: &[String]) -> Scores {
+    let mut d = detector(level);
+    let mut per = Scores::new();
+    for r in rows.iter().filter(|r| r.pl <= u64::from(level)) {
+        let e = per.entry(r.cat.clone()).or_default();
         e.0 += 1;
-        let level1 = v["rule_pl"].as_u64().is_none_or(|l| l <= 1);
-        let verdict = classes(&mut d, &raw_req);
-        if level1 {
-            let p = pl1.entry(num.clone()).or_default();
-            p.0 += 1;
-            p.1 += u64::from(verdict.as_ref().is_some_and(|c| !c.is_empty()));
-        }
-        match verdict {
+        match classes(&mut d, &r.raw) {
             None => e.2 += 1,
             Some(c) if !c.is_empty() => {
                 e.1 += 1;
-                let m = classes_per.entry(num).or_default();
                 for k in c {
-                    *m.entry(k).or_default() += 1;
+                    *e.3.entry(k).or_default() += 1;
                 }
             }
-            Some(_) => {
-                if show.contains(&num) {
-                    let payload = v["payload"].as_str().unwrap_or("");
-                    let payload: String = payload.chars().take(200).collect();
-                    missed.push(format!(
-                        "{num} pl{} {}: {payload:?}",
-                        v["rule_pl"].as_u64().unwrap_or(1),
-                        v["id"].as_str().unwrap_or("?")
-                    ));
-                }
+            Some(_) if show.contains(&r.cat) => {
+                println!("  missed {} pl{} {}: {:?}", r.cat, r.pl, r.id, r.payload);
             }
+            Some(_) => {}
         }
     }
-    for m in &missed {
-        println!("  missed {m}");
-    }
-    println!("CRS regression corpus, attack rows, detection rate by category:");
-    let name = |n: &str| match n {
-        "942" => "SQLi",
-        "941" => "XSS",
-        "932" => "RCE",
-        "930" => "LFI",
-        "931" => "RFI",
-        "933" => "PHP",
-        "934" => "generic",
-        "944" => "Java",
-        "920" => "protocol (not attacks)",
-        "921" => "protocol attack (smuggling/splitting)",
-        "913" => "scanners",
-        "943" => "session fixation",
-        _ => "other",
-    };
-    let (mut t_att, mut t_det) = (0, 0);
-    for (cat, (n, det, unparsed)) in &per {
-        let main = ["942", "941", "932", "930", "931", "933", "934", "944"].contains(&cat.as_str());
-        if main {
-            t_att += n;
-            t_det += det;
-        }
-        let top: Vec<String> = classes_per
-            .get(cat)
-            .map(|m| {
-                let mut v: Vec<_> = m.iter().collect();
-                v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-                v.iter().take(4).map(|(k, c)| format!("{k} {c}")).collect()
-            })
-            .unwrap_or_default();
-        let (p_n, p_det) = pl1.get(cat).copied().unwrap_or_default();
+    println!(
+        "CRS regression corpus at paranoia {level}: attack rows of CRS paranoia <= {level}, detection rate by category:"
+    );
+    for (cat, (n, det, unparsed, cls)) in &per {
+        let mut top: Vec<_> = cls.iter().collect();
+        top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let top: Vec<String> = top
+            .iter()
+            .take(4)
+            .map(|(k, c)| format!("{k} {c}"))
+            .collect();
         println!(
-            "  {cat} {:<38} {det:>4}/{n:<4} {:>5.1}%  PL1 {:>5.1}%  unparsed {unparsed:<3} classes: {}",
+            "  {cat} {:<38} {det:>4}/{n:<4} {:>5.1}%  unparsed {unparsed:<3} classes: {}",
             name(cat),
-            100.0 * *det as f64 / (*n).max(1) as f64,
-            100.0 * p_det as f64 / p_n.max(1) as f64,
+            pct(*det, *n),
             top.join(", ")
         );
     }
+    let (n, det) = main_total(&per);
     println!(
-        "  attack categories 930-934, 941, 942, 944 together: {t_det}/{t_att} = {:.1}%",
-        100.0 * t_det as f64 / t_att.max(1) as f64
+        "  attack categories 930-934, 941, 942, 944 together: {det}/{n} = {:.1}%",
+        pct(det, n)
     );
-    let main = ["942", "941", "932", "930", "931", "933", "934", "944"];
-    let (p_n, p_det) = pl1
-        .iter()
-        .filter(|(c, _)| main.contains(&c.as_str()))
-        .fold((0, 0), |(a, b), (_, (n, d))| (a + n, b + d));
-    println!(
-        "  ... of them at paranoia level 1 (rules CRS runs by default): {p_det}/{p_n} = {:.1}%",
-        100.0 * p_det as f64 / p_n.max(1) as f64
-    );
-    Ok(())
+    per
 }
 
-fn benign(root: &Path) -> anyhow::Result<()> {
+fn pct(a: u64, b: u64) -> f64 {
+    100.0 * a as f64 / b.max(1) as f64
+}
+
+fn main_total(per: &Scores) -> (u64, u64) {
+    per.iter()
+        .filter(|(c, _)| MAIN.iter().any(|(m, _)| m == c))
+        .fold((0, 0), |(a, b), (_, (n, d, _, _))| (a + n, b + d))
+}
+
+/// Benign requests flagged at `level`, and how many there are.
+fn benign(root: &Path, level: u8) -> anyhow::Result<(usize, usize)> {
     let text = std::fs::read_to_string(root.join("testdata/benign/requests.txt"))?;
-    let mut d = detector();
+    let mut d = detector(level);
     let (mut n, mut flagged) = (0, vec![]);
     for block in text.split("### ").skip(1) {
         let (title, req) = block.split_once('\n').unwrap_or((block, ""));
@@ -165,14 +173,14 @@ fn benign(root: &Path) -> anyhow::Result<()> {
         }
     }
     println!(
-        "Benign corpus: {} of {n} requests flagged = {:.1}% false positives",
+        "Benign corpus at paranoia {level}: {} of {n} requests flagged = {:.1}% false positives",
         flagged.len(),
-        100.0 * flagged.len() as f64 / n.max(1) as f64
+        pct(flagged.len() as u64, n as u64)
     );
-    for f in flagged {
+    for f in &flagged {
         println!("  {f}");
     }
-    Ok(())
+    Ok((flagged.len(), n))
 }
 
 /// `DETECT_SCORE_BENCH=N`: times N rounds of the criterion bench's three
@@ -227,6 +235,44 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    crs(root)?;
-    benign(root)
+    // DETECT_SCORE_LEVELS=1,2 scores only those paranoia levels (default 1-4).
+    let levels: Vec<u8> = std::env::var("DETECT_SCORE_LEVELS")
+        .unwrap_or_else(|_| "1,2,3,4".into())
+        .split(',')
+        .filter_map(|l| l.trim().parse().ok())
+        .filter(|l| (1..=common::detect::MAX_PARANOIA).contains(l))
+        .collect();
+    // DETECT_SCORE_MISSES=932,930 lists the missed rows of those categories.
+    let show: Vec<String> = std::env::var("DETECT_SCORE_MISSES")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let rows = crs_rows(root)?;
+    let mut table = vec![];
+    for &level in &levels {
+        let per = rows.as_deref().map(|r| crs(r, level, &show));
+        let fp = benign(root, level)?;
+        table.push((level, per, fp));
+    }
+    println!("\nPer paranoia level: detection of the CRS rows at or below the level, benign false positives");
+    print!("  level");
+    for (_, n) in MAIN {
+        print!(" {n:>8}");
+    }
+    println!("    total   benign FP");
+    for (level, per, (fp, n)) in &table {
+        print!("  {level:>5}");
+        if let Some(per) = per {
+            for (c, _) in MAIN {
+                let (rows, det, _, _) = per.get(*c).cloned().unwrap_or_default();
+                print!(" {:>7.1}%", pct(det, rows));
+            }
+            let (rows, det) = main_total(per);
+            print!(" {:>7.1}%", pct(det, rows));
+        }
+        println!("   {fp}/{n} = {:.1}%", pct(*fp as u64, *n as u64));
+    }
+    Ok(())
 }

@@ -467,6 +467,14 @@ pub struct DetectArgs {
     /// methods, hosts, paths).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
+    /// Paranoia level 1-4, as in the OWASP Core Rule Set: 1 reports what
+    /// benign traffic does not look like; 2-4 add SQL operator fragments and
+    /// call stubs, quote and special-character probes, shell tool words,
+    /// off-site URLs in parameters, ORM lookups, Java names under base64,
+    /// catching more and flagging more benign values (README: Detection).
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(1..=crate::detect::MAX_PARANOIA as i64))]
+    pub paranoia: u8,
 }
 
 impl DetectArgs {
@@ -480,6 +488,7 @@ impl DetectArgs {
         };
         Ok(DetectConfig {
             rules,
+            paranoia: self.paranoia,
             min_confidence: self.min_confidence,
             disabled: self.disable.iter().cloned().collect(),
             findings_only: self.findings_only,

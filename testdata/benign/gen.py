@@ -446,6 +446,31 @@ for fields in [{"hook": "on_js_function_load", "lang": "js"}, {"symbol": "__init
 for snippet in ["while (queue.length) run(queue.shift());", "for (const k of keys) { seen[k] = true; }"]:
     sess = _b64.b64encode(json.dumps({"draft": snippet, "lang": "caf\u00e9"}).encode()).decode()
     req("GET", "/editor", [("Cookie", f"draft={sess}")], what="base64 code draft cookie")
+# Look-alikes of what paranoia levels 2-4 add (scripts/detect-score scores every
+# level on this corpus): operator text and code with `||`/`&&`/`>=`, words that
+# are SQL keywords or tool names in prose and settings, share links with paths,
+# hex colours and addresses, ellipses and emoticons, quoted words.
+PARANOIA = [
+    "a || b", "x && y", "if (a || b) return c;", "cache = cache || {};", "price >= 10 and <= 20",
+    "2 >= 1 is true", "the in-stock items", "in stock", "like", "likes: 12", "order by price",
+    "group by team", "execute the plan", "Execute order 66 was a plot twist",
+    "the union all workers joined", "replace the filter", "left (3)", "count: 7", "version 2.1 (beta)",
+    "pip install requests", "top", "at noon", "kill the lights", "shutdown at 6pm",
+    "~5 minutes", "!important", "Wait... what?", "So.... anyway", "#ff00ff", "0xff", "0x1f2e3d4c",
+    "0x52908400098527886E0F7030069857D2E4169EE7", "'quoted'", "the `config` file",
+    "it's Bob's and Alice's", "rock 'n' roll", "10:30-11:00", "v1.2.3", "2024-05-01", "+1 (555) 010-0199",
+    "varchar(255) is too short", "Hello world!!", ":) see you", "Q&A: 3 < 4, 5 > 2",
+]
+for t in PARANOIA:
+    req("POST", "/api/v1/comments", auth() + [("Content-Type", "application/json")],
+        json.dumps({"post_id": 44, "body": t, "author": random.choice(NAMES)}, ensure_ascii=False), "paranoia comment")
+    req("POST", "/contact", cookie() + [("Content-Type", "application/x-www-form-urlencoded")],
+        q({"name": random.choice(NAMES), "message": t}), "paranoia form")
+    req("GET", "/search?" + q({"q": t}), cookie(), what="paranoia search")
+for fields in [{"share": "https://news.example.org/2024/05/garden-tips"}, {"u": "https://youtu.be/dQw4w9WgXcQ"},
+               {"link": "https://docs.example.com/guide/install?lang=en"}, {"next": "https://shop.example.com/cart"},
+               {"sort": "created_at", "order": "desc"}, {"status__in": "open,closed"}]:
+    req("GET", "/api/v1/share?" + q(fields), auth(), what="paranoia share link")
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
     print(text.rstrip("\n"))

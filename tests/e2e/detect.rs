@@ -246,3 +246,88 @@ fn user_rules_file() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--paranoia N` (1-4): a higher level keeps every level-1 finding and may
+/// add more; a level outside 1-4 is refused with the range; the tapwatch
+/// YAML config takes `detect: paranoia: 3` like every flag.
+#[test]
+fn paranoia_levels() {
+    let s = sample();
+    let attacks = |level: &str| -> Vec<Value> {
+        let recs = run(&[
+            "-r",
+            s.to_str().unwrap(),
+            "--findings-only",
+            "--paranoia",
+            level,
+        ]);
+        of_type(&recs, "attack").into_iter().cloned().collect()
+    };
+    let default = run(&["-r", s.to_str().unwrap(), "--findings-only"]);
+    let one = attacks("1");
+    assert_eq!(of_type(&default, "attack").len(), one.len());
+    let four = attacks("4");
+    for a in &one {
+        let same = four
+            .iter()
+            .find(|b| b["http_seq"] == a["http_seq"] && b["flow"] == a["flow"])
+            .unwrap_or_else(|| panic!("level 4 keeps {a}"));
+        for h in a["hits"].as_array().unwrap() {
+            assert!(
+                same["hits"].as_array().unwrap().contains(h),
+                "level 4 keeps hit {h}"
+            );
+        }
+    }
+    let out = Command::new(BIN)
+        .args(["-r", s.to_str().unwrap(), "--paranoia", "5"])
+        .output()
+        .expect("run tw-detect");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--paranoia") && err.contains("1..=4"), "{err}");
+
+    let dir = std::env::temp_dir().join(format!("tw-detect-e2e-{}-paranoia", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("tapwatch.yaml");
+    std::fs::write(&path, "detect:\n  paranoia: 3\n").unwrap();
+    let p = path.to_str().unwrap();
+    let tapwatch = env!("CARGO_BIN_EXE_tapwatch");
+    let check = Command::new(tapwatch)
+        .args(["config", "check", p])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&check.stdout),
+        "tapwatch run --paranoia=3\n"
+    );
+    let run_cfg = Command::new(tapwatch)
+        .args([
+            "run",
+            "--config",
+            p,
+            "-r",
+            s.to_str().unwrap(),
+            "--until",
+            "attack",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run_cfg.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run_cfg.stderr)
+    );
+    std::fs::write(&path, "detect:\n  paranoia: 7\n").unwrap();
+    let bad = Command::new(tapwatch)
+        .args(["run", "--config", p, "-r", s.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}

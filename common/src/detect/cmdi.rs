@@ -1369,6 +1369,7 @@ pub fn detect(s: &str) -> Option<Found> {
     }
     let mut i = 0;
     let mut n = 0;
+    let mut md_open = false;
     while i < b.len() && n < 64 {
         let c = b[i];
         let sep = match c {
@@ -1397,7 +1398,17 @@ pub fn detect(s: &str) -> Option<Found> {
             }
             // vi/ex `:!cmd`, `\!cmd`: run a shell command from the editor.
             b'!' if i > 0 && matches!(b[i - 1], b'\\' | b':') => Some(1),
+            // The backtick that closes Markdown code opened after a blank
+            // (`` the `config` file ``) starts nothing.
+            b'`' if md_open => {
+                md_open = false;
+                None
+            }
             b'`' if i == 0 || !b[i - 1].is_ascii_whitespace() => Some(1),
+            b'`' => {
+                md_open = true;
+                None
+            }
             // A group command `{ cmd; }`; a brace expansion is judged whole below.
             // (`;` before the closing brace: GraphQL's `{ node { id } }` is none).
             b'{' if matches!(b.get(i + 1), Some(b' ' | b'\t'))
@@ -1469,6 +1480,126 @@ pub fn detect(s: &str) -> Option<Found> {
         found = Some(("rce.powershell", 0.85));
     }
     found
+}
+
+// ---- Paranoia levels 2-4 -------------------------------------------------
+
+/// Tools CRS's 932236 word list names that the level-1 tables leave out
+/// because values use the words too: each with what must follow it.
+const PL2_TOOLS: &[(&str, Follow)] = &[
+    ("shutdown", Follow::End),
+    ("pip", Follow::Install),
+    ("pip3", Follow::Install),
+    ("pipx", Follow::Install),
+    ("chef", Follow::Word),
+    ("rc", Follow::Script),
+    ("top", Follow::AfterSeparator),
+    ("at", Follow::Time),
+    ("kill", Follow::Signal),
+];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Follow {
+    /// The whole value is the tool.
+    End,
+    /// `install` (a package manager).
+    Install,
+    /// Any word (a subcommand).
+    Word,
+    /// A script name (`*.sh`).
+    Script,
+    /// Anything, but only after `;`, `|`, `&` or a newline.
+    AfterSeparator,
+    /// A time (`2:00`), after a separator.
+    Time,
+    /// A quoted or bare signal (`'-'9`, `-9`).
+    Signal,
+}
+
+/// Shell commands of CRS's paranoia levels 2-3 that the level-1 rules
+/// leave to the level: tool words benign text also uses (`shutdown`, `pip
+/// install`, `;top`), tilde and history expansions (`~0`, `!!`), a short
+/// tool piped at an argument (`|vi (x`). Rule ids carry the level.
+pub fn paranoid(s: &str, level: u8) -> Option<Found> {
+    if level < 2 || s.len() > 4096 {
+        return None;
+    }
+    let t = s.trim();
+    // Each command position: the start, and after a separator.
+    let mut starts: Vec<(usize, bool)> = vec![(0, false)];
+    for (i, c) in t.bytes().enumerate().take(4096) {
+        if matches!(c, b';' | b'|' | b'&' | b'\n') {
+            starts.push((i + 1, true));
+        }
+        if starts.len() > 16 {
+            break;
+        }
+    }
+    for &(at, after_sep) in &starts {
+        let rest = t.get(at..).unwrap_or("").trim_start();
+        let (w, tail) = word(rest);
+        let tail = tail.trim_start();
+        let Some((_, follow)) = PL2_TOOLS.iter().find(|(n, _)| *n == w) else {
+            continue;
+        };
+        let hit = match follow {
+            Follow::End => tail.is_empty(),
+            Follow::Install => tail.starts_with("install "),
+            Follow::Word => tail.starts_with(|c: char| c.is_ascii_alphabetic()) && at == 0,
+            Follow::Script => tail
+                .split_whitespace()
+                .next()
+                .is_some_and(|a| a.ends_with(".sh")),
+            Follow::AfterSeparator => after_sep,
+            Follow::Time => {
+                after_sep
+                    && tail.starts_with(|c: char| c.is_ascii_digit())
+                    && tail
+                        .split_whitespace()
+                        .next()
+                        .is_some_and(|a| a.contains(':'))
+            }
+            Follow::Signal => tail.starts_with("'-'") || tail.starts_with("-9"),
+        };
+        if hit {
+            return Some(("rce.pl2.tool_word", 0.6));
+        }
+    }
+    // `~0`, `~+`, `~-`: tilde expansion of the directory stack.
+    let b = t.as_bytes();
+    if b.len() >= 2
+        && b[0] == b'~'
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'+' | b'-'))
+    {
+        return Some(("rce.pl2.tilde_expansion", 0.6));
+    }
+    if level < 3 {
+        return None;
+    }
+    // `!!`, `!1`, `!-2`: history expansion as the whole value.
+    if b.len() >= 2
+        && b[0] == b'!'
+        && (b[1..] == *b"!" || b[1..].iter().all(|c| c.is_ascii_digit() || *c == b'-'))
+    {
+        return Some(("rce.pl3.history_expansion", 0.55));
+    }
+    // `|vi (x`, `&w (x`: a short tool after a separator, then `(`.
+    if matches!(b.first(), Some(b'|' | b'&' | b';')) {
+        let (w, tail) = word(t.get(1..).unwrap_or(""));
+        if (1..=3).contains(&w.len())
+            && w.bytes().all(|c| c.is_ascii_lowercase())
+            && tail.trim_start().starts_with('(')
+        {
+            return Some(("rce.pl3.piped_tool", 0.55));
+        }
+    }
+    // `'id'`, `"id"`: a quoted bare `id`.
+    if matches!(t, "'id'" | "\"id\"") {
+        return Some(("rce.pl3.quoted_id", 0.55));
+    }
+    None
 }
 
 #[cfg(test)]

@@ -88,6 +88,13 @@ pub struct DetectConfig {
     pub behaviour: behaviour::BehaviourConfig,
     /// User rules (`--rules FILE`).
     pub rules: Option<Arc<custom::RuleSet>>,
+    /// Paranoia level, 1 to 4, as in the OWASP Core Rule Set: level 1 (the
+    /// default) reports what benign traffic does not look like; levels 2-4
+    /// add the fragments CRS adds at the same levels (SQL operator and call
+    /// stubs, quote and special-character probes, tool words, off-site URLs
+    /// in parameters, ORM lookups, Java names under base64), each catching
+    /// more and flagging more benign values. Values outside 1-4 are clamped.
+    pub paranoia: u8,
 }
 
 impl Default for DetectConfig {
@@ -104,6 +111,7 @@ impl Default for DetectConfig {
             allow_points: vec![],
             behaviour: behaviour::BehaviourConfig::default(),
             rules: None,
+            paranoia: 1,
         }
     }
 }
@@ -167,6 +175,9 @@ pub struct Detector {
 
 /// The memo's hasher (see [`Detector::memo`]).
 type Seeded = foldhash::fast::RandomState;
+
+/// The highest paranoia level ([`DetectConfig::paranoia`]).
+pub const MAX_PARANOIA: u8 = 4;
 
 /// Most remembered header/cookie verdicts (the memo is cleared when full).
 const MEMO_MAX: usize = 4096;
@@ -281,7 +292,8 @@ const SMUGGLING: &[&str] = &[
 ];
 
 impl Detector {
-    pub fn new(cfg: DetectConfig) -> Detector {
+    pub fn new(mut cfg: DetectConfig) -> Detector {
+        cfg.paranoia = cfg.paranoia.clamp(1, MAX_PARANOIA);
         Detector {
             behaviour: behaviour::Behaviour::new(cfg.behaviour.clone()),
             cfg,
@@ -647,6 +659,9 @@ impl Detector {
                     }
                 }
             }
+            if self.cfg.paranoia > 1 {
+                self.judge_paranoid(p, &variants, host, out);
+            }
             variants.clear();
             self.variants = variants.into_iter().map(|_| Cow::Borrowed("")).collect();
             return;
@@ -747,8 +762,55 @@ impl Detector {
                 add(out, f, &p.value);
             }
         }
+        if self.cfg.paranoia > 1 {
+            self.judge_paranoid(p, &variants, host, out);
+        }
         variants.clear();
         self.variants = variants.into_iter().map(|_| Cow::Borrowed("")).collect();
+    }
+
+    /// The rules of paranoia levels 2 to [`DetectConfig::paranoia`] over
+    /// the decoded forms of one point, after the level-1 detectors. They run
+    /// outside the per-value gates ([`gate`], proven for level 1 only) and
+    /// only when the level is above 1, so level 1 costs one comparison.
+    fn judge_paranoid(
+        &mut self,
+        p: &Point<'_>,
+        variants: &[Cow<'_, str>],
+        host: &str,
+        out: &mut Vec<(ClassFound, String)>,
+    ) {
+        let level = self.cfg.paranoia;
+        let cx = Ctx {
+            kind: p.kind,
+            name: &p.name,
+            in_url: p.in_url,
+            host,
+        };
+        let mut found = vec![];
+        for v in variants {
+            let v: &str = v;
+            if p.kind != Kind::Path {
+                if let Some(f) =
+                    rules::class(sqli::paranoid(v, level, p.kind, &mut self.sqli), "sqli")
+                {
+                    add(out, f, v);
+                }
+            }
+            if p.kind == Kind::PathText {
+                continue;
+            }
+            if p.kind != Kind::Path {
+                if let Some(f) = rules::class(cmdi::paranoid(v, level), "rce") {
+                    add(out, f, v);
+                }
+            }
+            found.clear();
+            rules::paranoid(v, &cx, level, &mut found);
+            for f in found.drain(..) {
+                add(out, f, v);
+            }
+        }
     }
 
     fn passive(

@@ -3060,6 +3060,190 @@ pub fn class(f: Option<Found>, class: &'static str) -> Option<ClassFound> {
     f.map(|(rule, c)| (class, rule, c))
 }
 
+// ---- Paranoia levels 2-4 -------------------------------------------------
+
+/// Java names CRS's 944300 looks for under base64 (lower case).
+static B64_KEYWORDS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build([
+            "runtime",
+            "processbuilder",
+            "clonetransformer",
+            "forclosure",
+            "instantiatefactory",
+            "instantiatetransformer",
+            "invokertransformer",
+            "prototypeclonefactory",
+            "prototypeserializationfactory",
+            "whileclosure",
+            "getproperty",
+            "fileoutputstream",
+            "fileinputstream",
+            "filewriter",
+        ])
+        .ok()
+});
+
+/// The parameter name a point of kind `kind` carries (the key itself for a
+/// key point), without its `query.`/`body.form.`/`body.json.` prefix and
+/// JSON parents.
+fn param_name<'a>(v: &'a str, cx: &Ctx<'a>) -> Option<&'a str> {
+    match cx.kind {
+        Kind::Key => Some(v),
+        Kind::Value => ["query.", "body.form.", "body.json."]
+            .iter()
+            .find_map(|p| cx.name.strip_prefix(p))
+            .map(|n| n.rsplit('.').next().unwrap_or(n)),
+        _ => None,
+    }
+}
+
+/// The host of a URL that starts `s` (`scheme://[user@]host[:port]/...`),
+/// lower case; `None` when `s` does not start with one.
+fn leading_url_host(s: &str) -> Option<String> {
+    let s = s.trim_start();
+    let (scheme, rest) = s.split_once("://")?;
+    let scheme = scheme
+        .strip_prefix("url:")
+        .or_else(|| scheme.strip_prefix("jar:"))
+        .unwrap_or(scheme);
+    if scheme.is_empty()
+        || scheme.len() > 16
+        || !scheme
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
+    {
+        return None;
+    }
+    let auth = rest.split(['/', '?', '#', '\\']).next().unwrap_or("");
+    let host = auth.rsplit('@').next().unwrap_or(auth);
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    };
+    Some(host.to_ascii_lowercase())
+}
+
+/// Whether the URL `v` has the shape of an include target rather than of a
+/// link to a page or a file: a bare host (`http://foo.bar`,
+/// `https://example.com:1234/`), user info hiding the real host
+/// (`http://example.com/@evil.com/`), or a trailing `?` that cuts off the
+/// application's suffix. Share links, avatars and webhooks have a path.
+fn include_target(v: &str) -> bool {
+    let after = v.split_once("://").map_or("", |(_, r)| r).trim_end();
+    let path = after.find(['/', '?', '#']).map_or("", |at| &after[at..]);
+    matches!(path, "" | "/" | "?" | "/?") || after.contains('@') || after.ends_with('?')
+}
+
+/// What the rules of paranoia levels 2 to `level` find in one decoded
+/// value, beyond SQL ([`super::sqli::paranoid`]) and shell
+/// ([`super::cmdi::paranoid`]): a URL to another host in a parameter (RFI,
+/// 931130: every share link looks the same), an ORM lookup in a parameter
+/// name ([`ORM_LOOKUPS`]; 934210/934220: so do filter APIs), Java names under base64
+/// (944300).
+pub fn paranoid(v: &str, cx: &Ctx<'_>, level: u8, out: &mut Vec<ClassFound>) {
+    if level < 2 {
+        return;
+    }
+    let own = cx.host.rsplit_once(':').map_or(cx.host, |(h, _)| h);
+    match cx.kind {
+        Kind::Value => {
+            if let Some(h) = leading_url_host(v) {
+                // Another host, another port on this host
+                // (`https://example.com:1234/`), or a host after user info
+                // that a `/` hid (`http://example.com/@evil.com/`).
+                let after = v.split_once("://").map_or("", |(_, r)| r);
+                let head = after.split(['?', '#']).next().unwrap_or("");
+                let hidden = head
+                    .rsplit_once('@')
+                    .map(|(_, r)| r.split(['/', ':']).next().unwrap_or(""));
+                let port = head
+                    .split('/')
+                    .next()
+                    .and_then(|a| a.rsplit('@').next())
+                    .and_then(|a| a.rsplit_once(':'))
+                    .map(|(_, p)| p);
+                let other = !h.eq_ignore_ascii_case(own)
+                    || hidden.is_some_and(|x| !x.is_empty() && !x.eq_ignore_ascii_case(own))
+                    || port.is_some_and(|p| cx.host.rsplit_once(':').map(|(_, q)| q) != Some(p));
+                if !h.is_empty() && other && include_target(v) {
+                    out.push(("rfi", "rfi.pl2.offsite_url", 0.6));
+                }
+            }
+        }
+        Kind::Path => {
+            // `/get/https://example.com/`: a URL as a path segment.
+            if let Some(at) = v.find("://") {
+                let seg = v.get(..at).unwrap_or("");
+                let scheme = seg.rsplit('/').next().unwrap_or(seg);
+                if at > 1
+                    && !scheme.is_empty()
+                    && scheme.bytes().all(|c| c.is_ascii_alphabetic())
+                    && leading_url_host(v.get(at - scheme.len()..).unwrap_or(""))
+                        .is_some_and(|h| !h.is_empty() && !h.eq_ignore_ascii_case(own))
+                {
+                    out.push(("rfi", "rfi.pl2.url_in_path", 0.6));
+                }
+            }
+        }
+        _ => {}
+    }
+    if let Some(name) = param_name(v, cx) {
+        let parts: Vec<&str> = name.split("__").take(16).collect();
+        if parts.len() >= 2
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_'))
+            && parts
+                .last()
+                .is_some_and(|l| ORM_LOOKUPS.contains(&l.to_ascii_lowercase().as_str()))
+        {
+            // A traversal through the user and account relations (an ORM
+            // leak walks to a password or a staff flag); any lookup at 3.
+            let through_user = parts.iter().rev().skip(1).any(|p| {
+                matches!(
+                    p.to_ascii_lowercase().as_str(),
+                    "user"
+                        | "users"
+                        | "owner"
+                        | "account"
+                        | "accounts"
+                        | "created_by"
+                        | "updated_by"
+                        | "auth"
+                        | "groups"
+                        | "permissions"
+                )
+            });
+            if parts.len() >= 3 && through_user {
+                out.push(("nosql", "nosql.pl2.orm_traversal", 0.6));
+            } else if level >= 3 {
+                out.push(("nosql", "nosql.pl3.orm_lookup", 0.55));
+            }
+        }
+    }
+    if level < 3 || cx.kind == Kind::Path {
+        return;
+    }
+    if let Some(ac) = B64_KEYWORDS.as_ref() {
+        let mut buf = Vec::new();
+        let hit = v
+            .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_')))
+            .filter(|t| t.len() >= 8)
+            .take(16)
+            .any(|tok| {
+                (0..4).any(|skip| {
+                    b64_shifted(tok.as_bytes(), skip, &mut buf);
+                    ac.is_match(buf.as_slice())
+                })
+            });
+        if hit {
+            out.push(("java", "java.pl3.base64_keyword", 0.55));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1910,6 +1910,509 @@ fn detect_bytes(b: &[u8], scratch: &mut Scratch) -> Option<Found> {
     found
 }
 
+// ---- Paranoia levels 2-4 -------------------------------------------------
+//
+// Fragments CRS reports only at its higher paranoia levels: benign values
+// take these shapes too, so they run only when the user asks for the level
+// (`DetectConfig::paranoia`). Each rule names its level in its id
+// (`sqli.pl2.*`, `sqli.pl3.*`, `sqli.pl4.*`) and is read through the same
+// tokenizer as the level-1 grammar where the shape is SQL.
+
+/// Names CRS's 942410 sees as a call stub (`replace(`, `IN (`): SQL
+/// functions and the keywords written like one.
+const STUB_NAMES: &[&str] = &[
+    "in",
+    "values",
+    "if",
+    "default",
+    "local",
+    "password",
+    "user",
+    "version",
+    "date",
+    "day",
+    "month",
+    "year",
+    "left",
+    "right",
+    "replace",
+    "length",
+    "ln",
+    "log",
+    "exists",
+    "concat",
+    "substring",
+    "substr",
+    "mid",
+    "ord",
+    "hex",
+    "unhex",
+    "char",
+    "ascii",
+    "count",
+    "sum",
+    "database",
+    "schema",
+    "load_file",
+    "sleep",
+    "benchmark",
+    "elt",
+    "field",
+    "cast",
+    "convert",
+];
+
+/// SQL column type and catalog names (942470): a bare one is a probe.
+const TYPE_NAMES: &[&str] = &[
+    "varchar",
+    "nvarchar",
+    "nchar",
+    "varbinary",
+    "ntext",
+    "sysobjects",
+    "syscolumns",
+    "sysusers",
+    "sysdatabases",
+    "xtype",
+];
+
+/// CRS's restricted characters (942430-942432, 942420/942421).
+fn special(c: u8) -> bool {
+    matches!(
+        c,
+        b'~' | b'!'
+            | b'@'
+            | b'#'
+            | b'$'
+            | b'%'
+            | b'^'
+            | b'&'
+            | b'*'
+            | b'('
+            | b')'
+            | b'-'
+            | b'+'
+            | b'='
+            | b'{'
+            | b'}'
+            | b'['
+            | b']'
+            | b'|'
+            | b':'
+            | b';'
+            | b'"'
+            | b'\''
+            | b'`'
+            | b'<'
+            | b'>'
+    )
+}
+
+/// The text of token `i` of `t` over `s`, blanks trimmed.
+fn tok_text<'s>(t: &[(Tok, usize)], s: &'s [u8], i: usize) -> &'s [u8] {
+    let Some(&(_, start)) = t.get(i) else {
+        return &[];
+    };
+    let end = t.get(i + 1).map_or(s.len(), |x| x.1);
+    s.get(start..end).unwrap_or(&[]).trim_ascii()
+}
+
+/// An operator only SQL writes, at token `i` (942120): `<>`, `<=>`, `!=`,
+/// `>=`, `<=`, `==`, `&&`, `||`, `->`; `IN (`, `IS NULL`, `LIKE` before a
+/// literal; `REGEXP`, `RLIKE`, `XOR`. (`>>` and `<<` are two tokens: see
+/// [`operator_fragment`].)
+fn sql_operator(t: &[(Tok, usize)], s: &[u8], i: usize) -> bool {
+    let text = tok_text(t, s, i).to_ascii_lowercase();
+    let next = t.get(i + 1).map(|x| x.0);
+    match t.get(i).map(|x| x.0) {
+        Some(Tok::Cmp) => match text.as_slice() {
+            b"<>" | b"<=>" | b"regexp" | b"rlike" => true,
+            // A filter (`price >= 10`) writes these after a name.
+            b"!=" | b">=" | b"<=" | b"==" => !t.iter().any(|x| x.0 == Tok::Word),
+            b"in" => next == Some(Tok::LParen),
+            b"is" => {
+                next == Some(Tok::Kw(Kw::Not))
+                    || tok_text(t, s, i + 1).eq_ignore_ascii_case(b"null")
+            }
+            b"like" | b"ilike" => literal(next),
+            _ => false,
+        },
+        Some(Tok::Logic) => matches!(text.as_slice(), b"&&" | b"||" | b"xor"),
+        Some(Tok::JsonOp) => text.starts_with(b"->"),
+        _ => false,
+    }
+}
+
+/// A value that is an SQL operator fragment (942120): an operator only SQL
+/// writes, with at most one name around it and otherwise literals, lists
+/// and parentheses (`IS NULL`, `in (0,1)`, `<>`, `2499999||this.product`).
+/// `a || b` (two names) and prose (`in stock`) are not fragments.
+fn operator_fragment(t: &[(Tok, usize)], s: &[u8]) -> bool {
+    let mut words = 0;
+    let mut other = 0;
+    let mut op = false;
+    for (i, (tok, at)) in t.iter().enumerate() {
+        match tok {
+            Tok::Num | Tok::Comma | Tok::LParen | Tok::RParen | Tok::Str(_) => {}
+            Tok::Word | Tok::QIdent | Tok::Var => words += 1,
+            // `>>`, `<<`: two comparisons side by side (not an arrow `>>>`).
+            Tok::Cmp
+                if matches!(tok_text(t, s, i), b">" | b"<")
+                    && t.get(i + 1)
+                        .is_some_and(|n| n.0 == Tok::Cmp && n.1 == at + 1)
+                    && tok_text(t, s, i) == tok_text(t, s, i + 1)
+                    && s.get(at + 2) != s.get(*at)
+                    && (*at == 0 || s.get(at - 1) != s.get(*at)) =>
+            {
+                op = true;
+                other += 1;
+            }
+            _ => {
+                op |= sql_operator(t, s, i);
+                other += 1;
+            }
+        }
+    }
+    op && words <= 1 && other <= 4
+}
+
+/// A call stub (942410): a SQL name, then only punctuation up to a final
+/// `(` (`replace(`, `IN /**/(`, `length||(`, `date]=(`).
+fn function_stub(b: &[u8]) -> bool {
+    let b = b.trim_ascii();
+    if b.last() != Some(&b'(') {
+        return false;
+    }
+    let name = b
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+        .count();
+    let rest = b.get(name..).unwrap_or(&[]);
+    name > 0
+        && rest.len() <= 12
+        && rest.iter().all(|c| !c.is_ascii_alphanumeric())
+        && b.get(..name).is_some_and(|n| {
+            let n = n.to_ascii_lowercase();
+            let is = |s: &&str| s.as_bytes() == n.as_slice();
+            STUB_NAMES.iter().any(is) || SQL_FUNCS.iter().any(is) || SQL_ONLY_FUNCS.iter().any(is)
+        })
+}
+
+/// Specials (CRS's restricted set) in `b` and whether they make at least
+/// half of its non-blank bytes: a probe is mostly punctuation, while HTML,
+/// Markdown, code and prose in a text field are mostly words.
+fn specials(b: &[u8]) -> (usize, bool) {
+    let n = b.iter().filter(|c| special(**c)).count();
+    let solid = b.iter().filter(|c| !c.is_ascii_whitespace()).count();
+    (n, n * 2 >= solid)
+}
+
+/// A quote, digits or blanks, a non-word byte, then a digit and one more
+/// digit or quote (942490: `'0:0:6`, `` `>9e7 ``, `":"65`, `"2562*23`).
+/// A decimal (`"1.0"`) is not one, nor a JSON document (`{"cart": [1, 2]}`).
+fn quote_number_probe(b: &[u8]) -> bool {
+    let word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+    if matches!(b.trim_ascii_start().first(), Some(b'{' | b'[')) {
+        return false;
+    }
+    memchr::memchr3_iter(b'\'', b'"', b'`', b)
+        .take(8)
+        .any(|at| {
+            let mut i = at + 1;
+            while b.get(i).is_some_and(|c| c.is_ascii_digit() || *c == b' ') {
+                i += 1;
+            }
+            if !b
+                .get(i)
+                .is_some_and(|c| !word(c) && !c.is_ascii_whitespace())
+                || (i > at + 1 && b.get(i) == Some(&b'.'))
+            {
+                return false;
+            }
+            i += 1;
+            while b.get(i).is_some_and(|c| !word(c)) {
+                i += 1;
+            }
+            b.get(i).is_some_and(u8::is_ascii_digit)
+                && b.get(i + 1..).is_some_and(|r| {
+                    r.iter()
+                        .any(|c| c.is_ascii_digit() || matches!(c, b'\'' | b'"' | b'`'))
+                })
+        })
+}
+
+/// The same non-word byte four times in a row (942460: `foo....`), blanks
+/// and Markdown rules (`----`, `====`, `****`, `####`, `____`, `~~~~`) and
+/// `////` aside.
+fn repeated_punct(b: &[u8]) -> bool {
+    b.windows(4).any(|w| {
+        let c = w[0];
+        !c.is_ascii_alphanumeric()
+            && !c.is_ascii_whitespace()
+            && c < 0x80
+            && !matches!(c, b'-' | b'=' | b'*' | b'#' | b'_' | b'~' | b'/')
+            && w.iter().all(|x| *x == c)
+    })
+}
+
+/// A quote right against `or`/`and` that ends there (942521/942522:
+/// `'''or 1`, `\'and`, `` \`or`1 ``); prose (`parents' or yours`) has a blank.
+fn quote_logic(b: &[u8]) -> bool {
+    memchr::memchr3_iter(b'\'', b'"', b'`', b)
+        .take(16)
+        .any(|at| {
+            let rest = b.get(at + 1..).unwrap_or(&[]);
+            [&b"or"[..], b"and"].iter().any(|w| {
+                rest.get(..w.len())
+                    .is_some_and(|h| h.eq_ignore_ascii_case(w))
+                    && !rest
+                        .get(w.len())
+                        .is_some_and(|c| c.is_ascii_alphabetic() || *c >= 0x80)
+            })
+        })
+}
+
+/// Whether `b` (blanks trimmed) is `q`, a word, `q`.
+fn quoted_word(b: &[u8], q: u8) -> bool {
+    b.len() > 2
+        && b.first() == Some(&q)
+        && b.last() == Some(&q)
+        && b.get(1..b.len() - 1)
+            .is_some_and(|w| w.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_'))
+}
+
+/// What the SQL rules of paranoia levels 2 to `level` find in a decoded
+/// value of kind `kind` (level-1 findings come from [`detect`]).
+pub fn paranoid(
+    s: &str,
+    level: u8,
+    kind: super::points::Kind,
+    scratch: &mut Scratch,
+) -> Option<Found> {
+    use super::points::Kind;
+    if level < 2 || s.is_empty() || s.len() > 4096 {
+        return None;
+    }
+    let folded = fold_quotes(s);
+    let b = folded.as_deref().unwrap_or(s).as_bytes();
+    let args = matches!(kind, Kind::Value | Kind::Key);
+    let trimmed = b.trim_ascii();
+    let (n_special, dense) = specials(b);
+    // Level 2.
+    if function_stub(b) {
+        return Some(("sqli.pl2.function_stub", 0.6));
+    }
+    if args
+        && TYPE_NAMES
+            .iter()
+            .any(|t| t.as_bytes().eq_ignore_ascii_case(trimmed))
+    {
+        return Some(("sqli.pl2.type_name", 0.6));
+    }
+    if quoted_word(trimmed, b'`') {
+        return Some(("sqli.pl2.backtick_identifier", 0.6));
+    }
+    if quote_logic(b) {
+        return Some(("sqli.pl2.quote_logic", 0.6));
+    }
+    // `DR/**/OP`: a comment splitting a word.
+    if memchr::memmem::find_iter(b, b"/*").take(8).any(|at| {
+        at > 0
+            && b.get(at - 1).is_some_and(u8::is_ascii_alphabetic)
+            && find(b, at + 2, b"*/")
+                .is_some_and(|e| b.get(e + 2).is_some_and(u8::is_ascii_alphabetic))
+    }) {
+        return Some(("sqli.pl2.comment_in_word", 0.6));
+    }
+    // `0x` and three hex digits, not a whole hex number (an address, a hash).
+    let whole_hex = trimmed.len() > 2
+        && trimmed
+            .get(..2)
+            .is_some_and(|h| h.eq_ignore_ascii_case(b"0x"))
+        && trimmed
+            .get(2..)
+            .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+    if !whole_hex
+        && memchr::memmem::find_iter(b, b"0x").take(8).any(|at| {
+            (at == 0 || !b.get(at - 1).is_some_and(u8::is_ascii_alphanumeric))
+                && b.get(at + 2..at + 5)
+                    .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+        })
+    {
+        return Some(("sqli.pl2.hex_literal", 0.6));
+    }
+    // Two kinds of quote side by side and nothing else (`"'`).
+    if trimmed.len() <= 8
+        && trimmed.iter().all(|c| !c.is_ascii_alphanumeric())
+        && trimmed.windows(2).any(|w| {
+            matches!(
+                w,
+                [b'"', b'\''] | [b'\'', b'"'] | [b'`', b'\''] | [b'\'', b'`']
+            )
+        })
+    {
+        return Some(("sqli.pl2.quote_mix", 0.6));
+    }
+    if args && n_special >= 12 && dense {
+        return Some(("sqli.pl2.special_chars", 0.6));
+    }
+    // `'alter a`, `" UNION A`: a break followed straight by UNION or ALTER.
+    if trimmed
+        .first()
+        .is_some_and(|q| matches!(q, b'\'' | b'"' | b'`'))
+    {
+        let rest = trimmed.get(1..).unwrap_or(&[]).trim_ascii_start();
+        if [&b"union"[..], b"alter"].iter().any(|w| {
+            rest.get(..w.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(w))
+                && !rest.get(w.len()).is_some_and(u8::is_ascii_alphanumeric)
+        }) {
+            return Some(("sqli.pl2.break_keyword", 0.6));
+        }
+    }
+    tokenize(b, &mut scratch.toks);
+    if let Some(f) = paranoid_tokens(&scratch.toks, b) {
+        return Some(f);
+    }
+    // `pay=/3 or `: a value that carries its own `name=` (as [`detect`] reads it).
+    let name = b
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'[' | b']' | b'.'))
+        .count();
+    if name > 0 && b.get(name) == Some(&b'=') {
+        let rest = b.get(name + 1..).unwrap_or(&[]);
+        tokenize(rest, &mut scratch.toks);
+        if let Some(f) = paranoid_tokens(&scratch.toks, rest) {
+            return Some(f);
+        }
+    }
+    if level < 3 {
+        return None;
+    }
+    // Level 3.
+    if quoted_word(trimmed, b'\'') {
+        return Some(("sqli.pl3.quoted_word", 0.55));
+    }
+    if quote_number_probe(b) {
+        return Some(("sqli.pl3.quote_number", 0.55));
+    }
+    if repeated_punct(b) {
+        return Some(("sqli.pl3.repeated_punct", 0.55));
+    }
+    let (many, few) = if kind == Kind::Cookie { (8, 3) } else { (6, 2) };
+    if (args || kind == Kind::Cookie) && n_special >= many && dense {
+        return Some(("sqli.pl3.special_chars", 0.55));
+    }
+    if level < 4 {
+        return None;
+    }
+    // Level 4.
+    if (args || kind == Kind::Cookie) && n_special >= few && dense {
+        return Some(("sqli.pl4.special_chars", 0.5));
+    }
+    None
+}
+
+/// The level-2 rules over the tokens `t` of `b` read as code.
+fn paranoid_tokens(t: &[(Tok, usize)], b: &[u8]) -> Option<Found> {
+    if t.is_empty() {
+        return None;
+    }
+    let at = |i: usize| t.get(i).map(|x| x.0);
+    let text = |i: usize| tok_text(t, b, i).to_ascii_lowercase();
+    let first = at(0);
+    let last = at(t.len() - 1);
+    if operator_fragment(t, b) {
+        return Some(("sqli.pl2.operator_fragment", 0.6));
+    }
+    for (i, (tok, _)) in t.iter().enumerate() {
+        let next = at(i + 1);
+        match tok {
+            // `except select 1,2`, `2 union all`: a set operator between a
+            // value and a query (or at the start).
+            Tok::Kw(Kw::Union)
+                if (i == 0 || literal(at(i - 1)) || at(i - 1) == Some(Tok::RParen))
+                    && (matches!(next, Some(Tok::Kw(Kw::Select) | Tok::LParen))
+                        || matches!(text(i + 1).as_slice(), b"all" | b"distinct" | b"values")) =>
+            {
+                return Some(("sqli.pl2.set_operator", 0.6));
+            }
+            // `SET @OLD_SQL_NOTES`
+            Tok::Kw(Kw::Set) if next == Some(Tok::Var) => {
+                return Some(("sqli.pl2.set_variable", 0.6));
+            }
+            // `something LIKE '`
+            Tok::Cmp
+                if i + 2 == t.len()
+                    && matches!(text(i).as_slice(), b"like" | b"ilike")
+                    && last == Some(Tok::Str(false)) =>
+            {
+                return Some(("sqli.pl2.like_open", 0.6));
+            }
+            _ => {}
+        }
+    }
+    match first {
+        // `ORder by` alone, `FROM t GROUP BY x` (not `order by price`).
+        Some(Tok::Kw(Kw::OrderGroup)) if t.len() == 2 && text(1) == b"by" => {
+            return Some(("sqli.pl2.order_by", 0.6));
+        }
+        Some(Tok::Kw(Kw::From))
+            if t.len() <= 6
+                && (1..t.len())
+                    .any(|i| at(i - 1) == Some(Tok::Kw(Kw::OrderGroup)) && text(i) == b"by") =>
+        {
+            return Some(("sqli.pl2.order_by", 0.6));
+        }
+        // `execute php`, `Execute(` (not `execute the plan`, `shutdown at 6pm`)
+        Some(Tok::Kw(Kw::Exec))
+            if matches!(text(0).as_slice(), b"exec" | b"execute")
+                && (t.len() == 2 && at(1) == Some(Tok::Word) || at(1) == Some(Tok::LParen)) =>
+        {
+            return Some(("sqli.pl2.exec_name", 0.6));
+        }
+        // `; UpdateUserTypeTracking`
+        Some(Tok::Semi) if t.len() == 2 && at(1) == Some(Tok::Word) => {
+            return Some(("sqli.pl2.stacked_name", 0.6));
+        }
+        // `and '5'orig`
+        Some(Tok::Logic) if at(1) == Some(Tok::Str(true)) => {
+            return Some(("sqli.pl2.logic_string", 0.6));
+        }
+        _ => {}
+    }
+    // `/3 or `, `/3 and(`: a short value ending in a dangling condition.
+    let dangling = match last {
+        Some(Tok::Logic) => b.last().is_some_and(u8::is_ascii_whitespace),
+        Some(Tok::LParen) => t.len() >= 2 && at(t.len() - 2) == Some(Tok::Logic),
+        _ => false,
+    };
+    if dangling && t.len() <= 4 && first != Some(Tok::Logic) {
+        return Some(("sqli.pl2.dangling_logic", 0.6));
+    }
+    // `admin '`: a name and a lone quote; `3' ' 1`: a blank string between numbers.
+    if (t.len() == 2 && first == Some(Tok::Word) && tok_text(t, b, 1) == b"'")
+        || (t.len() == 3
+            && first == Some(Tok::Num)
+            && at(1) == Some(Tok::Str(true))
+            && tok_text(t, b, 1).iter().all(|c| matches!(c, b'\'' | b' '))
+            && at(2) == Some(Tok::Num))
+    {
+        return Some(("sqli.pl2.bypass_quote", 0.6));
+    }
+    // `'admin', '1'='1'`, `VALUES ('a', 'b')`: a list of literals beside a
+    // comparison or VALUES.
+    let list = (2..t.len()).any(|i| {
+        at(i - 2) == Some(Tok::Str(true))
+            && at(i - 1) == Some(Tok::Comma)
+            && matches!(at(i), Some(Tok::Str(_) | Tok::Num | Tok::LParen))
+    });
+    if list && (0..t.len()).any(|i| at(i) == Some(Tok::Cmp) || text(i) == b"values") {
+        return Some(("sqli.pl2.literal_list", 0.6));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

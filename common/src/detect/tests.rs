@@ -430,7 +430,13 @@ fn dump_score_corpus() {
         println!("SKIP: DETECT_DUMP not set");
         return;
     };
-    let mut d = Detector::new(raw::score_config());
+    // DETECT_DUMP_PARANOIA=N dumps the hits at that paranoia level (default 1).
+    let mut cfg = raw::score_config();
+    cfg.paranoia = std::env::var("DETECT_DUMP_PARANOIA")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(1);
+    let mut d = Detector::new(cfg);
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("dump file"));
     for (i, raw_req) in score_corpus().iter().enumerate() {
         for t in raw::transactions(raw_req, raw::NEUTRAL_RESPONSE) {
@@ -520,8 +526,10 @@ const GATE_ATTACKS: &[&str] = &[
 /// Every hit of the score corpus (CRS attack rows when present, the benign
 /// set always) and of [`GATE_ATTACKS`], in full, from a detector with or
 /// without its gates.
-fn corpus_hits(gates: bool) -> Vec<String> {
-    let mut d = Detector::new(raw::score_config());
+fn corpus_hits(gates: bool, paranoia: u8) -> Vec<String> {
+    let mut cfg = raw::score_config();
+    cfg.paranoia = paranoia;
+    let mut d = Detector::new(cfg);
     d.gates = gates;
     let mut out = vec![];
     let mut corpus = score_corpus();
@@ -548,8 +556,8 @@ fn corpus_hits(gates: bool) -> Vec<String> {
 /// hits, in the same order.
 #[test]
 fn gates_keep_every_hit() {
-    let gated = corpus_hits(true);
-    let ungated = corpus_hits(false);
+    let gated = corpus_hits(true, 1);
+    let ungated = corpus_hits(false, 1);
     for class in ["\txss\t", "\trce\t", "\tsqli\t", "\tptrav\t", "\tssrf\t"] {
         assert!(
             ungated.iter().any(|h| h.contains(class)),
@@ -737,4 +745,142 @@ fn word_gates_table() {
             "{fires:?} fires"
         );
     }
+}
+
+/// The rules of paranoia levels 2-4 run outside the gates: at level 4 a
+/// gated and an ungated run over the score corpus make the same hits, and
+/// they include hits of every level.
+#[test]
+fn gates_keep_every_hit_at_paranoia_4() {
+    let gated = corpus_hits(true, 4);
+    let ungated = corpus_hits(false, 4);
+    for rule in [
+        "\tsqli.pl2.",
+        "\trfi.pl2.",
+        "\trce.pl2.",
+        "\tsqli.pl3.",
+        "\tsqli.pl4.",
+    ] {
+        assert!(
+            ungated.iter().any(|h| h.contains(rule)),
+            "the corpus makes {rule:?} hits at paranoia 4"
+        );
+    }
+    assert_eq!(gated.len(), ungated.len());
+    for (g, u) in gated.iter().zip(&ungated) {
+        assert_eq!(g, u);
+    }
+}
+
+/// The hits of one request at a paranoia level.
+fn at_level(req: &str, paranoia: u8) -> Vec<Hit> {
+    let mut cfg = raw::score_config();
+    cfg.paranoia = paranoia;
+    let mut d = Detector::new(cfg);
+    let mut hits = vec![];
+    for t in raw::transactions(req.as_bytes(), OK.as_bytes()) {
+        d.push(&t, &mut |r| {
+            if let Record::Attack(a) = r {
+                hits.extend(a.hits);
+            }
+        });
+    }
+    hits
+}
+
+/// Each paranoia rule: quiet below its level, found from it on (values as
+/// a form field `v`, URL-encoded by the table).
+#[test]
+fn paranoia_levels() {
+    let form = |v: &str| {
+        let enc: String = v
+            .bytes()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    (c as char).to_string()
+                } else {
+                    format!("%{c:02X}")
+                }
+            })
+            .collect();
+        post(
+            "/post",
+            "application/x-www-form-urlencoded",
+            &format!("v={enc}"),
+        )
+    };
+    let cases: &[(&str, u8, &str)] = &[
+        ("IS NULL", 2, "sqli.pl2.operator_fragment"),
+        ("in (0,1)", 2, "sqli.pl2.operator_fragment"),
+        ("<>", 2, "sqli.pl2.operator_fragment"),
+        (">>", 2, "sqli.pl2.operator_fragment"),
+        ("2499999||this.product", 2, "sqli.pl2.operator_fragment"),
+        ("replace(", 2, "sqli.pl2.function_stub"),
+        ("length||(", 2, "sqli.pl2.function_stub"),
+        ("'alter a", 2, "sqli.pl2.break_keyword"),
+        ("2 union all", 2, "sqli.pl2.set_operator"),
+        ("ORder by", 2, "sqli.pl2.order_by"),
+        ("/3 or ", 2, "sqli.pl2.dangling_logic"),
+        ("VALUES ('a', 'b')", 2, "sqli.pl2.literal_list"),
+        ("nvarchar", 2, "sqli.pl2.type_name"),
+        ("(((((())))))", 2, "sqli.pl2.special_chars"),
+        ("'0:0:6", 3, "sqli.pl3.quote_number"),
+        ("foo....", 3, "sqli.pl3.repeated_punct"),
+        ("!@#$%^", 3, "sqli.pl3.special_chars"),
+        ("!@", 4, "sqli.pl4.special_chars"),
+        ("pip install something", 2, "rce.pl2.tool_word"),
+        (";top now", 2, "rce.pl2.tool_word"),
+        ("~0", 2, "rce.pl2.tilde_expansion"),
+        ("!!", 3, "rce.pl3.history_expansion"),
+        ("http://foo.bar", 2, "rfi.pl2.offsite_url"),
+        ("cnVudGltZQ", 3, "java.pl3.base64_keyword"),
+    ];
+    for (v, level, rule) in cases {
+        let req = form(v);
+        for below in 1..*level {
+            let hits = at_level(&req, below);
+            assert!(hits.is_empty(), "{v:?} at level {below}: {hits:?}");
+        }
+        for l in *level..=MAX_PARANOIA {
+            let hits = at_level(&req, l);
+            assert!(
+                hits.iter().any(|h| h.rule == *rule),
+                "{v:?} at level {l}: {hits:?}"
+            );
+        }
+    }
+    // ORM lookups live in the parameter name.
+    let orm = get("/get?user__profile__icontains=x&username__startswith=p", "");
+    assert!(at_level(&orm, 1).is_empty());
+    let rules: Vec<String> = at_level(&orm, 3).into_iter().map(|h| h.rule).collect();
+    assert!(
+        rules.contains(&"nosql.pl2.orm_traversal".to_string()),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&"nosql.pl3.orm_lookup".to_string()),
+        "{rules:?}"
+    );
+    // Look-alikes stay quiet at level 2.
+    for v in [
+        "a || b",
+        "in stock",
+        "order by price",
+        "price >= 10 and <= 20",
+        "execute the plan",
+        "next >>>",
+        "D'Artagnan and l'Oréal",
+        "https://news.example.org/2024/05/garden-tips",
+        "0x52908400098527886E0F7030069857D2E4169EE7",
+        "| name | qty |",
+    ] {
+        let hits = at_level(&form(v), 2);
+        assert!(hits.is_empty(), "{v:?}: {hits:?}");
+    }
+    // Out-of-range levels are clamped.
+    let d = Detector::new(DetectConfig {
+        paranoia: 9,
+        ..DetectConfig::default()
+    });
+    assert_eq!(d.config().paranoia, MAX_PARANOIA);
 }
