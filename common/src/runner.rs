@@ -97,6 +97,23 @@ impl Node {
         }
         if let Some(addr) = self.metrics_addr {
             let m = Arc::new(Metrics::new());
+            // Series that exist from the first scrape, before any stage has
+            // published: a scrape during start-up gets a page, not nothing.
+            m.set_gauge(
+                "tapwatch_build_info",
+                "The running tapwatch's version (always 1).",
+                &[("version", env!("CARGO_PKG_VERSION"))],
+                1.0,
+            );
+            let started = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64().floor());
+            m.set_gauge(
+                "process_start_time_seconds",
+                "Start time of the process since the Unix epoch, in seconds.",
+                &[],
+                started,
+            );
             let (bound, _thread) = crate::node::metrics::serve(addr, m.clone(), self.stop.clone())
                 .with_context(|| format!("--metrics {addr}"))?;
             log::info!("metrics on http://{bound}/metrics");

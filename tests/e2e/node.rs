@@ -235,6 +235,18 @@ fn running_node_serves_health_and_metrics() {
     );
     let m = metrics_text.expect("/metrics answered");
     assert!(m.contains("# TYPE tapwatch_"), "{m}");
+    // There from the first scrape, even before any stage has published.
+    assert!(
+        m.contains(&format!(
+            "tapwatch_build_info{{version=\"{}\"}} 1\n",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{m}"
+    );
+    assert!(
+        series(&m, "process_start_time_seconds").is_some_and(|t| t > 1.6e9),
+        "{m}"
+    );
 }
 
 /// While a live capture runs, /metrics shows the kernel's counters per
