@@ -331,3 +331,56 @@ fn paranoia_levels() {
     assert_eq!(bad.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What a level above 1 adds reaches the output: a SQL operator fragment
+/// (`in (0,1)`, CRS paranoia 2) in a query value of a real `http` record is
+/// not reported at level 1 and is at levels 2 and 4, with a rule naming its
+/// level.
+#[test]
+fn a_paranoia_2_fragment_is_reported_from_level_2_on() {
+    use std::io::Write;
+    let s = sample();
+    let out = Command::new(BIN)
+        .args(["-r", s.to_str().unwrap()])
+        .output()
+        .expect("run tw-detect");
+    let http = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .find(|l| l.contains(r#""uri":"/api/v1/users?page=1&limit=3""#))
+        .expect("the sample's first API request")
+        .replace(
+            r#""uri":"/api/v1/users?page=1&limit=3""#,
+            r#""uri":"/api/v1/users?page=1&filter=id%20in%20(0,1)""#,
+        );
+    let rules_at = |level: &str| -> Vec<String> {
+        let mut child = Command::new(BIN)
+            .args(["--findings-only", "-q", "--paranoia", level])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("run tw-detect");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{http}\n").as_bytes())
+            .expect("write the record");
+        let out = child.wait_with_output().expect("tw-detect output");
+        assert!(out.status.success());
+        let recs: Vec<Value> = String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json line"))
+            .collect();
+        of_type(&recs, "attack")
+            .iter()
+            .flat_map(|a| a["hits"].as_array().cloned().unwrap_or_default())
+            .filter(|h| h["point"] == "query.filter")
+            .map(|h| h["rule"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(rules_at("1"), Vec::<String>::new());
+    assert_eq!(rules_at("2"), ["sqli.pl2.operator_fragment"]);
+    assert_eq!(rules_at("4"), ["sqli.pl2.operator_fragment"]);
+}
