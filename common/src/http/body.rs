@@ -27,6 +27,9 @@ pub const MAX_LAYERS: usize = 4;
 
 /// Most a body reserves up front for its declared length ([`Body::expect`]).
 const RESERVE_MAX: usize = 256 << 10;
+/// A declared length reserves at most this many times the body bytes that
+/// have arrived ([`Body::expect`]): a sender must send to make us allocate.
+const RESERVE_PER_BYTE: usize = 64;
 
 /// Decoded bytes allowed before the ratio check applies.
 const RATIO_GRACE: u64 = 64 << 10;
@@ -243,6 +246,9 @@ pub struct Body {
     undecoded: bool,
     /// Bytes were lost (a gap) inside this body.
     gapped: bool,
+    /// Declared length still to reserve room for at the first push
+    /// ([`Body::expect`]); 0 when none.
+    expected: usize,
 }
 
 /// A finished body, as the record holds it.
@@ -267,6 +273,7 @@ impl Body {
             stop: None,
             undecoded: false,
             gapped: false,
+            expected: 0,
         };
         if codings.is_empty() {
             return body;
@@ -305,15 +312,17 @@ impl Body {
 
     /// Makes room for a body of `len` declared bytes (`Content-Length`)
     /// kept as sent, so its buffer is allocated once instead of growing by
-    /// doubling segment by segment: at most `body_cap` and [`RESERVE_MAX`]
-    /// (a length is only a claim).
+    /// doubling segment by segment. A length is only a claim, so the room
+    /// is made when the first body bytes arrive, and is at most `body_cap`,
+    /// [`RESERVE_MAX`] and [`RESERVE_PER_BYTE`] times those bytes: many
+    /// connections that declare large bodies and send none (or one byte)
+    /// make us allocate nothing (or 64 bytes) each.
     pub fn expect(&mut self, len: u64) {
         if self.decoder.is_none() {
-            let want = usize::try_from(len)
+            self.expected = usize::try_from(len)
                 .unwrap_or(usize::MAX)
                 .min(self.cap)
                 .min(RESERVE_MAX);
-            self.raw.reserve_exact(want.saturating_sub(self.raw.len()));
         }
     }
 
@@ -325,6 +334,13 @@ impl Body {
             Some((_, sink)) => sink.0.lock().map(|s| s.decoded == 0).unwrap_or(false),
         };
         if keep_raw {
+            if self.expected > 0 {
+                let want = self
+                    .expected
+                    .min(data.len().saturating_mul(RESERVE_PER_BYTE));
+                self.expected = 0;
+                self.raw.reserve_exact(want.saturating_sub(self.raw.len()));
+            }
             let room = self.cap.saturating_sub(self.raw.len());
             self.raw
                 .extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
@@ -476,8 +492,17 @@ pub(crate) mod tests {
         ] {
             let mut b = Body::new(&[], limits(cap));
             b.expect(claim);
-            assert!(b.raw.capacity() <= cap.min(RESERVE_MAX), "{claim} {cap}");
-            for chunk in text.chunks(7) {
+            assert_eq!(b.raw.capacity(), 0, "nothing before the body comes");
+            b.push(b"x");
+            assert!(b.raw.capacity() <= RESERVE_PER_BYTE, "{claim} {cap}");
+            let mut b = Body::new(&[], limits(cap));
+            b.expect(claim);
+            b.push(&text[..10]);
+            assert!(
+                b.raw.capacity() <= cap.min(RESERVE_MAX).clamp(10, 10 * RESERVE_PER_BYTE),
+                "{claim} {cap}"
+            );
+            for chunk in text[10..].chunks(7) {
                 b.push(chunk);
             }
             assert_eq!(b.finish(true), decode(&[], &text, cap, 7), "{claim} {cap}");
