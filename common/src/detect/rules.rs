@@ -2576,9 +2576,8 @@ fn b64_sextets(t: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// [`b64_shifted`] from [`b64_sextets`]' values.
+/// [`b64_shifted`] from [`b64_sextets`]' values, appended to `out`.
 fn b64_pack(six: &[u8], skip: usize, out: &mut Vec<u8>) {
-    out.clear();
     let (mut acc, mut bits) = (0u32, skip as u32 * 6);
     for &v in six {
         acc = (acc << 6 | u32::from(v)) & 0xff_ffff;
@@ -2746,14 +2745,17 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
         all.clear();
         let mut maybe = false;
         for skip in 0..4 {
-            b64_pack(&six, skip, &mut buf);
-            if b64_magic(&buf) {
+            let start = all.len();
+            b64_pack(&six, skip, &mut all);
+            let one = all.get(start..).unwrap_or_default();
+            if b64_magic(one) {
                 maybe = true;
                 break;
             }
-            if buf.len() >= 8 {
-                all.extend_from_slice(&buf);
+            if one.len() >= 8 {
                 all.push(0);
+            } else {
+                all.truncate(start);
             }
         }
         if !maybe
@@ -2767,6 +2769,7 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
         }
         // Something may hit: the alignments in order, as before.
         for skip in 0..4 {
+            buf.clear();
             b64_pack(&six, skip, &mut buf);
             if let Some(f) = java_b64_aligned(&buf) {
                 return Some(f);
@@ -3615,6 +3618,39 @@ mod tests {
         assert!(ssti("<% if True %>49<% endif %>").is_some());
         assert_eq!(ssti("{% if user %}Hi {{ user.name }}{% endif %}"), None);
         assert_eq!(ssti("<% if @items.any? %>list<% end %>"), None);
+    }
+
+    #[test]
+    fn base64_alignments_decode_as_before() {
+        // `b64_sextets` + `b64_pack` give `b64_shifted`'s bytes at every
+        // alignment, and every alignment of a gadget name or the stream
+        // magic (the token cut 0-3 characters in) is still found.
+        let (mut six, mut packed, mut shifted) = (vec![], vec![], vec![]);
+        for t in [
+            "rO0ABXNy",
+            "aW52b2tlcnRyYW5zZm9ybWVy",
+            "Zm9vYmFy-_+/9",
+            "",
+            "QQ",
+        ] {
+            b64_sextets(t.as_bytes(), &mut six);
+            for skip in 0..4 {
+                packed.clear();
+                b64_pack(&six, skip, &mut packed);
+                b64_shifted(t.as_bytes(), skip, &mut shifted);
+                assert_eq!(packed, shifted, "{t:?} skip {skip}");
+            }
+        }
+        // base64 of `xx invokertransformer yy` and of `AC ED 00 05 73 72`.
+        for t in ["eHggaW52b2tlcnRyYW5zZm9ybWVyIHl5", "rO0ABXNy"] {
+            for cut in 0..4 {
+                let tok = t.get(cut..).unwrap_or("");
+                if tok.len() >= 8 {
+                    assert!(java_base64(tok).is_some(), "{tok:?}");
+                }
+            }
+        }
+        assert_eq!(java_base64("aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ"), None);
     }
 
     #[test]
