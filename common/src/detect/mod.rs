@@ -168,6 +168,11 @@ pub struct Detector {
     gates: bool,
     /// Endpoint templates of recent paths (bounded by [`MEMO_MAX`]).
     templates: HashMap<String, String, Seeded>,
+    /// Endpoint templates by path shape ([`template_shape`]): a fresh
+    /// `/users/108` finds the template `/users/107` left (bounded by
+    /// [`MEMO_MAX`]).
+    shapes: HashMap<String, String, Seeded>,
+    shape_key: String,
     /// The last User-Agent judged for scanner names and the verdict (a
     /// client sends the same one on every request).
     last_agent: (String, Option<&'static str>),
@@ -305,22 +310,38 @@ impl Detector {
             memo_key: String::new(),
             gates: true,
             templates: HashMap::default(),
+            shapes: HashMap::default(),
+            shape_key: String::new(),
             last_agent: (String::new(), None),
         }
     }
 
-    /// [`endpoint_template`] of `path`, remembered for recent paths.
+    /// [`endpoint_template`] of `path`, remembered for recent paths and,
+    /// when it has parameters, for recent path shapes.
     fn template(&mut self, path: &str) -> String {
         if let Some(t) = self.templates.get(path) {
             return t.clone();
         }
-        let t = endpoint_template(path);
-        if path.len() <= MEMO_VALUE_MAX {
+        if path.len() > MEMO_VALUE_MAX {
+            return endpoint_template(path);
+        }
+        if !template_shape(path, &mut self.shape_key) {
+            // No parameter: the same path always comes back the same way.
+            let t = endpoint_template(path);
             if self.templates.len() >= MEMO_MAX {
                 self.templates.clear();
             }
             self.templates.insert(path.to_string(), t.clone());
+            return t;
         }
+        if let Some(t) = self.shapes.get(self.shape_key.as_str()) {
+            return t.clone();
+        }
+        let t = endpoint_template(path);
+        if self.shapes.len() >= MEMO_MAX {
+            self.shapes.clear();
+        }
+        self.shapes.insert(self.shape_key.clone(), t.clone());
         t
     }
 
@@ -927,6 +948,32 @@ pub fn endpoint_template(path: &str) -> String {
     render(&segs)
 }
 
+/// Writes into `key` what [`endpoint_template`] of `path` depends on, one
+/// entry per segment it keeps: a literal as `L<len>:<raw>`, a parameter as
+/// `E` (e-mail), `D` (date) or `P` (any other kind: its name comes from the
+/// literal before it). Equal keys give equal templates; the length prefix
+/// keeps the encoding unambiguous. Returns whether any segment is a parameter.
+fn template_shape(path: &str, key: &mut String) -> bool {
+    use crate::discover::path::{classify, percent_decode, SegKind};
+    use std::fmt::Write as _;
+    key.clear();
+    let mut param = false;
+    for raw in path.split('/').filter(|s| !s.is_empty()).take(32) {
+        match classify(&percent_decode(raw, false)) {
+            Some(SegKind::Email) => key.push('E'),
+            Some(SegKind::Date) => key.push('D'),
+            Some(_) => key.push('P'),
+            None => {
+                let _ = write!(key, "L{}:", raw.len());
+                key.push_str(raw);
+                continue;
+            }
+        }
+        param = true;
+    }
+    param
+}
+
 /// Whether the response shows the attack worked, was blocked, or neither.
 pub fn outcome(tx: &Http, hits: &[Hit]) -> &'static str {
     let Some(resp) = &tx.response else {
@@ -1021,3 +1068,53 @@ fn severity(hits: &[Hit], outcome: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod template_memo {
+    use super::{endpoint_template, DetectConfig, Detector};
+
+    /// The remembered template of every path, asked twice in a row and in
+    /// mixed order (so shapes meet other paths' entries), is
+    /// [`endpoint_template`]'s.
+    #[test]
+    fn memo_gives_what_endpoint_template_gives() {
+        let paths = [
+            "/users/107",
+            "/users/108",
+            "/users/108/",
+            "//users//109",
+            "/Users/110",
+            "/user-groups/5/members/6",
+            "/user-groups/7/members/8",
+            "/a/1/a/2",
+            "/a/3/a/4",
+            "/bob@example.com",
+            "/x/bob@example.com",
+            "/x/alice@example.org",
+            "/logs/2024-05-01",
+            "/logs/2024-05-02",
+            "/files/d41d8cd98f00b204e9800998ecf8427e",
+            "/files/da39a3ee5e6b4b0d3255bfef95601890afd80709",
+            "/items/%31%30%37",
+            "/items/107",
+            "/api/v1/orders/507f1f77bcf86cd799439011/lines/3",
+            "/api/v1/orders/507f1f77bcf86cd799439012/lines/4",
+            "/L3:abc/1",
+            "/abc/1",
+            "/",
+            "",
+            "/static/app.js",
+            "/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/17/18/19/20/21/22/23/24/25/26/27/28/29/30/31/32/33",
+            "/p/1/p/2/p/3",
+            "/p/4/p/5/p/6",
+            "/q/1/q2/2",
+            "/q/1/q/2",
+        ];
+        let mut d = Detector::new(DetectConfig::default());
+        for round in 0..2 {
+            for p in paths.iter().chain(paths.iter().rev()) {
+                assert_eq!(d.template(p), endpoint_template(p), "{p:?} (round {round})");
+            }
+        }
+    }
+}

@@ -2559,6 +2559,36 @@ fn java_name(t: &str, whole: bool) -> Option<ClassFound> {
     None
 }
 
+/// The 6-bit values of `t`'s leading base64 characters (either alphabet, at
+/// most 4096), into `out`: [`b64_pack`] then decodes any alignment.
+fn b64_sextets(t: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    for &c in t.iter().take(4096) {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => break,
+        };
+        out.push(v);
+    }
+}
+
+/// [`b64_shifted`] from [`b64_sextets`]' values, appended to `out`.
+fn b64_pack(six: &[u8], skip: usize, out: &mut Vec<u8>) {
+    let (mut acc, mut bits) = (0u32, skip as u32 * 6);
+    for &v in six {
+        acc = (acc << 6 | u32::from(v)) & 0xff_ffff;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+}
+
 /// Lenient base64 decoding of `t` as if it started `skip` characters into
 /// a base64 stream (the 0-2 leading bytes are then junk); into `out`.
 fn b64_shifted(t: &[u8], skip: usize, out: &mut Vec<u8>) {
@@ -2695,8 +2725,7 @@ fn escaped_prefix(b: &[u8], pat: &[u8]) -> bool {
 /// node-serialize's `_$$ND_FUNC$$_` marker (13 bytes, so 8 or more
 /// base64 characters: `gate::Shape::may_java_base64` still covers it).
 pub fn java_base64(s: &str) -> Option<ClassFound> {
-    let mut buf = Vec::new();
-    let gadgets = B64_GADGETS.as_ref();
+    let (mut six, mut buf, mut all) = (Vec::new(), Vec::new(), Vec::new());
     for tok in s
         .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_')))
         .filter(|t| t.len() >= 6)
@@ -2709,34 +2738,78 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
         if b.len() < 8 && !b.contains(&b'A') {
             continue;
         }
+        b64_sextets(b, &mut six);
+        // Every alignment decoded once, the long ones joined by a NUL (in
+        // no needle below, so no match straddles two): one search each
+        // tells whether any alignment can hit. Most tokens stop here.
+        all.clear();
+        let mut maybe = false;
         for skip in 0..4 {
-            b64_shifted(b, skip, &mut buf);
-            // The stream magic `AC ED 00 05`, cut by at most 3 leading bytes.
-            let head = buf.get(..6).unwrap_or(&buf);
-            if head.windows(3).any(|w| w == b"\xed\x00\x05") {
-                return Some(("deser", "deser.java", 0.85));
+            let start = all.len();
+            b64_pack(&six, skip, &mut all);
+            let one = all.get(start..).unwrap_or_default();
+            if b64_magic(one) {
+                maybe = true;
+                break;
             }
-            if buf.len() < 8 {
-                continue;
+            if one.len() >= 8 {
+                all.push(0);
+            } else {
+                all.truncate(start);
             }
-            if gadgets.is_some_and(|ac| ac.is_match(buf.as_slice())) {
-                return Some(("java", "java.base64_gadget", 0.8));
+        }
+        if !maybe
+            && !B64_GADGETS
+                .as_ref()
+                .is_some_and(|ac| ac.is_match(all.as_slice()))
+            && memchr::memmem::find(&all, b"_$$").is_none()
+            && memchr::memmem::find(&all, b"\\u00").is_none()
+        {
+            continue;
+        }
+        // Something may hit: the alignments in order, as before.
+        for skip in 0..4 {
+            buf.clear();
+            b64_pack(&six, skip, &mut buf);
+            if let Some(f) = java_b64_aligned(&buf) {
+                return Some(f);
             }
-            // node-serialize's function marker, base64-wrapped in a cookie,
-            // its letters maybe JavaScript-escaped (`_$$\u004e\u0044_FUNC$$_`).
-            if memchr::memmem::find_iter(&buf, b"_$$")
-                .take(4)
-                .any(|at| escaped_prefix(buf.get(at + 3..).unwrap_or(&[]), b"ND_FUNC$$_"))
-            {
-                return Some(("deser", "deser.node_base64", 0.8));
-            }
-            // JavaScript escapes under base64 (`\u0077\u0068ile(true);`):
-            // the code they spell, read as a value would be.
-            if memchr::memmem::find(&buf, b"\\u00").is_some() {
-                if let Some(f) = js_code(&unescape_js(&buf).to_ascii_lowercase()) {
-                    return Some(f);
-                }
-            }
+        }
+    }
+    None
+}
+
+/// Whether the stream magic `AC ED 00 05`, cut by at most 3 leading bytes,
+/// opens decoded base64.
+fn b64_magic(buf: &[u8]) -> bool {
+    let head = buf.get(..6).unwrap_or(buf);
+    head.windows(3).any(|w| w == b"\xed\x00\x05")
+}
+
+/// [`java_base64`] on one alignment's decoded bytes.
+fn java_b64_aligned(buf: &[u8]) -> Option<ClassFound> {
+    if b64_magic(buf) {
+        return Some(("deser", "deser.java", 0.85));
+    }
+    if buf.len() < 8 {
+        return None;
+    }
+    if B64_GADGETS.as_ref().is_some_and(|ac| ac.is_match(buf)) {
+        return Some(("java", "java.base64_gadget", 0.8));
+    }
+    // node-serialize's function marker, base64-wrapped in a cookie,
+    // its letters maybe JavaScript-escaped (`_$$\u004e\u0044_FUNC$$_`).
+    if memchr::memmem::find_iter(buf, b"_$$")
+        .take(4)
+        .any(|at| escaped_prefix(buf.get(at + 3..).unwrap_or(&[]), b"ND_FUNC$$_"))
+    {
+        return Some(("deser", "deser.node_base64", 0.8));
+    }
+    // JavaScript escapes under base64 (`\u0077\u0068ile(true);`):
+    // the code they spell, read as a value would be.
+    if memchr::memmem::find(buf, b"\\u00").is_some() {
+        if let Some(f) = js_code(&unescape_js(buf).to_ascii_lowercase()) {
+            return Some(f);
         }
     }
     None
@@ -3545,6 +3618,39 @@ mod tests {
         assert!(ssti("<% if True %>49<% endif %>").is_some());
         assert_eq!(ssti("{% if user %}Hi {{ user.name }}{% endif %}"), None);
         assert_eq!(ssti("<% if @items.any? %>list<% end %>"), None);
+    }
+
+    #[test]
+    fn base64_alignments_decode_as_before() {
+        // `b64_sextets` + `b64_pack` give `b64_shifted`'s bytes at every
+        // alignment, and every alignment of a gadget name or the stream
+        // magic (the token cut 0-3 characters in) is still found.
+        let (mut six, mut packed, mut shifted) = (vec![], vec![], vec![]);
+        for t in [
+            "rO0ABXNy",
+            "aW52b2tlcnRyYW5zZm9ybWVy",
+            "Zm9vYmFy-_+/9",
+            "",
+            "QQ",
+        ] {
+            b64_sextets(t.as_bytes(), &mut six);
+            for skip in 0..4 {
+                packed.clear();
+                b64_pack(&six, skip, &mut packed);
+                b64_shifted(t.as_bytes(), skip, &mut shifted);
+                assert_eq!(packed, shifted, "{t:?} skip {skip}");
+            }
+        }
+        // base64 of `xx invokertransformer yy` and of `AC ED 00 05 73 72`.
+        for t in ["eHggaW52b2tlcnRyYW5zZm9ybWVyIHl5", "rO0ABXNy"] {
+            for cut in 0..4 {
+                let tok = t.get(cut..).unwrap_or("");
+                if tok.len() >= 8 {
+                    assert!(java_base64(tok).is_some(), "{tok:?}");
+                }
+            }
+        }
+        assert_eq!(java_base64("aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ"), None);
     }
 
     #[test]
