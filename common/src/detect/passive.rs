@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::sync::{LazyLock, OnceLock};
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
 use super::points::header;
@@ -197,7 +197,13 @@ static BODY_LITS: LazyLock<Option<Lits>> = LazyLock::new(|| {
         .match_kind(MatchKind::LeftmostFirst)
         .build(&lits)
         .ok()?;
-    let all = AhoCorasick::new(&lits).ok()?;
+    // A contiguous NFA, not the DFA `new` picks for so few literals: it
+    // runs only on bodies the fast search flagged, and building the DFA
+    // cost more than every search it would speed up.
+    let all = AhoCorasick::builder()
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .build(&lits)
+        .ok()?;
     Some(Lits { all, owner, any })
 });
 
