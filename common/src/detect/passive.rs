@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::sync::{LazyLock, OnceLock};
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
 use super::points::header;
@@ -197,7 +197,13 @@ static BODY_LITS: LazyLock<Option<Lits>> = LazyLock::new(|| {
         .match_kind(MatchKind::LeftmostFirst)
         .build(&lits)
         .ok()?;
-    let all = AhoCorasick::new(&lits).ok()?;
+    // A contiguous NFA, not the DFA `new` picks for so few literals: it
+    // runs only on bodies the fast search flagged, and building the DFA
+    // cost more than every search it would speed up.
+    let all = AhoCorasick::builder()
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .build(&lits)
+        .ok()?;
     Some(Lits { all, owner, any })
 });
 
@@ -250,15 +256,162 @@ fn binary_body(headers: &[(String, String)], body: &[u8]) -> bool {
 /// digit), and its last four bytes are always a whole evidence excerpt.
 static CARD: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"\b[3456][0-9]{3}(?:[ -]?[0-9]{4}){2}[ -]?[0-9]{1,7}\b").ok());
-static EMAIL: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,128}\.[A-Za-z]{2,24}\b").ok()
-});
+
+/// The first e-mail address in `raw` read as (lossy) text: what the regex
+/// `\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,128}\.[A-Za-z]{2,24}\b`
+/// finds first, without compiling it (its bounded repeats made it the
+/// costliest regex to build). Proven against that regex by
+/// `email_matches_the_regex`. A match is ASCII, and so are the bytes the
+/// pattern reads, so the raw bytes give the same match as the lossy text;
+/// a neighbour that is not ASCII is decoded as the lossy text has it.
+fn find_email(raw: &[u8]) -> Option<&str> {
+    // Local parts before different `@`s never overlap (none holds an `@`),
+    // so the first `@` with a match gives the leftmost one.
+    memchr::memchr_iter(b'@', raw).find_map(|at| {
+        let end = email_domain_end(raw, at)?;
+        let start = email_local_start(raw, at)?;
+        raw.get(start..end)
+            .and_then(|m| std::str::from_utf8(m).ok())
+    })
+}
+
+fn email_local(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
+}
+
+fn email_domain(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')
+}
+
+/// Where the address whose `@` is at `at` ends: `[A-Za-z0-9.-]{1,128}`,
+/// `\.`, `[A-Za-z]{2,24}`, `\b`, in the regex's order of preference
+/// (the longest domain part first).
+fn email_domain_end(raw: &[u8], at: usize) -> Option<usize> {
+    let dom = raw.get(at + 1..)?;
+    // The domain part lies in the run of domain bytes after the `@`.
+    let run = dom
+        .iter()
+        .take(129)
+        .take_while(|b| email_domain(**b))
+        .count();
+    (1..=run.min(128)).rev().find_map(|dot| {
+        if dom.get(dot) != Some(&b'.') {
+            return None;
+        }
+        let tld = dom
+            .get(dot + 1..)?
+            .iter()
+            .take(25)
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count();
+        // A shorter top-level label ends before a letter: no boundary.
+        let end = at + 1 + dot + 1 + tld;
+        ((2..=24).contains(&tld) && !word_after(raw, end)).then_some(end)
+    })
+}
+
+/// Where the address whose `@` is at `at` starts: the leftmost start of
+/// `\b[A-Za-z0-9._%+-]{1,64}` ending at the `@`.
+fn email_local_start(raw: &[u8], at: usize) -> Option<usize> {
+    let before = raw.get(..at)?;
+    let len = before
+        .iter()
+        .rev()
+        .take(64)
+        .take_while(|b| email_local(**b))
+        .count();
+    (at - len..at).find(|&s| {
+        raw.get(s)
+            .is_some_and(|b| word_before(raw, s) != ascii_word(*b))
+    })
+}
+
+fn ascii_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether `c` is a word character of `\b` (Unicode `\w`).
+fn word_char(c: char) -> bool {
+    static WORD: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\A\w\z").ok());
+    if c.is_ascii() {
+        return ascii_word(c as u8);
+    }
+    let mut buf = [0u8; 4];
+    WORD.as_ref()
+        .is_some_and(|re| re.is_match(c.encode_utf8(&mut buf)))
+}
+
+/// Whether the character of the lossy text that ends at byte `p` of `raw`
+/// is a word character (none at the start; U+FFFD, not a word character,
+/// for an invalid sequence).
+fn word_before(raw: &[u8], p: usize) -> bool {
+    for n in 1..=4 {
+        let Some(k) = p.checked_sub(n) else {
+            return false;
+        };
+        let Some(&b) = raw.get(k) else { return false };
+        if b & 0xC0 != 0x80 {
+            // A lead byte (or ASCII) always starts a sequence of its own.
+            let mut chars = raw
+                .get(k..p)
+                .and_then(|s| std::str::from_utf8(s).ok())
+                .unwrap_or("")
+                .chars();
+            return match (chars.next(), chars.next()) {
+                (Some(c), None) => word_char(c),
+                _ => false,
+            };
+        }
+    }
+    false
+}
+
+/// Whether the character of the lossy text that starts at byte `p` of
+/// `raw` is a word character (none at the end).
+fn word_after(raw: &[u8], p: usize) -> bool {
+    let Some(rest) = raw.get(p..) else {
+        return false;
+    };
+    rest.get(..4)
+        .unwrap_or(rest)
+        .utf8_chunks()
+        .next()
+        .and_then(|c| c.valid().chars().next())
+        .is_some_and(word_char)
+}
 static INTERNAL_IP: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"\b(10\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|192\.168\.[0-9]{1,3}\.[0-9]{1,3}|172\.(1[6-9]|2[0-9]|3[01])\.[0-9]{1,3}\.[0-9]{1,3})\b").ok()
 });
 static VERSION: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(apache|nginx|php|microsoft-iis|openssl|express|tomcat|jetty|asp\.net)[/ ]v?(\d+)\.(\d+)(?:\.(\d+))?").ok()
 });
+
+/// Whether `b` holds at least `n` ASCII digits: counted a block at a time
+/// (a loop the compiler vectorises), stopping at the block that reaches `n`.
+fn has_digits(b: &[u8], n: usize) -> bool {
+    let mut seen = 0;
+    for block in b.chunks(256) {
+        seen += block.iter().filter(|c| c.is_ascii_digit()).count();
+        if seen >= n {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether `b` may hold an address [`INTERNAL_IP`] finds: every one starts
+/// `10.`, `192.168.` or `172.`, so one walk over the dots looks behind
+/// each for those.
+fn maybe_internal(b: &[u8]) -> bool {
+    memchr::memchr_iter(b'.', b).any(|dot| {
+        let ends = |tail: &[u8]| {
+            dot.checked_sub(tail.len())
+                .and_then(|s| b.get(s..dot))
+                .is_some_and(|t| t == tail)
+        };
+        ends(b"10") || ends(b"172") || ends(b"192.168")
+    })
+}
 
 /// `raw` as text (lossy), converted the first time it is asked for.
 fn lossy<'c, 'b: 'c>(cell: &'c OnceCell<Cow<'b, str>>, raw: &'b [u8]) -> &'c str {
@@ -459,12 +612,7 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
         }
     }
     // A card number has at least 13 digits (see [`CARD`]).
-    let digits = body_raw
-        .iter()
-        .filter(|b| b.is_ascii_digit())
-        .take(13)
-        .count();
-    if let Some(re) = CARD.as_ref().filter(|_| digits >= 13) {
+    if let Some(re) = CARD.as_ref().filter(|_| has_digits(body_raw, 13)) {
         if let Some(m) = re.find_iter(body()).take(32).find(|m| luhn(m.as_str())) {
             add(
                 "pii.card_number",
@@ -480,22 +628,15 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
     let json_or_text = header(&resp.headers, "content-type")
         .is_none_or(|c| c.contains("json") || c.contains("text/plain") || c.contains("xml"));
     if json_or_text && memchr::memchr(b'@', body_raw).is_some() {
-        if let Some(m) = EMAIL.as_ref().and_then(|re| re.find(body())) {
+        if let Some(m) = find_email(body_raw) {
             add(
                 "pii.email",
                 "low",
-                format!("e-mail address in response: {}", m.as_str()),
+                format!("e-mail address in response: {m}"),
                 false,
             );
         }
     }
-    // Every internal address [`INTERNAL_IP`] knows starts `10.`, `192.168.` or `172.`.
-    let maybe_internal = |b: &[u8]| {
-        memchr::memchr(b'.', b).is_some()
-            && [&b"10."[..], b"192.168.", b"172."]
-                .iter()
-                .any(|n| memchr::memmem::find(b, n).is_some())
-    };
     if let Some(m) = INTERNAL_IP.as_ref().and_then(|re| {
         resp.headers
             .iter()
@@ -851,6 +992,197 @@ mod tests {
         }
         let benign = r#"{"id":1,"name":"widget","at":"2024-01-01T00:00:00Z","tags":["a"]}"#;
         assert_eq!(body_candidates(benign.as_bytes()), 0);
+    }
+
+    /// The e-mail regex [`find_email`] stands for.
+    const EMAIL_RE: &str = r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,128}\.[A-Za-z]{2,24}\b";
+
+    /// Asserts both find the same; whether they found one.
+    fn email_agrees(re: &Regex, raw: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(raw);
+        let found = find_email(raw);
+        assert_eq!(found, re.find(&text).map(|m| m.as_str()), "{text:?}");
+        found.is_some()
+    }
+
+    /// The hand-written matcher finds what the regex finds, on ordinary
+    /// addresses, every length limit either side, word boundaries next to
+    /// non-ASCII and invalid bytes, and pseudo-random soup of the bytes
+    /// the pattern reads.
+    #[test]
+    fn email_matches_the_regex() {
+        let re = Regex::new(EMAIL_RE).expect("compiles");
+        let long = |c: &str, n: usize| c.repeat(n);
+        let table: Vec<Vec<u8>> = [
+            "a@example.com".to_string(),
+            "{\"email\":\"a.b+c@mail.example.co.uk\"}".into(),
+            "no address here".into(),
+            "@example.com".into(),
+            "a@.com".into(),
+            "a@b.c".into(),
+            "a@b.cc".into(),
+            "a@b.com1".into(),
+            "a@b.com_".into(),
+            "a@b.com-x".into(),
+            "a@b.com.".into(),
+            "a@b.c.de.f".into(),
+            "a@b..cd".into(),
+            "x.@y.zz".into(),
+            ".x@y.zz".into(),
+            "%%@y.zz".into(),
+            "_a@y.zz".into(),
+            "-a@y.zz".into(),
+            "a@@b.cd a@b.cd".into(),
+            "a@b@c.de".into(),
+            "first@x.yy second@z.ww".into(),
+            "bad@x second@z.ww".into(),
+            format!("{}@x.yy", long("a", 63)),
+            format!("{}@x.yy", long("a", 64)),
+            format!("{}@x.yy", long("a", 65)),
+            format!("{}@x.yy", long("a.", 40)),
+            format!("{}@x.yy", long("%", 70)),
+            format!("{}@x.yy", long("-", 70)),
+            format!("a@{}.yy", long("b", 127)),
+            format!("a@{}.yy", long("b", 128)),
+            format!("a@{}.yy", long("b", 129)),
+            format!("a@{}.yy", long("b.", 70)),
+            format!("a@b.{}", long("c", 24)),
+            format!("a@b.{}", long("c", 25)),
+            format!("a@b.{}.dd", long("c", 25)),
+            format!("a@b.{} x@y.zz", long("c", 30)),
+            "é@x.yy".into(),
+            "aé@x.yy".into(),
+            "éa@x.yy".into(),
+            "é.a@x.yy".into(),
+            "a@x.yyé".into(),
+            "a@x.yy\u{300}".into(),
+            "\u{300}a@x.yy".into(),
+            "a@x.yy\u{2003}".into(),
+            "٣a@x.yy".into(),
+            "a@x.yy٣".into(),
+            "a@x.yy‿".into(),
+        ]
+        .into_iter()
+        .map(String::into_bytes)
+        .chain([
+            b"\xffa@x.yy".to_vec(),
+            b"a@x.yy\xff".to_vec(),
+            b"\xc3a@x.yy".to_vec(),
+            b"a@x.yy\xc3".to_vec(),
+            b"\xc3\xa9\x80a@x.yy".to_vec(),
+            b"\xe2\x82a@x.yy".to_vec(),
+            b"a@x.yy\xe2\x82".to_vec(),
+            b"\xf0\x9f\x98\x80a@x.yy".to_vec(),
+            b"a@x.yy\xf0\x9f\x98".to_vec(),
+            b"\x80\x80\x80\x80\x80a@x.yy".to_vec(),
+        ])
+        .collect();
+        for raw in &table {
+            email_agrees(&re, raw);
+        }
+        // Pseudo-random soup (xorshift, fixed seed) of the bytes that matter.
+        let alphabet: &[&[u8]] = &[
+            b"a",
+            b"Z",
+            b"q",
+            b"0",
+            b"7",
+            b".",
+            b".",
+            b"-",
+            b"_",
+            b"%",
+            b"+",
+            b"@",
+            b"@",
+            b" ",
+            b"\xc3\xa9",
+            b"\xcc\x80",
+            b"\xff",
+            b"\xc3",
+            b"\xd9\xa3",
+            b"\x80",
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut hits = 0;
+        for _ in 0..20_000 {
+            let len = (next() % 40) as usize;
+            let mut raw = vec![];
+            for _ in 0..len {
+                let r = next() as usize;
+                // Letters in runs, so top-level labels of every length occur.
+                let piece = alphabet[r % alphabet.len()];
+                let reps = if r.is_multiple_of(7) {
+                    1 + (r >> 8) % 30
+                } else {
+                    1
+                };
+                for _ in 0..reps {
+                    raw.extend_from_slice(piece);
+                }
+            }
+            hits += usize::from(email_agrees(&re, &raw));
+        }
+        // The soup holds addresses too, not only misses.
+        assert!(hits > 0, "{hits}");
+    }
+
+    /// The two byte gates in front of the card and internal-address
+    /// regexes say what the plain searches they replace say.
+    #[test]
+    fn byte_gates_match_plain_searches() {
+        let naive_internal = |b: &[u8]| {
+            [&b"10."[..], b"192.168.", b"172."]
+                .iter()
+                .any(|n| memchr::memmem::find(b, n).is_some())
+        };
+        let naive_digits = |b: &[u8]| b.iter().filter(|c| c.is_ascii_digit()).count() >= 13;
+        let mut table: Vec<Vec<u8>> = [
+            &b""[..],
+            b"10.",
+            b"10",
+            b".10.",
+            b"x10.1",
+            b"172",
+            b"172.",
+            b"17.2.",
+            b"192.168",
+            b"192.168.",
+            b"192.169.",
+            b"1192.168.0",
+            b"92.168.",
+            b"2.168.",
+            b"1234567890123",
+            b"123456789012",
+            b"\xff10.\xff",
+        ]
+        .iter()
+        .map(|b| b.to_vec())
+        .collect();
+        let mut far = vec![b'x'; 1000];
+        far.extend_from_slice(b"1234567890123");
+        table.push(far);
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut raw = vec![];
+            for _ in 0..(x % 24) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                raw.push(b"0112679.8x"[(x % 10) as usize]);
+            }
+            table.push(raw);
+        }
+        for raw in &table {
+            assert_eq!(maybe_internal(raw), naive_internal(raw), "{raw:?}");
+            assert_eq!(has_digits(raw, 13), naive_digits(raw), "{raw:?}");
+        }
     }
 
     /// A card-like run ending in non-ASCII digits: not a card number
