@@ -2559,27 +2559,35 @@ fn java_name(t: &str, whole: bool) -> Option<ClassFound> {
     None
 }
 
+/// The 6-bit value of a base64 character (either alphabet).
+fn b64_value(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' | b'-' => Some(62),
+        b'/' | b'_' => Some(63),
+        _ => None,
+    }
+}
+
+/// The values of `t`'s leading base64 characters (at most 4096).
+fn b64_values(t: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    t.iter().take(4096).map_while(|&c| b64_value(c))
+}
+
 /// The 6-bit values of `t`'s leading base64 characters (either alphabet, at
 /// most 4096), into `out`: [`b64_pack`] then decodes any alignment.
 fn b64_sextets(t: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    for &c in t.iter().take(4096) {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => break,
-        };
-        out.push(v);
-    }
+    out.extend(b64_values(t));
 }
 
-/// [`b64_shifted`] from [`b64_sextets`]' values, appended to `out`.
-fn b64_pack(six: &[u8], skip: usize, out: &mut Vec<u8>) {
+/// Base64 values decoded as if they started `skip` characters into a
+/// base64 stream (the 0-2 leading bytes are then junk), appended to `out`.
+fn b64_pack(six: impl IntoIterator<Item = u8>, skip: usize, out: &mut Vec<u8>) {
     let (mut acc, mut bits) = (0u32, skip as u32 * 6);
-    for &v in six {
+    for v in six {
         acc = (acc << 6 | u32::from(v)) & 0xff_ffff;
         bits += 6;
         if bits >= 8 {
@@ -2593,23 +2601,7 @@ fn b64_pack(six: &[u8], skip: usize, out: &mut Vec<u8>) {
 /// a base64 stream (the 0-2 leading bytes are then junk); into `out`.
 fn b64_shifted(t: &[u8], skip: usize, out: &mut Vec<u8>) {
     out.clear();
-    let (mut acc, mut bits) = (0u32, skip as u32 * 6);
-    for &c in t.iter().take(4096) {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => break,
-        };
-        acc = (acc << 6 | u32::from(v)) & 0xff_ffff;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
+    b64_pack(b64_values(t), skip, out);
 }
 
 /// The gadget names [`java_base64`] looks for in decoded base64: the long
@@ -2746,7 +2738,7 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
         let mut maybe = false;
         for skip in 0..4 {
             let start = all.len();
-            b64_pack(&six, skip, &mut all);
+            b64_pack(six.iter().copied(), skip, &mut all);
             let one = all.get(start..).unwrap_or_default();
             if b64_magic(one) {
                 maybe = true;
@@ -2770,7 +2762,7 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
         // Something may hit: the alignments in order, as before.
         for skip in 0..4 {
             buf.clear();
-            b64_pack(&six, skip, &mut buf);
+            b64_pack(six.iter().copied(), skip, &mut buf);
             if let Some(f) = java_b64_aligned(&buf) {
                 return Some(f);
             }
@@ -3636,7 +3628,7 @@ mod tests {
             b64_sextets(t.as_bytes(), &mut six);
             for skip in 0..4 {
                 packed.clear();
-                b64_pack(&six, skip, &mut packed);
+                b64_pack(six.iter().copied(), skip, &mut packed);
                 b64_shifted(t.as_bytes(), skip, &mut shifted);
                 assert_eq!(packed, shifted, "{t:?} skip {skip}");
             }
