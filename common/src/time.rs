@@ -34,6 +34,12 @@ impl Ord for Ts {
     }
 }
 
+/// 0000-01-01T00:00:00Z in seconds since the epoch: the first time whose
+/// text has a four-digit year ([`Ts::prints_plainly`]).
+pub const FIRST_PLAIN: i64 = -62_167_219_200;
+/// 10000-01-01T00:00:00Z: the first time past four-digit years.
+pub const END_PLAIN: i64 = 253_402_300_800;
+
 impl Ts {
     /// A time with microsecond precision.
     pub fn from_micros(secs: i64, micros: u32) -> Ts {
@@ -54,6 +60,29 @@ impl Ts {
             nanos: nanos % 1_000_000_000,
             digits: digits.min(9),
         }
+    }
+
+    /// Whether the text this time is written as (`Display`) is plain RFC
+    /// 3339, `YYYY-MM-DDTHH:MM:SS[.f]Z`: a four-digit year and less than a
+    /// second of nanoseconds (what [`Ts::new`] makes).
+    pub fn prints_plainly(&self) -> bool {
+        (FIRST_PLAIN..END_PLAIN).contains(&self.secs) && self.nanos < 1_000_000_000
+    }
+
+    /// The time [`Ts::parse`] reads back from this one's text, without
+    /// writing it: cut to the digits it prints (the text round trip itself
+    /// when the text is not plain, see [`Ts::prints_plainly`]).
+    pub fn as_written(&self) -> Option<Ts> {
+        if !self.prints_plainly() {
+            return Ts::parse(&self.to_string());
+        }
+        let digits = self.digits.min(9);
+        let unit = 10u32.pow(9 - u32::from(digits));
+        Some(Ts {
+            secs: self.secs,
+            nanos: self.nanos / unit * unit,
+            digits,
+        })
     }
 
     /// Nanoseconds since the epoch, saturating.
@@ -212,6 +241,35 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `as_written` is the text round trip it stands for, at every precision,
+    /// at the edges of four-digit years and past them.
+    #[test]
+    fn as_written_is_the_text_round_trip() {
+        let edges = [
+            FIRST_PLAIN - 1,
+            FIRST_PLAIN,
+            -1,
+            0,
+            1_714_564_800,
+            END_PLAIN - 1,
+            END_PLAIN,
+        ];
+        for secs in edges {
+            for nanos in [0, 1, 999, 123_456_789, 999_999_999] {
+                for digits in 0..=9 {
+                    let ts = Ts::new(secs, nanos, digits);
+                    assert_eq!(ts.as_written(), Ts::parse(&ts.to_string()), "{ts:?}");
+                }
+            }
+        }
+        let odd = Ts {
+            secs: 0,
+            nanos: 1_500_000_000,
+            digits: 12,
+        };
+        assert_eq!(odd.as_written(), Ts::parse(&odd.to_string()));
+    }
 
     #[test]
     fn formats_with_capture_precision() {

@@ -322,23 +322,6 @@ fn attack_value(rec: &Record<'_>, a: &Attack) -> Result<Value, PushError> {
     Ok(value)
 }
 
-/// The time the value path reads back from `ts` as written
-/// (`Ts::parse(&ts.to_string())`), without the text: `ts` cut to the
-/// digits it prints. Outside the years 0000-9999 (where the text is not
-/// RFC 3339) the text round trip itself.
-fn read_back(ts: Ts) -> Option<Ts> {
-    if !(mask::FIRST_TIME..mask::END_TIME).contains(&ts.secs) || ts.nanos >= 1_000_000_000 {
-        return Ts::parse(&ts.to_string());
-    }
-    let digits = ts.digits.min(9);
-    let unit = 10u32.pow(9 - u32::from(digits));
-    Some(Ts {
-        secs: ts.secs,
-        nanos: ts.nanos / unit * unit,
-        digits,
-    })
-}
-
 fn value_time(v: &Value) -> Option<Ts> {
     v.get("ts")
         .or_else(|| v.get("last_seen"))
@@ -463,7 +446,7 @@ impl Exporter {
         self.stats.records += 1;
         if self.typed {
             // The time the value path reads back from the written `ts`.
-            let ts = read_back(a.ts);
+            let ts = a.ts.as_written();
             // Copied only to be masked, or later when the aggregator keeps it.
             let masked = match &self.cfg.mask {
                 Some(m) if m.enabled => {
@@ -597,7 +580,9 @@ impl Exporter {
             if sent.is_ok() {
                 sent = match r {
                     Ready::Value(v) => self.send_value("attack", v),
-                    Ready::Attack(a, folded) => self.send_attack(&a, Some(folded), read_back(a.ts)),
+                    Ready::Attack(a, folded) => {
+                        self.send_attack(&a, Some(folded), a.ts.as_written())
+                    }
                 };
             }
         }
@@ -901,35 +886,6 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         text.lines().map(String::from).collect()
-    }
-
-    /// `read_back` is the text round trip it replaces, at every precision,
-    /// at the edges of four-digit years and past them.
-    #[test]
-    fn read_back_is_the_text_round_trip() {
-        let edges = [
-            mask::FIRST_TIME - 1,
-            mask::FIRST_TIME,
-            -1,
-            0,
-            1_714_564_800,
-            mask::END_TIME - 1,
-            mask::END_TIME,
-        ];
-        for secs in edges {
-            for nanos in [0, 1, 999, 123_456_789, 999_999_999] {
-                for digits in 0..=9 {
-                    let ts = Ts::new(secs, nanos, digits);
-                    assert_eq!(read_back(ts), Ts::parse(&ts.to_string()), "{ts:?}");
-                }
-            }
-        }
-        let odd = Ts {
-            secs: 0,
-            nanos: 1_500_000_000,
-            digits: 12,
-        };
-        assert_eq!(read_back(odd), Ts::parse(&odd.to_string()));
     }
 
     #[test]
