@@ -1362,13 +1362,12 @@ pub fn crlf(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         }
         if (cx.in_url || cx.kind == Kind::Header)
             && INJECTED_HEADERS.iter().any(|h| l.starts_with(h))
+            && l.contains(':')
         {
-            if l.contains(':') {
-                return Some(("crlf", "crlf.header_injection", 0.9));
-            }
+            return Some(("crlf", "crlf.header_injection", 0.9));
         }
     }
-    crlf_shapes(s, &lower, loose, cx)
+    crlf_shapes(&lower, loose, cx)
 }
 
 /// Header names an injected line sets (besides [`INJECTED_HEADERS`]): the
@@ -1411,7 +1410,7 @@ fn status_line(l: &str) -> bool {
 /// parameter name (never typed into a form), in the path, a status line or
 /// an empty line and markup after a one-token value (response splitting),
 /// any header line in a header or cookie, and the client-address headers.
-fn crlf_shapes(s: &str, lower: &str, loose: bool, cx: &Ctx<'_>) -> Option<ClassFound> {
+fn crlf_shapes(lower: &str, loose: bool, cx: &Ctx<'_>) -> Option<ClassFound> {
     // In a query parameter's name (in a form body's, a break may be the
     // posted file's last line or a multipart body sent as a form).
     if cx.kind == Kind::Key && cx.name.starts_with("query_key.") {
@@ -1581,7 +1580,9 @@ fn ldap_break(s: &str) -> Option<ClassFound> {
     if head.contains([':', '(', ')', '&', '|', '!', '<', '>', '~']) {
         return None;
     }
-    let blank = |r: &str| r.trim_start_matches([' ', '\t']).to_string();
+    fn blank(r: &str) -> &str {
+        r.trim_start_matches([' ', '\t'])
+    }
     let after = blank(s.get(close + 1..).unwrap_or(""));
     // `attr=`, `attr>=`, `attr~=`: an LDAP attribute description.
     let assertion = |r: &str| {
@@ -1598,12 +1599,12 @@ fn ldap_break(s: &str) -> Option<ClassFound> {
     };
     if let Some(r) = after.strip_prefix('(') {
         let r = blank(r);
-        if r.starts_with(['&', '|', '!']) || assertion(&r) {
+        if r.starts_with(['&', '|', '!']) || assertion(r) {
             return Some(("ldap", "ldap.filter_break", 0.8));
         }
     } else if let Some(r) = after.strip_prefix(['&', '|', '!']) {
         if let Some(r) = blank(r).strip_prefix('(') {
-            if assertion(&blank(r)) {
+            if assertion(blank(r)) {
                 return Some(("ldap", "ldap.filter_break", 0.8));
             }
         }
@@ -4057,6 +4058,11 @@ mod tests {
             "http:".repeat(20_000),
             "{% if 1 %}".repeat(10_000),
             ".".repeat(100_000),
+            "GET / HTTP/1.1 ".repeat(10_000),
+            "a ".repeat(50_000) + " HTTP/1",
+            "x\r\n\r\nRemote-Addr: y".repeat(5_000),
+            "a)(".to_string() + &" ".repeat(100_000),
+            "unix:".repeat(20_000) + "|",
         ] {
             let start = std::time::Instant::now();
             let _ = (
@@ -4066,6 +4072,9 @@ mod tests {
                 urls(&v, &c),
                 code(&v),
                 ssti(&v),
+                splitting(&v),
+                ldap(&v),
+                mod_proxy_unix(&v),
             );
             assert!(start.elapsed().as_secs() < 5, "slow on {:?}", &v[..16]);
         }
