@@ -471,6 +471,49 @@ for fields in [{"share": "https://news.example.org/2024/05/garden-tips"}, {"u": 
                {"link": "https://docs.example.com/guide/install?lang=en"}, {"next": "https://shop.example.com/cart"},
                {"sort": "created_at", "order": "desc"}, {"status__in": "open,closed"}]:
     req("GET", "/api/v1/share?" + q(fields), auth(), what="paranoia share link")
+# Look-alikes of protocol attacks (HTTP splitting, header lines after a line
+# break, LDAP filters, mod_proxy sockets): multi-line textarea notes with
+# `Note:`-like lines sent in queries and forms, prose naming a verb and an
+# HTTP version, parentheses in prose, math and emoticons, search filters,
+# unix words beside URLs, and paths with odd bytes (never a line break).
+PROTOCOL = [
+    "Thanks!\r\nNote: see above",
+    "Hi team,\r\nNote: the build is green\r\nTopic: release",
+    "Agenda\r\n\r\nTopic: budget\r\nRoom: 4\r\nFollow-up: Bob",
+    "Groceries\r\nTo-do: milk\r\nDate: Friday",
+    "Re: your order\r\nStatus: shipped",
+    "First line\r\n\r\nSecond paragraph with <b>bold</b>",
+    "I ran curl -i and got\r\nHTTP/1.1 500 Internal Server Error",
+    "GET the file over HTTP/1.1",
+    "Please GET the report over HTTP/1.1 or HTTP/2",
+    "We POST /upload with HTTP/2 framing now",
+    "My request was:\r\nGET /api/v1/items HTTP/1.1\r\nAccept: */*",
+    "(see above)(and below)",
+    "a)(b",
+    "(a+b)(a-b) = a^2 - b^2",
+    "Nice :)(really)",
+    ":)(",
+    "(a|b)",
+    "(red|blue)&(small|large)",
+    "option a) or b) (pick one)",
+    "Step 1) open the lid (carefully)",
+    "unix: the OS | http://example.com/os",
+    "unix|linux|bsd",
+    "Unix tools | https://en.wikipedia.org/wiki/Unix",
+    "unix:///var/run/docker.sock",
+]
+for t in PROTOCOL:
+    req("POST", "/api/v1/comments", auth() + [("Content-Type", "application/json")],
+        json.dumps({"post_id": 45, "body": t, "author": random.choice(NAMES)}, ensure_ascii=False), "protocol comment")
+    req("POST", "/contact", cookie() + [("Content-Type", "application/x-www-form-urlencoded")],
+        q({"name": random.choice(NAMES), "message": t}), "protocol form")
+    req("GET", "/search?" + q({"q": t}), cookie(), what="protocol search")
+for path in ["/files/r%C3%A9sum%C3%A9.pdf", "/wiki/C%2B%2B", "/docs/a%20b%28c%29.html", "/tags/%23rust",
+             "/p/100%25-cotton", "/users/%40bob/posts", "/media/%E2%9C%93-done.png", "/search/a%09b"]:
+    req("GET", path, cookie(), what="protocol odd path")
+for fields in [{"docker_host": "unix:///var/run/docker.sock"}, {"socket": "unix:/run/php/php8.2-fpm.sock"},
+               {"filter": "(objectClass=person)"}, {"q": "(a|b) and (c|d)"}]:
+    req("GET", "/api/v1/settings?" + q(fields), auth(), what="protocol setting")
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
     print(text.rstrip("\n"))

@@ -384,3 +384,73 @@ fn a_paranoia_2_fragment_is_reported_from_level_2_on() {
     assert_eq!(rules_at("2"), ["sqli.pl2.operator_fragment"]);
     assert_eq!(rules_at("4"), ["sqli.pl2.operator_fragment"]);
 }
+
+#[test]
+fn a_request_line_smuggled_into_a_value_is_reported_and_prose_is_not() {
+    use std::io::Write;
+    let s = sample();
+    let out = Command::new(BIN)
+        .args(["-r", s.to_str().unwrap()])
+        .output()
+        .expect("run tw-detect");
+    let http = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .find(|l| l.contains(r#""uri":"/api/v1/users?page=1&limit=3""#))
+        .expect("the sample's first API request")
+        .to_string();
+    let hits_for = |uri: &str| -> Vec<(String, String)> {
+        let rec = http.replace(
+            r#""uri":"/api/v1/users?page=1&limit=3""#,
+            &format!(r#""uri":"{uri}""#),
+        );
+        let mut child = Command::new(BIN)
+            .args(["--findings-only", "-q"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("run tw-detect");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{rec}\n").as_bytes())
+            .expect("write the record");
+        let out = child.wait_with_output().expect("tw-detect output");
+        assert!(out.status.success());
+        let recs: Vec<Value> = String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json line"))
+            .collect();
+        of_type(&recs, "attack")
+            .iter()
+            .flat_map(|a| a["hits"].as_array().cloned().unwrap_or_default())
+            .map(|h| {
+                let s = |k: &str| h[k].as_str().unwrap_or("").to_string();
+                (s("point"), s("rule"))
+            })
+            .collect()
+    };
+    assert_eq!(
+        hits_for("/api/v1/users?page=1&note=aaa%0aGET%20/admin%20HTTP/1.1"),
+        [(
+            "query.note".to_string(),
+            "smuggling.request_line".to_string()
+        )]
+    );
+    assert_eq!(
+        hits_for("/api/v1/users?page=1&lang=en%0d%0aRemote-Addr:%20127.0.0.1"),
+        [(
+            "query.lang".to_string(),
+            "crlf.header_injection".to_string()
+        )]
+    );
+    for lookalike in [
+        "/api/v1/users?page=1&note=GET%20the%20file%20over%20HTTP/1.1",
+        "/api/v1/users?page=1&note=Thanks!%0d%0aNote:%20see%20above",
+        "/api/v1/users?page=1&q=(see%20above)(and%20below)",
+    ] {
+        assert_eq!(hits_for(lookalike), [], "{lookalike}");
+    }
+}

@@ -758,6 +758,8 @@ impl Detector {
                 rules::xxe(v),
                 rules::nosql(v, &cx),
                 rules::crlf(v, &cx),
+                rules::splitting(v),
+                rules::mod_proxy_unix(v),
                 rules::ldap(v),
                 rules::ssi(v),
                 rules::deser(v),

@@ -1244,7 +1244,6 @@ const INJECTED_HEADERS: &[&str] = &[
     "transfer-encoding",
     "host",
     "cookie",
-    "http/1.",
 ];
 
 const MAIL_HEADERS: &[&str] = &[
@@ -1363,20 +1362,186 @@ pub fn crlf(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         }
         if (cx.in_url || cx.kind == Kind::Header)
             && INJECTED_HEADERS.iter().any(|h| l.starts_with(h))
+            && l.contains(':')
         {
-            let colon = l.find(':');
-            if colon.is_some() || l.starts_with("http/1.") {
-                return Some(("crlf", "crlf.header_injection", 0.9));
+            return Some(("crlf", "crlf.header_injection", 0.9));
+        }
+    }
+    crlf_shapes(&lower, loose, cx)
+}
+
+/// Header names an injected line sets (besides [`INJECTED_HEADERS`]): the
+/// ones a proxy or application trusts for the client's address.
+const TRUSTED_HEADERS: &[&str] = &[
+    "remote-addr",
+    "remote-ip",
+    "remote-host",
+    "via",
+    "forwarded",
+    "originating-ip",
+    "true-client-ip",
+    "client-ip",
+];
+
+/// `Name: value` where Name is a header token (stray CRs and blanks may sit
+/// before the colon); the lower-case name.
+fn header_line(l: &str) -> Option<&str> {
+    let n = l
+        .bytes()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
+        .count();
+    let name = l.get(..n).filter(|n| (1..=40).contains(&n.len()))?;
+    let rest = l.get(n..)?.trim_start_matches([' ', '\t', '\r']);
+    rest.starts_with(':').then_some(name)
+}
+
+/// A status line (`http/1.1 200 ok`, lower case).
+fn status_line(l: &str) -> bool {
+    let b = l.as_bytes();
+    l.starts_with("http/")
+        && b.get(5).is_some_and(u8::is_ascii_digit)
+        && l.get(6..)
+            .map(|r| r.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit()))
+            .and_then(|r| r.strip_prefix(' '))
+            .is_some_and(|r| r.len() >= 3 && r.bytes().take(3).all(|c| c.is_ascii_digit()))
+}
+
+/// The splitting shapes [`crlf`] adds to the header list: a line break in a
+/// parameter name (never typed into a form), in the path, a status line or
+/// an empty line and markup after a one-token value (response splitting),
+/// any header line in a header or cookie, and the client-address headers.
+fn crlf_shapes(lower: &str, loose: bool, cx: &Ctx<'_>) -> Option<ClassFound> {
+    // In a query parameter's name (in a form body's, a break may be the
+    // posted file's last line or a multipart body sent as a form).
+    if cx.kind == Kind::Key && cx.name.starts_with("query_key.") {
+        return Some(("crlf", "crlf.name", 0.85));
+    }
+    if cx.kind == Kind::Path {
+        return Some(("crlf", "crlf.path", 0.8));
+    }
+    if cx.kind == Kind::Body {
+        return None;
+    }
+    let wire = matches!(cx.kind, Kind::Header | Kind::Cookie);
+    // One piece per line (`\r\n` is one break): an empty piece is a blank line.
+    let norm = lower.replace("\r\n", "\n");
+    let mut blank = false;
+    for l in norm.split(['\r', '\n']).skip(1).take(32) {
+        if l.trim().is_empty() {
+            blank = true;
+            continue;
+        }
+        let l = l.trim_start();
+        // A status line after a one-token value (not pasted into a report).
+        if (loose || wire) && status_line(l) {
+            return Some(("crlf", "crlf.response_splitting", 0.9));
+        }
+        if blank && (wire && l.starts_with('<') || loose && cx.in_url && l.starts_with("<html")) {
+            return Some(("crlf", "crlf.response_splitting", 0.85));
+        }
+        if let Some(name) = header_line(l) {
+            // An address or host name, one token (`Via: the side door` is prose).
+            let one_value = l
+                .split_once(':')
+                .is_some_and(|(_, v)| !v.trim().is_empty() && !v.trim().contains(' '));
+            if wire || loose && cx.in_url && one_value && TRUSTED_HEADERS.contains(&name) {
+                return Some(("crlf", "crlf.header_injection", 0.85));
             }
+        }
+        blank = false;
+    }
+    None
+}
+
+/// HTTP request splitting and smuggling: a whole request line
+/// (`GET /x HTTP/1.1`) inside a value, after a line break, opening the
+/// value, or followed by a header line. Prose that names a verb and a
+/// version (`GET the file over HTTP/1.1`) is not one: the target is one
+/// token and the version follows it directly.
+pub fn splitting(s: &str) -> Option<ClassFound> {
+    const VERBS: &[&str] = &[
+        "GET",
+        "POST",
+        "HEAD",
+        "PUT",
+        "DELETE",
+        "OPTIONS",
+        "PATCH",
+        "TRACE",
+        "CONNECT",
+        "TRACK",
+        "PROPFIND",
+        "PROPPATCH",
+        "MKCOL",
+        "COPY",
+        "MOVE",
+        "LOCK",
+        "UNLOCK",
+    ];
+    if !s.contains(" HTTP/") {
+        return None;
+    }
+    for (at, _) in s.match_indices(" HTTP/").take(16) {
+        // Back to the verb: `<verb> <target> HTTP/`.
+        let before = s.get(..at).unwrap_or("");
+        let Some(sp) = before.rfind([' ', '\t']) else {
+            continue;
+        };
+        let target = before.get(sp + 1..).unwrap_or("");
+        let ok_target = target.starts_with('/')
+            || target.starts_with('*')
+            || target.starts_with("http://")
+            || target.starts_with("https://");
+        if !ok_target {
+            continue;
+        }
+        let head = before.get(..sp).unwrap_or("");
+        let Some(verb) = VERBS.iter().find(|v| head.ends_with(*v)) else {
+            continue;
+        };
+        let verb_at = head.len() - verb.len();
+        let lead = head.get(..verb_at).unwrap_or("");
+        let version = s.get(at + 6..).unwrap_or("");
+        if !version.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+            continue;
+        }
+        let tail = version.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+        // What comes before the verb is one token at most (`aaa\n`,
+        // `bar`): a request pasted into prose is not smuggled.
+        let one_token = lead.len() <= 128 && !lead.trim().contains(char::is_whitespace);
+        let line_ends = tail.is_empty() || tail.starts_with(['\r', '\n', ' ']);
+        if one_token && line_ends {
+            return Some(("smuggling", "smuggling.request_line", 0.85));
         }
     }
     None
 }
 
+/// mod_proxy's `unix:` socket path followed by `|` and the URL to fetch
+/// (CVE-2021-40438: a long socket name makes Apache proxy to the URL).
+pub fn mod_proxy_unix(s: &str) -> Option<ClassFound> {
+    if !s.contains('|') {
+        return None;
+    }
+    let at = s.to_ascii_lowercase().find("unix:")?;
+    let rest = s.get(at + 5..).unwrap_or("");
+    let bar = rest.find('|')?;
+    let socket = rest.get(..bar).unwrap_or("");
+    let url = rest.get(bar + 1..).unwrap_or("").to_ascii_lowercase();
+    let scheme = url
+        .bytes()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'+')
+        .count();
+    (!socket.contains(char::is_whitespace)
+        && (2..=12).contains(&scheme)
+        && url.get(scheme..).is_some_and(|r| r.starts_with("://")))
+    .then_some(("ssrf", "ssrf.mod_proxy_unix", 0.9))
+}
+
 /// LDAP filter injection: a value that closes a filter and opens another.
 pub fn ldap(s: &str) -> Option<ClassFound> {
     if !s.contains(")(") && !s.contains("*)") {
-        return None;
+        return ldap_break(s);
     }
     let b = s.as_bytes();
     for (at, _) in s.match_indices(")(").take(16) {
@@ -1400,6 +1565,49 @@ pub fn ldap(s: &str) -> Option<ClassFound> {
     }
     if (s.starts_with("*)(") || s.contains("*)(|") || s.contains("*)(&")) && s.contains('=') {
         return Some(("ldap", "ldap.filter_injection", 0.85));
+    }
+    ldap_break(s)
+}
+
+/// A value that closes the application's filter at its first `)` and goes
+/// on in filter syntax: `bar)(&)`, `admin)(|`, `x)!(sn=*`, `val)&(cn=admin`,
+/// `test) ( & `. What comes before that `)` holds no filter syntax (as in
+/// the CRS rule), so prose and math that open a parenthesis first
+/// (`(see above)(and below)`, `(a|b)`) or an emoticon (`:)(`) are not read.
+fn ldap_break(s: &str) -> Option<ClassFound> {
+    let close = s.find(')')?;
+    let head = s.get(..close).unwrap_or("");
+    if head.contains([':', '(', ')', '&', '|', '!', '<', '>', '~']) {
+        return None;
+    }
+    fn blank(r: &str) -> &str {
+        r.trim_start_matches([' ', '\t'])
+    }
+    let after = blank(s.get(close + 1..).unwrap_or(""));
+    // `attr=`, `attr>=`, `attr~=`: an LDAP attribute description.
+    let assertion = |r: &str| {
+        let n = r
+            .bytes()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b';'))
+            .count();
+        let op = r.get(n..).unwrap_or("");
+        n > 0
+            && (op.starts_with('=')
+                || op.starts_with(">=")
+                || op.starts_with("<=")
+                || op.starts_with("~="))
+    };
+    if let Some(r) = after.strip_prefix('(') {
+        let r = blank(r);
+        if r.starts_with(['&', '|', '!']) || assertion(r) {
+            return Some(("ldap", "ldap.filter_break", 0.8));
+        }
+    } else if let Some(r) = after.strip_prefix(['&', '|', '!']) {
+        if let Some(r) = blank(r).strip_prefix('(') {
+            if assertion(blank(r)) {
+                return Some(("ldap", "ldap.filter_break", 0.8));
+            }
+        }
     }
     None
 }
@@ -3850,6 +4058,11 @@ mod tests {
             "http:".repeat(20_000),
             "{% if 1 %}".repeat(10_000),
             ".".repeat(100_000),
+            "GET / HTTP/1.1 ".repeat(10_000),
+            "a ".repeat(50_000) + " HTTP/1",
+            "x\r\n\r\nRemote-Addr: y".repeat(5_000),
+            "a)(".to_string() + &" ".repeat(100_000),
+            "unix:".repeat(20_000) + "|",
         ] {
             let start = std::time::Instant::now();
             let _ = (
@@ -3859,6 +4072,9 @@ mod tests {
                 urls(&v, &c),
                 code(&v),
                 ssti(&v),
+                splitting(&v),
+                ldap(&v),
+                mod_proxy_unix(&v),
             );
             assert!(start.elapsed().as_secs() < 5, "slow on {:?}", &v[..16]);
         }
@@ -4177,5 +4393,137 @@ mod tests {
         let _ = log4shell(&s);
         let s = "}".repeat(100_000);
         let _ = log4shell(&s);
+    }
+
+    #[test]
+    fn splitting_names_paths_and_header_lines() {
+        let q = &cx(Kind::Value, "query.var");
+        let form = &cx(Kind::Value, "body.form.var");
+        let xml = &Ctx {
+            in_url: false,
+            ..cx(Kind::Value, "body.xml.a@probe")
+        };
+        let cookie = &cx(Kind::Cookie, "cookie.oreo");
+        let header = &cx(Kind::Header, "header.SomeHeader");
+        for (a, c, rule) in [
+            ("\r%0restofdata", &cx(Kind::Key, "query_key.x"), "crlf.name"),
+            ("parameter\r\n", &cx(Kind::Key, "query_key.x"), "crlf.name"),
+            ("/foo\nbar", &cx(Kind::Path, "path"), "crlf.path"),
+            (
+                "/index.php/PHP_VALUE\nsession.auto_start=1",
+                &cx(Kind::Path, "path"),
+                "crlf.path",
+            ),
+            ("\r\nRemote-addr: foo.bar.com", q, "crlf.header_injection"),
+            (
+                "foobar\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK",
+                xml,
+                "crlf.response_splitting",
+            ),
+            (
+                "foobar\r\nX: 1\r\n\r\nHTTP/1.1 200 OK\r\n",
+                form,
+                "crlf.response_splitting",
+            ),
+            (
+                "munchmuch\r\n\r\n<HTML><title></title></HTML>",
+                cookie,
+                "crlf.response_splitting",
+            ),
+            (
+                "Headerdata\rInjectedHeader: response_splitting_code",
+                header,
+                "crlf.header_injection",
+            ),
+        ] {
+            assert_eq!(crlf(a, c).map(|f| f.1), Some(rule), "{a:?}");
+        }
+        for (b, c) in [
+            ("Hello team\r\nNote: bring snacks\r\nSubject to change", q),
+            ("Thanks!\r\nNote: see above", q),
+            ("Thanks!\r\nNote: see above", form),
+            ("Agenda\r\n\r\nTopic: budget\r\nRoom: 4", q),
+            (
+                "I ran curl -i and got\nHTTP/1.1 500 Internal Server Error",
+                q,
+            ),
+            ("para one\r\n\r\n<b>para two</b>", q),
+            ("para\n\n<p>two</p>", &cx(Kind::Value, "body.json.body")),
+            ("line one\nline two", &cx(Kind::Key, "body.json_key.x")),
+            ("select 1\n", &cx(Kind::Key, "body.form_key.x")),
+            (
+                "--0000\nContent-Disposition: form-data; name",
+                &cx(Kind::Key, "body.form_key.x"),
+            ),
+            ("Thanks!\nVia: the side door", q),
+        ] {
+            assert_eq!(crlf(b, c), None, "flagged {b:?}");
+        }
+        for a in [
+            "\nPOST / HTTP/1.1",
+            "aaa\nGET / HTTP/1.1",
+            "aaa\rHEAD http://example.com/ HTTP/1.1",
+            "GET http://www.foo.bar HTTP/1.2",
+            "GET http://www.foo.bar HTTP/3.2",
+            "barGET /a.html HTTP/1.1\r\nSomething: GET /b.html HTTP/1.1\r\nHost: foo.com\r\n\r\n",
+        ] {
+            assert_eq!(splitting(a).map(|f| f.0), Some("smuggling"), "{a:?}");
+        }
+        for b in [
+            "GET the file over HTTP/1.1",
+            "Please GET the file over HTTP/1.1 or HTTP/2",
+            "Here is my request:\nGET /api/v1/users HTTP/1.1\nHost: x",
+            "We POST /upload with HTTP/2 framing",
+            "servers speak HTTP/1.1 and HTTP/2",
+        ] {
+            assert_eq!(splitting(b), None, "flagged {b:?}");
+        }
+    }
+
+    #[test]
+    fn ldap_filter_breaks_and_mod_proxy() {
+        for a in [
+            "bar)(&)",
+            "x)!(sn=*",
+            "eb9adbd87d)!(sn=*",
+            "*)!(sn=*",
+            "admin)(|",
+            "val)&(cn=admin",
+            "val)|(uid=*",
+            "test) ( & ",
+            "test)\t(\t|",
+            "value)(gidNumber<=100",
+            "john)(sn~=smith",
+        ] {
+            assert_eq!(ldap(a).map(|f| f.0), Some("ldap"), "{a:?}");
+        }
+        for b in [
+            "(see above)(and below)",
+            "a)(b",
+            "a) (b + c)",
+            ":)(",
+            "Nice :)(really)",
+            "(a|b)",
+            "(a|b)&(c|d)",
+            "1) open settings (2) save",
+            "option a) or b)",
+            "x) & y",
+        ] {
+            assert_eq!(ldap(b), None, "flagged {b:?}");
+        }
+        for a in [
+            "unix:AAAAAAAAA|http://coreruleset.org/",
+            "UNIX:/run/php.sock|fcgi://localhost/",
+        ] {
+            assert_eq!(mod_proxy_unix(a).map(|f| f.0), Some("ssrf"), "{a:?}");
+        }
+        for b in [
+            "unix: the OS | http://example.com",
+            "unix tools | https://example.com/tools",
+            "the unix:epoch|seconds",
+            "https://en.wikipedia.org/wiki/Unix",
+        ] {
+            assert_eq!(mod_proxy_unix(b), None, "flagged {b:?}");
+        }
     }
 }
