@@ -1,0 +1,214 @@
+//! Spent `http` records, kept to be filled again instead of allocated anew.
+//!
+//! A transaction's record is a dozen small strings and a header vector per
+//! message; allocating them (and freeing them once the later stages are
+//! done) was a good part of the HTTP stage's cost. A caller that is done
+//! with a record hands it back ([`super::HttpParser::recycle`]); the parser
+//! takes it apart (shell, request, response) and refills the parts in place
+//! (`clear` + `push_str` keeps a string's capacity) for the next
+//! transactions. What a refilled record holds is exactly what a fresh one
+//! would (tests: `recycled_records_equal_fresh_ones`).
+//!
+//! Bounded: at most [`POOL_CAP`] parts of each kind, and a message part is
+//! kept only while its header strings hold at most [`KEEP_BYTES`] (bodies
+//! are never kept), so the pool holds at most about
+//! `2 * POOL_CAP * KEEP_BYTES` (2 MiB) beyond the shells.
+
+use std::fmt::Write as _;
+
+use crate::record::{Header, Http, HttpRequest, HttpResponse, Ts};
+
+/// Parts of each kind (shells, requests, responses) kept, at most.
+pub const POOL_CAP: usize = 64;
+/// A request or response is kept only while its header names and values
+/// (trailers included) have at most this much room.
+pub const KEEP_BYTES: usize = 16 << 10;
+
+/// Record parts to refill.
+#[derive(Default)]
+pub(crate) struct Pool {
+    /// Records without request and response.
+    shells: Vec<Http>,
+    requests: Vec<HttpRequest>,
+    responses: Vec<HttpResponse>,
+}
+
+/// Room the header strings of a message hold.
+fn footprint(headers: &[Header], trailers: &[Header]) -> usize {
+    headers
+        .iter()
+        .chain(trailers)
+        .map(|(n, v)| n.capacity() + v.capacity())
+        .sum()
+}
+
+impl Pool {
+    /// Takes a spent record apart and keeps what fits.
+    pub fn put(&mut self, mut h: Http) {
+        if let Some(mut r) = h.request.take() {
+            if self.requests.len() < POOL_CAP && footprint(&r.headers, &r.trailers) <= KEEP_BYTES {
+                r.body = Vec::new();
+                self.requests.push(r);
+            }
+        }
+        if let Some(mut r) = h.response.take() {
+            if self.responses.len() < POOL_CAP && footprint(&r.headers, &r.trailers) <= KEEP_BYTES {
+                r.body = Vec::new();
+                self.responses.push(r);
+            }
+        }
+        if self.shells.len() < POOL_CAP {
+            self.shells.push(h);
+        }
+    }
+
+    /// How many parts are kept (shells, requests, responses).
+    #[cfg(test)]
+    pub fn len(&self) -> (usize, usize, usize) {
+        (self.shells.len(), self.requests.len(), self.responses.len())
+    }
+
+    /// A record shell to fill: every field is overwritten by
+    /// [`super::flow`]'s emit.
+    pub fn shell(&mut self) -> Http {
+        self.shells.pop().unwrap_or_else(|| Http {
+            ts: Ts::default(),
+            ts_end: Ts::default(),
+            flow: String::new(),
+            community_id: String::new(),
+            seq: 0,
+            client: String::new(),
+            server: String::new(),
+            real_ip: String::new(),
+            tunnel: Vec::new(),
+            request: None,
+            response: None,
+            anomalies: Vec::new(),
+            proxy: None,
+            interim: Vec::new(),
+        })
+    }
+
+    /// A request with the start line and headers given, no body.
+    pub fn request(
+        &mut self,
+        method: &str,
+        uri: &str,
+        ver: Option<u8>,
+        headers: &[httparse::Header<'_>],
+    ) -> HttpRequest {
+        let mut r = self.requests.pop().unwrap_or_else(|| HttpRequest {
+            method: String::new(),
+            uri: String::new(),
+            version: String::new(),
+            headers: Vec::new(),
+            body_len: 0,
+            body: Vec::new(),
+            truncated: false,
+            trailers: Vec::new(),
+        });
+        set(&mut r.method, method);
+        set(&mut r.uri, uri);
+        set(&mut r.version, version(ver));
+        fill_headers(&mut r.headers, headers);
+        r.body_len = 0;
+        r.body.clear();
+        r.truncated = false;
+        r.trailers.clear();
+        r
+    }
+
+    /// A response with the status line and headers given, no body.
+    pub fn response(
+        &mut self,
+        status: u16,
+        reason: &str,
+        ver: Option<u8>,
+        headers: &[httparse::Header<'_>],
+    ) -> HttpResponse {
+        let mut r = self.responses.pop().unwrap_or_else(|| HttpResponse {
+            status: 0,
+            reason: String::new(),
+            version: String::new(),
+            headers: Vec::new(),
+            body_len: 0,
+            body: Vec::new(),
+            truncated: false,
+            trailers: Vec::new(),
+        });
+        r.status = status;
+        set(&mut r.reason, reason);
+        set(&mut r.version, version(ver));
+        fill_headers(&mut r.headers, headers);
+        r.body_len = 0;
+        r.body.clear();
+        r.truncated = false;
+        r.trailers.clear();
+        r
+    }
+}
+
+/// The version text of a parsed start line.
+pub(crate) fn version(v: Option<u8>) -> &'static str {
+    match v {
+        Some(0) => "HTTP/1.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// `s` becomes `v`, in the room it has.
+pub(crate) fn set(s: &mut String, v: &str) {
+    s.clear();
+    s.push_str(v);
+}
+
+/// Appends a header value as the record carries it: as sent when it is
+/// UTF-8, else with invalid sequences replaced (U+FFFD).
+fn push_value(s: &mut String, v: &[u8]) {
+    match std::str::from_utf8(v) {
+        Ok(v) => s.push_str(v),
+        Err(_) => s.push_str(&String::from_utf8_lossy(v)),
+    }
+}
+
+/// `dst` becomes the `[name, value]` pairs of `src`, in order, reusing the
+/// strings it has.
+pub(crate) fn fill_headers(dst: &mut Vec<Header>, src: &[httparse::Header<'_>]) {
+    dst.truncate(src.len());
+    let kept = dst.len();
+    for ((n, v), h) in dst.iter_mut().zip(src) {
+        set(n, h.name);
+        v.clear();
+        push_value(v, h.value);
+    }
+    dst.reserve(src.len() - kept);
+    for h in src.get(kept..).unwrap_or_default() {
+        let mut v = String::with_capacity(h.value.len());
+        push_value(&mut v, h.value);
+        dst.push((h.name.to_owned(), v));
+    }
+}
+
+/// `dst` becomes `src`'s anomaly names, reusing the strings it has.
+pub(crate) fn fill_names(dst: &mut Vec<String>, src: &[&str]) {
+    dst.truncate(src.len());
+    let kept = dst.len();
+    for (d, s) in dst.iter_mut().zip(src) {
+        set(d, s);
+    }
+    for s in src.get(kept..).unwrap_or_default() {
+        dst.push((*s).to_owned());
+    }
+}
+
+/// `dst` becomes the text of `v` (absent when `v` is), reusing its room.
+pub(crate) fn fill_display(dst: &mut Option<String>, v: Option<impl std::fmt::Display>) {
+    match v {
+        Some(v) => {
+            let s = dst.get_or_insert_with(String::new);
+            s.clear();
+            let _ = write!(s, "{v}");
+        }
+        None => *dst = None,
+    }
+}
