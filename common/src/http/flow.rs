@@ -915,7 +915,7 @@ enum Head {
 
 fn header_pairs(headers: &[httparse::Header<'_>]) -> Vec<Header> {
     let mut out = Vec::new();
-    pool::fill_headers(&mut out, headers);
+    pool::fill_headers(&mut out, headers, None);
     out
 }
 
@@ -1052,7 +1052,9 @@ fn parse_request(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
             let (Some(method), Some(uri)) = (req.method, req.path) else {
                 return Head::Bad("bad_request_line");
             };
-            let request = x.pool.request(method, uri, req.version, req.headers);
+            // One UTF-8 check for the whole head instead of one per value.
+            let head = buf.get(..n).and_then(|b| std::str::from_utf8(b).ok());
+            let request = x.pool.request(method, uri, req.version, req.headers, head);
             (n, request)
         }
         Ok(httparse::Status::Partial) => return Head::Partial,
@@ -1240,7 +1242,10 @@ fn parse_response(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
                 return Head::Bad("bad_status_line");
             };
             let reason = resp.reason.unwrap_or_default();
-            let response = x.pool.response(status, reason, resp.version, resp.headers);
+            let head = buf.get(..n).and_then(|b| std::str::from_utf8(b).ok());
+            let response = x
+                .pool
+                .response(status, reason, resp.version, resp.headers, head);
             (n, response)
         }
         Ok(httparse::Status::Partial) => return Head::Partial,

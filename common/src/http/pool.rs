@@ -96,6 +96,7 @@ impl Pool {
         uri: &str,
         ver: Option<u8>,
         headers: &[httparse::Header<'_>],
+        head: Option<&str>,
     ) -> HttpRequest {
         let mut r = self.requests.pop().unwrap_or_else(|| HttpRequest {
             method: String::new(),
@@ -110,7 +111,7 @@ impl Pool {
         set(&mut r.method, method);
         set(&mut r.uri, uri);
         set(&mut r.version, version(ver));
-        fill_headers(&mut r.headers, headers);
+        fill_headers(&mut r.headers, headers, head);
         r.body_len = 0;
         r.body.clear();
         r.truncated = false;
@@ -125,6 +126,7 @@ impl Pool {
         reason: &str,
         ver: Option<u8>,
         headers: &[httparse::Header<'_>],
+        head: Option<&str>,
     ) -> HttpResponse {
         let mut r = self.responses.pop().unwrap_or_else(|| HttpResponse {
             status: 0,
@@ -139,7 +141,7 @@ impl Pool {
         r.status = status;
         set(&mut r.reason, reason);
         set(&mut r.version, version(ver));
-        fill_headers(&mut r.headers, headers);
+        fill_headers(&mut r.headers, headers, head);
         r.body_len = 0;
         r.body.clear();
         r.truncated = false;
@@ -171,20 +173,54 @@ fn push_value(s: &mut String, v: &[u8]) {
     }
 }
 
+/// `v` as text: borrowed from `head` (the message head the values were
+/// parsed from, when it is all UTF-8) without checking the bytes again, else
+/// checked on its own; `None` when it is not UTF-8.
+fn value_str<'a>(head: Option<&'a str>, v: &'a [u8]) -> Option<&'a str> {
+    if v.is_empty() {
+        return Some("");
+    }
+    if let Some(head) = head {
+        // httparse's values are slices of the head: find it by address. A
+        // value starts and ends next to ASCII bytes, so on char boundaries
+        // (`get` checks anyway); the same bytes, so the same text.
+        let off = (v.as_ptr() as usize).wrapping_sub(head.as_ptr() as usize);
+        if let Some(t) = off
+            .checked_add(v.len())
+            .and_then(|end| head.get(off..end))
+            .filter(|t| t.as_bytes().as_ptr() == v.as_ptr())
+        {
+            return Some(t);
+        }
+    }
+    std::str::from_utf8(v).ok()
+}
+
 /// `dst` becomes the `[name, value]` pairs of `src`, in order, reusing the
-/// strings it has.
-pub(crate) fn fill_headers(dst: &mut Vec<Header>, src: &[httparse::Header<'_>]) {
+/// strings it has. `head`: the bytes the headers were parsed from, when the
+/// caller checked they are UTF-8 (one check for the whole head instead of
+/// one per value).
+pub(crate) fn fill_headers(
+    dst: &mut Vec<Header>,
+    src: &[httparse::Header<'_>],
+    head: Option<&str>,
+) {
     dst.truncate(src.len());
     let kept = dst.len();
     for ((n, v), h) in dst.iter_mut().zip(src) {
         set(n, h.name);
         v.clear();
-        push_value(v, h.value);
+        match value_str(head, h.value) {
+            Some(t) => v.push_str(t),
+            None => push_value(v, h.value),
+        }
     }
     dst.reserve(src.len() - kept);
     for h in src.get(kept..).unwrap_or_default() {
-        let mut v = String::with_capacity(h.value.len());
-        push_value(&mut v, h.value);
+        let v = match value_str(head, h.value) {
+            Some(t) => t.to_owned(),
+            None => String::from_utf8_lossy(h.value).into_owned(),
+        };
         dst.push((h.name.to_owned(), v));
     }
 }
@@ -210,5 +246,49 @@ pub(crate) fn fill_display(dst: &mut Option<String>, v: Option<impl std::fmt::Di
             let _ = write!(s, "{v}");
         }
         None => *dst = None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values taken from a head checked whole are the values checked one by
+    /// one: ASCII, multi-byte UTF-8, obs-folded, empty, and (head not
+    /// UTF-8) lossy.
+    #[test]
+    fn values_from_a_checked_head_match_values_checked_alone() {
+        let cases: &[(&[u8], &[(&str, &str)])] = &[
+            (
+                b"HTTP/1.1 200 OK\r\nA: x\r\nB:\r\nC: caf\xc3\xa9 \xe2\x98\x83\r\nD: a\r\n b\r\n\r\n",
+                &[("A", "x"), ("B", ""), ("C", "caf\u{e9} \u{2603}"), ("D", "a\r\n b")],
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nA: caf\xe9\r\nB: ok\r\n\r\n",
+                &[("A", "caf\u{fffd}"), ("B", "ok")],
+            ),
+        ];
+        for (buf, want) in cases {
+            let mut hs = [httparse::EMPTY_HEADER; 8];
+            let mut r = httparse::Response::new(&mut hs);
+            let n = match httparse::ParserConfig::default()
+                .allow_obsolete_multiline_headers_in_responses(true)
+                .parse_response(&mut r, buf)
+            {
+                Ok(httparse::Status::Complete(n)) => n,
+                other => panic!("{other:?}"),
+            };
+            let head = std::str::from_utf8(&buf[..n]).ok();
+            let mut whole = vec![("old".to_string(), "stale value".to_string()); 6];
+            fill_headers(&mut whole, r.headers, head);
+            let mut alone = vec![];
+            fill_headers(&mut alone, r.headers, None);
+            let want: Vec<Header> = want
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(whole, want);
+            assert_eq!(alone, want);
+        }
     }
 }

@@ -1067,6 +1067,10 @@ fn recycling_scenarios() -> Vec<Scenario> {
             client: "[2001:db8::7]:4000",
             ..sc(vec![c(get("/v6")), s(ok("six")), c(get("/v6b")), s(ok(""))])
         },
+        sc(vec![
+            c("GET /u HTTP/1.1\r\nX-U: caf\u{e9} \u{2603}\r\n\r\n"),
+            s("HTTP/1.1 200 OK\r\nX-Fold: a\r\n b\r\nContent-Length: 0\r\n\r\n"),
+        ]),
         sc(vec![c("GET / HTTP/1.1\r\n\r\n"), s(ok(""))]),
     ]
 }
@@ -1128,6 +1132,6 @@ fn the_pool_is_bounded() {
     // Bodies never stay in the pool.
     let mut p = HttpParser::new(cfg);
     p.recycle(txs[0].clone());
-    let r = p.pool.request("GET", "/", Some(1), &[]);
+    let r = p.pool.request("GET", "/", Some(1), &[], None);
     assert!(r.body.is_empty() && r.body.capacity() == 0);
 }
