@@ -954,7 +954,7 @@ fn delimit(headers: &[Header], is_request: bool, anomalies: &mut Vec<&'static st
             }
         } else if name.eq_ignore_ascii_case("content-length") {
             has_cl = true;
-            for t in value.split(',').map(str::trim) {
+            let mut token = |t: &str| {
                 cl_count += 1;
                 let n = (!t.is_empty() && t.len() <= 19 && t.bytes().all(|b| b.is_ascii_digit()))
                     .then(|| t.parse::<u64>().ok())
@@ -964,6 +964,12 @@ fn delimit(headers: &[Header], is_request: bool, anomalies: &mut Vec<&'static st
                     (Some(n), None) => first_cl = Some(n),
                     (Some(n), Some(f)) => differ |= n != f,
                 }
+            };
+            if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+                // The usual value: one token, nothing to split or trim.
+                token(value);
+            } else {
+                value.split(',').map(str::trim).for_each(token);
             }
         }
     }
