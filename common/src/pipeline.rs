@@ -101,12 +101,58 @@ pub struct Chain {
     detect: Option<Detector>,
     discover: Option<Discoverer>,
     keep_attacks: bool,
+    recycle: Recycle,
 }
 
 /// The stages after reassembly, borrowed apart from the earlier ones.
 struct Upper<'c> {
     http: &'c mut Option<HttpParser>,
     up: Up<'c>,
+    recycle: &'c mut Recycle,
+}
+
+/// Prepared parts kept for reuse, at most (as a sharded worker keeps).
+const MAX_SPARE: usize = 256;
+
+/// How an inventory chain that parses HTTP itself gets its records back:
+/// the inventory hands back only transactions that came with a prepared
+/// part ([`Discoverer::take_spent`]), so the chain prepares each one (as a
+/// sharded worker does; the inventory is the same either way) and gives
+/// the records back to the HTTP parser to refill ([`HttpParser::recycle`]).
+#[derive(Default)]
+struct Recycle {
+    /// The inventory's configuration, when there is an inventory.
+    discover: Option<DiscoverConfig>,
+    /// Prepared parts back from the inventory, to prepare into.
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<discover::Prepared>>,
+}
+
+impl Recycle {
+    /// What goes up with a transaction this chain parsed.
+    fn pre(&mut self, t: &Http) -> Pre {
+        match &self.discover {
+            Some(cfg) => {
+                let mut p = self.spare.pop().unwrap_or_default();
+                discover::prepare_into(cfg, t, &mut p);
+                Pre::Worker(None, Some(p))
+            }
+            None => Pre::None,
+        }
+    }
+
+    /// Takes back what the inventory is done with: records to the HTTP
+    /// parser, prepared parts kept (bounded).
+    fn take_back(&mut self, discover: &mut Option<Discoverer>, http: &mut HttpParser) {
+        if let Some(d) = discover {
+            d.take_spent(&mut |h, p| {
+                http.recycle(*h);
+                if p.reusable() && self.spare.len() < MAX_SPARE {
+                    self.spare.push(p);
+                }
+            });
+        }
+    }
 }
 
 /// What a worker did ahead for one transaction.
@@ -126,12 +172,16 @@ struct Up<'c> {
 impl Upper<'_> {
     /// Hands stream records to the HTTP parser, or out when the chain stops at streams.
     fn stream(&mut self, rec: Record<'_>, emit: &mut dyn FnMut(Record<'_>)) {
-        let Upper { http, up } = self;
+        let Upper { http, up, recycle } = self;
         match http {
             None => emit(rec),
-            Some(h) => h.push(&rec, &mut |t| {
-                up.http_to(Box::new(t), Pre::None, true, emit)
-            }),
+            Some(h) => {
+                h.push(&rec, &mut |t| {
+                    let pre = recycle.pre(&t);
+                    up.http_to(Box::new(t), pre, true, emit)
+                });
+                recycle.take_back(up.discover, h);
+            }
         }
     }
 }
@@ -202,6 +252,10 @@ impl Chain {
             detect: (target == Level::Detect
                 || (target == Level::Inventory && cfg.discover.detect))
                 .then(|| Detector::new(cfg.detect)),
+            recycle: Recycle {
+                discover: (target >= Level::Inventory).then(|| cfg.discover.clone()),
+                spare: vec![],
+            },
             discover: (target >= Level::Inventory).then(|| Discoverer::new(cfg.discover)),
             keep_attacks: cfg.keep_attacks,
         }
@@ -219,6 +273,7 @@ impl Chain {
             detect,
             discover,
             keep_attacks,
+            recycle,
             ..
         } = self;
         (
@@ -231,6 +286,7 @@ impl Chain {
                     discover,
                     keep_attacks: *keep_attacks,
                 },
+                recycle,
             },
         )
     }
@@ -350,9 +406,16 @@ impl Chain {
         if let Some(r) = reassemble {
             r.finish(&mut |rec| up.stream(rec, emit));
         }
-        let Upper { http, mut up } = up;
+        let Upper {
+            http,
+            mut up,
+            recycle,
+        } = up;
         if let Some(h) = http {
-            h.finish(&mut |t| up.http_to(Box::new(t), Pre::None, true, emit));
+            h.finish(&mut |t| {
+                let pre = recycle.pre(&t);
+                up.http_to(Box::new(t), pre, true, emit)
+            });
         }
         if let Some(d) = up.discover {
             d.finish(emit);

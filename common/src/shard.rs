@@ -286,7 +286,10 @@ impl Worker {
             match msg {
                 ToWorker::Batch(b, spent) => {
                     for (h, p) in spent {
-                        drop(h);
+                        // Refilled by the HTTP parser instead of freed.
+                        if let Some(http) = &mut self.after.http {
+                            http.recycle(*h);
+                        }
                         if p.reusable() && self.after.spare.len() < MAX_SPARE {
                             self.after.spare.push(p);
                         }

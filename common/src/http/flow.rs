@@ -2,6 +2,7 @@
 //! transactions they fill.
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, SocketAddr};
 
@@ -9,9 +10,10 @@ use memchr::memmem;
 
 use super::body::{parse_codings, Body};
 use super::h2::H2Conn;
+use super::pool;
 use super::realip::{self, Proxy};
 use super::{Ctx, MAX_HEADERS_LIMIT};
-use crate::record::{Conn, Data, Dir, Header, Http, HttpRequest, HttpResponse, Ts, Tunnel};
+use crate::record::{Conn, Data, Dir, Header, HttpRequest, HttpResponse, Ts, Tunnel};
 
 /// Longest chunk-size line (extensions included).
 const MAX_CHUNK_LINE: usize = 4096;
@@ -912,23 +914,13 @@ enum Head {
 }
 
 fn header_pairs(headers: &[httparse::Header<'_>]) -> Vec<Header> {
-    headers
-        .iter()
-        .map(|h| {
-            let value = match std::str::from_utf8(h.value) {
-                Ok(v) => v.to_owned(),
-                Err(_) => String::from_utf8_lossy(h.value).into_owned(),
-            };
-            (h.name.to_owned(), value)
-        })
-        .collect()
+    let mut out = Vec::new();
+    pool::fill_headers(&mut out, headers, None);
+    out
 }
 
 fn version(v: Option<u8>) -> String {
-    match v {
-        Some(0) => "HTTP/1.0".into(),
-        _ => "HTTP/1.1".into(),
-    }
+    pool::version(v).to_owned()
 }
 
 fn values<'a>(headers: &'a [Header], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
@@ -962,7 +954,7 @@ fn delimit(headers: &[Header], is_request: bool, anomalies: &mut Vec<&'static st
             }
         } else if name.eq_ignore_ascii_case("content-length") {
             has_cl = true;
-            for t in value.split(',').map(str::trim) {
+            let mut token = |t: &str| {
                 cl_count += 1;
                 let n = (!t.is_empty() && t.len() <= 19 && t.bytes().all(|b| b.is_ascii_digit()))
                     .then(|| t.parse::<u64>().ok())
@@ -972,6 +964,12 @@ fn delimit(headers: &[Header], is_request: bool, anomalies: &mut Vec<&'static st
                     (Some(n), None) => first_cl = Some(n),
                     (Some(n), Some(f)) => differ |= n != f,
                 }
+            };
+            if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+                // The usual value: one token, nothing to split or trim.
+                token(value);
+            } else {
+                value.split(',').map(str::trim).for_each(token);
             }
         }
     }
@@ -1060,16 +1058,9 @@ fn parse_request(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
             let (Some(method), Some(uri)) = (req.method, req.path) else {
                 return Head::Bad("bad_request_line");
             };
-            let request = HttpRequest {
-                method: method.to_string(),
-                uri: uri.to_string(),
-                version: version(req.version),
-                headers: header_pairs(req.headers),
-                body_len: 0,
-                body: Vec::new(),
-                truncated: false,
-                trailers: Vec::new(),
-            };
+            // One UTF-8 check for the whole head instead of one per value.
+            let head = buf.get(..n).and_then(|b| std::str::from_utf8(b).ok());
+            let request = x.pool.request(method, uri, req.version, req.headers, head);
             (n, request)
         }
         Ok(httparse::Status::Partial) => return Head::Partial,
@@ -1256,16 +1247,11 @@ fn parse_response(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
             let Some(status) = resp.code else {
                 return Head::Bad("bad_status_line");
             };
-            let response = HttpResponse {
-                status,
-                reason: resp.reason.unwrap_or_default().to_string(),
-                version: version(resp.version),
-                headers: header_pairs(resp.headers),
-                body_len: 0,
-                body: Vec::new(),
-                truncated: false,
-                trailers: Vec::new(),
-            };
+            let reason = resp.reason.unwrap_or_default();
+            let head = buf.get(..n).and_then(|b| std::str::from_utf8(b).ok());
+            let response = x
+                .pool
+                .response(status, reason, resp.version, resp.headers, head);
             (n, response)
         }
         Ok(httparse::Status::Partial) => return Head::Partial,
@@ -1655,35 +1641,34 @@ impl Conv {
             (None, _) => st.unpaired_responses += 1,
         }
         let base = self.proxy.map(|p| p.ip()).or(self.info.client_ip);
-        let real_ip = match tx.real_ip.or(base) {
+        // A record the caller handed back, refilled in place (see `pool`).
+        let mut rec = x.pool.shell();
+        rec.real_ip.clear();
+        match tx.real_ip.or(base) {
             Some(ip) => match &self.base_ip {
-                Some((b, text)) if *b == ip => text.clone(),
+                Some((b, text)) if *b == ip => rec.real_ip.push_str(text),
                 _ => {
-                    let text = ip.to_string();
+                    let _ = write!(rec.real_ip, "{ip}");
                     if Some(ip) == base {
-                        self.base_ip = Some((ip, text.clone()));
+                        self.base_ip = Some((ip, rec.real_ip.clone()));
                     }
-                    text
                 }
             },
-            None => self.info.client.clone(),
-        };
-        let rec = Http {
-            ts: tx.ts,
-            ts_end: tx.ts_end.max(tx.ts),
-            flow: self.info.flow.clone(),
-            community_id: self.info.community_id.clone(),
-            seq: tx.seq,
-            client: self.info.client.clone(),
-            server: self.info.server.clone(),
-            real_ip,
-            tunnel: self.info.tunnel.clone(),
-            request: tx.req,
-            response: tx.resp,
-            anomalies: tx.anomalies.iter().map(|s| s.to_string()).collect(),
-            proxy: self.proxy.map(|p| p.to_string()),
-            interim: tx.interim,
-        };
+            None => rec.real_ip.push_str(&self.info.client),
+        }
+        rec.ts = tx.ts;
+        rec.ts_end = tx.ts_end.max(tx.ts);
+        pool::set(&mut rec.flow, &self.info.flow);
+        pool::set(&mut rec.community_id, &self.info.community_id);
+        rec.seq = tx.seq;
+        pool::set(&mut rec.client, &self.info.client);
+        pool::set(&mut rec.server, &self.info.server);
+        rec.tunnel.clone_from(&self.info.tunnel);
+        rec.request = tx.req;
+        rec.response = tx.resp;
+        pool::fill_names(&mut rec.anomalies, &tx.anomalies);
+        pool::fill_display(&mut rec.proxy, self.proxy);
+        rec.interim = tx.interim;
         (x.out)(rec);
     }
 }

@@ -33,6 +33,7 @@ mod body;
 pub mod driver;
 mod flow;
 mod h2;
+pub mod pool;
 pub mod realip;
 pub mod server;
 #[cfg(test)]
@@ -278,6 +279,8 @@ pub struct HttpParser {
     order: BTreeMap<u64, String>,
     next_order: u64,
     stats: HttpStats,
+    /// Records handed back, to refill ([`HttpParser::recycle`]).
+    pool: pool::Pool,
 }
 
 /// What the per-flow code needs besides the flow.
@@ -285,6 +288,8 @@ pub(crate) struct Ctx<'a> {
     pub cfg: &'a HttpConfig,
     pub stats: &'a mut HttpStats,
     pub out: &'a mut dyn FnMut(Http),
+    /// Record parts to refill instead of allocating.
+    pub pool: &'a mut pool::Pool,
 }
 
 impl HttpParser {
@@ -299,6 +304,7 @@ impl HttpParser {
             order: BTreeMap::new(),
             next_order: 0,
             stats: HttpStats::default(),
+            pool: pool::Pool::default(),
         }
     }
 
@@ -308,6 +314,15 @@ impl HttpParser {
 
     pub fn stats(&self) -> &HttpStats {
         &self.stats
+    }
+
+    /// Hands back a record this parser emitted (or any `http` record) that
+    /// the caller is done with: its strings and header vectors are refilled
+    /// for later transactions instead of allocated anew. Bounded (see
+    /// [`pool`]); what does not fit is dropped. The records emitted are the
+    /// same with or without recycling.
+    pub fn recycle(&mut self, h: Http) {
+        self.pool.put(h);
     }
 
     /// Takes one record; `conn`, `data` and `gap` are consumed, others ignored.
@@ -332,6 +347,7 @@ impl HttpParser {
                     cfg: &self.cfg,
                     stats: &mut self.stats,
                     out,
+                    pool: &mut self.pool,
                 };
                 if let Some(flow) = self.flows.get_mut(&d.flow) {
                     flow.data(d, &mut x);
@@ -344,6 +360,7 @@ impl HttpParser {
                     cfg: &self.cfg,
                     stats: &mut self.stats,
                     out,
+                    pool: &mut self.pool,
                 };
                 flow.data(d, &mut x);
                 self.flows.insert(d.flow.clone(), flow);
@@ -353,6 +370,7 @@ impl HttpParser {
                     cfg: &self.cfg,
                     stats: &mut self.stats,
                     out,
+                    pool: &mut self.pool,
                 };
                 match self.flows.get_mut(&g.flow) {
                     Some(flow) => flow.gap(g.dir, g.off, g.len, g.ts, &mut x),
@@ -376,6 +394,7 @@ impl HttpParser {
                     cfg: &self.cfg,
                     stats: &mut self.stats,
                     out,
+                    pool: &mut self.pool,
                 };
                 flow.end(&mut x);
             }
@@ -402,6 +421,7 @@ impl HttpParser {
                     cfg: &self.cfg,
                     stats: &mut self.stats,
                     out,
+                    pool: &mut self.pool,
                 };
                 flow.end(&mut x);
             }
@@ -415,6 +435,7 @@ impl HttpParser {
                 cfg: &self.cfg,
                 stats: &mut self.stats,
                 out,
+                pool: &mut self.pool,
             };
             flow.end(&mut x);
         }

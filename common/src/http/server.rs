@@ -19,6 +19,8 @@ pub struct ServerConn {
     flow: Flow,
     stats: HttpStats,
     off: [u64; 2],
+    /// Empty: served records are not handed back.
+    pool: super::pool::Pool,
 }
 
 impl ServerConn {
@@ -37,6 +39,7 @@ impl ServerConn {
             flow: Flow::server(flow, community_id, client, server, proxy_protocol),
             stats: HttpStats::default(),
             off: [0; 2],
+            pool: super::pool::Pool::default(),
         }
     }
 
@@ -67,6 +70,7 @@ impl ServerConn {
             cfg: &self.cfg,
             stats: &mut self.stats,
             out,
+            pool: &mut self.pool,
         };
         self.flow.data(&d, &mut x);
     }
@@ -93,6 +97,7 @@ impl ServerConn {
             cfg: &self.cfg,
             stats: &mut self.stats,
             out,
+            pool: &mut self.pool,
         };
         self.flow.end(&mut x);
     }

@@ -1040,3 +1040,98 @@ fn every_anomaly_raised_is_documented() {
     }
     assert!(seen > 20, "{seen}");
 }
+
+/// Scenarios whose records differ in every part a refill touches: many
+/// headers, non-UTF-8 values, bodies, trailers, anomalies, a PROXY header,
+/// interim responses, a missing request or response, a lenient start line.
+fn recycling_scenarios() -> Vec<Scenario> {
+    let many: String = (0..40).map(|i| format!("X-H{i}: value {i}\r\n")).collect();
+    let mut odd = b"GET /odd HTTP/1.1\r\nX-Bin: caf\xe9 \xff\r\n".to_vec();
+    odd.extend_from_slice(b"Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc");
+    vec![
+        sc(vec![
+            c(format!(
+                "PROXY TCP4 203.0.113.9 10.1.0.9 56324 80\r\nPOST /big HTTP/1.1\r\n{many}\
+                 Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello"
+            )),
+            s(format!(
+                "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n{many}\
+                 Transfer-Encoding: chunked\r\n\r\n5\r\nworld\r\n0\r\nX-T: 1\r\n\r\n"
+            )),
+        ]),
+        sc(vec![c(odd), s("HTTP/1.0 2XX Fine\r\n\r\n")]),
+        sc(vec![c(get("/a")), s("HTTP/1.1 204 No Content\r\n\r\n")]),
+        sc(vec![s(ok("lonely"))]),
+        sc(vec![c("GET /x?a+ http://h/y HTTP/1.1\r\nHost: h\r\n\r\n")]),
+        Scenario {
+            client: "[2001:db8::7]:4000",
+            ..sc(vec![c(get("/v6")), s(ok("six")), c(get("/v6b")), s(ok(""))])
+        },
+        sc(vec![
+            c("GET /u HTTP/1.1\r\nX-U: caf\u{e9} \u{2603}\r\n\r\n"),
+            s("HTTP/1.1 200 OK\r\nX-Fold: a\r\n b\r\nContent-Length: 0\r\n\r\n"),
+        ]),
+        sc(vec![c("GET / HTTP/1.1\r\n\r\n"), s(ok(""))]),
+    ]
+}
+
+#[test]
+fn recycled_records_equal_fresh_ones() {
+    let cfg = HttpConfig::default();
+    let scenarios = recycling_scenarios();
+    let fresh: Vec<Vec<Http>> = scenarios
+        .iter()
+        .map(|s| parse_records(&cfg, &records(s, &|_, _| vec![])).0)
+        .collect();
+    assert!(fresh.iter().all(|t| !t.is_empty()));
+    // One parser for all, every record handed back as soon as it is out:
+    // big records first, then small ones, then big again (a refill must
+    // drop what the previous life had more of, and grow back).
+    let mut p = HttpParser::new(cfg.clone());
+    let order: Vec<usize> = (0..scenarios.len())
+        .chain((0..scenarios.len()).rev())
+        .collect();
+    let mut reused = 0;
+    for &i in &order {
+        let mut got = vec![];
+        for r in records(&scenarios[i], &|_, _| vec![]) {
+            let mut out = vec![];
+            p.push(&r, &mut |h| out.push(h));
+            for h in out {
+                got.push(h.clone());
+                reused += usize::from(p.pool.len() != (0, 0, 0));
+                p.recycle(h);
+            }
+        }
+        p.finish(&mut |h| got.push(h));
+        assert_eq!(got, fresh[i], "scenario {i}");
+    }
+    assert!(reused > 0, "nothing was refilled");
+}
+
+#[test]
+fn the_pool_is_bounded() {
+    let cfg = HttpConfig::default();
+    let txs = parse_records(&cfg, &records(&recycling_scenarios()[0], &|_, _| vec![])).0;
+    let mut p = HttpParser::new(cfg.clone());
+    for _ in 0..1000 {
+        p.recycle(txs[0].clone());
+    }
+    assert_eq!(
+        p.pool.len(),
+        (pool::POOL_CAP, pool::POOL_CAP, pool::POOL_CAP)
+    );
+    // A request whose headers hold more than KEEP_BYTES is not kept.
+    let mut p = HttpParser::new(cfg.clone());
+    let mut big = txs[0].clone();
+    if let Some(r) = &mut big.request {
+        r.headers[0].1 = "v".repeat(pool::KEEP_BYTES + 1);
+    }
+    p.recycle(big);
+    assert_eq!(p.pool.len(), (1, 0, 1));
+    // Bodies never stay in the pool.
+    let mut p = HttpParser::new(cfg);
+    p.recycle(txs[0].clone());
+    let r = p.pool.request("GET", "/", Some(1), &[], None);
+    assert!(r.body.is_empty() && r.body.capacity() == 0);
+}
