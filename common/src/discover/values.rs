@@ -49,6 +49,53 @@ impl JType {
     }
 }
 
+/// How many samples had each type: a counter per [`JType`], and which
+/// types were counted at all (as the keys of a `BTreeMap<JType, u64>`
+/// would say, without its search and nodes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TypeCounts {
+    counts: [u64; 7],
+    /// Bit `t as usize`: type `t` was counted.
+    seen: u8,
+}
+
+impl TypeCounts {
+    const ALL: [JType; 7] = [
+        JType::Null,
+        JType::Boolean,
+        JType::Integer,
+        JType::Number,
+        JType::String,
+        JType::Array,
+        JType::Object,
+    ];
+
+    pub fn add(&mut self, t: JType, n: u64) {
+        if let Some(c) = self.counts.get_mut(t as usize) {
+            *c += n;
+        }
+        self.seen |= 1 << (t as u8);
+    }
+
+    /// Samples of type `t`.
+    pub fn get(&self, t: JType) -> u64 {
+        self.counts.get(t as usize).copied().unwrap_or(0)
+    }
+
+    /// The types counted, in [`JType`] order.
+    pub fn keys(&self) -> impl Iterator<Item = &JType> + '_ {
+        Self::ALL
+            .iter()
+            .filter(move |t| self.seen & (1 << (**t as u8)) != 0)
+    }
+
+    pub fn merge(&mut self, o: &TypeCounts) {
+        for t in o.keys() {
+            self.add(*t, o.get(*t));
+        }
+    }
+}
+
 /// The types a set of samples unify to, most specific first: integers and
 /// numbers make `number`; scalars of different kinds make `string` (a value
 /// sent as text can always be read as a string); `null` stays beside the rest.
