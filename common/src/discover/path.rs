@@ -259,9 +259,15 @@ pub fn split_target(uri: &str) -> Option<(&str, &str)> {
     if !path.starts_with('/') {
         return None;
     }
-    let path = path.split('#').next().unwrap_or(path);
-    Some(match path.split_once('?') {
-        Some((p, q)) => (p, q),
+    // Byte scans: `#` and `?` are ASCII, so they sit on char boundaries.
+    let bytes = path.as_bytes();
+    let end = bytes.iter().position(|&b| b == b'#').unwrap_or(bytes.len());
+    let path = path.get(..end).unwrap_or(path);
+    Some(match path.bytes().position(|b| b == b'?') {
+        Some(q) => (
+            path.get(..q).unwrap_or(path),
+            path.get(q + 1..).unwrap_or(""),
+        ),
         None => (path, ""),
     })
 }
