@@ -5,14 +5,14 @@
 //! last value), but none of the `String`s, maps and vectors a `Value` would
 //! allocate per document. [`Doc`] is a pre-order tape of nodes with string
 //! text in one arena and each object's members in key order; its buffers are
-//! kept between documents, so a warm `Doc` parses without allocating. It
-//! accepts exactly what `serde_json::from_slice::<Value>` accepts (the same
-//! parser drives it), and nothing it holds outgrows the body it came from.
+//! kept between documents, so a warm `Doc` parses without allocating. Its
+//! parser is a hand-written single pass that accepts exactly what
+//! `serde_json::from_slice::<Value>` accepts (grammar, whitespace, escapes,
+//! surrogate pairs, UTF-8, nesting limit, numbers that overflow to floats;
+//! the tests compare the two on generated documents), and nothing it holds
+//! outgrows the body it came from.
 
-use std::fmt;
 use std::ops::Range;
-
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 use super::values::{self, JType};
 
@@ -22,9 +22,12 @@ pub struct Doc {
     nodes: Vec<Node>,
     /// Object members in key order: (key text, value node).
     members: Vec<(Range<u32>, u32)>,
-    /// Members of the objects being parsed, in document order.
-    stack: Vec<(Range<u32>, u32)>,
+    /// Members of the objects being parsed, in document order, with the
+    /// first bytes of the key ([`key_prefix`]).
+    stack: Vec<(Range<u32>, u32, u64)>,
     text: String,
+    /// An escaped string's text while it is unescaped.
+    scratch: String,
     /// [`values::string_facts`] of each string node, by node, when
     /// [`Doc::cache_string_facts`] ran (a worker thread does it ahead).
     facts: Vec<Option<StrFacts>>,
@@ -85,8 +88,22 @@ impl Doc {
         if u32::try_from(bytes.len()).is_err() {
             return false;
         }
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let ok = Seed(self).deserialize(&mut de).is_ok() && de.end().is_ok();
+        // serde_json refuses a body that is not UTF-8 (a byte of a bad
+        // sequence is either in a string, whose text must be UTF-8, or
+        // outside one, where only ASCII is JSON); once the whole body is
+        // checked, every string between ASCII delimiters is too.
+        let ok = match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                let mut p = Parser {
+                    bytes,
+                    text,
+                    at: 0,
+                    doc: &mut *self,
+                };
+                p.value(0).is_ok() && p.skip_ws().is_none()
+            }
+            Err(_) => false,
+        };
         if !ok {
             self.nodes.clear();
         }
@@ -97,6 +114,9 @@ impl Doc {
             self.members.shrink_to(KEEP);
             self.stack.shrink_to(KEEP);
             self.text.shrink_to(KEEP * 16);
+        }
+        if self.scratch.capacity() > KEEP * 16 {
+            self.scratch.shrink_to(KEEP * 16);
         }
         ok
     }
@@ -111,9 +131,10 @@ impl Doc {
     /// a cap is dropped instead of kept.
     pub fn footprint(&self) -> usize {
         self.nodes.capacity() * std::mem::size_of::<Node>()
-            + (self.members.capacity() + self.stack.capacity())
-                * std::mem::size_of::<(Range<u32>, u32)>()
+            + self.members.capacity() * std::mem::size_of::<(Range<u32>, u32)>()
+            + self.stack.capacity() * std::mem::size_of::<(Range<u32>, u32, u64)>()
             + self.text.capacity()
+            + self.scratch.capacity()
             + self.facts.capacity() * std::mem::size_of::<Option<StrFacts>>()
     }
 
@@ -151,6 +172,51 @@ impl Doc {
         self.nodes.push(Node { kind, end: at + 1 });
         at
     }
+
+    /// Moves the members of the object being closed (on the stack from
+    /// `base`) to `members` in key order, a repeated key keeping its last
+    /// value (a stable sort leaves repeats in document order; the last of
+    /// each run is kept), and returns their range.
+    fn sort_members(&mut self, base: usize) -> Range<u32> {
+        let Doc {
+            stack,
+            members,
+            text,
+            ..
+        } = self;
+        let key = |r: &Range<u32>| text.get(r.start as usize..r.end as usize).unwrap_or("");
+        // Byte order of the keys: their prefixes first, the text on a tie.
+        let order = |a: &(Range<u32>, u32, u64), b: &(Range<u32>, u32, u64)| {
+            a.2.cmp(&b.2).then_with(|| key(&a.0).cmp(key(&b.0)))
+        };
+        let mine = stack.get_mut(base..).unwrap_or_default();
+        let start = members.len() as u32;
+        if mine.is_sorted_by(|a, b| order(a, b).is_lt()) {
+            // Already in order, no repeats (small objects often are).
+            members.extend(mine.iter().map(|(k, v, _)| (k.clone(), *v)));
+        } else {
+            mine.sort_by(order);
+            for (i, m) in mine.iter().enumerate() {
+                let last_of_run = mine.get(i + 1).is_none_or(|n| order(n, m).is_ne());
+                if last_of_run {
+                    members.push((m.0.clone(), m.1));
+                }
+            }
+        }
+        stack.truncate(base);
+        start..members.len() as u32
+    }
+}
+
+/// The first eight bytes of a key as a big-endian number (zero-padded):
+/// two keys whose prefixes differ compare as their prefixes do.
+fn key_prefix(key: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = key.len().min(8);
+    if let (Some(to), Some(from)) = (b.get_mut(..n), key.get(..n)) {
+        to.copy_from_slice(from);
+    }
+    u64::from_be_bytes(b)
 }
 
 impl<'d> Val<'d> {
@@ -260,131 +326,366 @@ impl<'d> Iterator for Members<'d> {
     }
 }
 
-/// Parses one value into the document (pre-order: the node, then its subtree).
-struct Seed<'a>(&'a mut Doc);
+/// Containers open at once at most: `serde_json`'s recursion limit (it
+/// counts down from 128 and fails on reaching 0).
+const MAX_DEPTH: u32 = 127;
 
-/// Parses one object key into the document's text.
-struct KeySeed<'a>(&'a mut Doc);
-
-impl<'de> DeserializeSeed<'de> for Seed<'_> {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
+/// Bytes that end the plain run of a string: its closing quote, an escape,
+/// and the control characters JSON does not allow raw.
+const STR_SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
     }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// Where the plain run of a string that starts at `from` ends: the first
+/// [`STR_SPECIAL`] byte, looked for eight bytes at a time.
+fn special_at(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let rest = bytes.get(from..)?;
+    let mut chunks = rest.chunks_exact(8);
+    let mut at = from;
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().ok()?);
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let slash = x ^ (ONES * u64::from(b'\\'));
+        // A zero byte in `quote` or `slash`, or a byte below 0x20 in `x`;
+        // the lowest flag is exact (borrows only run upwards).
+        let hits = (quote.wrapping_sub(ONES) & !quote
+            | slash.wrapping_sub(ONES) & !slash
+            | x.wrapping_sub(ONES * 0x20) & !x)
+            & HIGH;
+        if hits != 0 {
+            return Some(at + (hits.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = chunks.remainder();
+    tail.iter()
+        .position(|&b| STR_SPECIAL[b as usize])
+        .map(|i| at + i)
 }
 
-impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
-    type Value = Range<u32>;
+/// A failed parse (the document is not JSON, or nests too deep).
+struct Bad;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Range<u32>, D::Error> {
-        d.deserialize_str(self)
-    }
+/// The parser: one pass over the bytes, appending to the document.
+struct Parser<'b, 'd> {
+    bytes: &'b [u8],
+    /// The same bytes, known to be UTF-8.
+    text: &'b str,
+    at: usize,
+    doc: &'d mut Doc,
 }
 
-impl<'de> Visitor<'de> for KeySeed<'_> {
-    type Value = Range<u32>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object key")
+impl Parser<'_, '_> {
+    /// The next byte that is not whitespace (as `serde_json` skips it).
+    fn skip_ws(&mut self) -> Option<u8> {
+        while let Some(&b) = self.bytes.get(self.at) {
+            if !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
+                return Some(b);
+            }
+            self.at += 1;
+        }
+        None
     }
 
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Range<u32>, E> {
-        Ok(self.0.push_text(s))
-    }
-}
-
-impl<'de> Visitor<'de> for Seed<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.0.leaf(Kind::Null);
+    fn expect(&mut self, word: &[u8]) -> Result<(), Bad> {
+        let end = self.at + word.len();
+        if self.bytes.get(self.at..end) != Some(word) {
+            return Err(Bad);
+        }
+        self.at = end;
         Ok(())
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        self.0.leaf(Kind::Bool);
+    /// One value; `depth` containers are open around it.
+    fn value(&mut self, depth: u32) -> Result<(), Bad> {
+        match self.skip_ws().ok_or(Bad)? {
+            b'n' => {
+                self.expect(b"null")?;
+                self.doc.leaf(Kind::Null);
+            }
+            b't' => {
+                self.expect(b"true")?;
+                self.doc.leaf(Kind::Bool);
+            }
+            b'f' => {
+                self.expect(b"false")?;
+                self.doc.leaf(Kind::Bool);
+            }
+            b'-' | b'0'..=b'9' => {
+                let kind = self.number()?;
+                self.doc.leaf(kind);
+            }
+            b'"' => {
+                self.at += 1;
+                let r = self.string()?;
+                self.doc.leaf(Kind::Str(r));
+            }
+            b'[' if depth < MAX_DEPTH => {
+                self.at += 1;
+                self.array(depth + 1)?;
+            }
+            b'{' if depth < MAX_DEPTH => {
+                self.at += 1;
+                self.object(depth + 1)?;
+            }
+            _ => return Err(Bad),
+        }
         Ok(())
     }
 
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<(), E> {
-        self.0.leaf(Kind::UInt(n));
-        Ok(())
-    }
-
-    fn visit_i64<E: de::Error>(self, n: i64) -> Result<(), E> {
-        // serde_json hands non-negative integers to visit_u64; keep its split anyway.
-        match u64::try_from(n) {
-            Ok(n) => self.0.leaf(Kind::UInt(n)),
-            Err(_) => self.0.leaf(Kind::Int),
-        };
-        Ok(())
-    }
-
-    fn visit_f64<E: de::Error>(self, n: f64) -> Result<(), E> {
-        // As `Value` does: a number that is not finite becomes `null`.
-        self.0.leaf(if n.is_finite() {
-            Kind::Float
+    /// After `[`.
+    fn array(&mut self, depth: u32) -> Result<(), Bad> {
+        let at = self.doc.leaf(Kind::Array);
+        if self.skip_ws() == Some(b']') {
+            self.at += 1;
         } else {
-            Kind::Null
-        });
-        Ok(())
-    }
-
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<(), E> {
-        let r = self.0.push_text(s);
-        self.0.leaf(Kind::Str(r));
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let doc = self.0;
-        let at = doc.leaf(Kind::Array);
-        while seq.next_element_seed(Seed(doc))?.is_some() {}
-        let end = doc.nodes.len() as u32;
-        if let Some(n) = doc.nodes.get_mut(at as usize) {
-            n.end = end;
-        }
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let doc = self.0;
-        let at = doc.leaf(Kind::Object(0..0));
-        let base = doc.stack.len();
-        while let Some(key) = map.next_key_seed(KeySeed(doc))? {
-            let value = doc.nodes.len() as u32;
-            map.next_value_seed(Seed(doc))?;
-            doc.stack.push((key, value));
-        }
-        // Key order, and a repeated key keeps its last value (a stable sort
-        // leaves repeats in document order; keep the last of each run).
-        let Doc {
-            stack,
-            members,
-            text,
-            ..
-        } = &mut *doc;
-        let key = |r: &Range<u32>| text.get(r.start as usize..r.end as usize).unwrap_or("");
-        let mine = stack.get_mut(base..).unwrap_or_default();
-        mine.sort_by(|a, b| key(&a.0).cmp(key(&b.0)));
-        let start = members.len() as u32;
-        for (i, m) in mine.iter().enumerate() {
-            let last_of_run = mine.get(i + 1).is_none_or(|n| key(&n.0) != key(&m.0));
-            if last_of_run {
-                members.push(m.clone());
+            loop {
+                self.value(depth)?;
+                match self.skip_ws() {
+                    Some(b',') => self.at += 1,
+                    Some(b']') => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return Err(Bad),
+                }
             }
         }
-        stack.truncate(base);
-        let range = start..members.len() as u32;
-        let end = doc.nodes.len() as u32;
-        if let Some(n) = doc.nodes.get_mut(at as usize) {
+        let end = self.doc.nodes.len() as u32;
+        if let Some(n) = self.doc.nodes.get_mut(at as usize) {
+            n.end = end;
+        }
+        Ok(())
+    }
+
+    /// After `{`.
+    fn object(&mut self, depth: u32) -> Result<(), Bad> {
+        let at = self.doc.leaf(Kind::Object(0..0));
+        let base = self.doc.stack.len();
+        match self.skip_ws() {
+            Some(b'}') => self.at += 1,
+            Some(b'"') => loop {
+                self.at += 1;
+                let key = self.string()?;
+                if self.skip_ws() != Some(b':') {
+                    return Err(Bad);
+                }
+                self.at += 1;
+                let prefix = key_prefix(
+                    self.doc
+                        .text
+                        .as_bytes()
+                        .get(key.start as usize..key.end as usize)
+                        .unwrap_or_default(),
+                );
+                let value = self.doc.nodes.len() as u32;
+                self.value(depth)?;
+                self.doc.stack.push((key, value, prefix));
+                match self.skip_ws() {
+                    Some(b',') => {
+                        self.at += 1;
+                        if self.skip_ws() != Some(b'"') {
+                            return Err(Bad);
+                        }
+                    }
+                    Some(b'}') => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return Err(Bad),
+                }
+            },
+            _ => return Err(Bad),
+        }
+        let range = self.doc.sort_members(base);
+        let end = self.doc.nodes.len() as u32;
+        if let Some(n) = self.doc.nodes.get_mut(at as usize) {
             n.kind = Kind::Object(range);
             n.end = end;
+        }
+        Ok(())
+    }
+
+    /// A string's text after its opening quote, unescaped into the
+    /// document's text (lone surrogate escapes are refused, as serde_json
+    /// refuses them).
+    fn string(&mut self) -> Result<Range<u32>, Bad> {
+        let start = self.at;
+        let end = special_at(self.bytes, start).ok_or(Bad)?;
+        if self.bytes.get(end) == Some(&b'"') {
+            // No escape: the text as it stands.
+            let s = self.text.get(start..end).ok_or(Bad)?;
+            self.at = end + 1;
+            let key = self.doc.push_text(s);
+            return Ok(key);
+        }
+        let mut buf = std::mem::take(&mut self.doc.scratch);
+        buf.clear();
+        let done = self.escaped(&mut buf);
+        let r = done.map(|()| self.doc.push_text(&buf));
+        self.doc.scratch = buf;
+        r
+    }
+
+    /// The slow path of [`Parser::string`]: runs and escapes into `buf`.
+    fn escaped(&mut self, buf: &mut String) -> Result<(), Bad> {
+        loop {
+            let end = special_at(self.bytes, self.at).ok_or(Bad)?;
+            buf.push_str(self.text.get(self.at..end).ok_or(Bad)?);
+            self.at = end + 1;
+            match self.bytes.get(end) {
+                Some(b'"') => return Ok(()),
+                Some(b'\\') => self.escape(buf)?,
+                _ => return Err(Bad),
+            }
+        }
+    }
+
+    /// One escape, after its backslash.
+    fn escape(&mut self, buf: &mut String) -> Result<(), Bad> {
+        let b = *self.bytes.get(self.at).ok_or(Bad)?;
+        self.at += 1;
+        let plain = match b {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => b'\x08',
+            b'f' => b'\x0c',
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let hi = self.hex4()?;
+                let c = match hi {
+                    0xDC00..=0xDFFF => return Err(Bad),
+                    0xD800..=0xDBFF => {
+                        self.expect(b"\\u")?;
+                        let lo = self.hex4()?;
+                        if !(0xDC00..=0xDFFF).contains(&lo) {
+                            return Err(Bad);
+                        }
+                        0x1_0000 + (((hi - 0xD800) << 10) | (lo - 0xDC00))
+                    }
+                    n => n,
+                };
+                buf.push(char::from_u32(c).ok_or(Bad)?);
+                return Ok(());
+            }
+            _ => return Err(Bad),
+        };
+        buf.push(char::from(plain));
+        Ok(())
+    }
+
+    /// Four hex digits of a `\u` escape.
+    fn hex4(&mut self) -> Result<u32, Bad> {
+        let digits = self.bytes.get(self.at..self.at + 4).ok_or(Bad)?;
+        let mut n = 0;
+        for &d in digits {
+            n = n << 4 | char::from(d).to_digit(16).ok_or(Bad)?;
+        }
+        self.at += 4;
+        Ok(n)
+    }
+
+    /// A number, with its kind as `serde_json::Value` would hold it.
+    fn number(&mut self) -> Result<Kind, Bad> {
+        let bytes = self.bytes;
+        let start = self.at;
+        let neg = bytes.get(self.at) == Some(&b'-');
+        self.at += usize::from(neg);
+        let digits_at = self.at;
+        match bytes.get(self.at) {
+            Some(b'0') => {
+                self.at += 1;
+                // One leading zero only.
+                if bytes.get(self.at).is_some_and(u8::is_ascii_digit) {
+                    return Err(Bad);
+                }
+            }
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return Err(Bad),
+        }
+        let int = bytes.get(digits_at..self.at).ok_or(Bad)?;
+        let mut fraction = false;
+        if bytes.get(self.at) == Some(&b'.') {
+            self.at += 1;
+            self.some_digits()?;
+            fraction = true;
+        }
+        let mut exponent = false;
+        if matches!(bytes.get(self.at), Some(b'e' | b'E')) {
+            self.at += 1;
+            if matches!(bytes.get(self.at), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            self.some_digits()?;
+            exponent = true;
+        }
+        let token = bytes.get(start..self.at).ok_or(Bad)?;
+        if !exponent && token.len() <= 24 {
+            if fraction {
+                // At most 24 characters without an exponent: always a finite f64.
+                return Ok(Kind::Float);
+            }
+            let mut n: u64 = 0;
+            let mut fits = true;
+            for &d in int {
+                match n
+                    .checked_mul(10)
+                    .and_then(|n| n.checked_add(u64::from(d.wrapping_sub(b'0'))))
+                {
+                    Some(m) => n = m,
+                    None => {
+                        fits = false;
+                        break;
+                    }
+                }
+            }
+            if fits {
+                return Ok(match (neg, n) {
+                    (false, n) => Kind::UInt(n),
+                    // `-0` and what does not fit an i64 become floats, as in serde_json.
+                    (true, 1..=0x8000_0000_0000_0000) => Kind::Int,
+                    (true, _) => Kind::Float,
+                });
+            }
+        }
+        // Exponents and huge numbers: serde_json's own float conversion
+        // decides (it refuses what overflows to infinity).
+        match serde_json::from_slice::<serde_json::Value>(token) {
+            Ok(serde_json::Value::Number(n)) => Ok(match (n.as_u64(), n.is_i64()) {
+                (Some(u), _) => Kind::UInt(u),
+                (None, true) => Kind::Int,
+                (None, false) => Kind::Float,
+            }),
+            Ok(serde_json::Value::Null) => Ok(Kind::Null),
+            _ => Err(Bad),
+        }
+    }
+
+    fn digits(&mut self) {
+        while self.bytes.get(self.at).is_some_and(u8::is_ascii_digit) {
+            self.at += 1;
+        }
+    }
+
+    /// One digit or more.
+    fn some_digits(&mut self) -> Result<(), Bad> {
+        let from = self.at;
+        self.digits();
+        if self.at == from {
+            return Err(Bad);
         }
         Ok(())
     }
@@ -463,5 +764,252 @@ mod tests {
             "serde_json's recursion limit holds"
         );
         assert!(serde_json::from_str::<Value>(&deep).is_err());
+    }
+
+    /// Parses `bytes` with both and asserts the same verdict and, when
+    /// accepted, the same values in the same order.
+    fn same_as_serde_json(doc: &mut Doc, bytes: &[u8]) {
+        let want = serde_json::from_slice::<Value>(bytes);
+        let shown = String::from_utf8_lossy(bytes);
+        assert_eq!(doc.parse(bytes), want.is_ok(), "{shown:?}");
+        match want {
+            Ok(want) => {
+                let root = doc.root().expect("a root");
+                assert_eq!(root.jtype(), JType::of(&want), "{shown:?}");
+                assert_eq!(back(root), norm(&want), "{shown:?}");
+            }
+            Err(_) => assert!(doc.root().is_none(), "{shown:?}"),
+        }
+    }
+
+    /// Leaves and fragments that sit on the edges of the grammar.
+    const PIECES: &[&str] = &[
+        "0",
+        "-0",
+        "1",
+        "-1",
+        "01",
+        "-01",
+        "00",
+        "1.",
+        ".5",
+        "1.5",
+        "-0.0",
+        "1e5",
+        "1E+5",
+        "1e-5",
+        "1e",
+        "1e+",
+        "1.5e3",
+        "0e999999",
+        "1e-999999",
+        "1e308",
+        "1e309",
+        "-1e309",
+        "1.7976931348623157e308",
+        "1.7976931348623159e308",
+        "123456789012345678901234567890",
+        "18446744073709551615",
+        "18446744073709551616",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "-18446744073709551616",
+        "9223372036854775807",
+        "9223372036854775808",
+        "12345678901234567890.5",
+        "1234567890123456789012.5",
+        "0.000000000000000000000000000001",
+        "+1",
+        "-",
+        "--1",
+        "1x",
+        "2.5.1",
+        "true",
+        "false",
+        "null",
+        "nul",
+        "nulll",
+        "tru",
+        "True",
+        "NaN",
+        "Infinity",
+        r#""""#,
+        r#""a""#,
+        r#""\u00e9""#,
+        r#""\u00E9""#,
+        r#""\ud83d\ude00""#,
+        r#""\uD83D\uDE00""#,
+        r#""\ud800""#,
+        r#""\udc00""#,
+        r#""\ud800\u0041""#,
+        r#""\ud800\n""#,
+        r#""\ud800\ud800""#,
+        r#""\u12""#,
+        r#""\u12g4""#,
+        r#""\x41""#,
+        r#""\/\b\f\n\r\t\"\\""#,
+        r#""tab\tend""#,
+        "\"raw\ttab\"",
+        "\"raw\u{1}ctl\"",
+        "\"é ü 中 😀\"",
+        "\"\u{7f}\"",
+        r#""unterminated"#,
+        "\"",
+        "\\",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        ":",
+        " ",
+        "\t",
+        "\n",
+        "\r",
+        "\u{c}",
+        "\u{a0}",
+        "[]",
+        "{}",
+        r#"{"a":1}"#,
+        r#"{"a":1,"a":2}"#,
+        r#"{"b":[],"a":{}}"#,
+        "[1,]",
+        "[,1]",
+        r#"{"a":1,}"#,
+        r#"{"a"}"#,
+        r#"{"a" : 1 }"#,
+        "{1:2}",
+        "[1 2]",
+        "/* c */",
+    ];
+
+    #[test]
+    fn pieces_and_their_pairs_parse_as_serde_json_does() {
+        let mut doc = Doc::default();
+        for a in PIECES {
+            same_as_serde_json(&mut doc, a.as_bytes());
+            same_as_serde_json(&mut doc, format!(" {a}\n").as_bytes());
+            same_as_serde_json(&mut doc, format!("[{a}]").as_bytes());
+            same_as_serde_json(&mut doc, format!("{{\"k\":{a}}}").as_bytes());
+            same_as_serde_json(&mut doc, format!("{{{a}:1}}").as_bytes());
+            for b in PIECES {
+                same_as_serde_json(&mut doc, format!("{a}{b}").as_bytes());
+                same_as_serde_json(&mut doc, format!("[{a},{b}]").as_bytes());
+            }
+        }
+        // Raw bytes that are not UTF-8, in and out of strings.
+        for bad in [
+            &b"\"\xff\""[..],
+            b"\"\xc3\"",
+            b"\"\xc3\\u00e9\"",
+            b"\"\xed\xa0\x80\"",
+            b"\"\xf4\x90\x80\x80\"",
+            b"\"\xc3\xa9\"",
+            b"[\"a\",\xff]",
+            b"\xef\xbb\xbf{}",
+            b"{\"\xc3\xa9\":1}",
+        ] {
+            same_as_serde_json(&mut doc, bad);
+        }
+    }
+
+    #[test]
+    fn nesting_limit_is_serde_jsons() {
+        let mut doc = Doc::default();
+        for n in 120..=132 {
+            same_as_serde_json(&mut doc, ("[".repeat(n) + &"]".repeat(n)).as_bytes());
+            same_as_serde_json(
+                &mut doc,
+                ("{\"a\":".repeat(n) + "1" + &"}".repeat(n)).as_bytes(),
+            );
+            let mixed = "[{\"a\":".repeat(n / 2) + "[]" + &"}]".repeat(n / 2);
+            same_as_serde_json(&mut doc, mixed.as_bytes());
+        }
+    }
+
+    mod generated {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A JSON value written with random whitespace (valid, unless a
+        /// piece it was built from is not).
+        fn text() -> impl Strategy<Value = String> {
+            let ws = prop::sample::select(vec!["", "", " ", "\n\t", "\r "]);
+            let valid: Vec<&str> = PIECES
+                .iter()
+                .copied()
+                .filter(|p| serde_json::from_str::<Value>(p).is_ok())
+                .collect();
+            let leaf = prop_oneof![
+                9 => prop::sample::select(valid),
+                1 => prop::sample::select(PIECES.to_vec()),
+            ]
+            .prop_map(str::to_string);
+            let key = prop::sample::select(vec![
+                "a",
+                "b",
+                "a",
+                "",
+                "é",
+                "\\u0061",
+                "\\ud83d\\ude00",
+                "k/~",
+                "zz",
+                "A",
+            ]);
+            leaf.prop_recursive(6, 64, 6, move |inner| {
+                let ws = ws.clone();
+                prop_oneof![
+                    prop::collection::vec((inner.clone(), ws.clone()), 0..6).prop_map(|items| {
+                        let body: Vec<String> = items
+                            .into_iter()
+                            .map(|(v, w)| format!("{w}{v}{w}"))
+                            .collect();
+                        format!("[{}]", body.join(","))
+                    }),
+                    prop::collection::vec((key.clone(), inner, ws), 0..6).prop_map(|members| {
+                        let body: Vec<String> = members
+                            .into_iter()
+                            .map(|(k, v, w)| format!("{w}\"{k}\"{w}:{w}{v}"))
+                            .collect();
+                        format!("{{{}}}", body.join(","))
+                    }),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn documents_parse_as_serde_json_does(t in text()) {
+                same_as_serde_json(&mut Doc::default(), t.as_bytes());
+            }
+
+            #[test]
+            fn mutated_documents_parse_as_serde_json_does(
+                t in text(),
+                at in any::<prop::sample::Index>(),
+                byte in prop::sample::select(b"{}[],:\"\\ -+.eE0123456789tnu\x00\x1f\x80\xff".to_vec()),
+                how in 0..3u8,
+            ) {
+                let mut b = t.into_bytes();
+                let i = at.index(b.len() + 1);
+                match how {
+                    0 => b.insert(i, byte),
+                    1 if i < b.len() => { b.remove(i); }
+                    _ if i < b.len() => b[i] = byte,
+                    _ => {}
+                }
+                same_as_serde_json(&mut Doc::default(), &b);
+            }
+
+            #[test]
+            fn byte_soup_parses_as_serde_json_does(
+                b in prop::collection::vec(prop::sample::select(b"{}[],:\"\\ \t-+.eE019afnrstu\x01\xc3\xa9".to_vec()), 0..24),
+            ) {
+                same_as_serde_json(&mut Doc::default(), &b);
+            }
+        }
     }
 }

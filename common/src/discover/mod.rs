@@ -165,7 +165,7 @@ impl Loc {
 #[derive(Debug, Clone, Default)]
 struct ParamStats {
     count: u64,
-    types: BTreeMap<JType, u64>,
+    types: values::TypeCounts,
     formats: BTreeMap<&'static str, u64>,
     sensitive: BTreeSet<&'static str>,
     /// The last transaction (its `learned` number) that had this parameter.
@@ -188,7 +188,7 @@ impl ParamStats {
             self.count += n;
         }
         let (t, f) = values::infer_text(value);
-        *self.types.entry(t).or_default() += n;
+        self.types.add(t, n);
         if let Some(f) = f {
             *self.formats.entry(f).or_default() += n;
         }
@@ -199,7 +199,7 @@ impl ParamStats {
         if first {
             self.count += 1;
         }
-        *self.types.entry(v.jtype()).or_default() += 1;
+        self.types.add(v.jtype(), 1);
         match v.shape() {
             Shape::Str(s) => {
                 let (format, sensitive) = v.string_facts(s);
@@ -236,9 +236,7 @@ impl ParamStats {
 
     fn merge(&mut self, o: &ParamStats) {
         self.count += o.count;
-        for (t, n) in &o.types {
-            *self.types.entry(*t).or_default() += n;
-        }
+        self.types.merge(&o.types);
         for (f, n) in &o.formats {
             *self.formats.entry(f).or_default() += n;
         }
@@ -248,7 +246,7 @@ impl ParamStats {
 
     fn render(&self, location: &str, name: &str, required: bool) -> inventory::Param {
         let types = values::unify(self.types.keys());
-        let strings = self.types.get(&JType::String).copied().unwrap_or(0);
+        let strings = self.types.get(JType::String);
         let stringy = types
             .iter()
             .all(|t| matches!(t, JType::String | JType::Null));
@@ -1069,7 +1067,12 @@ impl Discoverer {
             if is_json(content_type) {
                 let v = match prep {
                     Some(p) => p.request.root(),
-                    None => doc.parse(&req.body).then(|| doc.root()).flatten(),
+                    None => {
+                        // Schema and parameters both read its strings' facts:
+                        // work them out once.
+                        parse_into(doc, &req.body);
+                        doc.root()
+                    }
                 };
                 if let Some(v) = v {
                     let schema = agg.request.schema.get_or_insert_with(SchemaRoot::default);
@@ -1113,7 +1116,7 @@ impl Discoverer {
                             if f {
                                 p.count += 1;
                             }
-                            *p.types.entry(JType::String).or_default() += 1;
+                            p.types.add(JType::String, 1);
                             *p.formats.entry("binary").or_default() += 1;
                         } else {
                             let text = String::from_utf8_lossy(value.get(..1024).unwrap_or(value));
@@ -1477,12 +1480,16 @@ fn json_params(
             for (k, child) in members {
                 let len = pointer.len();
                 pointer.push('/');
-                for c in k.chars() {
-                    match c {
-                        '~' => pointer.push_str("~0"),
-                        '/' => pointer.push_str("~1"),
-                        c => pointer.push(c),
+                if k.bytes().any(|b| b == b'~' || b == b'/') {
+                    for c in k.chars() {
+                        match c {
+                            '~' => pointer.push_str("~0"),
+                            '/' => pointer.push_str("~1"),
+                            c => pointer.push(c),
+                        }
                     }
+                } else {
+                    pointer.push_str(k);
                 }
                 json_params(child, pointer, depth + 1, max_depth, f);
                 pointer.truncate(len);

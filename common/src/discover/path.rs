@@ -133,10 +133,21 @@ pub fn always_literal(seg: &str) -> bool {
 
 /// What a single decoded segment is, by its shape alone (`None`: a literal).
 pub fn classify(seg: &str) -> Option<SegKind> {
+    let b = seg.as_bytes();
+    // Every kind below needs a digit, an `@` or 24 characters at least
+    // (all-letter hex ids and UUIDs): a short word is none of them.
+    if b.len() < 24 && !b.iter().any(|c| c.is_ascii_digit() || *c == b'@') {
+        return None;
+    }
+    classify_every_kind(seg)
+}
+
+/// [`classify`] without its shortcut.
+fn classify_every_kind(seg: &str) -> Option<SegKind> {
+    let b = seg.as_bytes();
     if seg.is_empty() || always_literal(seg) {
         return None;
     }
-    let b = seg.as_bytes();
     if b.len() <= 20 && b.iter().all(u8::is_ascii_digit) {
         return Some(SegKind::Integer);
     }
@@ -248,9 +259,15 @@ pub fn split_target(uri: &str) -> Option<(&str, &str)> {
     if !path.starts_with('/') {
         return None;
     }
-    let path = path.split('#').next().unwrap_or(path);
-    Some(match path.split_once('?') {
-        Some((p, q)) => (p, q),
+    // Byte scans: `#` and `?` are ASCII, so they sit on char boundaries.
+    let bytes = path.as_bytes();
+    let end = bytes.iter().position(|&b| b == b'#').unwrap_or(bytes.len());
+    let path = path.get(..end).unwrap_or(path);
+    Some(match path.bytes().position(|b| b == b'?') {
+        Some(q) => (
+            path.get(..q).unwrap_or(path),
+            path.get(q + 1..).unwrap_or(""),
+        ),
         None => (path, ""),
     })
 }
@@ -635,6 +652,18 @@ mod tests {
         ];
         for (seg, want) in cases {
             assert_eq!(classify(seg), *want, "{seg}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_shortcut_classifies_as_every_check_does(seg in "[a-fA-Fgxz0-9@._~+=-]{0,40}") {
+            proptest::prop_assert_eq!(classify(&seg), classify_every_kind(&seg));
+        }
+
+        #[test]
+        fn words_without_digits_classify_as_every_check_does(seg in "[a-fA-Fgxz._~+=-]{0,40}") {
+            proptest::prop_assert_eq!(classify(&seg), classify_every_kind(&seg));
         }
     }
 

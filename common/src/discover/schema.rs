@@ -6,11 +6,13 @@
 //! A budget caps the nodes of one schema and its depth; what does not fit is
 //! counted, and the node is marked so the output says it was cut.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound::{Excluded, Unbounded};
 
 use serde_json::{json, Map, Value};
 
-use super::json::{Shape, Val};
+use super::json::{Members, Shape, Val};
 use super::values::{self, JType};
 
 /// Limits of one schema.
@@ -27,7 +29,7 @@ pub struct Limits {
 pub struct Schema {
     /// Samples seen at this node.
     pub count: u64,
-    pub types: BTreeMap<JType, u64>,
+    pub types: values::TypeCounts,
     pub formats: BTreeMap<&'static str, u64>,
     pub sensitive: BTreeSet<&'static str>,
     /// Properties, with how many objects held each.
@@ -103,7 +105,7 @@ impl Budget<'_> {
 impl Schema {
     fn observe(&mut self, v: Val<'_>, name: &str, depth: usize, budget: &mut Budget<'_>) {
         self.count += 1;
-        *self.types.entry(v.jtype()).or_default() += 1;
+        self.types.add(v.jtype(), 1);
         match v.shape() {
             Shape::Str(s) => {
                 let (format, sensitive) = v.string_facts(s);
@@ -130,17 +132,7 @@ impl Schema {
                     self.cut |= !members.is_empty();
                     return;
                 }
-                for (k, child) in members {
-                    let slot = match self.props.get_mut(k) {
-                        Some(slot) => slot,
-                        None if budget.take() => self.props.entry(k.to_string()).or_default(),
-                        None => {
-                            self.cut = true;
-                            continue;
-                        }
-                    };
-                    slot.observe(child, k, depth + 1, budget);
-                }
+                self.observe_members(members, depth, budget);
             }
             Shape::Array(items) => {
                 if depth >= budget.limits.max_depth {
@@ -164,11 +156,60 @@ impl Schema {
         }
     }
 
+    /// Observes an object's members under the properties of the same
+    /// name (created while the budget lasts), in key order. Members and
+    /// properties are both sorted, so they are walked in step: a known
+    /// property costs one key comparison, not a search of the map.
+    fn observe_members(&mut self, mut members: Members<'_>, depth: usize, budget: &mut Budget<'_>) {
+        let mut next = members.next();
+        // The last member given a new property: the walk resumes after it.
+        let mut after: Option<&str> = None;
+        while next.is_some() {
+            {
+                let mut props = match after {
+                    None => self.props.range_mut::<str, _>(..),
+                    Some(a) => self.props.range_mut::<str, _>((Excluded(a), Unbounded)),
+                }
+                .peekable();
+                while let Some((k, child)) = next {
+                    let mut found = None;
+                    while let Some((pk, _)) = props.peek() {
+                        match pk.as_str().cmp(k) {
+                            Ordering::Less => {
+                                props.next();
+                            }
+                            Ordering::Equal => {
+                                found = props.next();
+                                break;
+                            }
+                            Ordering::Greater => break,
+                        }
+                    }
+                    let Some((_, slot)) = found else {
+                        break;
+                    };
+                    slot.observe(child, k, depth + 1, budget);
+                    next = members.next();
+                }
+            }
+            // A member with no property yet.
+            let Some((k, child)) = next else {
+                break;
+            };
+            if budget.take() {
+                let slot = self.props.entry(k.to_string()).or_default();
+                slot.observe(child, k, depth + 1, budget);
+            } else {
+                self.cut = true;
+            }
+            after = Some(k);
+            next = members.next();
+        }
+    }
+
     fn merge(&mut self, other: &Schema, depth: usize, budget: &mut Budget<'_>) {
         self.count += other.count;
-        for (t, n) in &other.types {
-            *self.types.entry(*t).or_default() += n;
-        }
+        self.types.merge(&other.types);
         for (f, n) in &other.formats {
             *self.formats.entry(f).or_default() += n;
         }
@@ -215,11 +256,11 @@ impl Schema {
                 );
             }
         }
-        let strings = self.types.get(&JType::String).copied().unwrap_or(0);
+        let strings = self.types.get(JType::String);
         if let Some(f) = agreed_format(&self.formats, strings) {
             out.insert("format".into(), json!(f));
         }
-        let objects = self.types.get(&JType::Object).copied().unwrap_or(0);
+        let objects = self.types.get(JType::Object);
         if !self.props.is_empty() {
             let props: Map<String, Value> = self
                 .props
@@ -350,6 +391,27 @@ mod tests {
         assert_eq!(wide.root.props.len(), 2);
         assert_eq!(wide.dropped, 1);
         assert!(wide.render().to_string().contains("x-tapwatch-truncated"));
+    }
+
+    #[test]
+    fn budget_goes_in_member_order() {
+        // Known and new properties interleave; children take budget too, so
+        // only observing in key order gives this cut.
+        let s = merged(
+            &[
+                r#"{"a":1,"c":1}"#,
+                r#"{"c":{"y":1},"b":1,"a":{"x":1},"d":2}"#,
+            ],
+            Limits {
+                max_depth: 8,
+                max_nodes: 4,
+            },
+        );
+        assert_eq!(
+            s.render().to_string(),
+            r#"{"properties":{"a":{"properties":{"x":{"type":"integer"}},"required":["x"],"type":["integer","object"]},"b":{"type":"integer"},"c":{"type":["integer","object"],"x-tapwatch-truncated":true}},"required":["a","c"],"type":"object","x-tapwatch-truncated":true}"#
+        );
+        assert_eq!(s.dropped, 2);
     }
 
     #[test]

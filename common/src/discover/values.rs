@@ -49,6 +49,53 @@ impl JType {
     }
 }
 
+/// How many samples had each type: a counter per [`JType`], and which
+/// types were counted at all (as the keys of a `BTreeMap<JType, u64>`
+/// would say, without its search and nodes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TypeCounts {
+    counts: [u64; 7],
+    /// Bit `t as usize`: type `t` was counted.
+    seen: u8,
+}
+
+impl TypeCounts {
+    const ALL: [JType; 7] = [
+        JType::Null,
+        JType::Boolean,
+        JType::Integer,
+        JType::Number,
+        JType::String,
+        JType::Array,
+        JType::Object,
+    ];
+
+    pub fn add(&mut self, t: JType, n: u64) {
+        if let Some(c) = self.counts.get_mut(t as usize) {
+            *c += n;
+        }
+        self.seen |= 1 << (t as u8);
+    }
+
+    /// Samples of type `t`.
+    pub fn get(&self, t: JType) -> u64 {
+        self.counts.get(t as usize).copied().unwrap_or(0)
+    }
+
+    /// The types counted, in [`JType`] order.
+    pub fn keys(&self) -> impl Iterator<Item = &JType> + '_ {
+        Self::ALL
+            .iter()
+            .filter(move |t| self.seen & (1 << (**t as u8)) != 0)
+    }
+
+    pub fn merge(&mut self, o: &TypeCounts) {
+        for t in o.keys() {
+            self.add(*t, o.get(*t));
+        }
+    }
+}
+
 /// The types a set of samples unify to, most specific first: integers and
 /// numbers make `number`; scalars of different kinds make `string` (a value
 /// sent as text can always be read as a string); `null` stays beside the rest.
@@ -309,30 +356,53 @@ pub fn is_date_time(s: &str) -> bool {
 
 /// `local@domain.tld` with the characters mail addresses actually use.
 pub fn is_email(s: &str) -> bool {
-    if s.len() > 254 {
+    let b = s.as_bytes();
+    if b.len() > 254 {
         return false;
     }
-    let Some((local, domain)) = s.split_once('@') else {
+    let Some(at) = b.iter().position(|&c| c == b'@') else {
+        return false;
+    };
+    let (Some(local), Some(domain)) = (b.get(..at), b.get(at + 1..)) else {
         return false;
     };
     let local_ok = !local.is_empty()
         && local.len() <= 64
-        && !local.starts_with('.')
+        && local.first() != Some(&b'.')
         && local
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b));
-    let domain_ok = domain.contains('.')
-        && domain.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
-        && domain
-            .rsplit('.')
-            .next()
-            .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()));
-    local_ok && domain_ok
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-'));
+    local_ok && is_email_domain(domain)
+}
+
+/// The domain of [`is_email`]: dot-separated labels of letters, digits and
+/// `-` (1 to 63 long, not starting with `-`), at least two, the last one
+/// two letters or more.
+fn is_email_domain(domain: &[u8]) -> bool {
+    let mut dots = 0;
+    let mut label = domain;
+    loop {
+        let end = label.iter().position(|&c| c == b'.').unwrap_or(label.len());
+        let (Some(this), rest) = (label.get(..end), label.get(end + 1..)) else {
+            return false;
+        };
+        if this.is_empty()
+            || this.len() > 63
+            || this.first() == Some(&b'-')
+            || !this.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-')
+        {
+            return false;
+        }
+        match rest {
+            Some(rest) => {
+                dots += 1;
+                label = rest;
+            }
+            None => {
+                return dots > 0 && this.len() >= 2 && this.iter().all(u8::is_ascii_alphabetic);
+            }
+        }
+    }
 }
 
 /// A JSON Web Token: three base64url parts whose first decodes to a JSON
@@ -638,6 +708,46 @@ pub fn sensitive_name(name: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The e-mail check as it was written first, to compare against.
+    fn is_email_as_first_written(s: &str) -> bool {
+        if s.len() > 254 {
+            return false;
+        }
+        let Some((local, domain)) = s.split_once('@') else {
+            return false;
+        };
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && local
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b));
+        let domain_ok = domain.contains('.')
+            && domain.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+            && domain
+                .rsplit('.')
+                .next()
+                .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()));
+        local_ok && domain_ok
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn email_check_is_as_first_written(s in "[a-z0-9.@_%+-]{0,12}(@[a-zA-Z0-9.-]{0,14})?(\\.[a-z0-9]{0,4})?") {
+            proptest::prop_assert_eq!(is_email(&s), is_email_as_first_written(&s), "{}", s);
+        }
+
+        #[test]
+        fn email_check_is_as_first_written_on_anything(s in "\\PC{0,30}") {
+            proptest::prop_assert_eq!(is_email(&s), is_email_as_first_written(&s), "{}", s);
+        }
+    }
 
     #[test]
     fn text_types_and_formats() {
