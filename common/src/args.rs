@@ -424,8 +424,9 @@ pub struct DetectArgs {
     pub min_confidence: f32,
     /// Do not report this attack class (repeatable): sqli, xss, rce, ptrav, lfi,
     /// rfi, ssrf, log4shell, ssti, xxe, nosql, crlf, mail, ldap, ssi, deser,
-    /// proto, redirect, php, java, code, scanner, smuggling, bruteforce,
-    /// forced_browsing, enumeration; or a vuln class (`pii`, `cookie.insecure`).
+    /// proto, redirect, php, java, code, scanner, smuggling, session_fixation,
+    /// bruteforce, forced_browsing, enumeration; or a vuln class (`pii`,
+    /// `cookie.insecure`).
     #[arg(long = "disable", value_name = "CLASS")]
     pub disable: Vec<String>,
     /// Skip the passive response checks (no `vuln` records).

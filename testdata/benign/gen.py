@@ -514,6 +514,23 @@ for path in ["/files/r%C3%A9sum%C3%A9.pdf", "/wiki/C%2B%2B", "/docs/a%20b%28c%29
 for fields in [{"docker_host": "unix:///var/run/docker.sock"}, {"socket": "unix:/run/php/php8.2-fpm.sock"},
                {"filter": "(objectClass=person)"}, {"q": "(a|b) and (c|d)"}]:
     req("GET", "/api/v1/settings?" + q(fields), auth(), what="protocol setting")
+# Look-alikes of session fixation: a site's own links that carry its session
+# id (URL rewriting, with a same-site Referer), analytics beacons and chat
+# APIs with generic session names from other sites, and cookie talk in text.
+for host, path in [("shop.example.com", "/cart;jsessionid=74B0CB414BD77D17?item=3"),
+                   ("shop.example.com", "/cart?jsessionid=74B0CB414BD77D17&item=3"),
+                   ("app.example", "/forum/view.php?PHPSESSID=9d1c8e2f&topic=12"),
+                   ("api.example.com", "/login.cfm?CFID=12345&CFTOKEN=67890")]:
+    req("GET", path, [("Referer", f"https://{host}/list?page=2")], what="session own link", host=host)
+for fields in [{"session_id": "8f14e45f", "event": "click"}, {"sid": "a1b2c3", "v": "2"},
+               {"sessionid": "s-1715", "t": "pageview"}, {"session": "42", "ts": "1715000000"}]:
+    req("GET", "/collect?" + q(fields), [("Referer", "https://blog.example.org/post/7")], what="session beacon",
+        host="t.example.net")
+for t in ["how do I read document.cookie in React?", "cookie; expires soon, buy now",
+          "fortune.cookie; domain knowledge", "phpsessid vs session_id in PHP 8"]:
+    req("GET", "/search?" + q({"q": t}), cookie(), what="session search")
+    req("POST", "/api/v1/comments", auth() + [("Content-Type", "application/json")],
+        json.dumps({"post_id": 46, "body": t, "author": random.choice(NAMES)}), "session comment")
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
     print(text.rstrip("\n"))

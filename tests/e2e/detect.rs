@@ -385,53 +385,60 @@ fn a_paranoia_2_fragment_is_reported_from_level_2_on() {
     assert_eq!(rules_at("4"), ["sqli.pl2.operator_fragment"]);
 }
 
-#[test]
-fn a_request_line_smuggled_into_a_value_is_reported_and_prose_is_not() {
-    use std::io::Write;
+/// The sample's first API request as an `http` line (uri
+/// `/api/v1/users?page=1&limit=3`), to rewrite into other requests.
+fn sample_api_http() -> String {
     let s = sample();
     let out = Command::new(BIN)
         .args(["-r", s.to_str().unwrap()])
         .output()
         .expect("run tw-detect");
-    let http = String::from_utf8(out.stdout)
+    String::from_utf8(out.stdout)
         .expect("utf-8")
         .lines()
-        .find(|l| l.contains(r#""uri":"/api/v1/users?page=1&limit=3""#))
+        .find(|l| l.contains(API_URI))
         .expect("the sample's first API request")
-        .to_string();
-    let hits_for = |uri: &str| -> Vec<(String, String)> {
-        let rec = http.replace(
-            r#""uri":"/api/v1/users?page=1&limit=3""#,
-            &format!(r#""uri":"{uri}""#),
-        );
-        let mut child = Command::new(BIN)
-            .args(["--findings-only", "-q"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("run tw-detect");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(format!("{rec}\n").as_bytes())
-            .expect("write the record");
-        let out = child.wait_with_output().expect("tw-detect output");
-        assert!(out.status.success());
-        let recs: Vec<Value> = String::from_utf8(out.stdout)
-            .expect("utf-8")
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("json line"))
-            .collect();
-        of_type(&recs, "attack")
-            .iter()
-            .flat_map(|a| a["hits"].as_array().cloned().unwrap_or_default())
-            .map(|h| {
-                let s = |k: &str| h[k].as_str().unwrap_or("").to_string();
-                (s("point"), s("rule"))
-            })
-            .collect()
-    };
+        .to_string()
+}
+
+const API_URI: &str = r#""uri":"/api/v1/users?page=1&limit=3""#;
+
+/// (point, rule) of every hit tw-detect reports for one `http` line.
+fn hits_of(rec: &str) -> Vec<(String, String)> {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(["--findings-only", "-q"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run tw-detect");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{rec}\n").as_bytes())
+        .expect("write the record");
+    let out = child.wait_with_output().expect("tw-detect output");
+    assert!(out.status.success());
+    let recs: Vec<Value> = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    of_type(&recs, "attack")
+        .iter()
+        .flat_map(|a| a["hits"].as_array().cloned().unwrap_or_default())
+        .map(|h| {
+            let s = |k: &str| h[k].as_str().unwrap_or("").to_string();
+            (s("point"), s("rule"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_request_line_smuggled_into_a_value_is_reported_and_prose_is_not() {
+    let http = sample_api_http();
+    let hits_for = |uri: &str| hits_of(&http.replace(API_URI, &format!(r#""uri":"{uri}""#)));
     assert_eq!(
         hits_for("/api/v1/users?page=1&note=aaa%0aGET%20/admin%20HTTP/1.1"),
         [(
@@ -453,4 +460,47 @@ fn a_request_line_smuggled_into_a_value_is_reported_and_prose_is_not() {
     ] {
         assert_eq!(hits_for(lookalike), [], "{lookalike}");
     }
+}
+
+#[test]
+fn a_session_id_planted_from_another_site_is_fixation_and_the_sites_own_link_is_not() {
+    let http = sample_api_http();
+    let host = {
+        let v: Value = serde_json::from_str(&http).expect("json");
+        v["request"]["headers"]
+            .as_array()
+            .and_then(|hs| {
+                hs.iter().find(|h| {
+                    h[0].as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case("host"))
+                })
+            })
+            .and_then(|h| h[1].as_str())
+            .expect("the request's Host")
+            .to_string()
+    };
+    let hits_for = |uri: &str, referer: Option<&str>| {
+        let mut rec = http.replace(API_URI, &format!(r#""uri":"{uri}""#));
+        if let Some(r) = referer {
+            // The request's headers come first in the record.
+            rec = rec.replacen(
+                r#""headers":["#,
+                &format!(r#""headers":[["Referer","{r}"],"#),
+                1,
+            );
+        }
+        hits_of(&rec)
+    };
+    let fixation = |rule: &str| vec![("query.PHPSESSID".to_string(), format!("session.{rule}"))];
+    let uri = "/api/v1/users?page=1&PHPSESSID=attacker0chosen";
+    assert_eq!(hits_for(uri, None), fixation("fixation_link"));
+    assert_eq!(
+        hits_for(uri, Some("https://phish.example/login")),
+        fixation("fixation_offsite")
+    );
+    assert_eq!(hits_for(uri, Some(&format!("http://{host}/list"))), []);
+    assert_eq!(
+        hits_for("/api/v1/users?page=1&session_id=8f14e45f", None),
+        []
+    );
 }

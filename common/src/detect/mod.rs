@@ -21,6 +21,7 @@ pub mod passive;
 pub mod points;
 pub mod raw;
 pub mod rules;
+pub mod session;
 pub mod sqli;
 pub mod xss;
 
@@ -33,7 +34,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use points::{header, Kind, Point};
 use rules::{ClassFound, Ctx};
 
-use crate::record::{Attack, Hit, Http, Record, Vuln};
+use crate::record::{Attack, Hit, Http, HttpRequest, Record, Vuln};
 
 /// Every attack class a hit may name.
 pub const CLASSES: &[&str] = &[
@@ -60,6 +61,7 @@ pub const CLASSES: &[&str] = &[
     "code",
     "scanner",
     "smuggling",
+    "session_fixation",
     "bruteforce",
     "forced_browsing",
     "enumeration",
@@ -586,7 +588,37 @@ impl Detector {
                 break;
             }
         }
+        self.session_fixation(req, &pts.list, &mut hits);
         (hits, pts.cut)
+    }
+
+    /// Session fixation ([`session`]): a framework's session id in a link
+    /// from elsewhere, a cookie set from a URL value.
+    fn session_fixation(&self, req: &HttpRequest, pts: &[Point<'_>], hits: &mut Vec<Hit>) {
+        let mut add = |p: &Point<'_>, rule: &str, conf: f32| {
+            let seen = hits
+                .iter()
+                .any(|h| h.class == "session_fixation" && h.point == p.name);
+            if conf >= self.cfg.min_confidence && !seen {
+                hits.push(Hit {
+                    class: "session_fixation".into(),
+                    point: p.name.to_string(),
+                    payload: decode::cap(&p.value, 160).to_string(),
+                    rule: rule.into(),
+                    confidence: Some(conf),
+                    message: None,
+                });
+            }
+        };
+        if let Some((p, rule)) = session::fixation_link(req, pts) {
+            add(p, rule, 0.6);
+        }
+        if let Some(p) = pts
+            .iter()
+            .find(|p| p.in_url && session::cookie_set(&p.value))
+        {
+            add(p, "session.cookie_set", 0.8);
+        }
     }
 
     /// [`judge_point`](Self::judge_point), remembered for values up to
