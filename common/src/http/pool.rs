@@ -256,9 +256,12 @@ mod tests {
     /// Values taken from a head checked whole are the values checked one by
     /// one: ASCII, multi-byte UTF-8, obs-folded, empty, and (head not
     /// UTF-8) lossy.
+    /// A response head and the header pairs it must give.
+    type Case = (&'static [u8], &'static [(&'static str, &'static str)]);
+
     #[test]
     fn values_from_a_checked_head_match_values_checked_alone() {
-        let cases: &[(&[u8], &[(&str, &str)])] = &[
+        let cases: &[Case] = &[
             (
                 b"HTTP/1.1 200 OK\r\nA: x\r\nB:\r\nC: caf\xc3\xa9 \xe2\x98\x83\r\nD: a\r\n b\r\n\r\n",
                 &[("A", "x"), ("B", ""), ("C", "caf\u{e9} \u{2603}"), ("D", "a\r\n b")],
