@@ -161,7 +161,9 @@ impl Behaviour {
             confidence: Some(0.8),
             message: None,
         };
-        if auth_path(path) && req.method.eq_ignore_ascii_case("POST") {
+        // The method first: most requests are not POSTs, and the path
+        // check walks an automaton.
+        if req.method.eq_ignore_ascii_case("POST") && auth_path(path) {
             let failed = matches!(resp.status, 401 | 403);
             if failed
                 && self.bump(

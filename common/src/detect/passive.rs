@@ -231,13 +231,15 @@ fn body_candidates(body: &[u8]) -> u32 {
 /// Whether a response body is not text (images, fonts, archives, ...): by its
 /// Content-Type, or by a NUL byte near its start. Such bodies are not scanned.
 fn binary_body(headers: &[(String, String)], body: &[u8]) -> bool {
-    let ctype = header(headers, "content-type")
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let binary_type = ["image/", "audio/", "video/", "font/"]
-        .iter()
-        .any(|p| ctype.starts_with(p))
+    let ctype = header(headers, "content-type").unwrap_or("").trim();
+    // ASCII case-insensitive prefix (no lower-case copy of the value).
+    let starts = |p: &&str| {
+        ctype
+            .as_bytes()
+            .get(..p.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(p.as_bytes()))
+    };
+    let binary_type = ["image/", "audio/", "video/", "font/"].iter().any(starts)
         || [
             "application/octet-stream",
             "application/zip",
@@ -248,7 +250,7 @@ fn binary_body(headers: &[(String, String)], body: &[u8]) -> bool {
             "application/grpc",
         ]
         .iter()
-        .any(|t| ctype.starts_with(t));
+        .any(starts);
     binary_type || memchr::memchr(0, body.get(..1024).unwrap_or(body)).is_some()
 }
 
@@ -386,22 +388,29 @@ static VERSION: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(apache|nginx|php|microsoft-iis|openssl|express|tomcat|jetty|asp\.net)[/ ]v?(\d+)\.(\d+)(?:\.(\d+))?").ok()
 });
 
-/// Whether `b` holds at least `n` ASCII digits: counted a block at a time
-/// (a loop the compiler vectorises), stopping at the block that reaches `n`.
-fn has_digits(b: &[u8], n: usize) -> bool {
-    let mut seen = 0;
-    for block in b.chunks(256) {
-        seen += block.iter().filter(|c| c.is_ascii_digit()).count();
-        if seen >= n {
-            return true;
+/// Whether `b` may hold a match of [`CARD`]: a match is ASCII digits,
+/// spaces and hyphens with at least 13 digits, so it lies in a run of such
+/// bytes holding 13 digits or more. (A lossy conversion keeps ASCII bytes
+/// where they are, so the raw bytes have every run the text has.)
+fn maybe_card(b: &[u8]) -> bool {
+    let mut digits = 0;
+    for &c in b {
+        if c.is_ascii_digit() {
+            digits += 1;
+            if digits >= 13 {
+                return true;
+            }
+        } else if c != b' ' && c != b'-' {
+            digits = 0;
         }
     }
     false
 }
 
-/// Whether `b` may hold an address [`INTERNAL_IP`] finds: every one starts
-/// `10.`, `192.168.` or `172.`, so one walk over the dots looks behind
-/// each for those.
+/// Whether `b` may hold an address [`INTERNAL_IP`] finds: every one is
+/// `10.`, `172.` or `192.168.` followed by dot-separated groups of one to
+/// three digits (three groups, three, two), so one walk over the dots
+/// looks behind each for those prefixes and ahead for the groups.
 fn maybe_internal(b: &[u8]) -> bool {
     memchr::memchr_iter(b'.', b).any(|dot| {
         let ends = |tail: &[u8]| {
@@ -409,8 +418,36 @@ fn maybe_internal(b: &[u8]) -> bool {
                 .and_then(|s| b.get(s..dot))
                 .is_some_and(|t| t == tail)
         };
-        ends(b"10") || ends(b"172") || ends(b"192.168")
+        let rest = b.get(dot + 1..).unwrap_or(&[]);
+        ((ends(b"10") || ends(b"172")) && digit_groups(rest, 3))
+            || (ends(b"192.168") && digit_groups(rest, 2))
     })
+}
+
+/// Whether `b` starts with `n` groups of digits joined by dots, each but
+/// the last of one to three digits (`[0-9]{1,3}` then `\.`), the last of
+/// at least one.
+fn digit_groups(b: &[u8], n: usize) -> bool {
+    let mut at = 0;
+    for k in 1..=n {
+        let run = b
+            .get(at..)
+            .unwrap_or(&[])
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if run == 0 {
+            return false;
+        }
+        if k == n {
+            return true;
+        }
+        if run > 3 || b.get(at + run) != Some(&b'.') {
+            return false;
+        }
+        at += run + 1;
+    }
+    false
 }
 
 /// `raw` as text (lossy), converted the first time it is asked for.
@@ -612,7 +649,7 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
         }
     }
     // A card number has at least 13 digits (see [`CARD`]).
-    if let Some(re) = CARD.as_ref().filter(|_| has_digits(body_raw, 13)) {
+    if let Some(re) = CARD.as_ref().filter(|_| maybe_card(body_raw)) {
         if let Some(m) = re.find_iter(body()).take(32).find(|m| luhn(m.as_str())) {
             add(
                 "pii.card_number",
@@ -1134,54 +1171,88 @@ mod tests {
     }
 
     /// The two byte gates in front of the card and internal-address
-    /// regexes say what the plain searches they replace say.
+    /// regexes pass every text the regexes match (table and random soups
+    /// of the bytes the patterns read), and turn away common look-alikes.
     #[test]
-    fn byte_gates_match_plain_searches() {
-        let naive_internal = |b: &[u8]| {
-            [&b"10."[..], b"192.168.", b"172."]
-                .iter()
-                .any(|n| memchr::memmem::find(b, n).is_some())
+    fn byte_gates_pass_every_match() {
+        let (Some(card), Some(ip)) = (CARD.as_ref(), INTERNAL_IP.as_ref()) else {
+            panic!("regexes build");
         };
-        let naive_digits = |b: &[u8]| b.iter().filter(|c| c.is_ascii_digit()).count() >= 13;
         let mut table: Vec<Vec<u8>> = [
             &b""[..],
-            b"10.",
-            b"10",
-            b".10.",
-            b"x10.1",
-            b"172",
-            b"172.",
-            b"17.2.",
-            b"192.168",
-            b"192.168.",
-            b"192.169.",
-            b"1192.168.0",
-            b"92.168.",
-            b"2.168.",
-            b"1234567890123",
-            b"123456789012",
-            b"\xff10.\xff",
+            b"10.1.2.3",
+            b"x10.1.2.3x",
+            b"10.1.2",
+            b"10.1234.2.3",
+            b"172.16.0.1",
+            b"172.15.0.1",
+            b"192.168.1.1",
+            b"192.168.1",
+            b"1192.168.0.1",
+            b"\xff10.0.0.1\xff",
+            b"4111 1111 1111 1111",
+            b"4111-1111-1111-1111",
+            b"4111111111111111",
+            b"4111 1111 1111 11x",
+            b"\xff4111111111111111\xff",
         ]
         .iter()
         .map(|b| b.to_vec())
         .collect();
-        let mut far = vec![b'x'; 1000];
-        far.extend_from_slice(b"1234567890123");
-        table.push(far);
         let mut x = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..20_000 {
+        for _ in 0..40_000 {
             let mut raw = vec![];
-            for _ in 0..(x % 24) {
+            for _ in 0..(x % 40) {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                raw.push(b"0112679.8x"[(x % 10) as usize]);
+                let soup: [&[u8]; 14] = [
+                    b"10.",
+                    b"172.",
+                    b"16.",
+                    b"192.168.",
+                    b"1",
+                    b"23",
+                    b"456",
+                    b"7890",
+                    b".",
+                    b" ",
+                    b"-",
+                    b"4111",
+                    b"\xff",
+                    b"x",
+                ];
+                raw.extend_from_slice(soup[(x % soup.len() as u64) as usize]);
+            }
+            // The same soup around real matches: neighbours decide `\b`.
+            let mid = raw.len() / 2;
+            for m in [&b"10.1.2.3"[..], b"192.168.7.77", b"4111 1111 1111 1111"] {
+                let mut with = raw.clone();
+                with.splice(mid..mid, m.iter().copied());
+                table.push(with);
             }
             table.push(raw);
         }
+        let mut matched = (0, 0);
         for raw in &table {
-            assert_eq!(maybe_internal(raw), naive_internal(raw), "{raw:?}");
-            assert_eq!(has_digits(raw, 13), naive_digits(raw), "{raw:?}");
+            let text = String::from_utf8_lossy(raw);
+            if card.is_match(&text) {
+                matched.0 += 1;
+                assert!(maybe_card(raw), "{raw:?}");
+            }
+            if ip.is_match(&text) {
+                matched.1 += 1;
+                assert!(maybe_internal(raw), "{raw:?}");
+            }
+        }
+        assert!(matched.0 > 1000 && matched.1 > 1000, "{matched:?}");
+        for miss in [
+            &br#"{"price":10.5,"n":172.25}"#[..],
+            b"1,2,3,4,5,6,7,8,9,10,11,12,13,14",
+            b"2026-11-22T10:11:12.123Z",
+            b"v10.2",
+        ] {
+            assert!(!maybe_card(miss) && !maybe_internal(miss), "{miss:?}");
         }
     }
 
