@@ -1432,7 +1432,15 @@ pub fn detect(s: &str) -> Option<Found> {
         if let Some(len) = sep {
             n += 1;
             let rest = s.get(i + len..).unwrap_or("");
-            found = best(found, command_at(rest, true));
+            // A data URL's `;base64,` (`data:image/png;base64,iVBOR...`):
+            // to a shell `base64,iVBOR...` is one word, no command.
+            let data_url = c == b';'
+                && rest
+                    .get(..7)
+                    .is_some_and(|w| w.eq_ignore_ascii_case("base64,"));
+            if !data_url {
+                found = best(found, command_at(rest, true));
+            }
             if found.is_some_and(|f| f.1 >= 0.9) {
                 break;
             }
@@ -1876,6 +1884,17 @@ mod tests {
         ] {
             assert_eq!(relative_tool(b), None, "flagged {b:?}");
         }
+    }
+
+    #[test]
+    fn data_urls_are_no_commands() {
+        for b in [
+            "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ",
+            "data:text/plain;BASE64,SGVsbG8=",
+        ] {
+            assert_eq!(detect(b), None, "flagged {b:?}");
+        }
+        assert!(detect("x;base64 -d /tmp/a|sh").is_some());
     }
 
     #[test]
