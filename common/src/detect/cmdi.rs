@@ -1432,12 +1432,16 @@ pub fn detect(s: &str) -> Option<Found> {
         if let Some(len) = sep {
             n += 1;
             let rest = s.get(i + len..).unwrap_or("");
-            // A data URL's `;base64,` (`data:image/png;base64,iVBOR...`):
-            // to a shell `base64,iVBOR...` is one word, no command.
+            // A media data URL's `;base64,` (`data:image/png;base64,iVBOR...`,
+            // an avatar): to a shell `base64,iVBOR...` is one word, no command.
+            // (`data:text/plain;base64,` stays read: PHP includes it as code.)
             let data_url = c == b';'
                 && rest
                     .get(..7)
-                    .is_some_and(|w| w.eq_ignore_ascii_case("base64,"));
+                    .is_some_and(|w| w.eq_ignore_ascii_case("base64,"))
+                && ["data:image/", "data:audio/", "data:video/", "data:font/"]
+                    .iter()
+                    .any(|m| super::gate::contains_ignore_case(b, m.as_bytes()));
             if !data_url {
                 found = best(found, command_at(rest, true));
             }
@@ -1890,10 +1894,12 @@ mod tests {
     fn data_urls_are_no_commands() {
         for b in [
             "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ",
-            "data:text/plain;BASE64,SGVsbG8=",
+            "data:audio/ogg;BASE64,SGVsbG8=",
         ] {
             assert_eq!(detect(b), None, "flagged {b:?}");
         }
+        // PHP's data: wrapper holds code (CRS 934170).
+        assert!(detect("data:text/plain;base64,SSBsb3ZlIFBIUAo=").is_some());
         assert!(detect("x;base64 -d /tmp/a|sh").is_some());
     }
 

@@ -1402,7 +1402,7 @@ fn injected_header(l: &str) -> bool {
         "location" | "refresh" => v.contains(['/', '=', '.']) && (token || v.contains('=')),
         "host" => token && (v.contains(['.', ':']) || v.starts_with("localhost")),
         "content-type" => v.contains('/'),
-        "content-length" => !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit()),
+        "content-length" => v.starts_with(|c: char| c.is_ascii_digit()),
         _ => token || v.contains('='),
     }
 }
@@ -4541,6 +4541,11 @@ mod tests {
             ("x\r\nHost: evil.example", q, "crlf"),
             ("x\r\nContent-Type: text/html", q, "crlf"),
             ("x\r\nContent-Length: 0", q, "crlf"),
+            (
+                "foobar\r\nContent-Length: 02343432423<html>ftw</html>",
+                q,
+                "crlf",
+            ),
             ("x\r\nX-Forwarded-For: 127.0.0.1", q, "crlf"),
             ("me@x.com\r\nBcc: all@x.com", form, "mail"),
             ("me@x.com\r\nCc: a@b.c\r\nSubject: hi", form, "mail"),
