@@ -514,6 +514,43 @@ for path in ["/files/r%C3%A9sum%C3%A9.pdf", "/wiki/C%2B%2B", "/docs/a%20b%28c%29
 for fields in [{"docker_host": "unix:///var/run/docker.sock"}, {"socket": "unix:/run/php/php8.2-fpm.sock"},
                {"filter": "(objectClass=person)"}, {"q": "(a|b) and (c|d)"}]:
     req("GET", "/api/v1/settings?" + q(fields), auth(), what="protocol setting")
+# Round 7 look-alikes: textarea lines after a line break that name a header
+# (`Location: Room 4`, `Host: Anna`, `Subject: lunch`), function notation in
+# math (`f(x)(y=2)`), prose naming deploy tools and Windows commands, `!` and
+# `~` in chat text, big ids, SQL-ish calls in code snippets, BBCode forum
+# posts, and data: image avatars in JSON.
+COVER7 = [
+    "Meeting\r\nLocation: Room 4", "Dinner booked\r\nHost: Anna\r\nGuests: 6",
+    "Attached\r\nContent-Type: notes", "Hi all,\r\nSubject: lunch\r\nWhere shall we go?",
+    "Plan\r\nSubject: lunch", "Fwd\r\nCookie: chocolate chip", "Recipe\r\nSet-Cookie: no, bake it",
+    "f(x)(y=2)", "g(a)(b=3) is curried", "(f)(x=1)", "h(t)(n>=0)",
+    "We deploy with bin/ansible and bin/chef", "run bin/ansible-playbook site.yml", "the chef cookbook",
+    "Use bcdboot /r to repair? no, bcdboot C:\\Windows", "ansible", "chef",
+    "Wow!!", "Really?!", "!-1", "cool!-1 vote", "~5 min", "~+5 degrees", "about ~-1 C tonight",
+    "Hello!!! :) ~Anna", "items 1-5!",
+    "db.insert(doc)", "list.insert(0, x)", "encode=(utf-8)", "md5(file) matches", "div(23, 7)",
+    "sum(1,2)", "[b]bold[/b] and [php]see below[/php]", "[code]x = 1[/code]", "[quote]hi[/quote] [/php]",
+    "order 4294967296", "4294967296", "18446744073709551616", "id 2147483648",
+    "Shell_exec is a PHP function", "zlib_decode docs", "unionselect", "the xunion select team",
+    "a REGEXP b", "col ` REGEXP", "onclick handlers are fun",
+]
+for t in COVER7:
+    req("POST", "/api/v1/comments", auth() + [("Content-Type", "application/json")],
+        json.dumps({"post_id": 46, "body": t, "author": random.choice(NAMES)}, ensure_ascii=False), "cover7 comment")
+    req("POST", "/contact", cookie() + [("Content-Type", "application/x-www-form-urlencoded")],
+        q({"name": random.choice(NAMES), "message": t}), "cover7 form")
+    req("GET", "/search?" + q({"q": t}), cookie(), what="cover7 search")
+for fields in [{"note": "Meeting\r\nLocation: Room 4"}, {"notes": "Dinner\r\nHost: Anna"},
+               {"q": "f(x)(y=2)"}, {"order_id": "4294967296"}, {"id": "9007199254740993"},
+               {"tool": "bin/ansible"}, {"cmd": "ansible"}, {"mood": "!!"}, {"offset": "~5"}]:
+    req("GET", "/api/v1/notes?" + q(fields), auth(), what="cover7 field")
+AVATAR = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+for body in [{"name": "Anna", "avatar": AVATAR}, {"image": AVATAR, "url": AVATAR},
+             {"id": 4294967296, "parent_id": 18446744073709551615, "snowflake": "1234567890123456789"},
+             {"code": "cur.execute(\"insert into t values (?)\", (x,))", "lang": "python"},
+             {"post": "[quote]Use [php] tags[/quote] [b]thanks[/b]", "forum": "php-help"}]:
+    req("POST", "/api/v1/profile", auth() + [("Content-Type", "application/json")],
+        json.dumps(body, ensure_ascii=False), "cover7 json")
 # Look-alikes of session fixation: a site's own links that carry its session
 # id (URL rewriting, with a same-site Referer), analytics beacons and chat
 # APIs with generic session names from other sites, and cookie talk in text.
@@ -526,7 +563,8 @@ for fields in [{"session_id": "8f14e45f", "event": "click"}, {"sid": "a1b2c3", "
                {"sessionid": "s-1715", "t": "pageview"}, {"session": "42", "ts": "1715000000"}]:
     req("GET", "/collect?" + q(fields), [("Referer", "https://blog.example.org/post/7")], what="session beacon",
         host="t.example.net")
-for t in ["how do I read document.cookie in React?", "cookie; expires soon, buy now",
+for t in ["how do I read document.cookie in React?", "document.cookie expires after a week",
+          "cookie; expires soon, buy now",
           "fortune.cookie; domain knowledge", "phpsessid vs session_id in PHP 8"]:
     req("GET", "/search?" + q({"q": t}), cookie(), what="session search")
     req("POST", "/api/v1/comments", auth() + [("Content-Type", "application/json")],

@@ -1432,7 +1432,19 @@ pub fn detect(s: &str) -> Option<Found> {
         if let Some(len) = sep {
             n += 1;
             let rest = s.get(i + len..).unwrap_or("");
-            found = best(found, command_at(rest, true));
+            // A media data URL's `;base64,` (`data:image/png;base64,iVBOR...`,
+            // an avatar): to a shell `base64,iVBOR...` is one word, no command.
+            // (`data:text/plain;base64,` stays read: PHP includes it as code.)
+            let data_url = c == b';'
+                && rest
+                    .get(..7)
+                    .is_some_and(|w| w.eq_ignore_ascii_case("base64,"))
+                && ["data:image/", "data:audio/", "data:video/", "data:font/"]
+                    .iter()
+                    .any(|m| super::gate::contains_ignore_case(b, m.as_bytes()));
+            if !data_url {
+                found = best(found, command_at(rest, true));
+            }
             if found.is_some_and(|f| f.1 >= 0.9) {
                 break;
             }
@@ -1453,8 +1465,8 @@ pub fn detect(s: &str) -> Option<Found> {
     if found.is_none() && s.len() <= 4096 && b.iter().any(|c| matches!(c, b'$' | b'(')) {
         found = shell_expansion(s);
     }
-    if found.is_none() && matches!(s.trim(), "~+" | "~-") {
-        found = Some(("rce.tilde_expansion", 0.6));
+    if found.is_none() {
+        found = stack_expansion(s.trim());
     }
     if found.is_some_and(|f| matches!(f.0, "rce.command" | "rce.command_start"))
         && documented_pipeline(s)
@@ -1480,6 +1492,49 @@ pub fn detect(s: &str) -> Option<Found> {
         found = Some(("rce.powershell", 0.85));
     }
     found
+}
+
+/// A whole value that is a directory-stack tilde (`~+`, `~-`, `~+5`, `~-1`:
+/// a sign, then at most two digits) or two history expansions or more
+/// (`!-1!-2`, `!3!4`). Prose says `~5 min` or `!!`; a signed tilde or a
+/// chain of history designators alone is shell.
+fn stack_expansion(t: &str) -> Option<Found> {
+    let b = t.as_bytes();
+    if let [b'~', b'+' | b'-', digits @ ..] = b {
+        if digits.len() <= 2 && digits.iter().all(u8::is_ascii_digit) {
+            return Some(("rce.tilde_expansion", 0.6));
+        }
+    }
+    if b.first() != Some(&b'!') || b.len() > 64 {
+        return None;
+    }
+    let mut n = 0;
+    for part in t.split('!').skip(1) {
+        let d = part.strip_prefix('-').unwrap_or(part);
+        if d.is_empty() || d.len() > 4 || !d.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        n += 1;
+    }
+    (n >= 2).then_some(("rce.history_expansion", 0.6))
+}
+
+/// A whole value that names a tool under `bin/` or `sbin/` without the
+/// leading slash (`bin/ansible`, `usr/sbin/visudo`): level 2, since a
+/// settings field may hold a relative tool path.
+fn relative_tool(t: &str) -> Option<Found> {
+    let lower = t.to_ascii_lowercase();
+    let rest = lower.strip_prefix("usr/").unwrap_or(&lower);
+    let rest = rest.strip_prefix("local/").unwrap_or(rest);
+    let tool = rest
+        .strip_prefix("bin/")
+        .or_else(|| rest.strip_prefix("sbin/"))?;
+    let known = !tool.is_empty()
+        && tool
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && (binary(tool).is_some() || FAMILIES.contains(&tool));
+    known.then_some(("rce.pl2.relative_tool", 0.6))
 }
 
 // ---- Paranoia levels 2-4 -------------------------------------------------
@@ -1564,6 +1619,9 @@ pub fn paranoid(s: &str, level: u8) -> Option<Found> {
         if hit {
             return Some(("rce.pl2.tool_word", 0.6));
         }
+    }
+    if let Some(f) = relative_tool(t) {
+        return Some(f);
     }
     // `~0`, `~+`, `~-`: tilde expansion of the directory stack.
     let b = t.as_bytes();
@@ -1752,6 +1810,10 @@ mod tests {
             "python3.10 -c 'import os'",
             "view=image.jpg&bcdboot /r file.txt",
             "~+",
+            "~-1",
+            "~+5",
+            "!-1!-2",
+            "!3!4",
             "cd /;cd etc;column passwd",
             ";vim dddd +silent\\ \\!whoami +wq",
             ";ex -c:\\!pwd",
@@ -1782,6 +1844,17 @@ mod tests {
             "| name | qty |\n|------|-----|\n| tea  | 2   |",
             "&nbsp; is a non-breaking space",
             "~5 minutes away",
+            "~5",
+            "~+5 degrees",
+            "about ~-1 C tonight",
+            "Wow!!",
+            "!!",
+            "!-1",
+            "cool!-1 vote",
+            "Really?!",
+            "bin/ansible",
+            "bin/chef",
+            "We deploy with bin/ansible and bin/chef",
             "Name the photos report?.jpg or scan*.pdf, then upload to /uploads/2024/",
             "/api/v1/items?id=3&fields=*",
             "Done; .NET is great",
@@ -1792,6 +1865,42 @@ mod tests {
         ] {
             assert_eq!(detect(b), None, "flagged {b:?}");
         }
+    }
+
+    #[test]
+    fn relative_tool_paths_at_level_two() {
+        for a in [
+            "bin/ansible",
+            "bin/chef",
+            "bin/cscli",
+            "bin/visudo",
+            "usr/sbin/visudo",
+        ] {
+            assert!(paranoid(a, 2).is_some(), "missed {a:?}");
+            assert_eq!(paranoid(a, 1), None, "level 1 {a:?}");
+        }
+        for b in [
+            "bin/ansible-playbook site.yml",
+            "bin/recycle",
+            "bin/",
+            "the bin/ folder",
+            "cabin/chef",
+        ] {
+            assert_eq!(relative_tool(b), None, "flagged {b:?}");
+        }
+    }
+
+    #[test]
+    fn data_urls_are_no_commands() {
+        for b in [
+            "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ",
+            "data:audio/ogg;BASE64,SGVsbG8=",
+        ] {
+            assert_eq!(detect(b), None, "flagged {b:?}");
+        }
+        // PHP's data: wrapper holds code (CRS 934170).
+        assert!(detect("data:text/plain;base64,SSBsb3ZlIFBIUAo=").is_some());
+        assert!(detect("x;base64 -d /tmp/a|sh").is_some());
     }
 
     #[test]

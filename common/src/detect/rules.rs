@@ -1352,15 +1352,23 @@ pub fn crlf(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             }
         }
     }
+    // A mail header line counts beside an address line (`Bcc: x@y.z`): a
+    // textarea's `Subject: lunch` or `Content-Type: notes` alone is prose.
+    let mail = !matches!(cx.kind, Kind::Body)
+        && lower
+            .split(['\r', '\n'])
+            .take(33)
+            .map(str::trim_start)
+            .any(mail_address_line);
     for line in lower.split(['\r', '\n']).skip(1).take(32) {
         let l = line.trim_start();
         if l.is_empty() {
             continue;
         }
-        if MAIL_HEADERS.iter().any(|h| l.starts_with(h)) && !matches!(cx.kind, Kind::Body) {
+        if mail && MAIL_HEADERS.iter().any(|h| l.starts_with(h)) {
             return Some(("mail", "mail.header_injection", 0.8));
         }
-        if (cx.in_url || cx.kind == Kind::Header)
+        if (cx.in_url && injected_header(l) || cx.kind == Kind::Header)
             && INJECTED_HEADERS.iter().any(|h| l.starts_with(h))
             && l.contains(':')
         {
@@ -1368,6 +1376,35 @@ pub fn crlf(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         }
     }
     crlf_shapes(&lower, loose, cx)
+}
+
+/// `To:`, `Cc:`, `Bcc:`, `From:` or `Reply-To:` with an address (lower case).
+fn mail_address_line(l: &str) -> bool {
+    ["bcc:", "cc:", "to:", "from:", "reply-to:"]
+        .iter()
+        .any(|h| l.starts_with(h))
+        && l.contains('@')
+}
+
+/// An injected header line in a URL or form value has the value the header
+/// takes (lower case line): a cookie `a=1; path=/`, a URL or host for
+/// `Location`/`Host`, a media type, digits for `Content-Length`, one token
+/// for the rest. A textarea's `Location: Room 4`, `Host: Anna` or
+/// `Content-Type: notes` after a line break is not one.
+fn injected_header(l: &str) -> bool {
+    let Some((name, value)) = l.split_once(':') else {
+        return false;
+    };
+    let (name, v) = (name.trim_end(), value.trim());
+    let token = !v.is_empty() && !v.contains([' ', '\t']);
+    match name {
+        "set-cookie" | "cookie" => v.contains('='),
+        "location" | "refresh" => v.contains(['/', '=', '.']) && (token || v.contains('=')),
+        "host" => token && (v.contains(['.', ':']) || v.starts_with("localhost")),
+        "content-type" => v.contains('/'),
+        "content-length" => v.starts_with(|c: char| c.is_ascii_digit()),
+        _ => token || v.contains('='),
+    }
 }
 
 /// Header names an injected line sets (besides [`INJECTED_HEADERS`]): the
@@ -1545,6 +1582,9 @@ pub fn ldap(s: &str) -> Option<ClassFound> {
     }
     let b = s.as_bytes();
     for (at, _) in s.match_indices(")(").take(16) {
+        if notation_group(s.get(..at).unwrap_or("")) {
+            continue;
+        }
         let after = b.get(at + 2..).unwrap_or(&[]);
         let after = match after.first() {
             Some(b'|' | b'&' | b'!') => after.get(1..).unwrap_or(&[]),
@@ -1567,6 +1607,15 @@ pub fn ldap(s: &str) -> Option<ClassFound> {
         return Some(("ldap", "ldap.filter_injection", 0.85));
     }
     ldap_break(s)
+}
+
+/// The group a `)` closes is math or function notation, not a filter:
+/// `head` ends inside a `(` opened in the value (`f(x`, `(f`) whose content
+/// holds no assertion (`=`) or wildcard (`*`), as an LDAP filter's group does.
+fn notation_group(head: &str) -> bool {
+    head.rfind('(')
+        .and_then(|open| head.get(open + 1..))
+        .is_some_and(|group| !group.contains([')', '=', '*']))
 }
 
 /// A value that closes the application's filter at its first `)` and goes
@@ -2623,6 +2672,15 @@ fn whole_call(lower: &str) -> Option<ClassFound> {
     // name is no word (`array_diff (`); a tab, newline or comment never does.
     // Two blanks or more are no typing habit either (`exec  (blah)`).
     let gap = t.get(n..j).unwrap_or("");
+    // `Shell_exec=(bla)`: an assignment spelling of a PHP-only function name
+    // (never an English word: `encode=(utf-8)` is a setting).
+    let (j, gap) = match b.get(j) {
+        Some(b'=') if name.contains('_') && PHP_ONLY.contains(&name) => {
+            let k = php_blank(b, j + 1);
+            (k, "=")
+        }
+        _ => (j, gap),
+    };
     if b.get(j) != Some(&b'(') || gap == " " && !name.contains('_') {
         return None;
     }
@@ -4006,6 +4064,8 @@ mod tests {
             "[php]echo \"test\"",
             "[PHP]system('whoami');[/PHP]",
             "echo \"test\"{/php}",
+            "Shell_exec=(bla)",
+            "ZlIb_DeCoDe=(bla)",
         ] {
             assert!(php(a, &c).is_some(), "missed {a:?}");
         }
@@ -4038,6 +4098,10 @@ mod tests {
             "See the [php] tag for snippets",
             "Wrap code in [php]...[/php] please",
             "my_call_user_function()",
+            "encode=(utf-8)",
+            "sort_by=(date)",
+            "file_name=(draft)",
+            "Shell_exec is a PHP function",
         ] {
             assert_eq!(php(b, &c), None, "flagged {b:?}");
         }
@@ -4456,8 +4520,38 @@ mod tests {
                 &cx(Kind::Key, "body.form_key.x"),
             ),
             ("Thanks!\nVia: the side door", q),
+            ("Meeting\r\nLocation: Room 4", q),
+            ("Meeting\r\nLocation: Room 4", form),
+            ("Dinner booked\r\nHost: Anna\r\nGuests: 6", q),
+            ("Attached\r\nContent-Type: notes", form),
+            ("Hi all,\r\nSubject: lunch\r\nWhere shall we go?", form),
+            ("Plan\r\nSubject: lunch", q),
+            ("Fwd\r\nCookie: chocolate chip", q),
+            ("Recipe\r\nSet-Cookie: no, bake it", form),
+            ("Ask Bob\r\nTo: the team", form),
         ] {
             assert_eq!(crlf(b, c), None, "flagged {b:?}");
+        }
+        // What real injections put on the line: a cookie, a URL or host, a
+        // media type, digits, an address beside a mail header.
+        for (a, c, class) in [
+            ("x\r\nSet-Cookie: a=1; path=/", q, "crlf"),
+            ("x\r\nLocation: http://evil.example/", q, "crlf"),
+            ("x\r\nRefresh: 0; url=http://evil.example/", form, "crlf"),
+            ("x\r\nHost: evil.example", q, "crlf"),
+            ("x\r\nContent-Type: text/html", q, "crlf"),
+            ("x\r\nContent-Length: 0", q, "crlf"),
+            (
+                "foobar\r\nContent-Length: 02343432423<html>ftw</html>",
+                q,
+                "crlf",
+            ),
+            ("x\r\nX-Forwarded-For: 127.0.0.1", q, "crlf"),
+            ("me@x.com\r\nBcc: all@x.com", form, "mail"),
+            ("me@x.com\r\nCc: a@b.c\r\nSubject: hi", form, "mail"),
+            ("hi\r\nSubject: win\r\nTo: victim@x.com", q, "mail"),
+        ] {
+            assert_eq!(crlf(a, c).map(|f| f.0), Some(class), "{a:?}");
         }
         for a in [
             "\nPOST / HTTP/1.1",
@@ -4494,6 +4588,9 @@ mod tests {
             "test)\t(\t|",
             "value)(gidNumber<=100",
             "john)(sn~=smith",
+            "*)(uid=*))(|(uid=*",
+            "(cn=x)(uid=admin)",
+            "(&(uid=*)(objectClass=*))",
         ] {
             assert_eq!(ldap(a).map(|f| f.0), Some("ldap"), "{a:?}");
         }
@@ -4508,6 +4605,10 @@ mod tests {
             "1) open settings (2) save",
             "option a) or b)",
             "x) & y",
+            "f(x)(y=2)",
+            "g(a)(b=3) is curried",
+            "(f)(x=1)",
+            "h(t)(n>=0)",
         ] {
             assert_eq!(ldap(b), None, "flagged {b:?}");
         }

