@@ -338,46 +338,15 @@ fn paranoia_levels() {
 /// level.
 #[test]
 fn a_paranoia_2_fragment_is_reported_from_level_2_on() {
-    use std::io::Write;
-    let s = sample();
-    let out = Command::new(BIN)
-        .args(["-r", s.to_str().unwrap()])
-        .output()
-        .expect("run tw-detect");
-    let http = String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .lines()
-        .find(|l| l.contains(r#""uri":"/api/v1/users?page=1&limit=3""#))
-        .expect("the sample's first API request")
-        .replace(
-            r#""uri":"/api/v1/users?page=1&limit=3""#,
-            r#""uri":"/api/v1/users?page=1&filter=id%20in%20(0,1)""#,
-        );
+    let http = sample_api_http().replace(
+        API_URI,
+        r#""uri":"/api/v1/users?page=1&filter=id%20in%20(0,1)""#,
+    );
     let rules_at = |level: &str| -> Vec<String> {
-        let mut child = Command::new(BIN)
-            .args(["--findings-only", "-q", "--paranoia", level])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("run tw-detect");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(format!("{http}\n").as_bytes())
-            .expect("write the record");
-        let out = child.wait_with_output().expect("tw-detect output");
-        assert!(out.status.success());
-        let recs: Vec<Value> = String::from_utf8(out.stdout)
-            .expect("utf-8")
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("json line"))
-            .collect();
-        of_type(&recs, "attack")
-            .iter()
-            .flat_map(|a| a["hits"].as_array().cloned().unwrap_or_default())
-            .filter(|h| h["point"] == "query.filter")
-            .map(|h| h["rule"].as_str().unwrap_or("").to_string())
+        hits_of(&http, &["--paranoia", level])
+            .into_iter()
+            .filter(|(point, _)| point == "query.filter")
+            .map(|(_, rule)| rule)
             .collect()
     };
     assert_eq!(rules_at("1"), Vec::<String>::new());
@@ -403,11 +372,13 @@ fn sample_api_http() -> String {
 
 const API_URI: &str = r#""uri":"/api/v1/users?page=1&limit=3""#;
 
-/// (point, rule) of every hit tw-detect reports for one `http` line.
-fn hits_of(rec: &str) -> Vec<(String, String)> {
+/// (point, rule) of every hit tw-detect (with `args`) reports for one
+/// `http` line.
+fn hits_of(rec: &str, args: &[&str]) -> Vec<(String, String)> {
     use std::io::Write;
     let mut child = Command::new(BIN)
         .args(["--findings-only", "-q"])
+        .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -438,7 +409,7 @@ fn hits_of(rec: &str) -> Vec<(String, String)> {
 #[test]
 fn a_request_line_smuggled_into_a_value_is_reported_and_prose_is_not() {
     let http = sample_api_http();
-    let hits_for = |uri: &str| hits_of(&http.replace(API_URI, &format!(r#""uri":"{uri}""#)));
+    let hits_for = |uri: &str| hits_of(&http.replace(API_URI, &format!(r#""uri":"{uri}""#)), &[]);
     assert_eq!(
         hits_for("/api/v1/users?page=1&note=aaa%0aGET%20/admin%20HTTP/1.1"),
         [(
@@ -489,7 +460,7 @@ fn a_session_id_planted_from_another_site_is_fixation_and_the_sites_own_link_is_
                 1,
             );
         }
-        hits_of(&rec)
+        hits_of(&rec, &[])
     };
     let fixation = |rule: &str| vec![("query.PHPSESSID".to_string(), format!("session.{rule}"))];
     let uri = "/api/v1/users?page=1&PHPSESSID=attacker0chosen";
