@@ -1560,11 +1560,9 @@ pub fn mod_proxy_unix(s: &str) -> Option<ClassFound> {
     if !s.contains('|') {
         return None;
     }
-    let at = s.to_ascii_lowercase().find("unix:")?;
+    let at = super::gate::find_ignore_case(s.as_bytes(), b"unix:")?;
     let rest = s.get(at + 5..).unwrap_or("");
-    let bar = rest.find('|')?;
-    let socket = rest.get(..bar).unwrap_or("");
-    let url = rest.get(bar + 1..).unwrap_or("").to_ascii_lowercase();
+    let (socket, url) = rest.split_once('|')?;
     let scheme = url
         .bytes()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == b'+')

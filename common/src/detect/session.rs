@@ -56,11 +56,13 @@ const SESSION_NAMES: &[&str] = &[
 /// Whether `name` is a framework's session cookie name (ASP's carries a
 /// suffix: `ASPSESSIONIDQQGGQGPC`).
 fn session_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    SESSION_NAMES.contains(&lower.as_str())
-        || lower
-            .strip_prefix("aspsessionid")
-            .is_some_and(|s| s.len() <= 16 && s.bytes().all(|c| c.is_ascii_alphabetic()))
+    SESSION_NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
+        || name
+            .get(..12)
+            .is_some_and(|h| h.eq_ignore_ascii_case("aspsessionid"))
+            && name
+                .get(12..)
+                .is_some_and(|s| s.len() <= 16 && s.bytes().all(|c| c.is_ascii_alphabetic()))
 }
 
 /// The host part of an authority or URL (`https://a.b:8443/x` -> `a.b`),

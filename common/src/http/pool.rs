@@ -164,12 +164,13 @@ pub(crate) fn set(s: &mut String, v: &str) {
     s.push_str(v);
 }
 
-/// Appends a header value as the record carries it: as sent when it is
-/// UTF-8, else with invalid sequences replaced (U+FFFD).
-fn push_value(s: &mut String, v: &[u8]) {
-    match std::str::from_utf8(v) {
-        Ok(v) => s.push_str(v),
-        Err(_) => s.push_str(&String::from_utf8_lossy(v)),
+/// A header value as the record carries it: as sent when it is UTF-8
+/// (borrowed from a checked `head`, see [`value_str`]), else with invalid
+/// sequences replaced (U+FFFD).
+fn value_text<'a>(head: Option<&'a str>, v: &'a [u8]) -> std::borrow::Cow<'a, str> {
+    match value_str(head, v) {
+        Some(t) => t.into(),
+        None => String::from_utf8_lossy(v),
     }
 }
 
@@ -209,19 +210,11 @@ pub(crate) fn fill_headers(
     let kept = dst.len();
     for ((n, v), h) in dst.iter_mut().zip(src) {
         set(n, h.name);
-        v.clear();
-        match value_str(head, h.value) {
-            Some(t) => v.push_str(t),
-            None => push_value(v, h.value),
-        }
+        set(v, &value_text(head, h.value));
     }
     dst.reserve(src.len() - kept);
     for h in src.get(kept..).unwrap_or_default() {
-        let v = match value_str(head, h.value) {
-            Some(t) => t.to_owned(),
-            None => String::from_utf8_lossy(h.value).into_owned(),
-        };
-        dst.push((h.name.to_owned(), v));
+        dst.push((h.name.to_owned(), value_text(head, h.value).into_owned()));
     }
 }
 
