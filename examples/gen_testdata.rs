@@ -1231,6 +1231,7 @@ mod http {
             continue_100(),
             smuggling_cl_te(),
             close_delimited(),
+            http09_simple(),
             midstream(),
             gap_resync(),
             proxy_v1_v2(),
@@ -1651,6 +1652,50 @@ mod http {
                 .into(),
             frames: merge(vec![eth(&a), eth(&b)]),
             requests: 2,
+            warnings: false,
+        }
+    }
+
+    fn http09_simple() -> Spec {
+        let passwd = b"root:x:0:0:root:/root:/bin/bash\n\
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n\
+www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n";
+        let a = TcpConversation::new("10.1.0.7:51240", SERVER)
+            .request(b"GET /static/../../../../etc/passwd\r\n")
+            .response(passwd);
+        let refusal = b"<html><body>HTTP/0.9 is not supported</body></html>\n";
+        let b = TcpConversation::new("10.1.0.7:51241", SERVER)
+            .start(at(100))
+            .request(b"GET /index.html\r\n")
+            .response(&raw(
+                "HTTP/1.1 400 Bad Request",
+                &[
+                    ("Content-Type", "text/html"),
+                    ("Content-Length", &refusal.len().to_string()),
+                    ("Connection", "close"),
+                ],
+                refusal,
+            ));
+        Spec {
+            name: "http-09-simple",
+            what: "HTTP/0.9 simple requests (`GET target` and CRLF: no version, no headers), \
+                   which servers still answer and scanners use to slip past HTTP/1.x-only \
+                   sensors. The first server answers the 0.9 way: the file's bytes, no status \
+                   line, until it closes. The second refuses with an HTTP/1.1 400."
+                .into(),
+            how: "Two TCP connections from 10.1.0.7 (ports 51240 and 51241) to 10.1.0.9:80, \
+                  the second 100 ms later; each ends with FIN both ways."
+                .into(),
+            tcp: "",
+            http: "two `http` records with anomaly `http09_request`: `GET \
+                   /static/../../../../etc/passwd` (version `HTTP/0.9`) paired with a \
+                   response of status 0, version `HTTP/0.9`, no headers and the 133-byte \
+                   passwd text as its body; `GET /index.html` (version `HTTP/0.9`) -> 400. \
+                   `tw-detect` reports the first as a traversal that likely succeeded."
+                .into(),
+            frames: merge(vec![eth(&a), eth(&b)]),
+            // tshark waits for a version that never comes: it counts none.
+            requests: 0,
             warnings: false,
         }
     }

@@ -178,6 +178,8 @@ pub(crate) struct Tx {
     pub resp_done: bool,
     pub interim: Vec<u16>,
     pub anomalies: Vec<&'static str>,
+    /// An HTTP/0.9 simple request: its response is raw bytes until close.
+    pub http09: bool,
 }
 
 impl Tx {
@@ -197,6 +199,7 @@ impl Tx {
             resp_done: false,
             interim: Vec::new(),
             anomalies: Vec::new(),
+            http09: false,
         }
     }
 
@@ -655,6 +658,16 @@ fn run(h: &mut Half, c: &mut Conv, data: &[u8], old_len: usize, ts: Ts, x: &mut 
                 }
             },
             State::Head => {
+                if !h.is_request() && c.answers_http09() && !rest.starts_with(b"HTTP/") {
+                    if rest.len() < 5 && b"HTTP/".starts_with(rest) {
+                        return pos;
+                    }
+                    let res = http09_response(c, ts_at(pos, h.pending_ts), x);
+                    if let Head::Done(_, next) = res {
+                        h.state = next;
+                    }
+                    continue;
+                }
                 let blank = rest
                     .iter()
                     .take_while(|&&b| b == b'\r' || b == b'\n')
@@ -829,7 +842,7 @@ fn detect(dir: Dir, c: &mut Conv, rest: &[u8], x: &mut Ctx<'_>) -> Detected {
         } else {
             Detected::NeedMore
         }
-    } else if rest.starts_with(b"HTTP/") {
+    } else if rest.starts_with(b"HTTP/") || c.answers_http09() {
         Detected::Http
     } else if rest.len() < 5 && b"HTTP/".starts_with(rest) {
         Detected::NeedMore
@@ -1074,7 +1087,10 @@ fn parse_request(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
                     (n, request)
                 }
                 Lenient::Partial => return Head::Partial,
-                Lenient::Bad => return Head::Bad("bad_request_line"),
+                Lenient::Bad => match simple_request(buf) {
+                    Some((n, request)) => return http09_request(n, request, c, ts, x),
+                    None => return Head::Bad("bad_request_line"),
+                },
             }
         }
         Err(_) => return Head::Bad("bad_request_line"),
@@ -1110,6 +1126,80 @@ fn parse_request(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
             Head::Done(n, State::Body(bs))
         }
         None => Head::Done(n, if pause { State::Paused } else { State::Head }),
+    }
+}
+
+/// An HTTP/0.9 simple request (RFC 1945 section 4.1): `GET target` and a line
+/// end, no version, no headers. Servers still answer it (Apache's default
+/// `Allow0.9`), so a scanner can send its payload that way to slip past a
+/// sensor that only knows HTTP/1.x. The target is kept as `lenient_request`
+/// keeps one; only `GET` and an origin- or absolute-form target qualify.
+fn simple_request(buf: &[u8]) -> Option<(usize, HttpRequest)> {
+    let nl = memchr::memchr(b'\n', buf)?;
+    let line = buf.get(..nl)?;
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let target = line.strip_prefix(b"GET ")?.trim_ascii();
+    let origin = target.first() == Some(&b'/');
+    let absolute = memmem::find(target, b"://").is_some_and(|i| i > 0);
+    if !(origin || absolute) || target.contains(&b' ') {
+        return None;
+    }
+    let mut uri = String::with_capacity(target.len() + 8);
+    for &b in target {
+        if (0x21..=0x7e).contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    let request = HttpRequest {
+        method: "GET".to_owned(),
+        uri,
+        version: "HTTP/0.9".to_owned(),
+        headers: Vec::new(),
+        body_len: 0,
+        body: Vec::new(),
+        truncated: false,
+        trailers: Vec::new(),
+    };
+    Some((nl + 1, request))
+}
+
+/// Queues an HTTP/0.9 request; the server's answer is read by
+/// [`http09_response`].
+fn http09_request(n: usize, request: HttpRequest, c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
+    let seq = c.new_request(request, ts, x);
+    c.tx_anomaly(seq, "http09_request", x);
+    if let Some(tx) = c.tx_mut(seq) {
+        tx.http09 = true;
+    }
+    Head::Done(n, State::Head)
+}
+
+/// The answer to an HTTP/0.9 request: no status line and no headers, the
+/// body runs to the end of the connection. Kept as status 0, version
+/// `HTTP/0.9`, so the response checks and the attack outcome see it.
+fn http09_response(c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
+    let response = HttpResponse {
+        status: 0,
+        reason: String::new(),
+        version: "HTTP/0.9".to_owned(),
+        headers: Vec::new(),
+        body_len: 0,
+        body: Vec::new(),
+        truncated: false,
+        trailers: Vec::new(),
+    };
+    let seq = c.claim_response(response, ts, x);
+    let mut anomalies = Vec::new();
+    match body_state(Delim::Close, &[], seq, false, &mut anomalies, x) {
+        Some(bs) => {
+            if let Some(tx) = c.tx_mut(seq) {
+                tx.resp_done = false;
+            }
+            Head::Done(0, State::Body(bs))
+        }
+        None => Head::Done(0, State::Head),
     }
 }
 
@@ -1558,6 +1648,14 @@ impl Conv {
                 }
             }
         }
+    }
+
+    /// The next response due answers an HTTP/0.9 request.
+    fn answers_http09(&self) -> bool {
+        self.txs
+            .iter()
+            .find(|t| !t.resp_claimed)
+            .is_some_and(|t| t.http09)
     }
 
     fn tx_mut(&mut self, seq: u64) -> Option<&mut Tx> {

@@ -131,6 +131,10 @@ pub const ANOMALIES: &[(&str, &str)] = &[
         "a status code that is not three digits (status 0, the code kept in reason)",
     ),
     (
+        "http09_request",
+        "an HTTP/0.9 simple request (`GET target`, no version, no headers); its answer runs to close",
+    ),
+    (
         "bad_request_line",
         "bytes where a request was due that do not parse; skipped",
     ),

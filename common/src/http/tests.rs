@@ -1135,3 +1135,66 @@ fn the_pool_is_bounded() {
     let r = p.pool.request("GET", "/", Some(1), &[], None);
     assert!(r.body.is_empty() && r.body.capacity() == 0);
 }
+
+#[test]
+fn http09_simple_requests() {
+    // The 0.9 answer: raw bytes, no status line, until the server closes.
+    let (txs, st) = run_cfg(
+        &HttpConfig::default(),
+        &sc(vec![
+            c("GET /etc/passwd\r\n"),
+            s("root:x:0:0:root:/root:/bin/bash\n"),
+            s("HTTP/1.1 200 is just text here\n"),
+        ]),
+    );
+    assert_eq!(
+        brief(&txs),
+        vec!["0 GET /etc/passwd -> 0 root:x:0:0:root:/root:/bin/bash\nHTTP/1.1 200 is just text here\n [\"http09_request\"]"]
+    );
+    let (req, resp) = (
+        txs[0].request.as_ref().unwrap(),
+        txs[0].response.as_ref().unwrap(),
+    );
+    assert_eq!(
+        (req.version.as_str(), resp.version.as_str()),
+        ("HTTP/0.9", "HTTP/0.9")
+    );
+    assert!(req.headers.is_empty() && resp.headers.is_empty());
+    assert_eq!(st.anomalies.get("http09_request"), Some(&1));
+    assert_eq!(st.non_http, 0);
+
+    // A server that refuses 0.9 answers with a real status line; a bare LF
+    // ends the line too, and an absolute-form target counts.
+    let refusal = "HTTP/1.1 400 Bad Request\r\nContent-Length: 3\r\n\r\nno\n";
+    assert_eq!(
+        brief(&run(&sc(vec![c("GET /index.html\n"), s(refusal)]))),
+        vec!["0 GET /index.html -> 400 no\n [\"http09_request\"]"]
+    );
+    assert_eq!(
+        brief(&run(&sc(vec![c("GET http://h.example/x\r\n"), s(refusal)]))),
+        vec!["0 GET http://h.example/x -> 400 no\n [\"http09_request\"]"]
+    );
+    // A 0.9 answer that starts like a status line's first letters.
+    assert_eq!(
+        brief(&run(&sc(vec![c("GET /\r\n"), s("Hello\n")]))),
+        vec!["0 GET / -> 0 Hello\n [\"http09_request\"]"]
+    );
+
+    // Not 0.9: another method, a target that is neither a path nor a URL,
+    // a space inside the target. Nothing is made up from them.
+    for line in ["POST /x\r\n", "GET x\r\n", "GET /a b\r\n", "GET \r\n"] {
+        let (txs, st) = run_cfg(
+            &HttpConfig::default(),
+            &sc(vec![
+                c(line),
+                s("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
+            ]),
+        );
+        assert!(
+            txs.iter().all(|t| t.request.is_none()),
+            "{line:?}: {:?}",
+            brief(&txs)
+        );
+        assert_eq!(st.anomalies.get("http09_request"), None, "{line:?}");
+    }
+}
