@@ -505,6 +505,52 @@ fn with_versions(v: &str, f: impl FnOnce(&[(String, u32, u32)])) {
     })
 }
 
+/// Whether `hay` contains `needle` (as `str::contains` says): a plain walk,
+/// for short values such as a Content-Type, where setting up a substring
+/// searcher costs more than the search.
+fn has(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Whether `hay` contains `needle` (lower case ASCII), ASCII case-insensitively:
+/// what `hay.to_ascii_lowercase().contains(needle)` says, without the copy.
+fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Whether a cookie name looks like a session cookie's (a fragment below
+/// in any case).
+fn session_cookie_name(name: &str) -> bool {
+    ["sess", "sid", "token", "auth", "jwt", "login", "remember"]
+        .iter()
+        .any(|k| contains_ci(name.as_bytes(), k.as_bytes()))
+}
+
+/// Which of `; secure` (or `;secure`), `httponly` and `samesite` a
+/// Set-Cookie value holds anywhere, in any ASCII case: one walk that looks
+/// only where a `;`, `h` or `s` starts a candidate, instead of a lower-case
+/// copy and three substring searches.
+fn cookie_attrs(v: &[u8]) -> (bool, bool, bool) {
+    let (mut secure, mut httponly, mut samesite) = (false, false, false);
+    let at = |i: usize, needle: &[u8]| {
+        v.get(i..i + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    };
+    for (i, &c) in v.iter().enumerate() {
+        match c {
+            b';' if !secure => secure = at(i, b";secure") || at(i, b"; secure"),
+            b'h' | b'H' if !httponly => httponly = at(i, b"httponly"),
+            b's' | b'S' if !samesite => samesite = at(i, b"samesite"),
+            _ => continue,
+        }
+        if secure && httponly && samesite {
+            break;
+        }
+    }
+    (secure, httponly, samesite)
+}
+
 /// Luhn checksum of the digits in `s`.
 pub fn luhn(s: &str) -> bool {
     let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
@@ -662,8 +708,10 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             );
         }
     }
-    let json_or_text = header(&resp.headers, "content-type")
-        .is_none_or(|c| c.contains("json") || c.contains("text/plain") || c.contains("xml"));
+    let json_or_text = header(&resp.headers, "content-type").is_none_or(|c| {
+        let c = c.as_bytes();
+        has(c, b"json") || has(c, b"text/plain") || has(c, b"xml")
+    });
     if json_or_text && memchr::memchr(b'@', body_raw).is_some() {
         if let Some(m) = find_email(body_raw) {
             add(
@@ -720,22 +768,18 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
         .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
     {
         let name = v.split('=').next().unwrap_or("").trim();
-        let lname = name.to_ascii_lowercase();
-        let session = ["sess", "sid", "token", "auth", "jwt", "login", "remember"]
-            .iter()
-            .any(|k| lname.contains(k));
-        if !session {
+        if !session_cookie_name(name) {
             continue;
         }
-        let attrs = v.to_ascii_lowercase();
+        let (secure, httponly, samesite) = cookie_attrs(v.as_bytes());
         let mut missing = vec![];
-        if !attrs.contains("; secure") && !attrs.contains(";secure") {
+        if !secure {
             missing.push("Secure");
         }
-        if !attrs.contains("httponly") {
+        if !httponly {
             missing.push("HttpOnly");
         }
-        if !attrs.contains("samesite") {
+        if !samesite {
             missing.push("SameSite");
         }
         if !missing.is_empty() {
@@ -827,6 +871,81 @@ pub fn jwt_alg_none(tok: &str) -> bool {
 mod tests {
     use super::*;
     use crate::record::{HttpRequest, HttpResponse, Ts};
+
+    /// What the Set-Cookie check did before [`cookie_attrs`] and
+    /// [`session_cookie_name`]: lower-case copies and substring searches.
+    fn cookie_oracle(v: &str) -> (bool, (bool, bool, bool)) {
+        let name = v.split('=').next().unwrap_or("").trim();
+        let lname = name.to_ascii_lowercase();
+        let session = ["sess", "sid", "token", "auth", "jwt", "login", "remember"]
+            .iter()
+            .any(|k| lname.contains(k));
+        let attrs = v.to_ascii_lowercase();
+        let secure = attrs.contains("; secure") || attrs.contains(";secure");
+        (
+            session,
+            (
+                secure,
+                attrs.contains("httponly"),
+                attrs.contains("samesite"),
+            ),
+        )
+    }
+
+    #[test]
+    fn has_is_contains() {
+        for (hay, needle) in [
+            ("application/json", "json"),
+            ("application/jso", "json"),
+            ("json", "json"),
+            ("", "json"),
+            ("text/plain; charset=utf-8", "text/plain"),
+            ("text/plai", "text/plain"),
+            ("application/problem+xml", "xml"),
+            ("é-xml", "xml"),
+            ("XML", "xml"),
+        ] {
+            assert_eq!(has(hay.as_bytes(), needle.as_bytes()), hay.contains(needle));
+        }
+    }
+
+    fn cookie_now(v: &str) -> (bool, (bool, bool, bool)) {
+        let name = v.split('=').next().unwrap_or("").trim();
+        (session_cookie_name(name), cookie_attrs(v.as_bytes()))
+    }
+
+    #[test]
+    fn cookie_checks_agree_with_lower_case_search() {
+        for v in [
+            "",
+            ";",
+            "; ",
+            "sessionid=1",
+            "SESSID=1; Secure; HttpOnly; SameSite=Lax",
+            "sid=1;secure;httponly;samesite=strict",
+            "sid=1; SECURE",
+            "sid=1;  secure",
+            "sid=1; Secur",
+            "tok=httponl",
+            "x=samesite; httponly",
+            "AuthToken=é; Sécure; HttpOnly",
+            "a=b;;secure",
+            "ss;samesitehttponly; secure",
+            "JWT=x; Path=/; HTTPONLY; SAMESITE=None; SeCuRe",
+            "remember_me=1; path=/; hhttponly; ssamesite",
+        ] {
+            assert_eq!(cookie_now(v), cookie_oracle(v), "{v:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cookie_checks_agree_on_random_values(
+            v in "[sSeEcCuUrRhHtTpPoOnNlLyYaAmMiIdDkKjJwWgG;= é-]{0,40}"
+        ) {
+            proptest::prop_assert_eq!(cookie_now(&v), cookie_oracle(&v));
+        }
+    }
 
     pub fn tx(
         req_headers: &[(&str, &str)],

@@ -343,13 +343,13 @@ fn splitmix(mut z: u64) -> u64 {
 /// Renders a flow id as records carry it: `C` and 16 hex digits.
 pub fn flow_str(id: u64) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(17);
-    s.push('C');
-    // `{id:016x}` without the formatter: one per data record adds up.
-    for shift in (0..16).rev() {
-        s.push(char::from(HEX[(id >> (shift * 4)) as usize & 15]));
+    // `{id:016x}` without the formatter, written on the stack and copied
+    // once (one per data record adds up).
+    let mut buf = [b'C'; 17];
+    for (i, b) in buf.iter_mut().skip(1).enumerate() {
+        *b = HEX[(id >> ((15 - i) * 4)) as usize & 15];
     }
-    s
+    std::str::from_utf8(&buf).unwrap_or_default().to_owned()
 }
 
 /// Community ID v1: `1:` + base64(sha1(seed, addresses, proto, 0, ports)) over
