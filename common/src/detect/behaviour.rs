@@ -230,16 +230,11 @@ impl Behaviour {
             }
             let pts = points::decompose(req);
             let user = pts.list.iter().find(|p| {
+                let last = p.name.rsplit('.').next().unwrap_or("");
                 p.kind == Kind::Value
-                    && matches!(
-                        p.name
-                            .rsplit('.')
-                            .next()
-                            .unwrap_or("")
-                            .to_ascii_lowercase()
-                            .as_str(),
-                        "user" | "username" | "email" | "login" | "user_name" | "userid"
-                    )
+                    && ["user", "username", "email", "login", "user_name", "userid"]
+                        .iter()
+                        .any(|u| last.eq_ignore_ascii_case(u))
             });
             if let Some(u) = user {
                 if self.bump(

@@ -910,9 +910,12 @@ impl Detector {
         emit: &mut dyn FnMut(Record<'static>),
     ) {
         let Some(req) = &tx.request else { return };
-        let path = req.uri.split('?').next().unwrap_or("");
         for f in found {
-            if !self.enabled(f.class.split('.').next().unwrap_or("")) || !self.enabled(f.class) {
+            // (Nothing is disabled in most runs: no need to split the class.)
+            if !self.cfg.disabled.is_empty()
+                && (!self.enabled(f.class.split('.').next().unwrap_or(""))
+                    || !self.enabled(f.class))
+            {
                 continue;
             }
             let scope = (!f.per_host).then_some((req.method.as_str(), template));
@@ -933,7 +936,7 @@ impl Detector {
                 severity: f.severity.to_string(),
                 method: req.method.clone(),
                 host: host.to_string(),
-                path: path.to_string(),
+                path: req.uri.split('?').next().unwrap_or("").to_string(),
                 evidence: f.evidence,
                 endpoint: Some(template.to_string()),
                 http_seq: Some(tx.seq),
@@ -954,7 +957,11 @@ fn dedup_key(key: &mut String, class: &str, host: &str, scope: Option<(&str, &st
     key.push('\0');
     push_decimal(key, host.len());
     key.push(':');
-    key.extend(host.chars().map(|c| c.to_ascii_lowercase()));
+    let start = key.len();
+    key.push_str(host);
+    if let Some(h) = key.get_mut(start..) {
+        h.make_ascii_lowercase();
+    }
     if let Some((method, template)) = scope {
         key.push_str(method);
         key.push(' ');
@@ -1058,20 +1065,10 @@ fn template_shape(path: &str, key: &mut String) -> bool {
 /// `n` in decimal, as `{n}` writes it, without the formatter (it ran once
 /// per path segment).
 fn push_decimal(s: &mut String, n: usize) {
-    let mut buf = [0u8; 20];
-    let mut at = buf.len();
-    let mut n = n;
-    loop {
-        at -= 1;
-        if let Some(b) = buf.get_mut(at) {
-            *b = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || at == 0 {
-            break;
-        }
+    if n >= 10 {
+        push_decimal(s, n / 10);
     }
-    s.push_str(std::str::from_utf8(buf.get(at..).unwrap_or(&[])).unwrap_or(""));
+    s.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// Whether the response shows the attack worked, was blocked, or neither.

@@ -413,6 +413,14 @@ fn maybe_card(b: &[u8]) -> bool {
 /// looks behind each for those prefixes and ahead for the groups.
 fn maybe_internal(b: &[u8]) -> bool {
     memchr::memchr_iter(b'.', b).any(|dot| {
+        // Every prefix below ends in `0`, `2` or `8`: one byte rules out
+        // most dots (versions, domains, decimals) before any comparison.
+        if !matches!(
+            dot.checked_sub(1).and_then(|i| b.get(i)),
+            Some(b'0' | b'2' | b'8')
+        ) {
+            return false;
+        }
         let ends = |tail: &[u8]| {
             dot.checked_sub(tail.len())
                 .and_then(|s| b.get(s..dot))
@@ -641,12 +649,14 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
                 }
             }
         }
-        let q = req.uri.split_once('?').map_or("", |(_, q)| q);
-        let jsession = memchr::memchr(b';', req.uri.as_bytes()).is_some()
+        let uri = req.uri.as_bytes();
+        let q = memchr::memchr(b'?', uri).map_or(&[][..], |at| uri.get(at + 1..).unwrap_or(&[]));
+        let jsession = memchr::memchr(b';', uri).is_some()
             && req.uri.to_ascii_lowercase().contains(";jsessionid=");
+        // Byte splits: a query is short, and `str` splits set up a searcher each.
         if jsession
-            || q.split('&').any(|kv| {
-                let k = kv.split('=').next().unwrap_or("");
+            || q.split(|&b| b == b'&').any(|kv| {
+                let k = kv.split(|&b| b == b'=').next().unwrap_or(&[]);
                 [
                     "jsessionid",
                     "phpsessid",
@@ -656,7 +666,7 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
                     "aspsessionid",
                 ]
                 .iter()
-                .any(|s| k.eq_ignore_ascii_case(s))
+                .any(|s| k.eq_ignore_ascii_case(s.as_bytes()))
             })
         {
             add(

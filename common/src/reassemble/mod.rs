@@ -74,7 +74,6 @@ mod table;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -733,7 +732,7 @@ impl Reassembler {
         let hashed = self
             .tunnels
             .get(&key.tun)
-            .map(|tun| (tun, self.hasher.hash_one(tuple.index_bytes(tun).as_slice())));
+            .map(|tun| (tun, tuple.index_hash(tun, &self.hasher)));
         let found = hashed.and_then(|(tun, hash)| self.lookup(hash, &tuple, tun));
         let slot = match found {
             None => {
@@ -985,7 +984,7 @@ impl Reassembler {
             .acquire(&pkt.tunnel[..], || pkt.tunnel.to_vec().into_boxed_slice());
         let hash = match hashed {
             Some((t, h)) if t == tun => h,
-            _ => self.hasher.hash_one(tuple.index_bytes(tun).as_slice()),
+            _ => tuple.index_hash(tun, &self.hasher),
         };
         self.serial = self.clock.unwrap_or(self.serial + 1);
         let server = server_by_port(key.pa, key.pb, side.other());
