@@ -392,19 +392,37 @@ static VERSION: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// spaces and hyphens with at least 13 digits, so it lies in a run of such
 /// bytes holding 13 digits or more. (A lossy conversion keeps ASCII bytes
 /// where they are, so the raw bytes have every run the text has.)
+///
+/// Eight bytes at a time: a word with no digit only resets the count (or,
+/// all spaces and hyphens, leaves it), so only words with a digit are
+/// walked byte by byte.
 fn maybe_card(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
     let mut digits = 0;
-    for &c in b {
+    let mut step = |c: u8| {
         if c.is_ascii_digit() {
             digits += 1;
-            if digits >= 13 {
-                return true;
-            }
         } else if c != b' ' && c != b'-' {
             digits = 0;
         }
+        digits >= 13
+    };
+    let mut words = b.chunks_exact(8);
+    for chunk in &mut words {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        // A byte is a digit when it XOR `0` is below 10 (exact test for
+        // "some byte below 10", bytes of any value).
+        let t = w ^ (ONES * u64::from(b'0'));
+        let digit = t.wrapping_sub(ONES * 10) & !t & (ONES * 0x80) != 0;
+        if digit {
+            if chunk.iter().any(|&c| step(c)) {
+                return true;
+            }
+        } else if chunk.iter().any(|&c| c != b' ' && c != b'-') {
+            step(b'x');
+        }
     }
-    false
+    words.remainder().iter().any(|&c| step(c))
 }
 
 /// Whether `b` may hold an address [`INTERNAL_IP`] finds: every one is
@@ -916,6 +934,71 @@ mod tests {
             ("XML", "xml"),
         ] {
             assert_eq!(has(hay.as_bytes(), needle.as_bytes()), hay.contains(needle));
+        }
+    }
+
+    /// What [`maybe_card`] was: one byte at a time.
+    fn maybe_card_oracle(b: &[u8]) -> bool {
+        let mut digits = 0;
+        for &c in b {
+            if c.is_ascii_digit() {
+                digits += 1;
+                if digits >= 13 {
+                    return true;
+                }
+            } else if c != b' ' && c != b'-' {
+                digits = 0;
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn maybe_card_walks_words_as_bytes() {
+        for s in [
+            "",
+            "4111111111111",
+            "411111111111",
+            "4111 1111 1111 1111",
+            "4111-1111-1111-1",
+            "x4111111111111x",
+            "41111111        11111",
+            "41111111x       11111",
+            "ab/:90:;9012345678901",
+            "\u{ff}\u{80}12345678901234",
+        ] {
+            assert_eq!(
+                maybe_card(s.as_bytes()),
+                maybe_card_oracle(s.as_bytes()),
+                "{s:?}"
+            );
+        }
+        // Every byte value, in every position of a word.
+        for c in 0..=255u8 {
+            for at in 0..16 {
+                let mut b = b"1234567890123456789".to_vec();
+                if let Some(x) = b.get_mut(at) {
+                    *x = c;
+                }
+                assert_eq!(maybe_card(&b), maybe_card_oracle(&b), "{c} at {at}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn maybe_card_agrees_on_random_bytes(
+            b in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::Just(b'1'),
+                    proptest::prelude::Just(b' '),
+                    proptest::prelude::Just(b'-'),
+                    proptest::prelude::any::<u8>(),
+                ],
+                0..64,
+            )
+        ) {
+            proptest::prop_assert_eq!(maybe_card(&b), maybe_card_oracle(&b));
         }
     }
 
