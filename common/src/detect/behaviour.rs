@@ -54,9 +54,45 @@ struct Counter {
 /// The behaviour tracker.
 pub struct Behaviour {
     cfg: BehaviourConfig,
-    counters: HashMap<(String, &'static str, String), Counter>,
+    /// Counters by key ([`Key`], written as one string so a counter that
+    /// exists is found without an allocation). The keys hold client
+    /// addresses, hosts and paths, all attacker-chosen: the hasher is keyed
+    /// with a seed drawn at random per process, and the map is only looked
+    /// up and pruned, never iterated into output.
+    counters: HashMap<String, Counter, foldhash::fast::RandomState>,
+    /// Scratch: the key being bumped.
+    key: String,
+    /// Scratch: the id segments of a path.
+    ids: String,
     /// Keys not tracked because the table was full.
     pub untracked: u64,
+}
+
+/// What a counter counts: the kind of event, the client, and what the
+/// event is about, given in parts that are written one after the other.
+struct Key<'a> {
+    kind: &'static str,
+    ip: &'a str,
+    about: &'a [&'a str],
+}
+
+impl Key<'_> {
+    /// `kind`, NUL, the client's length, `:`, the client, then the parts
+    /// of `about`: the kind has no NUL and the client is length-prefixed,
+    /// so two keys write the same string exactly when their kind, client
+    /// and joined `about` are the same (what the tuple key it replaced,
+    /// `(ip, kind, about.concat())`, compared).
+    fn write(&self, out: &mut String) {
+        out.clear();
+        out.push_str(self.kind);
+        out.push('\0');
+        super::push_decimal(out, self.ip.len());
+        out.push(':');
+        out.push_str(self.ip);
+        for part in self.about {
+            out.push_str(part);
+        }
+    }
 }
 
 fn hash(s: &str) -> u64 {
@@ -83,25 +119,23 @@ impl Behaviour {
     pub fn new(cfg: BehaviourConfig) -> Behaviour {
         Behaviour {
             cfg,
-            counters: HashMap::new(),
+            counters: HashMap::default(),
+            key: String::new(),
+            ids: String::new(),
             untracked: 0,
         }
     }
 
     /// Counts one event; `distinct` adds a value to the distinct set instead
     /// of counting. True the first time the threshold is reached in a window.
-    fn bump(
-        &mut self,
-        key: (String, &'static str, String),
-        ts: Ts,
-        threshold: u32,
-        distinct: Option<&str>,
-    ) -> bool {
+    fn bump(&mut self, key: Key<'_>, ts: Ts, threshold: u32, distinct: Option<&str>) -> bool {
         if threshold == 0 {
             return false;
         }
         let window = self.cfg.window_secs;
-        if !self.counters.contains_key(&key) && self.counters.len() >= self.cfg.max_keys {
+        key.write(&mut self.key);
+        let known = self.counters.contains_key(self.key.as_str());
+        if !known && self.counters.len() >= self.cfg.max_keys {
             self.counters
                 .retain(|_, c| ts.secs_since(c.start) <= window);
             if self.counters.len() >= self.cfg.max_keys {
@@ -109,12 +143,20 @@ impl Behaviour {
                 return false;
             }
         }
-        let c = self.counters.entry(key).or_insert_with(|| Counter {
-            start: ts,
-            count: 0,
-            distinct: HashSet::new(),
-            reported: false,
-        });
+        if !known {
+            self.counters.insert(
+                self.key.clone(),
+                Counter {
+                    start: ts,
+                    count: 0,
+                    distinct: HashSet::new(),
+                    reported: false,
+                },
+            );
+        }
+        let Some(c) = self.counters.get_mut(self.key.as_str()) else {
+            return false;
+        };
         if ts.secs_since(c.start) > window {
             *c = Counter {
                 start: ts,
@@ -149,7 +191,7 @@ impl Behaviour {
         let (Some(req), Some(resp)) = (&tx.request, &tx.response) else {
             return hits;
         };
-        let ip = &tx.real_ip;
+        let ip = tx.real_ip.as_str();
         let path = req.uri.split('?').next().unwrap_or("");
         let ts = tx.ts;
         let window = self.cfg.window_secs;
@@ -167,7 +209,11 @@ impl Behaviour {
             let failed = matches!(resp.status, 401 | 403);
             if failed
                 && self.bump(
-                    (ip.clone(), "brute", format!("{host}{path}")),
+                    Key {
+                        kind: "brute",
+                        ip,
+                        about: &[host, path],
+                    },
                     ts,
                     self.cfg.brute_force,
                     None,
@@ -184,20 +230,19 @@ impl Behaviour {
             }
             let pts = points::decompose(req);
             let user = pts.list.iter().find(|p| {
+                let last = p.name.rsplit('.').next().unwrap_or("");
                 p.kind == Kind::Value
-                    && matches!(
-                        p.name
-                            .rsplit('.')
-                            .next()
-                            .unwrap_or("")
-                            .to_ascii_lowercase()
-                            .as_str(),
-                        "user" | "username" | "email" | "login" | "user_name" | "userid"
-                    )
+                    && ["user", "username", "email", "login", "user_name", "userid"]
+                        .iter()
+                        .any(|u| last.eq_ignore_ascii_case(u))
             });
             if let Some(u) = user {
                 if self.bump(
-                    (ip.clone(), "stuffing", format!("{host}{path}")),
+                    Key {
+                        kind: "stuffing",
+                        ip,
+                        about: &[host, path],
+                    },
                     ts,
                     self.cfg.credential_stuffing,
                     Some(&u.value),
@@ -215,7 +260,11 @@ impl Behaviour {
         }
         if resp.status == 404
             && self.bump(
-                (ip.clone(), "404", host.to_string()),
+                Key {
+                    kind: "404",
+                    ip,
+                    about: &[host],
+                },
                 ts,
                 self.cfg.forced_browsing,
                 None,
@@ -231,23 +280,32 @@ impl Behaviour {
             ));
         }
         if template.contains("{id}") && resp.status < 500 {
-            let ids: String = path
+            // The id segments joined by `/`, into a reused buffer.
+            let mut ids = std::mem::take(&mut self.ids);
+            ids.clear();
+            for (i, (seg, _)) in path
                 .split('/')
                 .zip(template.split('/'))
                 .filter(|(_, t)| *t == "{id}")
-                .map(|(s, _)| s)
-                .collect::<Vec<_>>()
-                .join("/");
-            if self.bump(
-                (
-                    ip.clone(),
-                    "enum",
-                    format!("{} {host}{template}", req.method),
-                ),
+                .enumerate()
+            {
+                if i > 0 {
+                    ids.push('/');
+                }
+                ids.push_str(seg);
+            }
+            let reached = self.bump(
+                Key {
+                    kind: "enum",
+                    ip,
+                    about: &[&req.method, " ", host, template],
+                },
                 ts,
                 self.cfg.enumeration,
                 Some(&ids),
-            ) {
+            );
+            self.ids = ids;
+            if reached {
                 hits.push(hit(
                     "enumeration",
                     "enumeration.object_ids",
@@ -259,5 +317,40 @@ impl Behaviour {
             }
         }
         hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Key;
+
+    /// Two keys write the same string exactly when the tuple key they
+    /// replaced, `(ip, kind, about.concat())`, is the same.
+    #[test]
+    fn key_is_the_old_tuple() {
+        let ips = ["", "10.0.0.1", "10.0.0.11", "1:", "a\u{0}404"];
+        let abouts: [&[&str]; 6] = [
+            &[],
+            &["h", "/p"],
+            &["h/", "p"],
+            &["GET", " ", "h", "/{id}"],
+            &["1", ":h"],
+            &["\u{0}404"],
+        ];
+        let mut all = vec![];
+        for kind in ["brute", "stuffing", "404", "enum"] {
+            for ip in ips {
+                for about in abouts {
+                    let mut s = String::new();
+                    Key { kind, ip, about }.write(&mut s);
+                    all.push(((ip, kind, about.concat()), s));
+                }
+            }
+        }
+        for (o1, k1) in &all {
+            for (o2, k2) in &all {
+                assert_eq!(o1 == o2, k1 == k2, "{o1:?} {o2:?}");
+            }
+        }
     }
 }

@@ -149,7 +149,14 @@ pub struct Analysis {
 pub struct Detector {
     cfg: DetectConfig,
     stats: DetectStats,
-    seen: HashSet<(String, String, &'static str)>,
+    /// Passive findings reported, once per (class, host in lower case,
+    /// `METHOD template` unless the check is per host), each written as one
+    /// string ([`dedup_key`]) so a finding already reported is looked up
+    /// without an allocation. Keyed hasher (the host and path are
+    /// attacker-chosen); only looked up, never iterated.
+    seen: HashSet<String, Seeded>,
+    /// Scratch for [`dedup_key`].
+    seen_key: String,
     sqli: sqli::Scratch,
     variants: Vec<Cow<'static, str>>,
     behaviour: behaviour::Behaviour,
@@ -340,7 +347,8 @@ impl Detector {
             behaviour: behaviour::Behaviour::new(cfg.behaviour.clone()),
             cfg,
             stats: DetectStats::default(),
-            seen: HashSet::new(),
+            seen: HashSet::default(),
+            seen_key: String::new(),
             sqli: sqli::Scratch::default(),
             variants: Vec::new(),
             memo: HashMap::default(),
@@ -467,13 +475,13 @@ impl Detector {
         if a.points_cut {
             self.stats.points_cut += 1;
         }
-        let host = header(&req.headers, "host").unwrap_or("").to_string();
+        let host = header(&req.headers, "host").unwrap_or("");
         let template = match a.template {
             Some(t) => t,
             None => self.template(req.uri.split('?').next().unwrap_or("")),
         };
         let mut hits = a.hits;
-        for hit in self.behaviour.push(tx, &host, &template) {
+        for hit in self.behaviour.push(tx, host, &template) {
             hits.push(hit);
         }
         hits.retain(|h| self.enabled(&h.class));
@@ -498,7 +506,7 @@ impl Detector {
                 real_ip: tx.real_ip.clone(),
                 server: tx.server.clone(),
                 method: req.method.clone(),
-                host: host.clone(),
+                host: host.to_string(),
                 uri: req.uri.clone(),
                 status: tx.response.as_ref().map(|r| r.status),
                 hits,
@@ -507,7 +515,7 @@ impl Detector {
             }));
         }
         if self.cfg.passive {
-            self.passive(tx, &host, &template, a.passive, emit);
+            self.passive(tx, host, &template, a.passive, emit);
         }
     }
 
@@ -902,25 +910,21 @@ impl Detector {
         emit: &mut dyn FnMut(Record<'static>),
     ) {
         let Some(req) = &tx.request else { return };
-        let path = req.uri.split('?').next().unwrap_or("");
         for f in found {
-            if !self.enabled(f.class.split('.').next().unwrap_or("")) || !self.enabled(f.class) {
+            // (Nothing is disabled in most runs: no need to split the class.)
+            if !self.cfg.disabled.is_empty()
+                && (!self.enabled(f.class.split('.').next().unwrap_or(""))
+                    || !self.enabled(f.class))
+            {
                 continue;
             }
-            let key = (
-                host.to_ascii_lowercase(),
-                if f.per_host {
-                    String::new()
-                } else {
-                    format!("{} {template}", req.method)
-                },
-                f.class,
-            );
-            if self.seen.contains(&key) {
+            let scope = (!f.per_host).then_some((req.method.as_str(), template));
+            dedup_key(&mut self.seen_key, f.class, host, scope);
+            if self.seen.contains(self.seen_key.as_str()) {
                 continue;
             }
             if self.seen.len() < self.cfg.max_dedup {
-                self.seen.insert(key);
+                self.seen.insert(self.seen_key.clone());
             } else {
                 self.stats.dedup_full += 1;
             }
@@ -932,12 +936,36 @@ impl Detector {
                 severity: f.severity.to_string(),
                 method: req.method.clone(),
                 host: host.to_string(),
-                path: path.to_string(),
+                path: req.uri.split('?').next().unwrap_or("").to_string(),
                 evidence: f.evidence,
                 endpoint: Some(template.to_string()),
                 http_seq: Some(tx.seq),
             }));
         }
+    }
+}
+
+/// Writes into `key` the passive dedup key of a finding: `class`, NUL, the
+/// host's length, `:`, the host in ASCII lower case, then `METHOD template`
+/// when the finding is per endpoint (`scope`). The class has no NUL and the
+/// host is length-prefixed, so two different (class, host, scope) never
+/// write the same key; a per-endpoint key always has its space, so it never
+/// equals a per-host one.
+fn dedup_key(key: &mut String, class: &str, host: &str, scope: Option<(&str, &str)>) {
+    key.clear();
+    key.push_str(class);
+    key.push('\0');
+    push_decimal(key, host.len());
+    key.push(':');
+    let start = key.len();
+    key.push_str(host);
+    if let Some(h) = key.get_mut(start..) {
+        h.make_ascii_lowercase();
+    }
+    if let Some((method, template)) = scope {
+        key.push_str(method);
+        key.push(' ');
+        key.push_str(template);
     }
 }
 
@@ -1014,7 +1042,6 @@ pub fn endpoint_template(path: &str) -> String {
 /// keeps the encoding unambiguous. Returns whether any segment is a parameter.
 fn template_shape(path: &str, key: &mut String) -> bool {
     use crate::discover::path::{classify, percent_decode, SegKind};
-    use std::fmt::Write as _;
     key.clear();
     let mut param = false;
     for raw in path.split('/').filter(|s| !s.is_empty()).take(32) {
@@ -1023,7 +1050,9 @@ fn template_shape(path: &str, key: &mut String) -> bool {
             Some(SegKind::Date) => key.push('D'),
             Some(_) => key.push('P'),
             None => {
-                let _ = write!(key, "L{}:", raw.len());
+                key.push('L');
+                push_decimal(key, raw.len());
+                key.push(':');
                 key.push_str(raw);
                 continue;
             }
@@ -1031,6 +1060,15 @@ fn template_shape(path: &str, key: &mut String) -> bool {
         param = true;
     }
     param
+}
+
+/// `n` in decimal, as `{n}` writes it, without the formatter (it ran once
+/// per path segment).
+fn push_decimal(s: &mut String, n: usize) {
+    if n >= 10 {
+        push_decimal(s, n / 10);
+    }
+    s.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// Whether the response shows the attack worked, was blocked, or neither.
@@ -1131,8 +1169,8 @@ mod tests;
 #[cfg(test)]
 mod template_memo {
     use super::{
-        endpoint_template, scanner_agent, AgentMemo, DetectConfig, Detector, AGENT_MEMO,
-        MEMO_VALUE_MAX,
+        dedup_key, endpoint_template, push_decimal, scanner_agent, AgentMemo, DetectConfig,
+        Detector, AGENT_MEMO, MEMO_VALUE_MAX,
     };
 
     /// The User-Agent memo gives [`scanner_agent`]'s verdict whatever the
@@ -1171,6 +1209,68 @@ mod template_memo {
             assert!(memo.seen.len() <= AGENT_MEMO);
         }
         assert_eq!(memo.seen.len(), AGENT_MEMO);
+    }
+
+    /// Two findings share a dedup key exactly when the tuple the key
+    /// replaced, (lower-case host, `METHOD template` or empty, class), is
+    /// the same.
+    #[test]
+    fn dedup_key_is_the_old_tuple() {
+        let hosts = [
+            "",
+            "a",
+            "A",
+            "a\u{0}",
+            "a\u{0}GET /",
+            "1:a",
+            "ÉX",
+            "éx",
+            "b",
+        ];
+        let scopes = [
+            None,
+            Some(("GET", "/")),
+            Some(("GET", "")),
+            Some(("", "/")),
+            Some(("GET /", "")),
+            Some(("get", "/")),
+        ];
+        let classes = ["cookie.insecure", "pii.email", "cookie.insecure\u{0}1"];
+        let mut all = vec![];
+        for c in classes {
+            for h in hosts {
+                for sc in scopes {
+                    let old = (
+                        h.to_ascii_lowercase(),
+                        sc.map_or(String::new(), |(m, t)| format!("{m} {t}")),
+                        c,
+                    );
+                    let mut key = String::new();
+                    dedup_key(&mut key, c, h, sc);
+                    all.push((old, key));
+                }
+            }
+        }
+        for (o1, k1) in &all {
+            for (o2, k2) in &all {
+                assert_eq!(o1 == o2, k1 == k2, "{o1:?} {o2:?} {k1:?} {k2:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn push_decimal_writes_what_format_writes() {
+        let mut n = 1usize;
+        let mut cases = vec![0, 9, 10, 99, 100, 1024, usize::MAX, usize::MAX / 10];
+        while let Some(m) = n.checked_mul(7) {
+            cases.extend([n - 1, n, n + 1]);
+            n = m;
+        }
+        for n in cases {
+            let mut s = String::from("x");
+            push_decimal(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
     }
 
     /// The remembered template of every path, asked twice in a row and in

@@ -392,19 +392,37 @@ static VERSION: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// spaces and hyphens with at least 13 digits, so it lies in a run of such
 /// bytes holding 13 digits or more. (A lossy conversion keeps ASCII bytes
 /// where they are, so the raw bytes have every run the text has.)
+///
+/// Eight bytes at a time: a word with no digit only resets the count (or,
+/// all spaces and hyphens, leaves it), so only words with a digit are
+/// walked byte by byte.
 fn maybe_card(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
     let mut digits = 0;
-    for &c in b {
+    let mut step = |c: u8| {
         if c.is_ascii_digit() {
             digits += 1;
-            if digits >= 13 {
-                return true;
-            }
         } else if c != b' ' && c != b'-' {
             digits = 0;
         }
+        digits >= 13
+    };
+    let mut words = b.chunks_exact(8);
+    for chunk in &mut words {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        // A byte is a digit when it XOR `0` is below 10 (exact test for
+        // "some byte below 10", bytes of any value).
+        let t = w ^ (ONES * u64::from(b'0'));
+        let digit = t.wrapping_sub(ONES * 10) & !t & (ONES * 0x80) != 0;
+        if digit {
+            if chunk.iter().any(|&c| step(c)) {
+                return true;
+            }
+        } else if chunk.iter().any(|&c| c != b' ' && c != b'-') {
+            step(b'x');
+        }
     }
-    false
+    words.remainder().iter().any(|&c| step(c))
 }
 
 /// Whether `b` may hold an address [`INTERNAL_IP`] finds: every one is
@@ -413,6 +431,14 @@ fn maybe_card(b: &[u8]) -> bool {
 /// looks behind each for those prefixes and ahead for the groups.
 fn maybe_internal(b: &[u8]) -> bool {
     memchr::memchr_iter(b'.', b).any(|dot| {
+        // Every prefix below ends in `0`, `2` or `8`: one byte rules out
+        // most dots (versions, domains, decimals) before any comparison.
+        if !matches!(
+            dot.checked_sub(1).and_then(|i| b.get(i)),
+            Some(b'0' | b'2' | b'8')
+        ) {
+            return false;
+        }
         let ends = |tail: &[u8]| {
             dot.checked_sub(tail.len())
                 .and_then(|s| b.get(s..dot))
@@ -505,6 +531,52 @@ fn with_versions(v: &str, f: impl FnOnce(&[(String, u32, u32)])) {
     })
 }
 
+/// Whether `hay` contains `needle` (as `str::contains` says): a plain walk,
+/// for short values such as a Content-Type, where setting up a substring
+/// searcher costs more than the search.
+fn has(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Whether `hay` contains `needle` (lower case ASCII), ASCII case-insensitively:
+/// what `hay.to_ascii_lowercase().contains(needle)` says, without the copy.
+fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Whether a cookie name looks like a session cookie's (a fragment below
+/// in any case).
+fn session_cookie_name(name: &str) -> bool {
+    ["sess", "sid", "token", "auth", "jwt", "login", "remember"]
+        .iter()
+        .any(|k| contains_ci(name.as_bytes(), k.as_bytes()))
+}
+
+/// Which of `; secure` (or `;secure`), `httponly` and `samesite` a
+/// Set-Cookie value holds anywhere, in any ASCII case: one walk that looks
+/// only where a `;`, `h` or `s` starts a candidate, instead of a lower-case
+/// copy and three substring searches.
+fn cookie_attrs(v: &[u8]) -> (bool, bool, bool) {
+    let (mut secure, mut httponly, mut samesite) = (false, false, false);
+    let at = |i: usize, needle: &[u8]| {
+        v.get(i..i + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    };
+    for (i, &c) in v.iter().enumerate() {
+        match c {
+            b';' if !secure => secure = at(i, b";secure") || at(i, b"; secure"),
+            b'h' | b'H' if !httponly => httponly = at(i, b"httponly"),
+            b's' | b'S' if !samesite => samesite = at(i, b"samesite"),
+            _ => continue,
+        }
+        if secure && httponly && samesite {
+            break;
+        }
+    }
+    (secure, httponly, samesite)
+}
+
 /// Luhn checksum of the digits in `s`.
 pub fn luhn(s: &str) -> bool {
     let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
@@ -595,12 +667,14 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
                 }
             }
         }
-        let q = req.uri.split_once('?').map_or("", |(_, q)| q);
-        let jsession = memchr::memchr(b';', req.uri.as_bytes()).is_some()
+        let uri = req.uri.as_bytes();
+        let q = memchr::memchr(b'?', uri).map_or(&[][..], |at| uri.get(at + 1..).unwrap_or(&[]));
+        let jsession = memchr::memchr(b';', uri).is_some()
             && req.uri.to_ascii_lowercase().contains(";jsessionid=");
+        // Byte splits: a query is short, and `str` splits set up a searcher each.
         if jsession
-            || q.split('&').any(|kv| {
-                let k = kv.split('=').next().unwrap_or("");
+            || q.split(|&b| b == b'&').any(|kv| {
+                let k = kv.split(|&b| b == b'=').next().unwrap_or(&[]);
                 [
                     "jsessionid",
                     "phpsessid",
@@ -610,7 +684,7 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
                     "aspsessionid",
                 ]
                 .iter()
-                .any(|s| k.eq_ignore_ascii_case(s))
+                .any(|s| k.eq_ignore_ascii_case(s.as_bytes()))
             })
         {
             add(
@@ -662,8 +736,10 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             );
         }
     }
-    let json_or_text = header(&resp.headers, "content-type")
-        .is_none_or(|c| c.contains("json") || c.contains("text/plain") || c.contains("xml"));
+    let json_or_text = header(&resp.headers, "content-type").is_none_or(|c| {
+        let c = c.as_bytes();
+        has(c, b"json") || has(c, b"text/plain") || has(c, b"xml")
+    });
     if json_or_text && memchr::memchr(b'@', body_raw).is_some() {
         if let Some(m) = find_email(body_raw) {
             add(
@@ -720,22 +796,18 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
         .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
     {
         let name = v.split('=').next().unwrap_or("").trim();
-        let lname = name.to_ascii_lowercase();
-        let session = ["sess", "sid", "token", "auth", "jwt", "login", "remember"]
-            .iter()
-            .any(|k| lname.contains(k));
-        if !session {
+        if !session_cookie_name(name) {
             continue;
         }
-        let attrs = v.to_ascii_lowercase();
+        let (secure, httponly, samesite) = cookie_attrs(v.as_bytes());
         let mut missing = vec![];
-        if !attrs.contains("; secure") && !attrs.contains(";secure") {
+        if !secure {
             missing.push("Secure");
         }
-        if !attrs.contains("httponly") {
+        if !httponly {
             missing.push("HttpOnly");
         }
-        if !attrs.contains("samesite") {
+        if !samesite {
             missing.push("SameSite");
         }
         if !missing.is_empty() {
@@ -827,6 +899,146 @@ pub fn jwt_alg_none(tok: &str) -> bool {
 mod tests {
     use super::*;
     use crate::record::{HttpRequest, HttpResponse, Ts};
+
+    /// What the Set-Cookie check did before [`cookie_attrs`] and
+    /// [`session_cookie_name`]: lower-case copies and substring searches.
+    fn cookie_oracle(v: &str) -> (bool, (bool, bool, bool)) {
+        let name = v.split('=').next().unwrap_or("").trim();
+        let lname = name.to_ascii_lowercase();
+        let session = ["sess", "sid", "token", "auth", "jwt", "login", "remember"]
+            .iter()
+            .any(|k| lname.contains(k));
+        let attrs = v.to_ascii_lowercase();
+        let secure = attrs.contains("; secure") || attrs.contains(";secure");
+        (
+            session,
+            (
+                secure,
+                attrs.contains("httponly"),
+                attrs.contains("samesite"),
+            ),
+        )
+    }
+
+    #[test]
+    fn has_is_contains() {
+        for (hay, needle) in [
+            ("application/json", "json"),
+            ("application/jso", "json"),
+            ("json", "json"),
+            ("", "json"),
+            ("text/plain; charset=utf-8", "text/plain"),
+            ("text/plai", "text/plain"),
+            ("application/problem+xml", "xml"),
+            ("é-xml", "xml"),
+            ("XML", "xml"),
+        ] {
+            assert_eq!(has(hay.as_bytes(), needle.as_bytes()), hay.contains(needle));
+        }
+    }
+
+    /// What [`maybe_card`] was: one byte at a time.
+    fn maybe_card_oracle(b: &[u8]) -> bool {
+        let mut digits = 0;
+        for &c in b {
+            if c.is_ascii_digit() {
+                digits += 1;
+                if digits >= 13 {
+                    return true;
+                }
+            } else if c != b' ' && c != b'-' {
+                digits = 0;
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn maybe_card_walks_words_as_bytes() {
+        for s in [
+            "",
+            "4111111111111",
+            "411111111111",
+            "4111 1111 1111 1111",
+            "4111-1111-1111-1",
+            "x4111111111111x",
+            "41111111        11111",
+            "41111111x       11111",
+            "ab/:90:;9012345678901",
+            "\u{ff}\u{80}12345678901234",
+        ] {
+            assert_eq!(
+                maybe_card(s.as_bytes()),
+                maybe_card_oracle(s.as_bytes()),
+                "{s:?}"
+            );
+        }
+        // Every byte value, in every position of a word.
+        for c in 0..=255u8 {
+            for at in 0..16 {
+                let mut b = b"1234567890123456789".to_vec();
+                if let Some(x) = b.get_mut(at) {
+                    *x = c;
+                }
+                assert_eq!(maybe_card(&b), maybe_card_oracle(&b), "{c} at {at}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn maybe_card_agrees_on_random_bytes(
+            b in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::Just(b'1'),
+                    proptest::prelude::Just(b' '),
+                    proptest::prelude::Just(b'-'),
+                    proptest::prelude::any::<u8>(),
+                ],
+                0..64,
+            )
+        ) {
+            proptest::prop_assert_eq!(maybe_card(&b), maybe_card_oracle(&b));
+        }
+    }
+
+    fn cookie_now(v: &str) -> (bool, (bool, bool, bool)) {
+        let name = v.split('=').next().unwrap_or("").trim();
+        (session_cookie_name(name), cookie_attrs(v.as_bytes()))
+    }
+
+    #[test]
+    fn cookie_checks_agree_with_lower_case_search() {
+        for v in [
+            "",
+            ";",
+            "; ",
+            "sessionid=1",
+            "SESSID=1; Secure; HttpOnly; SameSite=Lax",
+            "sid=1;secure;httponly;samesite=strict",
+            "sid=1; SECURE",
+            "sid=1;  secure",
+            "sid=1; Secur",
+            "tok=httponl",
+            "x=samesite; httponly",
+            "AuthToken=é; Sécure; HttpOnly",
+            "a=b;;secure",
+            "ss;samesitehttponly; secure",
+            "JWT=x; Path=/; HTTPONLY; SAMESITE=None; SeCuRe",
+            "remember_me=1; path=/; hhttponly; ssamesite",
+        ] {
+            assert_eq!(cookie_now(v), cookie_oracle(v), "{v:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cookie_checks_agree_on_random_values(
+            v in "[sSeEcCuUrRhHtTpPoOnNlLyYaAmMiIdDkKjJwWgG;= é-]{0,40}"
+        ) {
+            proptest::prop_assert_eq!(cookie_now(&v), cookie_oracle(&v));
+        }
+    }
 
     pub fn tx(
         req_headers: &[(&str, &str)],

@@ -274,13 +274,13 @@ fn body<'a>(p: &mut Points<'a>, req: &'a HttpRequest) {
         .unwrap_or("")
         .to_ascii_lowercase();
     let trimmed = text.trim_start();
-    if ctype.contains("multipart/") {
+    if has(&ctype, "multipart/") {
         if let Some(b) = boundary(&ctype, header(&req.headers, "content-type").unwrap_or("")) {
             multipart(p, &text, &b);
             return;
         }
     }
-    if ctype.contains("json") || (ctype.is_empty() && trimmed.starts_with(['{', '['])) {
+    if has(&ctype, "json") || (ctype.is_empty() && trimmed.starts_with(['{', '['])) {
         let mut path = String::from("body.json");
         match &text {
             // Strings without escapes stay borrowed from the body.
@@ -298,7 +298,7 @@ fn body<'a>(p: &mut Points<'a>, req: &'a HttpRequest) {
             }
         }
     }
-    if ctype.contains("xml") || trimmed.starts_with("<?xml") || trimmed.starts_with("<!DOCTYPE") {
+    if has(&ctype, "xml") || trimmed.starts_with("<?xml") || trimmed.starts_with("<!DOCTYPE") {
         p.push("body.xml", text.clone().into_owned(), Kind::Body);
         if let Some(d) = doctype(&text) {
             p.push("body.xml.doctype", d.to_string(), Kind::Body);
@@ -306,11 +306,11 @@ fn body<'a>(p: &mut Points<'a>, req: &'a HttpRequest) {
         xml(p, &text);
         return;
     }
-    if ctype.contains("graphql") {
+    if has(&ctype, "graphql") {
         p.push("body.graphql", text.into_owned(), Kind::Value);
         return;
     }
-    if ctype.contains("x-www-form-urlencoded") {
+    if has(&ctype, "x-www-form-urlencoded") {
         if let Cow::Borrowed(t) = text {
             let before = p.list.len();
             pairs(p, t, "body.form", true);
@@ -341,6 +341,15 @@ fn bare_word(p: &mut Points<'_>, from: usize) {
             pt.value = Cow::Owned(word.to_string());
         }
     }
+}
+
+/// Whether `hay` contains `needle` (as `str::contains` says): a plain walk,
+/// for a Content-Type, where setting up a substring searcher costs more
+/// than the search.
+fn has(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 /// The multipart boundary from a Content-Type (case kept from the original).
@@ -643,6 +652,31 @@ fn xml(p: &mut Points<'_>, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn has_is_contains() {
+        for hay in [
+            "",
+            "json",
+            "application/json",
+            "application/jso",
+            "multipart/form-data; boundary=x",
+            "multipart",
+            "application/x-www-form-urlencoded",
+            "application/graphql",
+            "text/xml; charset=é",
+        ] {
+            for needle in [
+                "multipart/",
+                "json",
+                "xml",
+                "graphql",
+                "x-www-form-urlencoded",
+            ] {
+                assert_eq!(has(hay, needle), hay.contains(needle), "{hay:?} {needle:?}");
+            }
+        }
+    }
 
     fn req(uri: &str, headers: &[(&str, &str)], body: &str) -> HttpRequest {
         HttpRequest {

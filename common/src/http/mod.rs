@@ -278,7 +278,13 @@ pub struct HttpStats {
 /// The HTTP stage core: push records, receive transactions.
 pub struct HttpParser {
     cfg: HttpConfig,
-    flows: HashMap<String, Flow>,
+    /// Open connections by flow id. Ids come from the input (a reassembler
+    /// derives them from attacker-chosen tuples; an NDJSON line names them
+    /// outright), so the hasher is keyed with a seed drawn at random per
+    /// process (foldhash: a few instructions per record where SipHash took
+    /// ~200). The map is never iterated in output order (`order` is), so
+    /// the seed cannot reach the output.
+    flows: HashMap<String, Flow, foldhash::fast::RandomState>,
     /// Open order -> flow id, so eviction and the final flush go oldest first.
     order: BTreeMap<u64, String>,
     next_order: u64,
@@ -304,7 +310,7 @@ impl HttpParser {
         cfg.max_header_bytes = cfg.max_header_bytes.max(64);
         HttpParser {
             cfg,
-            flows: HashMap::new(),
+            flows: HashMap::default(),
             order: BTreeMap::new(),
             next_order: 0,
             stats: HttpStats::default(),

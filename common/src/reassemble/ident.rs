@@ -2,6 +2,7 @@
 //! deterministic id, its Community ID, and the guesses that assign client and
 //! server roles when the handshake was not seen.
 
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 
 use base64::Engine;
@@ -328,6 +329,22 @@ impl Tuple {
         bytes
     }
 
+    /// The flow index's hash of the tuple and an interned tunnel id, with
+    /// `hasher` (keyed: attackers choose tuples). An IPv4 tuple is packed
+    /// into two words (addresses; ports and tunnel id), which is injective,
+    /// and hashed at once; any other goes through [`index_bytes`](Self::index_bytes).
+    /// Equal keys give equal hashes; the index compares whole keys, so
+    /// two layouts meeting on one hash cost a probe, never a wrong flow.
+    pub fn index_hash(&self, tun: u32, hasher: &impl BuildHasher) -> u64 {
+        match (self.a, self.b) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => hasher.hash_one((
+                (u64::from(a.to_bits()) << 32) | u64::from(b.to_bits()),
+                (u64::from(self.pa) << 48) | (u64::from(self.pb) << 32) | u64::from(tun),
+            )),
+            _ => hasher.hash_one(self.index_bytes(tun).as_slice()),
+        }
+    }
+
     /// Community ID v1 (seed 0) of this TCP 5-tuple.
     pub fn community_id(&self) -> String {
         community_id(self.a, self.pa, self.b, self.pb, 6, 0)
@@ -443,6 +460,36 @@ pub fn server_by_port(pa: u16, pb: u16, dst_side: Side) -> Side {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The index hash tells apart every key that differs in one field (or
+    /// in the address family) and gives equal keys equal hashes.
+    #[test]
+    fn index_hash_separates_keys() {
+        let h = foldhash::fast::FixedState::with_seed(7);
+        let v4 = |x: u32| IpAddr::from(std::net::Ipv4Addr::from_bits(x));
+        let v6 = |x: u32| IpAddr::from(std::net::Ipv6Addr::from_bits(u128::from(x)));
+        let mut keys = vec![];
+        for a in [v4(1), v4(2), v4(u32::MAX), v6(1), v6(2)] {
+            for b in [v4(1), v4(3), v6(1)] {
+                for pa in [0, 1, 80, u16::MAX] {
+                    for pb in [0, 1, 443] {
+                        for tun in [0, 1, u32::MAX] {
+                            keys.push((Tuple { a, pa, b, pb }, tun));
+                        }
+                    }
+                }
+            }
+        }
+        let mut seen = std::collections::HashMap::new();
+        for (t, tun) in &keys {
+            let hash = t.index_hash(*tun, &h);
+            assert_eq!(hash, t.index_hash(*tun, &h));
+            if let Some(other) = seen.insert(hash, (*t, *tun)) {
+                assert_eq!(other, (*t, *tun), "two keys, one hash");
+            }
+        }
+        assert_eq!(seen.len(), keys.len());
+    }
 
     #[test]
     fn community_id_matches_spec_vectors() {

@@ -74,7 +74,6 @@ mod table;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -407,7 +406,11 @@ pub struct Reassembler {
     cfg: ReassemblyConfig,
     /// Flow index: hash of (tuple, tunnel id) -> slot; the key is in the slot.
     index: HashTable<u32>,
-    hasher: RandomState,
+    /// The index's hasher: attackers choose tuples, so it is keyed, with a
+    /// seed drawn at random per process (foldhash: a few instructions per
+    /// packet where SipHash took ~230). The index is only looked up, never
+    /// iterated, so the seed cannot reach the output.
+    hasher: foldhash::fast::RandomState,
     /// Tracked tunnel identities and tunnel stacks, each stored once.
     tunnels: Interner<TunnelId>,
     stacks: Interner<Box<[Tunnel]>>,
@@ -633,7 +636,7 @@ impl Reassembler {
         };
         Reassembler {
             index: HashTable::new(),
-            hasher: RandomState::new(),
+            hasher: foldhash::fast::RandomState::default(),
             tunnels: Interner::new(),
             stacks: Interner::new(),
             slots: Vec::new(),
@@ -729,7 +732,7 @@ impl Reassembler {
         let hashed = self
             .tunnels
             .get(&key.tun)
-            .map(|tun| (tun, self.hasher.hash_one(tuple.index_bytes(tun).as_slice())));
+            .map(|tun| (tun, tuple.index_hash(tun, &self.hasher)));
         let found = hashed.and_then(|(tun, hash)| self.lookup(hash, &tuple, tun));
         let slot = match found {
             None => {
@@ -981,7 +984,7 @@ impl Reassembler {
             .acquire(&pkt.tunnel[..], || pkt.tunnel.to_vec().into_boxed_slice());
         let hash = match hashed {
             Some((t, h)) if t == tun => h,
-            _ => self.hasher.hash_one(tuple.index_bytes(tun).as_slice()),
+            _ => tuple.index_hash(tun, &self.hasher),
         };
         self.serial = self.clock.unwrap_or(self.serial + 1);
         let server = server_by_port(key.pa, key.pb, side.other());
