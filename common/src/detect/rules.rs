@@ -1008,11 +1008,15 @@ pub fn ssti(s: &str) -> Option<ClassFound> {
 
 /// XML external entities.
 pub fn xxe(s: &str) -> Option<ClassFound> {
-    let schema = s.contains("chemaLocation");
-    if !s.contains("<!")
-        && !s.contains("xi:include")
-        && !s.contains("XInclude")
-        && !s.contains("!ENTITY")
+    // Each needle is looked for only with a byte of it in `s` (most values
+    // have no `!`, `:`, `I` or `L`): one byte search instead of a substring
+    // searcher per needle.
+    let b = s.as_bytes();
+    let has = |c: u8| memchr::memchr(c, b).is_some();
+    let schema = has(b'L') && s.contains("chemaLocation");
+    if !(has(b'!') && (s.contains("<!") || s.contains("!ENTITY")))
+        && !(has(b':') && s.contains("xi:include"))
+        && !(has(b'I') && s.contains("XInclude"))
         && !schema
     {
         return None;
@@ -1575,7 +1579,8 @@ pub fn mod_proxy_unix(s: &str) -> Option<ClassFound> {
 
 /// LDAP filter injection: a value that closes a filter and opens another.
 pub fn ldap(s: &str) -> Option<ClassFound> {
-    if !s.contains(")(") && !s.contains("*)") {
+    // Both needles hold a `)`: without one, only the break is left to judge.
+    if memchr::memchr(b')', s.as_bytes()).is_none() || !s.contains(")(") && !s.contains("*)") {
         return ldap_break(s);
     }
     let b = s.as_bytes();
@@ -1661,6 +1666,7 @@ fn ldap_break(s: &str) -> Option<ClassFound> {
 
 /// Server-side includes.
 pub fn ssi(s: &str) -> Option<ClassFound> {
+    memchr::memchr(b'<', s.as_bytes())?;
     let at = s.find("<!--#")?;
     let d = s.get(at + 5..).unwrap_or("").to_ascii_lowercase();
     [
