@@ -1008,11 +1008,15 @@ pub fn ssti(s: &str) -> Option<ClassFound> {
 
 /// XML external entities.
 pub fn xxe(s: &str) -> Option<ClassFound> {
-    let schema = s.contains("chemaLocation");
-    if !s.contains("<!")
-        && !s.contains("xi:include")
-        && !s.contains("XInclude")
-        && !s.contains("!ENTITY")
+    // Each needle is looked for only with a byte of it in `s` (most values
+    // have no `!`, `:`, `I` or `L`): one byte search instead of a substring
+    // searcher per needle.
+    let b = s.as_bytes();
+    let has = |c: u8| memchr::memchr(c, b).is_some();
+    let schema = has(b'L') && s.contains("chemaLocation");
+    if !(has(b'!') && (s.contains("<!") || s.contains("!ENTITY")))
+        && !(has(b':') && s.contains("xi:include"))
+        && !(has(b'I') && s.contains("XInclude"))
         && !schema
     {
         return None;
@@ -1575,7 +1579,8 @@ pub fn mod_proxy_unix(s: &str) -> Option<ClassFound> {
 
 /// LDAP filter injection: a value that closes a filter and opens another.
 pub fn ldap(s: &str) -> Option<ClassFound> {
-    if !s.contains(")(") && !s.contains("*)") {
+    // Both needles hold a `)`: without one, only the break is left to judge.
+    if memchr::memchr(b')', s.as_bytes()).is_none() || !s.contains(")(") && !s.contains("*)") {
         return ldap_break(s);
     }
     let b = s.as_bytes();
@@ -1661,6 +1666,7 @@ fn ldap_break(s: &str) -> Option<ClassFound> {
 
 /// Server-side includes.
 pub fn ssi(s: &str) -> Option<ClassFound> {
+    memchr::memchr(b'<', s.as_bytes())?;
     let at = s.find("<!--#")?;
     let d = s.get(at + 5..).unwrap_or("").to_ascii_lowercase();
     [
@@ -1724,13 +1730,16 @@ pub fn deser(s: &str) -> Option<ClassFound> {
     {
         return Some(("deser", "deser.php", 0.7));
     }
-    let lower = t.to_ascii_lowercase();
-    if lower.contains("!!python/object")
-        || lower.contains("!!javax.")
-        || lower.contains("!!java.")
-        || lower.contains("!ruby/object")
-    {
-        return Some(("deser", "deser.yaml", 0.9));
+    // Every YAML tag below starts with `!`: no lower-cased copy without one.
+    if memchr::memchr(b'!', b).is_some() {
+        let lower = t.to_ascii_lowercase();
+        if lower.contains("!!python/object")
+            || lower.contains("!!javax.")
+            || lower.contains("!!java.")
+            || lower.contains("!ruby/object")
+        {
+            return Some(("deser", "deser.yaml", 0.9));
+        }
     }
     if t.starts_with("cos\nsystem")
         || t.starts_with("cposix\nsystem")
@@ -1744,7 +1753,9 @@ pub fn deser(s: &str) -> Option<ClassFound> {
 
 /// Prototype pollution in keys or values.
 pub fn proto(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
-    if !s.contains("__proto__") && !s.contains("prototype") {
+    // Both needles hold `proto`: one byte search for it first (most
+    // values and names have no `p` followed by `roto`).
+    if !has_proto(s.as_bytes()) || !s.contains("__proto__") && !s.contains("prototype") {
         return None;
     }
     let lower = s.to_ascii_lowercase();
@@ -1766,6 +1777,12 @@ pub fn proto(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         return Some(("proto", "proto.pollution", 0.85));
     }
     None
+}
+
+/// Whether `b` contains `proto` (case-sensitive): what both of
+/// [`proto`]'s needles, `__proto__` and `prototype`, contain.
+fn has_proto(b: &[u8]) -> bool {
+    memchr::memchr_iter(b'p', b).any(|at| b.get(at + 1..at + 5) == Some(b"roto"))
 }
 
 const REDIRECT_PARAMS: &[&str] = &[
@@ -3156,6 +3173,54 @@ pub fn code(s: &str) -> Option<ClassFound> {
     if !s.contains(['(', '.', '`', '[', '$']) && !s.contains("__") {
         return None;
     }
+    if !CODE_MARKERS.as_ref().is_none_or(|ac| ac.is_match(s)) {
+        return None;
+    }
+    code_marked(s)
+}
+
+/// Strings one of which every finding of [`code`] (and [`js_code`]) has in
+/// its lower-cased value, so a value with none of them (ASCII case folded)
+/// is not copied and searched a needle at a time: the float's digits, the
+/// Node function markers, every needle or the word each needle opens with
+/// (`process` for `child_process` and `process.*`, `require` for
+/// `require(`/`require.main`/`require[`, `module`, `constructor`, `kernel.`),
+/// the flight reference's names, `new date`, and the statements js_code
+/// reads off the start (`while`, `for`, `@{`, `console`, `global` holds
+/// `process`). `tests::code_markers` checks a value for every return.
+static CODE_MARKERS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build([
+            "2.225073858507201",
+            "_$$nd_func$$_",
+            "__js_function",
+            "constructor",
+            "require",
+            "module",
+            "prototype",
+            "__proto__",
+            "new date",
+            "while",
+            "for",
+            "@{",
+            "process",
+            "console",
+            "__import__(",
+            "os.system(",
+            "os.popen(",
+            "subprocess.",
+            "exec(compile(",
+            "kernel.",
+            "io.popen",
+            "%x(",
+            "getruntime().exec",
+        ])
+        .ok()
+});
+
+/// [`code`] past its marker gate.
+fn code_marked(s: &str) -> Option<ClassFound> {
     let lower = s.to_ascii_lowercase();
     // The float that hangs PHP's and Java's parsers (2.2250738585072011e-308).
     if lower.trim_start().starts_with("2.225073858507201") {
@@ -4623,6 +4688,98 @@ mod tests {
             "https://en.wikipedia.org/wiki/Unix",
         ] {
             assert_eq!(mod_proxy_unix(b), None, "flagged {b:?}");
+        }
+    }
+
+    /// `has_proto` lets through every value `proto` reads further: the
+    /// ones with `__proto__` or `prototype` (case-sensitive, as `proto`'s
+    /// own test).
+    #[test]
+    fn proto_byte_gate() {
+        for v in [
+            "",
+            "p",
+            "proto",
+            "prot",
+            "__proto__[x]",
+            "a.prototype.b",
+            "ppproto",
+            "PROTOTYPE",
+            "__PROTO__",
+            "protocol",
+            "xprotoy",
+            "pppp",
+            "prototyp",
+            "_proto_",
+            "constructor[prototype]",
+        ] {
+            let needles = v.contains("__proto__") || v.contains("prototype");
+            assert!(!needles || has_proto(v.as_bytes()), "{v:?}");
+            assert_eq!(has_proto(v.as_bytes()), v.contains("proto"), "{v:?}");
+        }
+    }
+
+    /// A value for every return of `code` and `js_code`: each passes the
+    /// marker gate and is found, in any letter case, as it is past the gate.
+    #[test]
+    fn code_markers() {
+        for v in [
+            "2.2250738585072011e-308",
+            "_$$ND_FUNC$$_function(){}",
+            "{\"__js_function\":\"x\"}",
+            "this.constructor.constructor('x')()",
+            "[\"constructor\"][\"constructor\"]('x')()",
+            "require.main.require('x')",
+            "module.constructor._load('x')",
+            "module.exports={a:1}",
+            "\"$1:constructor:constructor\"",
+            "\"$7:Module:prototype\"",
+            "\"$3:__proto__:then\"",
+            "var a=new Date();do{b=new Date();}while(b-a<20000)",
+            "while(new Date);",
+            "@{ [ system 'id' ] }",
+            "process.env.SECRET",
+            "process['env']",
+            "require['cache']",
+            "global.process.exit()",
+            "globalThis.process.exit()",
+            "console.log(1)",
+            "console[\"log\"](1)",
+            "for(;;)",
+            "while(1);",
+            "require('child_process').exec('id')",
+            "process.mainModule.require('x')",
+            "process.binding('spawn_sync')",
+            "__import__('os').system('id')",
+            "os.system('id')",
+            "os.popen('id').read()",
+            "subprocess.call('id')",
+            "exec(compile('x','a','exec'))",
+            "Kernel.exec('id')",
+            "IO.popen('id')",
+            "Kernel.open('|id')",
+            "%x(id)",
+            "@{[ `id` ]}",
+            "Process.spawn('id')",
+            "Runtime.getRuntime().exec('id')",
+        ] {
+            for v in [v.to_string(), v.to_ascii_uppercase()] {
+                let marked = CODE_MARKERS.as_ref().is_none_or(|ac| ac.is_match(&v));
+                assert!(marked, "{v:?} passes the gate");
+                assert_eq!(code(&v), code_marked(&v), "{v:?}");
+            }
+            assert!(code(v).is_some(), "{v:?} is found");
+        }
+        for v in [
+            "Mozilla/5.0 (X11; Linux x86_64; rv:125.0)",
+            "12 O'Connell St.",
+            "f(x)",
+        ] {
+            assert!(
+                !CODE_MARKERS.as_ref().is_none_or(|ac| ac.is_match(v)),
+                "{v:?}"
+            );
+            assert_eq!(code_marked(v), None, "{v:?}");
         }
     }
 }
