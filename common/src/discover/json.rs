@@ -4,13 +4,21 @@
 //! would give them (object members sorted by key, a repeated key keeping its
 //! last value), but none of the `String`s, maps and vectors a `Value` would
 //! allocate per document. [`Doc`] is a pre-order tape of nodes with string
-//! text in one arena and each object's members in key order; its buffers are
-//! kept between documents, so a warm `Doc` parses without allocating. Its
-//! parser is a hand-written single pass that accepts exactly what
-//! `serde_json::from_slice::<Value>` accepts (grammar, whitespace, escapes,
-//! surrogate pairs, UTF-8, nesting limit, numbers that overflow to floats;
-//! the tests compare the two on generated documents), and nothing it holds
-//! outgrows the body it came from.
+//! text in one arena (a copy of the body, where a string without escapes
+//! stands, then the unescaped ones) and each object's members in key order;
+//! its buffers are kept between documents, so a warm `Doc` parses without
+//! allocating. Its parser is a hand-written single pass that accepts exactly
+//! what `serde_json::from_slice::<Value>` accepts (grammar, whitespace,
+//! escapes, surrogate pairs, UTF-8, nesting limit, numbers that overflow to
+//! floats; the tests compare the two on generated documents), and nothing it
+//! holds outgrows twice the body it came from.
+//!
+//! Bodies of one API mostly repeat a layout: the same bytes but for the
+//! values. A thread keeps the layouts of its last few documents
+//! (`Skeleton`); a body that matches one is filled in from it, its
+//! scalars read in place, without a parse — the same tape the parser would
+//! make (tests hold the two together on generated bodies). The layout's
+//! number ([`Val::layout`]) lets a schema observe it by a plan.
 
 use std::ops::Range;
 
@@ -165,13 +173,26 @@ impl Doc {
 
     /// Works out [`values::string_facts`] of every string now, so that
     /// [`Val::string_facts`] only looks them up.
+    ///
+    /// A document filled from a layout takes the facts of each string that
+    /// has the text it had in the layout's last document.
     pub fn cache_string_facts(&mut self) {
         let mut facts = std::mem::take(&mut self.facts);
         facts.clear();
-        facts.extend(self.nodes.iter().map(|n| match &n.kind {
-            Kind::Str(r) => Some(values::string_facts(self.str(r))),
-            _ => None,
-        }));
+        let reused = self.layout != 0
+            && SKELETONS.with(|s| match s.borrow_mut().list.first_mut() {
+                Some(sk) if sk.id == self.layout => {
+                    sk.string_facts(self, &mut facts);
+                    true
+                }
+                _ => false,
+            });
+        if !reused {
+            facts.extend(self.nodes.iter().map(|n| match &n.kind {
+                Kind::Str(r) => Some(values::string_facts(self.str(r))),
+                _ => None,
+            }));
+        }
         self.facts = facts;
     }
 
@@ -390,6 +411,13 @@ struct Skeleton {
     /// For each member, how many slots come before its key (its text
     /// moves with the lengths of those).
     gaps: Vec<u32>,
+    /// The first bytes of the body before the first slot, and which of
+    /// the eight count: a quick look before the comparison.
+    head: u64,
+    head_mask: u64,
+    /// By slot: the text of the last document's string there, and its
+    /// facts once worked out ([`Doc::cache_string_facts`]).
+    last: Vec<(String, Option<StrFacts>)>,
 }
 
 /// One scalar of a [`Skeleton`]: its span in the body and its node.
@@ -513,6 +541,13 @@ impl Skeleton {
         self.nodes.extend_from_slice(&doc.nodes);
         self.members.clear();
         self.members.extend_from_slice(&doc.members);
+        let lead = self.slots.first().map_or(bytes.len(), |s| s.start as usize);
+        let n = lead.min(8);
+        self.head = head_of(bytes);
+        self.head_mask = u64::MAX.checked_shl(8 * (8 - n as u32)).unwrap_or(0);
+        self.head &= self.head_mask;
+        self.last.clear();
+        self.last.resize(self.slots.len(), (String::new(), None));
         self.gaps.clear();
         let slots = &self.slots;
         self.gaps.extend(
@@ -533,6 +568,9 @@ impl Skeleton {
         shifts: &mut Vec<i64>,
         spans: &mut Vec<(u32, u32, u64)>,
     ) -> bool {
+        if head_of(bytes) & self.head_mask != self.head {
+            return false;
+        }
         shifts.clear();
         spans.clear();
         let mut at = 0;
@@ -541,7 +579,7 @@ impl Skeleton {
             let Some(lit) = self.body.get(from..slot.start as usize) else {
                 return false;
             };
-            if bytes.get(at..at + lit.len()) != Some(lit) {
+            if !bytes.get(at..at + lit.len()).is_some_and(|b| same(b, lit)) {
                 return false;
             }
             shifts.push(at as i64 - from as i64);
@@ -555,6 +593,10 @@ impl Skeleton {
                         _ => return false,
                     }
                     0
+                }
+                SlotKind::UInt if let Some((n, len)) = plain_uint(bytes, at) => {
+                    at += len;
+                    n
                 }
                 kind => {
                     let mut p = Parser {
@@ -581,6 +623,35 @@ impl Skeleton {
         self.body.get(from..) == bytes.get(at..)
     }
 
+    /// [`Doc::cache_string_facts`] of `doc`, filled from this layout, into
+    /// `facts`: a string with the text the last one in its slot had
+    /// takes its facts.
+    fn string_facts(&mut self, doc: &Doc, facts: &mut Vec<Option<StrFacts>>) {
+        facts.resize(doc.nodes.len(), None);
+        for (slot, last) in self.slots.iter().zip(&mut self.last) {
+            let Some(Node {
+                kind: Kind::Str(r), ..
+            }) = doc.nodes.get(slot.node as usize)
+            else {
+                continue;
+            };
+            let text = doc.str(r);
+            let f = match last {
+                (t, Some(f)) if t == text => *f,
+                _ => {
+                    let f = values::string_facts(text);
+                    last.0.clear();
+                    last.0.push_str(text);
+                    last.1 = Some(f);
+                    f
+                }
+            };
+            if let Some(to) = facts.get_mut(slot.node as usize) {
+                *to = Some(f);
+            }
+        }
+    }
+
     /// Makes the tape of the body [`Skeleton::matches`] accepted.
     fn fill(&self, doc: &mut Doc, shifts: &[i64], spans: &[(u32, u32, u64)]) -> bool {
         doc.nodes.extend_from_slice(&self.nodes);
@@ -605,6 +676,51 @@ impl Skeleton {
         }
         true
     }
+}
+
+/// The first eight bytes of `b` as a big-endian number (zero-padded).
+fn head_of(b: &[u8]) -> u64 {
+    key_prefix(b)
+}
+
+/// `a == b`, eight bytes at a time (literal runs are short: no call).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut x = a.chunks_exact(8);
+    let mut y = b.chunks_exact(8);
+    let word = |c: &[u8]| c.try_into().map_or(0, u64::from_le_bytes);
+    for (p, q) in (&mut x).zip(&mut y) {
+        if word(p) != word(q) {
+            return false;
+        }
+    }
+    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
+}
+
+/// An unsigned integer at `at` with nothing after its digits that would
+/// make it another kind of number (`.`, `e`, `E`): its value and length.
+/// Up to 19 digits (always a `u64`) and no leading zero, else `None` (the
+/// parser decides).
+fn plain_uint(bytes: &[u8], at: usize) -> Option<(u64, usize)> {
+    let rest = bytes.get(at..)?;
+    let len = rest
+        .iter()
+        .take(20)
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(rest.len().min(20));
+    if len == 0 || len > 19 || (len > 1 && rest.first() == Some(&b'0')) {
+        return None;
+    }
+    if matches!(rest.get(len), Some(b'.' | b'e' | b'E')) {
+        return None;
+    }
+    let n = rest
+        .get(..len)?
+        .iter()
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    Some((n, len))
 }
 
 /// Containers open at once at most: `serde_json`'s recursion limit (it
@@ -1064,6 +1180,16 @@ pub(super) mod tests {
         }
     }
 
+    /// Every string's cached facts are its facts.
+    fn facts_hold(v: Val<'_>) {
+        match v.shape() {
+            Shape::Str(s) => assert_eq!(v.string_facts(s), values::string_facts(s), "{s:?}"),
+            Shape::Array(items) => items.for_each(facts_hold),
+            Shape::Object(m) => m.for_each(|(_, v)| facts_hold(v)),
+            _ => {}
+        }
+    }
+
     /// Leaves and fragments that sit on the edges of the grammar.
     const PIECES: &[&str] = &[
         "0",
@@ -1329,6 +1455,9 @@ pub(super) mod tests {
                     "\"\"",
                     "\"a\"",
                     "\"longer text\"",
+                    "\"a@example.com\"",
+                    "\"b@example.org\"",
+                    "\"2024-05-01T11:00:00Z\"",
                     "\"é 中\"",
                     "\"x\\\"y\"",
                     "\"\\u00e9\"",
@@ -1418,6 +1547,10 @@ pub(super) mod tests {
                     let mut text = String::new();
                     render(&t, leaves, &mut 0, &mut text);
                     same_as_serde_json(&mut doc, text.as_bytes());
+                    doc.cache_string_facts();
+                    if let Some(root) = doc.root() {
+                        facts_hold(root);
+                    }
                     text.push_str(ws);
                     same_as_serde_json(&mut doc, text.as_bytes());
                 }
