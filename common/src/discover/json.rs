@@ -173,26 +173,13 @@ impl Doc {
 
     /// Works out [`values::string_facts`] of every string now, so that
     /// [`Val::string_facts`] only looks them up.
-    ///
-    /// A document filled from a layout takes the facts of each string that
-    /// has the text it had in the layout's last document.
     pub fn cache_string_facts(&mut self) {
         let mut facts = std::mem::take(&mut self.facts);
         facts.clear();
-        let reused = self.layout != 0
-            && SKELETONS.with(|s| match s.borrow_mut().list.first_mut() {
-                Some(sk) if sk.id == self.layout => {
-                    sk.string_facts(self, &mut facts);
-                    true
-                }
-                _ => false,
-            });
-        if !reused {
-            facts.extend(self.nodes.iter().map(|n| match &n.kind {
-                Kind::Str(r) => Some(values::string_facts(self.str(r))),
-                _ => None,
-            }));
-        }
+        facts.extend(self.nodes.iter().map(|n| match &n.kind {
+            Kind::Str(r) => Some(values::string_facts(self.str(r))),
+            _ => None,
+        }));
         self.facts = facts;
     }
 
@@ -415,9 +402,8 @@ struct Skeleton {
     /// the eight count: a quick look before the comparison.
     head: u64,
     head_mask: u64,
-    /// By slot: the text of the last document's string there, and its
-    /// facts once worked out ([`Doc::cache_string_facts`]).
-    last: Vec<(String, Option<StrFacts>)>,
+    /// When it last filled or was learned ([`Skeletons::clock`]).
+    used: u64,
 }
 
 /// One scalar of a [`Skeleton`]: its span in the body and its node.
@@ -437,7 +423,7 @@ enum SlotKind {
     Float,
 }
 
-/// The skeletons of a thread, most recently used first. Bounded in number
+/// The skeletons of a thread, the least recently used replaced. Bounded in number
 /// and in size (a skeleton holds one small body), so a flood of distinct
 /// layouts only misses; a miss costs a comparison of the first bytes with
 /// each layout, and the layout of the body that missed replaces the least
@@ -450,6 +436,8 @@ struct Skeletons {
     shifts: Vec<i64>,
     /// The new scalars: span and, for an unsigned integer, its value.
     spans: Vec<(u32, u32, u64)>,
+    /// Documents seen: the least recently used layout is replaced.
+    clock: u64,
 }
 
 impl Skeletons {
@@ -465,23 +453,21 @@ impl Skeletons {
             list,
             shifts,
             spans,
+            clock,
         } = self;
-        let Some(i) = list
-            .iter()
-            .position(|s| s.matches(doc, bytes, text, shifts, spans))
+        *clock += 1;
+        let Some(s) = list
+            .iter_mut()
+            .find(|s| s.matches(doc, bytes, text, shifts, spans))
         else {
             return false;
         };
-        if let Some(used) = list.get_mut(..=i) {
-            used.rotate_right(1);
+        s.used = *clock;
+        if !s.fill(doc, shifts, spans) {
+            return false;
         }
-        match list.first() {
-            Some(s) if s.fill(doc, shifts, spans) => {
-                doc.layout = s.id;
-                true
-            }
-            _ => false,
-        }
+        doc.layout = s.id;
+        true
     }
 
     /// Keeps the layout of `doc`, just parsed from `bytes` in full, and
@@ -490,18 +476,21 @@ impl Skeletons {
         if doc.escaped || bytes.len() > Self::MAX_BYTES || doc.nodes.len() > Self::MAX_NODES {
             return 0;
         }
-        let mut sk = if self.list.len() < Self::MAX {
-            Skeleton::default()
-        } else {
-            self.list.pop().unwrap_or_default()
+        if self.list.len() < Self::MAX {
+            self.list.push(Skeleton::default());
+        }
+        // A slot never used (id 0) first, else the least recently used.
+        let Some(sk) = self.list.iter_mut().min_by_key(|s| (s.id != 0, s.used)) else {
+            return 0;
         };
+        sk.used = self.clock;
         if !sk.learn(doc, bytes) {
+            // Not a layout: the slot holds none.
+            sk.id = 0;
             return 0;
         }
         sk.id = NEXT_LAYOUT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let id = sk.id;
-        self.list.insert(0, sk);
-        id
+        sk.id
     }
 }
 
@@ -546,8 +535,6 @@ impl Skeleton {
         self.head = head_of(bytes);
         self.head_mask = u64::MAX.checked_shl(8 * (8 - n as u32)).unwrap_or(0);
         self.head &= self.head_mask;
-        self.last.clear();
-        self.last.resize(self.slots.len(), (String::new(), None));
         self.gaps.clear();
         let slots = &self.slots;
         self.gaps.extend(
@@ -568,7 +555,7 @@ impl Skeleton {
         shifts: &mut Vec<i64>,
         spans: &mut Vec<(u32, u32, u64)>,
     ) -> bool {
-        if head_of(bytes) & self.head_mask != self.head {
+        if self.id == 0 || head_of(bytes) & self.head_mask != self.head {
             return false;
         }
         shifts.clear();
@@ -621,35 +608,6 @@ impl Skeleton {
         }
         shifts.push(at as i64 - from as i64);
         self.body.get(from..) == bytes.get(at..)
-    }
-
-    /// [`Doc::cache_string_facts`] of `doc`, filled from this layout, into
-    /// `facts`: a string with the text the last one in its slot had
-    /// takes its facts.
-    fn string_facts(&mut self, doc: &Doc, facts: &mut Vec<Option<StrFacts>>) {
-        facts.resize(doc.nodes.len(), None);
-        for (slot, last) in self.slots.iter().zip(&mut self.last) {
-            let Some(Node {
-                kind: Kind::Str(r), ..
-            }) = doc.nodes.get(slot.node as usize)
-            else {
-                continue;
-            };
-            let text = doc.str(r);
-            let f = match last {
-                (t, Some(f)) if t == text => *f,
-                _ => {
-                    let f = values::string_facts(text);
-                    last.0.clear();
-                    last.0.push_str(text);
-                    last.1 = Some(f);
-                    f
-                }
-            };
-            if let Some(to) = facts.get_mut(slot.node as usize) {
-                *to = Some(f);
-            }
-        }
     }
 
     /// Makes the tape of the body [`Skeleton::matches`] accepted.
@@ -1339,7 +1297,8 @@ pub(super) mod tests {
     fn a_body_of_a_known_layout_is_filled_from_it() {
         // A thread of its own: its layouts start empty.
         std::thread::spawn(|| {
-            let layouts = || SKELETONS.with(|s| s.borrow().list.len());
+            let layouts =
+                || SKELETONS.with(|s| s.borrow().list.iter().filter(|s| s.id != 0).count());
             let mut doc = Doc::default();
             let a = r#"{"id":11725,"name":"user 11725","roles":["reader"],"t":1.5,"n":-3}"#;
             let b = r#"{"id":7,"name":"","roles":["a much longer role é"],"t":0.25,"n":-12}"#;
