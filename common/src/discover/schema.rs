@@ -205,10 +205,8 @@ impl Schema {
                     }
                 }
             }
-            Shape::UInt(n) => {
-                if values::is_card_number(n) {
-                    self.sensitive.insert("card_number");
-                }
+            Shape::UInt(n) if values::is_card_number(n) => {
+                self.sensitive.insert("card_number");
             }
             _ => {}
         }
