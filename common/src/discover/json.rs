@@ -4,13 +4,21 @@
 //! would give them (object members sorted by key, a repeated key keeping its
 //! last value), but none of the `String`s, maps and vectors a `Value` would
 //! allocate per document. [`Doc`] is a pre-order tape of nodes with string
-//! text in one arena and each object's members in key order; its buffers are
-//! kept between documents, so a warm `Doc` parses without allocating. Its
-//! parser is a hand-written single pass that accepts exactly what
-//! `serde_json::from_slice::<Value>` accepts (grammar, whitespace, escapes,
-//! surrogate pairs, UTF-8, nesting limit, numbers that overflow to floats;
-//! the tests compare the two on generated documents), and nothing it holds
-//! outgrows the body it came from.
+//! text in one arena (a copy of the body, where a string without escapes
+//! stands, then the unescaped ones) and each object's members in key order;
+//! its buffers are kept between documents, so a warm `Doc` parses without
+//! allocating. Its parser is a hand-written single pass that accepts exactly
+//! what `serde_json::from_slice::<Value>` accepts (grammar, whitespace,
+//! escapes, surrogate pairs, UTF-8, nesting limit, numbers that overflow to
+//! floats; the tests compare the two on generated documents), and nothing it
+//! holds outgrows twice the body it came from.
+//!
+//! Bodies of one API mostly repeat a layout: the same bytes but for the
+//! values. A thread keeps the layouts of its last few documents
+//! (`Skeleton`); a body that matches one is filled in from it, its
+//! scalars read in place, without a parse — the same tape the parser would
+//! make (tests hold the two together on generated bodies). The layout's
+//! number ([`Val::layout`]) lets a schema observe it by a plan.
 
 use std::ops::Range;
 
@@ -31,6 +39,13 @@ pub struct Doc {
     /// [`values::string_facts`] of each string node, by node, when
     /// [`Doc::cache_string_facts`] ran (a worker thread does it ahead).
     facts: Vec<Option<StrFacts>>,
+    /// Numbers of the last full parse: (node, start, end) in the body.
+    nums: Vec<(u32, u32, u32)>,
+    /// Whether the last full parse unescaped a string (its text is after
+    /// the body's in `text`).
+    escaped: bool,
+    /// The document's layout ([`Val::layout`]), 0 for none.
+    layout: u64,
 }
 
 /// A string's format and sensitive kind ([`values::string_facts`]).
@@ -85,6 +100,9 @@ impl Doc {
         self.stack.clear();
         self.text.clear();
         self.facts.clear();
+        self.nums.clear();
+        self.escaped = false;
+        self.layout = 0;
         if u32::try_from(bytes.len()).is_err() {
             return false;
         }
@@ -92,20 +110,32 @@ impl Doc {
         // sequence is either in a string, whose text must be UTF-8, or
         // outside one, where only ASCII is JSON); once the whole body is
         // checked, every string between ASCII delimiters is too.
-        let ok = match std::str::from_utf8(bytes) {
-            Ok(text) => {
-                let mut p = Parser {
-                    bytes,
-                    text,
-                    at: 0,
-                    doc: &mut *self,
-                };
-                p.value(0).is_ok() && p.skip_ws().is_none()
-            }
-            Err(_) => false,
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return false;
         };
+        // The text of every string without an escape is where it stands
+        // in the body: the body is copied once, escaped strings go after it.
+        self.text.push_str(text);
+        let ok = SKELETONS.with(|s| {
+            let mut skeletons = s.borrow_mut();
+            if skeletons.fill(self, bytes, text) {
+                return true;
+            }
+            let mut p = Parser {
+                bytes,
+                text,
+                at: 0,
+                doc: &mut *self,
+            };
+            let ok = p.value(0).is_ok() && p.skip_ws().is_none();
+            if ok {
+                self.layout = skeletons.learn(self, bytes);
+            }
+            ok
+        });
         if !ok {
             self.nodes.clear();
+            self.layout = 0;
         }
         // A huge document once should not pin its buffers forever.
         const KEEP: usize = 1 << 16;
@@ -113,6 +143,7 @@ impl Doc {
             self.nodes.shrink_to(KEEP);
             self.members.shrink_to(KEEP);
             self.stack.shrink_to(KEEP);
+            self.nums.shrink_to(KEEP);
             self.text.shrink_to(KEEP * 16);
         }
         if self.scratch.capacity() > KEEP * 16 {
@@ -125,6 +156,7 @@ impl Doc {
     pub fn clear(&mut self) {
         self.nodes.clear();
         self.facts.clear();
+        self.layout = 0;
     }
 
     /// Bytes the buffers hold (capacity): a recycled document bigger than
@@ -136,6 +168,7 @@ impl Doc {
             + self.text.capacity()
             + self.scratch.capacity()
             + self.facts.capacity() * std::mem::size_of::<Option<StrFacts>>()
+            + self.nums.capacity() * std::mem::size_of::<(u32, u32, u32)>()
     }
 
     /// Works out [`values::string_facts`] of every string now, so that
@@ -246,6 +279,15 @@ impl<'d> Val<'d> {
         }
     }
 
+    /// The layout of the document when this is its root (else `None`):
+    /// two roots with the same layout have the same tape — structure, keys
+    /// and the kind of every scalar — and differ at most in the text of
+    /// strings and the value of unsigned integers. Numbers are never
+    /// given twice, in any thread.
+    pub fn layout(&self) -> Option<u64> {
+        (self.at == 0 && self.doc.layout != 0).then_some(self.doc.layout)
+    }
+
     /// [`values::string_facts`] of this value's text `s` (cached, or worked out now).
     pub fn string_facts(&self, s: &str) -> StrFacts {
         match self.doc.facts.get(self.at as usize) {
@@ -324,6 +366,319 @@ impl<'d> Iterator for Members<'d> {
             },
         ))
     }
+}
+
+/// The next layout number, over all threads (0 is none).
+static NEXT_LAYOUT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+thread_local! {
+    /// The layouts of this thread's recent documents.
+    static SKELETONS: std::cell::RefCell<Skeletons> = std::cell::RefCell::default();
+}
+
+/// The layout of a recently parsed document: its bytes with the scalars
+/// (strings without escapes, numbers) cut out, and the tape it made.
+///
+/// A body whose bytes are the same outside those scalars, with each scalar
+/// of the same kind (a string without escapes, or a number `serde_json`
+/// holds the same way), has the same structure, keys, literals and
+/// whitespace, so the parser would make the same tape with the new scalars
+/// in it: [`Skeletons::fill`] makes that tape without parsing. API bodies
+/// of one endpoint mostly come out of one serializer, so most bodies match
+/// a layout seen a moment before.
+#[derive(Debug, Default)]
+struct Skeleton {
+    /// Its layout number ([`Val::layout`]): never given twice.
+    id: u64,
+    body: Vec<u8>,
+    /// The scalars cut out, in body order.
+    slots: Vec<Slot>,
+    nodes: Vec<Node>,
+    members: Vec<(Range<u32>, u32)>,
+    /// For each member, how many slots come before its key (its text
+    /// moves with the lengths of those).
+    gaps: Vec<u32>,
+    /// The first bytes of the body before the first slot, and which of
+    /// the eight count: a quick look before the comparison.
+    head: u64,
+    head_mask: u64,
+    /// When it last filled or was learned ([`Skeletons::clock`]).
+    used: u64,
+}
+
+/// One scalar of a [`Skeleton`]: its span in the body and its node.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    start: u32,
+    end: u32,
+    node: u32,
+    kind: SlotKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotKind {
+    Str,
+    UInt,
+    Int,
+    Float,
+}
+
+/// The skeletons of a thread, the least recently used replaced. Bounded in number
+/// and in size (a skeleton holds one small body), so a flood of distinct
+/// layouts only misses; a miss costs a comparison of the first bytes with
+/// each layout, and the layout of the body that missed replaces the least
+/// recently used one. Nothing is iterated into output: a skeleton cannot
+/// change a parse, only skip it (proven by the tests against the parser).
+#[derive(Debug, Default)]
+struct Skeletons {
+    list: Vec<Skeleton>,
+    /// Per literal run (gap between slots): new position minus old.
+    shifts: Vec<i64>,
+    /// The new scalars: span and, for an unsigned integer, its value.
+    spans: Vec<(u32, u32, u64)>,
+    /// Documents seen: the least recently used layout is replaced.
+    clock: u64,
+}
+
+impl Skeletons {
+    const MAX: usize = 16;
+    /// Bodies and tapes above these sizes are not kept as layouts.
+    const MAX_BYTES: usize = 2048;
+    const MAX_NODES: usize = 128;
+
+    /// Fills `doc` (cleared, its text holding `text`) from the first
+    /// layout `bytes` matches; false when none does.
+    fn fill(&mut self, doc: &mut Doc, bytes: &[u8], text: &str) -> bool {
+        let Skeletons {
+            list,
+            shifts,
+            spans,
+            clock,
+        } = self;
+        *clock += 1;
+        let Some(s) = list
+            .iter_mut()
+            .find(|s| s.matches(doc, bytes, text, shifts, spans))
+        else {
+            return false;
+        };
+        s.used = *clock;
+        if !s.fill(doc, shifts, spans) {
+            return false;
+        }
+        doc.layout = s.id;
+        true
+    }
+
+    /// Keeps the layout of `doc`, just parsed from `bytes` in full, and
+    /// returns its number (0 when it is not kept).
+    fn learn(&mut self, doc: &Doc, bytes: &[u8]) -> u64 {
+        if doc.escaped || bytes.len() > Self::MAX_BYTES || doc.nodes.len() > Self::MAX_NODES {
+            return 0;
+        }
+        if self.list.len() < Self::MAX {
+            self.list.push(Skeleton::default());
+        }
+        // A slot never used (id 0) first, else the least recently used.
+        let Some(sk) = self.list.iter_mut().min_by_key(|s| (s.id != 0, s.used)) else {
+            return 0;
+        };
+        sk.used = self.clock;
+        if !sk.learn(doc, bytes) {
+            // Not a layout: the slot holds none.
+            sk.id = 0;
+            return 0;
+        }
+        sk.id = NEXT_LAYOUT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        sk.id
+    }
+}
+
+impl Skeleton {
+    /// Becomes the layout of `doc`, parsed from `bytes`; false when a
+    /// number is of a kind no slot takes.
+    fn learn(&mut self, doc: &Doc, bytes: &[u8]) -> bool {
+        self.body.clear();
+        self.body.extend_from_slice(bytes);
+        self.slots.clear();
+        for (i, n) in doc.nodes.iter().enumerate() {
+            if let Kind::Str(r) = &n.kind {
+                self.slots.push(Slot {
+                    start: r.start,
+                    end: r.end,
+                    node: i as u32,
+                    kind: SlotKind::Str,
+                });
+            }
+        }
+        for &(node, start, end) in &doc.nums {
+            let kind = match doc.nodes.get(node as usize).map(|n| &n.kind) {
+                Some(Kind::UInt(_)) => SlotKind::UInt,
+                Some(Kind::Int) => SlotKind::Int,
+                Some(Kind::Float) => SlotKind::Float,
+                _ => return false,
+            };
+            self.slots.push(Slot {
+                start,
+                end,
+                node,
+                kind,
+            });
+        }
+        self.slots.sort_unstable_by_key(|s| s.start);
+        self.nodes.clear();
+        self.nodes.extend_from_slice(&doc.nodes);
+        self.members.clear();
+        self.members.extend_from_slice(&doc.members);
+        let lead = self.slots.first().map_or(bytes.len(), |s| s.start as usize);
+        let n = lead.min(8);
+        self.head = head_of(bytes);
+        self.head_mask = u64::MAX.checked_shl(8 * (8 - n as u32)).unwrap_or(0);
+        self.head &= self.head_mask;
+        self.gaps.clear();
+        let slots = &self.slots;
+        self.gaps.extend(
+            doc.members
+                .iter()
+                .map(|(k, _)| slots.partition_point(|s| s.start < k.start) as u32),
+        );
+        true
+    }
+
+    /// Whether `bytes` is this layout with other scalars: their spans into
+    /// `spans` and the literal runs' moves into `shifts`.
+    fn matches(
+        &self,
+        doc: &mut Doc,
+        bytes: &[u8],
+        text: &str,
+        shifts: &mut Vec<i64>,
+        spans: &mut Vec<(u32, u32, u64)>,
+    ) -> bool {
+        if self.id == 0 || head_of(bytes) & self.head_mask != self.head {
+            return false;
+        }
+        shifts.clear();
+        spans.clear();
+        let mut at = 0;
+        let mut from = 0;
+        for slot in &self.slots {
+            let Some(lit) = self.body.get(from..slot.start as usize) else {
+                return false;
+            };
+            if !bytes.get(at..at + lit.len()).is_some_and(|b| same(b, lit)) {
+                return false;
+            }
+            shifts.push(at as i64 - from as i64);
+            at += lit.len();
+            let start = at;
+            let value = match slot.kind {
+                SlotKind::Str => {
+                    // The closing quote starts the next literal run.
+                    match special_at(bytes, at) {
+                        Some(end) if bytes.get(end) == Some(&b'"') => at = end,
+                        _ => return false,
+                    }
+                    0
+                }
+                SlotKind::UInt if let Some((n, len)) = plain_uint(bytes, at) => {
+                    at += len;
+                    n
+                }
+                kind => {
+                    let mut p = Parser {
+                        bytes,
+                        text,
+                        at,
+                        doc: &mut *doc,
+                    };
+                    let Ok(got) = p.number() else {
+                        return false;
+                    };
+                    at = p.at;
+                    match (kind, got) {
+                        (SlotKind::UInt, Kind::UInt(n)) => n,
+                        (SlotKind::Int, Kind::Int) | (SlotKind::Float, Kind::Float) => 0,
+                        _ => return false,
+                    }
+                }
+            };
+            spans.push((start as u32, at as u32, value));
+            from = slot.end as usize;
+        }
+        shifts.push(at as i64 - from as i64);
+        self.body.get(from..) == bytes.get(at..)
+    }
+
+    /// Makes the tape of the body [`Skeleton::matches`] accepted.
+    fn fill(&self, doc: &mut Doc, shifts: &[i64], spans: &[(u32, u32, u64)]) -> bool {
+        doc.nodes.extend_from_slice(&self.nodes);
+        for (slot, &(start, end, n)) in self.slots.iter().zip(spans) {
+            if let Some(node) = doc.nodes.get_mut(slot.node as usize) {
+                match slot.kind {
+                    SlotKind::Str => node.kind = Kind::Str(start..end),
+                    SlotKind::UInt => node.kind = Kind::UInt(n),
+                    SlotKind::Int | SlotKind::Float => {}
+                }
+            }
+        }
+        for ((key, value), &gap) in self.members.iter().zip(&self.gaps) {
+            let shift = shifts.get(gap as usize).copied().unwrap_or(0);
+            let moved = |at: u32| u32::try_from(i64::from(at) + shift).ok();
+            let (Some(start), Some(end)) = (moved(key.start), moved(key.end)) else {
+                doc.nodes.clear();
+                doc.members.clear();
+                return false;
+            };
+            doc.members.push((start..end, *value));
+        }
+        true
+    }
+}
+
+/// The first eight bytes of `b` as a big-endian number (zero-padded).
+fn head_of(b: &[u8]) -> u64 {
+    key_prefix(b)
+}
+
+/// `a == b`, eight bytes at a time (literal runs are short: no call).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut x = a.chunks_exact(8);
+    let mut y = b.chunks_exact(8);
+    let word = |c: &[u8]| c.try_into().map_or(0, u64::from_le_bytes);
+    for (p, q) in (&mut x).zip(&mut y) {
+        if word(p) != word(q) {
+            return false;
+        }
+    }
+    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
+}
+
+/// An unsigned integer at `at` with nothing after its digits that would
+/// make it another kind of number (`.`, `e`, `E`): its value and length.
+/// Up to 19 digits (always a `u64`) and no leading zero, else `None` (the
+/// parser decides).
+fn plain_uint(bytes: &[u8], at: usize) -> Option<(u64, usize)> {
+    let rest = bytes.get(at..)?;
+    let len = rest
+        .iter()
+        .take(20)
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(rest.len().min(20));
+    if len == 0 || len > 19 || (len > 1 && rest.first() == Some(&b'0')) {
+        return None;
+    }
+    if matches!(rest.get(len), Some(b'.' | b'e' | b'E')) {
+        return None;
+    }
+    let n = rest
+        .get(..len)?
+        .iter()
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    Some((n, len))
 }
 
 /// Containers open at once at most: `serde_json`'s recursion limit (it
@@ -422,8 +777,10 @@ impl Parser<'_, '_> {
                 self.doc.leaf(Kind::Bool);
             }
             b'-' | b'0'..=b'9' => {
+                let start = self.at as u32;
                 let kind = self.number()?;
-                self.doc.leaf(kind);
+                let node = self.doc.leaf(kind);
+                self.doc.nums.push((node, start, self.at as u32));
             }
             b'"' => {
                 self.at += 1;
@@ -524,11 +881,10 @@ impl Parser<'_, '_> {
         let end = special_at(self.bytes, start).ok_or(Bad)?;
         if self.bytes.get(end) == Some(&b'"') {
             // No escape: the text as it stands.
-            let s = self.text.get(start..end).ok_or(Bad)?;
             self.at = end + 1;
-            let key = self.doc.push_text(s);
-            return Ok(key);
+            return Ok(start as u32..end as u32);
         }
+        self.doc.escaped = true;
         let mut buf = std::mem::take(&mut self.doc.scratch);
         buf.clear();
         let done = self.escaped(&mut buf);
@@ -692,7 +1048,7 @@ impl Parser<'_, '_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use serde_json::Value;
 
@@ -779,6 +1135,16 @@ mod tests {
                 assert_eq!(back(root), norm(&want), "{shown:?}");
             }
             Err(_) => assert!(doc.root().is_none(), "{shown:?}"),
+        }
+    }
+
+    /// Every string's cached facts are its facts.
+    fn facts_hold(v: Val<'_>) {
+        match v.shape() {
+            Shape::Str(s) => assert_eq!(v.string_facts(s), values::string_facts(s), "{s:?}"),
+            Shape::Array(items) => items.for_each(facts_hold),
+            Shape::Object(m) => m.for_each(|(_, v)| facts_hold(v)),
+            _ => {}
         }
     }
 
@@ -927,7 +1293,38 @@ mod tests {
         }
     }
 
-    mod generated {
+    #[test]
+    fn a_body_of_a_known_layout_is_filled_from_it() {
+        // A thread of its own: its layouts start empty.
+        std::thread::spawn(|| {
+            let layouts =
+                || SKELETONS.with(|s| s.borrow().list.iter().filter(|s| s.id != 0).count());
+            let mut doc = Doc::default();
+            let a = r#"{"id":11725,"name":"user 11725","roles":["reader"],"t":1.5,"n":-3}"#;
+            let b = r#"{"id":7,"name":"","roles":["a much longer role é"],"t":0.25,"n":-12}"#;
+            same_as_serde_json(&mut doc, a.as_bytes());
+            assert_eq!(layouts(), 1);
+            same_as_serde_json(&mut doc, b.as_bytes());
+            assert_eq!(layouts(), 1, "b filled from a's layout");
+            for other in [
+                // Another kind of number, an escape, another key, other space.
+                r#"{"id":-7,"name":"","roles":["x"],"t":1.5,"n":-3}"#,
+                r#"{"id":7,"name":"a\"b","roles":["x"],"t":1.5,"n":-3}"#,
+                r#"{"id":7,"nome":"","roles":["x"],"t":1.5,"n":-3}"#,
+                r#"{"id":7,"name":"" ,"roles":["x"],"t":1.5,"n":-3}"#,
+                r#"{"id":7,"name":"","roles":["x"],"t":1.5,"n":-3} x"#,
+                r#"{"id":7,"name":"","roles":["x"],"t":1.5,"n":-3"#,
+                r#"{"id":7,"name":"","roles":["x", "y"],"t":1.5,"n":-3}"#,
+            ] {
+                same_as_serde_json(&mut doc, other.as_bytes());
+            }
+            same_as_serde_json(&mut doc, a.as_bytes());
+        })
+        .join()
+        .unwrap();
+    }
+
+    pub(in crate::discover) mod generated {
         use super::*;
         use proptest::prelude::*;
 
@@ -978,6 +1375,97 @@ mod tests {
             })
         }
 
+        /// A document's structure, its leaves numbered.
+        #[derive(Debug, Clone)]
+        pub(in crate::discover) enum Tree {
+            Leaf,
+            Arr(Vec<(Tree, &'static str)>),
+            Obj(Vec<(&'static str, Tree, &'static str)>),
+        }
+
+        pub(in crate::discover) fn tree() -> impl Strategy<Value = Tree> {
+            let ws = prop::sample::select(vec!["", "", " ", "\n"]);
+            let key = prop::sample::select(vec!["a", "b", "a", "", "é", "\\u0061", "id"]);
+            Just(Tree::Leaf).prop_recursive(5, 48, 5, move |inner| {
+                prop_oneof![
+                    prop::collection::vec((inner.clone(), ws.clone()), 0..5).prop_map(Tree::Arr),
+                    prop::collection::vec((key.clone(), inner, ws.clone()), 0..5)
+                        .prop_map(Tree::Obj),
+                ]
+            })
+        }
+
+        /// Scalars, most of them of a few kinds so that two picks often agree.
+        pub(in crate::discover) fn leaves() -> impl Strategy<Value = Vec<&'static str>> {
+            prop::collection::vec(
+                prop::sample::select(vec![
+                    "0",
+                    "7",
+                    "12345",
+                    "18446744073709551615",
+                    "18446744073709551616",
+                    "-1",
+                    "-42",
+                    "-0",
+                    "1.5",
+                    "-0.25",
+                    "1e5",
+                    "2E-3",
+                    "\"\"",
+                    "\"a\"",
+                    "\"longer text\"",
+                    "\"a@example.com\"",
+                    "\"b@example.org\"",
+                    "\"2024-05-01T11:00:00Z\"",
+                    "\"é 中\"",
+                    "\"x\\\"y\"",
+                    "\"\\u00e9\"",
+                    "true",
+                    "false",
+                    "null",
+                    "01",
+                    "\"raw\ttab\"",
+                ]),
+                1..12,
+            )
+        }
+
+        pub(in crate::discover) fn render(
+            t: &Tree,
+            leaves: &[&str],
+            next: &mut usize,
+            out: &mut String,
+        ) {
+            match t {
+                Tree::Leaf => {
+                    out.push_str(leaves[*next % leaves.len()]);
+                    *next += 1;
+                }
+                Tree::Arr(items) => {
+                    out.push('[');
+                    for (i, (v, w)) in items.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        out.push_str(w);
+                        render(v, leaves, next, out);
+                    }
+                    out.push(']');
+                }
+                Tree::Obj(members) => {
+                    out.push('{');
+                    for (i, (k, v, w)) in members.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        out.push_str(&format!("{w}\"{k}\"{w}:"));
+                        render(v, leaves, next, out);
+                    }
+                    out.push('}');
+                }
+            }
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -1002,6 +1490,29 @@ mod tests {
                     _ => {}
                 }
                 same_as_serde_json(&mut Doc::default(), &b);
+            }
+
+            /// Bodies of one layout with other scalars, in turn on one
+            /// thread: each is filled from the layout of one before it
+            /// when it can be, and parses as serde_json parses it.
+            #[test]
+            fn bodies_of_one_layout_parse_as_serde_json_does(
+                t in tree(),
+                picks in prop::collection::vec(leaves(), 2..5),
+                ws in prop::sample::select(vec!["", " ", "\n"]),
+            ) {
+                let mut doc = Doc::default();
+                for leaves in &picks {
+                    let mut text = String::new();
+                    render(&t, leaves, &mut 0, &mut text);
+                    same_as_serde_json(&mut doc, text.as_bytes());
+                    doc.cache_string_facts();
+                    if let Some(root) = doc.root() {
+                        facts_hold(root);
+                    }
+                    text.push_str(ws);
+                    same_as_serde_json(&mut doc, text.as_bytes());
+                }
             }
 
             #[test]

@@ -49,11 +49,62 @@ pub struct SchemaRoot {
     nodes: usize,
     /// Properties or items left out for the budget.
     pub dropped: u64,
+    memo: Memo,
+}
+
+/// How the last document of one layout ([`Val::layout`]) was observed:
+/// for each object member in pre-order, how many properties come between
+/// the one the member before it went to and its own. Valid while the
+/// schema has the nodes it had then (every property or item made takes a
+/// node from the budget, so an unchanged count means an unchanged tree).
+/// A document of that layout has the same members and kinds everywhere,
+/// so observing it is walking the same properties: [`Schema::replay`]
+/// follows the plan instead of comparing keys.
+#[derive(Debug, Clone, Default)]
+struct Memo {
+    layout: u64,
+    nodes: usize,
+    plan: Vec<u32>,
+}
+
+/// A memo says nothing about what was seen.
+impl PartialEq for Memo {
+    fn eq(&self, _: &Memo) -> bool {
+        true
+    }
 }
 
 impl SchemaRoot {
     /// Adds one sample.
     pub fn observe(&mut self, v: Val<'_>, limits: Limits) {
+        let layout = v.layout();
+        if let Some(l) = layout {
+            let memo = &self.memo;
+            if memo.layout == l && memo.nodes == self.nodes {
+                let mut plan = memo.plan.iter();
+                if self.root.replay(v, "", 0, limits.max_depth, &mut plan) {
+                    return;
+                }
+                // Not reached: the plan fits every document of its layout.
+                self.memo.layout = 0;
+                return;
+            }
+        }
+        let before = (self.nodes, self.dropped);
+        self.observe_walking(v, limits);
+        // A document that found every property it has, within the budget,
+        // is the one to plan from.
+        if let (Some(l), true) = (layout, before == (self.nodes, self.dropped)) {
+            let memo = &mut self.memo;
+            memo.plan.clear();
+            let planned = self.root.plan(v, 0, limits.max_depth, &mut memo.plan);
+            memo.layout = if planned { l } else { 0 };
+            memo.nodes = self.nodes;
+        }
+    }
+
+    /// [`SchemaRoot::observe`] without the memo: the walk by keys.
+    fn observe_walking(&mut self, v: Val<'_>, limits: Limits) {
         let mut budget = Budget {
             nodes: &mut self.nodes,
             dropped: &mut self.dropped,
@@ -107,26 +158,6 @@ impl Schema {
         self.count += 1;
         self.types.add(v.jtype(), 1);
         match v.shape() {
-            Shape::Str(s) => {
-                let (format, sensitive) = v.string_facts(s);
-                if let Some(f) = format {
-                    *self.formats.entry(f).or_default() += 1;
-                }
-                if let Some(k) = sensitive {
-                    self.sensitive.insert(k);
-                }
-                if !s.is_empty() && !self.name_checked {
-                    self.name_checked = true;
-                    if let Some(k) = values::sensitive_name(name) {
-                        self.sensitive.insert(k);
-                    }
-                }
-            }
-            Shape::UInt(n) => {
-                if values::is_card_number(n) {
-                    self.sensitive.insert("card_number");
-                }
-            }
             Shape::Object(members) => {
                 if depth >= budget.limits.max_depth {
                     self.cut |= !members.is_empty();
@@ -152,7 +183,116 @@ impl Schema {
                     }
                 }
             }
-            Shape::Null | Shape::Bool | Shape::Int | Shape::Float => {}
+            leaf => self.observe_leaf(v, leaf, name),
+        }
+    }
+
+    /// What a scalar adds beyond its count and type.
+    fn observe_leaf(&mut self, v: Val<'_>, leaf: Shape<'_>, name: &str) {
+        match leaf {
+            Shape::Str(s) => {
+                let (format, sensitive) = v.string_facts(s);
+                if let Some(f) = format {
+                    *self.formats.entry(f).or_default() += 1;
+                }
+                if let Some(k) = sensitive {
+                    self.sensitive.insert(k);
+                }
+                if !s.is_empty() && !self.name_checked {
+                    self.name_checked = true;
+                    if let Some(k) = values::sensitive_name(name) {
+                        self.sensitive.insert(k);
+                    }
+                }
+            }
+            Shape::UInt(n) if values::is_card_number(n) => {
+                self.sensitive.insert("card_number");
+            }
+            _ => {}
+        }
+    }
+
+    /// [`Schema::observe`] of a document whose layout `plan` was made for
+    /// ([`Memo`]): the same updates, the properties found by position.
+    /// False only if the plan does not fit (then part of the sample was
+    /// counted; the memo's rule keeps that from happening).
+    fn replay(
+        &mut self,
+        v: Val<'_>,
+        name: &str,
+        depth: usize,
+        max_depth: usize,
+        plan: &mut std::slice::Iter<'_, u32>,
+    ) -> bool {
+        self.count += 1;
+        self.types.add(v.jtype(), 1);
+        match v.shape() {
+            Shape::Object(members) => {
+                if depth >= max_depth {
+                    return true;
+                }
+                let mut props = self.props.values_mut();
+                for (k, child) in members {
+                    let Some(slot) = plan.next().and_then(|&skip| props.nth(skip as usize)) else {
+                        return false;
+                    };
+                    if !slot.replay(child, k, depth + 1, max_depth, plan) {
+                        return false;
+                    }
+                }
+                true
+            }
+            Shape::Array(mut items) => {
+                if depth >= max_depth || items.is_empty() {
+                    return true;
+                }
+                let Some(slot) = self.items.as_deref_mut() else {
+                    return false;
+                };
+                items.all(|child| slot.replay(child, name, depth + 1, max_depth, plan))
+            }
+            leaf => {
+                self.observe_leaf(v, leaf, name);
+                true
+            }
+        }
+    }
+
+    /// The [`Memo`] plan of `v`, already observed: false when a member or
+    /// item has no node here (it was left out for the budget).
+    fn plan(&self, v: Val<'_>, depth: usize, max_depth: usize, out: &mut Vec<u32>) -> bool {
+        match v.shape() {
+            Shape::Object(members) => {
+                if depth >= max_depth {
+                    return true;
+                }
+                let mut props = self.props.iter();
+                for (k, child) in members {
+                    let mut skip = 0u32;
+                    let slot = loop {
+                        match props.next() {
+                            Some((pk, slot)) if pk == k => break slot,
+                            Some(_) => skip += 1,
+                            None => return false,
+                        }
+                    };
+                    out.push(skip);
+                    if !slot.plan(child, depth + 1, max_depth, out) {
+                        return false;
+                    }
+                }
+                true
+            }
+            Shape::Array(mut items) => {
+                if depth >= max_depth || items.is_empty() {
+                    return true;
+                }
+                let Some(slot) = self.items.as_deref() else {
+                    return false;
+                };
+                items.all(|child| slot.plan(child, depth + 1, max_depth, out))
+            }
+            _ => true,
         }
     }
 
@@ -412,6 +552,65 @@ mod tests {
             r#"{"properties":{"a":{"properties":{"x":{"type":"integer"}},"required":["x"],"type":["integer","object"]},"b":{"type":"integer"},"c":{"type":["integer","object"],"x-tapwatch-truncated":true}},"required":["a","c"],"type":"object","x-tapwatch-truncated":true}"#
         );
         assert_eq!(s.dropped, 2);
+    }
+
+    mod generated {
+        use super::super::super::json::tests::generated::{leaves, render, tree};
+        use super::super::super::json::Doc;
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            /// Documents of a few layouts, observed by plan where the memo
+            /// has one, make the schema the walk by keys makes.
+            #[test]
+            fn observing_by_plan_is_observing_by_keys(
+                trees in prop::collection::vec(tree(), 1..4),
+                picks in prop::collection::vec((0..4usize, leaves(), any::<bool>()), 1..24),
+                max_nodes in 1..40usize,
+                max_depth in 1..6usize,
+            ) {
+                let limits = Limits { max_depth, max_nodes };
+                let mut by_plan = SchemaRoot::default();
+                let mut by_keys = SchemaRoot::default();
+                let mut doc = Doc::default();
+                for (t, leaves, facts) in &picks {
+                    let mut text = String::new();
+                    render(&trees[t % trees.len()], leaves, &mut 0, &mut text);
+                    if !doc.parse(text.as_bytes()) {
+                        continue;
+                    }
+                    if *facts {
+                        doc.cache_string_facts();
+                    }
+                    let root = doc.root().expect("a root");
+                    by_plan.observe(root, limits);
+                    by_keys.observe_walking(root, limits);
+                    prop_assert_eq!(&by_plan, &by_keys);
+                    prop_assert_eq!(by_plan.render(), by_keys.render());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn same_layout_is_observed_by_plan() {
+        let mut s = SchemaRoot::default();
+        let mut doc = super::super::json::Doc::default();
+        for text in [
+            r#"{"id":1,"tags":["x"],"o":{"a":"b"}}"#,
+            r#"{"id":2,"tags":["yy"],"o":{"a":"c@example.com"}}"#,
+            r#"{"id":3,"tags":["z"],"o":{"a":""}}"#,
+        ] {
+            assert!(doc.parse(text.as_bytes()));
+            s.observe(doc.root().unwrap(), LIMITS);
+        }
+        assert_ne!(s.memo.layout, 0, "planned after the second document");
+        assert_eq!(s.memo.plan, [0, 0, 0, 0]);
+        let o = &s.root.props["o"].props["a"];
+        assert_eq!((o.count, o.formats.get("email")), (3, Some(&1)));
     }
 
     #[test]
