@@ -2400,8 +2400,44 @@ pub fn js_marker_word(s: &str) -> Option<ClassFound> {
     .then_some(("deser", "deser.node_function", 0.85))
 }
 
+/// Bytes one of which every return of [`php`] needs in the value (but an
+/// upload name's): `<` (the `<?` open and short tags), `$` (superglobals,
+/// variable calls and variable variables), `(` (every function call, whole
+/// call and `(`-called expression), `[` (a `[system][0]` callee), `]` and `}`
+/// (the `[php]`/`{php}` block tags), `=` (php.ini directives and settings,
+/// which split at `=`). Lower-casing changes none of these bytes.
+const PHP_GATE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    let set = b"<$([]}=";
+    while i < set.len() {
+        t[set[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// Whether [`php`] may return anything for `s` at `cx`: a file-name point
+/// (an upload name is judged whatever its bytes), or a byte of [`PHP_GATE`].
+fn php_may(s: &str, cx: &Ctx<'_>) -> bool {
+    php_upload_point(cx) || s.bytes().any(|c| PHP_GATE[usize::from(c)])
+}
+
+/// Whether `cx` is a point whose value names an uploaded file.
+fn php_upload_point(cx: &Ctx<'_>) -> bool {
+    cx.kind == Kind::Filename || cx.kind == Kind::Header && filename_header(cx.name)
+}
+
 /// PHP code injection.
 pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
+    if !php_may(s, cx) {
+        return None;
+    }
+    php_ungated(s, cx)
+}
+
+/// [`php`] without its byte gate (the tests hold the two together).
+fn php_ungated(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     let lower = s.to_ascii_lowercase();
     if lower.contains("<?php")
         || lower.contains("<?=")
@@ -2422,7 +2458,7 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             return Some(f);
         }
     }
-    if cx.kind == Kind::Filename || cx.kind == Kind::Header && filename_header(cx.name) {
+    if php_upload_point(cx) {
         if let Some(f) = upload_name(&lower) {
             return Some(f);
         }
@@ -4780,6 +4816,130 @@ mod tests {
                 "{v:?}"
             );
             assert_eq!(code_marked(v), None, "{v:?}");
+        }
+    }
+
+    /// Pieces of every way [`php`] returns, and of near misses: glued at
+    /// random they reach each return from many sides.
+    const PHP_PIECES: &[&str] = &[
+        "<?php",
+        "<?",
+        "<?=",
+        "<?xml",
+        " :echo 1;",
+        "$_get",
+        "$globals",
+        "$a",
+        "${'a'}",
+        "$$b",
+        "(",
+        ")",
+        "system",
+        "exec",
+        "'sys'",
+        ".",
+        "'tem'",
+        "[system][0]",
+        "[",
+        "]",
+        "{php}",
+        "{",
+        "}",
+        "[php]",
+        "[/php]",
+        "echo ",
+        "memory_limit",
+        "=",
+        "512m",
+        "allow_url_include",
+        "on",
+        "opcache.jit",
+        "file",
+        ".php",
+        ".phar",
+        "sess_0123456789abcdef",
+        ".htaccess",
+        "id_rsa",
+        "wp-config",
+        "call_user_func",
+        "posix_getpwuid",
+        "phpinfo",
+        "/*c*/",
+        " ",
+        "\t",
+        "'",
+        "\"",
+        ";",
+        "a",
+        "x1",
+        "\\x73",
+        "->",
+        "@",
+        "`",
+        "0",
+    ];
+
+    #[test]
+    fn php_gate_passes_every_return() {
+        let value = cx(Kind::Value, "query.q");
+        let file = cx(Kind::Filename, "body.multipart.f.filename");
+        let header = cx(Kind::Header, "header.X-Filename");
+        // One value per way `php` returns: each has a gate byte, or is an
+        // upload name on a file-name point.
+        for (v, c) in [
+            ("<?php echo 1;", &value),
+            ("<?xml :echo 1;", &value),
+            ("x <?", &value),
+            ("{php}echo 1;{/php}", &value),
+            ("[php]echo 1;[/php]", &value),
+            ("$_GET", &value),
+            ("$a('id')", &value),
+            ("${'a'}", &value),
+            ("(system)('id')", &value),
+            ("[system][0](ls);", &value),
+            ("allow_url_include=1", &value),
+            ("memory_limit = 512M", &value),
+            ("opcache.jit=on", &value),
+            ("system('id')", &value),
+            ("phpinfo()", &value),
+            ("FOOcall_user_func()", &value),
+            ("shell.php", &file),
+            ("shell.php", &header),
+            (".htaccess", &file),
+            ("id_rsa", &file),
+            ("sess_0123456789abcdef", &file),
+        ] {
+            assert!(php_ungated(v, c).is_some(), "no longer a hit: {v:?}");
+            assert!(php_may(v, c), "gate refuses {v:?}");
+            assert_eq!(php(v, c), php_ungated(v, c), "{v:?}");
+        }
+        // Values without a gate byte, off file-name points, skip the checks.
+        for v in [
+            "shell.php",
+            "system 'id'",
+            "echo hello; ls",
+            "a.b.c",
+            "phpinfo",
+        ] {
+            assert!(!php_may(v, &value), "{v:?}");
+            assert_eq!(php(v, &value), None, "{v:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn php_gate_agrees_with_the_checks(
+            picks in proptest::collection::vec(0..PHP_PIECES.len(), 1..8),
+        ) {
+            let v: String = picks.iter().filter_map(|&i| PHP_PIECES.get(i).copied()).collect();
+            for c in [
+                cx(Kind::Value, "query.q"),
+                cx(Kind::Filename, "body.multipart.f.filename"),
+                cx(Kind::Header, "header.X-Filename"),
+                cx(Kind::Header, "header.User-Agent"),
+            ] {
+                proptest::prop_assert_eq!(php(&v, &c), php_ungated(&v, &c), "{:?}", v);
+            }
         }
     }
 }
