@@ -2942,17 +2942,29 @@ static B64_GADGETS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
 static JAVA_MARKERS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
-        .build([
-            "classloader",
-            "#_memberaccess",
-            "@ognlcontext",
-            "#context[",
-            "ognl.",
-            "(java.",
-            ".getclass()",
-            ".forname(",
-            "getruntime()",
-        ])
+        .build(JAVA_MARKER_NEEDLES)
+        .ok()
+});
+
+/// The needles of [`JAVA_MARKERS`].
+const JAVA_MARKER_NEEDLES: &[&str] = &[
+    "classloader",
+    "#_memberaccess",
+    "@ognlcontext",
+    "#context[",
+    "ognl.",
+    "(java.",
+    ".getclass()",
+    ".forname(",
+    "getruntime()",
+];
+
+/// The needles of [`JAVA_MARKERS`] and [`GADGETS`] in one automaton (ASCII
+/// case folded): a value it finds none in matches neither.
+static JAVA_ANY: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(JAVA_MARKER_NEEDLES.iter().chain(JAVA_GADGETS))
         .ok()
 });
 
@@ -3071,8 +3083,7 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
             && !B64_GADGETS
                 .as_ref()
                 .is_some_and(|ac| ac.is_match(all.as_slice()))
-            && memchr::memmem::find(&all, b"_$$").is_none()
-            && memchr::memmem::find(&all, b"\\u00").is_none()
+            && !js_markers(&all)
         {
             continue;
         }
@@ -3086,6 +3097,17 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
         }
     }
     None
+}
+
+/// Whether decoded base64 holds `_$$` (node-serialize's marker) or `\u00`
+/// (JavaScript escapes): what two `memmem` searches would say, in one walk
+/// over a buffer too short to repay setting up a searcher.
+fn js_markers(b: &[u8]) -> bool {
+    b.iter().enumerate().any(|(i, &c)| match c {
+        b'_' => b.get(i + 1..i + 3) == Some(&b"$$"[..]),
+        b'\\' => b.get(i + 1..i + 4) == Some(&b"u00"[..]),
+        _ => false,
+    })
 }
 
 /// Whether the stream magic `AC ED 00 05`, cut by at most 3 leading bytes,
@@ -3134,7 +3156,10 @@ pub fn java(s: &str) -> Option<ClassFound> {
 pub(super) fn java_gated(s: &str, base64: bool) -> Option<ClassFound> {
     // Every search below reads `s` lower-cased; the automata fold ASCII case
     // themselves, so `s` is only copied lower-cased when a marker is in it.
-    let marked = JAVA_MARKERS.as_ref().is_none_or(|ac| ac.is_match(s));
+    // Most values hold neither a marker nor a gadget name: one search of
+    // both sets says so, and the two searches below run only when it hits.
+    let any = JAVA_ANY.as_ref().is_none_or(|ac| ac.is_match(s));
+    let marked = any && JAVA_MARKERS.as_ref().is_none_or(|ac| ac.is_match(s));
     if marked {
         if let Some(f) = java_marked(&s.to_ascii_lowercase()) {
             return Some(f);
@@ -3156,7 +3181,7 @@ pub(super) fn java_gated(s: &str, base64: bool) -> Option<ClassFound> {
                 }
             }
         }
-        if GADGETS.as_ref().is_some_and(|ac| ac.is_match(s)) {
+        if any && GADGETS.as_ref().is_some_and(|ac| ac.is_match(s)) {
             return Some(("java", "java.gadget", 0.8));
         }
     }
@@ -4941,5 +4966,93 @@ mod tests {
                 proptest::prop_assert_eq!(php(&v, &c), php_ungated(&v, &c), "{:?}", v);
             }
         }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn js_markers_is_two_memmem_searches(
+            b in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::Just(b'_'),
+                    proptest::prelude::Just(b'$'),
+                    proptest::prelude::Just(b'\\'),
+                    proptest::prelude::Just(b'u'),
+                    proptest::prelude::Just(b'0'),
+                    proptest::prelude::any::<u8>(),
+                ],
+                0..24,
+            ),
+        ) {
+            let want = memchr::memmem::find(&b, b"_$$").is_some()
+                || memchr::memmem::find(&b, b"\\u00").is_some();
+            proptest::prop_assert_eq!(js_markers(&b), want, "{:?}", b);
+        }
+    }
+
+    #[test]
+    fn js_markers_table() {
+        for (b, want) in [
+            (&b""[..], false),
+            (&b"_$$"[..], true),
+            (&b"x_$$ND"[..], true),
+            (&b"_$"[..], false),
+            (&b"\\u00"[..], true),
+            (&b"a\\u0041"[..], true),
+            (&b"\\u0"[..], false),
+            (&b"\\U00"[..], false),
+            (&b"$$_"[..], false),
+        ] {
+            assert_eq!(js_markers(b), want, "{b:?}");
+        }
+    }
+
+    /// Values with and without each needle of either set: the union
+    /// automaton says yes exactly when one of the two sets does.
+    #[test]
+    fn java_any_is_markers_or_gadgets() {
+        let (Some(any), Some(markers), Some(gadgets)) =
+            (JAVA_ANY.as_ref(), JAVA_MARKERS.as_ref(), GADGETS.as_ref())
+        else {
+            panic!("automata build");
+        };
+        let mut values = vec![
+            String::new(),
+            "plain text, nothing java".to_string(),
+            "Mozilla/5.0 (X11; Linux x86_64)".to_string(),
+        ];
+        for n in JAVA_MARKER_NEEDLES.iter().chain(JAVA_GADGETS) {
+            values.push(format!("x{}y", n.to_ascii_uppercase()));
+            values.push(n.to_string());
+            // Cut short by one byte: no longer that needle.
+            values.push(n.get(..n.len() - 1).unwrap_or("").to_string());
+        }
+        for v in &values {
+            let want = markers.is_match(v.as_str()) || gadgets.is_match(v.as_str());
+            assert_eq!(any.is_match(v.as_str()), want, "{v:?}");
+            assert_eq!(java_gated(v, true), java_gated_oracle(v), "{v:?}");
+        }
+    }
+
+    /// [`java_gated`] as it ran before the union search (both sets searched).
+    fn java_gated_oracle(s: &str) -> Option<ClassFound> {
+        if JAVA_MARKERS.as_ref().is_none_or(|ac| ac.is_match(s)) {
+            if let Some(f) = java_marked(&s.to_ascii_lowercase()) {
+                return Some(f);
+            }
+        } else {
+            if s.contains('.') {
+                let whole = s.trim();
+                for t in dotted_names(s) {
+                    let lower = t.to_ascii_lowercase();
+                    if let Some(f) = java_name(&lower, t.eq_ignore_ascii_case(whole)) {
+                        return Some(f);
+                    }
+                }
+            }
+            if GADGETS.as_ref().is_some_and(|ac| ac.is_match(s)) {
+                return Some(("java", "java.gadget", 0.8));
+            }
+        }
+        java_base64(s)
     }
 }
