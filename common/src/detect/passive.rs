@@ -430,24 +430,39 @@ fn maybe_card(b: &[u8]) -> bool {
 /// three digits (three groups, three, two), so one walk over the dots
 /// looks behind each for those prefixes and ahead for the groups.
 fn maybe_internal(b: &[u8]) -> bool {
-    memchr::memchr_iter(b'.', b).any(|dot| {
-        // Every prefix below ends in `0`, `2` or `8`: one byte rules out
-        // most dots (versions, domains, decimals) before any comparison.
-        if !matches!(
-            dot.checked_sub(1).and_then(|i| b.get(i)),
-            Some(b'0' | b'2' | b'8')
-        ) {
-            return false;
-        }
-        let ends = |tail: &[u8]| {
-            dot.checked_sub(tail.len())
-                .and_then(|s| b.get(s..dot))
-                .is_some_and(|t| t == tail)
-        };
-        let rest = b.get(dot + 1..).unwrap_or(&[]);
-        ((ends(b"10") || ends(b"172")) && digit_groups(rest, 3))
-            || (ends(b"192.168") && digit_groups(rest, 2))
-    })
+    // A header value is short: a plain walk finds its dots for less than
+    // setting up a `memchr` iterator costs; a body gets the SIMD search.
+    if b.len() <= SHORT {
+        b.iter()
+            .enumerate()
+            .any(|(at, &c)| c == b'.' && internal_at(b, at))
+    } else {
+        memchr::memchr_iter(b'.', b).any(|dot| internal_at(b, dot))
+    }
+}
+
+/// The longest value [`maybe_internal`] walks byte by byte.
+const SHORT: usize = 96;
+
+/// Whether the dot at `dot` in `b` may be in an [`INTERNAL_IP`] match
+/// (see [`maybe_internal`]).
+fn internal_at(b: &[u8], dot: usize) -> bool {
+    // Every prefix below ends in `0`, `2` or `8`: one byte rules out
+    // most dots (versions, domains, decimals) before any comparison.
+    if !matches!(
+        dot.checked_sub(1).and_then(|i| b.get(i)),
+        Some(b'0' | b'2' | b'8')
+    ) {
+        return false;
+    }
+    let ends = |tail: &[u8]| {
+        dot.checked_sub(tail.len())
+            .and_then(|s| b.get(s..dot))
+            .is_some_and(|t| t == tail)
+    };
+    let rest = b.get(dot + 1..).unwrap_or(&[]);
+    ((ends(b"10") || ends(b"172")) && digit_groups(rest, 3))
+        || (ends(b"192.168") && digit_groups(rest, 2))
 }
 
 /// Whether `b` starts with `n` groups of digits joined by dots, each but
@@ -1446,6 +1461,7 @@ mod tests {
             table.push(raw);
         }
         let mut matched = (0, 0);
+        let mut short = 0;
         for raw in &table {
             let text = String::from_utf8_lossy(raw);
             if card.is_match(&text) {
@@ -1456,8 +1472,19 @@ mod tests {
                 matched.1 += 1;
                 assert!(maybe_internal(raw), "{raw:?}");
             }
+            // The byte walk of short values and the `memchr` walk agree,
+            // on the value and on it behind blanks (long enough for the
+            // `memchr` walk).
+            let long = [&[b' '; SHORT][..], raw].concat();
+            for v in [&raw[..], &long] {
+                let by_memchr = memchr::memchr_iter(b'.', v).any(|dot| internal_at(v, dot));
+                assert_eq!(maybe_internal(v), by_memchr, "{v:?}");
+                short += usize::from(v.len() <= SHORT);
+            }
         }
         assert!(matched.0 > 1000 && matched.1 > 1000, "{matched:?}");
+        // Both walks ran on many values.
+        assert!(short > 1000 && 2 * table.len() - short > 1000, "{short}");
         for miss in [
             &br#"{"price":10.5,"n":172.25}"#[..],
             b"1,2,3,4,5,6,7,8,9,10,11,12,13,14",

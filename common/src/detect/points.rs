@@ -9,9 +9,11 @@
 //! ([`MAX_POINTS`], [`MAX_BODY`], JSON depth [`MAX_JSON_DEPTH`]).
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::sync::LazyLock;
 
 use super::decode;
+use crate::discover::json::{Doc, Shape, Val};
 use crate::record::HttpRequest;
 
 /// Most points taken from one request; the rest are counted as cut.
@@ -246,9 +248,28 @@ fn pairs<'a>(p: &mut Points<'a>, s: &'a str, prefix: &str, in_url: bool) {
         if pair.is_empty() {
             continue;
         }
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let k: Cow<'a, str> = decode::url_decode(k, true).map_or(Cow::Borrowed(k), Cow::Owned);
-        let v: Cow<'a, str> = decode::url_decode(v, true).map_or(Cow::Borrowed(v), Cow::Owned);
+        // One walk finds the `=` and whether anything is URL-encoded (most
+        // pairs are not: no decoder runs, nothing is copied).
+        let (mut eq, mut coded) = (None, false);
+        for (i, c) in pair.bytes().enumerate() {
+            match c {
+                b'=' if eq.is_none() => eq = Some(i),
+                b'%' | b'+' => coded = true,
+                _ => {}
+            }
+        }
+        let (k, v) = match eq {
+            Some(i) => (pair.get(..i).unwrap_or(""), pair.get(i + 1..).unwrap_or("")),
+            None => (pair, ""),
+        };
+        let decoded = |x: &'a str| -> Cow<'a, str> {
+            if coded {
+                decode::url_decode(x, true).map_or(Cow::Borrowed(x), Cow::Owned)
+            } else {
+                Cow::Borrowed(x)
+            }
+        };
+        let (k, v) = (decoded(k), decoded(v));
         if !plain_key(&k) {
             p.add(
                 Cow::Owned(joined3(prefix, "_key.", &k)),
@@ -280,23 +301,10 @@ fn body<'a>(p: &mut Points<'a>, req: &'a HttpRequest) {
             return;
         }
     }
-    if has(&ctype, "json") || (ctype.is_empty() && trimmed.starts_with(['{', '['])) {
-        let mut path = String::from("body.json");
-        match &text {
-            // Strings without escapes stay borrowed from the body.
-            Cow::Borrowed(t) => {
-                if let Ok(v) = serde_json::from_str::<Json<'a>>(t) {
-                    json(p, v, &mut path, 0, &|c| c);
-                    return;
-                }
-            }
-            Cow::Owned(t) => {
-                if let Ok(v) = serde_json::from_str::<Json<'_>>(t) {
-                    json(p, v, &mut path, 0, &|c| Cow::Owned(c.into_owned()));
-                    return;
-                }
-            }
-        }
+    if (has(&ctype, "json") || (ctype.is_empty() && trimmed.starts_with(['{', '['])))
+        && json_body(p, &text)
+    {
+        return;
     }
     if has(&ctype, "xml") || trimmed.starts_with("<?xml") || trimmed.starts_with("<!DOCTYPE") {
         p.push("body.xml", text.clone().into_owned(), Kind::Body);
@@ -422,151 +430,68 @@ fn disposition_param(line: &str, key: &str) -> Option<String> {
     None
 }
 
-/// A JSON document as `serde_json::Value` reads it (same grammar, same
-/// errors, same nesting limit), with strings borrowed where they have no
-/// escapes and numbers, booleans and null (which carry no payload) dropped.
-/// Object members keep document order here; [`json`] visits them as
+thread_local! {
+    /// The JSON document of the body being decomposed, its buffers kept
+    /// between bodies (a warm document parses without allocating).
+    static DOC: RefCell<Doc> = RefCell::new(Doc::default());
+}
+
+/// The points of a JSON body, false (and none) when it is not one JSON
+/// value. The document is read by the inventory's parser, which accepts
+/// exactly what `serde_json::Value` does and gives object members as
 /// `Value`'s map does: sorted by key, the last of duplicate keys winning.
-enum Json<'t> {
-    Object(Vec<(Cow<'t, str>, Json<'t>)>),
-    Array(Vec<Json<'t>>),
-    String(Cow<'t, str>),
-    Other,
+fn json_body(p: &mut Points<'_>, text: &str) -> bool {
+    DOC.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut doc) => json_doc(p, &mut doc, text),
+        Err(_) => json_doc(p, &mut Doc::default(), text),
+    })
 }
 
-/// An object key, borrowed when it has no escapes.
-struct JsonKey<'t>(Cow<'t, str>);
-
-struct StrVisitor;
-
-impl<'de> serde::de::Visitor<'de> for StrVisitor {
-    type Value = Cow<'de, str>;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a string")
+fn json_doc(p: &mut Points<'_>, doc: &mut Doc, text: &str) -> bool {
+    if !doc.parse(text.as_bytes()) {
+        return false;
     }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
+    if let Some(root) = doc.root() {
+        let mut path = String::from("body.json");
+        json(p, root, &mut path, 0);
     }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_string()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v))
-    }
+    true
 }
 
-impl<'de> serde::Deserialize<'de> for JsonKey<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(StrVisitor).map(JsonKey)
-    }
-}
-
-struct JsonVisitor;
-
-impl<'de> serde::de::Visitor<'de> for JsonVisitor {
-    type Value = Json<'de>;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Json::Other)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Json::Other)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Json::Other)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Json::Other)
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Json::Other)
-    }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(Json::Other)
-    }
-    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        serde::Deserialize::deserialize(d)
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Json::String(Cow::Borrowed(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Json::String(Cow::Owned(v.to_string())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Json::String(Cow::Owned(v)))
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut items = vec![];
-        while let Some(v) = seq.next_element()? {
-            items.push(v);
-        }
-        Ok(Json::Array(items))
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut members = vec![];
-        while let Some((JsonKey(k), v)) = map.next_entry()? {
-            members.push((k, v));
-        }
-        Ok(Json::Object(members))
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Json<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(JsonVisitor)
-    }
-}
-
-/// Points of a JSON document: keys that may carry a payload, and string
-/// leaves. `own` turns a string of the document into one of the request.
-fn json<'a, 't>(
-    p: &mut Points<'a>,
-    v: Json<'t>,
-    path: &mut String,
-    depth: usize,
-    own: &dyn Fn(Cow<'t, str>) -> Cow<'a, str>,
-) {
+/// Points of a JSON document: keys that may carry a payload, and string leaves.
+fn json(p: &mut Points<'_>, v: Val<'_>, path: &mut String, depth: usize) {
     if depth > MAX_JSON_DEPTH || p.cut {
         p.cut |= depth > MAX_JSON_DEPTH;
         return;
     }
-    match v {
-        Json::Object(mut members) => {
-            // As a BTreeMap: sorted by key, the last duplicate winning.
-            members.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut members = members.into_iter().peekable();
-            while let Some((k, child)) = members.next() {
-                if members.peek().is_some_and(|(next, _)| *next == k) {
-                    continue;
-                }
+    match v.shape() {
+        Shape::Object(members) => {
+            for (k, child) in members {
                 let len = path.len();
                 path.push('.');
-                path.push_str(&k);
+                path.push_str(k);
                 let plain =
-                    plain_key(&k) && !k.starts_with("__") && k != "constructor" && k != "prototype";
+                    plain_key(k) && !k.starts_with("__") && k != "constructor" && k != "prototype";
                 if !plain {
                     let key_point = path.replacen("body.json", "body.json_key", 1);
-                    p.push(key_point, own(k), Kind::Key);
+                    p.push(key_point, k.to_string(), Kind::Key);
                 }
-                json(p, child, path, depth + 1, own);
+                json(p, child, path, depth + 1);
                 path.truncate(len);
             }
         }
-        Json::Array(items) => {
-            for (i, child) in items.into_iter().enumerate().take(256) {
+        Shape::Array(items) => {
+            for (i, child) in items.enumerate().take(256) {
                 let len = path.len();
                 path.push('.');
                 push_index(path, i);
-                json(p, child, path, depth + 1, own);
+                json(p, child, path, depth + 1);
                 path.truncate(len);
             }
         }
-        Json::String(s) => p.push(path.clone(), own(s), Kind::Value),
+        Shape::Str(s) => p.push(path.clone(), s.to_string(), Kind::Value),
         // Numbers, booleans and null carry no payload.
-        Json::Other => {}
+        _ => {}
     }
 }
 
@@ -873,5 +798,40 @@ mod tests {
         let deep = "[".repeat(200) + &"]".repeat(200);
         let r = req("/", &[("Content-Type", "application/json")], &deep);
         let _ = decompose(&r);
+    }
+
+    /// The pairs as they were split before the one-walk split: `=` by
+    /// `split_once`, every key and value through the URL decoder.
+    fn pairs_oracle(s: &str) -> Vec<(String, String, Kind)> {
+        let mut out = vec![];
+        for pair in s.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let k = decode::url_decode(k, true).unwrap_or_else(|| k.to_string());
+            let v = decode::url_decode(v, true).unwrap_or_else(|| v.to_string());
+            if !plain_key(&k) {
+                out.push((format!("query_key.{k}"), k.clone(), Kind::Key));
+            }
+            out.push((format!("query.{k}"), v, Kind::Value));
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pairs_agree_with_split_and_decode(
+            picks in proptest::collection::vec(0..12usize, 0..16),
+        ) {
+            const PIECES: [&str; 12] =
+                ["a", "=", "&", "%41", "%", "%zz", "+", "b_c", "%u0041", "==", "x y", "é"];
+            let q: String = picks.iter().filter_map(|&i| PIECES.get(i).copied()).collect();
+            let mut p = Points::default();
+            pairs(&mut p, &q, "query", true);
+            let got: Vec<(String, String, Kind)> = p
+                .list
+                .iter()
+                .map(|pt| (pt.name.to_string(), pt.value.to_string(), pt.kind))
+                .collect();
+            proptest::prop_assert_eq!(got, pairs_oracle(&q), "{:?}", q);
+        }
     }
 }

@@ -2400,8 +2400,44 @@ pub fn js_marker_word(s: &str) -> Option<ClassFound> {
     .then_some(("deser", "deser.node_function", 0.85))
 }
 
+/// Bytes one of which every return of [`php`] needs in the value (but an
+/// upload name's): `<` (the `<?` open and short tags), `$` (superglobals,
+/// variable calls and variable variables), `(` (every function call, whole
+/// call and `(`-called expression), `[` (a `[system][0]` callee), `]` and `}`
+/// (the `[php]`/`{php}` block tags), `=` (php.ini directives and settings,
+/// which split at `=`). Lower-casing changes none of these bytes.
+const PHP_GATE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    let set = b"<$([]}=";
+    while i < set.len() {
+        t[set[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// Whether [`php`] may return anything for `s` at `cx`: a file-name point
+/// (an upload name is judged whatever its bytes), or a byte of [`PHP_GATE`].
+fn php_may(s: &str, cx: &Ctx<'_>) -> bool {
+    php_upload_point(cx) || s.bytes().any(|c| PHP_GATE[usize::from(c)])
+}
+
+/// Whether `cx` is a point whose value names an uploaded file.
+fn php_upload_point(cx: &Ctx<'_>) -> bool {
+    cx.kind == Kind::Filename || cx.kind == Kind::Header && filename_header(cx.name)
+}
+
 /// PHP code injection.
 pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
+    if !php_may(s, cx) {
+        return None;
+    }
+    php_ungated(s, cx)
+}
+
+/// [`php`] without its byte gate (the tests hold the two together).
+fn php_ungated(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     let lower = s.to_ascii_lowercase();
     if lower.contains("<?php")
         || lower.contains("<?=")
@@ -2422,7 +2458,7 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             return Some(f);
         }
     }
-    if cx.kind == Kind::Filename || cx.kind == Kind::Header && filename_header(cx.name) {
+    if php_upload_point(cx) {
         if let Some(f) = upload_name(&lower) {
             return Some(f);
         }
@@ -2906,17 +2942,29 @@ static B64_GADGETS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
 static JAVA_MARKERS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
-        .build([
-            "classloader",
-            "#_memberaccess",
-            "@ognlcontext",
-            "#context[",
-            "ognl.",
-            "(java.",
-            ".getclass()",
-            ".forname(",
-            "getruntime()",
-        ])
+        .build(JAVA_MARKER_NEEDLES)
+        .ok()
+});
+
+/// The needles of [`JAVA_MARKERS`].
+const JAVA_MARKER_NEEDLES: &[&str] = &[
+    "classloader",
+    "#_memberaccess",
+    "@ognlcontext",
+    "#context[",
+    "ognl.",
+    "(java.",
+    ".getclass()",
+    ".forname(",
+    "getruntime()",
+];
+
+/// The needles of [`JAVA_MARKERS`] and [`GADGETS`] in one automaton (ASCII
+/// case folded): a value it finds none in matches neither.
+static JAVA_ANY: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(JAVA_MARKER_NEEDLES.iter().chain(JAVA_GADGETS))
         .ok()
 });
 
@@ -3035,8 +3083,7 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
             && !B64_GADGETS
                 .as_ref()
                 .is_some_and(|ac| ac.is_match(all.as_slice()))
-            && memchr::memmem::find(&all, b"_$$").is_none()
-            && memchr::memmem::find(&all, b"\\u00").is_none()
+            && !js_markers(&all)
         {
             continue;
         }
@@ -3050,6 +3097,17 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
         }
     }
     None
+}
+
+/// Whether decoded base64 holds `_$$` (node-serialize's marker) or `\u00`
+/// (JavaScript escapes): what two `memmem` searches would say, in one walk
+/// over a buffer too short to repay setting up a searcher.
+fn js_markers(b: &[u8]) -> bool {
+    b.iter().enumerate().any(|(i, &c)| match c {
+        b'_' => b.get(i + 1..i + 3) == Some(&b"$$"[..]),
+        b'\\' => b.get(i + 1..i + 4) == Some(&b"u00"[..]),
+        _ => false,
+    })
 }
 
 /// Whether the stream magic `AC ED 00 05`, cut by at most 3 leading bytes,
@@ -3098,7 +3156,10 @@ pub fn java(s: &str) -> Option<ClassFound> {
 pub(super) fn java_gated(s: &str, base64: bool) -> Option<ClassFound> {
     // Every search below reads `s` lower-cased; the automata fold ASCII case
     // themselves, so `s` is only copied lower-cased when a marker is in it.
-    let marked = JAVA_MARKERS.as_ref().is_none_or(|ac| ac.is_match(s));
+    // Most values hold neither a marker nor a gadget name: one search of
+    // both sets says so, and the two searches below run only when it hits.
+    let any = JAVA_ANY.as_ref().is_none_or(|ac| ac.is_match(s));
+    let marked = any && JAVA_MARKERS.as_ref().is_none_or(|ac| ac.is_match(s));
     if marked {
         if let Some(f) = java_marked(&s.to_ascii_lowercase()) {
             return Some(f);
@@ -3120,7 +3181,7 @@ pub(super) fn java_gated(s: &str, base64: bool) -> Option<ClassFound> {
                 }
             }
         }
-        if GADGETS.as_ref().is_some_and(|ac| ac.is_match(s)) {
+        if any && GADGETS.as_ref().is_some_and(|ac| ac.is_match(s)) {
             return Some(("java", "java.gadget", 0.8));
         }
     }
@@ -4781,5 +4842,217 @@ mod tests {
             );
             assert_eq!(code_marked(v), None, "{v:?}");
         }
+    }
+
+    /// Pieces of every way [`php`] returns, and of near misses: glued at
+    /// random they reach each return from many sides.
+    const PHP_PIECES: &[&str] = &[
+        "<?php",
+        "<?",
+        "<?=",
+        "<?xml",
+        " :echo 1;",
+        "$_get",
+        "$globals",
+        "$a",
+        "${'a'}",
+        "$$b",
+        "(",
+        ")",
+        "system",
+        "exec",
+        "'sys'",
+        ".",
+        "'tem'",
+        "[system][0]",
+        "[",
+        "]",
+        "{php}",
+        "{",
+        "}",
+        "[php]",
+        "[/php]",
+        "echo ",
+        "memory_limit",
+        "=",
+        "512m",
+        "allow_url_include",
+        "on",
+        "opcache.jit",
+        "file",
+        ".php",
+        ".phar",
+        "sess_0123456789abcdef",
+        ".htaccess",
+        "id_rsa",
+        "wp-config",
+        "call_user_func",
+        "posix_getpwuid",
+        "phpinfo",
+        "/*c*/",
+        " ",
+        "\t",
+        "'",
+        "\"",
+        ";",
+        "a",
+        "x1",
+        "\\x73",
+        "->",
+        "@",
+        "`",
+        "0",
+    ];
+
+    #[test]
+    fn php_gate_passes_every_return() {
+        let value = cx(Kind::Value, "query.q");
+        let file = cx(Kind::Filename, "body.multipart.f.filename");
+        let header = cx(Kind::Header, "header.X-Filename");
+        // One value per way `php` returns: each has a gate byte, or is an
+        // upload name on a file-name point.
+        for (v, c) in [
+            ("<?php echo 1;", &value),
+            ("<?xml :echo 1;", &value),
+            ("x <?", &value),
+            ("{php}echo 1;{/php}", &value),
+            ("[php]echo 1;[/php]", &value),
+            ("$_GET", &value),
+            ("$a('id')", &value),
+            ("${'a'}", &value),
+            ("(system)('id')", &value),
+            ("[system][0](ls);", &value),
+            ("allow_url_include=1", &value),
+            ("memory_limit = 512M", &value),
+            ("opcache.jit=on", &value),
+            ("system('id')", &value),
+            ("phpinfo()", &value),
+            ("FOOcall_user_func()", &value),
+            ("shell.php", &file),
+            ("shell.php", &header),
+            (".htaccess", &file),
+            ("id_rsa", &file),
+            ("sess_0123456789abcdef", &file),
+        ] {
+            assert!(php_ungated(v, c).is_some(), "no longer a hit: {v:?}");
+            assert!(php_may(v, c), "gate refuses {v:?}");
+            assert_eq!(php(v, c), php_ungated(v, c), "{v:?}");
+        }
+        // Values without a gate byte, off file-name points, skip the checks.
+        for v in [
+            "shell.php",
+            "system 'id'",
+            "echo hello; ls",
+            "a.b.c",
+            "phpinfo",
+        ] {
+            assert!(!php_may(v, &value), "{v:?}");
+            assert_eq!(php(v, &value), None, "{v:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn php_gate_agrees_with_the_checks(
+            picks in proptest::collection::vec(0..PHP_PIECES.len(), 1..8),
+        ) {
+            let v: String = picks.iter().filter_map(|&i| PHP_PIECES.get(i).copied()).collect();
+            for c in [
+                cx(Kind::Value, "query.q"),
+                cx(Kind::Filename, "body.multipart.f.filename"),
+                cx(Kind::Header, "header.X-Filename"),
+                cx(Kind::Header, "header.User-Agent"),
+            ] {
+                proptest::prop_assert_eq!(php(&v, &c), php_ungated(&v, &c), "{:?}", v);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn js_markers_is_two_memmem_searches(
+            b in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::Just(b'_'),
+                    proptest::prelude::Just(b'$'),
+                    proptest::prelude::Just(b'\\'),
+                    proptest::prelude::Just(b'u'),
+                    proptest::prelude::Just(b'0'),
+                    proptest::prelude::any::<u8>(),
+                ],
+                0..24,
+            ),
+        ) {
+            let want = memchr::memmem::find(&b, b"_$$").is_some()
+                || memchr::memmem::find(&b, b"\\u00").is_some();
+            proptest::prop_assert_eq!(js_markers(&b), want, "{:?}", b);
+        }
+    }
+
+    #[test]
+    fn js_markers_table() {
+        for (b, want) in [
+            (&b""[..], false),
+            (&b"_$$"[..], true),
+            (&b"x_$$ND"[..], true),
+            (&b"_$"[..], false),
+            (&b"\\u00"[..], true),
+            (&b"a\\u0041"[..], true),
+            (&b"\\u0"[..], false),
+            (&b"\\U00"[..], false),
+            (&b"$$_"[..], false),
+        ] {
+            assert_eq!(js_markers(b), want, "{b:?}");
+        }
+    }
+
+    /// Values with and without each needle of either set: the union
+    /// automaton says yes exactly when one of the two sets does.
+    #[test]
+    fn java_any_is_markers_or_gadgets() {
+        let (Some(any), Some(markers), Some(gadgets)) =
+            (JAVA_ANY.as_ref(), JAVA_MARKERS.as_ref(), GADGETS.as_ref())
+        else {
+            panic!("automata build");
+        };
+        let mut values = vec![
+            String::new(),
+            "plain text, nothing java".to_string(),
+            "Mozilla/5.0 (X11; Linux x86_64)".to_string(),
+        ];
+        for n in JAVA_MARKER_NEEDLES.iter().chain(JAVA_GADGETS) {
+            values.push(format!("x{}y", n.to_ascii_uppercase()));
+            values.push(n.to_string());
+            // Cut short by one byte: no longer that needle.
+            values.push(n.get(..n.len() - 1).unwrap_or("").to_string());
+        }
+        for v in &values {
+            let want = markers.is_match(v.as_str()) || gadgets.is_match(v.as_str());
+            assert_eq!(any.is_match(v.as_str()), want, "{v:?}");
+            assert_eq!(java_gated(v, true), java_gated_oracle(v), "{v:?}");
+        }
+    }
+
+    /// [`java_gated`] as it ran before the union search (both sets searched).
+    fn java_gated_oracle(s: &str) -> Option<ClassFound> {
+        if JAVA_MARKERS.as_ref().is_none_or(|ac| ac.is_match(s)) {
+            if let Some(f) = java_marked(&s.to_ascii_lowercase()) {
+                return Some(f);
+            }
+        } else {
+            if s.contains('.') {
+                let whole = s.trim();
+                for t in dotted_names(s) {
+                    let lower = t.to_ascii_lowercase();
+                    if let Some(f) = java_name(&lower, t.eq_ignore_ascii_case(whole)) {
+                        return Some(f);
+                    }
+                }
+            }
+            if GADGETS.as_ref().is_some_and(|ac| ac.is_match(s)) {
+                return Some(("java", "java.gadget", 0.8));
+            }
+        }
+        java_base64(s)
     }
 }
