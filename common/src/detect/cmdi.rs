@@ -521,7 +521,8 @@ fn word(s: &str) -> (String, &str) {
 /// a backslash (`\ls`, `wh\oami`), an empty substitution (`pi$()ng`,
 /// ``pi``ng``) or a special parameter (`c$@at`, `c$!at`) that expands to nothing.
 fn word_noise(s: &str) -> (String, &str, bool) {
-    let mut w = String::new();
+    // One allocation for most words (a word stops growing at 64 bytes).
+    let mut w = String::with_capacity(24);
     let b = s.as_bytes();
     let mut i = 0;
     let mut noise = false;
@@ -765,6 +766,53 @@ fn prose_tail(rest: &str) -> bool {
     false
 }
 
+/// Whether [`command_at_depth`] on `t` (blanks and `$SHELL` already taken
+/// off) is `None` by its plain first word alone, with no copy of the word.
+///
+/// A run of ASCII letters, digits and `. - _ : /`, of 64 bytes at most,
+/// then the end or a byte `word_noise` always stops at (a blank, `; | & ( )
+/// , { }`), is read by `word_noise` as its lower-case copy with no noise:
+/// none of its bytes has an arm of its own (quotes, `\`, `$`, `[`, `<`,
+/// `>`, `` ` ``). With no `$` and no `=` in it, and not followed by `()`,
+/// only `alias`, a wrapper or a known binary (`binary` of the part after
+/// the last `/`, `.exe` dropped) leads past `let strong = known?`; the
+/// `/bin/ab` return needs the word to start with `/`. Any other word, or a
+/// run that is not plain, is left to the full reading.
+fn plain_miss(t: &str) -> bool {
+    let b = t.as_bytes();
+    let n = b
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b':' | b'/'))
+        .count();
+    let ends = match b.get(n) {
+        None => true,
+        Some(c) => matches!(
+            c,
+            b' ' | b'\t' | b'\n' | b'\r' | b';' | b'|' | b'&' | b')' | b'(' | b',' | b'}' | b'{'
+        ),
+    };
+    let mut buf = [0u8; 64];
+    let Some(out) = buf.get_mut(..n) else {
+        return false;
+    };
+    if n == 0 || !ends || b.first() == Some(&b'/') {
+        return false;
+    }
+    for (o, c) in out.iter_mut().zip(b) {
+        *o = c.to_ascii_lowercase();
+    }
+    let Ok(w) = std::str::from_utf8(out) else {
+        return false;
+    };
+    let rest = t.get(n..).unwrap_or("");
+    if w == "alias" || rest.trim_start().starts_with("()") {
+        return false;
+    }
+    let base = w.rsplit('/').next().unwrap_or(w);
+    let base = base.strip_suffix(".exe").unwrap_or(base);
+    !WRAPPERS.contains(&base) && binary(base).is_none()
+}
+
 fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
     let mut t = s;
     loop {
@@ -789,6 +837,9 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
                 }
             }
         }
+    }
+    if plain_miss(t) {
+        return None;
     }
     let (w, rest, noise) = word_noise(t);
     if w.is_empty() {
@@ -1922,6 +1973,41 @@ mod tests {
             let start = std::time::Instant::now();
             let _ = detect(&v);
             assert!(start.elapsed().as_secs() < 5, "slow on {:?}", &v[..8]);
+        }
+    }
+
+    /// `plain_miss` against the full reading: a word it passes over is one
+    /// `command_at_depth` finds nothing in, before or after a separator.
+    #[test]
+    fn plain_miss_is_a_miss() {
+        for (v, miss) in [
+            ("Mozilla/5.0 (X11; Linux x86_64; rv:17.0)", true),
+            ("Linux x86_64; rv:17.0)", true),
+            ("rv:17.0)", true),
+            ("deliver to the door", true),
+            ("c:/windows/system32/notepad2.exe x", true),
+            ("cat /etc/passwd", false),
+            ("CAT /etc/passwd", false),
+            ("python3.10 -c x", false),
+            ("cmd.exe /c dir", false),
+            ("c:/windows/system32/cmd.exe /c dir", false),
+            ("nohup wget x", false),
+            ("alias x=y", false),
+            ("f(){ f|f& };f", false),
+            ("f () { x; }", false),
+            ("/bin/ab", false),
+            ("c'a't x", false),
+            ("a=nc&&$a -l", false),
+            ("$SHELL -c id", false),
+            ("x`id`", false),
+            ("", false),
+        ] {
+            assert_eq!(plain_miss(v), miss, "{v:?}");
+            if miss {
+                for after_sep in [false, true] {
+                    assert_eq!(command_at_depth(v, after_sep, 0), None, "{v:?}");
+                }
+            }
         }
     }
 }

@@ -295,11 +295,11 @@ pub(super) fn keyword(w: &str) -> Option<Tok> {
     KEYWORD_MAP.get(w).copied()
 }
 
-/// Tokenizes `s` into `out` (lower-casing words as it goes).
-fn tokenize(s: &[u8], out: &mut Vec<(Tok, usize)>) {
+/// Tokenizes `s` into `out` (lower-casing words as it goes into `word`,
+/// a buffer kept across calls).
+fn tokenize(s: &[u8], out: &mut Vec<(Tok, usize)>, word: &mut String) {
     out.clear();
     let mut i = 0;
-    let mut word = String::new();
     while i < s.len() && out.len() < MAX_TOKENS {
         let c = s[i];
         let start = i;
@@ -1730,6 +1730,10 @@ fn broken(r: &Reading<'_>) -> Option<Found> {
 
 /// Unicode quote look-alikes some applications fold to `'`.
 fn fold_quotes(s: &str) -> Option<String> {
+    // Each look-alike's UTF-8 starts with one of these bytes (U+2018 and
+    // U+2019 `E2 80 ..`, U+00B4 `C2 B4`, U+02BC `CA BC`): most values have
+    // none of them and are passed over by one byte search.
+    memchr::memchr3(0xe2, 0xc2, 0xca, s.as_bytes())?;
     s.contains(['\u{2018}', '\u{2019}', '\u{00b4}', '\u{02bc}'])
         .then(|| s.replace(['\u{2018}', '\u{2019}', '\u{00b4}', '\u{02bc}'], "'"))
 }
@@ -1738,6 +1742,8 @@ fn fold_quotes(s: &str) -> Option<String> {
 #[derive(Default)]
 pub struct Scratch {
     toks: Vec<(Tok, usize)>,
+    /// A word being lower-cased by [`tokenize`].
+    word: String,
     /// The value with `+` read as a blank (see [`detect_bytes`]).
     plus: Vec<u8>,
 }
@@ -1873,7 +1879,7 @@ fn mysql_shapes(b: &[u8]) -> Option<Found> {
 
 fn detect_bytes(b: &[u8], scratch: &mut Scratch) -> Option<Found> {
     let mut found = None;
-    tokenize(b, &mut scratch.toks);
+    tokenize(b, &mut scratch.toks, &mut scratch.word);
     if !scratch.toks.is_empty() {
         found = judge(&scratch.toks, b, false);
     }
@@ -1883,7 +1889,7 @@ fn detect_bytes(b: &[u8], scratch: &mut Scratch) -> Option<Found> {
         }
         if let Some(at) = memchr::memchr(q, b) {
             let rest = b.get(at + 1..).unwrap_or(&[]);
-            tokenize(rest, &mut scratch.toks);
+            tokenize(rest, &mut scratch.toks, &mut scratch.word);
             if q == b'`' {
                 // A backtick also opens Markdown code: only the break itself counts.
                 let r = Reading {
@@ -1903,7 +1909,7 @@ fn detect_bytes(b: &[u8], scratch: &mut Scratch) -> Option<Found> {
         .count();
     if name > 0 && b.get(name) == Some(&b'=') && found.is_none_or(|f| f.1 < 0.9) {
         let rest = b.get(name + 1..).unwrap_or(&[]);
-        tokenize(rest, &mut scratch.toks);
+        tokenize(rest, &mut scratch.toks, &mut scratch.word);
         if !scratch.toks.is_empty() {
             found = best(found, judge(&scratch.toks, rest, false));
         }
@@ -2290,7 +2296,7 @@ pub fn paranoid(
             return Some(("sqli.pl2.break_keyword", 0.6));
         }
     }
-    tokenize(b, &mut scratch.toks);
+    tokenize(b, &mut scratch.toks, &mut scratch.word);
     if let Some(f) = paranoid_tokens(&scratch.toks, b) {
         return Some(f);
     }
@@ -2301,7 +2307,7 @@ pub fn paranoid(
         .count();
     if name > 0 && b.get(name) == Some(&b'=') {
         let rest = b.get(name + 1..).unwrap_or(&[]);
-        tokenize(rest, &mut scratch.toks);
+        tokenize(rest, &mut scratch.toks, &mut scratch.word);
         if let Some(f) = paranoid_tokens(&scratch.toks, rest) {
             return Some(f);
         }
@@ -2695,5 +2701,21 @@ mod tests {
         let _ = detect(&long, &mut s);
         let long = "(".repeat(100_000);
         let _ = detect(&long, &mut s);
+    }
+
+    /// `fold_quotes`' byte gate passes every look-alike and folds nothing else.
+    #[test]
+    fn fold_quotes_gate() {
+        for (v, folded) in [
+            ("1\u{2018} or 1=1", Some("1' or 1=1")),
+            ("1\u{2019} or 1=1", Some("1' or 1=1")),
+            ("1\u{b4} or 1=1", Some("1' or 1=1")),
+            ("1\u{2bc} or 1=1", Some("1' or 1=1")),
+            ("caf\u{e9} \u{2014} \u{20ac}5", None),
+            ("12 O'Connell St.", None),
+            ("", None),
+        ] {
+            assert_eq!(fold_quotes(v).as_deref(), folded, "{v:?}");
+        }
     }
 }

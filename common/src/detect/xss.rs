@@ -617,7 +617,8 @@ fn js_squeeze(s: &str) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    // Valid UTF-8 (the common case) is kept without a second copy.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Script written as a value: DOM sinks, sink calls, bracket access to
@@ -908,6 +909,9 @@ fn utf7_decode(s: &str) -> String {
 
 /// CSS that runs script: `url(javascript:`, `expression(`, `-moz-binding`.
 fn css(s: &str) -> Option<Found> {
+    if !may_css(s) {
+        return None;
+    }
     let v = squeeze_long(s);
     (v.contains("url(javascript")
         || v.contains("url(vbscript")
@@ -915,6 +919,27 @@ fn css(s: &str) -> Option<Found> {
         || v.contains(":expression(")
         || v.contains("behavior:url("))
     .then_some(("xss.css_expression", 0.75))
+}
+
+/// Gate of [`css`]: each of its needles holds a `(` right after an `l`
+/// (`url(`) or an `n` (`expression(`), or a `:` right after a `g`
+/// (`-moz-binding:`). Squeezing only drops whitespace and control
+/// characters and lower-cases ASCII (and keeps a prefix), so in `s` that
+/// `(` or `:` has the letter, in either case, as the last character before
+/// it that is neither.
+fn may_css(s: &str) -> bool {
+    let b = s.as_bytes();
+    memchr::memchr2_iter(b'(', b':', b).any(|at| {
+        let prev = s.get(..at).and_then(|h| {
+            h.chars()
+                .rev()
+                .find(|c| !c.is_whitespace() && !c.is_control())
+        });
+        match b.get(at) {
+            Some(b'(') => matches!(prev, Some('l' | 'L' | 'n' | 'N')),
+            _ => matches!(prev, Some('g' | 'G')),
+        }
+    })
 }
 
 /// [`squeeze`] without its length cap (bounded by the value cap).
@@ -982,7 +1007,7 @@ fn judge(s: &str) -> Option<Found> {
     }
     if eq {
         // Breaking out of an attribute: `" onmouseover=alert(1)`.
-        for (at, _) in s.match_indices(['"', '\'']).take(32) {
+        for at in memchr::memchr2_iter(b'"', b'\'', b).take(32) {
             let rest = s.get(at + 1..).unwrap_or("");
             let t = rest.trim_start_matches([' ', '\t', '\n', '\r', '/', '\x0c']);
             let name_len = t.bytes().take_while(|c| c.is_ascii_alphabetic()).count();
@@ -1003,7 +1028,7 @@ fn judge(s: &str) -> Option<Found> {
     }
     if paren || tick {
         // Breaking out of a JS string into a sink: `';alert(1)//`, `"-alert(1)-"`.
-        for (at, _) in s.match_indices(['"', '\'']).take(32) {
+        for at in memchr::memchr2_iter(b'"', b'\'', b).take(32) {
             let rest = s.get(at + 1..).unwrap_or("");
             let t = rest.trim_start_matches([' ', ')', ']', '}']);
             if let Some(t) = t.strip_prefix([';', '+', '-', '*', '/', '|', '&', ',', '^']) {
@@ -1182,6 +1207,33 @@ mod tests {
             "document.pdf, window.xlsx and location",
         ] {
             assert_eq!(detect(b), None, "flagged {b:?}");
+        }
+    }
+
+    /// `may_css` against `css` itself: every value `css` flags passes the
+    /// gate, including needles spelled with blanks, control characters and
+    /// capitals that only the squeeze joins.
+    #[test]
+    fn css_gate_keeps_every_css_hit() {
+        for (v, gate, hit) in [
+            ("width: expression(alert(1))", true, true),
+            ("x:EXPRESSION\t (1)", true, true),
+            ("x:Expression \u{b}(1)", true, true),
+            ("x:expressio n(1)", true, true),
+            ("background:url(javascript:alert(1))", true, true),
+            ("background: u r L (vbscript:x)", true, true),
+            ("behavior: url(x.htc)", true, true),
+            ("-moz-binding:url(x)", true, true),
+            ("-MOZ-BINDIN\u{a0}G :url(x)", true, true),
+            ("Mozilla/5.0 (X11; Linux x86_64; rv:17.0)", false, false),
+            ("12 O'Connell St.", false, false),
+            ("time: 10:30 (UTC)", false, false),
+            ("see (a) and (b): done", false, false),
+            ("tag: thing(1)", true, false),
+        ] {
+            assert_eq!(may_css(v), gate, "gate {v:?}");
+            assert_eq!(css(v).is_some(), hit, "css {v:?}");
+            assert!(gate || !hit, "css fires past its gate: {v:?}");
         }
     }
 }
