@@ -20,8 +20,6 @@
 //! make (tests hold the two together on generated bodies). The layout's
 //! number ([`Val::layout`]) lets a schema observe it by a plan.
 
-use std::ops::Range;
-
 use super::values::{self, JType};
 
 /// One parsed JSON document (empty after a failed parse).
@@ -29,10 +27,10 @@ use super::values::{self, JType};
 pub struct Doc {
     nodes: Vec<Node>,
     /// Object members in key order: (key text, value node).
-    members: Vec<(Range<u32>, u32)>,
+    members: Vec<(Span, u32)>,
     /// Members of the objects being parsed, in document order, with the
     /// first bytes of the key ([`key_prefix`]).
-    stack: Vec<(Range<u32>, u32, u64)>,
+    stack: Vec<(Span, u32, u64)>,
     text: String,
     /// An escaped string's text while it is unescaped.
     scratch: String,
@@ -48,17 +46,25 @@ pub struct Doc {
     layout: u64,
 }
 
+/// A run of `text` or `members`: `start..end` (a `Range` that is `Copy`,
+/// so a layout's tape is copied in bulk).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
 /// A string's format and sensitive kind ([`values::string_facts`]).
 pub type StrFacts = (Option<&'static str>, Option<&'static str>);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Node {
     kind: Kind,
     /// Index just past this node's subtree (pre-order).
     end: u32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 enum Kind {
     Null,
     Bool,
@@ -66,10 +72,10 @@ enum Kind {
     UInt(u64),
     Int,
     Float,
-    Str(Range<u32>),
+    Str(Span),
     Array,
-    /// Range into `members`.
-    Object(Range<u32>),
+    /// Span of `members`.
+    Object(Span),
 }
 
 /// A value of a [`Doc`].
@@ -163,8 +169,8 @@ impl Doc {
     /// a cap is dropped instead of kept.
     pub fn footprint(&self) -> usize {
         self.nodes.capacity() * std::mem::size_of::<Node>()
-            + self.members.capacity() * std::mem::size_of::<(Range<u32>, u32)>()
-            + self.stack.capacity() * std::mem::size_of::<(Range<u32>, u32, u64)>()
+            + self.members.capacity() * std::mem::size_of::<(Span, u32)>()
+            + self.stack.capacity() * std::mem::size_of::<(Span, u32, u64)>()
             + self.text.capacity()
             + self.scratch.capacity()
             + self.facts.capacity() * std::mem::size_of::<Option<StrFacts>>()
@@ -188,16 +194,19 @@ impl Doc {
         (!self.nodes.is_empty()).then_some(Val { doc: self, at: 0 })
     }
 
-    fn str(&self, r: &Range<u32>) -> &str {
+    fn str(&self, r: &Span) -> &str {
         self.text
             .get(r.start as usize..r.end as usize)
             .unwrap_or_default()
     }
 
-    fn push_text(&mut self, s: &str) -> Range<u32> {
+    fn push_text(&mut self, s: &str) -> Span {
         let start = self.text.len() as u32;
         self.text.push_str(s);
-        start..self.text.len() as u32
+        Span {
+            start,
+            end: self.text.len() as u32,
+        }
     }
 
     fn leaf(&mut self, kind: Kind) -> u32 {
@@ -210,34 +219,37 @@ impl Doc {
     /// `base`) to `members` in key order, a repeated key keeping its last
     /// value (a stable sort leaves repeats in document order; the last of
     /// each run is kept), and returns their range.
-    fn sort_members(&mut self, base: usize) -> Range<u32> {
+    fn sort_members(&mut self, base: usize) -> Span {
         let Doc {
             stack,
             members,
             text,
             ..
         } = self;
-        let key = |r: &Range<u32>| text.get(r.start as usize..r.end as usize).unwrap_or("");
+        let key = |r: &Span| text.get(r.start as usize..r.end as usize).unwrap_or("");
         // Byte order of the keys: their prefixes first, the text on a tie.
-        let order = |a: &(Range<u32>, u32, u64), b: &(Range<u32>, u32, u64)| {
+        let order = |a: &(Span, u32, u64), b: &(Span, u32, u64)| {
             a.2.cmp(&b.2).then_with(|| key(&a.0).cmp(key(&b.0)))
         };
         let mine = stack.get_mut(base..).unwrap_or_default();
         let start = members.len() as u32;
         if mine.is_sorted_by(|a, b| order(a, b).is_lt()) {
             // Already in order, no repeats (small objects often are).
-            members.extend(mine.iter().map(|(k, v, _)| (k.clone(), *v)));
+            members.extend(mine.iter().map(|&(k, v, _)| (k, v)));
         } else {
             mine.sort_by(order);
             for (i, m) in mine.iter().enumerate() {
                 let last_of_run = mine.get(i + 1).is_none_or(|n| order(n, m).is_ne());
                 if last_of_run {
-                    members.push((m.0.clone(), m.1));
+                    members.push((m.0, m.1));
                 }
             }
         }
         stack.truncate(base);
-        start..members.len() as u32
+        Span {
+            start,
+            end: members.len() as u32,
+        }
     }
 }
 
@@ -394,7 +406,7 @@ struct Skeleton {
     /// The scalars cut out, in body order.
     slots: Vec<Slot>,
     nodes: Vec<Node>,
-    members: Vec<(Range<u32>, u32)>,
+    members: Vec<(Span, u32)>,
     /// For each member, how many slots come before its key (its text
     /// moves with the lengths of those).
     gaps: Vec<u32>,
@@ -616,7 +628,7 @@ impl Skeleton {
         for (slot, &(start, end, n)) in self.slots.iter().zip(spans) {
             if let Some(node) = doc.nodes.get_mut(slot.node as usize) {
                 match slot.kind {
-                    SlotKind::Str => node.kind = Kind::Str(start..end),
+                    SlotKind::Str => node.kind = Kind::Str(Span { start, end }),
                     SlotKind::UInt => node.kind = Kind::UInt(n),
                     SlotKind::Int | SlotKind::Float => {}
                 }
@@ -630,7 +642,7 @@ impl Skeleton {
                 doc.members.clear();
                 return false;
             };
-            doc.members.push((start..end, *value));
+            doc.members.push((Span { start, end }, *value));
         }
         true
     }
@@ -827,7 +839,7 @@ impl Parser<'_, '_> {
 
     /// After `{`.
     fn object(&mut self, depth: u32) -> Result<(), Bad> {
-        let at = self.doc.leaf(Kind::Object(0..0));
+        let at = self.doc.leaf(Kind::Object(Span::default()));
         let base = self.doc.stack.len();
         match self.skip_ws() {
             Some(b'}') => self.at += 1,
@@ -876,13 +888,16 @@ impl Parser<'_, '_> {
     /// A string's text after its opening quote, unescaped into the
     /// document's text (lone surrogate escapes are refused, as serde_json
     /// refuses them).
-    fn string(&mut self) -> Result<Range<u32>, Bad> {
+    fn string(&mut self) -> Result<Span, Bad> {
         let start = self.at;
         let end = special_at(self.bytes, start).ok_or(Bad)?;
         if self.bytes.get(end) == Some(&b'"') {
             // No escape: the text as it stands.
             self.at = end + 1;
-            return Ok(start as u32..end as u32);
+            return Ok(Span {
+                start: start as u32,
+                end: end as u32,
+            });
         }
         self.doc.escaped = true;
         let mut buf = std::mem::take(&mut self.doc.scratch);

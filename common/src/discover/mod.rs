@@ -475,16 +475,19 @@ const MAX_SEGS: usize = 32;
 /// Endpoints by template. Looked up by an encoded key ([`encode_key`])
 /// built in a reused buffer, so a known endpoint costs no allocation; the
 /// template itself is built once, when the endpoint is new.
+///
+/// The endpoints are kept in arrival order, found by a hash of the code
+/// (seeded per process; nothing is iterated in hash order: the output
+/// comes from [`Table::into_sorted`]).
 #[derive(Debug, Default)]
-struct Table(BTreeMap<Box<[u8]>, (Key, Agg)>);
+struct Table {
+    index: foldhash::HashMap<Box<[u8]>, usize>,
+    all: Vec<(Key, Agg)>,
+}
 
 impl Table {
     fn contains(&self, code: &[u8]) -> bool {
-        self.0.contains_key(code)
-    }
-
-    fn get_mut(&mut self, code: &[u8]) -> Option<&mut Agg> {
-        self.0.get_mut(code).map(|(_, agg)| agg)
+        self.index.contains_key(code)
     }
 
     /// The endpoint `code`, created (its key built by `key`) when there is
@@ -496,18 +499,25 @@ impl Table {
         key: impl FnOnce() -> Key,
         ts: Ts,
     ) -> Option<&mut Agg> {
-        if !self.0.contains_key(code) {
-            if self.0.len() >= max {
-                return None;
+        let at = match self.index.get(code) {
+            Some(&at) => at,
+            None => {
+                if self.all.len() >= max {
+                    return None;
+                }
+                let at = self.all.len();
+                self.index.insert(code.into(), at);
+                self.all.push((key(), Agg::new(ts)));
+                at
             }
-            self.0.insert(code.into(), (key(), Agg::new(ts)));
-        }
-        self.get_mut(code)
+        };
+        self.all.get_mut(at).map(|(_, agg)| agg)
     }
 
-    /// The endpoints in key order, as a `BTreeMap<Key, Agg>` holds them.
+    /// The endpoints in key order, as a `BTreeMap<Key, Agg>` holds them
+    /// (no two endpoints have the same key: the code spells the key out).
     fn into_sorted(self) -> Vec<(Key, Agg)> {
-        let mut all: Vec<(Key, Agg)> = self.0.into_values().collect();
+        let mut all = self.all;
         all.sort_by(|a, b| a.0.cmp(&b.0));
         all
     }
@@ -603,6 +613,11 @@ struct Scratch {
     prefix: String,
     header: String,
     content_type: String,
+    /// The last request's header names, by position, lower-cased and
+    /// classified ([`header_class`]).
+    headers: Vec<HeaderMemo>,
+    /// The last response `Content-Type` value and its media type.
+    response_ct: (String, String),
     pointer: String,
     name: Vec<u8>,
     value: Vec<u8>,
@@ -678,6 +693,9 @@ pub struct Prepared {
     response: Doc,
     /// Who made it (a sharded run's worker number), for sending it back.
     pub home: usize,
+    /// The last `Content-Type` values looked at and whether each is JSON
+    /// ([`is_json_media`]): a recycled part mostly sees the same ones again.
+    json_media: [(String, bool); 2],
 }
 
 impl Prepared {
@@ -716,7 +734,7 @@ pub fn prepare_into(cfg: &DiscoverConfig, h: &Http, out: &mut Prepared) {
             .iter()
             .rev()
             .find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
-        if last.is_some_and(|(_, v)| is_json_media(v)) {
+        if last.is_some_and(|(_, v)| is_json_media_memo(&mut out.json_media[0], v)) {
             parse_into(&mut out.request, &req.body);
         }
     }
@@ -726,11 +744,29 @@ pub fn prepare_into(cfg: &DiscoverConfig, h: &Http, out: &mut Prepared) {
                 .headers
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
-            if first.is_some_and(|(_, v)| is_json_media(v)) {
+            if first.is_some_and(|(_, v)| is_json_media_memo(&mut out.json_media[1], v)) {
                 parse_into(&mut out.response, &resp.body);
             }
         }
     }
+}
+
+/// [`is_json_media`] of `v`, remembered in `memo` for the next value
+/// (the answer for the last value, when `v` is the same text).
+fn is_json_media_memo(memo: &mut (String, bool), v: &str) -> bool {
+    if memo.0 == v {
+        return memo.1;
+    }
+    let json = is_json_media(v);
+    memo.0.clear();
+    if v.len() <= 256 {
+        memo.0.push_str(v);
+        memo.1 = json;
+    } else {
+        // Too long to keep: the memo holds "" (not JSON) instead.
+        memo.1 = false;
+    }
+    json
 }
 
 /// `is_json` of what [`media_type`] makes of a header value, without
@@ -754,15 +790,33 @@ fn parse_into(doc: &mut Doc, body: &[u8]) {
     }
 }
 
-/// The media type of a response's first `Content-Type` header, into `out`.
-fn response_media_type(resp: &crate::record::HttpResponse, out: &mut String) {
+/// The media type of a response's first `Content-Type` header, into `out`;
+/// `memo` holds the last header value and its media type, reused when the
+/// value is the same text.
+fn response_media_type(
+    resp: &crate::record::HttpResponse,
+    memo: &mut (String, String),
+    out: &mut String,
+) {
     out.clear();
     if let Some((_, v)) = resp
         .headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
     {
-        media_type(v, out);
+        if memo.0 != *v {
+            memo.0.clear();
+            media_type(v, &mut memo.1);
+            if v.len() <= 256 {
+                memo.0.push_str(v);
+            } else {
+                // Too long to keep: the memo holds "" and its media type.
+                out.push_str(&memo.1);
+                memo.1.clear();
+                return;
+            }
+        }
+        out.push_str(&memo.1);
     }
 }
 
@@ -998,13 +1052,10 @@ impl Discoverer {
         );
         let content_type = &mut scratch.content_type;
         content_type.clear();
-        let lname = &mut scratch.header;
-        for (name, value) in &req.headers {
-            lname.clear();
-            lname.push_str(name);
-            lname.make_ascii_lowercase();
-            match lname.as_str() {
-                "authorization" => {
+        for (i, (name, value)) in req.headers.iter().enumerate() {
+            let (l, class) = header_class(&mut scratch.headers, &mut scratch.header, i, name);
+            match class {
+                HeaderClass::Authorization => {
                     let scheme = value.split(' ').next().unwrap_or("");
                     schemes.add(&[if scheme.eq_ignore_ascii_case("bearer") {
                         "http_bearer"
@@ -1014,8 +1065,8 @@ impl Discoverer {
                         "http_other"
                     }]);
                 }
-                "content-type" => media_type(value, content_type),
-                "cookie" => {
+                HeaderClass::ContentType => media_type(value, content_type),
+                HeaderClass::Cookie => {
                     for pair in value.split(';') {
                         let (cname, cvalue) =
                             pair.trim().split_once('=').unwrap_or((pair.trim(), ""));
@@ -1032,14 +1083,11 @@ impl Discoverer {
                         }
                     }
                 }
-                l if API_KEY_HEADERS.contains(&l) => {
+                HeaderClass::ApiKey => {
                     schemes.add(&["api_key_header:", l]);
                 }
-                l if l.starts_with(':')
-                    || l.starts_with("sec-")
-                    || SKIP_HEADERS.contains(&l)
-                    || l.len() > 128 => {}
-                l => {
+                HeaderClass::Skip => {}
+                HeaderClass::Param => {
                     if let Some((p, f)) = agg.param(Loc::Header, l, cfg.max_params, dropped, tx) {
                         p.observe_text(l, value, f, 1);
                     }
@@ -1132,7 +1180,7 @@ impl Discoverer {
             let body = agg.responses.entry(status).or_default();
             body.count += 1;
             let ct = &mut scratch.content_type;
-            response_media_type(resp, ct);
+            response_media_type(resp, &mut scratch.response_ct, ct);
             if !ct.is_empty() {
                 body.count_type(ct);
             }
@@ -1573,6 +1621,97 @@ const API_KEY_HEADERS: &[&str] = &[
 ];
 
 const API_KEY_QUERY: &[&str] = &["api_key", "apikey", "api-key", "access_token", "auth_token"];
+
+/// What learning does with a request header, by its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeaderClass {
+    Authorization,
+    ContentType,
+    Cookie,
+    /// An API key header (a scheme, not a parameter).
+    ApiKey,
+    /// Plumbing, pseudo-headers and overlong names.
+    Skip,
+    /// A header parameter.
+    Param,
+}
+
+impl HeaderClass {
+    fn of(l: &str) -> HeaderClass {
+        match l {
+            "authorization" => HeaderClass::Authorization,
+            "content-type" => HeaderClass::ContentType,
+            "cookie" => HeaderClass::Cookie,
+            l if API_KEY_HEADERS.contains(&l) => HeaderClass::ApiKey,
+            l if l.starts_with(':')
+                || l.starts_with("sec-")
+                || SKIP_HEADERS.contains(&l)
+                || l.len() > 128 =>
+            {
+                HeaderClass::Skip
+            }
+            _ => HeaderClass::Param,
+        }
+    }
+}
+
+/// A header name as it came, lower-cased, and its class.
+#[derive(Debug)]
+struct HeaderMemo {
+    raw: String,
+    lower: String,
+    class: HeaderClass,
+}
+
+/// Header positions remembered ([`header_class`]), at most.
+const MAX_HEADER_MEMO: usize = 64;
+
+/// The lower-case name and class of header `name`, at position `i` of a
+/// request: remembered by position in `memo` (requests of one client send
+/// the same headers in the same order), else worked out into `spare`.
+fn header_class<'m>(
+    memo: &'m mut Vec<HeaderMemo>,
+    spare: &'m mut String,
+    i: usize,
+    name: &str,
+) -> (&'m str, HeaderClass) {
+    if name.len() > 128 {
+        // Overlong: skipped whatever it says (and not remembered).
+        return ("", HeaderClass::Skip);
+    }
+    if i == memo.len() && i < MAX_HEADER_MEMO {
+        memo.push(HeaderMemo {
+            raw: String::new(),
+            lower: String::new(),
+            class: HeaderClass::Skip,
+        });
+        if let Some(m) = memo.get_mut(i) {
+            m.raw.push_str(name);
+            m.lower.push_str(name);
+            m.lower.make_ascii_lowercase();
+            m.class = HeaderClass::of(&m.lower);
+        }
+    }
+    match memo.get_mut(i) {
+        Some(m) => {
+            if m.raw != name {
+                m.raw.clear();
+                m.raw.push_str(name);
+                m.lower.clear();
+                m.lower.push_str(name);
+                m.lower.make_ascii_lowercase();
+                m.class = HeaderClass::of(&m.lower);
+            }
+            (m.lower.as_str(), m.class)
+        }
+        None => {
+            spare.clear();
+            spare.push_str(name);
+            spare.make_ascii_lowercase();
+            (spare.as_str(), HeaderClass::of(spare))
+        }
+    }
+}
 
 /// Headers that are transport or client plumbing, not API parameters.
 const SKIP_HEADERS: &[&str] = &[

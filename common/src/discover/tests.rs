@@ -589,3 +589,75 @@ fn json_media_check_agrees() {
         assert_eq!(is_json_media(v), is_json(&ct), "{v:?}");
     }
 }
+
+mod memos {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Names and values that repeat, differ in case, or run long.
+    fn word() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("Content-Type".to_string()),
+            Just("content-type".to_string()),
+            Just("Cookie".to_string()),
+            Just("Authorization".to_string()),
+            Just("X-API-Key".to_string()),
+            Just("Accept".to_string()),
+            Just(":authority".to_string()),
+            Just("Sec-Fetch-Mode".to_string()),
+            Just("X-Tenant".to_string()),
+            Just("application/json; charset=utf-8".to_string()),
+            Just("Application/Problem+JSON".to_string()),
+            Just("text/html".to_string()),
+            "[a-zA-Z+/;: -]{0,12}",
+            (0..3usize, 120..300usize).prop_map(|(k, n)| {
+                let fill = ["x", "X", "+json"][k];
+                format!("application/{}+json", fill.repeat(n / fill.len()))
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Each memo answers what the function it remembers answers, over
+        /// runs of repeated, changed and overlong names and values.
+        #[test]
+        fn memos_answer_as_the_functions_do(
+            requests in proptest::collection::vec(proptest::collection::vec(word(), 0..8), 1..12),
+        ) {
+            let mut memo = vec![];
+            let mut spare = String::new();
+            let mut json = [(String::new(), false), (String::new(), false)];
+            let mut media = (String::new(), String::new());
+            let mut got = String::new();
+            for names in &requests {
+                for (i, name) in names.iter().enumerate() {
+                    let (l, class) = header_class(&mut memo, &mut spare, i, name);
+                    let want = name.to_ascii_lowercase();
+                    prop_assert_eq!(class, HeaderClass::of(&want), "{:?}", name);
+                    if class != HeaderClass::Skip {
+                        prop_assert_eq!(l, want.as_str());
+                    }
+                    prop_assert_eq!(is_json_media_memo(&mut json[i % 2], name), is_json_media(name));
+                    let resp = HttpResponse {
+                        status: 200,
+                        reason: String::new(),
+                        version: "HTTP/1.1".into(),
+                        headers: vec![("Content-Type".into(), name.clone())],
+                        body_len: 0,
+                        body: vec![],
+                        truncated: false,
+                        trailers: vec![],
+                    };
+                    response_media_type(&resp, &mut media, &mut got);
+                    let mut want_media = String::new();
+                    media_type(name, &mut want_media);
+                    prop_assert_eq!(&got, &want_media);
+                }
+                prop_assert!(memo.len() <= MAX_HEADER_MEMO);
+            }
+        }
+    }
+}
