@@ -1144,14 +1144,7 @@ fn simple_request(buf: &[u8]) -> Option<(usize, HttpRequest)> {
     if !(origin || absolute) || target.contains(&b' ') {
         return None;
     }
-    let mut uri = String::with_capacity(target.len() + 8);
-    for &b in target {
-        if (0x21..=0x7e).contains(&b) {
-            uri.push(char::from(b));
-        } else {
-            uri.push_str(&format!("%{b:02X}"));
-        }
-    }
+    let uri = escaped_target(target);
     let request = HttpRequest {
         method: "GET".to_owned(),
         uri,
@@ -1203,6 +1196,20 @@ fn http09_response(c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
     }
 }
 
+/// A request target as text: printable ASCII kept, any other byte
+/// percent-encoded (`%0A`, `%FF`).
+fn escaped_target(target: &[u8]) -> String {
+    let mut uri = String::with_capacity(target.len() + 8);
+    for &b in target {
+        if (0x21..=0x7e).contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            let _ = write!(uri, "%{b:02X}");
+        }
+    }
+    uri
+}
+
 /// The outcome of a lenient parse, after `httparse` refused a head.
 enum Lenient<T> {
     Partial,
@@ -1233,14 +1240,7 @@ fn lenient_request(buf: &[u8], max_headers: usize) -> Lenient<HttpRequest> {
     if method.is_empty() || !method.iter().all(|&b| is_tchar(b)) || target.is_empty() {
         return Lenient::Bad;
     }
-    let mut uri = String::with_capacity(target.len() + 8);
-    for &b in target {
-        if (0x21..=0x7e).contains(&b) {
-            uri.push(char::from(b));
-        } else {
-            uri.push_str(&format!("%{b:02X}"));
-        }
-    }
+    let uri = escaped_target(target);
     let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
     let rest = buf.get(nl + 1..).unwrap_or_default();
     match httparse::parse_headers(rest, &mut slots) {
