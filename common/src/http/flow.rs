@@ -662,10 +662,7 @@ fn run(h: &mut Half, c: &mut Conv, data: &[u8], old_len: usize, ts: Ts, x: &mut 
                     if rest.len() < 5 && b"HTTP/".starts_with(rest) {
                         return pos;
                     }
-                    let res = http09_response(c, ts_at(pos, h.pending_ts), x);
-                    if let Head::Done(_, next) = res {
-                        h.state = next;
-                    }
+                    h.state = http09_response(c, ts_at(pos, h.pending_ts), x);
                     continue;
                 }
                 let blank = rest
@@ -1172,7 +1169,7 @@ fn http09_request(n: usize, request: HttpRequest, c: &mut Conv, ts: Ts, x: &mut 
 /// The answer to an HTTP/0.9 request: no status line and no headers, the
 /// body runs to the end of the connection. Kept as status 0, version
 /// `HTTP/0.9`, so the response checks and the attack outcome see it.
-fn http09_response(c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
+fn http09_response(c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> State {
     let response = HttpResponse {
         status: 0,
         reason: String::new(),
@@ -1184,15 +1181,16 @@ fn http09_response(c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
         trailers: Vec::new(),
     };
     let seq = c.claim_response(response, ts, x);
+    // No headers, so no content-coding anomalies to pass on.
     let mut anomalies = Vec::new();
     match body_state(Delim::Close, &[], seq, false, &mut anomalies, x) {
         Some(bs) => {
             if let Some(tx) = c.tx_mut(seq) {
                 tx.resp_done = false;
             }
-            Head::Done(0, State::Body(bs))
+            State::Body(bs)
         }
-        None => Head::Done(0, State::Head),
+        None => State::Head,
     }
 }
 
