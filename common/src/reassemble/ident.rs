@@ -282,11 +282,31 @@ impl FlowKey {
     /// A stable hash of the tuple and tracked tunnel identity (no time):
     /// both directions of a connection, over every tunnel it is tracked
     /// through, get the same value. A sharded run picks a flow's worker by it.
+    ///
+    /// Mixed a word at a time with fixed constants (no byte buffer: the
+    /// reading thread pays this for every packet), so it is stable across
+    /// runs and builds like [`flow_id`](Self::flow_id). Which worker a flow
+    /// lands on never shows in the output (the merge orders by packet).
     pub fn shard_hash(&self) -> u64 {
-        let mut bytes = KeyBytes::new();
-        self.tuple().write_bytes(&mut bytes);
-        self.tun.write_bytes(&mut bytes);
-        bytes.stable_hash()
+        let mut m = Mix(0x243f_6a88_85a3_08d3);
+        m.ip(self.a);
+        m.ip(self.b);
+        m.word((u64::from(self.pa) << 16) | u64::from(self.pb));
+        let t = &self.tun;
+        let [v0, v1, v2] = t.vlans.map(u64::from);
+        m.word(
+            v0 | (v1 << 16)
+                | (v2 << 32)
+                | (u64::from(t.n_vlans) << 48)
+                | (u64::from(t.n_vnis) << 56),
+        );
+        let [n0, n1] = t.vnis.map(u64::from);
+        m.word(n0 | (n1 << 32));
+        if let Some((a, b)) = t.ends {
+            m.ip(a);
+            m.ip(b);
+        }
+        splitmix(m.0)
     }
 
     /// Community ID v1 (seed 0) of this TCP 5-tuple.
@@ -348,6 +368,29 @@ impl Tuple {
     /// Community ID v1 (seed 0) of this TCP 5-tuple.
     pub fn community_id(&self) -> String {
         community_id(self.a, self.pa, self.b, self.pb, 6, 0)
+    }
+}
+
+/// A word-at-a-time mixer for [`FlowKey::shard_hash`] (multiply-xorshift;
+/// [`splitmix`] finishes it).
+struct Mix(u64);
+
+impl Mix {
+    fn word(&mut self, w: u64) {
+        let h = (self.0 ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = h ^ (h >> 29);
+    }
+
+    fn ip(&mut self, ip: IpAddr) {
+        match ip {
+            IpAddr::V4(a) => self.word(u64::from(a.to_bits())),
+            IpAddr::V6(a) => {
+                let bits = a.to_bits();
+                self.word(bits as u64);
+                // The high half, tagged so a v6 address never mixes like a v4 one.
+                self.word(((bits >> 64) as u64) ^ 0x6666_0000_0000_0000);
+            }
+        }
     }
 }
 
@@ -489,6 +532,68 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), keys.len());
+    }
+
+    /// The shard hash: one value for both directions, a change in any
+    /// tracked part moves it, and flows spread evenly over 2-8 workers.
+    #[test]
+    fn shard_hash_is_symmetric_separating_and_even() {
+        let v4 = |x: u32| IpAddr::from(std::net::Ipv4Addr::from_bits(x));
+        let key = |a: IpAddr, pa: u16, b: IpAddr, pb: u16, tunnel: &[Tunnel]| {
+            let (s, d) = ((a, pa), (b, pb));
+            let ((a, pa), (b, pb)) = if s <= d { (s, d) } else { (d, s) };
+            let tun = TunnelId::new(tunnel, TrackSet::default());
+            FlowKey { a, pa, b, pb, tun }
+        };
+        let (c, s) = (v4(0x0a00_0001), v4(0x0a00_0002));
+        let base = key(c, 40000, s, 80, &[]).shard_hash();
+        assert_eq!(base, key(s, 80, c, 40000, &[]).shard_hash());
+        // Fixed constants: the same value on every run and build.
+        assert_eq!(base, key(c, 40000, s, 80, &[]).shard_hash());
+        let v6 = IpAddr::from(std::net::Ipv6Addr::from_bits(0x0a00_0001));
+        let others = [
+            key(c, 40001, s, 80, &[]),
+            key(c, 40000, s, 81, &[]),
+            key(v4(0x0a00_0003), 40000, s, 80, &[]),
+            key(v6, 40000, s, 80, &[]),
+            key(c, 40000, s, 80, &[Tunnel::Vlan { vid: 1 }]),
+            key(
+                c,
+                40000,
+                s,
+                80,
+                &[Tunnel::Vlan { vid: 1 }, Tunnel::Vlan { vid: 2 }],
+            ),
+            key(
+                c,
+                40000,
+                s,
+                80,
+                &[Tunnel::Vlan { vid: 2 }, Tunnel::Vlan { vid: 1 }],
+            ),
+        ];
+        let mut seen = vec![base];
+        for k in &others {
+            let h = k.shard_hash();
+            assert!(!seen.contains(&h), "{k:?} shares a shard hash");
+            seen.push(h);
+        }
+        for n in [2u64, 3, 4, 8] {
+            let mut counts = vec![0u32; n as usize];
+            for i in 0..8000u32 {
+                let k = key(v4(0xc0a8_0000 | (i % 200)), 30000 + (i as u16), s, 443, &[]);
+                if let Some(c) = counts.get_mut((k.shard_hash() % n) as usize) {
+                    *c += 1;
+                }
+            }
+            let fair = 8000 / n as u32;
+            assert!(
+                counts
+                    .iter()
+                    .all(|&c| c > fair * 9 / 10 && c < fair * 11 / 10),
+                "{n}: {counts:?}"
+            );
+        }
     }
 
     #[test]
