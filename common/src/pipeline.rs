@@ -135,7 +135,7 @@ impl Recycle {
             Some(cfg) => {
                 let mut p = self.spare.pop().unwrap_or_default();
                 discover::prepare_into(cfg, t, &mut p);
-                Pre::Worker(None, Some(p))
+                Pre::Worker(None, Some(p), None)
             }
             None => Pre::None,
         }
@@ -145,10 +145,12 @@ impl Recycle {
     /// parser, prepared parts kept (bounded).
     fn take_back(&mut self, discover: &mut Option<Discoverer>, http: &mut HttpParser) {
         if let Some(d) = discover {
-            d.take_spent(&mut |h, p| {
+            d.take_spent(&mut |(h, p, _)| {
                 http.recycle(*h);
-                if p.reusable() && self.spare.len() < MAX_SPARE {
-                    self.spare.push(p);
+                if let Some(p) = p.filter(|p| p.reusable()) {
+                    if self.spare.len() < MAX_SPARE {
+                        self.spare.push(p);
+                    }
                 }
             });
         }
@@ -158,8 +160,14 @@ impl Recycle {
 /// What a worker did ahead for one transaction.
 enum Pre {
     None,
-    /// The per-request half of detection, and the inventory's [`discover::prepare`].
-    Worker(Option<Analysis>, Option<Box<discover::Prepared>>),
+    /// The per-request half of detection, the inventory's
+    /// [`discover::prepare`], and the sharded run's worker that parsed the
+    /// transaction (its home, where the record goes back to once spent).
+    Worker(
+        Option<Analysis>,
+        Option<Box<discover::Prepared>>,
+        Option<usize>,
+    ),
 }
 
 /// The stages after HTTP parsing.
@@ -200,9 +208,9 @@ impl Up<'_> {
         emit_http: bool,
         emit: &mut dyn FnMut(Record<'_>),
     ) {
-        let (analysis, prepared) = match pre {
-            Pre::None => (None, None),
-            Pre::Worker(a, p) => (a, p),
+        let (analysis, prepared, home) = match pre {
+            Pre::None => (None, None, None),
+            Pre::Worker(a, p, home) => (a, p, home),
         };
         let mut found = vec![];
         if let Some(d) = self.detect.as_mut() {
@@ -224,7 +232,7 @@ impl Up<'_> {
                         other => emit(other),
                     }
                 }
-                inv.push_prepared(t, prepared);
+                inv.push_from(t, prepared, home);
             }
             None => {
                 let findings_only = self
@@ -343,14 +351,15 @@ impl Chain {
         self.decap.push(frame, emit);
     }
 
-    /// Carries one transaction a worker parsed (and analysed, when `pre` is
-    /// set, and prepared for the inventory, when `prepared` is) up from the
-    /// HTTP stage, as if this chain had parsed it.
+    /// Carries one transaction worker `home` parsed (and analysed, when
+    /// `pre` is set, and prepared for the inventory, when `prepared` is) up
+    /// from the HTTP stage, as if this chain had parsed it.
     pub fn push_analyzed(
         &mut self,
         t: Box<Http>,
         pre: Option<Analysis>,
         prepared: Option<Box<discover::Prepared>>,
+        home: usize,
         emit: &mut dyn FnMut(Record<'_>),
     ) {
         Up {
@@ -358,12 +367,12 @@ impl Chain {
             discover: &mut self.discover,
             keep_attacks: self.keep_attacks,
         }
-        .http_to(t, Pre::Worker(pre, prepared), true, emit);
+        .http_to(t, Pre::Worker(pre, prepared, Some(home)), true, emit);
     }
 
-    /// Hands out the transactions the inventory learned from that came with
-    /// a prepared part ([`discover::Discoverer::take_spent`]).
-    pub fn take_spent(&mut self, f: &mut dyn FnMut(Box<Http>, Box<discover::Prepared>)) {
+    /// Hands out the transactions the inventory learned from, with their
+    /// homes ([`discover::Discoverer::take_spent`]).
+    pub fn take_spent(&mut self, f: &mut dyn FnMut(discover::Spent)) {
         if let Some(d) = &mut self.discover {
             d.take_spent(f);
         }

@@ -117,8 +117,9 @@ const MAX_SPARE: usize = 256;
 /// Spent transactions held for one worker between batches, at most.
 const MAX_BACK: usize = 4096;
 
-/// A transaction the inventory is done with, with its prepared part.
-type Spent = (Box<Http>, Box<Prepared>);
+/// A transaction the inventory is done with, with its prepared part (when
+/// the worker prepared it).
+type Spent = (Box<Http>, Option<Box<Prepared>>);
 
 /// What the reading thread sends a worker.
 enum ToWorker {
@@ -136,7 +137,9 @@ type Key = (u64, Origin, u64);
 /// A record a worker emitted.
 enum Item {
     Stream(Box<Record<'static>>),
-    Tx(Box<Http>, Option<Analysis>, Option<Box<Prepared>>),
+    /// A transaction, its analysis and prepared part, and the worker that
+    /// made it (where it goes back to).
+    Tx(Box<Http>, Option<Analysis>, Option<Box<Prepared>>, usize),
 }
 
 /// A worker's records for one batch (or, `last`, for the end of input).
@@ -243,7 +246,7 @@ impl Ahead<'_> {
             p
         });
         *seq += 1;
-        items.push(((g, o, *seq), Item::Tx(Box::new(t), a, p)));
+        items.push(((g, o, *seq), Item::Tx(Box::new(t), a, p, self.home)));
     }
 }
 
@@ -290,8 +293,10 @@ impl Worker {
                         if let Some(http) = &mut self.after.http {
                             http.recycle(*h);
                         }
-                        if p.reusable() && self.after.spare.len() < MAX_SPARE {
-                            self.after.spare.push(p);
+                        if let Some(p) = p.filter(|p| p.reusable()) {
+                            if self.after.spare.len() < MAX_SPARE {
+                                self.after.spare.push(p);
+                            }
                         }
                     }
                     let mut items = vec![];
@@ -606,11 +611,11 @@ impl Sharded {
             for (_, item) in items {
                 match item {
                     Item::Stream(rec) => emit(*rec),
-                    Item::Tx(t, a, p) => {
-                        self.chain.push_analyzed(t, a, p, emit);
+                    Item::Tx(t, a, p, home) => {
+                        self.chain.push_analyzed(t, a, p, home, emit);
                         let back = &mut self.back;
-                        self.chain.take_spent(&mut |h, p| {
-                            if let Some(v) = back.get_mut(p.home).filter(|v| v.len() < MAX_BACK) {
+                        self.chain.take_spent(&mut |(h, p, home)| {
+                            if let Some(v) = back.get_mut(home).filter(|v| v.len() < MAX_BACK) {
                                 v.push((h, p));
                             }
                         });
@@ -656,8 +661,8 @@ impl Sharded {
         // What the inventory learned last goes home to be freed (memory a
         // thread allocated is cheapest to free on it).
         let back = &mut self.back;
-        self.chain.take_spent(&mut |h, p| {
-            if let Some(v) = back.get_mut(p.home) {
+        self.chain.take_spent(&mut |(h, p, home)| {
+            if let Some(v) = back.get_mut(home) {
                 v.push((h, p));
             }
         });

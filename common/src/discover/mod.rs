@@ -821,7 +821,14 @@ fn response_media_type(
 }
 
 /// A transaction held back: whether an attack names it, and what was prepared.
-type Pending = (Box<Http>, bool, Option<Box<Prepared>>);
+/// A transaction held back: whether an attack excludes it, its prepared
+/// part, and the home it goes back to when spent.
+type Pending = (Box<Http>, bool, Option<Box<Prepared>>, Option<usize>);
+
+/// A transaction the inventory is done with ([`Discoverer::take_spent`]):
+/// the record, its prepared part if it came with one, and its home (the
+/// sharded run's worker that parsed it, to be freed and refilled there).
+pub type Spent = (Box<Http>, Option<Box<Prepared>>, usize);
 
 /// The API inventory builder.
 pub struct Discoverer {
@@ -839,7 +846,7 @@ pub struct Discoverer {
     inventory: Option<inventory::Inventory>,
     /// Transactions learned from with their prepared parts, for the caller
     /// to recycle ([`Discoverer::take_spent`]).
-    spent: Vec<(Box<Http>, Box<Prepared>)>,
+    spent: Vec<Spent>,
 }
 
 impl Discoverer {
@@ -877,14 +884,24 @@ impl Discoverer {
     /// Takes one transaction with its [`prepare`]d part (made with this
     /// discoverer's configuration); the inventory is the same as without it.
     pub fn push_prepared(&mut self, h: Box<Http>, prep: Option<Box<Prepared>>) {
+        self.push_from(h, prep, None);
+    }
+
+    /// [`Discoverer::push_prepared`] for a transaction a sharded run's
+    /// worker parsed: with a `home`, it is handed back by
+    /// [`Discoverer::take_spent`] even without a prepared part (a record is
+    /// cheapest freed, or refilled, on the thread that allocated it).
+    /// Without one, only transactions with a prepared part are (theirs).
+    pub fn push_from(&mut self, h: Box<Http>, prep: Option<Box<Prepared>>, home: Option<usize>) {
         self.stats.prepared_ahead += u64::from(prep.is_some());
+        let home = home.or(prep.as_ref().map(|p| p.home));
         if self.attacked.remove(&h.flow, h.seq) {
             self.learn(&h, true, None);
-            self.spend(h, prep);
+            self.spend(h, prep, home);
             return;
         }
         self.pending_bytes += body_bytes(&h);
-        self.pending.push_back((h, false, prep));
+        self.pending.push_back((h, false, prep, home));
         while self.pending.len() > MAX_PENDING
             || (self.pending_bytes > MAX_PENDING_BYTES && self.pending.len() > 1)
         {
@@ -898,7 +915,7 @@ impl Discoverer {
         if let Some(p) = self
             .pending
             .iter_mut()
-            .find(|(h, _, _)| h.flow == a.flow && h.seq == a.http_seq)
+            .find(|(h, _, _, _)| h.flow == a.flow && h.seq == a.http_seq)
         {
             p.1 = true;
             return;
@@ -916,30 +933,31 @@ impl Discoverer {
     }
 
     fn learn_oldest(&mut self) {
-        if let Some((h, attacked, prep)) = self.pending.pop_front() {
+        if let Some((h, attacked, prep, home)) = self.pending.pop_front() {
             self.pending_bytes = self.pending_bytes.saturating_sub(body_bytes(&h));
             self.learn(&h, attacked, prep.as_deref());
-            self.spend(h, prep);
+            self.spend(h, prep, home);
         }
     }
 
-    /// Keeps a learned transaction that came with a prepared part for
+    /// Keeps a learned transaction that has a home for
     /// [`Discoverer::take_spent`] (a bounded number; the rest are dropped).
-    fn spend(&mut self, h: Box<Http>, prep: Option<Box<Prepared>>) {
-        if let Some(p) = prep {
+    fn spend(&mut self, h: Box<Http>, prep: Option<Box<Prepared>>, home: Option<usize>) {
+        if let Some(home) = home {
             if self.spent.len() < MAX_SPENT {
-                self.spent.push((h, p));
+                self.spent.push((h, prep, home));
             }
         }
     }
 
-    /// Hands out the transactions learned from since the last call, with
-    /// their prepared parts (only those pushed with one): a sharded run
-    /// sends them back to the worker that made them, to be freed there and
-    /// their documents reused.
-    pub fn take_spent(&mut self, f: &mut dyn FnMut(Box<Http>, Box<Prepared>)) {
-        for (h, p) in self.spent.drain(..) {
-            f(h, p);
+    /// Hands out the transactions learned from since the last call that
+    /// have a home (pushed with a prepared part or by
+    /// [`Discoverer::push_from`] with one): a sharded run sends them back to
+    /// the worker that made them, to be freed there, the records refilled
+    /// and the documents reused.
+    pub fn take_spent(&mut self, f: &mut dyn FnMut(Spent)) {
+        for spent in self.spent.drain(..) {
+            f(spent);
         }
     }
 

@@ -387,6 +387,53 @@ fn attacks_are_left_out_before_or_after() {
     assert_eq!(d.stats().attack_records, 2);
 }
 
+/// What [`Discoverer::take_spent`] hands back: every transaction pushed
+/// with a home (a sharded worker's, with or without a prepared part, and
+/// whether learned from or excluded as attacked), with that home; none
+/// pushed without one, which the caller dropped anyway.
+#[test]
+fn spent_transactions_go_home() {
+    let cfg = DiscoverConfig::default();
+    let mut d = Discoverer::new(cfg.clone());
+    let mut attack = Attack {
+        ts: Ts::default(),
+        flow: "f3".into(),
+        http_seq: 0,
+        client: String::new(),
+        real_ip: String::new(),
+        server: String::new(),
+        method: "GET".into(),
+        host: "app".into(),
+        uri: "/".into(),
+        status: None,
+        hits: vec![],
+        outcome: None,
+        severity: None,
+    };
+    d.push_attack(&attack);
+    d.push_http(http(1, "GET", "/a", &[], "", 200, ""));
+    d.push_from(http(2, "GET", "/b", &[], "", 200, ""), None, Some(1));
+    d.push_from(http(3, "GET", "/c", &[], "", 200, ""), None, Some(2));
+    let mut prep = Box::new(prepare(&cfg, &http(4, "GET", "/d", &[], "", 200, "")));
+    prep.home = 3;
+    d.push_prepared(http(4, "GET", "/d", &[], "", 200, ""), Some(prep));
+    attack.flow = "f5".into();
+    d.push_from(http(5, "GET", "/e", &[], "", 200, ""), None, Some(0));
+    d.push_attack(&attack);
+    d.finish(&mut |_| {});
+    let mut back = vec![];
+    d.take_spent(&mut |(h, p, home)| back.push((h.flow.clone(), p.is_some(), home)));
+    back.sort();
+    let want = [
+        ("f2", false, 1),
+        ("f3", false, 2),
+        ("f4", true, 3),
+        ("f5", false, 0),
+    ];
+    assert_eq!(back, want.map(|(f, p, h)| (f.to_string(), p, h)).to_vec());
+    assert_eq!(d.stats().excluded_attacks, 2);
+}
+
 #[test]
 fn caps_are_counted() {
     let cfg = DiscoverConfig {
