@@ -300,6 +300,25 @@ impl<'d> Val<'d> {
         (self.at == 0 && self.doc.layout != 0).then_some(self.doc.layout)
     }
 
+    /// This value's place in its document's tape (pre-order).
+    pub fn index(&self) -> u32 {
+        self.at
+    }
+
+    /// The value at place `index` of the same document's tape (a null
+    /// past its end).
+    pub fn at(&self, index: u32) -> Val<'d> {
+        Val {
+            doc: self.doc,
+            at: index,
+        }
+    }
+
+    /// Values in the document's tape.
+    pub fn tape_len(&self) -> usize {
+        self.doc.nodes.len()
+    }
+
     /// [`values::string_facts`] of this value's text `s` (cached, or worked out now).
     pub fn string_facts(&self, s: &str) -> StrFacts {
         match self.doc.facts.get(self.at as usize) {
