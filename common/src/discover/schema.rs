@@ -74,7 +74,7 @@ impl Default for SchemaRoot {
 
 /// How the last document of one layout ([`Val::layout`]) was observed:
 /// for each value the walk by keys visits, in its order, the node it
-/// updates and the value's place in the document's tape. Valid while the
+/// updates, the value's place in the document's tape and its type. Valid while the
 /// schema has the nodes it had then (every property or item made takes a
 /// node from the budget, so an unchanged count means an unchanged tree)
 /// and for the depth limit it was made with. A document of that layout
@@ -88,7 +88,17 @@ struct Memo {
     max_depth: usize,
     /// Tape length of the planned document.
     tape: usize,
-    plan: Vec<(u32, u32)>,
+    plan: Vec<Step>,
+}
+
+/// One update of a [`Memo`] plan.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    node: u32,
+    /// The value's place in the tape.
+    at: u32,
+    /// Its type: the same in every document of the layout.
+    jtype: JType,
 }
 
 /// A memo says nothing about what was seen.
@@ -131,12 +141,15 @@ impl SchemaRoot {
     /// [`SchemaRoot::observe`] of a document whose layout the memo's plan
     /// was made for: the updates the walk by keys would make, by index.
     fn replay(&mut self, v: Val<'_>) {
-        for &(node, at) in &self.memo.plan {
-            if let Some(s) = self.nodes.get_mut(node as usize) {
-                let val = v.at(at);
+        for step in &self.memo.plan {
+            if let Some(s) = self.nodes.get_mut(step.node as usize) {
                 s.count += 1;
-                s.types.add(val.jtype(), 1);
-                s.observe_leaf(val, val.shape());
+                s.types.add(step.jtype, 1);
+                // Only strings and integers add more than that.
+                if matches!(step.jtype, JType::String | JType::Integer) {
+                    let val = v.at(step.at);
+                    s.observe_leaf(val, val.shape());
+                }
             }
         }
     }
@@ -360,12 +373,16 @@ fn plan(
     v: Val<'_>,
     depth: usize,
     max_depth: usize,
-    out: &mut Vec<(u32, u32)>,
+    out: &mut Vec<Step>,
 ) -> bool {
     let Some(s) = nodes.get(at as usize) else {
         return false;
     };
-    out.push((at, v.index()));
+    out.push(Step {
+        node: at,
+        at: v.index(),
+        jtype: v.jtype(),
+    });
     match v.shape() {
         Shape::Object(members) => {
             if depth >= max_depth {
