@@ -300,6 +300,25 @@ impl<'d> Val<'d> {
         (self.at == 0 && self.doc.layout != 0).then_some(self.doc.layout)
     }
 
+    /// This value's place in its document's tape (pre-order).
+    pub fn index(&self) -> u32 {
+        self.at
+    }
+
+    /// The value at place `index` of the same document's tape (a null
+    /// past its end).
+    pub fn at(&self, index: u32) -> Val<'d> {
+        Val {
+            doc: self.doc,
+            at: index,
+        }
+    }
+
+    /// Values in the document's tape.
+    pub fn tape_len(&self) -> usize {
+        self.doc.nodes.len()
+    }
+
     /// [`values::string_facts`] of this value's text `s` (cached, or worked out now).
     pub fn string_facts(&self, s: &str) -> StrFacts {
         match self.doc.facts.get(self.at as usize) {
@@ -446,8 +465,6 @@ struct Skeletons {
     list: Vec<Skeleton>,
     /// Per literal run (gap between slots): new position minus old.
     shifts: Vec<i64>,
-    /// The new scalars: span and, for an unsigned integer, its value.
-    spans: Vec<(u32, u32, u64)>,
     /// Documents seen: the least recently used layout is replaced.
     clock: u64,
 }
@@ -464,18 +481,19 @@ impl Skeletons {
         let Skeletons {
             list,
             shifts,
-            spans,
             clock,
         } = self;
         *clock += 1;
         let Some(s) = list
             .iter_mut()
-            .find(|s| s.matches(doc, bytes, text, shifts, spans))
+            .find(|s| s.matches(doc, bytes, text, shifts))
         else {
+            // A layout that matched part of the way left nodes.
+            doc.nodes.clear();
             return false;
         };
         s.used = *clock;
-        if !s.fill(doc, shifts, spans) {
+        if !s.fill(doc, shifts) {
             return false;
         }
         doc.layout = s.id;
@@ -557,21 +575,17 @@ impl Skeleton {
         true
     }
 
-    /// Whether `bytes` is this layout with other scalars: their spans into
-    /// `spans` and the literal runs' moves into `shifts`.
-    fn matches(
-        &self,
-        doc: &mut Doc,
-        bytes: &[u8],
-        text: &str,
-        shifts: &mut Vec<i64>,
-        spans: &mut Vec<(u32, u32, u64)>,
-    ) -> bool {
+    /// Whether `bytes` is this layout with other scalars: when it is, the
+    /// document's nodes are the layout's with the new scalars in them,
+    /// and the literal runs' moves are in `shifts` (when it is not, the
+    /// nodes are left half made: the caller clears them).
+    fn matches(&self, doc: &mut Doc, bytes: &[u8], text: &str, shifts: &mut Vec<i64>) -> bool {
         if self.id == 0 || head_of(bytes) & self.head_mask != self.head {
             return false;
         }
         shifts.clear();
-        spans.clear();
+        doc.nodes.clear();
+        doc.nodes.extend_from_slice(&self.nodes);
         let mut at = 0;
         let mut from = 0;
         for slot in &self.slots {
@@ -584,18 +598,21 @@ impl Skeleton {
             shifts.push(at as i64 - from as i64);
             at += lit.len();
             let start = at;
-            let value = match slot.kind {
+            let kind = match slot.kind {
                 SlotKind::Str => {
                     // The closing quote starts the next literal run.
                     match special_at(bytes, at) {
                         Some(end) if bytes.get(end) == Some(&b'"') => at = end,
                         _ => return false,
                     }
-                    0
+                    Kind::Str(Span {
+                        start: start as u32,
+                        end: at as u32,
+                    })
                 }
                 SlotKind::UInt if let Some((n, len)) = plain_uint(bytes, at) => {
                     at += len;
-                    n
+                    Kind::UInt(n)
                 }
                 kind => {
                     let mut p = Parser {
@@ -609,31 +626,25 @@ impl Skeleton {
                     };
                     at = p.at;
                     match (kind, got) {
-                        (SlotKind::UInt, Kind::UInt(n)) => n,
-                        (SlotKind::Int, Kind::Int) | (SlotKind::Float, Kind::Float) => 0,
+                        (SlotKind::UInt, Kind::UInt(n)) => Kind::UInt(n),
+                        (SlotKind::Int, Kind::Int) => Kind::Int,
+                        (SlotKind::Float, Kind::Float) => Kind::Float,
                         _ => return false,
                     }
                 }
             };
-            spans.push((start as u32, at as u32, value));
+            if let Some(node) = doc.nodes.get_mut(slot.node as usize) {
+                node.kind = kind;
+            }
             from = slot.end as usize;
         }
         shifts.push(at as i64 - from as i64);
         self.body.get(from..) == bytes.get(at..)
     }
 
-    /// Makes the tape of the body [`Skeleton::matches`] accepted.
-    fn fill(&self, doc: &mut Doc, shifts: &[i64], spans: &[(u32, u32, u64)]) -> bool {
-        doc.nodes.extend_from_slice(&self.nodes);
-        for (slot, &(start, end, n)) in self.slots.iter().zip(spans) {
-            if let Some(node) = doc.nodes.get_mut(slot.node as usize) {
-                match slot.kind {
-                    SlotKind::Str => node.kind = Kind::Str(Span { start, end }),
-                    SlotKind::UInt => node.kind = Kind::UInt(n),
-                    SlotKind::Int | SlotKind::Float => {}
-                }
-            }
-        }
+    /// Finishes the tape of the body [`Skeleton::matches`] accepted (its
+    /// nodes made): the members, their keys moved with the scalars.
+    fn fill(&self, doc: &mut Doc, shifts: &[i64]) -> bool {
         for ((key, value), &gap) in self.members.iter().zip(&self.gaps) {
             let shift = shifts.get(gap as usize).copied().unwrap_or(0);
             let moved = |at: u32| u32::try_from(i64::from(at) + shift).ok();

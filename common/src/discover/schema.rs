@@ -5,6 +5,11 @@
 //! property was present, so `required` means "present in every object seen".
 //! A budget caps the nodes of one schema and its depth; what does not fit is
 //! counted, and the node is marked so the output says it was cut.
+//!
+//! The nodes of one schema are a flat list (the root first, a node's
+//! properties and items named by their index in it), so a document of a
+//! layout seen before is observed by a list of (node, value) pairs: the
+//! counters are bumped by index, with no keys compared and no tree walked.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,39 +37,68 @@ pub struct Schema {
     pub types: values::TypeCounts,
     pub formats: BTreeMap<&'static str, u64>,
     pub sensitive: BTreeSet<&'static str>,
-    /// Properties, with how many objects held each.
-    pub props: BTreeMap<String, Schema>,
-    pub items: Option<Box<Schema>>,
+    /// Properties, with how many objects held each: their nodes.
+    pub props: BTreeMap<String, u32>,
+    /// The node of the array items.
+    pub items: Option<u32>,
     /// Structure left out here (depth or size budget).
     pub cut: bool,
     /// Whether the node's name was checked for sensitive data (a node is
     /// always observed under the same name, so once is enough).
     name_checked: bool,
+    /// [`values::sensitive_name`] of that name, worked out when the node
+    /// was made (the check is what `name_checked` records as done).
+    name_kind: Option<&'static str>,
 }
 
 /// A schema with its node budget.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SchemaRoot {
-    pub root: Schema,
-    nodes: usize,
+    /// The nodes, the root first; every node but the root took one from
+    /// the budget.
+    nodes: Vec<Schema>,
     /// Properties or items left out for the budget.
     pub dropped: u64,
     memo: Memo,
 }
 
+impl Default for SchemaRoot {
+    fn default() -> SchemaRoot {
+        SchemaRoot {
+            nodes: vec![Schema::named("")],
+            dropped: 0,
+            memo: Memo::default(),
+        }
+    }
+}
+
 /// How the last document of one layout ([`Val::layout`]) was observed:
-/// for each object member in pre-order, how many properties come between
-/// the one the member before it went to and its own. Valid while the
+/// for each value the walk by keys visits, in its order, the node it
+/// updates, the value's place in the document's tape and its type. Valid while the
 /// schema has the nodes it had then (every property or item made takes a
-/// node from the budget, so an unchanged count means an unchanged tree).
-/// A document of that layout has the same members and kinds everywhere,
-/// so observing it is walking the same properties: [`Schema::replay`]
-/// follows the plan instead of comparing keys.
+/// node from the budget, so an unchanged count means an unchanged tree)
+/// and for the depth limit it was made with. A document of that layout
+/// has the same members and kinds everywhere (and so the same tape), so
+/// observing it is making the same updates: [`SchemaRoot::replay`] follows
+/// the plan instead of comparing keys.
 #[derive(Debug, Clone, Default)]
 struct Memo {
     layout: u64,
     nodes: usize,
-    plan: Vec<u32>,
+    max_depth: usize,
+    /// Tape length of the planned document.
+    tape: usize,
+    plan: Vec<Step>,
+}
+
+/// One update of a [`Memo`] plan.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    node: u32,
+    /// The value's place in the tape.
+    at: u32,
+    /// Its type: the same in every document of the layout.
+    jtype: JType,
 }
 
 /// A memo says nothing about what was seen.
@@ -80,116 +114,116 @@ impl SchemaRoot {
         let layout = v.layout();
         if let Some(l) = layout {
             let memo = &self.memo;
-            if memo.layout == l && memo.nodes == self.nodes {
-                let mut plan = memo.plan.iter();
-                if self.root.replay(v, "", 0, limits.max_depth, &mut plan) {
-                    return;
-                }
-                // Not reached: the plan fits every document of its layout.
-                self.memo.layout = 0;
+            if memo.layout == l
+                && memo.nodes == self.nodes.len()
+                && memo.max_depth == limits.max_depth
+                && memo.tape == v.tape_len()
+            {
+                self.replay(v);
                 return;
             }
         }
-        let before = (self.nodes, self.dropped);
+        let before = (self.nodes.len(), self.dropped);
         self.observe_walking(v, limits);
         // A document that found every property it has, within the budget,
         // is the one to plan from.
-        if let (Some(l), true) = (layout, before == (self.nodes, self.dropped)) {
+        if let (Some(l), true) = (layout, before == (self.nodes.len(), self.dropped)) {
             let memo = &mut self.memo;
             memo.plan.clear();
-            let planned = self.root.plan(v, 0, limits.max_depth, &mut memo.plan);
+            let planned = plan(&self.nodes, 0, v, 0, limits.max_depth, &mut memo.plan);
             memo.layout = if planned { l } else { 0 };
-            memo.nodes = self.nodes;
+            memo.nodes = self.nodes.len();
+            memo.max_depth = limits.max_depth;
+            memo.tape = v.tape_len();
+        }
+    }
+
+    /// [`SchemaRoot::observe`] of a document whose layout the memo's plan
+    /// was made for: the updates the walk by keys would make, by index.
+    fn replay(&mut self, v: Val<'_>) {
+        for step in &self.memo.plan {
+            if let Some(s) = self.nodes.get_mut(step.node as usize) {
+                s.count += 1;
+                s.types.add(step.jtype, 1);
+                // Only strings and integers add more than that.
+                if matches!(step.jtype, JType::String | JType::Integer) {
+                    let val = v.at(step.at);
+                    s.observe_leaf(val, val.shape());
+                }
+            }
         }
     }
 
     /// [`SchemaRoot::observe`] without the memo: the walk by keys.
     fn observe_walking(&mut self, v: Val<'_>, limits: Limits) {
         let mut budget = Budget {
-            nodes: &mut self.nodes,
             dropped: &mut self.dropped,
             limits,
         };
-        self.root.observe(v, "", 0, &mut budget);
+        observe(&mut self.nodes, 0, v, 0, &mut budget);
     }
 
     /// Adds every sample another schema saw.
     pub fn merge(&mut self, other: &SchemaRoot, limits: Limits) {
         let mut budget = Budget {
-            nodes: &mut self.nodes,
             dropped: &mut self.dropped,
             limits,
         };
         *budget.dropped += other.dropped;
-        self.root.merge(&other.root, 0, &mut budget);
+        merge(&mut self.nodes, 0, &other.nodes, 0, 0, &mut budget);
     }
 
     /// The JSON Schema (2020-12, as OpenAPI 3.1 uses) of what was seen.
     pub fn render(&self) -> Value {
-        self.root.render()
+        render(&self.nodes, 0)
     }
 
     /// Sensitive data kinds anywhere in the schema.
     pub fn sensitive(&self, out: &mut BTreeSet<&'static str>) {
-        self.root.collect_sensitive(out);
+        for s in &self.nodes {
+            out.extend(s.sensitive.iter().copied());
+        }
     }
 }
 
 struct Budget<'a> {
-    nodes: &'a mut usize,
     dropped: &'a mut u64,
     limits: Limits,
 }
 
 impl Budget<'_> {
-    fn take(&mut self) -> bool {
-        if *self.nodes >= self.limits.max_nodes {
-            *self.dropped += 1;
-            false
-        } else {
-            *self.nodes += 1;
-            true
+    /// A new node in `nodes` (the root is not counted), unless the budget
+    /// is spent.
+    fn take(&mut self, nodes: &mut Vec<Schema>, name_kind: Option<&'static str>) -> Option<u32> {
+        let at = u32::try_from(nodes.len()).ok();
+        match at {
+            Some(at) if nodes.len().saturating_sub(1) < self.limits.max_nodes => {
+                nodes.push(Schema {
+                    name_kind,
+                    ..Schema::default()
+                });
+                Some(at)
+            }
+            _ => {
+                *self.dropped += 1;
+                None
+            }
         }
     }
 }
 
 impl Schema {
-    fn observe(&mut self, v: Val<'_>, name: &str, depth: usize, budget: &mut Budget<'_>) {
-        self.count += 1;
-        self.types.add(v.jtype(), 1);
-        match v.shape() {
-            Shape::Object(members) => {
-                if depth >= budget.limits.max_depth {
-                    self.cut |= !members.is_empty();
-                    return;
-                }
-                self.observe_members(members, depth, budget);
-            }
-            Shape::Array(items) => {
-                if depth >= budget.limits.max_depth {
-                    self.cut |= !items.is_empty();
-                    return;
-                }
-                for child in items {
-                    if self.items.is_none() {
-                        if !budget.take() {
-                            self.cut = true;
-                            break;
-                        }
-                        self.items = Some(Box::default());
-                    }
-                    if let Some(slot) = self.items.as_deref_mut() {
-                        slot.observe(child, name, depth + 1, budget);
-                    }
-                }
-            }
-            leaf => self.observe_leaf(v, leaf, name),
+    /// A node observed under `name`.
+    fn named(name: &str) -> Schema {
+        Schema {
+            name_kind: values::sensitive_name(name),
+            ..Schema::default()
         }
     }
 
-    /// What a scalar adds beyond its count and type.
-    fn observe_leaf(&mut self, v: Val<'_>, leaf: Shape<'_>, name: &str) {
-        match leaf {
+    /// What a scalar `v` (of shape `shape`) adds beyond its count and type.
+    fn observe_leaf(&mut self, v: Val<'_>, shape: Shape<'_>) {
+        match shape {
             Shape::Str(s) => {
                 let (format, sensitive) = v.string_facts(s);
                 if let Some(f) = format {
@@ -200,7 +234,7 @@ impl Schema {
                 }
                 if !s.is_empty() && !self.name_checked {
                     self.name_checked = true;
-                    if let Some(k) = values::sensitive_name(name) {
+                    if let Some(k) = self.name_kind {
                         self.sensitive.insert(k);
                     }
                 }
@@ -211,237 +245,295 @@ impl Schema {
             _ => {}
         }
     }
+}
 
-    /// [`Schema::observe`] of a document whose layout `plan` was made for
-    /// ([`Memo`]): the same updates, the properties found by position.
-    /// False only if the plan does not fit (then part of the sample was
-    /// counted; the memo's rule keeps that from happening).
-    fn replay(
-        &mut self,
-        v: Val<'_>,
-        name: &str,
-        depth: usize,
-        max_depth: usize,
-        plan: &mut std::slice::Iter<'_, u32>,
-    ) -> bool {
-        self.count += 1;
-        self.types.add(v.jtype(), 1);
-        match v.shape() {
-            Shape::Object(members) => {
-                if depth >= max_depth {
-                    return true;
-                }
-                let mut props = self.props.values_mut();
-                for (k, child) in members {
-                    let Some(slot) = plan.next().and_then(|&skip| props.nth(skip as usize)) else {
-                        return false;
-                    };
-                    if !slot.replay(child, k, depth + 1, max_depth, plan) {
-                        return false;
-                    }
-                }
-                true
+/// Observes `v` at node `at` of `nodes`, `depth` levels below the root.
+fn observe(nodes: &mut Vec<Schema>, at: u32, v: Val<'_>, depth: usize, budget: &mut Budget<'_>) {
+    let Some(s) = nodes.get_mut(at as usize) else {
+        return;
+    };
+    s.count += 1;
+    s.types.add(v.jtype(), 1);
+    match v.shape() {
+        Shape::Object(members) => {
+            if depth >= budget.limits.max_depth {
+                s.cut |= !members.is_empty();
+                return;
             }
-            Shape::Array(mut items) => {
-                if depth >= max_depth || items.is_empty() {
-                    return true;
-                }
-                let Some(slot) = self.items.as_deref_mut() else {
-                    return false;
-                };
-                items.all(|child| slot.replay(child, name, depth + 1, max_depth, plan))
-            }
-            leaf => {
-                self.observe_leaf(v, leaf, name);
-                true
-            }
+            observe_members(nodes, at, members, depth, budget);
         }
-    }
-
-    /// The [`Memo`] plan of `v`, already observed: false when a member or
-    /// item has no node here (it was left out for the budget).
-    fn plan(&self, v: Val<'_>, depth: usize, max_depth: usize, out: &mut Vec<u32>) -> bool {
-        match v.shape() {
-            Shape::Object(members) => {
-                if depth >= max_depth {
-                    return true;
-                }
-                let mut props = self.props.iter();
-                for (k, child) in members {
-                    let mut skip = 0u32;
-                    let slot = loop {
-                        match props.next() {
-                            Some((pk, slot)) if pk == k => break slot,
-                            Some(_) => skip += 1,
-                            None => return false,
-                        }
-                    };
-                    out.push(skip);
-                    if !slot.plan(child, depth + 1, max_depth, out) {
-                        return false;
-                    }
-                }
-                true
+        Shape::Array(items) => {
+            if depth >= budget.limits.max_depth {
+                s.cut |= !items.is_empty();
+                return;
             }
-            Shape::Array(mut items) => {
-                if depth >= max_depth || items.is_empty() {
-                    return true;
-                }
-                let Some(slot) = self.items.as_deref() else {
-                    return false;
-                };
-                items.all(|child| slot.plan(child, depth + 1, max_depth, out))
-            }
-            _ => true,
-        }
-    }
-
-    /// Observes an object's members under the properties of the same
-    /// name (created while the budget lasts), in key order. Members and
-    /// properties are both sorted, so they are walked in step: a known
-    /// property costs one key comparison, not a search of the map.
-    fn observe_members(&mut self, mut members: Members<'_>, depth: usize, budget: &mut Budget<'_>) {
-        let mut next = members.next();
-        // The last member given a new property: the walk resumes after it.
-        let mut after: Option<&str> = None;
-        while next.is_some() {
-            {
-                let mut props = match after {
-                    None => self.props.range_mut::<str, _>(..),
-                    Some(a) => self.props.range_mut::<str, _>((Excluded(a), Unbounded)),
-                }
-                .peekable();
-                while let Some((k, child)) = next {
-                    let mut found = None;
-                    while let Some((pk, _)) = props.peek() {
-                        match pk.as_str().cmp(k) {
-                            Ordering::Less => {
-                                props.next();
+            // Items are observed under the array's name.
+            let name_kind = s.name_kind;
+            for child in items {
+                let slot = match nodes.get(at as usize).and_then(|s| s.items) {
+                    Some(slot) => slot,
+                    None => {
+                        let made = budget.take(nodes, name_kind);
+                        let Some(s) = nodes.get_mut(at as usize) else {
+                            return;
+                        };
+                        match made {
+                            Some(slot) => {
+                                s.items = Some(slot);
+                                slot
                             }
-                            Ordering::Equal => {
-                                found = props.next();
+                            None => {
+                                s.cut = true;
                                 break;
                             }
-                            Ordering::Greater => break,
                         }
                     }
-                    let Some((_, slot)) = found else {
-                        break;
-                    };
-                    slot.observe(child, k, depth + 1, budget);
-                    next = members.next();
+                };
+                observe(nodes, slot, child, depth + 1, budget);
+            }
+        }
+        leaf => s.observe_leaf(v, leaf),
+    }
+}
+
+/// Observes an object's members under the properties of the same
+/// name (created while the budget lasts), in key order. Members and
+/// properties are both sorted, so they are walked in step: a known
+/// property costs one key comparison, not a search of the map.
+fn observe_members(
+    nodes: &mut Vec<Schema>,
+    at: u32,
+    mut members: Members<'_>,
+    depth: usize,
+    budget: &mut Budget<'_>,
+) {
+    // The properties are out of the node while its children are observed
+    // (a child is never the node itself: the nodes make a tree).
+    let Some(s) = nodes.get_mut(at as usize) else {
+        return;
+    };
+    let mut props = std::mem::take(&mut s.props);
+    let mut cut = false;
+    let mut next = members.next();
+    // The last member given a new property: the walk resumes after it.
+    let mut after: Option<&str> = None;
+    while next.is_some() {
+        {
+            let mut known = match after {
+                None => props.range::<str, _>(..),
+                Some(a) => props.range::<str, _>((Excluded(a), Unbounded)),
+            }
+            .peekable();
+            while let Some((k, child)) = next {
+                let mut found = None;
+                while let Some((pk, _)) = known.peek() {
+                    match pk.as_str().cmp(k) {
+                        Ordering::Less => {
+                            known.next();
+                        }
+                        Ordering::Equal => {
+                            found = known.next();
+                            break;
+                        }
+                        Ordering::Greater => break,
+                    }
+                }
+                let Some((_, &slot)) = found else {
+                    break;
+                };
+                observe(nodes, slot, child, depth + 1, budget);
+                next = members.next();
+            }
+        }
+        // A member with no property yet.
+        let Some((k, child)) = next else {
+            break;
+        };
+        match budget.take(nodes, values::sensitive_name(k)) {
+            Some(slot) => {
+                props.insert(k.to_string(), slot);
+                observe(nodes, slot, child, depth + 1, budget);
+            }
+            None => cut = true,
+        }
+        after = Some(k);
+        next = members.next();
+    }
+    if let Some(s) = nodes.get_mut(at as usize) {
+        s.props = props;
+        s.cut |= cut;
+    }
+}
+
+/// The [`Memo`] plan of `v` at node `at`, already observed: false when a
+/// member or item has no node here (it was left out for the budget).
+fn plan(
+    nodes: &[Schema],
+    at: u32,
+    v: Val<'_>,
+    depth: usize,
+    max_depth: usize,
+    out: &mut Vec<Step>,
+) -> bool {
+    let Some(s) = nodes.get(at as usize) else {
+        return false;
+    };
+    out.push(Step {
+        node: at,
+        at: v.index(),
+        jtype: v.jtype(),
+    });
+    match v.shape() {
+        Shape::Object(members) => {
+            if depth >= max_depth {
+                return true;
+            }
+            for (k, child) in members {
+                let Some(&slot) = s.props.get(k) else {
+                    return false;
+                };
+                if !plan(nodes, slot, child, depth + 1, max_depth, out) {
+                    return false;
                 }
             }
-            // A member with no property yet.
-            let Some((k, child)) = next else {
-                break;
-            };
-            if budget.take() {
-                let slot = self.props.entry(k.to_string()).or_default();
-                slot.observe(child, k, depth + 1, budget);
-            } else {
-                self.cut = true;
+            true
+        }
+        Shape::Array(mut items) => {
+            if depth >= max_depth || items.is_empty() {
+                return true;
             }
-            after = Some(k);
-            next = members.next();
+            let Some(slot) = s.items else {
+                return false;
+            };
+            items.all(|child| plan(nodes, slot, child, depth + 1, max_depth, out))
         }
+        _ => true,
     }
+}
 
-    fn merge(&mut self, other: &Schema, depth: usize, budget: &mut Budget<'_>) {
-        self.count += other.count;
-        self.types.merge(&other.types);
-        for (f, n) in &other.formats {
-            *self.formats.entry(f).or_default() += n;
-        }
-        self.sensitive.extend(other.sensitive.iter().copied());
-        self.cut |= other.cut;
-        if depth >= budget.limits.max_depth {
-            self.cut |= !other.props.is_empty() || other.items.is_some();
-            return;
-        }
-        for (k, child) in &other.props {
-            let slot = match self.props.get_mut(k) {
-                Some(slot) => slot,
-                None if budget.take() => self.props.entry(k.clone()).or_default(),
-                None => {
-                    self.cut = true;
-                    continue;
+/// Adds node `from` of `others` (another schema's nodes) to node `at`.
+fn merge(
+    nodes: &mut Vec<Schema>,
+    at: u32,
+    others: &[Schema],
+    from: u32,
+    depth: usize,
+    budget: &mut Budget<'_>,
+) {
+    let (Some(s), Some(o)) = (nodes.get_mut(at as usize), others.get(from as usize)) else {
+        return;
+    };
+    s.count += o.count;
+    s.types.merge(&o.types);
+    for (f, n) in &o.formats {
+        *s.formats.entry(f).or_default() += n;
+    }
+    s.sensitive.extend(o.sensitive.iter().copied());
+    s.cut |= o.cut;
+    if depth >= budget.limits.max_depth {
+        s.cut |= !o.props.is_empty() || o.items.is_some();
+        return;
+    }
+    let mut props = std::mem::take(&mut s.props);
+    let mut cut = false;
+    for (k, &child) in &o.props {
+        let slot = match props.get(k) {
+            Some(&slot) => slot,
+            None => {
+                let kind = others.get(child as usize).and_then(|c| c.name_kind);
+                match budget.take(nodes, kind) {
+                    Some(slot) => {
+                        props.insert(k.clone(), slot);
+                        slot
+                    }
+                    None => {
+                        cut = true;
+                        continue;
+                    }
                 }
-            };
-            slot.merge(child, depth + 1, budget);
-        }
-        if let Some(items) = &other.items {
-            if self.items.is_none() && budget.take() {
-                self.items = Some(Box::default());
             }
-            match self.items.as_deref_mut() {
-                Some(slot) => slot.merge(items, depth + 1, budget),
-                None => self.cut = true,
+        };
+        merge(nodes, slot, others, child, depth + 1, budget);
+    }
+    if let Some(s) = nodes.get_mut(at as usize) {
+        s.props = props;
+        s.cut |= cut;
+    }
+    if let Some(oi) = o.items {
+        let mut mine = nodes.get(at as usize).and_then(|s| s.items);
+        if mine.is_none() {
+            let kind = others.get(oi as usize).and_then(|c| c.name_kind);
+            mine = budget.take(nodes, kind);
+            if let Some(s) = nodes.get_mut(at as usize) {
+                s.items = mine;
+            }
+        }
+        match mine {
+            Some(slot) => merge(nodes, slot, others, oi, depth + 1, budget),
+            None => {
+                if let Some(s) = nodes.get_mut(at as usize) {
+                    s.cut = true;
+                }
             }
         }
     }
+}
 
-    fn render(&self) -> Value {
-        let mut out = Map::new();
-        let types = values::unify(self.types.keys());
-        match types.as_slice() {
-            [] => {}
-            [one] => {
-                out.insert("type".into(), json!(one.name()));
-            }
-            many => {
-                out.insert(
-                    "type".into(),
-                    many.iter().map(|t| json!(t.name())).collect(),
-                );
-            }
+fn render(nodes: &[Schema], at: u32) -> Value {
+    let mut out = Map::new();
+    let Some(s) = nodes.get(at as usize) else {
+        return Value::Object(out);
+    };
+    let types = values::unify(s.types.keys());
+    match types.as_slice() {
+        [] => {}
+        [one] => {
+            out.insert("type".into(), json!(one.name()));
         }
-        let strings = self.types.get(JType::String);
-        if let Some(f) = agreed_format(&self.formats, strings) {
-            out.insert("format".into(), json!(f));
-        }
-        let objects = self.types.get(JType::Object);
-        if !self.props.is_empty() {
-            let props: Map<String, Value> = self
-                .props
-                .iter()
-                .map(|(k, s)| (k.clone(), s.render()))
-                .collect();
-            let required: Vec<Value> = self
-                .props
-                .iter()
-                .filter(|(_, s)| objects > 0 && s.count >= objects)
-                .map(|(k, _)| json!(k))
-                .collect();
-            out.insert("properties".into(), Value::Object(props));
-            if !required.is_empty() {
-                out.insert("required".into(), Value::Array(required));
-            }
-        }
-        if let Some(items) = &self.items {
-            out.insert("items".into(), items.render());
-        }
-        if !self.sensitive.is_empty() {
+        many => {
             out.insert(
-                "x-tapwatch-sensitive".into(),
-                self.sensitive.iter().map(|s| json!(s)).collect(),
+                "type".into(),
+                many.iter().map(|t| json!(t.name())).collect(),
             );
         }
-        if self.cut {
-            out.insert("x-tapwatch-truncated".into(), json!(true));
-        }
-        Value::Object(out)
     }
-
-    fn collect_sensitive(&self, out: &mut BTreeSet<&'static str>) {
-        out.extend(self.sensitive.iter().copied());
-        for p in self.props.values() {
-            p.collect_sensitive(out);
-        }
-        if let Some(i) = &self.items {
-            i.collect_sensitive(out);
+    let strings = s.types.get(JType::String);
+    if let Some(f) = agreed_format(&s.formats, strings) {
+        out.insert("format".into(), json!(f));
+    }
+    let objects = s.types.get(JType::Object);
+    if !s.props.is_empty() {
+        let props: Map<String, Value> = s
+            .props
+            .iter()
+            .map(|(k, &i)| (k.clone(), render(nodes, i)))
+            .collect();
+        let required: Vec<Value> = s
+            .props
+            .iter()
+            .filter(|(_, &i)| {
+                objects > 0 && nodes.get(i as usize).is_some_and(|c| c.count >= objects)
+            })
+            .map(|(k, _)| json!(k))
+            .collect();
+        out.insert("properties".into(), Value::Object(props));
+        if !required.is_empty() {
+            out.insert("required".into(), Value::Array(required));
         }
     }
+    if let Some(items) = s.items {
+        out.insert("items".into(), render(nodes, items));
+    }
+    if !s.sensitive.is_empty() {
+        out.insert(
+            "x-tapwatch-sensitive".into(),
+            s.sensitive.iter().map(|s| json!(s)).collect(),
+        );
+    }
+    if s.cut {
+        out.insert("x-tapwatch-truncated".into(), json!(true));
+    }
+    Value::Object(out)
 }
 
 /// The format every string sample had, if they all had the same one.
@@ -528,7 +620,7 @@ mod tests {
                 max_nodes: 2,
             },
         );
-        assert_eq!(wide.root.props.len(), 2);
+        assert_eq!(wide.nodes[0].props.len(), 2);
         assert_eq!(wide.dropped, 1);
         assert!(wide.render().to_string().contains("x-tapwatch-truncated"));
     }
@@ -608,8 +700,9 @@ mod tests {
             s.observe(doc.root().unwrap(), LIMITS);
         }
         assert_ne!(s.memo.layout, 0, "planned after the second document");
-        assert_eq!(s.memo.plan, [0, 0, 0, 0]);
-        let o = &s.root.props["o"].props["a"];
+        // The root, id, o, o.a, tags and its one item.
+        assert_eq!(s.memo.plan.len(), 6);
+        let o = &s.nodes[s.nodes[s.nodes[0].props["o"] as usize].props["a"] as usize];
         assert_eq!((o.count, o.formats.get("email")), (3, Some(&1)));
     }
 
