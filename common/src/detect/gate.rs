@@ -210,12 +210,14 @@ fn lower<'b>(word: &[u8], buf: &'b mut [u8; MAX_WORD]) -> Option<&'b str> {
 /// Whether `needle` occurs in `hay`: what `str::contains` says, without
 /// setting up a substring searcher per call (most values are short: one
 /// `memchr` for the needle's first byte and a compare at each place).
+#[inline]
 pub(crate) fn has(hay: &str, needle: &str) -> bool {
     find(hay.as_bytes(), needle.as_bytes()).is_some()
 }
 
 /// Where `needle` first occurs in `hay` (see [`has`]); long haystacks go to
 /// `memchr::memmem`, whose set-up pays off there.
+#[inline]
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let Some((&first, rest)) = needle.split_first() else {
         return Some(0);

@@ -1520,7 +1520,7 @@ pub fn splitting(s: &str) -> Option<ClassFound> {
         "LOCK",
         "UNLOCK",
     ];
-    if !s.contains(" HTTP/") {
+    if !gate::has(s, " HTTP/") {
         return None;
     }
     for (at, _) in s.match_indices(" HTTP/").take(16) {
@@ -2131,10 +2131,10 @@ fn php_dynamic_call(lower: &str) -> Option<ClassFound> {
         out
     };
     let danger = |j: &str| PHP_DANGER.iter().any(|d| j.contains(d));
-    let concat = lower.contains("'.'")
-        || lower.contains("' .")
-        || lower.contains("\".\"")
-        || lower.contains("\" .");
+    let concat = gate::has(lower, "'.'")
+        || gate::has(lower, "' .")
+        || gate::has(lower, "\".\"")
+        || gate::has(lower, "\" .");
     let mut whole: Option<String> = None;
     for (at, _) in lower.match_indices('(').take(32) {
         // Walk back over the callee: groups, strings, `.` concatenation, comments.
@@ -2442,8 +2442,8 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
 /// [`php`] without its byte gate (the tests hold the two together).
 fn php_ungated(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     let lower = s.to_ascii_lowercase();
-    if lower.contains("<?php")
-        || lower.contains("<?=")
+    if gate::has(&lower, "<?php")
+        || gate::has(&lower, "<?=")
         || (lower.starts_with("<?") && !lower.starts_with("<?xml"))
     {
         return Some(("php", "php.open_tag", 0.9));
@@ -2455,7 +2455,7 @@ fn php_ungated(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         }
     }
     if memchr::memchr2(b'}', b']', lb).is_some()
-        && (lower.contains("php}") || lower.contains("php]"))
+        && (gate::has(&lower, "php}") || gate::has(&lower, "php]"))
     {
         if let Some(f) = php_block_tag(&lower) {
             return Some(f);
@@ -2479,7 +2479,7 @@ fn php_ungated(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             "$globals",
             "$_session",
         ] {
-            if lower.contains(sg) {
+            if gate::has(&lower, sg) {
                 return Some(("php", "php.superglobal", 0.8));
             }
         }
@@ -2499,7 +2499,7 @@ fn php_ungated(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             "open_basedir",
             "safe_mode",
         ] {
-            if lower.contains(d) && lower.contains('=') {
+            if gate::has(&lower, d) && lower.contains('=') {
                 return Some(("php", "php.config_directive", 0.7));
             }
         }
