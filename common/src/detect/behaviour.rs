@@ -279,7 +279,7 @@ impl Behaviour {
                 ),
             ));
         }
-        if template.contains("{id}") && resp.status < 500 {
+        if super::gate::has(template, "{id}") && resp.status < 500 {
             // The id segments joined by `/`, into a reused buffer.
             let mut ids = std::mem::take(&mut self.ids);
             ids.clear();

@@ -13,6 +13,7 @@
 use foldhash::HashMap;
 use std::sync::LazyLock;
 
+use super::gate;
 use super::sqli::Found;
 
 /// Binaries that are not ordinary words.
@@ -1232,7 +1233,7 @@ fn documented_pipeline(s: &str) -> bool {
     if t.is_empty()
         || t.starts_with([';', '|', '&'])
         || t.contains(['$', '`', '>', '<', '\n', '\r'])
-        || t.contains("..")
+        || gate::has(t, "..")
     {
         return false;
     }
@@ -1241,7 +1242,7 @@ fn documented_pipeline(s: &str) -> bool {
         .take(16)
         .all(|seg| {
             let (w, rest) = word(seg.trim_start());
-            FILTERS.contains(&w.as_str()) && !rest.contains(" /") && !rest.contains(" ~")
+            FILTERS.contains(&w.as_str()) && !gate::has(rest, " /") && !gate::has(rest, " ~")
         })
 }
 
@@ -1405,10 +1406,11 @@ pub fn detect(s: &str) -> Option<Found> {
     }
     // Needles are lower case: compared in place, no lower-cased copy.
     let lower_has = |needle: &str| super::gate::contains_ignore_case(b, needle.as_bytes());
-    if memchr::memchr(b'$', b).is_some() && (s.contains("${IFS}") || s.contains("$IFS")) {
+    if memchr::memchr(b'$', b).is_some() && (gate::has(s, "${IFS}") || gate::has(s, "$IFS")) {
         found = Some(("rce.ifs", 0.8));
     }
-    if memchr::memchr(b'/', b).is_some() && (s.contains("/dev/tcp/") || s.contains("/dev/udp/")) {
+    if memchr::memchr(b'/', b).is_some() && (gate::has(s, "/dev/tcp/") || gate::has(s, "/dev/udp/"))
+    {
         found = best(found, Some(("rce.dev_tcp", 0.9)));
     }
     found = best(found, command_at(s, false));

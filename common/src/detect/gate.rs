@@ -106,13 +106,63 @@ impl Shape {
 ///   `.` anywhere (restricted extensions, `win.ini`, hidden files), a `/@`
 ///   (`/@fs/`, `/@id/`), or a leading `/etc` before a `/` or `\`.
 pub(super) fn may_files(v: &str, kind: Kind) -> bool {
+    if v.len() <= 256 {
+        may_files_short(v.as_bytes(), kind)
+    } else {
+        may_files_long(v, kind)
+    }
+}
+
+/// [`may_files`] in one walk over the bytes, each needle tested where its
+/// first byte stands: on the short values most points hold this is cheaper
+/// than setting up one byte search per needle (`may_files_long`, which
+/// `tests` holds it to).
+fn may_files_short(b: &[u8], kind: Kind) -> bool {
+    let sep = |c: u8| c == b'/' || c == b'\\';
+    let is_path = kind == Kind::Path;
+    let lead = b.first().copied().is_some_and(sep);
+    if (!is_path && lead)
+        || b.get(..4).is_some_and(|w| w.eq_ignore_ascii_case(b".ssh"))
+        || is_path
+            && lead
+            && b.get(1..4).is_some_and(|w| w.eq_ignore_ascii_case(b"etc"))
+            && b.get(4).copied().is_some_and(sep)
+    {
+        return true;
+    }
+    let ends_ci = |end: usize, word: &[u8]| {
+        end.checked_sub(word.len())
+            .and_then(|from| b.get(from..end))
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
+    };
+    for (at, &c) in b.iter().enumerate() {
+        let next = b.get(at + 1).copied();
+        let hit = match c {
+            b'.' => is_path || next == Some(b'.'),
+            b'@' => is_path,
+            b'0' => b
+                .get(at + 1..at + 4)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"x2e")),
+            b':' => next.is_some_and(sep) || ends_ci(at, b"file") || ends_ci(at, b"netdoc"),
+            b'/' | b'\\' => next == Some(b'.') || ends_ci(at, b"proc") || ends_ci(at, b"sys"),
+            _ => false,
+        };
+        if hit {
+            return true;
+        }
+    }
+    false
+}
+
+/// [`may_files`] by byte searches (long values).
+fn may_files_long(v: &str, kind: Kind) -> bool {
     let b = v.as_bytes();
     let sep = |c: u8| c == b'/' || c == b'\\';
     let is_path = kind == Kind::Path;
     let lead = b.first().copied().is_some_and(sep);
     if (!is_path && lead)
         || b.get(..4).is_some_and(|w| w.eq_ignore_ascii_case(b".ssh"))
-        || memchr::memmem::find(b, b"..").is_some()
+        || find(b, b"..").is_some()
         || contains_ignore_case(b, b"0x2e")
     {
         return true;
@@ -157,6 +207,29 @@ fn lower<'b>(word: &[u8], buf: &'b mut [u8; MAX_WORD]) -> Option<&'b str> {
     std::str::from_utf8(out).ok()
 }
 
+/// Whether `needle` occurs in `hay`: what `str::contains` says, without
+/// setting up a substring searcher per call (most values are short: one
+/// `memchr` for the needle's first byte and a compare at each place).
+#[inline]
+pub(crate) fn has(hay: &str, needle: &str) -> bool {
+    find(hay.as_bytes(), needle.as_bytes()).is_some()
+}
+
+/// Where `needle` first occurs in `hay` (see [`has`]); long haystacks go to
+/// `memchr::memmem`, whose set-up pays off there.
+#[inline]
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let Some((&first, rest)) = needle.split_first() else {
+        return Some(0);
+    };
+    let last = hay.len().checked_sub(needle.len())?;
+    if hay.len() > 256 {
+        return memchr::memmem::find(hay, needle);
+    }
+    memchr::memchr_iter(first, hay.get(..=last).unwrap_or(&[]))
+        .find(|&at| hay.get(at + 1..at + needle.len()) == Some(rest))
+}
+
 /// Whether `hay` contains `needle` (lower case) in any letter case.
 pub(super) fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
     find_ignore_case(hay, needle).is_some()
@@ -190,6 +263,32 @@ static SQL_NAMES: LazyLock<foldhash::HashSet<&'static str>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Which (length, first byte) pairs [`SQL_NAMES`] holds: most words are
+/// passed over by one table read instead of a hash lookup.
+static SQL_NAME_HEADS: LazyLock<Vec<[bool; 128]>> = LazyLock::new(|| {
+    let mut heads = vec![[false; 128]; MAX_WORD + 1];
+    for w in SQL_NAMES.iter() {
+        let first = w.as_bytes().first().copied().unwrap_or(0);
+        if let Some(row) = heads.get_mut(w.len()) {
+            if let Some(cell) = row.get_mut(usize::from(first)) {
+                *cell = true;
+            }
+        }
+    }
+    heads
+});
+
+/// Whether `w` (lower case, at most [`MAX_WORD`] bytes) is one of [`SQL_NAMES`].
+fn sql_name(w: &str) -> bool {
+    let first = usize::from(w.as_bytes().first().copied().unwrap_or(0));
+    SQL_NAME_HEADS
+        .get(w.len())
+        .and_then(|row| row.get(first))
+        .copied()
+        .unwrap_or(true)
+        && SQL_NAMES.contains(w)
+}
+
 /// Word gate of `sqli::detect` for a value of words only (ASCII letters,
 /// digits and ` -_,@+`). Such a value has no quote to break out of, no `=`
 /// for a `name=` reading, no `*`, `.e` or non-ASCII for `mysql_shapes` and
@@ -205,7 +304,7 @@ static SQL_NAMES: LazyLock<foldhash::HashSet<&'static str>> = LazyLock::new(|| {
 /// number running over letters and digits) that is one of those names.
 pub(super) fn sqli_words(v: &str) -> bool {
     let b = v.as_bytes();
-    if memchr::memmem::find(b, b"--").is_some()
+    if find(b, b"--").is_some()
         || memchr::memchr(b'@', b).is_some() && memchr::memchr(b',', b).is_some()
     {
         return true;
@@ -229,7 +328,7 @@ pub(super) fn sqli_words(v: &str) -> bool {
                 .count();
             let word = b.get(i..i + n).unwrap_or(&[]);
             if let Some(w) = lower(word, &mut buf) {
-                if sqli::keyword(w).is_some() || SQL_NAMES.contains(w) {
+                if sqli::keyword(w).is_some() || sql_name(w) {
                     return true;
                 }
             }
@@ -268,4 +367,105 @@ pub(super) fn cmdi_words(v: &str) -> bool {
         return word.contains(&b'-');
     };
     matches!(w, "if" | "for") || cmdi::binary(w).is_some() || cmdi::WRAPPERS.contains(&w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KINDS: [Kind; 4] = [Kind::Path, Kind::Value, Kind::Header, Kind::Segment];
+
+    #[test]
+    fn may_files_short_is_long() {
+        for v in [
+            "",
+            "/",
+            "\\",
+            ".ssh/x",
+            ".SSH",
+            "..",
+            "a..b",
+            "0x2e",
+            "0X2E",
+            "x0x2",
+            "/etc/",
+            "/ETC\\x",
+            "/etcx",
+            "a.b",
+            "a@b",
+            "c:/x",
+            "c:\\x",
+            "file:x",
+            "FILE:",
+            "netdoc:",
+            "/proc",
+            "x/proc/1",
+            "a/sys",
+            "sys/",
+            "a/.b",
+            "a\\.b",
+            "abc",
+            "héllo/..",
+        ] {
+            for kind in KINDS {
+                assert_eq!(
+                    may_files_short(v.as_bytes(), kind),
+                    may_files_long(v, kind),
+                    "{v:?} {kind:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sql_name_is_lookup() {
+        for w in SQL_NAMES.iter() {
+            assert!(sql_name(w), "{w:?}");
+        }
+        for w in ["", "a", "door", "information_schem", "xp_cmdshel", "table"] {
+            assert_eq!(sql_name(w), SQL_NAMES.contains(w), "{w:?}");
+        }
+    }
+
+    #[test]
+    fn has_is_contains() {
+        for (hay, needle) in [
+            ("", ""),
+            ("a", ""),
+            ("", "a"),
+            ("abc", "abc"),
+            ("abc", "abcd"),
+            ("xxabab", "abab"),
+            ("aaab", "aab"),
+            ("h\u{e9}llo", "\u{e9}l"),
+        ] {
+            assert_eq!(has(hay, needle), hay.contains(needle), "{hay:?} {needle:?}");
+        }
+        let long = "ab".repeat(300) + "${x";
+        assert!(has(&long, "${"));
+        assert!(!has(&long, "$}"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn may_files_short_matches_long(
+            v in "[./\\\\:@0xX2eEaPpRrOoCcSsYyTtFfIiLlNnDh ]{0,24}",
+            k in 0..KINDS.len(),
+        ) {
+            let kind = KINDS[k];
+            proptest::prop_assert_eq!(may_files_short(v.as_bytes(), kind), may_files_long(&v, kind));
+        }
+
+        #[test]
+        fn has_matches_contains(
+            hay in "[ab$\\{}.\u{e9}]{0,300}",
+            needle in "[ab$\\{}.\u{e9}]{0,4}",
+        ) {
+            proptest::prop_assert_eq!(has(&hay, &needle), hay.contains(needle.as_str()));
+            proptest::prop_assert_eq!(
+                find(hay.as_bytes(), needle.as_bytes()),
+                hay.find(needle.as_str())
+            );
+        }
+    }
 }

@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
 
+use super::gate;
 use super::points::Kind;
 use super::sqli::Found;
 
@@ -555,7 +556,7 @@ const SSRF_SCHEMES: &[&str] = &[
 
 /// SSRF and remote file inclusion, from URLs in the value.
 pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
-    if !s.contains("://") && !s.contains(":\\\\") {
+    if !gate::has(s, "://") && !gate::has(s, ":\\\\") {
         return bare_url(s);
     }
     let lower = s.to_ascii_lowercase();
@@ -826,7 +827,7 @@ fn url_param(param: &str) -> bool {
 /// Resolves Log4j lookups innermost first (`${lower:j}` = `j`, `${::-n}` =
 /// `n`, `${env:X:-d}` = `d`) and reports a `jndi:` lookup in the result.
 pub fn log4shell(s: &str) -> Option<ClassFound> {
-    if !s.contains("${") {
+    if !gate::has(s, "${") {
         // `$&lbracejndi:`, `&#x24;&#000123;jndi:`: entities a lenient
         // decoder resolves (no `;`, any number of leading zeros).
         if s.len() <= 4096
@@ -1013,10 +1014,10 @@ pub fn xxe(s: &str) -> Option<ClassFound> {
     // searcher per needle.
     let b = s.as_bytes();
     let has = |c: u8| memchr::memchr(c, b).is_some();
-    let schema = has(b'L') && s.contains("chemaLocation");
-    if !(has(b'!') && (s.contains("<!") || s.contains("!ENTITY")))
-        && !(has(b':') && s.contains("xi:include"))
-        && !(has(b'I') && s.contains("XInclude"))
+    let schema = has(b'L') && gate::has(s, "chemaLocation");
+    if !(has(b'!') && (gate::has(s, "<!") || gate::has(s, "!ENTITY")))
+        && !(has(b':') && gate::has(s, "xi:include"))
+        && !(has(b'I') && gate::has(s, "XInclude"))
         && !schema
     {
         return None;
@@ -1187,7 +1188,7 @@ fn orm_lookup(lower: &str) -> Option<ClassFound> {
 }
 
 pub fn nosql(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
-    if !s.contains('$') && !s.contains("this.") && !s.contains("__") {
+    if !s.contains('$') && !gate::has(s, "this.") && !gate::has(s, "__") {
         return None;
     }
     let lower = s.to_ascii_lowercase();
@@ -1519,7 +1520,7 @@ pub fn splitting(s: &str) -> Option<ClassFound> {
         "LOCK",
         "UNLOCK",
     ];
-    if !s.contains(" HTTP/") {
+    if !gate::has(s, " HTTP/") {
         return None;
     }
     for (at, _) in s.match_indices(" HTTP/").take(16) {
@@ -1580,7 +1581,7 @@ pub fn mod_proxy_unix(s: &str) -> Option<ClassFound> {
 /// LDAP filter injection: a value that closes a filter and opens another.
 pub fn ldap(s: &str) -> Option<ClassFound> {
     // Both needles hold a `)`: without one, only the break is left to judge.
-    if memchr::memchr(b')', s.as_bytes()).is_none() || !s.contains(")(") && !s.contains("*)") {
+    if memchr::memchr(b')', s.as_bytes()).is_none() || !gate::has(s, ")(") && !gate::has(s, "*)") {
         return ldap_break(s);
     }
     let b = s.as_bytes();
@@ -1693,9 +1694,9 @@ pub fn deser(s: &str) -> Option<ClassFound> {
         return Some(("deser", "deser.java", 0.9));
     }
     if t.starts_with("AAEAAAD/////")
-        || t.contains("\"$type\":\"System.")
-        || t.contains("\"$type\": \"System.")
-        || t.contains("ObjectDataProvider")
+        || gate::has(t, "\"$type\":\"System.")
+        || gate::has(t, "\"$type\": \"System.")
+        || gate::has(t, "ObjectDataProvider")
     {
         return Some(("deser", "deser.dotnet", 0.85));
     }
@@ -1806,7 +1807,9 @@ const REDIRECT_PARAMS: &[&str] = &[
 
 /// Open redirect: a redirect-named parameter whose value leaves the site.
 pub fn redirect(s: &str, cx: &Ctx<'_>, host: &str) -> Option<ClassFound> {
-    if cx.kind != Kind::Value || !s.contains("//") && !s.contains("/\\") && !s.contains("\\\\") {
+    if cx.kind != Kind::Value
+        || !gate::has(s, "//") && !gate::has(s, "/\\") && !gate::has(s, "\\\\")
+    {
         return None;
     }
     let param = cx
@@ -2128,10 +2131,10 @@ fn php_dynamic_call(lower: &str) -> Option<ClassFound> {
         out
     };
     let danger = |j: &str| PHP_DANGER.iter().any(|d| j.contains(d));
-    let concat = lower.contains("'.'")
-        || lower.contains("' .")
-        || lower.contains("\".\"")
-        || lower.contains("\" .");
+    let concat = gate::has(lower, "'.'")
+        || gate::has(lower, "' .")
+        || gate::has(lower, "\".\"")
+        || gate::has(lower, "\" .");
     let mut whole: Option<String> = None;
     for (at, _) in lower.match_indices('(').take(32) {
         // Walk back over the callee: groups, strings, `.` concatenation, comments.
@@ -2439,8 +2442,8 @@ pub fn php(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
 /// [`php`] without its byte gate (the tests hold the two together).
 fn php_ungated(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     let lower = s.to_ascii_lowercase();
-    if lower.contains("<?php")
-        || lower.contains("<?=")
+    if gate::has(&lower, "<?php")
+        || gate::has(&lower, "<?=")
         || (lower.starts_with("<?") && !lower.starts_with("<?xml"))
     {
         return Some(("php", "php.open_tag", 0.9));
@@ -2452,7 +2455,7 @@ fn php_ungated(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         }
     }
     if memchr::memchr2(b'}', b']', lb).is_some()
-        && (lower.contains("php}") || lower.contains("php]"))
+        && (gate::has(&lower, "php}") || gate::has(&lower, "php]"))
     {
         if let Some(f) = php_block_tag(&lower) {
             return Some(f);
@@ -2476,7 +2479,7 @@ fn php_ungated(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             "$globals",
             "$_session",
         ] {
-            if lower.contains(sg) {
+            if gate::has(&lower, sg) {
                 return Some(("php", "php.superglobal", 0.8));
             }
         }
@@ -2496,7 +2499,7 @@ fn php_ungated(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             "open_basedir",
             "safe_mode",
         ] {
-            if lower.contains(d) && lower.contains('=') {
+            if gate::has(&lower, d) && lower.contains('=') {
                 return Some(("php", "php.config_directive", 0.7));
             }
         }
@@ -3046,6 +3049,12 @@ fn escaped_prefix(b: &[u8], pat: &[u8]) -> bool {
 /// node-serialize's `_$$ND_FUNC$$_` marker (13 bytes, so 8 or more
 /// base64 characters: `gate::Shape::may_java_base64` still covers it).
 pub fn java_base64(s: &str) -> Option<ClassFound> {
+    java_base64_with(s, true)
+}
+
+/// [`java_base64`], with its per-token prefilter [`b64_may_hit`] only when
+/// `prefilter` (the tests hold the two together).
+fn java_base64_with(s: &str, prefilter: bool) -> Option<ClassFound> {
     let (mut six, mut buf, mut all) = (Vec::new(), Vec::new(), Vec::new());
     for tok in s
         .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_')))
@@ -3057,6 +3066,11 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
         // below need, and the stream magic needs an `A` (see
         // `gate::Shape::may_java_base64`): such a token cannot be a hit.
         if b.len() < 8 && !b.contains(&b'A') {
+            continue;
+        }
+        // Most tokens are words whose decoded bytes are noise: one
+        // streaming pass with no buffer says the first search cannot hit.
+        if prefilter && !b64_may_hit(b) {
             continue;
         }
         b64_sextets(b, &mut six);
@@ -3097,6 +3111,47 @@ pub fn java_base64(s: &str) -> Option<ClassFound> {
         }
     }
     None
+}
+
+/// Fewest ASCII letters in a row that every [`B64_GADGETS`] needle holds
+/// (`runtime` less its ends: `untim`; `tests::b64_gadget_letter_runs`).
+const B64_GADGET_RUN: usize = 5;
+
+/// Whether the first search of [`java_base64`] can hit on token `t`: some
+/// alignment of its decoded bytes holds the stream magic in its first 6
+/// bytes ([`b64_magic`]), [`B64_GADGET_RUN`] ASCII letters in a row (every
+/// gadget needle, matched ASCII-case-insensitively, is made of such runs
+/// and `.`), `_$$` or `\u00` ([`js_markers`]). A superset of that search
+/// (which also skips alignments under 8 bytes), decoded on the fly with the
+/// arithmetic of [`b64_pack`] and no buffer.
+fn b64_may_hit(t: &[u8]) -> bool {
+    const MAGIC: u32 = 0x00ed_0005;
+    const NODE: u32 = u32::from_be_bytes([0, b'_', b'$', b'$']);
+    const ESC: u32 = u32::from_be_bytes(*b"\\u00");
+    for skip in 0..4u32 {
+        let (mut acc, mut bits) = (0u32, skip * 6);
+        let (mut n, mut run, mut last) = (0usize, 0usize, 0u32);
+        for v in b64_values(t) {
+            acc = (acc << 6 | u32::from(v)) & 0xff_ffff;
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                let c = (acc >> bits) as u8;
+                n += 1;
+                last = last << 8 | u32::from(c);
+                run = if c.is_ascii_alphabetic() { run + 1 } else { 0 };
+                let three = last & 0xff_ffff;
+                if run >= B64_GADGET_RUN
+                    || (n <= 6 && three == MAGIC)
+                    || three == NODE
+                    || last == ESC
+                {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
 
 /// Whether decoded base64 holds `_$$` (node-serialize's marker) or `\u00`
@@ -3231,7 +3286,7 @@ fn java_marked(lower: &str) -> Option<ClassFound> {
 
 /// Other code injection: Node.js, Python, Ruby, Perl.
 pub fn code(s: &str) -> Option<ClassFound> {
-    if !s.contains(['(', '.', '`', '[', '$']) && !s.contains("__") {
+    if !s.contains(['(', '.', '`', '[', '$']) && !gate::has(s, "__") {
         return None;
     }
     if !CODE_MARKERS.as_ref().is_none_or(|ac| ac.is_match(s)) {
@@ -4033,6 +4088,90 @@ mod tests {
             }
         }
         assert_eq!(java_base64("aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ"), None);
+    }
+
+    #[test]
+    fn b64_gadget_letter_runs() {
+        // Every needle of `B64_GADGETS` (as built there) holds a run of
+        // `B64_GADGET_RUN` ASCII letters: `b64_may_hit` looks for one.
+        let inner = JAVA_GADGETS
+            .iter()
+            .filter(|g| g.len() >= 10)
+            .chain(&["runtime"])
+            .map(|g| g.get(1..g.len() - 1).unwrap_or(g));
+        for n in inner {
+            let longest = n
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .map(str::len)
+                .max()
+                .unwrap_or(0);
+            assert!(longest >= B64_GADGET_RUN, "{n:?}");
+        }
+    }
+
+    /// Standard base64 of `b` (no padding), for the prefilter tests.
+    fn b64_encode(b: &[u8]) -> String {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in b.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, &c)| acc | u32::from(c) << (16 - 8 * i));
+            for i in 0..=chunk.len() {
+                let v = (n >> (18 - 6 * i)) & 63;
+                out.push(char::from(A[v as usize]));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn b64_prefilter_keeps_every_hit() {
+        // Every needle the first search knows, at every byte offset in
+        // filler, base64-encoded and cut at every alignment, in both
+        // alphabets' spellings: prefiltered and not, the same verdict.
+        let mut needles: Vec<Vec<u8>> = JAVA_GADGETS
+            .iter()
+            .chain(&[
+                "runtime",
+                "RunTime",
+                "_$$ND_FUNC$$_",
+                "\\u0077\\u0068ile(true);",
+            ])
+            .map(|n| n.as_bytes().to_vec())
+            .collect();
+        needles.push(vec![0xac, 0xed, 0x00, 0x05, 0x73, 0x72]);
+        needles.push(vec![0xed, 0x00, 0x05, 0x73, 0x72, 0x00, 0x11]);
+        let mut seen = 0;
+        for n in &needles {
+            for pad in 0..4 {
+                for filler in [&b"\xff\x80\x01"[..], b"ab", b"\x00"] {
+                    let mut raw: Vec<u8> = filler.iter().cycle().take(pad).copied().collect();
+                    raw.extend_from_slice(n);
+                    raw.extend_from_slice(filler);
+                    let enc = b64_encode(&raw);
+                    for cut in 0..4 {
+                        let tok = enc.get(cut..).unwrap_or("");
+                        for t in [tok.to_string(), tok.replace('+', "-").replace('/', "_")] {
+                            let want = java_base64_with(&t, false);
+                            seen += usize::from(want.is_some());
+                            assert_eq!(java_base64_with(&t, true), want, "{t:?}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(seen > 100, "{seen}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn b64_prefilter_matches_ungated(
+            s in "[A-Za-z0-9+/_ -]{0,80}",
+        ) {
+            proptest::prop_assert_eq!(java_base64_with(&s, true), java_base64_with(&s, false));
+        }
     }
 
     #[test]

@@ -753,6 +753,29 @@ impl Reading<'_> {
         words.iter().any(|k| k.as_bytes().eq_ignore_ascii_case(w))
     }
 
+    /// [`Reading::word_is`] for a long list, with its [`heads`] table in
+    /// front: most words are passed over without a scan of the list.
+    fn word_in(&self, i: usize, words: &[&str], heads: &[[bool; 128]]) -> bool {
+        let Some(&(_, start)) = self.t.get(i) else {
+            return false;
+        };
+        let rest = self.s.get(start..).unwrap_or(&[]);
+        let len = rest
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+            .count();
+        let first = rest
+            .first()
+            .filter(|_| len > 0)
+            .map_or(0, u8::to_ascii_lowercase);
+        let head = heads
+            .get(len)
+            .and_then(|row| row.get(usize::from(first)))
+            .copied()
+            .unwrap_or(true);
+        head && self.word_is(i, words)
+    }
+
     /// Whether the comment token at `i` ends the input with nothing in it
     /// (`x'#`, `x'-- `), or is a `--`/`/*` comment.
     fn closing_comment(&self, i: usize) -> bool {
@@ -1410,7 +1433,7 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
         if !closed && plain {
             let f = if r.sql_only(c0) || r.at(c0) == Some(Tok::Func(true)) {
                 0.65
-            } else if r.word_is(c0, SQL_FUNCS) {
+            } else if r.word_in(c0, SQL_FUNCS, &SQL_FUNCS_HEADS) {
                 0.5
             } else {
                 0.0
@@ -1439,7 +1462,9 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
                     },
                 ))
             }
-            Tok::Word | Tok::Func(_) if r.word_is(i, SQL_PROCS) => Some(("sqli.procedure", 0.7)),
+            Tok::Word | Tok::Func(_) if r.word_in(i, SQL_PROCS, &SQL_PROCS_HEADS) => {
+                Some(("sqli.procedure", 0.7))
+            }
             Tok::Cast => {
                 let j = r.code(i + 1);
                 (r.at(j) == Some(Tok::Word) && r.word_is(j, SQL_TYPES))
@@ -1737,6 +1762,29 @@ fn fold_quotes(s: &str) -> Option<String> {
     s.contains(['\u{2018}', '\u{2019}', '\u{00b4}', '\u{02bc}'])
         .then(|| s.replace(['\u{2018}', '\u{2019}', '\u{00b4}', '\u{02bc}'], "'"))
 }
+
+/// Which (length, lower-cased first byte) pairs `words` holds, for
+/// [`Reading::word_in`]; lengths past the table are let through.
+fn heads(words: &[&str]) -> Vec<[bool; 128]> {
+    let mut t = vec![[false; 128]; 48];
+    for w in words {
+        let first = w.as_bytes().first().map_or(0, u8::to_ascii_lowercase);
+        match t
+            .get_mut(w.len())
+            .and_then(|row| row.get_mut(usize::from(first)))
+        {
+            Some(cell) => *cell = true,
+            // A word the table cannot hold: let every word through.
+            None => t.iter_mut().for_each(|row| *row = [true; 128]),
+        }
+    }
+    t
+}
+
+static SQL_PROCS_HEADS: std::sync::LazyLock<Vec<[bool; 128]>> =
+    std::sync::LazyLock::new(|| heads(SQL_PROCS));
+static SQL_FUNCS_HEADS: std::sync::LazyLock<Vec<[bool; 128]>> =
+    std::sync::LazyLock::new(|| heads(SQL_FUNCS));
 
 /// Reusable scratch space.
 #[derive(Default)]
@@ -2704,6 +2752,35 @@ mod tests {
     }
 
     /// `fold_quotes`' byte gate passes every look-alike and folds nothing else.
+    #[test]
+    fn word_in_is_word_is() {
+        // The heads tables let through every word of their lists, in any
+        // case, and agree with the plain scan elsewhere.
+        let mut scratch = Scratch::default();
+        for (list, heads) in [
+            (SQL_PROCS, &*SQL_PROCS_HEADS),
+            (SQL_FUNCS, &*SQL_FUNCS_HEADS),
+        ] {
+            let upper: Vec<String> = list.iter().map(|w| w.to_ascii_uppercase()).collect();
+            let others = ["door", "x", "_a", "9b", "select", "(", "sp_", "xp_cmdshel"];
+            for w in list
+                .iter()
+                .copied()
+                .chain(upper.iter().map(String::as_str))
+                .chain(others)
+            {
+                tokenize(w.as_bytes(), &mut scratch.toks, &mut scratch.word);
+                let r = Reading {
+                    t: &scratch.toks,
+                    s: w.as_bytes(),
+                };
+                for i in 0..scratch.toks.len() {
+                    assert_eq!(r.word_in(i, list, heads), r.word_is(i, list), "{w:?} {i}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn fold_quotes_gate() {
         for (v, folded) in [

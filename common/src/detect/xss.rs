@@ -802,11 +802,11 @@ fn js_arg(a: &str) -> bool {
 fn fold_markup(s: &str) -> Option<String> {
     let pct7 = ["%2bADw", "%2BADw", "%2bAD4", "%2BAD4"]
         .iter()
-        .any(|k| s.contains(k));
-    let utf7 = pct7 || s.contains("+ADw") || s.contains("+AD4");
+        .any(|k| gate::has(s, k));
+    let utf7 = pct7 || gate::has(s, "+ADw") || gate::has(s, "+AD4");
     let high = s.contains('\u{bc}') && s.contains('\u{be}');
     // The same bytes written as `\xbc` escapes.
-    let high_esc = s.contains("\\xbc") && s.contains("\\xbe");
+    let high_esc = gate::has(s, "\\xbc") && gate::has(s, "\\xbe");
     if !(utf7 || high || high_esc) {
         return None;
     }
