@@ -366,7 +366,7 @@ fn owned(rec: Record<'_>) -> Option<Record<'static>> {
         Record::Gap(g) => Record::Gap(g),
         Record::Data(d) => Record::Data(Data {
             ts: d.ts,
-            flow: d.flow,
+            flow: d.flow.into_owned().into(),
             dir: d.dir,
             off: d.off,
             data: d.data.into_owned().into(),

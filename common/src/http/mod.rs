@@ -359,7 +359,7 @@ impl HttpParser {
                     out,
                     pool: &mut self.pool,
                 };
-                if let Some(flow) = self.flows.get_mut(&d.flow) {
+                if let Some(flow) = self.flows.get_mut(&*d.flow) {
                     flow.data(d, &mut x);
                     return;
                 }
@@ -373,7 +373,7 @@ impl HttpParser {
                     pool: &mut self.pool,
                 };
                 flow.data(d, &mut x);
-                self.flows.insert(d.flow.clone(), flow);
+                self.flows.insert(d.flow.to_string(), flow);
             }
             Record::Gap(g) => {
                 let mut x = Ctx {

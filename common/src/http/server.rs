@@ -60,7 +60,7 @@ impl ServerConn {
         let i = usize::from(dir == Dir::S2c);
         let d = Data {
             ts,
-            flow: String::new(),
+            flow: std::borrow::Cow::Borrowed(""),
             dir,
             off: self.off[i],
             data: std::borrow::Cow::Borrowed(data),
