@@ -146,7 +146,7 @@ impl Recycle {
     fn take_back(&mut self, discover: &mut Option<Discoverer>, http: &mut HttpParser) {
         if let Some(d) = discover {
             d.take_spent(&mut |h, p| {
-                http.recycle(*h);
+                http.recycle_boxed(h);
                 if p.reusable() && self.spare.len() < MAX_SPARE {
                     self.spare.push(p);
                 }
@@ -176,9 +176,9 @@ impl Upper<'_> {
         match http {
             None => emit(rec),
             Some(h) => {
-                h.push(&rec, &mut |t| {
+                h.push_boxed(&rec, &mut |t| {
                     let pre = recycle.pre(&t);
-                    up.http_to(Box::new(t), pre, true, emit)
+                    up.http_to(t, pre, true, emit)
                 });
                 recycle.take_back(up.discover, h);
             }
@@ -412,9 +412,9 @@ impl Chain {
             recycle,
         } = up;
         if let Some(h) = http {
-            h.finish(&mut |t| {
+            h.finish_boxed(&mut |t| {
                 let pre = recycle.pre(&t);
-                up.http_to(Box::new(t), pre, true, emit)
+                up.http_to(t, pre, true, emit)
             });
         }
         if let Some(d) = up.discover {

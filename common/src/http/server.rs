@@ -69,7 +69,7 @@ impl ServerConn {
         let mut x = Ctx {
             cfg: &self.cfg,
             stats: &mut self.stats,
-            out,
+            out: &mut |h| out(*h),
             pool: &mut self.pool,
         };
         self.flow.data(&d, &mut x);
@@ -96,7 +96,7 @@ impl ServerConn {
         let mut x = Ctx {
             cfg: &self.cfg,
             stats: &mut self.stats,
-            out,
+            out: &mut |h| out(*h),
             pool: &mut self.pool,
         };
         self.flow.end(&mut x);
