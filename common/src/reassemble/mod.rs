@@ -82,8 +82,8 @@ use std::time::Duration;
 use hashbrown::HashTable;
 
 pub use ident::{
-    classify, community_id, flow_str, server_by_port, FlowKey, Looks, Side, TrackSet, TunnelId,
-    Tuple,
+    classify, community_id, flow_name, flow_str, server_by_port, FlowKey, Looks, Side, TrackSet,
+    TunnelId, Tuple,
 };
 pub use seq::SeqNum;
 use stream::{ts_add, Ev, Limits, Stream, SEG_OVERHEAD};
@@ -253,6 +253,7 @@ enum Roles {
 
 struct Hdr {
     serial: u64,
+    id: u64,
     first_ts: Ts,
     /// Last packet time; for a tombstone, when it was closed.
     last_ts: Ts,
@@ -262,10 +263,6 @@ struct Hdr {
     fin_seen: bool,
     /// Interned tunnel stack of the first packet, until the open record is written.
     stack: u32,
-    /// The flow id as records carry it ([`flow_str`]), made once per flow
-    /// and lent to every data record instead of formatted for each (17
-    /// bytes per flow slot, so bounded with the slots).
-    name: String,
 }
 
 /// What a direction knows before it has a [`Stream`]. Kept inline, so a flow
@@ -418,6 +415,8 @@ pub struct Reassembler {
     /// Tracked tunnel identities and tunnel stacks, each stored once.
     tunnels: Interner<TunnelId>,
     stacks: Interner<Box<[Tunnel]>>,
+    /// The flow id text of the latest data record, lent to the next ones.
+    name: FlowName,
     slots: Vec<Option<Flow>>,
     free: Vec<u32>,
     active: List,
@@ -496,11 +495,42 @@ struct Tally {
 }
 
 /// Writes a flow's records: the open record before the first of them, then
+/// Flow id texts ([`flow_str`]) of recent data records, lent to the next
+/// ones: flows interleave, so a few are kept, at `id % NAME_SLOTS` (ids are
+/// hashes, so spread). Bounded: [`NAME_SLOTS`] strings of 17 bytes for the
+/// whole reassembler, not one per flow (a flow slot stays small and off the
+/// heap, see `size_tests`); a collision, chosen or not, only costs a render.
+#[derive(Default)]
+struct FlowName {
+    slots: Vec<(Option<u64>, String)>,
+}
+
+/// Flow id texts kept, at most.
+const NAME_SLOTS: usize = 256;
+
+impl FlowName {
+    fn of(&mut self, id: u64) -> &str {
+        if self.slots.is_empty() {
+            self.slots.resize_with(NAME_SLOTS, Default::default);
+        }
+        let Some((have, text)) = self.slots.get_mut(id as usize % NAME_SLOTS) else {
+            return "";
+        };
+        if *have != Some(id) {
+            *have = Some(id);
+            text.clear();
+            text.push_str(flow_name(id, &mut [0; 17]));
+        }
+        text
+    }
+}
+
 /// `data` and `gap` with the direction named from the roles.
 struct Emitter<'a, 'o> {
     tuple: &'a Tuple,
     hdr: &'a mut Hdr,
     stacks: &'a mut Interner<Box<[Tunnel]>>,
+    name: &'a mut FlowName,
     tally: Tally,
     out: &'a mut (dyn FnMut(Record<'_>) + 'o),
 }
@@ -522,7 +552,7 @@ impl Emitter<'_, '_> {
         (self.out)(Record::Conn(Conn {
             event: ConnEvent::Open,
             ts: hdr.first_ts,
-            flow: hdr.name.clone(),
+            flow: flow_str(hdr.id),
             community_id: Some(self.tuple.community_id()),
             client: Some(endpoint(cip, cport)),
             server: Some(endpoint(sip, sport)),
@@ -565,7 +595,7 @@ impl Emitter<'_, '_> {
                 self.tally.bytes += data.len() as u64;
                 (self.out)(Record::Data(Data {
                     ts,
-                    flow: Cow::Borrowed(&self.hdr.name),
+                    flow: Cow::Borrowed(self.name.of(self.hdr.id)),
                     dir,
                     off,
                     data,
@@ -573,7 +603,7 @@ impl Emitter<'_, '_> {
             }
             Ev::Gap { off, len } => (self.out)(Record::Gap(Gap {
                 ts,
-                flow: self.hdr.name.clone(),
+                flow: flow_str(self.hdr.id),
                 dir,
                 off,
                 len,
@@ -642,6 +672,7 @@ impl Reassembler {
             hasher: foldhash::fast::RandomState::default(),
             tunnels: Interner::new(),
             stacks: Interner::new(),
+            name: FlowName::default(),
             slots: Vec::new(),
             free: Vec::new(),
             active: List {
@@ -826,6 +857,7 @@ impl Reassembler {
                 tuple,
                 hdr,
                 stacks: &mut self.stacks,
+                name: &mut self.name,
                 tally: Tally::default(),
                 out: &mut *out,
             };
@@ -997,7 +1029,7 @@ impl Reassembler {
             tun,
             hdr: Hdr {
                 serial: self.serial,
-                name: flow_str(key.flow_id(pkt.ts)),
+                id: key.flow_id(pkt.ts),
                 first_ts: pkt.ts,
                 last_ts: pkt.ts,
                 client: server.other(),
@@ -1267,6 +1299,7 @@ impl Reassembler {
             tuple,
             hdr,
             stacks: &mut self.stacks,
+            name: &mut self.name,
             tally: Tally::default(),
             out,
         };
@@ -1361,6 +1394,7 @@ impl Reassembler {
             tuple,
             hdr,
             stacks: &mut self.stacks,
+            name: &mut self.name,
             tally: Tally::default(),
             out,
         };
@@ -1383,7 +1417,7 @@ impl Reassembler {
         (em.out)(Record::Conn(Conn {
             event: ConnEvent::Close,
             ts,
-            flow: em.hdr.name.clone(),
+            flow: flow_str(em.hdr.id),
             community_id: None,
             client: None,
             server: None,
