@@ -66,7 +66,7 @@ fn main() {
                 let len = msg.len() as u64;
                 recs.push(Record::Data(Data {
                     ts: ts(t),
-                    flow: flow.clone(),
+                    flow: flow.clone().into(),
                     dir,
                     off: *off,
                     data: Cow::Owned(msg.into_bytes()),

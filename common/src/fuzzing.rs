@@ -518,7 +518,7 @@ fn http_stream(data: &[u8], preface: bool) {
     if preface {
         let d = Record::Data(Data {
             ts,
-            flow: flow(conn),
+            flow: flow(conn).into(),
             dir: Dir::C2s,
             off: 0,
             data: Cow::Borrowed(H2_PREFACE),
@@ -541,7 +541,7 @@ fn http_stream(data: &[u8], preface: bool) {
                 let o = &mut off[usize::from(op & 1)];
                 let rec = Record::Data(Data {
                     ts,
-                    flow: flow(conn),
+                    flow: flow(conn).into(),
                     dir,
                     off: *o,
                     data: Cow::Borrowed(bytes),

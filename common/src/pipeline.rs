@@ -146,7 +146,7 @@ impl Recycle {
     fn take_back(&mut self, discover: &mut Option<Discoverer>, http: &mut HttpParser) {
         if let Some(d) = discover {
             d.take_spent(&mut |(h, p, _)| {
-                http.recycle(*h);
+                http.recycle_boxed(h);
                 if let Some(p) = p.filter(|p| p.reusable()) {
                     if self.spare.len() < MAX_SPARE {
                         self.spare.push(p);
@@ -184,9 +184,9 @@ impl Upper<'_> {
         match http {
             None => emit(rec),
             Some(h) => {
-                h.push(&rec, &mut |t| {
+                h.push_boxed(&rec, &mut |t| {
                     let pre = recycle.pre(&t);
-                    up.http_to(Box::new(t), pre, true, emit)
+                    up.http_to(t, pre, true, emit)
                 });
                 recycle.take_back(up.discover, h);
             }
@@ -421,9 +421,9 @@ impl Chain {
             recycle,
         } = up;
         if let Some(h) = http {
-            h.finish(&mut |t| {
+            h.finish_boxed(&mut |t| {
                 let pre = recycle.pre(&t);
-                up.http_to(Box::new(t), pre, true, emit)
+                up.http_to(t, pre, true, emit)
             });
         }
         if let Some(d) = up.discover {

@@ -434,7 +434,8 @@ pub struct Conn {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Data<'a> {
     pub ts: Ts,
-    pub flow: String,
+    /// Borrowed from the reassembler's flow (no string per record).
+    pub flow: Cow<'a, str>,
     pub dir: Dir,
     /// Offset of the first byte in the direction's stream (0 = first byte seen).
     pub off: u64,

@@ -205,7 +205,7 @@ impl After {
                     items.push(((g, o, *seq), Item::Stream(Box::new(rec))));
                 }
             }
-            Some(h) => h.push(&rec, &mut |t| ahead.take((g, o), seq, t, items)),
+            Some(h) => h.push_boxed(&rec, &mut |t| ahead.take((g, o), seq, t, items)),
         }
     }
 
@@ -214,7 +214,7 @@ impl After {
     fn finish_http(&mut self, o: Origin, items: &mut Vec<(Key, Item)>) {
         let (http, seq, mut ahead) = self.parts();
         if let Some(h) = http {
-            h.finish(&mut |t| ahead.take((u64::MAX, o), seq, t, items));
+            h.finish_boxed(&mut |t| ahead.take((u64::MAX, o), seq, t, items));
         }
     }
 }
@@ -235,7 +235,7 @@ impl Ahead<'_> {
         &mut self,
         (g, o): (u64, Origin),
         seq: &mut u64,
-        t: Http,
+        t: Box<Http>,
         items: &mut Vec<(Key, Item)>,
     ) {
         let a = self.detect.as_mut().map(|d| d.analyze(&t));
@@ -246,7 +246,7 @@ impl Ahead<'_> {
             p
         });
         *seq += 1;
-        items.push(((g, o, *seq), Item::Tx(Box::new(t), a, p, self.home)));
+        items.push(((g, o, *seq), Item::Tx(t, a, p, self.home)));
     }
 }
 
@@ -291,7 +291,7 @@ impl Worker {
                     for (h, p) in spent {
                         // Refilled by the HTTP parser instead of freed.
                         if let Some(http) = &mut self.after.http {
-                            http.recycle(*h);
+                            http.recycle_boxed(h);
                         }
                         if let Some(p) = p.filter(|p| p.reusable()) {
                             if self.after.spare.len() < MAX_SPARE {
@@ -371,7 +371,7 @@ fn owned(rec: Record<'_>) -> Option<Record<'static>> {
         Record::Gap(g) => Record::Gap(g),
         Record::Data(d) => Record::Data(Data {
             ts: d.ts,
-            flow: d.flow,
+            flow: d.flow.into_owned().into(),
             dir: d.dir,
             off: d.off,
             data: d.data.into_owned().into(),

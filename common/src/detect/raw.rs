@@ -48,14 +48,14 @@ pub fn transactions(request: &[u8], response: &[u8]) -> Vec<Http> {
         }),
         Record::Data(Data {
             ts,
-            flow: flow.clone(),
+            flow: flow.clone().into(),
             dir: Dir::C2s,
             off: 0,
             data: Cow::Borrowed(request),
         }),
         Record::Data(Data {
             ts,
-            flow: flow.clone(),
+            flow: flow.clone().into(),
             dir: Dir::S2c,
             off: 0,
             data: Cow::Borrowed(response),

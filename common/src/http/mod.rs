@@ -297,7 +297,7 @@ pub struct HttpParser {
 pub(crate) struct Ctx<'a> {
     pub cfg: &'a HttpConfig,
     pub stats: &'a mut HttpStats,
-    pub out: &'a mut dyn FnMut(Http),
+    pub out: &'a mut dyn FnMut(Box<Http>),
     /// Record parts to refill instead of allocating.
     pub pool: &'a mut pool::Pool,
 }
@@ -332,11 +332,23 @@ impl HttpParser {
     /// [`pool`]); what does not fit is dropped. The records emitted are the
     /// same with or without recycling.
     pub fn recycle(&mut self, h: Http) {
+        self.pool.put(Box::new(h));
+    }
+
+    /// [`Self::recycle`] for a record in the box [`Self::push_boxed`] gave
+    /// it in: the box is kept too.
+    pub fn recycle_boxed(&mut self, h: Box<Http>) {
         self.pool.put(h);
     }
 
     /// Takes one record; `conn`, `data` and `gap` are consumed, others ignored.
     pub fn push(&mut self, rec: &Record<'_>, out: &mut dyn FnMut(Http)) {
+        self.push_boxed(rec, &mut |h| out(*h));
+    }
+
+    /// [`Self::push`] with each record in a box (filled in place, handed up
+    /// without moving it; give it back with [`Self::recycle_boxed`]).
+    pub fn push_boxed(&mut self, rec: &Record<'_>, out: &mut dyn FnMut(Box<Http>)) {
         match rec {
             Record::Conn(c) => match c.event {
                 ConnEvent::Open => {
@@ -359,7 +371,7 @@ impl HttpParser {
                     out,
                     pool: &mut self.pool,
                 };
-                if let Some(flow) = self.flows.get_mut(&d.flow) {
+                if let Some(flow) = self.flows.get_mut(&*d.flow) {
                     flow.data(d, &mut x);
                     return;
                 }
@@ -373,7 +385,7 @@ impl HttpParser {
                     pool: &mut self.pool,
                 };
                 flow.data(d, &mut x);
-                self.flows.insert(d.flow.clone(), flow);
+                self.flows.insert(d.flow.to_string(), flow);
             }
             Record::Gap(g) => {
                 let mut x = Ctx {
@@ -397,6 +409,11 @@ impl HttpParser {
     /// Ends every connection (end of input): emits what is left, oldest
     /// connection first.
     pub fn finish(&mut self, out: &mut dyn FnMut(Http)) {
+        self.finish_boxed(&mut |h| out(*h));
+    }
+
+    /// [`Self::finish`] with each record in a box, as [`Self::push_boxed`].
+    pub fn finish_boxed(&mut self, out: &mut dyn FnMut(Box<Http>)) {
         let ids: Vec<String> = std::mem::take(&mut self.order).into_values().collect();
         for id in ids {
             if let Some(mut flow) = self.flows.remove(&id) {
@@ -420,7 +437,7 @@ impl HttpParser {
         Flow::unknown(id, order)
     }
 
-    fn make_room(&mut self, out: &mut dyn FnMut(Http)) {
+    fn make_room(&mut self, out: &mut dyn FnMut(Box<Http>)) {
         while self.flows.len() >= self.cfg.max_flows {
             let Some((_, id)) = self.order.pop_first() else {
                 break;
@@ -438,7 +455,7 @@ impl HttpParser {
         }
     }
 
-    fn close_flow(&mut self, id: &str, out: &mut dyn FnMut(Http)) {
+    fn close_flow(&mut self, id: &str, out: &mut dyn FnMut(Box<Http>)) {
         if let Some(mut flow) = self.flows.remove(id) {
             self.order.remove(&flow.order());
             let mut x = Ctx {

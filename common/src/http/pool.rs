@@ -27,8 +27,10 @@ pub const KEEP_BYTES: usize = 16 << 10;
 /// Record parts to refill.
 #[derive(Default)]
 pub(crate) struct Pool {
-    /// Records without request and response.
-    shells: Vec<Http>,
+    /// Records without request and response, in the boxes they travel up
+    /// in (a record is filled in its box and never moved whole).
+    #[allow(clippy::vec_box)]
+    shells: Vec<Box<Http>>,
     requests: Vec<HttpRequest>,
     responses: Vec<HttpResponse>,
 }
@@ -44,7 +46,7 @@ fn footprint(headers: &[Header], trailers: &[Header]) -> usize {
 
 impl Pool {
     /// Takes a spent record apart and keeps what fits.
-    pub fn put(&mut self, mut h: Http) {
+    pub fn put(&mut self, mut h: Box<Http>) {
         if let Some(mut r) = h.request.take() {
             if self.requests.len() < POOL_CAP && footprint(&r.headers, &r.trailers) <= KEEP_BYTES {
                 r.body = Vec::new();
@@ -70,22 +72,24 @@ impl Pool {
 
     /// A record shell to fill: every field is overwritten by
     /// [`super::flow`]'s emit.
-    pub fn shell(&mut self) -> Http {
-        self.shells.pop().unwrap_or_else(|| Http {
-            ts: Ts::default(),
-            ts_end: Ts::default(),
-            flow: String::new(),
-            community_id: String::new(),
-            seq: 0,
-            client: String::new(),
-            server: String::new(),
-            real_ip: String::new(),
-            tunnel: Vec::new(),
-            request: None,
-            response: None,
-            anomalies: Vec::new(),
-            proxy: None,
-            interim: Vec::new(),
+    pub fn shell(&mut self) -> Box<Http> {
+        self.shells.pop().unwrap_or_else(|| {
+            Box::new(Http {
+                ts: Ts::default(),
+                ts_end: Ts::default(),
+                flow: String::new(),
+                community_id: String::new(),
+                seq: 0,
+                client: String::new(),
+                server: String::new(),
+                real_ip: String::new(),
+                tunnel: Vec::new(),
+                request: None,
+                response: None,
+                anomalies: Vec::new(),
+                proxy: None,
+                interim: Vec::new(),
+            })
         })
     }
 

@@ -60,7 +60,7 @@ impl ServerConn {
         let i = usize::from(dir == Dir::S2c);
         let d = Data {
             ts,
-            flow: String::new(),
+            flow: std::borrow::Cow::Borrowed(""),
             dir,
             off: self.off[i],
             data: std::borrow::Cow::Borrowed(data),
@@ -69,7 +69,7 @@ impl ServerConn {
         let mut x = Ctx {
             cfg: &self.cfg,
             stats: &mut self.stats,
-            out,
+            out: &mut |h| out(*h),
             pool: &mut self.pool,
         };
         self.flow.data(&d, &mut x);
@@ -96,7 +96,7 @@ impl ServerConn {
         let mut x = Ctx {
             cfg: &self.cfg,
             stats: &mut self.stats,
-            out,
+            out: &mut |h| out(*h),
             pool: &mut self.pool,
         };
         self.flow.end(&mut x);

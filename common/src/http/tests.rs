@@ -711,7 +711,7 @@ fn flows_flush_in_open_order_and_evict_oldest() {
     let data = |id: &str, path: &str| {
         Record::Data(Data {
             ts: ts(1),
-            flow: id.into(),
+            flow: id.to_string().into(),
             dir: Dir::C2s,
             off: 0,
             data: Cow::Owned(get(path).into_bytes()),

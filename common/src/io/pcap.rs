@@ -500,13 +500,15 @@ impl TsResol {
     fn to_ts(self, ticks: u64) -> Ts {
         match self {
             TsResol::Pow10(exp) => {
-                let unit = 10u64.pow(u32::from(exp));
+                // `exp` is at most 19 (`from_option`), 10^19 fits a u64.
+                let pow10 = |e: u8| POW10.get(usize::from(e)).copied().unwrap_or(1);
+                let unit = pow10(exp);
                 let secs = ticks / unit;
                 let frac = ticks % unit;
                 let nanos = if exp <= 9 {
-                    frac * 10u64.pow(9 - u32::from(exp))
+                    frac * pow10(9 - exp)
                 } else {
-                    frac / 10u64.pow(u32::from(exp) - 9)
+                    frac / pow10(exp - 9)
                 };
                 Ts::new(secs as i64, nanos as u32, exp.min(9))
             }
@@ -519,6 +521,17 @@ impl TsResol {
         }
     }
 }
+
+/// `10^i`, looked up instead of computed per packet.
+const POW10: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
 
 const SHB: u32 = 0x0a0d_0d0a;
 const IDB: u32 = 0x0000_0001;
@@ -710,49 +723,61 @@ impl<R: Read> PcapNgReader<R> {
             let Some(parser) = self.parser.as_mut() else {
                 return bad("block before any section header".into());
             };
-            let parsed = match parser.next_block(block) {
-                Ok((_, parsed)) => parsed,
-                Err(e) => {
-                    if matches!(kind, EPB | SPB | OPB) {
-                        self.index += 1;
+            // The common block, an EPB without options, read directly: what
+            // pcap-file would make of it, without its block and option vector.
+            let plain = if kind == EPB {
+                plain_epb(block, self.big)
+            } else {
+                None
+            };
+            let (iface, ticks, orig_len, data): (u32, Option<u64>, u32, &[u8]) =
+                if let Some((iface, ticks, orig_len, data)) = plain {
+                    (iface, Some(ticks), orig_len, data)
+                } else {
+                    let parsed = match parser.next_block(block) {
+                        Ok((_, parsed)) => parsed,
+                        Err(e) => {
+                            if matches!(kind, EPB | SPB | OPB) {
+                                self.index += 1;
+                            }
+                            return bad(format!("block type {kind:#x}: {e}"));
+                        }
+                    };
+                    match parsed {
+                        Block::InterfaceDescription(idb) => {
+                            self.ifaces.push(iface_of(&idb));
+                            continue;
+                        }
+                        Block::EnhancedPacket(EnhancedPacketBlock {
+                            interface_id,
+                            timestamp,
+                            original_len,
+                            data,
+                            ..
+                        }) => {
+                            let Cow::Borrowed(data) = data else { continue };
+                            (interface_id, Some(ticks_of(timestamp)), original_len, data)
+                        }
+                        Block::Packet(p) => {
+                            let Cow::Borrowed(data) = p.data else {
+                                continue;
+                            };
+                            (
+                                u32::from(p.interface_id),
+                                Some(p.timestamp),
+                                p.original_len,
+                                data,
+                            )
+                        }
+                        Block::SimplePacket(p) => {
+                            let Cow::Borrowed(data) = p.data else {
+                                continue;
+                            };
+                            (0, None, p.original_len, data)
+                        }
+                        _ => continue,
                     }
-                    return bad(format!("block type {kind:#x}: {e}"));
-                }
-            };
-            let (iface, ticks, orig_len, data): (u32, Option<u64>, u32, &[u8]) = match parsed {
-                Block::InterfaceDescription(idb) => {
-                    self.ifaces.push(iface_of(&idb));
-                    continue;
-                }
-                Block::EnhancedPacket(EnhancedPacketBlock {
-                    interface_id,
-                    timestamp,
-                    original_len,
-                    data,
-                    ..
-                }) => {
-                    let Cow::Borrowed(data) = data else { continue };
-                    (interface_id, Some(ticks_of(timestamp)), original_len, data)
-                }
-                Block::Packet(p) => {
-                    let Cow::Borrowed(data) = p.data else {
-                        continue;
-                    };
-                    (
-                        u32::from(p.interface_id),
-                        Some(p.timestamp),
-                        p.original_len,
-                        data,
-                    )
-                }
-                Block::SimplePacket(p) => {
-                    let Cow::Borrowed(data) = p.data else {
-                        continue;
-                    };
-                    (0, None, p.original_len, data)
-                }
-                _ => continue,
-            };
+                };
             let index = self.index;
             self.index += 1;
             let Some(info) = self.ifaces.get(iface as usize) else {
@@ -795,6 +820,30 @@ struct Located {
     data: std::ops::Range<usize>,
     index: u64,
     iface: u32,
+}
+
+/// An Enhanced Packet Block that carries no options, read as pcap-file
+/// reads it: interface, timestamp ticks, original length, captured bytes;
+/// `None` for anything else (options, a short body, a captured
+/// length past the block), which is then left to pcap-file.
+///
+/// `block` is a whole block whose framing [`PcapNgReader::framed_len`] has
+/// checked (length, trailer) in byte order `big`. pcap-file's reading of
+/// such a block: a body of at least 20 bytes (interface, time high and low,
+/// captured and original length), the captured bytes padded to 4, then
+/// options, where an empty rest means none. When the padded bytes end the
+/// body exactly, its result is what is built here, field for field (test:
+/// `plain_epb_reads_as_pcap_file_does`).
+fn plain_epb(block: &[u8], big: bool) -> Option<(u32, u64, u32, &[u8])> {
+    let body = block.get(8..block.len().checked_sub(4)?)?;
+    let field = |i: usize| body.get(i * 4..i * 4 + 4).map(|_| u32_at(body, i * 4, big));
+    let captured = field(3)? as usize;
+    let padded = captured.checked_add((4 - captured % 4) % 4)?;
+    if body.len() != padded.checked_add(20)? {
+        return None;
+    }
+    let ticks = (u64::from(field(1)?) << 32) + u64::from(field(2)?);
+    Some((field(0)?, ticks, field(4)?, body.get(20..20 + captured)?))
 }
 
 /// pcap-file hands the raw 64-bit EPB timestamp over as a `Duration` of that
@@ -1179,5 +1228,81 @@ mod tests {
                 0
             )]
         );
+    }
+
+    /// A block of `kind` with `body`, framed in byte order `big`.
+    fn framed(kind: u32, body: &[u8], big: bool) -> Vec<u8> {
+        let word = |x: u32| {
+            if big {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            }
+        };
+        let len = 12 + body.len() as u32;
+        let mut out = word(kind).to_vec();
+        out.extend_from_slice(&word(len));
+        out.extend_from_slice(body);
+        out.extend_from_slice(&word(len));
+        out
+    }
+
+    #[test]
+    fn pow10_table_is_powers_of_ten() {
+        for (i, p) in POW10.iter().enumerate() {
+            assert_eq!(*p, 10u64.pow(i as u32));
+        }
+    }
+
+    proptest::proptest! {
+        /// The fast EPB read gives exactly pcap-file's block whenever it
+        /// answers, and answers for every EPB without options.
+        #[test]
+        fn plain_epb_reads_as_pcap_file_does(
+            big: bool,
+            fields: [u32; 5],
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            true_len: bool,
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3),
+            tail_words in 0usize..3,
+        ) {
+            let word = |x: u32| if big { x.to_be_bytes() } else { x.to_le_bytes() };
+            let mut shb = word(BYTE_ORDER_MAGIC).to_vec();
+            shb.extend_from_slice(&[1, 0, 0, 0]);
+            shb.extend_from_slice(&[0xff; 8]);
+            let shb = framed(SHB, &shb, big);
+            let (_, mut parser) = PcapNgParser::new(&shb).unwrap();
+            let captured = if true_len { data.len() as u32 } else { fields[3] % 64 };
+            let mut body = vec![];
+            for x in [fields[0], fields[1], fields[2], captured, fields[4]] {
+                body.extend_from_slice(&word(x));
+            }
+            body.extend_from_slice(&data);
+            body.resize(body.len().div_ceil(4) * 4, 0);
+            // Options, or junk where options would be (whole words only:
+            // framing wants a length that is a multiple of 4).
+            let mut rest = tail.clone();
+            rest.resize(tail_words * 4, 0);
+            body.extend_from_slice(&rest);
+            let block = framed(EPB, &body, big);
+            let fast = plain_epb(&block, big);
+            let slow = parser.next_block(&block).map(|(_, b)| b);
+            if let Some(fast) = fast {
+                let Ok(Block::EnhancedPacket(slow)) = slow else {
+                    return Err(proptest::test_runner::TestCaseError::fail(format!("pcap-file: {slow:?}")));
+                };
+                proptest::prop_assert!(slow.options.is_empty());
+                proptest::prop_assert_eq!(
+                    fast,
+                    (slow.interface_id, ticks_of(slow.timestamp), slow.original_len, &slow.data[..])
+                );
+            }
+            if true_len && rest.is_empty() {
+                proptest::prop_assert!(fast.is_some());
+            }
+            if true_len && !rest.is_empty() {
+                proptest::prop_assert!(fast.is_none());
+            }
+        }
     }
 }

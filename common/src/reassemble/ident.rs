@@ -402,14 +402,20 @@ fn splitmix(mut z: u64) -> u64 {
 
 /// Renders a flow id as records carry it: `C` and 16 hex digits.
 pub fn flow_str(id: u64) -> String {
+    flow_name(id, &mut [0; 17]).to_owned()
+}
+
+/// [`flow_str`] written into `buf` instead of a new string (one per data
+/// record adds up; `{id:016x}` without the formatter, too).
+pub fn flow_name(id: u64, buf: &mut [u8; 17]) -> &str {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(17);
-    s.push('C');
-    // `{id:016x}` without the formatter: one per data record adds up.
-    for shift in (0..16).rev() {
-        s.push(char::from(HEX[(id >> (shift * 4)) as usize & 15]));
+    let [c, digits @ ..] = buf;
+    *c = b'C';
+    for (i, d) in digits.iter_mut().enumerate() {
+        *d = HEX[(id >> ((15 - i) * 4)) as usize & 15];
     }
-    s
+    // ASCII by construction, so never the empty fallback.
+    std::str::from_utf8(buf).unwrap_or_default()
 }
 
 /// Community ID v1: `1:` + base64(sha1(seed, addresses, proto, 0, ports)) over
@@ -665,6 +671,7 @@ mod tests {
         };
         assert_ne!(key.flow_id(t), vlan.flow_id(t));
         assert_eq!(flow_str(0x1a2b), "C0000000000001a2b");
+        assert_eq!(flow_name(u64::MAX, &mut [0; 17]), "Cffffffffffffffff");
         for id in [0, 1, 0xdead_beef, u64::MAX, 0x0123_4567_89ab_cdef] {
             assert_eq!(flow_str(id), format!("C{id:016x}"));
         }

@@ -73,6 +73,7 @@ mod table;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -81,8 +82,8 @@ use std::time::Duration;
 use hashbrown::HashTable;
 
 pub use ident::{
-    classify, community_id, flow_str, server_by_port, FlowKey, Looks, Side, TrackSet, TunnelId,
-    Tuple,
+    classify, community_id, flow_name, flow_str, server_by_port, FlowKey, Looks, Side, TrackSet,
+    TunnelId, Tuple,
 };
 pub use seq::SeqNum;
 use stream::{ts_add, Ev, Limits, Stream, SEG_OVERHEAD};
@@ -414,6 +415,8 @@ pub struct Reassembler {
     /// Tracked tunnel identities and tunnel stacks, each stored once.
     tunnels: Interner<TunnelId>,
     stacks: Interner<Box<[Tunnel]>>,
+    /// The flow id text of the latest data record, lent to the next ones.
+    name: FlowName,
     slots: Vec<Option<Flow>>,
     free: Vec<u32>,
     active: List,
@@ -492,11 +495,42 @@ struct Tally {
 }
 
 /// Writes a flow's records: the open record before the first of them, then
+/// Flow id texts ([`flow_str`]) of recent data records, lent to the next
+/// ones: flows interleave, so a few are kept, at `id % NAME_SLOTS` (ids are
+/// hashes, so spread). Bounded: [`NAME_SLOTS`] strings of 17 bytes for the
+/// whole reassembler, not one per flow (a flow slot stays small and off the
+/// heap, see `size_tests`); a collision, chosen or not, only costs a render.
+#[derive(Default)]
+struct FlowName {
+    slots: Vec<(Option<u64>, String)>,
+}
+
+/// Flow id texts kept, at most.
+const NAME_SLOTS: usize = 256;
+
+impl FlowName {
+    fn of(&mut self, id: u64) -> &str {
+        if self.slots.is_empty() {
+            self.slots.resize_with(NAME_SLOTS, Default::default);
+        }
+        let Some((have, text)) = self.slots.get_mut(id as usize % NAME_SLOTS) else {
+            return "";
+        };
+        if *have != Some(id) {
+            *have = Some(id);
+            text.clear();
+            text.push_str(flow_name(id, &mut [0; 17]));
+        }
+        text
+    }
+}
+
 /// `data` and `gap` with the direction named from the roles.
 struct Emitter<'a, 'o> {
     tuple: &'a Tuple,
     hdr: &'a mut Hdr,
     stacks: &'a mut Interner<Box<[Tunnel]>>,
+    name: &'a mut FlowName,
     tally: Tally,
     out: &'a mut (dyn FnMut(Record<'_>) + 'o),
 }
@@ -555,14 +589,13 @@ impl Emitter<'_, '_> {
         } else {
             Dir::S2c
         };
-        let flow = flow_str(self.hdr.id);
         match ev {
             Ev::Data { off, data } => {
                 self.tally.records += 1;
                 self.tally.bytes += data.len() as u64;
                 (self.out)(Record::Data(Data {
                     ts,
-                    flow,
+                    flow: Cow::Borrowed(self.name.of(self.hdr.id)),
                     dir,
                     off,
                     data,
@@ -570,7 +603,7 @@ impl Emitter<'_, '_> {
             }
             Ev::Gap { off, len } => (self.out)(Record::Gap(Gap {
                 ts,
-                flow,
+                flow: flow_str(self.hdr.id),
                 dir,
                 off,
                 len,
@@ -639,6 +672,7 @@ impl Reassembler {
             hasher: foldhash::fast::RandomState::default(),
             tunnels: Interner::new(),
             stacks: Interner::new(),
+            name: FlowName::default(),
             slots: Vec::new(),
             free: Vec::new(),
             active: List {
@@ -823,6 +857,7 @@ impl Reassembler {
                 tuple,
                 hdr,
                 stacks: &mut self.stacks,
+                name: &mut self.name,
                 tally: Tally::default(),
                 out: &mut *out,
             };
@@ -1264,6 +1299,7 @@ impl Reassembler {
             tuple,
             hdr,
             stacks: &mut self.stacks,
+            name: &mut self.name,
             tally: Tally::default(),
             out,
         };
@@ -1358,6 +1394,7 @@ impl Reassembler {
             tuple,
             hdr,
             stacks: &mut self.stacks,
+            name: &mut self.name,
             tally: Tally::default(),
             out,
         };
