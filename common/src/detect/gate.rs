@@ -121,12 +121,12 @@ fn may_files_short(b: &[u8], kind: Kind) -> bool {
     let sep = |c: u8| c == b'/' || c == b'\\';
     let is_path = kind == Kind::Path;
     let lead = b.first().copied().is_some_and(sep);
-    if (!is_path && lead)
-        || b.get(..4).is_some_and(|w| w.eq_ignore_ascii_case(b".ssh"))
-        || is_path
-            && lead
-            && b.get(1..4).is_some_and(|w| w.eq_ignore_ascii_case(b"etc"))
+    // A leading separator: any value's absolute path, a path's only when `/etc/`.
+    let etc = || {
+        b.get(1..4).is_some_and(|w| w.eq_ignore_ascii_case(b"etc"))
             && b.get(4).copied().is_some_and(sep)
+    };
+    if (lead && (!is_path || etc())) || b.get(..4).is_some_and(|w| w.eq_ignore_ascii_case(b".ssh"))
     {
         return true;
     }
