@@ -398,38 +398,48 @@ impl Agg {
 }
 
 /// Parameters by location (in [`Loc`] order), then name, with their total
-/// count (the cap is over all locations together).
+/// count (the cap is over all locations together). The maps hold each
+/// parameter's place in `stats`, so a known one is found by one lookup.
 #[derive(Debug, Clone, Default)]
 struct Params {
-    by_loc: [BTreeMap<String, ParamStats>; Loc::ALL.len()],
-    len: usize,
+    by_loc: [BTreeMap<String, usize>; Loc::ALL.len()],
+    stats: Vec<ParamStats>,
 }
 
 impl Params {
     /// The slot for `(loc, name)`, created when there is room (fewer than
     /// `max`); allocates only for a new parameter.
     fn slot(&mut self, loc: Loc, name: &str, max: usize) -> Option<&mut ParamStats> {
-        let map = &mut self.by_loc[loc as usize];
-        if map.contains_key(name) {
-            return map.get_mut(name);
-        }
-        if self.len >= max {
-            return None;
-        }
-        self.len += 1;
-        Some(map.entry(name.to_string()).or_default())
+        let map = self.by_loc.get_mut(loc as usize)?;
+        let at = match map.get(name) {
+            Some(&at) => at,
+            None => {
+                if self.stats.len() >= max {
+                    return None;
+                }
+                let at = self.stats.len();
+                map.insert(name.to_string(), at);
+                self.stats.push(ParamStats::default());
+                at
+            }
+        };
+        self.stats.get_mut(at)
     }
 
     /// Every parameter in `(location, name)` order.
     fn iter(&self) -> impl Iterator<Item = (Loc, &str, &ParamStats)> {
-        Loc::ALL
-            .iter()
-            .zip(&self.by_loc)
-            .flat_map(|(loc, m)| m.iter().map(|(k, p)| (*loc, k.as_str(), p)))
+        Loc::ALL.iter().zip(&self.by_loc).flat_map(move |(loc, m)| {
+            m.iter()
+                .filter_map(move |(k, &at)| Some((*loc, k.as_str(), self.stats.get(at)?)))
+        })
     }
 
+    /// Every parameter's stats, in `(location, name)` order.
     fn values(&self) -> impl Iterator<Item = &ParamStats> {
-        self.by_loc.iter().flat_map(BTreeMap::values)
+        self.by_loc
+            .iter()
+            .flat_map(BTreeMap::values)
+            .filter_map(|&at| self.stats.get(at))
     }
 }
 
@@ -982,7 +992,7 @@ impl Discoverer {
         // The path's segments, decoded, on the stack.
         let mut decoded: [Cow<'_, str>; MAX_SEGS] = Default::default();
         let mut n = 0;
-        for raw in path.split('/').filter(|s| !s.is_empty()) {
+        for raw in path::split_ascii(path, b'/').filter(|s| !s.is_empty()) {
             let Some(slot) = decoded.get_mut(n) else {
                 self.stats.bad_targets += 1;
                 return;
@@ -1074,7 +1084,7 @@ impl Discoverer {
             let (l, class) = header_class(&mut scratch.headers, &mut scratch.header, i, name);
             match class {
                 HeaderClass::Authorization => {
-                    let scheme = value.split(' ').next().unwrap_or("");
+                    let scheme = path::split_ascii(value, b' ').next().unwrap_or("");
                     schemes.add(&[if scheme.eq_ignore_ascii_case("bearer") {
                         "http_bearer"
                     } else if scheme.eq_ignore_ascii_case("basic") {
@@ -1085,9 +1095,10 @@ impl Discoverer {
                 }
                 HeaderClass::ContentType => media_type(value, content_type),
                 HeaderClass::Cookie => {
-                    for pair in value.split(';') {
+                    for pair in path::split_ascii(value, b';') {
+                        let pair = pair.trim();
                         let (cname, cvalue) =
-                            pair.trim().split_once('=').unwrap_or((pair.trim(), ""));
+                            path::split_once_ascii(pair, b'=').unwrap_or((pair, ""));
                         if cname.is_empty() || cname.len() > 128 {
                             continue;
                         }
@@ -1521,8 +1532,11 @@ fn for_each_pair(
     value_buf: &mut Vec<u8>,
     f: &mut dyn FnMut(&str, &str),
 ) {
-    for pair in q.split('&').filter(|p| !p.is_empty()).take(256) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+    for pair in path::split_ascii(q, b'&')
+        .filter(|p| !p.is_empty())
+        .take(256)
+    {
+        let (k, v) = path::split_once_ascii(pair, b'=').unwrap_or((pair, ""));
         let k = path::percent_decode_in(k, true, name_buf);
         if k.is_empty() || k.len() > 128 {
             continue;
