@@ -455,8 +455,33 @@ fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
 
 /// The `statuses` key of a status: its number, or `none`.
 fn status_key(status: Option<u16>, buf: &mut [u8; 5]) -> &str {
-    let Some(mut s) = status else {
-        return "none";
+    // The common ones without formatting (a table checks every status).
+    let mut s = match status {
+        None => return "none",
+        Some(200) => return "200",
+        Some(201) => return "201",
+        Some(202) => return "202",
+        Some(204) => return "204",
+        Some(206) => return "206",
+        Some(301) => return "301",
+        Some(302) => return "302",
+        Some(303) => return "303",
+        Some(304) => return "304",
+        Some(307) => return "307",
+        Some(308) => return "308",
+        Some(400) => return "400",
+        Some(401) => return "401",
+        Some(403) => return "403",
+        Some(404) => return "404",
+        Some(405) => return "405",
+        Some(409) => return "409",
+        Some(422) => return "422",
+        Some(429) => return "429",
+        Some(500) => return "500",
+        Some(502) => return "502",
+        Some(503) => return "503",
+        Some(504) => return "504",
+        Some(s) => s,
     };
     let mut i = buf.len();
     loop {
@@ -989,16 +1014,30 @@ impl Discoverer {
             self.stats.bad_targets += 1;
             return;
         };
-        // The path's segments, decoded, on the stack.
-        let mut decoded: [Cow<'_, str>; MAX_SEGS] = Default::default();
+        // The path's segments, decoded, on the stack: borrowed from the
+        // target, or (when some segment has a `%`) from `owned`.
+        let mut decoded = [""; MAX_SEGS];
         let mut n = 0;
+        let mut escaped = false;
         for raw in path::split_ascii(path, b'/').filter(|s| !s.is_empty()) {
             let Some(slot) = decoded.get_mut(n) else {
                 self.stats.bad_targets += 1;
                 return;
             };
-            *slot = path::percent_decode(raw, false);
+            *slot = raw;
+            escaped |= raw.as_bytes().contains(&b'%');
             n += 1;
+        }
+        let owned: Vec<Cow<'_, str>>;
+        if escaped {
+            owned = decoded
+                .iter()
+                .take(n)
+                .map(|raw| path::percent_decode(raw, false))
+                .collect();
+            for (slot, d) in decoded.iter_mut().zip(&owned) {
+                *slot = d;
+            }
         }
         let decoded = decoded.get(..n).unwrap_or_default();
         let host = host_of(req, &h.server);
@@ -1322,17 +1361,12 @@ fn template<'a, 'o>(
     prefix: &mut String,
     host: &str,
     method: &str,
-    decoded: &'a [Cow<'a, str>],
+    decoded: &[&'a str],
     observe: bool,
     out: &'o mut [SegRef<'a>; MAX_SEGS],
 ) -> &'o [SegRef<'a>] {
     if !cfg.overrides.is_empty() {
-        let mut strs = [""; MAX_SEGS];
-        for (s, d) in strs.iter_mut().zip(decoded) {
-            *s = d;
-        }
-        let strs = strs.get(..decoded.len()).unwrap_or_default();
-        if let Some(o) = path::match_override(&cfg.overrides, host, method, strs) {
+        if let Some(o) = path::match_override(&cfg.overrides, host, method, decoded) {
             for (slot, s) in out.iter_mut().zip(&o.segs) {
                 *slot = match s {
                     OverrideSeg::Lit(l) => SegRef::Lit(Cow::Borrowed(l)),
@@ -1343,8 +1377,7 @@ fn template<'a, 'o>(
         }
     }
     prefix.clear();
-    for (slot, d) in out.iter_mut().zip(decoded) {
-        let d: &'a str = d;
+    for (slot, &d) in out.iter_mut().zip(decoded) {
         *slot = match path::classify(d) {
             Some(kind) => SegRef::Param(kind, None),
             None => {
