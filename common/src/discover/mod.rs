@@ -398,38 +398,48 @@ impl Agg {
 }
 
 /// Parameters by location (in [`Loc`] order), then name, with their total
-/// count (the cap is over all locations together).
+/// count (the cap is over all locations together). The maps hold each
+/// parameter's place in `stats`, so a known one is found by one lookup.
 #[derive(Debug, Clone, Default)]
 struct Params {
-    by_loc: [BTreeMap<String, ParamStats>; Loc::ALL.len()],
-    len: usize,
+    by_loc: [BTreeMap<String, usize>; Loc::ALL.len()],
+    stats: Vec<ParamStats>,
 }
 
 impl Params {
     /// The slot for `(loc, name)`, created when there is room (fewer than
     /// `max`); allocates only for a new parameter.
     fn slot(&mut self, loc: Loc, name: &str, max: usize) -> Option<&mut ParamStats> {
-        let map = &mut self.by_loc[loc as usize];
-        if map.contains_key(name) {
-            return map.get_mut(name);
-        }
-        if self.len >= max {
-            return None;
-        }
-        self.len += 1;
-        Some(map.entry(name.to_string()).or_default())
+        let map = self.by_loc.get_mut(loc as usize)?;
+        let at = match map.get(name) {
+            Some(&at) => at,
+            None => {
+                if self.stats.len() >= max {
+                    return None;
+                }
+                let at = self.stats.len();
+                map.insert(name.to_string(), at);
+                self.stats.push(ParamStats::default());
+                at
+            }
+        };
+        self.stats.get_mut(at)
     }
 
     /// Every parameter in `(location, name)` order.
     fn iter(&self) -> impl Iterator<Item = (Loc, &str, &ParamStats)> {
-        Loc::ALL
-            .iter()
-            .zip(&self.by_loc)
-            .flat_map(|(loc, m)| m.iter().map(|(k, p)| (*loc, k.as_str(), p)))
+        Loc::ALL.iter().zip(&self.by_loc).flat_map(move |(loc, m)| {
+            m.iter()
+                .filter_map(move |(k, &at)| Some((*loc, k.as_str(), self.stats.get(at)?)))
+        })
     }
 
+    /// Every parameter's stats, in `(location, name)` order.
     fn values(&self) -> impl Iterator<Item = &ParamStats> {
-        self.by_loc.iter().flat_map(BTreeMap::values)
+        self.by_loc
+            .iter()
+            .flat_map(BTreeMap::values)
+            .filter_map(|&at| self.stats.get(at))
     }
 }
 
@@ -445,8 +455,33 @@ fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
 
 /// The `statuses` key of a status: its number, or `none`.
 fn status_key(status: Option<u16>, buf: &mut [u8; 5]) -> &str {
-    let Some(mut s) = status else {
-        return "none";
+    // The common ones without formatting (a table checks every status).
+    let mut s = match status {
+        None => return "none",
+        Some(200) => return "200",
+        Some(201) => return "201",
+        Some(202) => return "202",
+        Some(204) => return "204",
+        Some(206) => return "206",
+        Some(301) => return "301",
+        Some(302) => return "302",
+        Some(303) => return "303",
+        Some(304) => return "304",
+        Some(307) => return "307",
+        Some(308) => return "308",
+        Some(400) => return "400",
+        Some(401) => return "401",
+        Some(403) => return "403",
+        Some(404) => return "404",
+        Some(405) => return "405",
+        Some(409) => return "409",
+        Some(422) => return "422",
+        Some(429) => return "429",
+        Some(500) => return "500",
+        Some(502) => return "502",
+        Some(503) => return "503",
+        Some(504) => return "504",
+        Some(s) => s,
     };
     let mut i = buf.len();
     loop {
@@ -979,16 +1014,30 @@ impl Discoverer {
             self.stats.bad_targets += 1;
             return;
         };
-        // The path's segments, decoded, on the stack.
-        let mut decoded: [Cow<'_, str>; MAX_SEGS] = Default::default();
+        // The path's segments, decoded, on the stack: borrowed from the
+        // target, or (when some segment has a `%`) from `owned`.
+        let mut decoded = [""; MAX_SEGS];
         let mut n = 0;
-        for raw in path.split('/').filter(|s| !s.is_empty()) {
+        let mut escaped = false;
+        for raw in path::split_ascii(path, b'/').filter(|s| !s.is_empty()) {
             let Some(slot) = decoded.get_mut(n) else {
                 self.stats.bad_targets += 1;
                 return;
             };
-            *slot = path::percent_decode(raw, false);
+            *slot = raw;
+            escaped |= raw.as_bytes().contains(&b'%');
             n += 1;
+        }
+        let owned: Vec<Cow<'_, str>>;
+        if escaped {
+            owned = decoded
+                .iter()
+                .take(n)
+                .map(|raw| path::percent_decode(raw, false))
+                .collect();
+            for (slot, d) in decoded.iter_mut().zip(&owned) {
+                *slot = d;
+            }
         }
         let decoded = decoded.get(..n).unwrap_or_default();
         let host = host_of(req, &h.server);
@@ -1074,7 +1123,7 @@ impl Discoverer {
             let (l, class) = header_class(&mut scratch.headers, &mut scratch.header, i, name);
             match class {
                 HeaderClass::Authorization => {
-                    let scheme = value.split(' ').next().unwrap_or("");
+                    let scheme = path::split_ascii(value, b' ').next().unwrap_or("");
                     schemes.add(&[if scheme.eq_ignore_ascii_case("bearer") {
                         "http_bearer"
                     } else if scheme.eq_ignore_ascii_case("basic") {
@@ -1085,9 +1134,10 @@ impl Discoverer {
                 }
                 HeaderClass::ContentType => media_type(value, content_type),
                 HeaderClass::Cookie => {
-                    for pair in value.split(';') {
+                    for pair in path::split_ascii(value, b';') {
+                        let pair = pair.trim();
                         let (cname, cvalue) =
-                            pair.trim().split_once('=').unwrap_or((pair.trim(), ""));
+                            path::split_once_ascii(pair, b'=').unwrap_or((pair, ""));
                         if cname.is_empty() || cname.len() > 128 {
                             continue;
                         }
@@ -1311,17 +1361,12 @@ fn template<'a, 'o>(
     prefix: &mut String,
     host: &str,
     method: &str,
-    decoded: &'a [Cow<'a, str>],
+    decoded: &[&'a str],
     observe: bool,
     out: &'o mut [SegRef<'a>; MAX_SEGS],
 ) -> &'o [SegRef<'a>] {
     if !cfg.overrides.is_empty() {
-        let mut strs = [""; MAX_SEGS];
-        for (s, d) in strs.iter_mut().zip(decoded) {
-            *s = d;
-        }
-        let strs = strs.get(..decoded.len()).unwrap_or_default();
-        if let Some(o) = path::match_override(&cfg.overrides, host, method, strs) {
+        if let Some(o) = path::match_override(&cfg.overrides, host, method, decoded) {
             for (slot, s) in out.iter_mut().zip(&o.segs) {
                 *slot = match s {
                     OverrideSeg::Lit(l) => SegRef::Lit(Cow::Borrowed(l)),
@@ -1332,8 +1377,7 @@ fn template<'a, 'o>(
         }
     }
     prefix.clear();
-    for (slot, d) in out.iter_mut().zip(decoded) {
-        let d: &'a str = d;
+    for (slot, &d) in out.iter_mut().zip(decoded) {
         *slot = match path::classify(d) {
             Some(kind) => SegRef::Param(kind, None),
             None => {
@@ -1521,8 +1565,11 @@ fn for_each_pair(
     value_buf: &mut Vec<u8>,
     f: &mut dyn FnMut(&str, &str),
 ) {
-    for pair in q.split('&').filter(|p| !p.is_empty()).take(256) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+    for pair in path::split_ascii(q, b'&')
+        .filter(|p| !p.is_empty())
+        .take(256)
+    {
+        let (k, v) = path::split_once_ascii(pair, b'=').unwrap_or((pair, ""));
         let k = path::percent_decode_in(k, true, name_buf);
         if k.is_empty() || k.len() > 128 {
             continue;

@@ -260,16 +260,61 @@ pub fn split_target(uri: &str) -> Option<(&str, &str)> {
         return None;
     }
     // Byte scans: `#` and `?` are ASCII, so they sit on char boundaries.
+    // One scan for the first of them; the query (if `?` came first) is
+    // scanned again for its `#` only.
     let bytes = path.as_bytes();
-    let end = bytes.iter().position(|&b| b == b'#').unwrap_or(bytes.len());
-    let path = path.get(..end).unwrap_or(path);
-    Some(match path.bytes().position(|b| b == b'?') {
-        Some(q) => (
-            path.get(..q).unwrap_or(path),
-            path.get(q + 1..).unwrap_or(""),
-        ),
+    Some(match memchr::memchr2(b'?', b'#', bytes) {
+        Some(q) if bytes.get(q) == Some(&b'?') => {
+            let query = path.get(q + 1..).unwrap_or("");
+            let end = memchr::memchr(b'#', query.as_bytes()).unwrap_or(query.len());
+            (
+                path.get(..q).unwrap_or(path),
+                query.get(..end).unwrap_or(query),
+            )
+        }
+        Some(h) => (path.get(..h).unwrap_or(path), ""),
         None => (path, ""),
     })
+}
+
+/// `s.split(sep)` for an ASCII `sep`, by a plain byte loop: the pieces
+/// (path segments, query pairs, cookies) are short, and `str::split` sets a
+/// searcher up for each one. ASCII bytes sit on char boundaries.
+pub fn split_ascii(s: &str, sep: u8) -> SplitAscii<'_> {
+    debug_assert!(sep.is_ascii());
+    SplitAscii { rest: Some(s), sep }
+}
+
+/// The iterator of [`split_ascii`].
+#[derive(Debug, Clone)]
+pub struct SplitAscii<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+impl<'a> Iterator for SplitAscii<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        match rest.bytes().position(|b| b == self.sep) {
+            Some(i) => {
+                self.rest = rest.get(i + 1..);
+                Some(rest.get(..i).unwrap_or(rest))
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
+}
+
+/// `s.split_once(sep)` for an ASCII `sep`, by a plain byte loop.
+pub fn split_once_ascii(s: &str, sep: u8) -> Option<(&str, &str)> {
+    debug_assert!(sep.is_ascii());
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
 }
 
 /// A user override: a template that wins over classification, for one host
@@ -655,7 +700,62 @@ mod tests {
         }
     }
 
+    /// [`split_target`] as it was: two byte scans, `#` first.
+    fn split_target_two_scans(uri: &str) -> Option<(&str, &str)> {
+        let mut path = uri;
+        if let Some(rest) = uri
+            .strip_prefix("http://")
+            .or_else(|| uri.strip_prefix("https://"))
+        {
+            path = rest.find('/').map_or("/", |i| &rest[i..]);
+        }
+        if !path.starts_with('/') {
+            return None;
+        }
+        let path = path.split('#').next().unwrap_or(path);
+        Some(path.split_once('?').unwrap_or((path, "")))
+    }
+
+    #[test]
+    fn split_target_table() {
+        for uri in [
+            "/",
+            "/a",
+            "/a?b",
+            "/a#b",
+            "/a?b#c",
+            "/a#b?c",
+            "/a?b?c#d#e",
+            "/?",
+            "/#",
+            "/?#",
+            "/#?",
+            "http://h/x?y#z",
+            "https://h",
+            "http://h?q",
+            "*",
+            "",
+            "h/x",
+            "/é?ü#ß",
+        ] {
+            assert_eq!(split_target(uri), split_target_two_scans(uri), "{uri:?}");
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn split_target_as_two_scans(uri in "(/|http://h/|https://)?[a/?#é=&]{0,24}") {
+            proptest::prop_assert_eq!(split_target(&uri), split_target_two_scans(&uri));
+        }
+
+        #[test]
+        fn split_ascii_as_str_split(s in "[a/&;=é ]{0,24}", sep in proptest::sample::select(vec![b'/', b'&', b';', b'=', b' '])) {
+            let ours: Vec<&str> = split_ascii(&s, sep).collect();
+            let std: Vec<&str> = s.split(sep as char).collect();
+            proptest::prop_assert_eq!(ours, std);
+            proptest::prop_assert_eq!(split_once_ascii(&s, sep), s.split_once(sep as char));
+        }
+
         #[test]
         fn the_shortcut_classifies_as_every_check_does(seg in "[a-fA-Fgxz0-9@._~+=-]{0,40}") {
             proptest::prop_assert_eq!(classify(&seg), classify_every_kind(&seg));

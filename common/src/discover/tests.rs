@@ -708,3 +708,30 @@ mod memos {
         }
     }
 }
+
+#[test]
+fn status_keys_are_the_numbers_written_out() {
+    let mut buf = [0u8; 5];
+    assert_eq!(status_key(None, &mut buf), "none");
+    for s in 0..=u16::MAX {
+        assert_eq!(status_key(Some(s), &mut buf), s.to_string(), "{s}");
+    }
+}
+
+#[test]
+fn escaped_segments_are_decoded_before_templating() {
+    let txs = vec![
+        http(1, "GET", "/caf%C3%A9/menu", &[], "", 200, ""),
+        http(2, "GET", "/café/menu", &[], "", 200, ""),
+        http(3, "GET", "/a%20b/items/42", &[], "", 200, ""),
+        http(4, "GET", "/a b/items/7", &[], "", 200, ""),
+    ];
+    let (inv, _, _) = run(DiscoverConfig::default(), txs);
+    let paths: Vec<(&str, u64)> = inv
+        .endpoints
+        .iter()
+        .map(|e| (e.path.as_str(), e.count))
+        .collect();
+    assert_eq!(paths.len(), 2, "{paths:?}");
+    assert!(paths.iter().all(|(_, n)| *n == 2), "{paths:?}");
+}
