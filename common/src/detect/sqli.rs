@@ -739,41 +739,36 @@ impl Reading<'_> {
         }
     }
 
-    /// Whether the word token at `i` is one of `words` (lower case).
-    fn word_is(&self, i: usize, words: &[&str]) -> bool {
+    /// The word that starts at token `i` (letters, digits and `_`).
+    fn word_at(&self, i: usize) -> &[u8] {
         let Some(&(_, start)) = self.t.get(i) else {
-            return false;
+            return &[];
         };
         let rest = self.s.get(start..).unwrap_or(&[]);
         let len = rest
             .iter()
             .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
             .count();
-        let w = rest.get(..len).unwrap_or(&[]);
+        rest.get(..len).unwrap_or(&[])
+    }
+
+    /// Whether the word token at `i` is one of `words` (lower case).
+    fn word_is(&self, i: usize, words: &[&str]) -> bool {
+        let w = self.word_at(i);
         words.iter().any(|k| k.as_bytes().eq_ignore_ascii_case(w))
     }
 
     /// [`Reading::word_is`] for a long list, with its [`heads`] table in
     /// front: most words are passed over without a scan of the list.
     fn word_in(&self, i: usize, words: &[&str], heads: &[[bool; 128]]) -> bool {
-        let Some(&(_, start)) = self.t.get(i) else {
-            return false;
-        };
-        let rest = self.s.get(start..).unwrap_or(&[]);
-        let len = rest
-            .iter()
-            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-            .count();
-        let first = rest
-            .first()
-            .filter(|_| len > 0)
-            .map_or(0, u8::to_ascii_lowercase);
+        let w = self.word_at(i);
+        let first = w.first().map_or(0, u8::to_ascii_lowercase);
         let head = heads
-            .get(len)
+            .get(w.len())
             .and_then(|row| row.get(usize::from(first)))
             .copied()
             .unwrap_or(true);
-        head && self.word_is(i, words)
+        head && words.iter().any(|k| k.as_bytes().eq_ignore_ascii_case(w))
     }
 
     /// Whether the comment token at `i` ends the input with nothing in it
