@@ -418,6 +418,28 @@ fn body_cap_bad_requests_and_connection_limit() {
     }
 }
 
+/// A connection's slot is free by the time its client sees it close: a
+/// client that reads a refused request's answer to the end and connects
+/// again at once always gets in (it once got a 503 when the server thread
+/// had closed the socket but not yet given the slot back).
+#[test]
+fn a_closed_connection_frees_its_slot_before_the_client_sees_the_close() {
+    let ing = Ingest::start(&["--max-conns", "1"]);
+    // `start`'s probe connection took the slot; its server thread gives it
+    // back when it reads the probe's end.
+    std::thread::sleep(Duration::from_millis(200));
+    for round in 0..100 {
+        let mut b = ing.connect();
+        b.write_all(b"GET / HTTP/7.7\r\n\r\n").unwrap();
+        assert_eq!(read_statuses(&mut b, 1), vec![400], "round {round}");
+        let mut rest = Vec::new();
+        let _ = b.read_to_end(&mut rest);
+    }
+    let err = stderr(&ing.stop());
+    assert!(err.contains("bad_request 100"), "{err}");
+    assert!(!err.contains("too_many_connections 1"), "{err}");
+}
+
 #[test]
 fn full_queue_drops_and_counts_but_never_blocks_the_proxy() {
     let ing = Ingest::start(&["--queue", "2"]);

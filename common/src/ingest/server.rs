@@ -155,8 +155,9 @@ fn accept(
     let spawned = std::thread::Builder::new()
         .name("tw-ingest conn".into())
         .spawn(move || {
+            // `serve` gives the slot back itself, before the client can
+            // see the connection end.
             serve(sock, peer, &sh, &tx);
-            sh.active.fetch_sub(1, Ordering::Relaxed);
         });
     match spawned {
         Ok(h) => conns.push(h),
@@ -233,6 +234,8 @@ struct Conn<'a> {
     close: bool,
 }
 
+/// Serves one mirrored connection until it ends, then gives its slot in
+/// `sh.active` back (taken by [`accept`]) before closing the socket.
 fn serve(mut sock: TcpStream, peer: SocketAddr, sh: &Shared, tx: &SyncSender<Http>) {
     let local = sock
         .local_addr()
@@ -285,6 +288,10 @@ fn serve(mut sock: TcpStream, peer: SocketAddr, sh: &Shared, tx: &SyncSender<Htt
             c.out.clear();
         }
     }
+    // The slot is free before the client sees the close: a client that
+    // reads to the end and connects again must find it free (it once got a
+    // 503 while this thread had closed but not yet counted down).
+    sh.active.fetch_sub(1, Ordering::Relaxed);
     let _ = sock.shutdown(Shutdown::Both);
     let mut left = Vec::new();
     c.sc.end(&mut |h| left.push(h));
