@@ -135,7 +135,8 @@ impl Recycle {
             Some(cfg) => {
                 let mut p = self.spare.pop().unwrap_or_default();
                 discover::prepare_into(cfg, t, &mut p);
-                Pre::Worker(None, Some(p), None)
+                // Home 0: the chain itself takes it back ([`Recycle::take_back`]).
+                Pre::Worker(None, Some(p), Some(0))
             }
             None => Pre::None,
         }

@@ -174,7 +174,7 @@ struct After {
     /// the boxes that carry them to the reading thread are reused too).
     #[allow(clippy::vec_box)]
     spare: Vec<Box<Prepared>>,
-    /// The worker's number, which its prepared parts carry home.
+    /// The worker's number, which its transactions carry home.
     home: usize,
     origin: Arc<OriginCell>,
     seq: u64,
@@ -242,7 +242,6 @@ impl Ahead<'_> {
         let p = self.discover.map(|cfg| {
             let mut p = self.spare.pop().unwrap_or_default();
             crate::discover::prepare_into(cfg, &t, &mut p);
-            p.home = self.home;
             p
         });
         *seq += 1;

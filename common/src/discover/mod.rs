@@ -718,7 +718,8 @@ const MAX_SPENT: usize = 1024;
 ///
 /// Once learned from, a prepared part can be prepared again with
 /// [`prepare_into`], its documents' buffers reused (a sharded run sends it
-/// back to the worker that made it, [`Prepared::home`]).
+/// back to the worker that made it, the home given to
+/// [`Discoverer::push_from`]).
 #[derive(Debug, Default)]
 pub struct Prepared {
     /// The request body, when it is JSON that learning reads and it parsed
@@ -726,8 +727,6 @@ pub struct Prepared {
     request: Doc,
     /// The response body, likewise.
     response: Doc,
-    /// Who made it (a sharded run's worker number), for sending it back.
-    pub home: usize,
     /// The last `Content-Type` values looked at and whether each is JSON
     /// ([`is_json_media`]): a recycled part mostly sees the same ones again.
     json_media: [(String, bool); 2],
@@ -922,14 +921,14 @@ impl Discoverer {
         self.push_from(h, prep, None);
     }
 
-    /// [`Discoverer::push_prepared`] for a transaction a sharded run's
-    /// worker parsed: with a `home`, it is handed back by
-    /// [`Discoverer::take_spent`] even without a prepared part (a record is
-    /// cheapest freed, or refilled, on the thread that allocated it).
-    /// Without one, only transactions with a prepared part are (theirs).
+    /// [`Discoverer::push_prepared`] for a transaction whose record (and
+    /// prepared part) should go back to where it was made: with a `home`
+    /// (a sharded run's worker, or 0 for a chain that parses and learns on
+    /// one thread), [`Discoverer::take_spent`] hands it back once learned
+    /// from, to be refilled there (a record is cheapest freed, or refilled,
+    /// on the thread that allocated it). Without one it is dropped.
     pub fn push_from(&mut self, h: Box<Http>, prep: Option<Box<Prepared>>, home: Option<usize>) {
         self.stats.prepared_ahead += u64::from(prep.is_some());
-        let home = home.or(prep.as_ref().map(|p| p.home));
         if self.attacked.remove(&h.flow, h.seq) {
             self.learn(&h, true, None);
             self.spend(h, prep, home);

@@ -335,9 +335,9 @@ fn overrides_win() {
     find(&inv, "GET", "/api/v1/users/{login}");
 }
 
-#[test]
-fn attacks_are_left_out_before_or_after() {
-    let attack = |flow: &str| Attack {
+/// An `attack` record on transaction 0 of `flow` (what excludes it).
+fn attack(flow: &str) -> Attack {
+    Attack {
         ts: Ts::default(),
         flow: flow.into(),
         http_seq: 0,
@@ -351,7 +351,11 @@ fn attacks_are_left_out_before_or_after() {
         hits: vec![],
         outcome: None,
         severity: None,
-    };
+    }
+}
+
+#[test]
+fn attacks_are_left_out_before_or_after() {
     let mut d = Discoverer::new(DiscoverConfig::default());
     d.push_attack(&attack("f1"));
     d.push_http(http(
@@ -395,31 +399,17 @@ fn attacks_are_left_out_before_or_after() {
 fn spent_transactions_go_home() {
     let cfg = DiscoverConfig::default();
     let mut d = Discoverer::new(cfg.clone());
-    let mut attack = Attack {
-        ts: Ts::default(),
-        flow: "f3".into(),
-        http_seq: 0,
-        client: String::new(),
-        real_ip: String::new(),
-        server: String::new(),
-        method: "GET".into(),
-        host: "app".into(),
-        uri: "/".into(),
-        status: None,
-        hits: vec![],
-        outcome: None,
-        severity: None,
-    };
-    d.push_attack(&attack);
+    d.push_attack(&attack("f3"));
     d.push_http(http(1, "GET", "/a", &[], "", 200, ""));
     d.push_from(http(2, "GET", "/b", &[], "", 200, ""), None, Some(1));
     d.push_from(http(3, "GET", "/c", &[], "", 200, ""), None, Some(2));
-    let mut prep = Box::new(prepare(&cfg, &http(4, "GET", "/d", &[], "", 200, "")));
-    prep.home = 3;
-    d.push_prepared(http(4, "GET", "/d", &[], "", 200, ""), Some(prep));
-    attack.flow = "f5".into();
+    let prep = Box::new(prepare(&cfg, &http(4, "GET", "/d", &[], "", 200, "")));
+    d.push_from(http(4, "GET", "/d", &[], "", 200, ""), Some(prep), Some(3));
+    // A prepared part alone gives no home: dropped, not handed back.
+    let prep = Box::new(prepare(&cfg, &http(6, "GET", "/f", &[], "", 200, "")));
+    d.push_prepared(http(6, "GET", "/f", &[], "", 200, ""), Some(prep));
     d.push_from(http(5, "GET", "/e", &[], "", 200, ""), None, Some(0));
-    d.push_attack(&attack);
+    d.push_attack(&attack("f5"));
     d.finish(&mut |_| {});
     let mut back = vec![];
     d.take_spent(&mut |(h, p, home)| back.push((h.flow.clone(), p.is_some(), home)));
