@@ -502,3 +502,41 @@ fn wants_close(h: &Http) -> bool {
     }
     !keep
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The connection's slot is free by the time its client sees the
+    /// close: a client that reads an answer to the end and connects again
+    /// must not be refused with 503 (once the count went down only after
+    /// the socket was closed).
+    #[test]
+    fn serve_frees_its_slot_before_the_client_sees_the_close() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let (sock, peer) = listener.accept().unwrap();
+        let cfg = IngestConfig::default();
+        let sh = Shared {
+            http: Arc::new(cfg.http.clone()),
+            cfg,
+            stats: Arc::default(),
+            stop: Arc::default(),
+            // The slot `accept` took for this connection.
+            active: AtomicUsize::new(1),
+            counter: AtomicU64::new(0),
+        };
+        let (tx, _rx) = mpsc::sync_channel(4);
+        std::thread::scope(|s| {
+            s.spawn(|| serve(sock, peer, &sh, &tx));
+            client.write_all(b"GET / HTTP/7.7\r\n\r\n").unwrap();
+            let mut answer = Vec::new();
+            client.read_to_end(&mut answer).unwrap();
+            assert_eq!(answer, BAD);
+            assert_eq!(sh.active.load(Ordering::SeqCst), 0);
+        });
+    }
+}
