@@ -9,20 +9,31 @@
 //! transactions. What a refilled record holds is exactly what a fresh one
 //! would (tests: `recycled_records_equal_fresh_ones`).
 //!
-//! Bounded: at most [`POOL_CAP`] parts of each kind, and a message part is
-//! kept only while its header strings hold at most [`KEEP_BYTES`] (bodies
-//! are never kept), so the pool holds at most about
-//! `2 * POOL_CAP * KEEP_BYTES` (2 MiB) beyond the shells.
+//! A sharded run's worker gets its records back a batch at a time (the
+//! reading thread returns them once the inventory is done with them), so
+//! the pool must hold about what a worker has in flight: with room for
+//! only a few dozen, most of a returned batch was freed and the next
+//! batch allocated anew (13 header strings per transaction on a worker
+//! against one on a single thread).
+//!
+//! Bounded: at most [`POOL_CAP`] parts of each kind; a message part is
+//! kept only while its header strings hold at most [`KEEP_BYTES`], and
+//! the kept messages' strings together at most [`POOL_BYTES`] (bodies
+//! are never kept). So the pool holds at most [`POOL_BYTES`] of message
+//! strings beside [`POOL_CAP`] shells.
 
 use std::fmt::Write as _;
 
 use crate::record::{Header, Http, HttpRequest, HttpResponse, Ts};
 
 /// Parts of each kind (shells, requests, responses) kept, at most.
-pub const POOL_CAP: usize = 64;
+pub const POOL_CAP: usize = 4096;
 /// A request or response is kept only while its header names and values
 /// (trailers included) have at most this much room.
 pub const KEEP_BYTES: usize = 16 << 10;
+/// Room the kept requests' and responses' header strings have together,
+/// at most.
+pub const POOL_BYTES: usize = 4 << 20;
 
 /// Record parts to refill.
 #[derive(Default)]
@@ -31,8 +42,11 @@ pub(crate) struct Pool {
     /// in (a record is filled in its box and never moved whole).
     #[allow(clippy::vec_box)]
     shells: Vec<Box<Http>>,
-    requests: Vec<HttpRequest>,
-    responses: Vec<HttpResponse>,
+    /// Kept messages with the room their strings have ([`footprint`]).
+    requests: Vec<(HttpRequest, usize)>,
+    responses: Vec<(HttpResponse, usize)>,
+    /// The sum of the kept messages' footprints.
+    bytes: usize,
 }
 
 /// Room the header strings of a message hold.
@@ -48,20 +62,40 @@ impl Pool {
     /// Takes a spent record apart and keeps what fits.
     pub fn put(&mut self, mut h: Box<Http>) {
         if let Some(mut r) = h.request.take() {
-            if self.requests.len() < POOL_CAP && footprint(&r.headers, &r.trailers) <= KEEP_BYTES {
+            if let Some(n) = self.room(self.requests.len(), &r.headers, &r.trailers) {
                 r.body = Vec::new();
-                self.requests.push(r);
+                self.bytes += n;
+                self.requests.push((r, n));
             }
         }
         if let Some(mut r) = h.response.take() {
-            if self.responses.len() < POOL_CAP && footprint(&r.headers, &r.trailers) <= KEEP_BYTES {
+            if let Some(n) = self.room(self.responses.len(), &r.headers, &r.trailers) {
                 r.body = Vec::new();
-                self.responses.push(r);
+                self.bytes += n;
+                self.responses.push((r, n));
             }
         }
         if self.shells.len() < POOL_CAP {
+            // Interim responses are rare: not kept.
+            h.interim = Vec::new();
             self.shells.push(h);
         }
+    }
+
+    /// The footprint of a message to keep beside `kept` of its kind, or
+    /// `None` when it does not fit.
+    fn room(&self, kept: usize, headers: &[Header], trailers: &[Header]) -> Option<usize> {
+        if kept >= POOL_CAP {
+            return None;
+        }
+        let n = footprint(headers, trailers);
+        (n <= KEEP_BYTES && self.bytes + n <= POOL_BYTES).then_some(n)
+    }
+
+    /// Room the kept messages' strings have.
+    #[cfg(test)]
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// How many parts are kept (shells, requests, responses).
@@ -102,7 +136,11 @@ impl Pool {
         headers: &[httparse::Header<'_>],
         head: Option<&str>,
     ) -> HttpRequest {
-        let mut r = self.requests.pop().unwrap_or_else(|| HttpRequest {
+        let kept = self.requests.pop().map(|(r, n)| {
+            self.bytes = self.bytes.saturating_sub(n);
+            r
+        });
+        let mut r = kept.unwrap_or_else(|| HttpRequest {
             method: String::new(),
             uri: String::new(),
             version: String::new(),
@@ -132,7 +170,11 @@ impl Pool {
         headers: &[httparse::Header<'_>],
         head: Option<&str>,
     ) -> HttpResponse {
-        let mut r = self.responses.pop().unwrap_or_else(|| HttpResponse {
+        let kept = self.responses.pop().map(|(r, n)| {
+            self.bytes = self.bytes.saturating_sub(n);
+            r
+        });
+        let mut r = kept.unwrap_or_else(|| HttpResponse {
             status: 0,
             reason: String::new(),
             version: String::new(),

@@ -1114,13 +1114,48 @@ fn the_pool_is_bounded() {
     let cfg = HttpConfig::default();
     let txs = parse_records(&cfg, &records(&recycling_scenarios()[0], &|_, _| vec![])).0;
     let mut p = HttpParser::new(cfg.clone());
-    for _ in 0..1000 {
+    for _ in 0..pool::POOL_CAP + 100 {
         p.recycle(txs[0].clone());
     }
-    assert_eq!(
-        p.pool.len(),
-        (pool::POOL_CAP, pool::POOL_CAP, pool::POOL_CAP)
+    // Shells by count; messages by count and by the room their strings
+    // have, which for ordinary ones is about a count's worth.
+    let (shells, requests, responses) = p.pool.len();
+    assert_eq!(shells, pool::POOL_CAP);
+    assert!(requests <= pool::POOL_CAP && requests > pool::POOL_CAP / 2);
+    assert!(responses <= pool::POOL_CAP && responses > pool::POOL_CAP / 2);
+    assert!(p.pool.bytes() <= pool::POOL_BYTES);
+    // Messages whose strings are big fill the byte budget first.
+    let mut p = HttpParser::new(cfg.clone());
+    let mut fat = txs[0].clone();
+    for m in [
+        fat.request.as_mut().map(|r| &mut r.headers),
+        fat.response.as_mut().map(|r| &mut r.headers),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        m[0].1 = "v".repeat(pool::KEEP_BYTES / 2);
+    }
+    for _ in 0..pool::POOL_CAP {
+        p.recycle(fat.clone());
+    }
+    let (shells, requests, responses) = p.pool.len();
+    assert_eq!(shells, pool::POOL_CAP);
+    assert!(
+        requests + responses < pool::POOL_CAP,
+        "{requests} {responses}"
     );
+    assert!(requests > 0 && responses > 0);
+    assert!(p.pool.bytes() <= pool::POOL_BYTES);
+    assert!(p.pool.bytes() + pool::KEEP_BYTES > pool::POOL_BYTES);
+    // Taking parts out gives their room back.
+    for _ in 0..requests {
+        p.pool.request("GET", "/", Some(1), &[], None);
+    }
+    for _ in 0..responses {
+        p.pool.response(200, "OK", Some(1), &[], None);
+    }
+    assert_eq!(p.pool.bytes(), 0);
     // A request whose headers hold more than KEEP_BYTES is not kept.
     let mut p = HttpParser::new(cfg.clone());
     let mut big = txs[0].clone();
