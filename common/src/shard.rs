@@ -592,11 +592,15 @@ impl Sharded {
             q.push_back(chunk);
         }
         while self.pending.iter().all(|q| !q.is_empty()) {
-            let mut items = vec![];
+            let mut lists = Vec::with_capacity(self.pending.len());
             let mut last = false;
             for q in &mut self.pending {
-                if let Some(c) = q.pop_front() {
-                    items.extend(c.items);
+                if let Some(mut c) = q.pop_front() {
+                    // A worker emits in key order; sorting is only a guard.
+                    if !c.items.is_sorted_by_key(|(k, _)| *k) {
+                        c.items.sort_unstable_by_key(|(k, _)| *k);
+                    }
+                    lists.push(c.items.into_iter().peekable());
                     if let (Some(s), Some(slot)) = (c.sums, self.worker_sums.get_mut(c.worker)) {
                         *slot = Some(s);
                     }
@@ -606,8 +610,9 @@ impl Sharded {
                     }
                 }
             }
-            items.sort_unstable_by_key(|(k, _)| *k);
-            for (_, item) in items {
+            // Merged by key: each item is moved once, where sorting the
+            // lists joined moved every one several times.
+            while let Some(item) = next_in_order(&mut lists) {
                 match item {
                     Item::Stream(rec) => emit(*rec),
                     Item::Tx(t, a, p, home) => {
@@ -708,6 +713,24 @@ impl Drop for Sharded {
     }
 }
 
+/// The item with the lowest key at the head of `lists` (each in key
+/// order), taken off; `None` when all are empty. Keys are unique (the
+/// sequence is per worker, the origin names the flow).
+fn next_in_order<T, I: Iterator<Item = (Key, T)>>(
+    lists: &mut [std::iter::Peekable<I>],
+) -> Option<T> {
+    let mut best: Option<(usize, Key)> = None;
+    for (i, l) in lists.iter_mut().enumerate() {
+        if let Some(&(k, _)) = l.peek() {
+            if best.is_none_or(|(_, b)| k < b) {
+                best = Some((i, k));
+            }
+        }
+    }
+    let (i, _) = best?;
+    lists.get_mut(i)?.next().map(|(_, item)| item)
+}
+
 /// Copies one decoded packet into the batch, with the worker its flow belongs to.
 fn add(batch: &mut Batch, p: &Packet<'_>, track: TrackSet, threads: usize) {
     let (key, _) = FlowKey::of(p, track);
@@ -739,6 +762,34 @@ fn add(batch: &mut Batch, p: &Packet<'_>, track: TrackSet, threads: usize) {
 mod tests {
     use super::*;
     use crate::io::{open_input, Input};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Merging the workers' lists gives what sorting them joined gave:
+        /// every item once, in key order (keys unique, lists in order).
+        #[test]
+        fn merging_in_order_is_sorting(
+            keys in proptest::collection::btree_set((0u64..40, 0u8..4, 0u64..6, 0u64..6), 0..200),
+            workers in 1usize..6,
+            picks in proptest::collection::vec(0usize..6, 200),
+        ) {
+            let mut lists: Vec<Vec<(Key, usize)>> = vec![vec![]; workers];
+            for (n, &(g, phase, a, b)) in keys.iter().enumerate() {
+                let w = picks.get(n).copied().unwrap_or(0) % workers;
+                let k = (g, Origin { phase, a, b }, n as u64);
+                lists[w].push((k, n));
+            }
+            let mut want: Vec<(Key, usize)> = lists.iter().flatten().copied().collect();
+            want.sort_unstable_by_key(|(k, _)| *k);
+            let mut its: Vec<_> = lists.into_iter().map(|l| l.into_iter().peekable()).collect();
+            let mut got = vec![];
+            while let Some(n) = next_in_order(&mut its) {
+                got.push(n);
+            }
+            let want: Vec<usize> = want.into_iter().map(|(_, n)| n).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
 
     /// Every record of a sharded run over `case`'s capture, as JSON lines,
     /// with the inventory's counters.
