@@ -142,8 +142,10 @@ pub struct Analysis {
     passive: Vec<passive::Finding>,
     points_cut: bool,
     allowlisted: bool,
-    /// The request path's endpoint template, worked out on the worker.
-    template: Option<String>,
+    /// The request path's endpoint template, worked out on the worker:
+    /// shared with its memo, so the reading thread drops a reference
+    /// instead of freeing a string another thread allocated.
+    template: Option<Arc<str>>,
 }
 
 pub struct Detector {
@@ -176,11 +178,11 @@ pub struct Detector {
     /// the test that proves the gates change no hit).
     gates: bool,
     /// Endpoint templates of recent paths (bounded by [`MEMO_MAX`]).
-    templates: HashMap<String, String, Seeded>,
+    templates: HashMap<String, Arc<str>, Seeded>,
     /// Endpoint templates by path shape ([`template_shape`]): a fresh
     /// `/users/108` finds the template `/users/107` left (bounded by
     /// [`MEMO_MAX`]).
-    shapes: HashMap<String, String, Seeded>,
+    shapes: HashMap<String, Arc<str>, Seeded>,
     shape_key: String,
     /// Recent User-Agents judged for scanner names and the verdicts (each
     /// client sends the same one on every request; a few clients take turns).
@@ -363,16 +365,16 @@ impl Detector {
 
     /// [`endpoint_template`] of `path`, remembered for recent paths and,
     /// when it has parameters, for recent path shapes.
-    fn template(&mut self, path: &str) -> String {
+    fn template(&mut self, path: &str) -> Arc<str> {
         if let Some(t) = self.templates.get(path) {
             return t.clone();
         }
         if path.len() > MEMO_VALUE_MAX {
-            return endpoint_template(path);
+            return endpoint_template(path).into();
         }
         if !template_shape(path, &mut self.shape_key) {
             // No parameter: the same path always comes back the same way.
-            let t = endpoint_template(path);
+            let t: Arc<str> = endpoint_template(path).into();
             if self.templates.len() >= MEMO_MAX {
                 self.templates.clear();
             }
@@ -382,7 +384,7 @@ impl Detector {
         if let Some(t) = self.shapes.get(self.shape_key.as_str()) {
             return t.clone();
         }
-        let t = endpoint_template(path);
+        let t: Arc<str> = endpoint_template(path).into();
         if self.shapes.len() >= MEMO_MAX {
             self.shapes.clear();
         }
@@ -1313,7 +1315,11 @@ mod template_memo {
         let mut d = Detector::new(DetectConfig::default());
         for round in 0..2 {
             for p in paths.iter().chain(paths.iter().rev()) {
-                assert_eq!(d.template(p), endpoint_template(p), "{p:?} (round {round})");
+                assert_eq!(
+                    &*d.template(p),
+                    endpoint_template(p),
+                    "{p:?} (round {round})"
+                );
             }
         }
     }
