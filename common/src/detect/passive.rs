@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::sync::{LazyLock, OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{packed, AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
 use super::points::header;
@@ -178,46 +178,70 @@ static BODY: [Pat; 11] = [
     ),
 ];
 
-/// Every literal of [`BODY`] in one automaton, and the check each belongs
-/// to; and the same literals leftmost-first, only to ask whether any occurs
-/// (that kind searches with SIMD; the overlapping walk cannot use it).
-struct Lits {
-    all: AhoCorasick,
-    owner: Vec<usize>,
-    any: AhoCorasick,
-}
-
-static BODY_LITS: LazyLock<Option<Lits>> = LazyLock::new(|| {
-    let (lits, owner): (Vec<&str>, Vec<usize>) = BODY
-        .iter()
+/// Every literal of [`BODY`], and the check each belongs to.
+static BODY_LITS: LazyLock<(Vec<&'static str>, Vec<usize>)> = LazyLock::new(|| {
+    BODY.iter()
         .enumerate()
         .flat_map(|(i, p)| p.lits.iter().map(move |l| (*l, i)))
-        .unzip();
-    let any = AhoCorasick::builder()
-        .match_kind(MatchKind::LeftmostFirst)
-        .build(&lits)
-        .ok()?;
-    // A contiguous NFA, not the DFA `new` picks for so few literals: it
-    // runs only on bodies the fast search flagged, and building the DFA
-    // cost more than every search it would speed up.
-    let all = AhoCorasick::builder()
+        .unzip()
+});
+
+/// Whether any literal of [`BODY`] occurs: the packed (SIMD) searcher
+/// alone where the target has one, which costs little to build and finds
+/// any occurrence (a leftmost-first search finds one whenever a literal
+/// occurs); an automaton, with the same searcher as its prefilter, where
+/// it has not.
+enum AnyLit {
+    Packed(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+static ANY_LIT: LazyLock<Option<AnyLit>> = LazyLock::new(|| {
+    packed::Config::new()
+        .match_kind(packed::MatchKind::LeftmostFirst)
+        .builder()
+        .extend(&BODY_LITS.0)
+        .build()
+        .map(AnyLit::Packed)
+        .or_else(|| any_automaton().map(AnyLit::Automaton))
+});
+
+/// The automaton [`ANY_LIT`] falls back on.
+fn any_automaton() -> Option<AhoCorasick> {
+    AhoCorasick::builder()
         .kind(Some(AhoCorasickKind::ContiguousNFA))
-        .build(&lits)
-        .ok()?;
-    Some(Lits { all, owner, any })
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(&BODY_LITS.0)
+        .ok()
+}
+
+/// Every literal of [`BODY`] for an overlapping walk: built the first time
+/// a body holds one (most runs: never). A non-contiguous NFA, the cheapest
+/// to build: it walks only the bodies the fast search flagged.
+static ALL_LITS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+        .build(&BODY_LITS.0)
+        .ok()
 });
 
 /// Which [`BODY`] checks `body` may match (bit `i` for check `i`): the
-/// checks with one of their literals in it; every check when the
-/// automaton could not be built.
+/// checks with one of their literals in it; every check when an automaton
+/// could not be built.
 fn body_candidates(body: &[u8]) -> u32 {
-    let Some(Lits { all, owner, any }) = BODY_LITS.as_ref() else {
-        return u32::MAX;
-    };
     // Most bodies hold none: one fast search says so.
-    if !any.is_match(body) {
+    let any = match ANY_LIT.as_ref() {
+        Some(AnyLit::Packed(s)) => s.find(body).is_some(),
+        Some(AnyLit::Automaton(a)) => a.is_match(body),
+        None => return u32::MAX,
+    };
+    if !any {
         return 0;
     }
+    let Some(all) = ALL_LITS.as_ref() else {
+        return u32::MAX;
+    };
+    let owner = &BODY_LITS.1;
     let mut bits = 0u32;
     // Overlapping: a literal inside or across another still counts.
     for m in all.find_overlapping_iter(body) {
@@ -230,28 +254,41 @@ fn body_candidates(body: &[u8]) -> u32 {
 
 /// Whether a response body is not text (images, fonts, archives, ...): by its
 /// Content-Type, or by a NUL byte near its start. Such bodies are not scanned.
-fn binary_body(headers: &[(String, String)], body: &[u8]) -> bool {
-    let ctype = header(headers, "content-type").unwrap_or("").trim();
+fn binary_body(ctype: Option<&str>, body: &[u8]) -> bool {
+    binary_type(ctype.unwrap_or("").trim().as_bytes())
+        || memchr::memchr(0, body.get(..1024).unwrap_or(body)).is_some()
+}
+
+/// Whether a (trimmed) Content-Type starts, in any ASCII case, with one of
+/// the binary types: its first letter picks the prefixes to compare, and
+/// `application/` is compared once for all its subtypes.
+fn binary_type(c: &[u8]) -> bool {
     // ASCII case-insensitive prefix (no lower-case copy of the value).
-    let starts = |p: &&str| {
-        ctype
-            .as_bytes()
-            .get(..p.len())
-            .is_some_and(|h| h.eq_ignore_ascii_case(p.as_bytes()))
-    };
-    let binary_type = ["image/", "audio/", "video/", "font/"].iter().any(starts)
-        || [
-            "application/octet-stream",
-            "application/zip",
-            "application/gzip",
-            "application/pdf",
-            "application/wasm",
-            "application/x-protobuf",
-            "application/grpc",
-        ]
-        .iter()
-        .any(starts);
-    binary_type || memchr::memchr(0, body.get(..1024).unwrap_or(body)).is_some()
+    let starts = |c: &[u8], p: &[u8]| c.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+    match c.first().map(u8::to_ascii_lowercase) {
+        Some(b'i') => starts(c, b"image/"),
+        Some(b'v') => starts(c, b"video/"),
+        Some(b'f') => starts(c, b"font/"),
+        Some(b'a') => {
+            starts(c, b"audio/")
+                || c.get(12..)
+                    .filter(|_| starts(c, b"application/"))
+                    .is_some_and(|sub| {
+                        [
+                            &b"octet-stream"[..],
+                            b"zip",
+                            b"gzip",
+                            b"pdf",
+                            b"wasm",
+                            b"x-protobuf",
+                            b"grpc",
+                        ]
+                        .iter()
+                        .any(|p| starts(sub, p))
+                    })
+        }
+        _ => false,
+    }
 }
 
 /// ASCII digits only: a match is what [`luhn`] reads (it skips any other
@@ -352,6 +389,10 @@ fn word_before(raw: &[u8], p: usize) -> bool {
             return false;
         };
         let Some(&b) = raw.get(k) else { return false };
+        if b.is_ascii() {
+            // The character is this byte (what the decoding below gives).
+            return ascii_word(b);
+        }
         if b & 0xC0 != 0x80 {
             // A lead byte (or ASCII) always starts a sequence of its own.
             let mut chars = raw
@@ -374,6 +415,10 @@ fn word_after(raw: &[u8], p: usize) -> bool {
     let Some(rest) = raw.get(p..) else {
         return false;
     };
+    if let Some(&b) = rest.first().filter(|b| b.is_ascii()) {
+        // The first character is this byte (what the decoding below gives).
+        return ascii_word(b);
+    }
     rest.get(..4)
         .unwrap_or(rest)
         .utf8_chunks()
@@ -393,36 +438,52 @@ static VERSION: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// bytes holding 13 digits or more. (A lossy conversion keeps ASCII bytes
 /// where they are, so the raw bytes have every run the text has.)
 ///
-/// Eight bytes at a time: a word with no digit only resets the count (or,
-/// all spaces and hyphens, leaves it), so only words with a digit are
-/// walked byte by byte.
+/// Eight bytes at a time, with a mask of each kind of byte (digit; space
+/// or hyphen; other): only an other byte ends a run, and a run between
+/// two other bytes of one word holds at most six digits, so a word only
+/// adds its digits before the first other byte to the count and starts
+/// the next count with its digits after the last one.
 fn maybe_card(b: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
-    let mut digits = 0;
-    let mut step = |c: u8| {
+    const HIGH: u64 = ONES * 0x80;
+    // The high bit of every byte of `w` below `n` (1 to 128), exactly: the
+    // low seven bits plus `0x80 - n` stay within their byte.
+    let below = |w: u64, n: u64| !((w & !HIGH).wrapping_add(ONES * (0x80 - n)) | w) & HIGH;
+    // How many bytes a mask marks: each byte's bit moved to its lowest
+    // bit, all eight added up in the top byte (at most eight: no carry).
+    let count = |m: u64| ((m >> 7).wrapping_mul(ONES) >> 56) as u32;
+    let mut digits = 0u32;
+    let mut words = b.chunks_exact(8);
+    for chunk in &mut words {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let digit = below(w ^ (ONES * u64::from(b'0')), 10);
+        let blank = below(w ^ (ONES * u64::from(b' ')), 1) | below(w ^ (ONES * u64::from(b'-')), 1);
+        let other = !(digit | blank) & HIGH;
+        if other == 0 {
+            digits += count(digit);
+        } else {
+            // Bytes are little-endian: the low bits are the earlier bytes.
+            let first = other.trailing_zeros();
+            if digits + count(digit & ((1u64 << first) - 1)) >= 13 {
+                return true;
+            }
+            // The bytes after the last other one, moved down to the start
+            // (none when it is the last byte of the word).
+            let after = 64 - other.leading_zeros();
+            digits = count(digit.checked_shr(after).unwrap_or(0));
+        }
+        if digits >= 13 {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&c| {
         if c.is_ascii_digit() {
             digits += 1;
         } else if c != b' ' && c != b'-' {
             digits = 0;
         }
         digits >= 13
-    };
-    let mut words = b.chunks_exact(8);
-    for chunk in &mut words {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        // A byte is a digit when it XOR `0` is below 10 (exact test for
-        // "some byte below 10", bytes of any value).
-        let t = w ^ (ONES * u64::from(b'0'));
-        let digit = t.wrapping_sub(ONES * 10) & !t & (ONES * 0x80) != 0;
-        if digit {
-            if chunk.iter().any(|&c| step(c)) {
-                return true;
-            }
-        } else if chunk.iter().any(|&c| c != b' ' && c != b'-') {
-            step(b'x');
-        }
-    }
-    words.remainder().iter().any(|&c| step(c))
+    })
 }
 
 /// Whether `b` may hold an address [`INTERNAL_IP`] finds: every one is
@@ -430,6 +491,11 @@ fn maybe_card(b: &[u8]) -> bool {
 /// three digits (three groups, three, two), so one walk over the dots
 /// looks behind each for those prefixes and ahead for the groups.
 fn maybe_internal(b: &[u8]) -> bool {
+    // The shortest address is eight bytes (`10.0.0.0`): a shorter value
+    // (a length, a status, a short product name) needs no walk.
+    if b.len() < 8 {
+        return false;
+    }
     // A header value is short: a plain walk finds its dots for less than
     // setting up a `memchr` iterator costs; a body gets the SIMD search.
     if b.len() <= SHORT {
@@ -528,8 +594,18 @@ thread_local! {
     static LAST_VERSIONS: RefCell<(String, Versions)> = const { RefCell::new((String::new(), Vec::new())) };
 }
 
+/// Whether [`VERSION`] may match `v`: every match holds a `\d`, an ASCII
+/// digit or a character that is not ASCII. (A bare product name such as
+/// `nginx` has neither: no regex, compiled or run.)
+fn may_have_version(v: &str) -> bool {
+    v.bytes().any(|b| b.is_ascii_digit() || !b.is_ascii())
+}
+
 /// Calls `f` with [`read_versions`] of `v`, remembered for the next call.
 fn with_versions(v: &str, f: impl FnOnce(&[(String, u32, u32)])) {
+    if !may_have_version(v) {
+        return f(&[]);
+    }
     if v.len() > MAX_MEMO_VALUE {
         return f(&read_versions(v));
     }
@@ -711,7 +787,8 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
         }
     }
     let Some(resp) = &tx.response else { return };
-    let body_raw = if binary_body(&resp.headers, &resp.body) {
+    let ctype = header(&resp.headers, "content-type");
+    let body_raw = if binary_body(ctype, &resp.body) {
         &[][..]
     } else {
         resp.body.get(..256 * 1024).unwrap_or(&resp.body)
@@ -737,8 +814,9 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             add(p.class, p.severity, excerpt(body(), m.start(), 120), false);
         }
     }
-    // A card number has at least 13 digits (see [`CARD`]).
-    if let Some(re) = CARD.as_ref().filter(|_| maybe_card(body_raw)) {
+    // A card number has at least 13 digits (see [`CARD`]); the regex is
+    // compiled the first time a body passes that test.
+    if let Some(re) = maybe_card(body_raw).then(|| CARD.as_ref()).flatten() {
         if let Some(m) = re.find_iter(body()).take(32).find(|m| luhn(m.as_str())) {
             add(
                 "pii.card_number",
@@ -751,7 +829,7 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             );
         }
     }
-    let json_or_text = header(&resp.headers, "content-type").is_none_or(|c| {
+    let json_or_text = ctype.is_none_or(|c| {
         let c = c.as_bytes();
         has(c, b"json") || has(c, b"text/plain") || has(c, b"xml")
     });
@@ -765,17 +843,19 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             );
         }
     }
-    if let Some(m) = INTERNAL_IP.as_ref().and_then(|re| {
-        resp.headers
-            .iter()
-            .filter(|(n, v)| !n.eq_ignore_ascii_case("date") && maybe_internal(v.as_bytes()))
-            .find_map(|(n, v)| re.find(v).map(|m| format!("{n}: {}", m.as_str())))
-            .or_else(|| {
-                maybe_internal(body_raw)
-                    .then(|| re.find(body()).map(|m| m.as_str().to_string()))
-                    .flatten()
-            })
-    }) {
+    // The regex is compiled the first time a value passes the byte test.
+    let ip = || INTERNAL_IP.as_ref();
+    if let Some(m) = resp
+        .headers
+        .iter()
+        .filter(|(n, v)| !n.eq_ignore_ascii_case("date") && maybe_internal(v.as_bytes()))
+        .find_map(|(n, v)| ip()?.find(v).map(|m| format!("{n}: {}", m.as_str())))
+        .or_else(|| {
+            maybe_internal(body_raw)
+                .then(|| ip()?.find(body()).map(|m| m.as_str().to_string()))
+                .flatten()
+        })
+    {
         add(
             "info_leak.internal_ip",
             "low",
@@ -865,7 +945,7 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
         }
     }
     if cfg.hygiene && resp.status < 400 {
-        let html = header(&resp.headers, "content-type").is_some_and(|c| c.contains("html"));
+        let html = ctype.is_some_and(|c| c.contains("html"));
         let mut missing = vec![];
         for (h, only_html) in [
             ("strict-transport-security", false),
@@ -966,6 +1046,25 @@ mod tests {
             }
         }
         false
+    }
+
+    proptest::proptest! {
+        /// Runs of digits, blanks and other bytes across word boundaries:
+        /// the word-at-a-time count is the byte walk's.
+        #[test]
+        fn maybe_card_agrees_on_digit_runs(
+            b in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => b'0'..=b'9',
+                    1 => proptest::prelude::Just(b' '),
+                    1 => proptest::prelude::Just(b'-'),
+                    1 => proptest::prelude::any::<u8>(),
+                ],
+                0..64,
+            )
+        ) {
+            proptest::prop_assert_eq!(maybe_card(&b), maybe_card_oracle(&b));
+        }
     }
 
     #[test]
@@ -1256,6 +1355,200 @@ mod tests {
         }
         let benign = r#"{"id":1,"name":"widget","at":"2024-01-01T00:00:00Z","tags":["a"]}"#;
         assert_eq!(body_candidates(benign.as_bytes()), 0);
+    }
+
+    /// What [`body_candidates`] stands for: each check whose literal is
+    /// in the body, found one literal at a time.
+    fn candidates_oracle(body: &[u8]) -> u32 {
+        let mut bits = 0;
+        for (i, p) in BODY.iter().enumerate() {
+            if p.lits
+                .iter()
+                .any(|l| memchr::memmem::find(body, l.as_bytes()).is_some())
+            {
+                bits |= 1 << i;
+            }
+        }
+        bits
+    }
+
+    /// A body made of pieces of the literals (whole, cut short, in any
+    /// case) and other bytes, so that literals occur whole, overlap,
+    /// straddle each other and almost occur.
+    fn literal_soup() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let lits: Vec<&'static str> = BODY.iter().flat_map(|p| p.lits.iter().copied()).collect();
+        let piece = prop_oneof![
+            4 => proptest::sample::select(lits.clone()).prop_map(|l| l.as_bytes().to_vec()),
+            2 => (proptest::sample::select(lits.clone()), 0usize..40).prop_map(|(l, n)| {
+                l.as_bytes().get(..n.min(l.len())).unwrap_or(b"").to_vec()
+            }),
+            1 => (proptest::sample::select(lits), 0usize..40).prop_map(|(l, n)| {
+                l.as_bytes().get(n.min(l.len())..).unwrap_or(b"").to_ascii_lowercase()
+            }),
+            2 => proptest::collection::vec(any::<u8>(), 0..8),
+            2 => proptest::sample::select(vec![&b"{\"id\":1,"[..], b"\":\"", b" ", b"\n", b"\xff", b"12.5"])
+                .prop_map(|b| b.to_vec()),
+        ];
+        proptest::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        /// The fast search (packed searcher or automaton) and the
+        /// overlapping walk find what a search for each literal finds.
+        #[test]
+        fn candidates_are_every_literal_found(body in literal_soup()) {
+            let want = candidates_oracle(&body);
+            proptest::prop_assert_eq!(body_candidates(&body), want);
+            let any = any_automaton().expect("automaton builds");
+            proptest::prop_assert_eq!(any.is_match(&body), want != 0);
+        }
+    }
+
+    #[test]
+    fn candidates_on_the_table_and_every_literal() {
+        // The fast search in use is the packed one on this target.
+        assert!(matches!(ANY_LIT.as_ref(), Some(AnyLit::Packed(_))));
+        for p in &BODY {
+            for l in p.lits {
+                for body in [
+                    l.to_string(),
+                    format!("{{\"id\":12.5,\"x\":\"{l}\"}}"),
+                    format!("{}{l}", "a".repeat(40)),
+                    l.get(1..).unwrap_or("").to_string(),
+                    l.get(..l.len() - 1).unwrap_or("").to_string(),
+                ] {
+                    assert_eq!(
+                        body_candidates(body.as_bytes()),
+                        candidates_oracle(body.as_bytes()),
+                        "{body:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// What [`binary_body`] compared before [`binary_type`]: every prefix
+    /// in turn.
+    fn binary_type_oracle(ctype: &str) -> bool {
+        let ctype = ctype.trim();
+        let starts = |p: &&str| {
+            ctype
+                .as_bytes()
+                .get(..p.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(p.as_bytes()))
+        };
+        ["image/", "audio/", "video/", "font/"].iter().any(starts)
+            || [
+                "application/octet-stream",
+                "application/zip",
+                "application/gzip",
+                "application/pdf",
+                "application/wasm",
+                "application/x-protobuf",
+                "application/grpc",
+            ]
+            .iter()
+            .any(starts)
+    }
+
+    #[test]
+    fn binary_type_is_every_prefix_compared() {
+        for c in [
+            "",
+            "image/png",
+            "IMAGE/PNG",
+            "image",
+            "audio/ogg",
+            "Audio/",
+            "video/mp4",
+            "font/woff2",
+            "Font/",
+            "application/octet-stream",
+            "APPLICATION/OCTET-STREAM; x=1",
+            "application/octet-strea",
+            "application/zip",
+            "application/gzip",
+            "application/pdf",
+            "application/wasm",
+            "application/x-protobuf",
+            "application/grpc+proto",
+            "application/json",
+            "application/",
+            "application",
+            "text/html",
+            " image/gif ",
+            "\u{a0}image/gif",
+            "applicationXzip",
+        ] {
+            assert_eq!(
+                binary_type(c.trim().as_bytes()),
+                binary_type_oracle(c),
+                "{c:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn binary_type_agrees_on_random_types(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "image/", "AUDIO/", "video/", "Font/", "application/", "APPLICATION/",
+                    "octet-stream", "zip", "gzip", "PDF", "wasm", "x-protobuf", "grpc",
+                    "json", "a", "i", "/", " ", "\u{a0}", "é",
+                ]),
+                0..4,
+            )
+        ) {
+            let c = parts.concat();
+            proptest::prop_assert_eq!(binary_type(c.trim().as_bytes()), binary_type_oracle(&c));
+        }
+    }
+
+    /// A value the version gate turns away is one the regex reads nothing
+    /// in; values with versions pass it.
+    #[test]
+    fn version_gate_passes_every_version() {
+        for v in [
+            "nginx",
+            "Apache",
+            "Microsoft-IIS",
+            "cloudflare",
+            "",
+            "nginx/",
+            "Apache/2.4.1",
+            "nginx/1.18.0 (Ubuntu)",
+            "PHP/\u{663}.\u{663}",
+            "php/\u{663}.1",
+            "Express v4.17",
+        ] {
+            let read = read_versions(v);
+            assert!(may_have_version(v) || read.is_empty(), "{v:?}");
+            let mut seen = None;
+            with_versions(v, |f| seen = Some(f.to_vec()));
+            assert_eq!(seen, Some(read), "{v:?}");
+        }
+        assert!(!read_versions("PHP/\u{663}.\u{663}").is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn version_gate_agrees_on_random_values(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "apache", "Nginx", "PHP", "microsoft-iis", "openssl", "express", "tomcat",
+                    "jetty", "asp.net", "/", " ", "v", ".", "1", "24", "\u{663}", "\u{966}",
+                    "x", "é", "(", ")",
+                ]),
+                0..8,
+            )
+        ) {
+            let v = parts.concat();
+            if !may_have_version(&v) {
+                proptest::prop_assert!(read_versions(&v).is_empty(), "{:?}", v);
+            }
+        }
     }
 
     /// The e-mail regex [`find_email`] stands for.
