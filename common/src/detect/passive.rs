@@ -724,6 +724,50 @@ fn excerpt(s: &str, at: usize, len: usize) -> String {
         .replace(['\n', '\r', '\t'], " ")
 }
 
+/// The response headers the checks below look up by name, read in one
+/// walk over the headers instead of one walk per name.
+#[derive(Default)]
+struct Named<'a> {
+    /// The first Content-Type (what `header` returns).
+    ctype: Option<&'a str>,
+    /// The first Set-Cookie.
+    cookie: Option<&'a str>,
+    /// The first Access-Control-Allow-Origin and -Credentials.
+    acao: Option<&'a str>,
+    acac: Option<&'a str>,
+    /// Which of [`VERSION_HEADERS`] occur at all.
+    version: [bool; 4],
+}
+
+/// The headers read for versions, in the order their findings are made.
+const VERSION_HEADERS: [&str; 4] = [
+    "server",
+    "x-powered-by",
+    "x-aspnet-version",
+    "x-aspnetmvc-version",
+];
+
+fn named(headers: &[(String, String)]) -> Named<'_> {
+    let mut s = Named::default();
+    for (n, v) in headers {
+        let is = |name: &str| n.eq_ignore_ascii_case(name);
+        if is("content-type") {
+            s.ctype.get_or_insert(v);
+        } else if is("set-cookie") {
+            s.cookie.get_or_insert(v);
+        } else if is("access-control-allow-origin") {
+            s.acao.get_or_insert(v);
+        } else if is("access-control-allow-credentials") {
+            s.acac.get_or_insert(v);
+        } else if let Some(i) = VERSION_HEADERS.iter().position(|h| is(h)) {
+            if let Some(seen) = s.version.get_mut(i) {
+                *seen = true;
+            }
+        }
+    }
+    s
+}
+
 /// Every passive finding of one transaction, in a fixed order.
 pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
     let mut add = |class, severity, evidence: String, per_host| {
@@ -790,7 +834,8 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
         }
     }
     let Some(resp) = &tx.response else { return };
-    let ctype = header(&resp.headers, "content-type");
+    let named = named(&resp.headers);
+    let ctype = named.ctype;
     let body_raw = if binary_body(ctype, &resp.body) {
         &[][..]
     } else {
@@ -866,12 +911,12 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             false,
         );
     }
-    for name in [
-        "server",
-        "x-powered-by",
-        "x-aspnet-version",
-        "x-aspnetmvc-version",
-    ] {
+    // Only the names that occur are looked for (most responses: `Server`).
+    for (name, _) in VERSION_HEADERS
+        .iter()
+        .zip(named.version)
+        .filter(|(_, seen)| *seen)
+    {
         for (n, v) in resp
             .headers
             .iter()
@@ -891,7 +936,7 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
     for (n, v) in resp
         .headers
         .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .filter(|(n, _)| named.cookie.is_some() && n.eq_ignore_ascii_case("set-cookie"))
     {
         let name = v.split('=').next().unwrap_or("").trim();
         if !session_cookie_name(name) {
@@ -917,8 +962,9 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             );
         }
     }
-    let acao = header(&resp.headers, "access-control-allow-origin");
-    let creds = header(&resp.headers, "access-control-allow-credentials")
+    let acao = named.acao;
+    let creds = named
+        .acac
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     if let Some(o) = acao {
         let origin = tx
@@ -935,7 +981,7 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             );
         }
     }
-    if let Some(sc) = header(&resp.headers, "set-cookie").filter(|v| v.contains("eyJ")) {
+    if let Some(sc) = named.cookie.filter(|v| v.contains("eyJ")) {
         for part in sc.split(['=', ';']) {
             if jwt_alg_none(part.trim()) {
                 add(
