@@ -460,6 +460,10 @@ fn maybe_card(b: &[u8]) -> bool {
     for chunk in &mut words {
         let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
         let digit = below(w ^ (ONES * u64::from(b'0')), 10);
+        if digit == 0 && digits == 0 {
+            // No run is open and none starts here: nothing to count.
+            continue;
+        }
         let blank = below(w ^ (ONES * u64::from(b' ')), 1) | below(w ^ (ONES * u64::from(b'-')), 1);
         let other = !(digit | blank) & HIGH;
         if other == 0 {
