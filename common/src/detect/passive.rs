@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::sync::{LazyLock, OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{packed, AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
 use super::points::header;
@@ -178,46 +178,70 @@ static BODY: [Pat; 11] = [
     ),
 ];
 
-/// Every literal of [`BODY`] in one automaton, and the check each belongs
-/// to; and the same literals leftmost-first, only to ask whether any occurs
-/// (that kind searches with SIMD; the overlapping walk cannot use it).
-struct Lits {
-    all: AhoCorasick,
-    owner: Vec<usize>,
-    any: AhoCorasick,
-}
-
-static BODY_LITS: LazyLock<Option<Lits>> = LazyLock::new(|| {
-    let (lits, owner): (Vec<&str>, Vec<usize>) = BODY
-        .iter()
+/// Every literal of [`BODY`], and the check each belongs to.
+static BODY_LITS: LazyLock<(Vec<&'static str>, Vec<usize>)> = LazyLock::new(|| {
+    BODY.iter()
         .enumerate()
         .flat_map(|(i, p)| p.lits.iter().map(move |l| (*l, i)))
-        .unzip();
-    let any = AhoCorasick::builder()
-        .match_kind(MatchKind::LeftmostFirst)
-        .build(&lits)
-        .ok()?;
-    // A contiguous NFA, not the DFA `new` picks for so few literals: it
-    // runs only on bodies the fast search flagged, and building the DFA
-    // cost more than every search it would speed up.
-    let all = AhoCorasick::builder()
+        .unzip()
+});
+
+/// Whether any literal of [`BODY`] occurs: the packed (SIMD) searcher
+/// alone where the target has one, which costs little to build and finds
+/// any occurrence (a leftmost-first search finds one whenever a literal
+/// occurs); an automaton, with the same searcher as its prefilter, where
+/// it has not.
+enum AnyLit {
+    Packed(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+static ANY_LIT: LazyLock<Option<AnyLit>> = LazyLock::new(|| {
+    packed::Config::new()
+        .match_kind(packed::MatchKind::LeftmostFirst)
+        .builder()
+        .extend(&BODY_LITS.0)
+        .build()
+        .map(AnyLit::Packed)
+        .or_else(|| any_automaton().map(AnyLit::Automaton))
+});
+
+/// The automaton [`ANY_LIT`] falls back on.
+fn any_automaton() -> Option<AhoCorasick> {
+    AhoCorasick::builder()
         .kind(Some(AhoCorasickKind::ContiguousNFA))
-        .build(&lits)
-        .ok()?;
-    Some(Lits { all, owner, any })
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(&BODY_LITS.0)
+        .ok()
+}
+
+/// Every literal of [`BODY`] for an overlapping walk: built the first time
+/// a body holds one (most runs: never). A non-contiguous NFA, the cheapest
+/// to build: it walks only the bodies the fast search flagged.
+static ALL_LITS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+        .build(&BODY_LITS.0)
+        .ok()
 });
 
 /// Which [`BODY`] checks `body` may match (bit `i` for check `i`): the
-/// checks with one of their literals in it; every check when the
-/// automaton could not be built.
+/// checks with one of their literals in it; every check when an automaton
+/// could not be built.
 fn body_candidates(body: &[u8]) -> u32 {
-    let Some(Lits { all, owner, any }) = BODY_LITS.as_ref() else {
-        return u32::MAX;
-    };
     // Most bodies hold none: one fast search says so.
-    if !any.is_match(body) {
+    let any = match ANY_LIT.as_ref() {
+        Some(AnyLit::Packed(s)) => s.find(body).is_some(),
+        Some(AnyLit::Automaton(a)) => a.is_match(body),
+        None => return u32::MAX,
+    };
+    if !any {
         return 0;
     }
+    let Some(all) = ALL_LITS.as_ref() else {
+        return u32::MAX;
+    };
+    let owner = &BODY_LITS.1;
     let mut bits = 0u32;
     // Overlapping: a literal inside or across another still counts.
     for m in all.find_overlapping_iter(body) {
@@ -230,28 +254,41 @@ fn body_candidates(body: &[u8]) -> u32 {
 
 /// Whether a response body is not text (images, fonts, archives, ...): by its
 /// Content-Type, or by a NUL byte near its start. Such bodies are not scanned.
-fn binary_body(headers: &[(String, String)], body: &[u8]) -> bool {
-    let ctype = header(headers, "content-type").unwrap_or("").trim();
+fn binary_body(ctype: Option<&str>, body: &[u8]) -> bool {
+    binary_type(ctype.unwrap_or("").trim().as_bytes())
+        || memchr::memchr(0, body.get(..1024).unwrap_or(body)).is_some()
+}
+
+/// Whether a (trimmed) Content-Type starts, in any ASCII case, with one of
+/// the binary types: its first letter picks the prefixes to compare, and
+/// `application/` is compared once for all its subtypes.
+fn binary_type(c: &[u8]) -> bool {
     // ASCII case-insensitive prefix (no lower-case copy of the value).
-    let starts = |p: &&str| {
-        ctype
-            .as_bytes()
-            .get(..p.len())
-            .is_some_and(|h| h.eq_ignore_ascii_case(p.as_bytes()))
-    };
-    let binary_type = ["image/", "audio/", "video/", "font/"].iter().any(starts)
-        || [
-            "application/octet-stream",
-            "application/zip",
-            "application/gzip",
-            "application/pdf",
-            "application/wasm",
-            "application/x-protobuf",
-            "application/grpc",
-        ]
-        .iter()
-        .any(starts);
-    binary_type || memchr::memchr(0, body.get(..1024).unwrap_or(body)).is_some()
+    let starts = |c: &[u8], p: &[u8]| c.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+    match c.first().map(u8::to_ascii_lowercase) {
+        Some(b'i') => starts(c, b"image/"),
+        Some(b'v') => starts(c, b"video/"),
+        Some(b'f') => starts(c, b"font/"),
+        Some(b'a') => {
+            starts(c, b"audio/")
+                || c.get(12..)
+                    .filter(|_| starts(c, b"application/"))
+                    .is_some_and(|sub| {
+                        [
+                            &b"octet-stream"[..],
+                            b"zip",
+                            b"gzip",
+                            b"pdf",
+                            b"wasm",
+                            b"x-protobuf",
+                            b"grpc",
+                        ]
+                        .iter()
+                        .any(|p| starts(sub, p))
+                    })
+        }
+        _ => false,
+    }
 }
 
 /// ASCII digits only: a match is what [`luhn`] reads (it skips any other
@@ -347,6 +384,13 @@ fn word_char(c: char) -> bool {
 /// is a word character (none at the start; U+FFFD, not a word character,
 /// for an invalid sequence).
 fn word_before(raw: &[u8], p: usize) -> bool {
+    // An ASCII byte just before is the character (what the decoding below
+    // gives it); further back it may end an invalid sequence instead.
+    if let Some(&b) = p.checked_sub(1).and_then(|k| raw.get(k)) {
+        if b.is_ascii() {
+            return ascii_word(b);
+        }
+    }
     for n in 1..=4 {
         let Some(k) = p.checked_sub(n) else {
             return false;
@@ -374,6 +418,10 @@ fn word_after(raw: &[u8], p: usize) -> bool {
     let Some(rest) = raw.get(p..) else {
         return false;
     };
+    if let Some(&b) = rest.first().filter(|b| b.is_ascii()) {
+        // The first character is this byte (what the decoding below gives).
+        return ascii_word(b);
+    }
     rest.get(..4)
         .unwrap_or(rest)
         .utf8_chunks()
@@ -393,36 +441,56 @@ static VERSION: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// bytes holding 13 digits or more. (A lossy conversion keeps ASCII bytes
 /// where they are, so the raw bytes have every run the text has.)
 ///
-/// Eight bytes at a time: a word with no digit only resets the count (or,
-/// all spaces and hyphens, leaves it), so only words with a digit are
-/// walked byte by byte.
+/// Eight bytes at a time, with a mask of each kind of byte (digit; space
+/// or hyphen; other): only an other byte ends a run, and a run between
+/// two other bytes of one word holds at most six digits, so a word only
+/// adds its digits before the first other byte to the count and starts
+/// the next count with its digits after the last one.
 fn maybe_card(b: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
-    let mut digits = 0;
-    let mut step = |c: u8| {
+    const HIGH: u64 = ONES * 0x80;
+    // The high bit of every byte of `w` below `n` (1 to 128), exactly: the
+    // low seven bits plus `0x80 - n` stay within their byte.
+    let below = |w: u64, n: u64| !((w & !HIGH).wrapping_add(ONES * (0x80 - n)) | w) & HIGH;
+    // How many bytes a mask marks: each byte's bit moved to its lowest
+    // bit, all eight added up in the top byte (at most eight: no carry).
+    let count = |m: u64| ((m >> 7).wrapping_mul(ONES) >> 56) as u32;
+    let mut digits = 0u32;
+    let mut words = b.chunks_exact(8);
+    for chunk in &mut words {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let digit = below(w ^ (ONES * u64::from(b'0')), 10);
+        if digit == 0 && digits == 0 {
+            // No run is open and none starts here: nothing to count.
+            continue;
+        }
+        let blank = below(w ^ (ONES * u64::from(b' ')), 1) | below(w ^ (ONES * u64::from(b'-')), 1);
+        let other = !(digit | blank) & HIGH;
+        if other == 0 {
+            digits += count(digit);
+        } else {
+            // Bytes are little-endian: the low bits are the earlier bytes.
+            let first = other.trailing_zeros();
+            if digits + count(digit & ((1u64 << first) - 1)) >= 13 {
+                return true;
+            }
+            // The bytes after the last other one, moved down to the start
+            // (none when it is the last byte of the word).
+            let after = 64 - other.leading_zeros();
+            digits = count(digit.checked_shr(after).unwrap_or(0));
+        }
+        if digits >= 13 {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&c| {
         if c.is_ascii_digit() {
             digits += 1;
         } else if c != b' ' && c != b'-' {
             digits = 0;
         }
         digits >= 13
-    };
-    let mut words = b.chunks_exact(8);
-    for chunk in &mut words {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        // A byte is a digit when it XOR `0` is below 10 (exact test for
-        // "some byte below 10", bytes of any value).
-        let t = w ^ (ONES * u64::from(b'0'));
-        let digit = t.wrapping_sub(ONES * 10) & !t & (ONES * 0x80) != 0;
-        if digit {
-            if chunk.iter().any(|&c| step(c)) {
-                return true;
-            }
-        } else if chunk.iter().any(|&c| c != b' ' && c != b'-') {
-            step(b'x');
-        }
-    }
-    words.remainder().iter().any(|&c| step(c))
+    })
 }
 
 /// Whether `b` may hold an address [`INTERNAL_IP`] finds: every one is
@@ -430,6 +498,11 @@ fn maybe_card(b: &[u8]) -> bool {
 /// three digits (three groups, three, two), so one walk over the dots
 /// looks behind each for those prefixes and ahead for the groups.
 fn maybe_internal(b: &[u8]) -> bool {
+    // The shortest address is eight bytes (`10.0.0.0`): a shorter value
+    // (a length, a status, a short product name) needs no walk.
+    if b.len() < 8 {
+        return false;
+    }
     // A header value is short: a plain walk finds its dots for less than
     // setting up a `memchr` iterator costs; a body gets the SIMD search.
     if b.len() <= SHORT {
@@ -528,8 +601,18 @@ thread_local! {
     static LAST_VERSIONS: RefCell<(String, Versions)> = const { RefCell::new((String::new(), Vec::new())) };
 }
 
+/// Whether [`VERSION`] may match `v`: every match holds a `\d`, an ASCII
+/// digit or a character that is not ASCII. (A bare product name such as
+/// `nginx` has neither: no regex, compiled or run.)
+fn may_have_version(v: &str) -> bool {
+    v.bytes().any(|b| b.is_ascii_digit() || !b.is_ascii())
+}
+
 /// Calls `f` with [`read_versions`] of `v`, remembered for the next call.
 fn with_versions(v: &str, f: impl FnOnce(&[(String, u32, u32)])) {
+    if !may_have_version(v) {
+        return f(&[]);
+    }
     if v.len() > MAX_MEMO_VALUE {
         return f(&read_versions(v));
     }
@@ -645,6 +728,50 @@ fn excerpt(s: &str, at: usize, len: usize) -> String {
         .replace(['\n', '\r', '\t'], " ")
 }
 
+/// The response headers the checks below look up by name, read in one
+/// walk over the headers instead of one walk per name.
+#[derive(Default)]
+struct Named<'a> {
+    /// The first Content-Type (what `header` returns).
+    ctype: Option<&'a str>,
+    /// The first Set-Cookie.
+    cookie: Option<&'a str>,
+    /// The first Access-Control-Allow-Origin and -Credentials.
+    acao: Option<&'a str>,
+    acac: Option<&'a str>,
+    /// Which of [`VERSION_HEADERS`] occur at all.
+    version: [bool; 4],
+}
+
+/// The headers read for versions, in the order their findings are made.
+const VERSION_HEADERS: [&str; 4] = [
+    "server",
+    "x-powered-by",
+    "x-aspnet-version",
+    "x-aspnetmvc-version",
+];
+
+fn named(headers: &[(String, String)]) -> Named<'_> {
+    let mut s = Named::default();
+    for (n, v) in headers {
+        let is = |name: &str| n.eq_ignore_ascii_case(name);
+        if is("content-type") {
+            s.ctype.get_or_insert(v);
+        } else if is("set-cookie") {
+            s.cookie.get_or_insert(v);
+        } else if is("access-control-allow-origin") {
+            s.acao.get_or_insert(v);
+        } else if is("access-control-allow-credentials") {
+            s.acac.get_or_insert(v);
+        } else if let Some(i) = VERSION_HEADERS.iter().position(|h| is(h)) {
+            if let Some(seen) = s.version.get_mut(i) {
+                *seen = true;
+            }
+        }
+    }
+    s
+}
+
 /// Every passive finding of one transaction, in a fixed order.
 pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
     let mut add = |class, severity, evidence: String, per_host| {
@@ -711,7 +838,9 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
         }
     }
     let Some(resp) = &tx.response else { return };
-    let body_raw = if binary_body(&resp.headers, &resp.body) {
+    let named = named(&resp.headers);
+    let ctype = named.ctype;
+    let body_raw = if binary_body(ctype, &resp.body) {
         &[][..]
     } else {
         resp.body.get(..256 * 1024).unwrap_or(&resp.body)
@@ -737,8 +866,9 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             add(p.class, p.severity, excerpt(body(), m.start(), 120), false);
         }
     }
-    // A card number has at least 13 digits (see [`CARD`]).
-    if let Some(re) = CARD.as_ref().filter(|_| maybe_card(body_raw)) {
+    // A card number has at least 13 digits (see [`CARD`]); the regex is
+    // compiled the first time a body passes that test.
+    if let Some(re) = maybe_card(body_raw).then(|| CARD.as_ref()).flatten() {
         if let Some(m) = re.find_iter(body()).take(32).find(|m| luhn(m.as_str())) {
             add(
                 "pii.card_number",
@@ -751,7 +881,7 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             );
         }
     }
-    let json_or_text = header(&resp.headers, "content-type").is_none_or(|c| {
+    let json_or_text = ctype.is_none_or(|c| {
         let c = c.as_bytes();
         has(c, b"json") || has(c, b"text/plain") || has(c, b"xml")
     });
@@ -765,17 +895,19 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             );
         }
     }
-    if let Some(m) = INTERNAL_IP.as_ref().and_then(|re| {
-        resp.headers
-            .iter()
-            .filter(|(n, v)| !n.eq_ignore_ascii_case("date") && maybe_internal(v.as_bytes()))
-            .find_map(|(n, v)| re.find(v).map(|m| format!("{n}: {}", m.as_str())))
-            .or_else(|| {
-                maybe_internal(body_raw)
-                    .then(|| re.find(body()).map(|m| m.as_str().to_string()))
-                    .flatten()
-            })
-    }) {
+    // The regex is compiled the first time a value passes the byte test.
+    let ip = || INTERNAL_IP.as_ref();
+    if let Some(m) = resp
+        .headers
+        .iter()
+        .filter(|(n, v)| !n.eq_ignore_ascii_case("date") && maybe_internal(v.as_bytes()))
+        .find_map(|(n, v)| ip()?.find(v).map(|m| format!("{n}: {}", m.as_str())))
+        .or_else(|| {
+            maybe_internal(body_raw)
+                .then(|| ip()?.find(body()).map(|m| m.as_str().to_string()))
+                .flatten()
+        })
+    {
         add(
             "info_leak.internal_ip",
             "low",
@@ -783,12 +915,12 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             false,
         );
     }
-    for name in [
-        "server",
-        "x-powered-by",
-        "x-aspnet-version",
-        "x-aspnetmvc-version",
-    ] {
+    // Only the names that occur are looked for (most responses: `Server`).
+    for (name, _) in VERSION_HEADERS
+        .iter()
+        .zip(named.version)
+        .filter(|(_, seen)| *seen)
+    {
         for (n, v) in resp
             .headers
             .iter()
@@ -808,7 +940,7 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
     for (n, v) in resp
         .headers
         .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .filter(|(n, _)| named.cookie.is_some() && n.eq_ignore_ascii_case("set-cookie"))
     {
         let name = v.split('=').next().unwrap_or("").trim();
         if !session_cookie_name(name) {
@@ -834,8 +966,9 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             );
         }
     }
-    let acao = header(&resp.headers, "access-control-allow-origin");
-    let creds = header(&resp.headers, "access-control-allow-credentials")
+    let acao = named.acao;
+    let creds = named
+        .acac
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     if let Some(o) = acao {
         let origin = tx
@@ -852,7 +985,7 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
             );
         }
     }
-    if let Some(sc) = header(&resp.headers, "set-cookie").filter(|v| v.contains("eyJ")) {
+    if let Some(sc) = named.cookie.filter(|v| v.contains("eyJ")) {
         for part in sc.split(['=', ';']) {
             if jwt_alg_none(part.trim()) {
                 add(
@@ -865,7 +998,7 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
         }
     }
     if cfg.hygiene && resp.status < 400 {
-        let html = header(&resp.headers, "content-type").is_some_and(|c| c.contains("html"));
+        let html = ctype.is_some_and(|c| c.contains("html"));
         let mut missing = vec![];
         for (h, only_html) in [
             ("strict-transport-security", false),
@@ -966,6 +1099,25 @@ mod tests {
             }
         }
         false
+    }
+
+    proptest::proptest! {
+        /// Runs of digits, blanks and other bytes across word boundaries:
+        /// the word-at-a-time count is the byte walk's.
+        #[test]
+        fn maybe_card_agrees_on_digit_runs(
+            b in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => b'0'..=b'9',
+                    1 => proptest::prelude::Just(b' '),
+                    1 => proptest::prelude::Just(b'-'),
+                    1 => proptest::prelude::any::<u8>(),
+                ],
+                0..64,
+            )
+        ) {
+            proptest::prop_assert_eq!(maybe_card(&b), maybe_card_oracle(&b));
+        }
     }
 
     #[test]
@@ -1256,6 +1408,606 @@ mod tests {
         }
         let benign = r#"{"id":1,"name":"widget","at":"2024-01-01T00:00:00Z","tags":["a"]}"#;
         assert_eq!(body_candidates(benign.as_bytes()), 0);
+    }
+
+    /// What [`body_candidates`] stands for: each check whose literal is
+    /// in the body, found one literal at a time.
+    fn candidates_oracle(body: &[u8]) -> u32 {
+        let mut bits = 0;
+        for (i, p) in BODY.iter().enumerate() {
+            if p.lits
+                .iter()
+                .any(|l| memchr::memmem::find(body, l.as_bytes()).is_some())
+            {
+                bits |= 1 << i;
+            }
+        }
+        bits
+    }
+
+    /// A body made of pieces of the literals (whole, cut short, in any
+    /// case) and other bytes, so that literals occur whole, overlap,
+    /// straddle each other and almost occur.
+    fn literal_soup() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let lits: Vec<&'static str> = BODY.iter().flat_map(|p| p.lits.iter().copied()).collect();
+        let piece = prop_oneof![
+            4 => proptest::sample::select(lits.clone()).prop_map(|l| l.as_bytes().to_vec()),
+            2 => (proptest::sample::select(lits.clone()), 0usize..40).prop_map(|(l, n)| {
+                l.as_bytes().get(..n.min(l.len())).unwrap_or(b"").to_vec()
+            }),
+            1 => (proptest::sample::select(lits), 0usize..40).prop_map(|(l, n)| {
+                l.as_bytes().get(n.min(l.len())..).unwrap_or(b"").to_ascii_lowercase()
+            }),
+            2 => proptest::collection::vec(any::<u8>(), 0..8),
+            2 => proptest::sample::select(vec![&b"{\"id\":1,"[..], b"\":\"", b" ", b"\n", b"\xff", b"12.5"])
+                .prop_map(|b| b.to_vec()),
+        ];
+        proptest::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        /// The fast search (packed searcher or automaton) and the
+        /// overlapping walk find what a search for each literal finds.
+        #[test]
+        fn candidates_are_every_literal_found(body in literal_soup()) {
+            let want = candidates_oracle(&body);
+            proptest::prop_assert_eq!(body_candidates(&body), want);
+            let any = any_automaton().expect("automaton builds");
+            proptest::prop_assert_eq!(any.is_match(&body), want != 0);
+        }
+    }
+
+    #[test]
+    fn candidates_on_the_table_and_every_literal() {
+        // The fast search in use is the packed one on this target.
+        assert!(matches!(ANY_LIT.as_ref(), Some(AnyLit::Packed(_))));
+        for p in &BODY {
+            for l in p.lits {
+                for body in [
+                    l.to_string(),
+                    format!("{{\"id\":12.5,\"x\":\"{l}\"}}"),
+                    format!("{}{l}", "a".repeat(40)),
+                    l.get(1..).unwrap_or("").to_string(),
+                    l.get(..l.len() - 1).unwrap_or("").to_string(),
+                ] {
+                    assert_eq!(
+                        body_candidates(body.as_bytes()),
+                        candidates_oracle(body.as_bytes()),
+                        "{body:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// What [`binary_body`] compared before [`binary_type`]: every prefix
+    /// in turn.
+    fn binary_type_oracle(ctype: &str) -> bool {
+        let ctype = ctype.trim();
+        let starts = |p: &&str| {
+            ctype
+                .as_bytes()
+                .get(..p.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(p.as_bytes()))
+        };
+        ["image/", "audio/", "video/", "font/"].iter().any(starts)
+            || [
+                "application/octet-stream",
+                "application/zip",
+                "application/gzip",
+                "application/pdf",
+                "application/wasm",
+                "application/x-protobuf",
+                "application/grpc",
+            ]
+            .iter()
+            .any(starts)
+    }
+
+    #[test]
+    fn binary_type_is_every_prefix_compared() {
+        for c in [
+            "",
+            "image/png",
+            "IMAGE/PNG",
+            "image",
+            "audio/ogg",
+            "Audio/",
+            "video/mp4",
+            "font/woff2",
+            "Font/",
+            "application/octet-stream",
+            "APPLICATION/OCTET-STREAM; x=1",
+            "application/octet-strea",
+            "application/zip",
+            "application/gzip",
+            "application/pdf",
+            "application/wasm",
+            "application/x-protobuf",
+            "application/grpc+proto",
+            "application/json",
+            "application/",
+            "application",
+            "text/html",
+            " image/gif ",
+            "\u{a0}image/gif",
+            "applicationXzip",
+        ] {
+            assert_eq!(
+                binary_type(c.trim().as_bytes()),
+                binary_type_oracle(c),
+                "{c:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn binary_type_agrees_on_random_types(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "image/", "AUDIO/", "video/", "Font/", "application/", "APPLICATION/",
+                    "octet-stream", "zip", "gzip", "PDF", "wasm", "x-protobuf", "grpc",
+                    "json", "a", "i", "/", " ", "\u{a0}", "é",
+                ]),
+                0..4,
+            )
+        ) {
+            let c = parts.concat();
+            proptest::prop_assert_eq!(binary_type(c.trim().as_bytes()), binary_type_oracle(&c));
+        }
+    }
+
+    /// A value the version gate turns away is one the regex reads nothing
+    /// in; values with versions pass it.
+    #[test]
+    fn version_gate_passes_every_version() {
+        for v in [
+            "nginx",
+            "Apache",
+            "Microsoft-IIS",
+            "cloudflare",
+            "",
+            "nginx/",
+            "Apache/2.4.1",
+            "nginx/1.18.0 (Ubuntu)",
+            "PHP/\u{663}.\u{663}",
+            "php/\u{663}.1",
+            "Express v4.17",
+        ] {
+            let read = read_versions(v);
+            assert!(may_have_version(v) || read.is_empty(), "{v:?}");
+            let mut seen = None;
+            with_versions(v, |f| seen = Some(f.to_vec()));
+            assert_eq!(seen, Some(read), "{v:?}");
+        }
+        assert!(!read_versions("PHP/\u{663}.\u{663}").is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn version_gate_agrees_on_random_values(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "apache", "Nginx", "PHP", "microsoft-iis", "openssl", "express", "tomcat",
+                    "jetty", "asp.net", "/", " ", "v", ".", "1", "24", "\u{663}", "\u{966}",
+                    "x", "é", "(", ")",
+                ]),
+                0..8,
+            )
+        ) {
+            let v = parts.concat();
+            if !may_have_version(&v) {
+                proptest::prop_assert!(read_versions(&v).is_empty(), "{:?}", v);
+            }
+        }
+    }
+
+    /// [`check`] as it was before its shortcuts, with none at all: every
+    /// header looked up by name, every body regex, the card, address and
+    /// e-mail regexes and the version regex run on every text (no
+    /// literal, byte or digit test in front), the binary types compared
+    /// one prefix at a time.
+    fn check_oracle(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
+        let mut add = |class, severity, evidence: String, per_host| {
+            if !out.iter().any(|f: &Finding| f.class == class) {
+                out.push(Finding {
+                    class,
+                    severity,
+                    evidence,
+                    per_host,
+                });
+            }
+        };
+        if let Some(req) = &tx.request {
+            if let Some(auth) = header(&req.headers, "authorization") {
+                let scheme = |s: &str| {
+                    auth.get(..s.len())
+                        .is_some_and(|h| h.eq_ignore_ascii_case(s))
+                };
+                if scheme("basic ") {
+                    add(
+                        "auth.basic_cleartext",
+                        "medium",
+                        "Authorization: Basic over clear-text HTTP".into(),
+                        true,
+                    );
+                }
+                if let Some(tok) = auth.get(7..).filter(|_| scheme("bearer ")) {
+                    if jwt_alg_none(tok) {
+                        add(
+                            "auth.jwt_alg_none",
+                            "high",
+                            "JWT with alg none in Authorization".into(),
+                            false,
+                        );
+                    }
+                }
+            }
+            let uri = req.uri.as_bytes();
+            let q =
+                memchr::memchr(b'?', uri).map_or(&[][..], |at| uri.get(at + 1..).unwrap_or(&[]));
+            let jsession = memchr::memchr(b';', uri).is_some()
+                && req.uri.to_ascii_lowercase().contains(";jsessionid=");
+            // Byte splits: a query is short, and `str` splits set up a searcher each.
+            if jsession
+                || q.split(|&b| b == b'&').any(|kv| {
+                    let k = kv.split(|&b| b == b'=').next().unwrap_or(&[]);
+                    [
+                        "jsessionid",
+                        "phpsessid",
+                        "sessionid",
+                        "session_id",
+                        "sid",
+                        "aspsessionid",
+                    ]
+                    .iter()
+                    .any(|s| k.eq_ignore_ascii_case(s.as_bytes()))
+                })
+            {
+                add(
+                    "session.id_in_url",
+                    "low",
+                    "session identifier in the URL".into(),
+                    false,
+                );
+            }
+        }
+        let Some(resp) = &tx.response else { return };
+        let body_raw = if binary_type_oracle(header(&resp.headers, "content-type").unwrap_or(""))
+            || memchr::memchr(0, resp.body.get(..1024).unwrap_or(&resp.body)).is_some()
+        {
+            &[][..]
+        } else {
+            resp.body.get(..256 * 1024).unwrap_or(&resp.body)
+        };
+        // The body as text, made only when a regex is to run on it: every
+        // prefilter below looks for ASCII bytes, which a lossy conversion keeps
+        // as they are (it replaces only non-ASCII bytes), so they read the raw
+        // bytes and most bodies are never converted (or UTF-8 checked) at all.
+        let cell = OnceCell::new();
+        let body = || lossy(&cell, body_raw);
+        // The literal prefilter tells which body patterns can match at all
+        // (most bodies: none); only those are compiled and run.
+        for p in &BODY {
+            if let Some(m) = p.regex().and_then(|re| re.find(body())) {
+                add(p.class, p.severity, excerpt(body(), m.start(), 120), false);
+            }
+        }
+        // A card number has at least 13 digits (see [`CARD`]).
+        if let Some(re) = CARD.as_ref() {
+            if let Some(m) = re.find_iter(body()).take(32).find(|m| luhn(m.as_str())) {
+                add(
+                    "pii.card_number",
+                    "high",
+                    format!(
+                        "card number ending {}",
+                        &m.as_str()[m.as_str().len().saturating_sub(4)..]
+                    ),
+                    false,
+                );
+            }
+        }
+        let json_or_text = header(&resp.headers, "content-type").is_none_or(|c| {
+            let c = c.as_bytes();
+            has(c, b"json") || has(c, b"text/plain") || has(c, b"xml")
+        });
+        let email = Regex::new(EMAIL_RE).expect("e-mail regex");
+        if json_or_text {
+            if let Some(m) = email.find(body()).map(|m| m.as_str()) {
+                add(
+                    "pii.email",
+                    "low",
+                    format!("e-mail address in response: {m}"),
+                    false,
+                );
+            }
+        }
+        if let Some(m) = INTERNAL_IP.as_ref().and_then(|re| {
+            resp.headers
+                .iter()
+                .filter(|(n, _)| !n.eq_ignore_ascii_case("date"))
+                .find_map(|(n, v)| re.find(v).map(|m| format!("{n}: {}", m.as_str())))
+                .or_else(|| re.find(body()).map(|m| m.as_str().to_string()))
+        }) {
+            add(
+                "info_leak.internal_ip",
+                "low",
+                format!("internal address disclosed: {m}"),
+                false,
+            );
+        }
+        for name in [
+            "server",
+            "x-powered-by",
+            "x-aspnet-version",
+            "x-aspnetmvc-version",
+        ] {
+            for (n, v) in resp
+                .headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
+                {
+                    for (product, major, minor) in &read_versions(v) {
+                        if end_of_life(product, *major, *minor) {
+                            add("outdated_software", "medium", format!("{n}: {v}"), true);
+                        } else if cfg.hygiene {
+                            add("info_leak.version", "low", format!("{n}: {v}"), true);
+                        }
+                    }
+                }
+            }
+        }
+        for (n, v) in resp
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        {
+            let name = v.split('=').next().unwrap_or("").trim();
+            if !session_cookie_name(name) {
+                continue;
+            }
+            let (secure, httponly, samesite) = cookie_attrs(v.as_bytes());
+            let mut missing = vec![];
+            if !secure {
+                missing.push("Secure");
+            }
+            if !httponly {
+                missing.push("HttpOnly");
+            }
+            if !samesite {
+                missing.push("SameSite");
+            }
+            if !missing.is_empty() {
+                add(
+                    "cookie.insecure",
+                    "medium",
+                    format!("{n}: {name} without {}", missing.join(", ")),
+                    false,
+                );
+            }
+        }
+        let acao = header(&resp.headers, "access-control-allow-origin");
+        let creds = header(&resp.headers, "access-control-allow-credentials")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        if let Some(o) = acao {
+            let origin = tx
+                .request
+                .as_ref()
+                .and_then(|r| header(&r.headers, "origin"));
+            if creds
+                && (o.trim() == "*" || o.trim() == "null" || origin.is_some_and(|r| r == o.trim()))
+            {
+                add(
+                    "cors.credentials_any_origin",
+                    "high",
+                    format!("Access-Control-Allow-Origin: {o} with credentials"),
+                    false,
+                );
+            }
+        }
+        if let Some(sc) = header(&resp.headers, "set-cookie").filter(|v| v.contains("eyJ")) {
+            for part in sc.split(['=', ';']) {
+                if jwt_alg_none(part.trim()) {
+                    add(
+                        "auth.jwt_alg_none",
+                        "high",
+                        "JWT with alg none in Set-Cookie".into(),
+                        false,
+                    );
+                }
+            }
+        }
+        if cfg.hygiene && resp.status < 400 {
+            let html = header(&resp.headers, "content-type").is_some_and(|c| c.contains("html"));
+            let mut missing = vec![];
+            for (h, only_html) in [
+                ("strict-transport-security", false),
+                ("x-content-type-options", false),
+                ("content-security-policy", true),
+                ("x-frame-options", true),
+            ] {
+                if (!only_html || html) && header(&resp.headers, h).is_none() {
+                    missing.push(h);
+                }
+            }
+            if !missing.is_empty() {
+                add(
+                    "headers.missing_security",
+                    "low",
+                    format!("missing {}", missing.join(", ")),
+                    true,
+                );
+            }
+        }
+    }
+
+    /// A header name the checks look for (in a random ASCII case) or not.
+    fn header_name() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        (
+            proptest::sample::select(vec![
+                "Content-Type",
+                "Server",
+                "X-Powered-By",
+                "X-AspNet-Version",
+                "X-AspNetMvc-Version",
+                "Set-Cookie",
+                "Access-Control-Allow-Origin",
+                "Access-Control-Allow-Credentials",
+                "Date",
+                "Content-Length",
+                "Connection",
+                "Strict-Transport-Security",
+                "X-Frame-Options",
+                "X-Other",
+            ]),
+            any::<u64>(),
+        )
+            .prop_map(|(n, bits)| {
+                n.chars()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if bits >> (i % 64) & 1 == 1 {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c.to_ascii_lowercase()
+                        }
+                    })
+                    .collect()
+            })
+    }
+
+    /// A header value from pieces the checks read.
+    fn header_value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        proptest::collection::vec(
+            proptest::sample::select(vec![
+                "application/json",
+                "text/html",
+                "image/png",
+                "application/octet-stream",
+                "text/plain",
+                "nginx",
+                "nginx/1.18.0",
+                "Apache/2.2.15 (CentOS)",
+                "PHP/5.6.40",
+                "PHP/\u{663}.1",
+                "sessionid=abc",
+                "token=eyJhbGciOiJub25lIn0.e30.",
+                "; Secure",
+                "; HttpOnly",
+                "; SameSite=Lax",
+                "true",
+                "*",
+                "null",
+                "http://a.example",
+                "10.1.2.3",
+                "192.168.0.9",
+                "1.2.3.4",
+                " ",
+                "x",
+                "\u{e9}",
+            ]),
+            0..4,
+        )
+        .prop_map(|v| v.concat())
+    }
+
+    /// A body from literals, cards, addresses, e-mail addresses and noise.
+    fn body_soup() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            3 => literal_soup(),
+            1 => proptest::sample::select(vec![
+                &b"4111 1111 1111 1111"[..],
+                b"4111111111111112",
+                b"5500-0000-0000-0004",
+                b"4222222222222",
+                b"x4222222222222;",
+                b"10.0.0.1",
+                b"172.16.5.4",
+                b"192.168.1.1",
+                b"user@example.com",
+                b"a@b.c",
+                b"\x00",
+                b"\nat com.x.Y.z(Y.java:12)\n",
+                b" ",
+                b"\xff",
+            ])
+            .prop_map(|b| b.to_vec()),
+        ];
+        proptest::collection::vec(piece, 0..6).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// The check with its shortcuts (one walk for the named headers,
+        /// the literal, byte, digit and version tests, the binary-type
+        /// switch, lazily built searchers) finds what the check without
+        /// any finds, in the same order with the same evidence.
+        #[test]
+        fn check_agrees_with_the_unshortened_check(
+            req in proptest::collection::vec((header_name(), header_value()), 0..3),
+            auth in proptest::sample::select(vec![
+                None,
+                Some("Basic dXNlcjpwYXNz"),
+                Some("Bearer eyJhbGciOiJub25lIn0.e30."),
+            ]),
+            uri in proptest::sample::select(vec!["/x", "/x?sid=1", "/a;jsessionid=2", "/q?a=1&PHPSESSID=3"]),
+            headers in proptest::collection::vec((header_name(), header_value()), 0..8),
+            status in proptest::sample::select(vec![200u16, 302, 404, 500]),
+            body in body_soup(),
+            hygiene in proptest::prelude::any::<bool>(),
+        ) {
+            let mut req: Vec<(String, String)> = req;
+            if let Some(a) = auth {
+                req.push(("Authorization".into(), a.into()));
+            }
+            let mut t = tx(&[], status, &[], "");
+            if let Some(r) = t.request.as_mut() {
+                r.headers = req;
+                r.uri = uri.into();
+            }
+            if let Some(r) = t.response.as_mut() {
+                r.headers = headers;
+                r.body = body;
+            }
+            let cfg = PassiveConfig { hygiene };
+            let (mut now, mut want) = (vec![], vec![]);
+            check(&t, cfg, &mut now);
+            check_oracle(&t, cfg, &mut want);
+            proptest::prop_assert_eq!(now, want);
+        }
+    }
+
+    /// An ASCII letter before an invalid byte is not the character before
+    /// the address (U+FFFD is): a boundary, so the address is found; the
+    /// same letter right before it is no boundary.
+    #[test]
+    fn email_after_an_invalid_sequence() {
+        for (body, found) in [
+            (&b"A\x80user@example.com"[..], true),
+            (b"A\xc3user@example.com", true),
+            (b"\xe2\x82user@example.com", true),
+            (b"A\xffuser@example.com ", true),
+        ] {
+            let mut t = tx(&[], 200, &[], "");
+            if let Some(r) = t.response.as_mut() {
+                r.body = body.to_vec();
+            }
+            let (mut now, mut want) = (vec![], vec![]);
+            check(&t, PassiveConfig::default(), &mut now);
+            check_oracle(&t, PassiveConfig::default(), &mut want);
+            assert_eq!(now, want, "{body:?}");
+            assert_eq!(
+                now.iter().any(|f| f.class == "pii.email"),
+                found,
+                "{body:?}"
+            );
+        }
     }
 
     /// The e-mail regex [`find_email`] stands for.
