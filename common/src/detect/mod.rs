@@ -159,6 +159,8 @@ pub struct Detector {
     seen_key: String,
     sqli: sqli::Scratch,
     variants: Vec<Cow<'static, str>>,
+    /// The points list's buffer, kept between requests (always empty).
+    points: Vec<Point<'static>>,
     behaviour: behaviour::Behaviour,
     /// Verdicts on recent header and cookie values, keyed by host, point
     /// name and value: a client sends the same User-Agent, Accept and
@@ -379,6 +381,7 @@ impl Detector {
             seen_key: String::new(),
             sqli: sqli::Scratch::default(),
             variants: Vec::new(),
+            points: Vec::new(),
             memo: HashMap::default(),
             memo_key: String::new(),
             gates: true,
@@ -455,7 +458,7 @@ impl Detector {
             return Analysis::default();
         };
         let host = header(&req.headers, "host").unwrap_or("");
-        let path = req.uri.split('?').next().unwrap_or("");
+        let path = points::uri_path(&req.uri);
         let allowlisted = self
             .cfg
             .allow_hosts
@@ -506,7 +509,7 @@ impl Detector {
         let host = header(&req.headers, "host").unwrap_or("");
         let template = match a.template {
             Some(t) => t,
-            None => self.template(req.uri.split('?').next().unwrap_or("")),
+            None => self.template(points::uri_path(&req.uri)),
         };
         let mut hits = a.hits;
         for hit in self.behaviour.push(tx, host, &template) {
@@ -553,11 +556,11 @@ impl Detector {
         let Some(req) = &tx.request else {
             return (hits, false);
         };
-        let pts = points::decompose(req);
+        let pts = points::decompose_into(req, points::recycle(std::mem::take(&mut self.points)));
         let rules = self.cfg.rules.clone();
         let active: Vec<&custom::Rule> = match &rules {
             Some(set) => {
-                let path = req.uri.split('?').next().unwrap_or("");
+                let path = points::uri_path(&req.uri);
                 set.rules
                     .iter()
                     .filter(|r| r.wants_request(&req.method, host, path))
@@ -623,7 +626,7 @@ impl Detector {
                 message: None,
             });
         }
-        let path = req.uri.split('?').next().unwrap_or("");
+        let path = points::uri_path(&req.uri);
         if let Some(s) = scanner_path(path) {
             hits.push(Hit {
                 class: "scanner".into(),
@@ -648,6 +651,7 @@ impl Detector {
             }
         }
         self.session_fixation(req, &pts.list, &mut hits);
+        self.points = points::recycle(pts.list);
         (hits, pts.cut)
     }
 
@@ -966,7 +970,7 @@ impl Detector {
                 severity: f.severity.to_string(),
                 method: req.method.clone(),
                 host: host.to_string(),
-                path: req.uri.split('?').next().unwrap_or("").to_string(),
+                path: points::uri_path(&req.uri).to_string(),
                 evidence: f.evidence,
                 endpoint: Some(template.to_string()),
                 http_seq: Some(tx.seq),
@@ -1012,15 +1016,23 @@ fn memo_key_head(key: &mut String, host: &str) -> usize {
 
 /// Writes into `key`, after its first `head` bytes ([`memo_key_head`]),
 /// what the verdict on `p` depends on besides the host: the point's kind
-/// and origin as two digits, the name's length, `:`, the name, then the
+/// and origin as two digits, the name's length, the name, then the
 /// value. The lengths make the key unambiguous whatever bytes host and
 /// name hold.
 fn memo_key(key: &mut String, head: usize, p: &Point<'_>) {
     key.truncate(head);
     key.push(char::from(b'0' + p.kind as u8));
     key.push(char::from(b'0' + u8::from(p.in_url)));
-    push_decimal(key, p.name.len());
-    key.push(':');
+    // The name's length as one character (UTF-8 is prefix-free), or past
+    // the surrogates as a marker no such character is, then the decimal.
+    match u32::try_from(p.name.len()).ok().and_then(char::from_u32) {
+        Some(c) if p.name.len() < 0xD800 => key.push(c),
+        _ => {
+            key.push('\u{E000}');
+            push_decimal(key, p.name.len());
+            key.push(':');
+        }
+    }
     key.push_str(&p.name);
     key.push_str(&p.value);
 }
@@ -1352,7 +1364,20 @@ mod template_memo {
     #[test]
     fn memo_keys_are_the_tuple() {
         let hosts = ["", "a", "a\0b", "1:a", "a:1", "ab"];
-        let names = ["", "b", "\0b", "b\0", "1:b", "query.x", "11"];
+        let long = "n".repeat(0xD800);
+        let longer = "n".repeat(0xE000);
+        let names = [
+            "",
+            "b",
+            "\0b",
+            "b\0",
+            "1:b",
+            "query.x",
+            "11",
+            "\u{E000}",
+            long.as_str(),
+            longer.as_str(),
+        ];
         let values = ["", "b", "\0", "1", "x:y", "b\0b"];
         let mut all = vec![];
         let mut key = String::new();

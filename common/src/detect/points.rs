@@ -144,14 +144,15 @@ const COMMON_HEADERS: &[&str] = &[
 /// Splits a request into points.
 pub fn decompose(req: &HttpRequest) -> Points<'_> {
     // Room for a typical request's points at once (no growth by doubling).
-    let mut p = Points {
-        list: Vec::with_capacity(32),
-        cut: false,
-    };
-    let (path, query) = match req.uri.split_once('?') {
-        Some((a, b)) => (a, Some(b)),
-        None => (req.uri.as_str(), None),
-    };
+    decompose_into(req, Vec::with_capacity(32))
+}
+
+/// [`decompose`] into `list` (emptied first), so a caller can keep one
+/// list's buffer from request to request ([`recycle`]).
+pub fn decompose_into<'a>(req: &'a HttpRequest, mut list: Vec<Point<'a>>) -> Points<'a> {
+    list.clear();
+    let mut p = Points { list, cut: false };
+    let (path, query) = uri_parts(&req.uri);
     p.add("path".into(), Cow::Borrowed(path), Kind::Path, true);
     // `url_decode` changes nothing without a `%` (nor, with `plus`, a `+`):
     // one search of the path spares one per segment.
@@ -235,6 +236,38 @@ pub fn decompose(req: &HttpRequest) -> Points<'_> {
     }
     body(&mut p, req);
     p
+}
+
+/// The path and the query of a request target, split at the first `?`
+/// (as `split_once('?')`, with one `memchr` instead of a char searcher:
+/// it runs several times per request).
+pub fn uri_parts(uri: &str) -> (&str, Option<&str>) {
+    match memchr::memchr(b'?', uri.as_bytes()) {
+        Some(at) => (
+            uri.get(..at).unwrap_or(""),
+            Some(uri.get(at + 1..).unwrap_or("")),
+        ),
+        None => (uri, None),
+    }
+}
+
+/// The path of a request target: what comes before the first `?`.
+pub fn uri_path(uri: &str) -> &str {
+    uri_parts(uri).0
+}
+
+/// `list` emptied, as a list of any lifetime: the buffer is kept (the
+/// element types have the same layout, so the collect reuses it).
+pub fn recycle<'b>(mut list: Vec<Point<'_>>) -> Vec<Point<'b>> {
+    list.clear();
+    list.into_iter()
+        .map(|p| Point {
+            name: Cow::Borrowed(""),
+            value: Cow::Borrowed(""),
+            kind: p.kind,
+            in_url: p.in_url,
+        })
+        .collect()
 }
 
 /// `a` then `b` in one allocation (a point name).
@@ -586,6 +619,20 @@ fn xml(p: &mut Points<'_>, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uri_parts_is_split_once() {
+        for uri in ["", "?", "/", "/a?b", "/a?b?c", "?x", "/é?é", "/a??", "a"] {
+            assert_eq!(
+                uri_parts(uri),
+                match uri.split_once('?') {
+                    Some((a, b)) => (a, Some(b)),
+                    None => (uri, None),
+                }
+            );
+            assert_eq!(uri_path(uri), uri.split('?').next().unwrap_or(""));
+        }
+    }
 
     /// `decompose` calls `url_decode` only on text with a `%` (or, with
     /// `plus`, a `+`): on any other text it changes nothing.
