@@ -475,7 +475,7 @@ impl Detector {
                 ..Analysis::default()
             };
         }
-        let (hits, points_cut) = self.inspect(tx, host);
+        let (hits, points_cut) = self.inspect(tx, host, path);
         let mut passive = vec![];
         if self.cfg.passive {
             passive::check(tx, self.cfg.passive_cfg, &mut passive);
@@ -551,7 +551,7 @@ impl Detector {
     }
 
     /// The hits of one request, best per (class, point), in point order.
-    fn inspect(&mut self, tx: &Http, host: &str) -> (Vec<Hit>, bool) {
+    fn inspect(&mut self, tx: &Http, host: &str, path: &str) -> (Vec<Hit>, bool) {
         let mut hits: Vec<Hit> = vec![];
         let Some(req) = &tx.request else {
             return (hits, false);
@@ -559,13 +559,11 @@ impl Detector {
         let pts = points::decompose_into(req, points::recycle(std::mem::take(&mut self.points)));
         let rules = self.cfg.rules.clone();
         let active: Vec<&custom::Rule> = match &rules {
-            Some(set) => {
-                let path = points::uri_path(&req.uri);
-                set.rules
-                    .iter()
-                    .filter(|r| r.wants_request(&req.method, host, path))
-                    .collect()
-            }
+            Some(set) => set
+                .rules
+                .iter()
+                .filter(|r| r.wants_request(&req.method, host, path))
+                .collect(),
             None => vec![],
         };
         let head = memo_key_head(&mut self.memo_key, host);
@@ -626,7 +624,6 @@ impl Detector {
                 message: None,
             });
         }
-        let path = points::uri_path(&req.uri);
         if let Some(s) = scanner_path(path) {
             hits.push(Hit {
                 class: "scanner".into(),
