@@ -161,6 +161,8 @@ pub struct Detector {
     seen_key: String,
     sqli: sqli::Scratch,
     variants: Vec<Cow<'static, str>>,
+    /// The points list's buffer, kept between requests (always empty).
+    points: Vec<Point<'static>>,
     behaviour: behaviour::Behaviour,
     /// Verdicts on recent header and cookie values, keyed by host, point
     /// name and value: a client sends the same User-Agent, Accept and
@@ -177,7 +179,8 @@ pub struct Detector {
     /// Skip detectors a value's [`gate::Shape`] rules out (off only in
     /// the test that proves the gates change no hit).
     gates: bool,
-    /// Endpoint templates of recent paths (bounded by [`MEMO_MAX`]).
+    /// Endpoint templates of recent paths (bounded by [`MEMO_MAX`]),
+    /// shared: a lookup hands out the template without copying it.
     templates: HashMap<String, Arc<str>, Seeded>,
     /// Endpoint templates by path shape ([`template_shape`]): a fresh
     /// `/users/108` finds the template `/users/107` left (bounded by
@@ -334,6 +337,33 @@ const SCANNER_PATHS: &[&str] = &[
     "/r57.php",
 ];
 
+/// Longest of [`SCANNER_PATHS`].
+const SCANNER_PATH_MAX: usize = 32;
+
+/// The first of [`SCANNER_PATHS`] (in list order) `path` starts with,
+/// ASCII case ignored. Every entry is lower-case ASCII starting with `/`
+/// (a test says so): the path's head is lower-cased once, and an entry is
+/// compared only when its second byte is the head's (31 case-folding
+/// comparisons per request cost more than the rest of the request's
+/// scanner checks).
+fn scanner_path(path: &str) -> Option<&'static str> {
+    let mut buf = [0u8; SCANNER_PATH_MAX];
+    let mut n = 0;
+    for (d, c) in buf.iter_mut().zip(path.bytes()) {
+        *d = c.to_ascii_lowercase();
+        n += 1;
+    }
+    let head = buf.get(..n).unwrap_or(&[]);
+    if head.first() != Some(&b'/') {
+        return None;
+    }
+    let second = head.get(1);
+    SCANNER_PATHS
+        .iter()
+        .copied()
+        .find(|s| s.as_bytes().get(1) == second && head.starts_with(s.as_bytes()))
+}
+
 /// Anomalies of the HTTP parser that indicate request smuggling.
 const SMUGGLING: &[&str] = &[
     "cl_te_conflict",
@@ -353,6 +383,7 @@ impl Detector {
             seen_key: String::new(),
             sqli: sqli::Scratch::default(),
             variants: Vec::new(),
+            points: Vec::new(),
             memo: HashMap::default(),
             memo_key: String::new(),
             gates: true,
@@ -429,7 +460,7 @@ impl Detector {
             return Analysis::default();
         };
         let host = header(&req.headers, "host").unwrap_or("");
-        let path = req.uri.split('?').next().unwrap_or("");
+        let path = points::uri_path(&req.uri);
         let allowlisted = self
             .cfg
             .allow_hosts
@@ -446,7 +477,7 @@ impl Detector {
                 ..Analysis::default()
             };
         }
-        let (hits, points_cut) = self.inspect(tx, host);
+        let (hits, points_cut) = self.inspect(tx, host, path);
         let mut passive = vec![];
         if self.cfg.passive {
             passive::check(tx, self.cfg.passive_cfg, &mut passive);
@@ -480,7 +511,7 @@ impl Detector {
         let host = header(&req.headers, "host").unwrap_or("");
         let template = match a.template {
             Some(t) => t,
-            None => self.template(req.uri.split('?').next().unwrap_or("")),
+            None => self.template(points::uri_path(&req.uri)),
         };
         let mut hits = a.hits;
         for hit in self.behaviour.push(tx, host, &template) {
@@ -522,23 +553,22 @@ impl Detector {
     }
 
     /// The hits of one request, best per (class, point), in point order.
-    fn inspect(&mut self, tx: &Http, host: &str) -> (Vec<Hit>, bool) {
+    fn inspect(&mut self, tx: &Http, host: &str, path: &str) -> (Vec<Hit>, bool) {
         let mut hits: Vec<Hit> = vec![];
         let Some(req) = &tx.request else {
             return (hits, false);
         };
-        let pts = points::decompose(req);
+        let pts = points::decompose_into(req, points::recycle(std::mem::take(&mut self.points)));
         let rules = self.cfg.rules.clone();
         let active: Vec<&custom::Rule> = match &rules {
-            Some(set) => {
-                let path = req.uri.split('?').next().unwrap_or("");
-                set.rules
-                    .iter()
-                    .filter(|r| r.wants_request(&req.method, host, path))
-                    .collect()
-            }
+            Some(set) => set
+                .rules
+                .iter()
+                .filter(|r| r.wants_request(&req.method, host, path))
+                .collect(),
             None => vec![],
         };
+        let head = memo_key_head(&mut self.memo_key, host);
         for p in &pts.list {
             if hits.len() >= 32 {
                 break;
@@ -550,7 +580,7 @@ impl Detector {
                 custom_point(p, &active, &mut hits);
             }
             let mut per_point: Vec<(ClassFound, String)> = vec![];
-            self.judge_memo(p, host, &mut per_point);
+            self.judge_memo(p, host, head, &mut per_point);
             for ((class, rule, conf), payload) in per_point {
                 if conf < self.cfg.min_confidence {
                     continue;
@@ -596,11 +626,7 @@ impl Detector {
                 message: None,
             });
         }
-        let path = req.uri.split('?').next().unwrap_or("");
-        if let Some(s) = SCANNER_PATHS.iter().find(|s| {
-            path.get(..s.len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(s))
-        }) {
+        if let Some(s) = scanner_path(path) {
             hits.push(Hit {
                 class: "scanner".into(),
                 point: "path".into(),
@@ -624,6 +650,7 @@ impl Detector {
             }
         }
         self.session_fixation(req, &pts.list, &mut hits);
+        self.points = points::recycle(pts.list);
         (hits, pts.cut)
     }
 
@@ -660,16 +687,20 @@ impl Detector {
     /// [`MEMO_VALUE_MAX`] bytes: the verdict depends only on host, point
     /// (name, kind, origin) and value, and clients send the same headers,
     /// cookies, path segments and parameters over and over.
-    fn judge_memo(&mut self, p: &Point<'_>, host: &str, out: &mut Vec<(ClassFound, String)>) {
+    ///
+    /// `head` is what [`memo_key_head`] of `host` returned, with nothing
+    /// but this function writing `memo_key` since.
+    fn judge_memo(
+        &mut self,
+        p: &Point<'_>,
+        host: &str,
+        head: usize,
+        out: &mut Vec<(ClassFound, String)>,
+    ) {
         if p.kind == Kind::Body || p.value.len() > MEMO_VALUE_MAX {
             return self.judge_point(p, host, out);
         }
-        self.memo_key.clear();
-        let tag = [b'0' + p.kind as u8, b'0' + u8::from(p.in_url)];
-        let tag = std::str::from_utf8(&tag).unwrap_or("");
-        for part in [tag, host, "\0", &p.name, "\0", &p.value] {
-            self.memo_key.push_str(part);
-        }
+        memo_key(&mut self.memo_key, head, p);
         if let Some(v) = self.memo.get(self.memo_key.as_str()) {
             out.extend(v.iter().cloned());
             return;
@@ -938,7 +969,7 @@ impl Detector {
                 severity: f.severity.to_string(),
                 method: req.method.clone(),
                 host: host.to_string(),
-                path: req.uri.split('?').next().unwrap_or("").to_string(),
+                path: points::uri_path(&req.uri).to_string(),
                 evidence: f.evidence,
                 endpoint: Some(template.to_string()),
                 http_seq: Some(tx.seq),
@@ -969,6 +1000,40 @@ fn dedup_key(key: &mut String, class: &str, host: &str, scope: Option<(&str, &st
         key.push(' ');
         key.push_str(template);
     }
+}
+
+/// Writes into `key` the head of the memo keys of a request to `host`
+/// ([`Detector::judge_memo`]): the host's length, `:`, then the host.
+/// Returns the head's length, which [`memo_key`] keeps.
+fn memo_key_head(key: &mut String, host: &str) -> usize {
+    key.clear();
+    push_decimal(key, host.len());
+    key.push(':');
+    key.push_str(host);
+    key.len()
+}
+
+/// Writes into `key`, after its first `head` bytes ([`memo_key_head`]),
+/// what the verdict on `p` depends on besides the host: the point's kind
+/// and origin as two digits, the name's length, the name, then the
+/// value. The lengths make the key unambiguous whatever bytes host and
+/// name hold.
+fn memo_key(key: &mut String, head: usize, p: &Point<'_>) {
+    key.truncate(head);
+    key.push(char::from(b'0' + p.kind as u8));
+    key.push(char::from(b'0' + u8::from(p.in_url)));
+    // The name's length as one character (UTF-8 is prefix-free), or past
+    // the surrogates as a marker no such character is, then the decimal.
+    match u32::try_from(p.name.len()).ok().and_then(char::from_u32) {
+        Some(c) if p.name.len() < 0xD800 => key.push(c),
+        _ => {
+            key.push('\u{E000}');
+            push_decimal(key, p.name.len());
+            key.push(':');
+        }
+    }
+    key.push_str(&p.name);
+    key.push_str(&p.value);
 }
 
 /// User rules on one point: the first matching form of the value per rule.
@@ -1065,12 +1130,32 @@ fn template_shape(path: &str, key: &mut String) -> bool {
 }
 
 /// `n` in decimal, as `{n}` writes it, without the formatter (it ran once
-/// per path segment).
+/// per path segment) and, for the one or two digits of most lengths,
+/// without a loop (it runs once per point, in [`memo_key`]).
 fn push_decimal(s: &mut String, n: usize) {
-    if n >= 10 {
-        push_decimal(s, n / 10);
+    let digit = |d: usize| char::from(b'0' + (d % 10) as u8);
+    if n < 10 {
+        s.push(digit(n));
+        return;
     }
-    s.push(char::from(b'0' + (n % 10) as u8));
+    if n < 100 {
+        s.push(digit(n / 10));
+        s.push(digit(n));
+        return;
+    }
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut m = n;
+    while m > 0 && at > 0 {
+        at -= 1;
+        if let Some(b) = buf.get_mut(at) {
+            *b = b'0' + (m % 10) as u8;
+        }
+        m /= 10;
+    }
+    for &b in buf.get(at..).unwrap_or(&[]) {
+        s.push(char::from(b));
+    }
 }
 
 /// Whether the response shows the attack worked, was blocked, or neither.
@@ -1171,9 +1256,164 @@ mod tests;
 #[cfg(test)]
 mod template_memo {
     use super::{
-        dedup_key, endpoint_template, push_decimal, scanner_agent, AgentMemo, DetectConfig,
-        Detector, AGENT_MEMO, MEMO_VALUE_MAX,
+        dedup_key, endpoint_template, memo_key, memo_key_head, push_decimal, scanner_agent,
+        scanner_path, AgentMemo, DetectConfig, Detector, Kind, Point, AGENT_MEMO, MEMO_VALUE_MAX,
+        SCANNER_PATHS, SCANNER_PATH_MAX,
     };
+    use std::borrow::Cow;
+
+    /// [`scanner_path`] finds what the walk it replaced found (the first
+    /// entry the path starts with, ASCII case ignored), on every entry in
+    /// several spellings, cut short, extended, moved, with non-ASCII bytes
+    /// next to it, and on random mutations of the entries.
+    #[test]
+    fn scanner_path_is_the_list_walk() {
+        let walk = |path: &str| {
+            SCANNER_PATHS.iter().copied().find(|s| {
+                path.get(..s.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(s))
+            })
+        };
+        for s in SCANNER_PATHS {
+            assert!(s.starts_with('/') && s.len() >= 2 && s.len() <= SCANNER_PATH_MAX);
+            assert!(s.bytes().all(|c| c.is_ascii() && !c.is_ascii_uppercase()));
+        }
+        let mut paths: Vec<String> = [
+            "",
+            "/",
+            "*",
+            "x",
+            "//",
+            "/a",
+            "/.",
+            "/.E",
+            "/api/v1/users",
+            "http://a/.env",
+            "/é",
+            "/.envé",
+            "é/.env",
+            "/\u{130}",
+            "/PHPMYADMIN/index.php",
+            "/.Git/config",
+        ]
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+        for s in SCANNER_PATHS {
+            let cut = &s[..s.len() - 1];
+            let mixed: String = s
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 0 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            paths.extend([
+                s.to_string(),
+                s.to_ascii_uppercase(),
+                mixed,
+                format!("{s}x"),
+                format!("{s}é"),
+                format!("{cut}é"),
+                cut.to_string(),
+                format!("/x{s}"),
+                format!("{s}{}", "y".repeat(40)),
+            ]);
+        }
+        let alphabet = ['/', '.', 'a', 'E', 'p', 'H', 's', '-', 'é', '\u{130}', 'K'];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..20_000 {
+            let base = SCANNER_PATHS[(next() % SCANNER_PATHS.len() as u64) as usize];
+            let mut p: Vec<char> = base.chars().collect();
+            for _ in 0..next() % 4 {
+                let at = (next() % (p.len() as u64 + 1)) as usize;
+                match next() % 4 {
+                    0 => p.insert(at, alphabet[(next() % alphabet.len() as u64) as usize]),
+                    1 if at < p.len() => {
+                        p.remove(at);
+                    }
+                    2 if at < p.len() => p[at] = p[at].to_ascii_uppercase(),
+                    _ => p.truncate(at),
+                }
+            }
+            paths.push(p.into_iter().collect());
+        }
+        let mut found = 0;
+        for p in &paths {
+            let want = walk(p);
+            found += usize::from(want.is_some());
+            assert_eq!(scanner_path(p), want, "{p:?}");
+        }
+        assert!(found > 1000, "the table finds entries ({found})");
+    }
+
+    /// Memo keys are equal exactly when (host, kind, origin, name, value)
+    /// are, even with separators and digits in host and name (where keys
+    /// joined with NUL and no lengths could meet).
+    #[test]
+    fn memo_keys_are_the_tuple() {
+        let hosts = ["", "a", "a\0b", "1:a", "a:1", "ab"];
+        let long = "n".repeat(0xD800);
+        let longer = "n".repeat(0xE000);
+        let names = [
+            "",
+            "b",
+            "\0b",
+            "b\0",
+            "1:b",
+            "query.x",
+            "11",
+            "\u{E000}",
+            long.as_str(),
+            longer.as_str(),
+        ];
+        let values = ["", "b", "\0", "1", "x:y", "b\0b"];
+        let mut all = vec![];
+        let mut key = String::new();
+        for h in hosts {
+            for n in names {
+                for v in values {
+                    for (kind, in_url) in
+                        [(Kind::Value, true), (Kind::Value, false), (Kind::Key, true)]
+                    {
+                        let p = Point {
+                            name: Cow::Borrowed(n),
+                            value: Cow::Borrowed(v),
+                            kind,
+                            in_url,
+                        };
+                        // The head written once, then points after another point's key.
+                        let head = memo_key_head(&mut key, h);
+                        memo_key(
+                            &mut key,
+                            head,
+                            &Point {
+                                name: Cow::Borrowed("long.name"),
+                                ..p.clone()
+                            },
+                        );
+                        memo_key(&mut key, head, &p);
+                        all.push(((h, n, v, kind as u8, in_url), key.clone()));
+                    }
+                }
+            }
+        }
+        for (t1, k1) in &all {
+            for (t2, k2) in &all {
+                assert_eq!(t1 == t2, k1 == k2, "{t1:?} {t2:?} {k1:?} {k2:?}");
+            }
+        }
+    }
 
     /// The User-Agent memo gives [`scanner_agent`]'s verdict whatever the
     /// order of agents, with more distinct agents than it holds (so entries
@@ -1316,8 +1556,8 @@ mod template_memo {
         for round in 0..2 {
             for p in paths.iter().chain(paths.iter().rev()) {
                 assert_eq!(
-                    &*d.template(p),
-                    endpoint_template(p),
+                    *d.template(p),
+                    *endpoint_template(p),
                     "{p:?} (round {round})"
                 );
             }

@@ -144,20 +144,27 @@ const COMMON_HEADERS: &[&str] = &[
 /// Splits a request into points.
 pub fn decompose(req: &HttpRequest) -> Points<'_> {
     // Room for a typical request's points at once (no growth by doubling).
-    let mut p = Points {
-        list: Vec::with_capacity(32),
-        cut: false,
-    };
-    let (path, query) = match req.uri.split_once('?') {
-        Some((a, b)) => (a, Some(b)),
-        None => (req.uri.as_str(), None),
-    };
+    decompose_into(req, Vec::with_capacity(32))
+}
+
+/// [`decompose`] into `list` (emptied first), so a caller can keep one
+/// list's buffer from request to request ([`recycle`]).
+pub fn decompose_into<'a>(req: &'a HttpRequest, mut list: Vec<Point<'a>>) -> Points<'a> {
+    list.clear();
+    let mut p = Points { list, cut: false };
+    let (path, query) = uri_parts(&req.uri);
     p.add("path".into(), Cow::Borrowed(path), Kind::Path, true);
+    // `url_decode` changes nothing without a `%` (nor, with `plus`, a `+`),
+    // and most paths are plain (letters, digits, `/._~-`, so neither):
+    // one walk of the path spares a decoder call per segment, and a plain
+    // path is its own text, which adds no point.
+    let plain = path.bytes().all(path_plain);
+    let percent = !plain && memchr::memchr(b'%', path.as_bytes()).is_some();
     for (i, seg) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
         if p.list.len() >= 64 {
             break;
         }
-        let seg = match decode::url_decode(seg, false) {
+        let seg = match percent.then(|| decode::url_decode(seg, false)).flatten() {
             Some(d) => Cow::Owned(d),
             None => Cow::Borrowed(seg),
         };
@@ -167,15 +174,15 @@ pub fn decompose(req: &HttpRequest) -> Points<'_> {
         );
         p.add(name, seg, Kind::Segment, true);
     }
-    let text = match decode::url_decode(path, true) {
-        Some(d) => Cow::Owned(d),
-        None => Cow::Borrowed(path),
-    };
-    if text
-        .bytes()
-        .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'_' | b'~' | b'-')))
-    {
-        p.add("path".into(), text, Kind::PathText, true);
+    if !plain {
+        let coded = percent || memchr::memchr(b'+', path.as_bytes()).is_some();
+        let text = match coded.then(|| decode::url_decode(path, true)).flatten() {
+            Some(d) => Cow::Owned(d),
+            None => Cow::Borrowed(path),
+        };
+        if !text.bytes().all(path_plain) {
+            p.add("path".into(), text, Kind::PathText, true);
+        }
     }
     if let Some(q) = query {
         pairs(&mut p, q, "query", true);
@@ -206,7 +213,12 @@ pub fn decompose(req: &HttpRequest) -> Points<'_> {
         } else {
             let point = COMMON_HEADERS
                 .iter()
-                .find(|h| h.get(7..) == Some(name.as_str()))
+                .find(|h| {
+                    // Length and first byte first: most entries differ there.
+                    h.len() == name.len() + 7
+                        && h.as_bytes().get(7) == name.as_bytes().first()
+                        && h.get(7..) == Some(name.as_str())
+                })
                 .map_or_else(
                     || Cow::Owned(joined("header.", name)),
                     |h| Cow::Borrowed(*h),
@@ -226,6 +238,44 @@ pub fn decompose(req: &HttpRequest) -> Points<'_> {
     }
     body(&mut p, req);
     p
+}
+
+/// The path and the query of a request target, split at the first `?`
+/// (as `split_once('?')`, with one `memchr` instead of a char searcher:
+/// it runs several times per request).
+pub fn uri_parts(uri: &str) -> (&str, Option<&str>) {
+    match memchr::memchr(b'?', uri.as_bytes()) {
+        Some(at) => (
+            uri.get(..at).unwrap_or(""),
+            Some(uri.get(at + 1..).unwrap_or("")),
+        ),
+        None => (uri, None),
+    }
+}
+
+/// The path of a request target: what comes before the first `?`.
+pub fn uri_path(uri: &str) -> &str {
+    uri_parts(uri).0
+}
+
+/// `list` emptied, as a list of any lifetime: the buffer is kept (the
+/// element types have the same layout, so the collect reuses it).
+pub fn recycle<'b>(mut list: Vec<Point<'_>>) -> Vec<Point<'b>> {
+    list.clear();
+    list.into_iter()
+        .map(|p| Point {
+            name: Cow::Borrowed(""),
+            value: Cow::Borrowed(""),
+            kind: p.kind,
+            in_url: p.in_url,
+        })
+        .collect()
+}
+
+/// A byte of a plain path: one that gives the path no
+/// [`Kind::PathText`] point.
+fn path_plain(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'_' | b'~' | b'-')
 }
 
 /// `a` then `b` in one allocation (a point name).
@@ -290,7 +340,12 @@ fn body<'a>(p: &mut Points<'a>, req: &'a HttpRequest) {
         return;
     }
     let raw = req.body.get(..MAX_BODY).unwrap_or(&req.body);
-    let text = String::from_utf8_lossy(raw);
+    // What `from_utf8_lossy` gives, with the faster check first: most
+    // bodies are valid UTF-8, which it then borrows as this does.
+    let text = match std::str::from_utf8(raw) {
+        Ok(t) => Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(raw),
+    };
     let ctype = header(&req.headers, "content-type")
         .unwrap_or("")
         .to_ascii_lowercase();
@@ -452,7 +507,9 @@ fn json_doc(p: &mut Points<'_>, doc: &mut Doc, text: &str) -> bool {
         return false;
     }
     if let Some(root) = doc.root() {
-        let mut path = String::from("body.json");
+        // Room for a few levels of names: no growth on the first pushes.
+        let mut path = String::with_capacity(64);
+        path.push_str("body.json");
         json(p, root, &mut path, 0);
     }
     true
@@ -579,6 +636,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn uri_parts_is_split_once() {
+        for uri in ["", "?", "/", "/a?b", "/a?b?c", "?x", "/é?é", "/a??", "a"] {
+            assert_eq!(
+                uri_parts(uri),
+                match uri.split_once('?') {
+                    Some((a, b)) => (a, Some(b)),
+                    None => (uri, None),
+                }
+            );
+            assert_eq!(uri_path(uri), uri.split('?').next().unwrap_or(""));
+        }
+    }
+
+    /// `decompose` calls `url_decode` only on text with a `%` (or, with
+    /// `plus`, a `+`): on any other text it changes nothing.
+    #[test]
+    fn url_decode_needs_percent_or_plus() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let alphabet = ['a', '/', '.', '\0', 'é', ' ', '%', '+', 'u', '2', 'F', ';'];
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            for _ in 0..x % 12 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push(alphabet[(x % alphabet.len() as u64) as usize]);
+            }
+            if !s.contains('%') {
+                assert_eq!(decode::url_decode(&s, false), None, "{s:?}");
+                if !s.contains('+') {
+                    assert_eq!(decode::url_decode(&s, true), None, "{s:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn has_is_contains() {
         for hay in [
             "",
@@ -625,6 +719,74 @@ mod tests {
             .into_iter()
             .map(|p| (p.name.into_owned(), p.value.into_owned()))
             .collect()
+    }
+
+    /// The path's points (segments and the whole text) are what decoding
+    /// every segment and the whole path always made, on paths plain and
+    /// coded, random ones included.
+    #[test]
+    fn path_points_as_decoding_everything_made_them() {
+        fn oracle(path: &str) -> Vec<(String, String)> {
+            let mut out = vec![("path".to_string(), path.to_string())];
+            for (i, seg) in path
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .take(63)
+                .enumerate()
+            {
+                let seg = decode::url_decode(seg, false).unwrap_or_else(|| seg.to_string());
+                out.push((format!("path.{i}"), seg));
+            }
+            let text = decode::url_decode(path, true).unwrap_or_else(|| path.to_string());
+            if text.bytes().any(|c| {
+                !(c.is_ascii_alphanumeric() || matches!(c, b'/' | b'.' | b'_' | b'~' | b'-'))
+            }) {
+                out.push(("path".to_string(), text));
+            }
+            out
+        }
+        let mut paths: Vec<String> = [
+            "",
+            "/",
+            "/api/v1/users/107",
+            "/a%20b/c",
+            "/a+b",
+            "/%2B",
+            "/x/<svg/onload=1>",
+            "/%",
+            "/%zz",
+            "/a~b_c.d-e",
+            "/é",
+            "/%00",
+            "/a%2fb",
+            "/+",
+        ]
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+        let alphabet = [
+            'a', '/', '.', '%', '2', 'F', '+', ' ', 'é', '~', '-', '_', '3', 'C', '<',
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..5000 {
+            let mut p = String::from("/");
+            for _ in 0..x % 16 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                p.push(alphabet[(x % alphabet.len() as u64) as usize]);
+            }
+            paths.push(p);
+        }
+        for path in &paths {
+            let got: Vec<(String, String)> = decompose(&req(path, &[], ""))
+                .list
+                .into_iter()
+                .filter(|p| matches!(p.kind, Kind::Path | Kind::Segment | Kind::PathText))
+                .map(|p| (p.name.into_owned(), p.value.into_owned()))
+                .collect();
+            assert_eq!(got, oracle(path), "{path:?}");
+        }
     }
 
     #[test]

@@ -53,9 +53,40 @@ const SESSION_NAMES: &[&str] = &[
     "_rails_session",
 ];
 
+/// The lengths of the session names, by first byte in ASCII lower case:
+/// bit `n` of entry `b` is set when a name of [`SESSION_NAMES`] starting
+/// with `b` is `n` bytes long, or (ASP's, `aspsessionid` and up to 16
+/// letters) when `b` is `a` and `n` is 12 to 28.
+const SESSION_HEADS: [u64; 128] = {
+    let mut heads = [0u64; 128];
+    let mut i = 0;
+    while i < SESSION_NAMES.len() {
+        let name = SESSION_NAMES[i].as_bytes();
+        heads[name[0] as usize & 127] |= 1 << name.len();
+        i += 1;
+    }
+    let mut n = 12;
+    while n <= 28 {
+        heads[b'a' as usize] |= 1 << n;
+        n += 1;
+    }
+    heads
+};
+
 /// Whether `name` is a framework's session cookie name (ASP's carries a
-/// suffix: `ASPSESSIONIDQQGGQGPC`).
+/// suffix: `ASPSESSIONIDQQGGQGPC`). Most names are ruled out by their
+/// first byte and length ([`SESSION_HEADS`]) before the list is walked.
 fn session_name(name: &str) -> bool {
+    let head = name.as_bytes().first().map_or(0, u8::to_ascii_lowercase);
+    let lens = SESSION_HEADS.get(usize::from(head)).copied().unwrap_or(0);
+    if name.len() >= 64 || lens >> name.len() & 1 == 0 {
+        return false;
+    }
+    session_name_walk(name)
+}
+
+/// [`session_name`] without its gate.
+fn session_name_walk(name: &str) -> bool {
     SESSION_NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
         || name
             .get(..12)
@@ -106,6 +137,23 @@ pub fn fixation_link<'p, 'a>(
 /// A cookie set from a URL value: `document.cookie="id=1; domain=..."`
 /// or `<meta http-equiv="Set-Cookie" ...>`.
 pub fn cookie_set(v: &str) -> bool {
+    // Both shapes need 7 bytes or more (`.cookie`, `http-equiv`) and a `.`
+    // or a `-`, bytes with no other case: most values fail one. (A byte
+    // loop: `memchr2` costs more than it on the short values most are.)
+    let b = v.as_bytes();
+    if b.len() < 7 {
+        return false;
+    }
+    let marked = if b.len() <= 64 {
+        b.iter().any(|&c| c == b'.' || c == b'-')
+    } else {
+        memchr::memchr2(b'.', b'-', b).is_some()
+    };
+    marked && cookie_set_walk(v)
+}
+
+/// [`cookie_set`] without its gate.
+fn cookie_set_walk(v: &str) -> bool {
     let b = v.as_bytes();
     if let Some(at) = find_ignore_case(b, b".cookie") {
         let rest = b.get(at + 7..).unwrap_or(&[]);
@@ -145,6 +193,106 @@ pub fn cookie_set(v: &str) -> bool {
 mod tests {
     use super::*;
     use crate::detect::points;
+
+    /// Random strings over an alphabet of the pieces both functions read.
+    fn mutations(pieces: &[&str], n: usize) -> Vec<String> {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        (0..n)
+            .map(|_| {
+                let mut s = String::new();
+                for _ in 0..next() % 5 {
+                    let piece = pieces[(next() % pieces.len() as u64) as usize];
+                    match next() % 3 {
+                        0 => s.push_str(&piece.to_ascii_uppercase()),
+                        1 if !piece.is_empty() => {
+                            // A piece with one byte dropped or changed.
+                            let at = (next() % piece.len() as u64) as usize;
+                            let mut b: Vec<char> = piece.chars().collect();
+                            if at < b.len() {
+                                if next() % 2 == 0 {
+                                    b.remove(at);
+                                } else {
+                                    b[at] = ['x', 'A', '_', '.', 'é'][(next() % 5) as usize];
+                                }
+                            }
+                            s.extend(b);
+                        }
+                        _ => s.push_str(piece),
+                    }
+                }
+                s
+            })
+            .collect()
+    }
+
+    /// The first-byte and length gate of `session_name` passes every name
+    /// the walk accepts: every listed name in two spellings, ASP names of
+    /// every suffix length, and random names built from the list's pieces.
+    #[test]
+    fn session_name_gate_keeps_every_name() {
+        let mut names: Vec<String> = vec![];
+        for n in SESSION_NAMES {
+            names.extend([n.to_string(), n.to_ascii_uppercase(), format!("{n}x")]);
+        }
+        for k in 0..=20 {
+            names.push(format!("ASPSESSIONID{}", "Q".repeat(k)));
+            names.push(format!("aspsessionid{}", "q".repeat(k)));
+        }
+        let mut pieces: Vec<&str> = SESSION_NAMES.to_vec();
+        pieces.extend(["", "aspsessionid", "QQGG", "é", "_", "x", "1", "page"]);
+        names.extend(mutations(&pieces, 50_000));
+        let mut found = 0;
+        for n in &names {
+            let want = session_name_walk(n);
+            found += usize::from(want);
+            assert_eq!(session_name(n), want, "{n:?}");
+        }
+        assert!(found > 1000, "{found}");
+    }
+
+    /// `cookie_set`'s gate passes every value the walk accepts, on the
+    /// module's own examples and random values from their pieces.
+    #[test]
+    fn cookie_set_gate_keeps_every_value() {
+        let pieces = [
+            "document",
+            ".cookie",
+            "=",
+            "\"",
+            "id=1",
+            ";",
+            " ",
+            "expires",
+            "domain",
+            "path=/",
+            "http-equiv",
+            "set-cookie",
+            "<meta ",
+            "content=",
+            "x",
+            "-",
+            ".",
+            "Set-Cookie",
+            "%3B",
+            "é",
+            // Past the byte loop's 64 bytes, with and without the marks.
+            "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopq",
+            "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmno.q",
+        ];
+        let mut found = 0;
+        for v in mutations(&pieces, 100_000) {
+            let want = cookie_set_walk(&v);
+            found += usize::from(want);
+            assert_eq!(cookie_set(&v), want, "{v:?}");
+        }
+        assert!(found > 100, "{found}");
+    }
 
     fn request(uri: &str, headers: &[(&str, &str)]) -> HttpRequest {
         HttpRequest {
