@@ -160,7 +160,7 @@ impl Default for ReassemblyConfig {
             max_buffered: 256 << 20,
             max_flows: 1_000_000,
             dedup_window: Duration::from_millis(20),
-            dedup_slots: 1 << 16,
+            dedup_slots: 1 << 13,
             closed_linger: Duration::from_secs(30),
             start_hold: Duration::from_millis(50),
             start_segments: 8,
@@ -390,15 +390,21 @@ struct List {
     tail: u32,
 }
 
+/// One remembered segment of the duplicate filter: 40 bytes, so the
+/// default table (8192 entries, 320 KiB) stays in a core's L2 cache. It is
+/// read at a random place for every data segment: at 65 536 entries of 48
+/// bytes (3 MiB) that read missed the cache nearly every time and cost more
+/// than the rest of the packet's reassembly.
 #[derive(Clone, Copy, Default)]
 struct DedupEntry {
     serial: u64,
     hash: u64,
+    /// Packet time in nanoseconds since the epoch.
+    at: i64,
     seq: u32,
     ack: u32,
     len: u32,
     flags: u8,
-    ts: Ts,
 }
 
 /// The reassembler: feed it packets with [`push`](Self::push), call
@@ -633,31 +639,16 @@ fn on_side<'p, R>(
     })
 }
 
-/// A fast, non-cryptographic hash of a payload for the duplicate filter
-/// (four independent multiply-xor lanes over 8-byte words).
+/// A fast, non-cryptographic hash of a payload for the duplicate filter:
+/// foldhash with a fixed seed (the same on every run; it never reaches the
+/// output, only decides which copies are identical). It reads every byte,
+/// about 4x faster than the multiply-xor lanes it replaced (every data
+/// segment's payload goes through it).
 fn payload_hash(data: &[u8]) -> u64 {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut lanes = [K, K ^ 1, K ^ 2, K ^ 3];
-    let mut blocks = data.chunks_exact(32);
-    for block in &mut blocks {
-        for (lane, word) in lanes.iter_mut().zip(block.chunks_exact(8)) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(word);
-            *lane = (*lane ^ u64::from_le_bytes(w))
-                .wrapping_mul(0xff51_afd7_ed55_8ccd)
-                .rotate_left(29);
-        }
-    }
-    let mut h = (data.len() as u64).wrapping_mul(K);
-    for lane in lanes {
-        h = (h ^ lane)
-            .wrapping_mul(0xc4ce_b9fe_1a85_ec53)
-            .rotate_left(31);
-    }
-    for &b in blocks.remainder() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h ^ (h >> 33)
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(0x9e37_79b9_7f4a_7c15).build_hasher();
+    h.write(data);
+    h.finish()
 }
 
 impl Reassembler {
@@ -1094,6 +1085,10 @@ impl Reassembler {
     /// Whether a copy of this segment was seen just before (and records it if not).
     fn is_dup(&mut self, serial: u64, pkt: &Packet<'_>) -> bool {
         let mask = self.dedup.len().wrapping_sub(1);
+        // Times outside 1678-2262 do not fit: such packets are not filtered.
+        let Ok(at) = i64::try_from(pkt.ts.as_nanos()) else {
+            return false;
+        };
         let hash = payload_hash(&pkt.payload);
         let seq = pkt.tcp.seq;
         let i =
@@ -1109,8 +1104,7 @@ impl Reassembler {
             && e.ack == pkt.tcp.ack
             && e.len == len
             && e.flags == pkt.tcp.flags.0
-            && pkt.ts.nanos_since(e.ts) <= window
-            && e.ts.nanos_since(pkt.ts) <= window
+            && at.abs_diff(e.at) <= window
         {
             return true;
         }
@@ -1121,7 +1115,7 @@ impl Reassembler {
             ack: pkt.tcp.ack,
             len,
             flags: pkt.tcp.flags.0,
-            ts: pkt.ts,
+            at,
         };
         false
     }

@@ -1166,3 +1166,58 @@ proptest! {
         prop_assert_eq!(close["reason"].as_str(), Some("fin"));
     }
 }
+
+#[test]
+fn the_duplicate_filter_holds_copies_within_its_window_either_way() {
+    use crate::time::Ts;
+    let at = |ns: i128| {
+        Ts::from_nanos(
+            i64::try_from(ns.div_euclid(1_000_000_000)).unwrap(),
+            u32::try_from(ns.rem_euclid(1_000_000_000)).unwrap(),
+        )
+    };
+    let sc = scenario().syn().synack().c2s(b"payload");
+    let data = sc.pkts.last().unwrap().clone();
+    let shifted = |ns: i64| {
+        let mut q = data.clone();
+        q.ts = at(q.ts.as_nanos() + i128::from(ns));
+        q
+    };
+    // (copies after the segment, by nanoseconds from it; duplicates counted)
+    let cases: &[(&[i64], u64)] = &[
+        (&[0], 1),
+        (&[5_000_000], 1),
+        (&[20_000_000], 1),
+        (&[20_000_001], 0),
+        // A copy stamped earlier than the segment (a mirror's clock).
+        (&[-3_000_000], 1),
+        (&[-30_000_000], 0),
+        (&[1_000, 2_000, 3_000], 3),
+    ];
+    for (copies, want) in cases {
+        let mut pkts = sc.pkts.clone();
+        pkts.extend(copies.iter().map(|&ns| shifted(ns)));
+        let (lines, st) = run_packets(&pkts, ReassemblyConfig::default());
+        assert_eq!(st.duplicates, *want, "{copies:?}");
+        assert_eq!(lines[1], r#"#0 data c2s 0 "payload""#, "{copies:?}");
+    }
+    // Another payload at the same place is not a copy.
+    let mut other = data.clone();
+    other.payload = Cow::Owned(b"PAYLOAD".to_vec());
+    let mut pkts = sc.pkts.clone();
+    pkts.push(other);
+    assert_eq!(
+        run_packets(&pkts, ReassemblyConfig::default()).1.duplicates,
+        0
+    );
+    // Times the filter cannot hold (beyond 2262) pass it unfiltered.
+    let mut far = sc.pkts.clone();
+    for p in &mut far {
+        p.ts = at(p.ts.as_nanos() + i128::from(i64::MAX));
+    }
+    far.push(far.last().unwrap().clone());
+    assert_eq!(
+        run_packets(&far, ReassemblyConfig::default()).1.duplicates,
+        0
+    );
+}
