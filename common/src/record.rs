@@ -297,6 +297,30 @@ impl TcpFlags {
     pub fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
     }
+
+    /// The flags as letters (`SA`), written into `buf`.
+    pub fn letters(self, buf: &mut [u8; 8]) -> &[u8] {
+        let mut n = 0;
+        for (bit, letter) in Self::LETTERS {
+            if self.0 & bit != 0 {
+                if let Some(slot) = buf.get_mut(n) {
+                    *slot = letter as u8;
+                }
+                n += 1;
+            }
+        }
+        buf.get(..n).unwrap_or_default()
+    }
+
+    /// Parses flags from letters in any order, as a record writes them
+    /// (`None` on any other character).
+    pub fn from_letters(s: &str) -> Option<TcpFlags> {
+        let mut bits = 0;
+        for c in s.chars() {
+            bits |= Self::LETTERS.iter().find(|(_, l)| *l == c)?.0;
+        }
+        Some(TcpFlags(bits))
+    }
 }
 
 impl fmt::Display for TcpFlags {
@@ -313,16 +337,8 @@ impl fmt::Display for TcpFlags {
 
 impl Serialize for TcpFlags {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut buf = [0u8; 8];
-        let mut n = 0;
-        for (bit, letter) in Self::LETTERS {
-            if self.0 & bit != 0 {
-                buf[n] = letter as u8;
-                n += 1;
-            }
-        }
-        // Only ASCII letters were written.
-        s.serialize_str(std::str::from_utf8(&buf[..n]).unwrap_or(""))
+        // Only ASCII letters are written.
+        s.serialize_str(std::str::from_utf8(self.letters(&mut [0; 8])).unwrap_or(""))
     }
 }
 
@@ -697,7 +713,8 @@ pub mod b64 {
         decode_bytes(text.as_bytes())
     }
 
-    fn decode_bytes(text: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
+    /// Decodes base64 bytes (a string's raw bytes); the error says what and where.
+    pub fn decode_bytes(text: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
         match SIMD.decode_to_vec(text) {
             Ok(v) => Ok(v),
             // The `base64` crate names the offending symbol and offset (both
@@ -725,7 +742,11 @@ pub mod fast_json {
 
     use serde::Serialize;
 
-    use super::{b64, Data, Http, HttpRequest, HttpResponse, Record, Ts, Tunnel};
+    use std::net::IpAddr;
+
+    use super::{
+        b64, Data, Http, HttpRequest, HttpResponse, IpInfo, Packet, Record, TcpInfo, Ts, Tunnel,
+    };
 
     thread_local! {
         /// The last whole second written and its text (`Ts`'s own
@@ -761,6 +782,7 @@ pub mod fast_json {
         match rec {
             Record::Http(h) => write_http(out, h),
             Record::Data(d) => write_data(out, d),
+            Record::Packet(p) => write_packet(out, p),
             other => serde_json::to_writer(out, other).map_err(io::Error::from),
         }
     }
@@ -921,6 +943,97 @@ pub mod fast_json {
         if !trailers.is_empty() {
             field(out, "trailers", trailers)?;
         }
+        out.write_all(b"}")
+    }
+
+    /// `,"key":N`, digits as serde_json writes them (itoa).
+    fn field_uint<W: Write>(out: &mut W, key: &str, n: impl itoa::Integer) -> io::Result<()> {
+        out.write_all(b",\"")?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(b"\":")?;
+        out.write_all(itoa::Buffer::new().format(n).as_bytes())
+    }
+
+    /// `,"key":"<address>"`: IPv4 digits written here, IPv6 through its
+    /// `Display` (which serde uses too).
+    fn field_ip<W: Write>(out: &mut W, key: &str, ip: &IpAddr) -> io::Result<()> {
+        out.write_all(b",\"")?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(b"\":\"")?;
+        match ip {
+            IpAddr::V4(v4) => {
+                let mut text = [0u8; 15];
+                let mut n = 0;
+                let mut put = |c: u8| {
+                    if let Some(slot) = text.get_mut(n) {
+                        *slot = c;
+                    }
+                    n += 1;
+                };
+                for (k, octet) in v4.octets().into_iter().enumerate() {
+                    if k > 0 {
+                        put(b'.');
+                    }
+                    if octet >= 100 {
+                        put(b'0' + octet / 100);
+                    }
+                    if octet >= 10 {
+                        put(b'0' + octet / 10 % 10);
+                    }
+                    put(b'0' + octet % 10);
+                }
+                out.write_all(text.get(..n).unwrap_or_default())?;
+            }
+            IpAddr::V6(_) => write!(out, "{ip}")?,
+        }
+        out.write_all(b"\"")
+    }
+
+    fn write_packet<W: Write>(out: &mut W, p: &Packet<'_>) -> io::Result<()> {
+        let Packet {
+            ts,
+            src,
+            index,
+            tunnel,
+            ip,
+            tcp,
+            payload,
+        } = p;
+        let IpInfo {
+            v,
+            src: ip_src,
+            dst: ip_dst,
+            ttl,
+        } = ip;
+        let TcpInfo {
+            sport,
+            dport,
+            seq,
+            ack,
+            flags,
+            win,
+        } = tcp;
+        out.write_all(b"{\"type\":\"packet\"")?;
+        field_ts(out, "ts", ts)?;
+        field(out, "src", src)?;
+        field_uint(out, "index", *index)?;
+        field_tunnel(out, tunnel)?;
+        out.write_all(b",\"ip\":{\"v\":")?;
+        out.write_all(itoa::Buffer::new().format(*v).as_bytes())?;
+        field_ip(out, "src", ip_src)?;
+        field_ip(out, "dst", ip_dst)?;
+        field_uint(out, "ttl", *ttl)?;
+        out.write_all(b"},\"tcp\":{\"sport\":")?;
+        out.write_all(itoa::Buffer::new().format(*sport).as_bytes())?;
+        field_uint(out, "dport", *dport)?;
+        field_uint(out, "seq", *seq)?;
+        field_uint(out, "ack", *ack)?;
+        out.write_all(b",\"flags\":\"")?;
+        out.write_all(flags.letters(&mut [0; 8]))?;
+        out.write_all(b"\"")?;
+        field_uint(out, "win", *win)?;
+        out.write_all(b"}")?;
+        field_b64(out, "payload_b64", payload)?;
         out.write_all(b"}")
     }
 
@@ -1139,7 +1252,45 @@ mod tests {
                 data: Cow::Borrowed(b""),
             })
         });
-        for rec in records.iter().cloned().chain(timed) {
+        let ips = [
+            "0.0.0.0",
+            "9.10.99.100",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "::ffff:10.0.0.1",
+            "2001:db8::8:800:200c:417a",
+            "fe80::1:2:3:4",
+        ];
+        let packets = ips.iter().enumerate().map(|(i, ip)| {
+            let ip: IpAddr = ip.parse().unwrap();
+            Record::Packet(Packet {
+                ts: Ts::from_micros(1_714_564_800, 123_456),
+                src: if i % 2 == 0 { "eth0" } else { "a\"b\u{1}é" }.into(),
+                index: u64::MAX - i as u64,
+                tunnel: Cow::Owned(if i % 3 == 0 {
+                    vec![]
+                } else {
+                    vec![Tunnel::Vlan { vid: 42 }]
+                }),
+                ip: IpInfo {
+                    v: 4,
+                    src: ip,
+                    dst: ips[(i + 3) % ips.len()].parse().unwrap(),
+                    ttl: i as u8 * 60,
+                },
+                tcp: TcpInfo {
+                    sport: i as u16,
+                    dport: u16::MAX,
+                    seq: u32::MAX - i as u32,
+                    ack: i as u32 * 1000,
+                    flags: TcpFlags(i as u8 * 37),
+                    win: 10u16.pow(i as u32 % 5),
+                },
+                payload: Cow::Owned(vec![i as u8; i * 3]),
+            })
+        });
+        for rec in records.iter().cloned().chain(timed).chain(packets) {
             let rec = &rec;
             let mut fast = vec![];
             fast_json::write_record(&mut fast, rec).unwrap();

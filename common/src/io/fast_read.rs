@@ -1,0 +1,467 @@
+//! Reading the records our own writers produce, without serde's general parse.
+//!
+//! Every stage writes its records with the fields in one order, no spaces and
+//! (for the fields read here) no escapes: [`crate::record::fast_json`] and
+//! serde both do. Most of a stage's time reading NDJSON went to serde_json
+//! finding each key by name, checking every key and value as UTF-8 and
+//! scanning base64 payloads for escapes. The readers here walk a line in that
+//! one layout instead and give up (`None`) at the first byte that differs:
+//! another field order, a space, an escape, an unknown field, a number out of
+//! range, bad base64. The caller then parses the line with serde as before,
+//! so what a line means, and the error a bad line gets, do not change.
+//!
+//! A reader returns `Some` only for a line serde parses to the same value:
+//! every value goes through the same function serde's path calls
+//! ([`Ts::parse`], `IpAddr`'s `FromStr`, [`TcpFlags::from_letters`],
+//! [`b64::decode`]), strings are taken only without escapes or control
+//! characters, numbers only in canonical form and in range, and the line
+//! must end at the record's closing brace. The tests check this on random
+//! records and on random damage to them.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use crate::record::{b64, Data, Dir, IpInfo, Packet, TcpFlags, TcpInfo, Ts, Tunnel};
+
+/// A position in one line.
+struct Cur<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cur<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        Cur { b, i: 0 }
+    }
+
+    /// Consumes exactly `lit`.
+    fn lit(&mut self, lit: &[u8]) -> Option<()> {
+        let end = self.i.checked_add(lit.len())?;
+        (self.b.get(self.i..end)? == lit).then(|| self.i = end)
+    }
+
+    /// A string without escapes or control characters, quotes consumed.
+    fn plain_str(&mut self) -> Option<&'a str> {
+        let raw = self.raw_str()?;
+        if raw.iter().any(|&c| c < 0x20) {
+            return None;
+        }
+        std::str::from_utf8(raw).ok()
+    }
+
+    /// The bytes of a string up to its closing quote, refused when it has an
+    /// escape (serde would unescape it), quotes consumed; not checked further.
+    fn raw_str(&mut self) -> Option<&'a [u8]> {
+        self.lit(b"\"")?;
+        let rest = self.b.get(self.i..)?;
+        let end = memchr::memchr2(b'"', b'\\', rest)?;
+        if rest.get(end) != Some(&b'"') {
+            return None;
+        }
+        self.i += end + 1;
+        rest.get(..end)
+    }
+
+    /// A non-negative integer in canonical form (`0` or no leading zero)
+    /// that fits `u64`. What follows is for the caller's next `lit` to check
+    /// (a `.` or `e` there fails it, as it should: serde reads a float).
+    fn u64(&mut self) -> Option<u64> {
+        let rest = self.b.get(self.i..)?;
+        let len = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        let digits = rest.get(..len)?;
+        if digits.is_empty() || (len > 1 && digits.first() == Some(&b'0')) {
+            return None;
+        }
+        let mut n: u64 = 0;
+        for &d in digits {
+            n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+        }
+        self.i += len;
+        Some(n)
+    }
+
+    fn int<T: TryFrom<u64>>(&mut self) -> Option<T> {
+        T::try_from(self.u64()?).ok()
+    }
+
+    fn ts(&mut self) -> Option<Ts> {
+        Ts::parse(self.plain_str()?)
+    }
+
+    fn ip(&mut self) -> Option<IpAddr> {
+        self.plain_str()?.parse().ok()
+    }
+
+    /// A `_b64` value, decoded.
+    fn b64(&mut self) -> Option<Vec<u8>> {
+        // Not UTF-8-checked: the decoder refuses any byte outside its alphabet.
+        b64::decode_bytes(self.raw_str()?).ok()
+    }
+
+    /// A `tunnel` array: `[]` here, anything else through serde.
+    fn tunnel(&mut self) -> Option<Vec<Tunnel>> {
+        if self.lit(b"[]").is_some() {
+            return Some(Vec::new());
+        }
+        // The array ends at its first `]`: none of its values is an array,
+        // and a `]` inside a string leaves the slice up to it unbalanced (an
+        // odd count of unescaped quotes before it), which serde refuses.
+        let rest = self.b.get(self.i..)?;
+        let end = memchr::memchr(b']', rest)?;
+        let tunnel = serde_json::from_slice(rest.get(..=end)?).ok()?;
+        self.i += end + 1;
+        Some(tunnel)
+    }
+
+    /// The closing brace, and nothing after it.
+    fn end(&mut self) -> Option<()> {
+        self.lit(b"}")?;
+        (self.i == self.b.len()).then_some(())
+    }
+}
+
+/// A `packet` line as [`crate::record::fast_json`] writes it, or `None`.
+pub fn packet(line: &[u8]) -> Option<Packet<'_>> {
+    let mut c = Cur::new(line);
+    c.lit(br#"{"type":"packet","ts":"#)?;
+    let ts = c.ts()?;
+    c.lit(br#","src":"#)?;
+    let src = c.plain_str()?;
+    c.lit(br#","index":"#)?;
+    let index = c.u64()?;
+    c.lit(br#","tunnel":"#)?;
+    let tunnel = c.tunnel()?;
+    c.lit(br#","ip":{"v":"#)?;
+    let v = c.int()?;
+    c.lit(br#","src":"#)?;
+    let ip_src = c.ip()?;
+    c.lit(br#","dst":"#)?;
+    let ip_dst = c.ip()?;
+    c.lit(br#","ttl":"#)?;
+    let ttl = c.int()?;
+    c.lit(br#"},"tcp":{"sport":"#)?;
+    let sport = c.int()?;
+    c.lit(br#","dport":"#)?;
+    let dport = c.int()?;
+    c.lit(br#","seq":"#)?;
+    let seq = c.int()?;
+    c.lit(br#","ack":"#)?;
+    let ack = c.int()?;
+    c.lit(br#","flags":"#)?;
+    let flags = TcpFlags::from_letters(c.plain_str()?)?;
+    c.lit(br#","win":"#)?;
+    let win = c.int()?;
+    c.lit(br#"},"payload_b64":"#)?;
+    let payload = c.b64()?;
+    c.end()?;
+    Some(Packet {
+        ts,
+        src: Cow::Borrowed(src),
+        index,
+        tunnel: Cow::Owned(tunnel),
+        ip: IpInfo {
+            v,
+            src: ip_src,
+            dst: ip_dst,
+            ttl,
+        },
+        tcp: TcpInfo {
+            sport,
+            dport,
+            seq,
+            ack,
+            flags,
+            win,
+        },
+        payload: Cow::Owned(payload),
+    })
+}
+
+/// A `data` line as [`crate::record::fast_json`] writes it, or `None`.
+pub fn data(line: &[u8]) -> Option<Data<'_>> {
+    let mut c = Cur::new(line);
+    c.lit(br#"{"type":"data","ts":"#)?;
+    let ts = c.ts()?;
+    c.lit(br#","flow":"#)?;
+    let flow = c.plain_str()?;
+    c.lit(br#","dir":"#)?;
+    let dir = match c.raw_str()? {
+        b"c2s" => Dir::C2s,
+        b"s2c" => Dir::S2c,
+        _ => return None,
+    };
+    c.lit(br#","off":"#)?;
+    let off = c.u64()?;
+    c.lit(br#","data_b64":"#)?;
+    let data = c.b64()?;
+    c.end()?;
+    Some(Data {
+        ts,
+        flow: Cow::Borrowed(flow),
+        dir,
+        off,
+        data: Cow::Owned(data),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{fast_json, Record};
+    use proptest::prelude::*;
+
+    fn line(rec: &Record<'_>) -> Vec<u8> {
+        let mut out = vec![];
+        fast_json::write_record(&mut out, rec).unwrap();
+        out
+    }
+
+    fn ip() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![
+            any::<[u8; 4]>().prop_map(IpAddr::from),
+            any::<[u8; 16]>().prop_map(IpAddr::from),
+            any::<u8>().prop_map(|b| IpAddr::from([0, 0, 0, 0, 0, 0xffff, 0x0a00, u16::from(b)])),
+        ]
+    }
+
+    fn ts() -> impl Strategy<Value = Ts> {
+        (
+            -100_000_000_000i64..300_000_000_000,
+            0u32..1_000_000_000,
+            prop_oneof![Just(0u8), Just(3), Just(6), Just(9)],
+        )
+            // Times as a record carries them (what its text reads back as).
+            .prop_filter_map("no text form", |(s, n, d)| Ts::new(s, n, d).as_written())
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z0-9/._-]{0,20}",
+            any::<String>(),
+            Just("a\"b\\c\u{1}".to_string()),
+        ]
+    }
+
+    fn tunnel() -> impl Strategy<Value = Vec<Tunnel>> {
+        prop::collection::vec(
+            prop_oneof![
+                any::<u16>().prop_map(|vid| Tunnel::Vlan { vid }),
+                (any::<u32>(), ip(), ip()).prop_map(|(vni, outer_src, outer_dst)| {
+                    Tunnel::Vxlan {
+                        vni,
+                        outer_src,
+                        outer_dst,
+                    }
+                }),
+                (proptest::option::of(any::<u32>()), ip(), ip()).prop_map(
+                    |(key, outer_src, outer_dst)| Tunnel::Gre {
+                        key,
+                        outer_src,
+                        outer_dst,
+                    }
+                ),
+            ],
+            0..3,
+        )
+    }
+
+    fn packet_rec() -> impl Strategy<Value = Packet<'static>> {
+        (
+            ts(),
+            text(),
+            any::<u64>(),
+            tunnel(),
+            (any::<u8>(), ip(), ip(), any::<u8>()),
+            (
+                any::<u16>(),
+                any::<u16>(),
+                any::<u32>(),
+                any::<u32>(),
+                any::<u8>(),
+                any::<u16>(),
+            ),
+            prop::collection::vec(any::<u8>(), 0..80),
+        )
+            .prop_map(
+                |(ts, src, index, tunnel, (v, s, d, ttl), (sport, dport, seq, ack, f, win), p)| {
+                    Packet {
+                        ts,
+                        src: src.into(),
+                        index,
+                        tunnel: tunnel.into(),
+                        ip: IpInfo {
+                            v,
+                            src: s,
+                            dst: d,
+                            ttl,
+                        },
+                        tcp: TcpInfo {
+                            sport,
+                            dport,
+                            seq,
+                            ack,
+                            flags: TcpFlags(f),
+                            win,
+                        },
+                        payload: p.into(),
+                    }
+                },
+            )
+    }
+
+    fn data_rec() -> impl Strategy<Value = Data<'static>> {
+        (
+            ts(),
+            text(),
+            any::<bool>(),
+            any::<u64>(),
+            prop::collection::vec(any::<u8>(), 0..80),
+        )
+            .prop_map(|(ts, flow, c2s, off, data)| Data {
+                ts,
+                flow: flow.into(),
+                dir: if c2s { Dir::C2s } else { Dir::S2c },
+                off,
+                data: data.into(),
+            })
+    }
+
+    /// Damage to a line: a byte changed, removed or inserted, or a span cut out.
+    fn damage(line: &[u8], kind: u8, at: usize, byte: u8, len: usize) -> Vec<u8> {
+        let mut out = line.to_vec();
+        if out.is_empty() {
+            return out;
+        }
+        let at = at % out.len();
+        match kind % 5 {
+            0 => out[at] = byte,
+            1 => {
+                out.remove(at);
+            }
+            2 => out.insert(at, byte),
+            3 => {
+                let end = (at + len).min(out.len());
+                out.drain(at..end);
+            }
+            _ => out.insert(at, b" \\\"0.e-[]{},:"[usize::from(byte) % 13]),
+        }
+        out
+    }
+
+    /// The reader agrees with serde on `line`: when it reads a value, serde
+    /// reads the same one (the converse is the caller's fallback).
+    fn agrees<'a, T, F>(line: &'a [u8], fast: F) -> Result<(), TestCaseError>
+    where
+        T: serde::Deserialize<'a> + PartialEq + std::fmt::Debug,
+        F: Fn(&'a [u8]) -> Option<T>,
+    {
+        if let Some(got) = fast(line) {
+            let slow: Result<T, _> = serde_json::from_slice(line);
+            prop_assert!(
+                slow.as_ref().is_ok_and(|s| *s == got),
+                "fast {got:?}\nserde {slow:?}\non {}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn packet_reads_what_the_writer_wrote(p in packet_rec()) {
+            let l = line(&Record::Packet(p.clone()));
+            // Text with escapes or control characters is serde's to read.
+            let plain = !p.src.bytes().any(|c| c < 0x20 || c == b'"' || c == b'\\');
+            match packet(&l) {
+                Some(got) => prop_assert_eq!(got, p),
+                None => prop_assert!(!plain, "refused {}", String::from_utf8_lossy(&l)),
+            }
+        }
+
+        #[test]
+        fn data_reads_what_the_writer_wrote(d in data_rec()) {
+            let l = line(&Record::Data(d.clone()));
+            let plain = !d.flow.bytes().any(|c| c < 0x20 || c == b'"' || c == b'\\');
+            match data(&l) {
+                Some(got) => prop_assert_eq!(got, d),
+                None => prop_assert!(!plain, "refused {}", String::from_utf8_lossy(&l)),
+            }
+        }
+
+        #[test]
+        fn damaged_packet_is_read_as_serde_reads_it(
+            p in packet_rec(),
+            edits in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>(), 0usize..8), 1..4),
+        ) {
+            let mut l = line(&Record::Packet(p));
+            for (kind, at, byte, len) in edits {
+                l = damage(&l, kind, at, byte, len);
+            }
+            agrees(&l, packet)?;
+        }
+
+        #[test]
+        fn damaged_data_is_read_as_serde_reads_it(
+            d in data_rec(),
+            edits in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>(), 0usize..8), 1..4),
+        ) {
+            let mut l = line(&Record::Data(d));
+            for (kind, at, byte, len) in edits {
+                l = damage(&l, kind, at, byte, len);
+            }
+            agrees(&l, data)?;
+        }
+    }
+
+    /// Lines in forms the reader must leave to serde, each a form serde reads
+    /// (or refuses) differently from the canonical one.
+    #[test]
+    fn leaves_other_forms_to_serde() {
+        let base = r#"{"type":"data","ts":"1970-01-01T00:00:00Z","flow":"f","dir":"c2s","off":5,"data_b64":"QUJD"}"#;
+        assert!(data(base.as_bytes()).is_some());
+        for (from, to) in [
+            (r#""off":5"#, r#""off":05"#),
+            (r#""off":5"#, r#""off":5.0"#),
+            (r#""off":5"#, r#""off":-5"#),
+            (r#""off":5"#, r#""off":5e0"#),
+            (r#""off":5"#, r#""off":18446744073709551616"#),
+            (r#""off":5"#, r#""off": 5"#),
+            (r#""flow":"f""#, r#""flow":"\u0066""#),
+            (r#""data_b64":"QUJD""#, r#""data_b64":"QUJ\u0044""#),
+            (r#""data_b64":"QUJD""#, r#""data_b64":"QUJ""#),
+            (r#""dir":"c2s""#, r#""dir":"C2S""#),
+            (
+                r#""ts":"1970-01-01T00:00:00Z""#,
+                r#""ts":"1970-01-01T00:00:00+00:00""#,
+            ),
+            ("}", "} "),
+            ("}", "}x"),
+            ("}", r#","off":6}"#),
+        ] {
+            let line = base.replacen(from, to, 1);
+            assert_ne!(line, base);
+            assert!(data(line.as_bytes()).is_none(), "{line}");
+        }
+        let pkt = r#"{"type":"packet","ts":"1970-01-01T00:00:00Z","src":"x","index":0,"tunnel":[],"ip":{"v":4,"src":"10.0.0.1","dst":"10.0.0.2","ttl":64},"tcp":{"sport":1,"dport":80,"seq":1,"ack":0,"flags":"S","win":9},"payload_b64":""}"#;
+        assert!(packet(pkt.as_bytes()).is_some());
+        for (from, to) in [
+            (r#""v":4"#, r#""v":256"#),
+            (r#""sport":1"#, r#""sport":65536"#),
+            (r#""flags":"S""#, r#""flags":"X""#),
+            (r#""src":"10.0.0.1""#, r#""src":"10.0.0.01""#),
+            (r#""tunnel":[]"#, r#""tunnel":[{"kind":"vlan","vid":"]"}]"#),
+            (r#""tunnel":[]"#, r#""tunnel":[{"kind":"vlan"]"#),
+        ] {
+            let line = pkt.replacen(from, to, 1);
+            assert_ne!(line, pkt);
+            assert!(packet(line.as_bytes()).is_none(), "{line}");
+        }
+        let vlan = pkt.replacen(r#""tunnel":[]"#, r#""tunnel":[{"kind":"vlan","vid":7}]"#, 1);
+        assert_eq!(
+            packet(vlan.as_bytes()).unwrap().tunnel[..],
+            [Tunnel::Vlan { vid: 7 }]
+        );
+    }
+}
