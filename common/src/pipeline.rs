@@ -637,7 +637,9 @@ pub fn run<O: Output>(
                                 }
                                 Err(e) => Some(("packet", format!("bad packet record: {e}"))),
                             },
-                            "http" => match serde_json::from_slice::<Http>(line) {
+                            "http" => match fast_read::http(line)
+                                .map_or_else(|| serde_json::from_slice::<Http>(line), Ok)
+                            {
                                 Ok(t) => {
                                     if chain.passes_http() {
                                         sink.raw(line);

@@ -745,7 +745,8 @@ pub mod fast_json {
     use std::net::IpAddr;
 
     use super::{
-        b64, Data, Http, HttpRequest, HttpResponse, IpInfo, Packet, Record, TcpInfo, Ts, Tunnel,
+        b64, Data, Dir, Header, Http, HttpRequest, HttpResponse, IpInfo, Packet, Record, TcpInfo,
+        Ts, Tunnel,
     };
 
     thread_local! {
@@ -851,6 +852,89 @@ pub mod fast_json {
         out.write_all(b"\"")
     }
 
+    /// Whether `s` has a byte serde_json escapes: `"`, `\\` or a control
+    /// character below 0x20 (eight bytes at a time).
+    pub(crate) fn needs_escape(s: &[u8]) -> bool {
+        const LO: u64 = 0x0101_0101_0101_0101;
+        const HI: u64 = 0x8080_8080_8080_8080;
+        // Nonzero exactly when some byte of `x` is below `n` (n <= 0x80):
+        // a byte's borrow can only mark a higher byte after a true mark.
+        let below = |x: u64, n: u64| x.wrapping_sub(LO * n) & !x & HI;
+        let mut chunks = s.chunks_exact(8);
+        for chunk in &mut chunks {
+            let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+                return true;
+            };
+            let x = u64::from_le_bytes(word);
+            if below(x, 0x20)
+                | below(x ^ (LO * u64::from(b'"')), 1)
+                | below(x ^ (LO * u64::from(b'\\')), 1)
+                != 0
+            {
+                return true;
+            }
+        }
+        chunks
+            .remainder()
+            .iter()
+            .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    }
+
+    /// A string value as serde_json writes it: as it is when nothing in it
+    /// needs escaping, else through serde_json.
+    fn str_val<W: Write>(out: &mut W, s: &str) -> io::Result<()> {
+        if needs_escape(s.as_bytes()) {
+            return val(out, s);
+        }
+        out.write_all(b"\"")?;
+        out.write_all(s.as_bytes())?;
+        out.write_all(b"\"")
+    }
+
+    /// `,"key":"<text>"`.
+    fn field_str<W: Write>(out: &mut W, key: &str, s: &str) -> io::Result<()> {
+        out.write_all(b",\"")?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(b"\":")?;
+        str_val(out, s)
+    }
+
+    /// `,"key":true` or `false`.
+    fn field_bool<W: Write>(out: &mut W, key: &str, b: bool) -> io::Result<()> {
+        out.write_all(b",\"")?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(if b { &b"\":true"[..] } else { b"\":false" })
+    }
+
+    /// `,"key":[["name","value"],...]`.
+    fn field_headers<W: Write>(out: &mut W, key: &str, headers: &[Header]) -> io::Result<()> {
+        out.write_all(b",\"")?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(b"\":[")?;
+        for (i, (name, value)) in headers.iter().enumerate() {
+            out.write_all(if i == 0 { &b"["[..] } else { b",[" })?;
+            str_val(out, name)?;
+            out.write_all(b",")?;
+            str_val(out, value)?;
+            out.write_all(b"]")?;
+        }
+        out.write_all(b"]")
+    }
+
+    /// `,"key":["text",...]`.
+    fn field_strs<W: Write>(out: &mut W, key: &str, items: &[String]) -> io::Result<()> {
+        out.write_all(b",\"")?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(b"\":[")?;
+        for (i, s) in items.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            str_val(out, s)?;
+        }
+        out.write_all(b"]")
+    }
+
     fn write_http<W: Write>(out: &mut W, h: &Http) -> io::Result<()> {
         let Http {
             ts,
@@ -871,12 +955,12 @@ pub mod fast_json {
         out.write_all(b"{\"type\":\"http\"")?;
         field_ts(out, "ts", ts)?;
         field_ts(out, "ts_end", ts_end)?;
-        field(out, "flow", flow)?;
-        field(out, "community_id", community_id)?;
-        field(out, "seq", seq)?;
-        field(out, "client", client)?;
-        field(out, "server", server)?;
-        field(out, "real_ip", real_ip)?;
+        field_str(out, "flow", flow)?;
+        field_str(out, "community_id", community_id)?;
+        field_uint(out, "seq", *seq)?;
+        field_str(out, "client", client)?;
+        field_str(out, "server", server)?;
+        field_str(out, "real_ip", real_ip)?;
         field_tunnel(out, tunnel)?;
         if let Some(r) = request {
             out.write_all(b",\"request\":")?;
@@ -886,9 +970,9 @@ pub mod fast_json {
             out.write_all(b",\"response\":")?;
             write_response(out, r)?;
         }
-        field(out, "anomalies", anomalies)?;
+        field_strs(out, "anomalies", anomalies)?;
         if let Some(p) = proxy {
-            field(out, "proxy", p)?;
+            field_str(out, "proxy", p)?;
         }
         if !interim.is_empty() {
             field(out, "interim", interim)?;
@@ -908,15 +992,15 @@ pub mod fast_json {
             trailers,
         } = r;
         out.write_all(b"{\"method\":")?;
-        val(out, method)?;
-        field(out, "uri", uri)?;
-        field(out, "version", version)?;
-        field(out, "headers", headers)?;
-        field(out, "body_len", body_len)?;
+        str_val(out, method)?;
+        field_str(out, "uri", uri)?;
+        field_str(out, "version", version)?;
+        field_headers(out, "headers", headers)?;
+        field_uint(out, "body_len", *body_len)?;
         field_b64(out, "body_b64", body)?;
-        field(out, "truncated", truncated)?;
+        field_bool(out, "truncated", *truncated)?;
         if !trailers.is_empty() {
-            field(out, "trailers", trailers)?;
+            field_headers(out, "trailers", trailers)?;
         }
         out.write_all(b"}")
     }
@@ -933,15 +1017,15 @@ pub mod fast_json {
             trailers,
         } = r;
         out.write_all(b"{\"status\":")?;
-        val(out, status)?;
-        field(out, "reason", reason)?;
-        field(out, "version", version)?;
-        field(out, "headers", headers)?;
-        field(out, "body_len", body_len)?;
+        out.write_all(itoa::Buffer::new().format(*status).as_bytes())?;
+        field_str(out, "reason", reason)?;
+        field_str(out, "version", version)?;
+        field_headers(out, "headers", headers)?;
+        field_uint(out, "body_len", *body_len)?;
         field_b64(out, "body_b64", body)?;
-        field(out, "truncated", truncated)?;
+        field_bool(out, "truncated", *truncated)?;
         if !trailers.is_empty() {
-            field(out, "trailers", trailers)?;
+            field_headers(out, "trailers", trailers)?;
         }
         out.write_all(b"}")
     }
@@ -1015,7 +1099,7 @@ pub mod fast_json {
         } = tcp;
         out.write_all(b"{\"type\":\"packet\"")?;
         field_ts(out, "ts", ts)?;
-        field(out, "src", src)?;
+        field_str(out, "src", src)?;
         field_uint(out, "index", *index)?;
         field_tunnel(out, tunnel)?;
         out.write_all(b",\"ip\":{\"v\":")?;
@@ -1047,9 +1131,12 @@ pub mod fast_json {
         } = d;
         out.write_all(b"{\"type\":\"data\"")?;
         field_ts(out, "ts", ts)?;
-        field(out, "flow", flow)?;
-        field(out, "dir", dir)?;
-        field(out, "off", off)?;
+        field_str(out, "flow", flow)?;
+        out.write_all(match dir {
+            Dir::C2s => b",\"dir\":\"c2s\"",
+            Dir::S2c => b",\"dir\":\"s2c\"",
+        })?;
+        field_uint(out, "off", *off)?;
         field_b64(out, "data_b64", data)?;
         out.write_all(b"}")
     }
@@ -1299,6 +1386,53 @@ mod tests {
                 String::from_utf8(fast).unwrap(),
                 String::from_utf8(slow).unwrap()
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// The escape gate finds every byte serde_json escapes, wherever
+        /// it sits in the 8-byte words, and the string writer equals serde's.
+        #[test]
+        fn escape_gate_matches_serde(
+            s in proptest::prelude::any::<String>(),
+            pad in 0usize..9,
+            odd in proptest::sample::select(vec!['"', '\\', '\u{0}', '\u{1f}', ' ', '\u{7f}', 'é', 'a']),
+            at in 0usize..40,
+        ) {
+            let mut s = "x".repeat(pad) + &s;
+            let at = s.char_indices().map(|(i, _)| i).nth(at).unwrap_or(s.len());
+            s.insert(at, odd);
+            let naive = s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+            proptest::prop_assert_eq!(fast_json::needs_escape(s.as_bytes()), naive);
+            let mut fast = vec![];
+            fast_json::write_record(&mut fast, &Record::Data(Data {
+                ts: Ts::from_micros(0, 0),
+                flow: s.clone().into(),
+                dir: Dir::C2s,
+                off: 0,
+                data: Cow::Borrowed(b""),
+            })).unwrap();
+            let slow = serde_json::to_vec(&Record::Data(Data {
+                ts: Ts::from_micros(0, 0),
+                flow: s.into(),
+                dir: Dir::C2s,
+                off: 0,
+                data: Cow::Borrowed(b""),
+            })).unwrap();
+            proptest::prop_assert_eq!(fast, slow);
+        }
+    }
+
+    #[test]
+    fn escape_gate_every_byte_at_every_position() {
+        for b in 0..=255u8 {
+            for at in 0..17 {
+                let mut v = vec![b'a'; 17];
+                v[at] = b;
+                let naive = b < 0x20 || b == b'"' || b == b'\\';
+                assert_eq!(fast_json::needs_escape(&v[..=at]), naive, "{b} at {at}");
+                assert_eq!(fast_json::needs_escape(&v), naive, "{b} at {at}");
+            }
         }
     }
 

@@ -21,7 +21,10 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use crate::record::{b64, Data, Dir, IpInfo, Packet, TcpFlags, TcpInfo, Ts, Tunnel};
+use crate::record::{
+    b64, Data, Dir, Header, Http, HttpRequest, HttpResponse, IpInfo, Packet, TcpFlags, TcpInfo, Ts,
+    Tunnel,
+};
 
 /// A position in one line.
 struct Cur<'a> {
@@ -113,6 +116,74 @@ impl<'a> Cur<'a> {
         Some(tunnel)
     }
 
+    /// An owned string: taken as it is without escapes, else the string's
+    /// token (found escape by escape) goes through serde_json whole.
+    fn string(&mut self) -> Option<String> {
+        let start = self.i;
+        if let Some(s) = self.plain_str() {
+            return Some(s.to_owned());
+        }
+        self.i = start;
+        self.lit(b"\"")?;
+        loop {
+            let rest = self.b.get(self.i..)?;
+            let at = memchr::memchr2(b'"', b'\\', rest)?;
+            if rest.get(at) == Some(&b'"') {
+                self.i += at + 1;
+                break;
+            }
+            // A backslash and the byte it escapes.
+            self.i += at + 2;
+        }
+        serde_json::from_slice(self.b.get(start..self.i)?).ok()
+    }
+
+    /// `true` or `false`.
+    fn bool(&mut self) -> Option<bool> {
+        if self.lit(b"true").is_some() {
+            Some(true)
+        } else {
+            self.lit(b"false").map(|()| false)
+        }
+    }
+
+    /// `[item,item,...]`, each item read by `item`.
+    fn array<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        self.lit(b"[")?;
+        let mut out = Vec::new();
+        if self.lit(b"]").is_some() {
+            return Some(out);
+        }
+        loop {
+            out.push(item(self)?);
+            if self.lit(b"]").is_some() {
+                return Some(out);
+            }
+            self.lit(b",")?;
+        }
+    }
+
+    /// `[["name","value"],...]`.
+    fn headers(&mut self) -> Option<Vec<Header>> {
+        self.array(|c| {
+            c.lit(b"[")?;
+            let name = c.string()?;
+            c.lit(b",")?;
+            let value = c.string()?;
+            c.lit(b"]")?;
+            Some((name, value))
+        })
+    }
+
+    /// `,"trailers":[...]` when there is one.
+    fn trailers(&mut self) -> Option<Vec<Header>> {
+        if self.lit(br#","trailers":"#).is_some() {
+            self.headers()
+        } else {
+            Some(Vec::new())
+        }
+    }
+
     /// The closing brace, and nothing after it.
     fn end(&mut self) -> Option<()> {
         self.lit(b"}")?;
@@ -201,6 +272,122 @@ pub fn data(line: &[u8]) -> Option<Data<'_>> {
         dir,
         off,
         data: Cow::Owned(data),
+    })
+}
+
+/// An `http` line as [`crate::record::fast_json`] writes it, or `None`.
+pub fn http(line: &[u8]) -> Option<Http> {
+    let mut c = Cur::new(line);
+    c.lit(br#"{"type":"http","ts":"#)?;
+    let ts = c.ts()?;
+    c.lit(br#","ts_end":"#)?;
+    let ts_end = c.ts()?;
+    c.lit(br#","flow":"#)?;
+    let flow = c.string()?;
+    c.lit(br#","community_id":"#)?;
+    let community_id = c.string()?;
+    c.lit(br#","seq":"#)?;
+    let seq = c.u64()?;
+    c.lit(br#","client":"#)?;
+    let client = c.string()?;
+    c.lit(br#","server":"#)?;
+    let server = c.string()?;
+    c.lit(br#","real_ip":"#)?;
+    let real_ip = c.string()?;
+    c.lit(br#","tunnel":"#)?;
+    let tunnel = c.tunnel()?;
+    let request = match c.lit(br#","request":{"method":"#) {
+        Some(()) => Some(request(&mut c)?),
+        None => None,
+    };
+    let response = match c.lit(br#","response":{"status":"#) {
+        Some(()) => Some(response(&mut c)?),
+        None => None,
+    };
+    c.lit(br#","anomalies":"#)?;
+    let anomalies = c.array(Cur::string)?;
+    let proxy = match c.lit(br#","proxy":"#) {
+        Some(()) => Some(c.string()?),
+        None => None,
+    };
+    let interim = match c.lit(br#","interim":"#) {
+        Some(()) => c.array(Cur::int)?,
+        None => Vec::new(),
+    };
+    c.end()?;
+    Some(Http {
+        ts,
+        ts_end,
+        flow,
+        community_id,
+        seq,
+        client,
+        server,
+        real_ip,
+        tunnel,
+        request,
+        response,
+        anomalies,
+        proxy,
+        interim,
+    })
+}
+
+/// The request object after its `{"method":`, through its `}`.
+fn request(c: &mut Cur<'_>) -> Option<HttpRequest> {
+    let method = c.string()?;
+    c.lit(br#","uri":"#)?;
+    let uri = c.string()?;
+    c.lit(br#","version":"#)?;
+    let version = c.string()?;
+    c.lit(br#","headers":"#)?;
+    let headers = c.headers()?;
+    c.lit(br#","body_len":"#)?;
+    let body_len = c.u64()?;
+    c.lit(br#","body_b64":"#)?;
+    let body = c.b64()?;
+    c.lit(br#","truncated":"#)?;
+    let truncated = c.bool()?;
+    let trailers = c.trailers()?;
+    c.lit(b"}")?;
+    Some(HttpRequest {
+        method,
+        uri,
+        version,
+        headers,
+        body_len,
+        body,
+        truncated,
+        trailers,
+    })
+}
+
+/// The response object after its `{"status":`, through its `}`.
+fn response(c: &mut Cur<'_>) -> Option<HttpResponse> {
+    let status = c.int()?;
+    c.lit(br#","reason":"#)?;
+    let reason = c.string()?;
+    c.lit(br#","version":"#)?;
+    let version = c.string()?;
+    c.lit(br#","headers":"#)?;
+    let headers = c.headers()?;
+    c.lit(br#","body_len":"#)?;
+    let body_len = c.u64()?;
+    c.lit(br#","body_b64":"#)?;
+    let body = c.b64()?;
+    c.lit(br#","truncated":"#)?;
+    let truncated = c.bool()?;
+    let trailers = c.trailers()?;
+    c.lit(b"}")?;
+    Some(HttpResponse {
+        status,
+        reason,
+        version,
+        headers,
+        body_len,
+        body,
+        truncated,
+        trailers,
     })
 }
 
@@ -326,6 +513,98 @@ mod tests {
             })
     }
 
+    fn headers() -> impl Strategy<Value = Vec<Header>> {
+        prop::collection::vec((text(), text()), 0..4)
+    }
+
+    fn request_rec() -> impl Strategy<Value = HttpRequest> {
+        (
+            (text(), text(), text()),
+            headers(),
+            any::<u64>(),
+            prop::collection::vec(any::<u8>(), 0..60),
+            any::<bool>(),
+            headers(),
+        )
+            .prop_map(
+                |((method, uri, version), headers, body_len, body, truncated, trailers)| {
+                    HttpRequest {
+                        method,
+                        uri,
+                        version,
+                        headers,
+                        body_len,
+                        body,
+                        truncated,
+                        trailers,
+                    }
+                },
+            )
+    }
+
+    fn response_rec() -> impl Strategy<Value = HttpResponse> {
+        (
+            (any::<u16>(), text(), text()),
+            headers(),
+            any::<u64>(),
+            prop::collection::vec(any::<u8>(), 0..60),
+            any::<bool>(),
+            headers(),
+        )
+            .prop_map(
+                |((status, reason, version), headers, body_len, body, truncated, trailers)| {
+                    HttpResponse {
+                        status,
+                        reason,
+                        version,
+                        headers,
+                        body_len,
+                        body,
+                        truncated,
+                        trailers,
+                    }
+                },
+            )
+    }
+
+    fn http_rec() -> impl Strategy<Value = Http> {
+        (
+            (ts(), ts(), text(), text(), any::<u64>()),
+            (text(), text(), text(), tunnel()),
+            proptest::option::of(request_rec()),
+            proptest::option::of(response_rec()),
+            prop::collection::vec(text(), 0..3),
+            proptest::option::of(text()),
+            prop::collection::vec(any::<u16>(), 0..3),
+        )
+            .prop_map(
+                |(
+                    (ts, ts_end, flow, community_id, seq),
+                    (client, server, real_ip, tunnel),
+                    request,
+                    response,
+                    anomalies,
+                    proxy,
+                    interim,
+                )| Http {
+                    ts,
+                    ts_end,
+                    flow,
+                    community_id,
+                    seq,
+                    client,
+                    server,
+                    real_ip,
+                    tunnel,
+                    request,
+                    response,
+                    anomalies,
+                    proxy,
+                    interim,
+                },
+            )
+    }
+
     /// Damage to a line: a byte changed, removed or inserted, or a span cut out.
     fn damage(line: &[u8], kind: u8, at: usize, byte: u8, len: usize) -> Vec<u8> {
         let mut out = line.to_vec();
@@ -388,6 +667,25 @@ mod tests {
                 Some(got) => prop_assert_eq!(got, d),
                 None => prop_assert!(!plain, "refused {}", String::from_utf8_lossy(&l)),
             }
+        }
+
+        #[test]
+        fn http_reads_what_the_writer_wrote(h in http_rec()) {
+            let l = line(&Record::Http(Box::new(h.clone())));
+            // Escaped text is read too (through serde, one string at a time).
+            prop_assert_eq!(http(&l), Some(h));
+        }
+
+        #[test]
+        fn damaged_http_is_read_as_serde_reads_it(
+            h in http_rec(),
+            edits in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>(), 0usize..8), 1..4),
+        ) {
+            let mut l = line(&Record::Http(Box::new(h)));
+            for (kind, at, byte, len) in edits {
+                l = damage(&l, kind, at, byte, len);
+            }
+            agrees(&l, http)?;
         }
 
         #[test]
