@@ -853,31 +853,41 @@ pub mod fast_json {
     }
 
     /// Whether `s` has a byte serde_json escapes: `"`, `\\` or a control
-    /// character below 0x20 (eight bytes at a time).
+    /// character below 0x20.
     pub(crate) fn needs_escape(s: &[u8]) -> bool {
+        first_special(s).is_some()
+    }
+
+    /// Where the first `"`, `\\` or control character below 0x20 is in `s`,
+    /// eight bytes at a time.
+    pub(crate) fn first_special(s: &[u8]) -> Option<usize> {
         const LO: u64 = 0x0101_0101_0101_0101;
         const HI: u64 = 0x8080_8080_8080_8080;
-        // Nonzero exactly when some byte of `x` is below `n` (n <= 0x80):
-        // a byte's borrow can only mark a higher byte after a true mark.
+        // Marks the bytes of `x` below `n` (n <= 0x80). A borrow can mark a
+        // byte above a marked one falsely, never one below: the lowest mark
+        // is always true.
         let below = |x: u64, n: u64| x.wrapping_sub(LO * n) & !x & HI;
+        let mut at = 0;
         let mut chunks = s.chunks_exact(8);
         for chunk in &mut chunks {
             let Ok(word) = <[u8; 8]>::try_from(chunk) else {
-                return true;
+                break;
             };
             let x = u64::from_le_bytes(word);
-            if below(x, 0x20)
+            let marks = below(x, 0x20)
                 | below(x ^ (LO * u64::from(b'"')), 1)
-                | below(x ^ (LO * u64::from(b'\\')), 1)
-                != 0
-            {
-                return true;
+                | below(x ^ (LO * u64::from(b'\\')), 1);
+            if marks != 0 {
+                // Little-endian: the lowest mark is the first byte.
+                return Some(at + (marks.trailing_zeros() / 8) as usize);
             }
+            at += 8;
         }
         chunks
             .remainder()
             .iter()
-            .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+            .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+            .map(|i| at + i)
     }
 
     /// A string value as serde_json writes it: as it is when nothing in it
@@ -1404,6 +1414,10 @@ mod tests {
             s.insert(at, odd);
             let naive = s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
             proptest::prop_assert_eq!(fast_json::needs_escape(s.as_bytes()), naive);
+            proptest::prop_assert_eq!(
+                fast_json::first_special(s.as_bytes()),
+                s.bytes().position(|b| b < 0x20 || b == b'"' || b == b'\\')
+            );
             let mut fast = vec![];
             fast_json::write_record(&mut fast, &Record::Data(Data {
                 ts: Ts::from_micros(0, 0),
@@ -1432,6 +1446,10 @@ mod tests {
                 let naive = b < 0x20 || b == b'"' || b == b'\\';
                 assert_eq!(fast_json::needs_escape(&v[..=at]), naive, "{b} at {at}");
                 assert_eq!(fast_json::needs_escape(&v), naive, "{b} at {at}");
+                // A second special byte after it does not move the first.
+                v[16] = b'"';
+                let first = if naive { at } else { 16 };
+                assert_eq!(fast_json::first_special(&v), Some(first), "{b} at {at}");
             }
         }
     }

@@ -21,6 +21,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+use crate::record::fast_json::first_special;
 use crate::record::{
     b64, Data, Dir, Header, Http, HttpRequest, HttpResponse, IpInfo, Packet, TcpFlags, TcpInfo, Ts,
     Tunnel,
@@ -45,11 +46,14 @@ impl<'a> Cur<'a> {
 
     /// A string without escapes or control characters, quotes consumed.
     fn plain_str(&mut self) -> Option<&'a str> {
-        let raw = self.raw_str()?;
-        if raw.iter().any(|&c| c < 0x20) {
+        self.lit(b"\"")?;
+        let rest = self.b.get(self.i..)?;
+        let end = first_special(rest)?;
+        if rest.get(end) != Some(&b'"') {
             return None;
         }
-        std::str::from_utf8(raw).ok()
+        self.i += end + 1;
+        std::str::from_utf8(rest.get(..end)?).ok()
     }
 
     /// The bytes of a string up to its closing quote, refused when it has an
@@ -70,14 +74,17 @@ impl<'a> Cur<'a> {
     /// (a `.` or `e` there fails it, as it should: serde reads a float).
     fn u64(&mut self) -> Option<u64> {
         let rest = self.b.get(self.i..)?;
-        let len = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-        let digits = rest.get(..len)?;
-        if digits.is_empty() || (len > 1 && digits.first() == Some(&b'0')) {
-            return None;
-        }
         let mut n: u64 = 0;
-        for &d in digits {
+        let mut len = 0;
+        for &d in rest {
+            if !d.is_ascii_digit() {
+                break;
+            }
             n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+            len += 1;
+        }
+        if len == 0 || (len > 1 && rest.first() == Some(&b'0')) {
+            return None;
         }
         self.i += len;
         Some(n)
@@ -92,7 +99,8 @@ impl<'a> Cur<'a> {
     }
 
     fn ip(&mut self) -> Option<IpAddr> {
-        self.plain_str()?.parse().ok()
+        let text = self.plain_str()?;
+        dotted_quad(text.as_bytes()).or_else(|| text.parse().ok())
     }
 
     /// A `_b64` value, decoded.
@@ -189,6 +197,33 @@ impl<'a> Cur<'a> {
         self.lit(b"}")?;
         (self.i == self.b.len()).then_some(())
     }
+}
+
+/// An IPv4 address in the one form `Ipv4Addr`'s parser accepts (four
+/// decimal octets of one to three digits, no leading zero, each at most
+/// 255), read without it; `None` for anything else, which the caller hands
+/// to that parser.
+fn dotted_quad(text: &[u8]) -> Option<IpAddr> {
+    let mut octets = [0u8; 4];
+    let mut parts = text.split(|&c| c == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
+            return None;
+        }
+        let mut n: u16 = 0;
+        for &d in part {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u16::from(d - b'0');
+        }
+        *octet = u8::try_from(n).ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(IpAddr::from(octets))
 }
 
 /// A `packet` line as [`crate::record::fast_json`] writes it, or `None`.
@@ -710,6 +745,43 @@ mod tests {
                 l = damage(&l, kind, at, byte, len);
             }
             agrees(&l, data)?;
+        }
+    }
+
+    proptest! {
+        /// The IPv4 shortcut reads what the standard parser reads, and
+        /// refuses only what it refuses or leaves to it.
+        #[test]
+        fn dotted_quad_agrees_with_std(
+            text in proptest::collection::vec(proptest::sample::select(b"0123456789.:a".to_vec()), 0..17),
+            addr in any::<[u8; 4]>(),
+        ) {
+            if let Some(ip) = dotted_quad(&text) {
+                let std: Option<IpAddr> = std::str::from_utf8(&text).ok().and_then(|t| t.parse().ok());
+                prop_assert_eq!(Some(ip), std);
+            }
+            let ip = IpAddr::from(addr);
+            prop_assert_eq!(dotted_quad(ip.to_string().as_bytes()), Some(ip));
+        }
+    }
+
+    #[test]
+    fn dotted_quad_edges() {
+        for t in ["0.0.0.0", "255.255.255.255", "10.0.0.1", "1.22.103.9"] {
+            assert_eq!(dotted_quad(t.as_bytes()), t.parse().ok(), "{t}");
+        }
+        for t in [
+            "256.0.0.1",
+            "01.0.0.1",
+            "1.0.0",
+            "1.0.0.1.",
+            "1..0.1",
+            "1.0.0.1000",
+            "",
+            "::1",
+            "1.0.0.+1",
+        ] {
+            assert_eq!(dotted_quad(t.as_bytes()), None, "{t}");
         }
     }
 

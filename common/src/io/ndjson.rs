@@ -29,6 +29,9 @@ pub struct NdjsonReader<R> {
     line: u64,
     max_line: usize,
     bytes: u64,
+    /// Bytes of the line last handed out from the reader's buffer, consumed
+    /// at the next call.
+    pending: usize,
 }
 
 impl<R: BufRead> NdjsonReader<R> {
@@ -43,6 +46,7 @@ impl<R: BufRead> NdjsonReader<R> {
             line: 0,
             max_line,
             bytes: 0,
+            pending: 0,
         }
     }
 
@@ -57,64 +61,110 @@ impl<R: BufRead> NdjsonReader<R> {
     }
 
     /// The next non-blank line without its line ending, or `None` at end of input.
+    ///
+    /// A line that lies whole in the reader's buffer is handed out from
+    /// there (consumed at the next call); one that crosses the buffer's end,
+    /// or is too long, is gathered in the reused line buffer.
     pub fn next_line(&mut self) -> Option<Result<&[u8], LineError>> {
+        self.inner.consume(std::mem::take(&mut self.pending));
         loop {
-            self.buf.clear();
             self.line += 1;
-            let mut len: u64 = 0;
-            let mut too_long = false;
-            loop {
-                let chunk = match self.inner.fill_buf() {
-                    Ok(chunk) => chunk,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(source) => {
-                        return Some(Err(LineError::Io {
+            // The line's length with its `\n`, when it lies whole in the
+            // buffer and is not too long, and whether it is blank.
+            let whole = match self.inner.fill_buf() {
+                Ok(chunk) => memchr::memchr(b'\n', chunk)
+                    .filter(|&i| i < self.max_line.saturating_add(2))
+                    .map(|i| (i + 1, chunk.get(..i).is_some_and(is_blank))),
+                Err(_) => None,
+            };
+            match whole {
+                Some((len, true)) => {
+                    self.inner.consume(len);
+                    self.bytes += len as u64;
+                }
+                Some((len, false)) => {
+                    self.bytes += len as u64;
+                    self.pending = len;
+                    return Some(match self.inner.fill_buf() {
+                        Ok(chunk) => Ok(trim_end(chunk.get(..len).unwrap_or_default())),
+                        Err(source) => Err(LineError::Io {
                             line: self.line,
                             source,
-                        }))
-                    }
-                };
-                if chunk.is_empty() {
-                    if len == 0 {
-                        return None;
-                    }
-                    break;
+                        }),
+                    });
                 }
-                let (take, done) = match memchr::memchr(b'\n', chunk) {
-                    Some(i) => (i + 1, true),
-                    None => (chunk.len(), false),
-                };
-                len += take as u64;
-                if !too_long {
-                    if self.buf.len() + take > self.max_line.saturating_add(2) {
-                        too_long = true;
-                        self.buf.clear();
-                    } else {
-                        self.buf.extend_from_slice(&chunk[..take]);
-                    }
-                }
-                self.inner.consume(take);
-                if done {
-                    break;
-                }
+                None => match self.gather()? {
+                    Err(e) => return Some(Err(e)),
+                    Ok(()) if is_blank(&self.buf) => {}
+                    Ok(()) => return Some(Ok(trim_end(&self.buf))),
+                },
             }
-            self.bytes += len;
-            if too_long {
-                return Some(Err(LineError::TooLong {
-                    line: self.line,
-                    len,
-                    max: self.max_line,
-                }));
-            }
-            while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
-                self.buf.pop();
-            }
-            if self.buf.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            return Some(Ok(&self.buf));
         }
     }
+
+    /// Reads the current line into `buf`, piece by piece; `None` at end of input.
+    fn gather(&mut self) -> Option<Result<(), LineError>> {
+        self.buf.clear();
+        let mut len: u64 = 0;
+        let mut too_long = false;
+        loop {
+            let chunk = match self.inner.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    return Some(Err(LineError::Io {
+                        line: self.line,
+                        source,
+                    }))
+                }
+            };
+            if chunk.is_empty() {
+                if len == 0 {
+                    return None;
+                }
+                break;
+            }
+            let (take, done) = match memchr::memchr(b'\n', chunk) {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            len += take as u64;
+            if !too_long {
+                if self.buf.len() + take > self.max_line.saturating_add(2) {
+                    too_long = true;
+                    self.buf.clear();
+                } else {
+                    self.buf.extend_from_slice(&chunk[..take]);
+                }
+            }
+            self.inner.consume(take);
+            if done {
+                break;
+            }
+        }
+        self.bytes += len;
+        if too_long {
+            return Some(Err(LineError::TooLong {
+                line: self.line,
+                len,
+                max: self.max_line,
+            }));
+        }
+        Some(Ok(()))
+    }
+}
+
+/// Whether a line is only whitespace (and so skipped).
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
+}
+
+/// A line without its `\n`, `\r\n` (or any run of them) at the end.
+fn trim_end(mut line: &[u8]) -> &[u8] {
+    while let [rest @ .., b'\n' | b'\r'] = line {
+        line = rest;
+    }
+    line
 }
 
 /// Writes records, one per line, on one buffered writer.
@@ -169,16 +219,36 @@ impl<W: Write> NdjsonWriter<W> {
 mod tests {
     use super::*;
 
+    /// The lines read through a 4-byte buffer (every line gathered piece by
+    /// piece) and through buffers that hold whole lines, which must agree,
+    /// with the line numbers and byte counts.
     fn lines(input: &[u8], max: usize) -> Vec<Result<String, String>> {
-        let mut r = NdjsonReader::with_max_line(io::BufReader::with_capacity(4, input), max);
-        let mut out = vec![];
-        while let Some(l) = r.next_line() {
-            out.push(
-                l.map(|b| String::from_utf8_lossy(b).into_owned())
-                    .map_err(|e| e.to_string()),
-            );
+        let read = |cap: usize| {
+            let mut r = NdjsonReader::with_max_line(io::BufReader::with_capacity(cap, input), max);
+            let mut out = vec![];
+            while let Some(l) = r.next_line() {
+                let l = l
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .map_err(|e| e.to_string());
+                out.push((l, r.line_number(), r.bytes_read()));
+            }
+            out
+        };
+        let small = read(4);
+        for cap in [5, 7, 16, 64, 1 << 16] {
+            assert_eq!(read(cap), small, "capacity {cap}");
         }
-        out
+        small.into_iter().map(|(l, _, _)| l).collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_buffer_size_reads_the_same_lines(
+            input in proptest::collection::vec(proptest::sample::select(b"ab \r\n{}".to_vec()), 0..200),
+            max in 0usize..12,
+        ) {
+            lines(&input, max);
+        }
     }
 
     #[test]
