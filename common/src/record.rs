@@ -691,16 +691,9 @@ pub mod b64 {
         }
     }
 
-    /// Calls `f` with the base64 text of `data`, encoded into a reused buffer.
-    pub fn with_encoded<R>(data: &[u8], f: impl FnOnce(&str) -> R) -> R {
-        BUF.with(|buf| match buf.try_borrow_mut() {
-            Ok(mut buf) => {
-                buf.clear();
-                SIMD.encode_append(data, &mut *buf);
-                f(&buf)
-            }
-            Err(_) => f(&encode(data)),
-        })
+    /// Appends the base64 text of `data` to `out`.
+    pub fn encode_append(data: &[u8], out: &mut Vec<u8>) {
+        SIMD.encode_append(data, out);
     }
 
     /// Encodes bytes as a base64 string.
@@ -759,7 +752,7 @@ pub mod fast_json {
     }
 
     /// `,"tunnel":[...]`, from the last one written when it is the same.
-    fn field_tunnel<W: Write>(out: &mut W, tunnel: &[Tunnel]) -> io::Result<()> {
+    fn field_tunnel(out: &mut Vec<u8>, tunnel: &[Tunnel]) -> io::Result<()> {
         if tunnel.is_empty() {
             return out.write_all(b",\"tunnel\":[]");
         }
@@ -779,7 +772,7 @@ pub mod fast_json {
     }
 
     /// Writes `rec` as serde_json would (no newline).
-    pub fn write_record<W: Write>(out: &mut W, rec: &Record<'_>) -> io::Result<()> {
+    pub fn write_record(out: &mut Vec<u8>, rec: &Record<'_>) -> io::Result<()> {
         match rec {
             Record::Http(h) => write_http(out, h),
             Record::Data(d) => write_data(out, d),
@@ -789,12 +782,12 @@ pub mod fast_json {
     }
 
     /// One value through serde_json.
-    fn val<W: Write, T: Serialize + ?Sized>(out: &mut W, v: &T) -> io::Result<()> {
+    fn val<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> io::Result<()> {
         serde_json::to_writer(out, v).map_err(io::Error::from)
     }
 
     /// `,"key":` then the value through serde_json.
-    fn field<W: Write, T: Serialize + ?Sized>(out: &mut W, key: &str, v: &T) -> io::Result<()> {
+    fn field<T: Serialize + ?Sized>(out: &mut Vec<u8>, key: &str, v: &T) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
         out.write_all(b"\":")?;
@@ -803,7 +796,7 @@ pub mod fast_json {
 
     /// `,"key":"<time>"`, as `Ts` serialises: the date and time of day come
     /// from `Ts`'s `Display` once per second, the fraction is written here.
-    fn field_ts<W: Write>(out: &mut W, key: &str, ts: &Ts) -> io::Result<()> {
+    fn field_ts(out: &mut Vec<u8>, key: &str, ts: &Ts) -> io::Result<()> {
         if ts.nanos >= 1_000_000_000 {
             // Not normalised: its fraction has more digits than it says.
             return field(out, key, ts);
@@ -839,16 +832,12 @@ pub mod fast_json {
     }
 
     /// `,"key":"<base64>"`: the alphabet needs no escaping.
-    fn field_b64<W: Write>(out: &mut W, key: &str, data: &[u8]) -> io::Result<()> {
+    fn field_b64(out: &mut Vec<u8>, key: &str, data: &[u8]) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
         out.write_all(b"\":\"")?;
-        b64::with_encoded(data, |text| {
-            debug_assert!(text
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=')));
-            out.write_all(text.as_bytes())
-        })?;
+        // Encoded straight into the line.
+        b64::encode_append(data, out);
         out.write_all(b"\"")
     }
 
@@ -892,7 +881,7 @@ pub mod fast_json {
 
     /// A string value as serde_json writes it: as it is when nothing in it
     /// needs escaping, else through serde_json.
-    fn str_val<W: Write>(out: &mut W, s: &str) -> io::Result<()> {
+    fn str_val(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
         if needs_escape(s.as_bytes()) {
             return val(out, s);
         }
@@ -902,7 +891,7 @@ pub mod fast_json {
     }
 
     /// `,"key":"<text>"`.
-    fn field_str<W: Write>(out: &mut W, key: &str, s: &str) -> io::Result<()> {
+    fn field_str(out: &mut Vec<u8>, key: &str, s: &str) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
         out.write_all(b"\":")?;
@@ -910,14 +899,14 @@ pub mod fast_json {
     }
 
     /// `,"key":true` or `false`.
-    fn field_bool<W: Write>(out: &mut W, key: &str, b: bool) -> io::Result<()> {
+    fn field_bool(out: &mut Vec<u8>, key: &str, b: bool) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
         out.write_all(if b { &b"\":true"[..] } else { b"\":false" })
     }
 
     /// `,"key":[["name","value"],...]`.
-    fn field_headers<W: Write>(out: &mut W, key: &str, headers: &[Header]) -> io::Result<()> {
+    fn field_headers(out: &mut Vec<u8>, key: &str, headers: &[Header]) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
         out.write_all(b"\":[")?;
@@ -932,7 +921,7 @@ pub mod fast_json {
     }
 
     /// `,"key":["text",...]`.
-    fn field_strs<W: Write>(out: &mut W, key: &str, items: &[String]) -> io::Result<()> {
+    fn field_strs(out: &mut Vec<u8>, key: &str, items: &[String]) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
         out.write_all(b"\":[")?;
@@ -945,7 +934,7 @@ pub mod fast_json {
         out.write_all(b"]")
     }
 
-    fn write_http<W: Write>(out: &mut W, h: &Http) -> io::Result<()> {
+    fn write_http(out: &mut Vec<u8>, h: &Http) -> io::Result<()> {
         let Http {
             ts,
             ts_end,
@@ -990,7 +979,7 @@ pub mod fast_json {
         out.write_all(b"}")
     }
 
-    fn write_request<W: Write>(out: &mut W, r: &HttpRequest) -> io::Result<()> {
+    fn write_request(out: &mut Vec<u8>, r: &HttpRequest) -> io::Result<()> {
         let HttpRequest {
             method,
             uri,
@@ -1015,7 +1004,7 @@ pub mod fast_json {
         out.write_all(b"}")
     }
 
-    fn write_response<W: Write>(out: &mut W, r: &HttpResponse) -> io::Result<()> {
+    fn write_response(out: &mut Vec<u8>, r: &HttpResponse) -> io::Result<()> {
         let HttpResponse {
             status,
             reason,
@@ -1041,7 +1030,7 @@ pub mod fast_json {
     }
 
     /// `,"key":N`, digits as serde_json writes them (itoa).
-    fn field_uint<W: Write>(out: &mut W, key: &str, n: impl itoa::Integer) -> io::Result<()> {
+    fn field_uint(out: &mut Vec<u8>, key: &str, n: impl itoa::Integer) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
         out.write_all(b"\":")?;
@@ -1050,7 +1039,7 @@ pub mod fast_json {
 
     /// `,"key":"<address>"`: IPv4 digits written here, IPv6 through its
     /// `Display` (which serde uses too).
-    fn field_ip<W: Write>(out: &mut W, key: &str, ip: &IpAddr) -> io::Result<()> {
+    fn field_ip(out: &mut Vec<u8>, key: &str, ip: &IpAddr) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
         out.write_all(b"\":\"")?;
@@ -1083,7 +1072,7 @@ pub mod fast_json {
         out.write_all(b"\"")
     }
 
-    fn write_packet<W: Write>(out: &mut W, p: &Packet<'_>) -> io::Result<()> {
+    fn write_packet(out: &mut Vec<u8>, p: &Packet<'_>) -> io::Result<()> {
         let Packet {
             ts,
             src,
@@ -1131,7 +1120,7 @@ pub mod fast_json {
         out.write_all(b"}")
     }
 
-    fn write_data<W: Write>(out: &mut W, d: &Data<'_>) -> io::Result<()> {
+    fn write_data(out: &mut Vec<u8>, d: &Data<'_>) -> io::Result<()> {
         let Data {
             ts,
             flow,

@@ -2,7 +2,8 @@
 //!
 //! The reader reuses one line buffer, caps line length (a longer line is
 //! skipped to its end and reported with its line number, the next line is read
-//! normally) and counts lines. The writer is one `BufWriter`.
+//! normally) and counts lines; a line that lies whole in the reader's buffer is
+//! handed out from there. The writer gathers lines in one buffer.
 
 use std::io::{self, BufRead, Write};
 
@@ -167,42 +168,66 @@ fn trim_end(mut line: &[u8]) -> &[u8] {
     line
 }
 
-/// Writes records, one per line, on one buffered writer.
+/// Bytes a writer gathers before it writes them out.
+const WRITE_AT: usize = 256 << 10;
+
+/// Writes records, one per line, through one buffer.
+///
+/// The buffer is a plain `Vec` rather than a `BufWriter` so that records
+/// are written straight into it (base64 payloads encoded in place); it goes
+/// out once it holds [`WRITE_AT`] bytes, at [`NdjsonWriter::flush`], and
+/// (errors ignored, as `BufWriter` does) when the writer is dropped.
 pub struct NdjsonWriter<W: Write> {
-    out: io::BufWriter<W>,
+    out: W,
+    buf: Vec<u8>,
     records: u64,
 }
 
 impl<W: Write> NdjsonWriter<W> {
     pub fn new(out: W) -> Self {
         NdjsonWriter {
-            out: io::BufWriter::with_capacity(256 << 10, out),
+            out,
+            buf: Vec::with_capacity(WRITE_AT + (64 << 10)),
             records: 0,
         }
     }
 
     /// Writes one record and a newline.
     pub fn write(&mut self, record: &Record<'_>) -> io::Result<()> {
-        crate::record::fast_json::write_record(&mut self.out, record)?;
-        self.out.write_all(b"\n")?;
-        self.records += 1;
-        Ok(())
+        crate::record::fast_json::write_record(&mut self.buf, record)?;
+        self.end_line()
     }
 
     /// Writes any serialisable value as one line (for records built elsewhere).
     pub fn write_value<T: Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, value).map_err(io::Error::from)?;
-        self.out.write_all(b"\n")?;
-        self.records += 1;
-        Ok(())
+        serde_json::to_writer(&mut self.buf, value).map_err(io::Error::from)?;
+        self.end_line()
     }
 
     /// Writes a line read from upstream unchanged (pass-through).
     pub fn write_raw(&mut self, line: &[u8]) -> io::Result<()> {
-        self.out.write_all(line)?;
-        self.out.write_all(b"\n")?;
+        self.buf.extend_from_slice(line);
+        self.end_line()
+    }
+
+    /// The newline after a record; the buffer goes out when full.
+    fn end_line(&mut self) -> io::Result<()> {
+        self.buf.push(b'\n');
         self.records += 1;
+        if self.buf.len() >= WRITE_AT {
+            self.write_out()?;
+        }
         Ok(())
+    }
+
+    /// Writes the buffer out and empties it (a huge line's room is given back).
+    fn write_out(&mut self) -> io::Result<()> {
+        let r = self.out.write_all(&self.buf);
+        self.buf.clear();
+        if self.buf.capacity() > 16 * WRITE_AT {
+            self.buf = Vec::with_capacity(WRITE_AT + (64 << 10));
+        }
+        r
     }
 
     /// Records written so far.
@@ -211,7 +236,16 @@ impl<W: Write> NdjsonWriter<W> {
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
+        self.write_out()?;
         self.out.flush()
+    }
+}
+
+impl<W: Write> Drop for NdjsonWriter<W> {
+    fn drop(&mut self) {
+        if !self.buf.is_empty() {
+            let _ = self.out.write_all(&self.buf);
+        }
     }
 }
 
@@ -239,6 +273,29 @@ mod tests {
             assert_eq!(read(cap), small, "capacity {cap}");
         }
         small.into_iter().map(|(l, _, _)| l).collect()
+    }
+
+    /// Records go out when the buffer fills, at flush, and when the writer
+    /// is dropped; a huge line's room is given back.
+    #[test]
+    fn writer_writes_out_when_full_at_flush_and_on_drop() {
+        let line = vec![b'x'; 100 << 10];
+        let mut sink = Vec::new();
+        {
+            let mut w = NdjsonWriter::new(&mut sink);
+            w.write_raw(&line).unwrap();
+            w.write_raw(&line).unwrap();
+            assert!(w.out.is_empty());
+            w.write_raw(&line).unwrap();
+            assert_eq!(w.out.len(), 3 * line.len() + 3);
+            w.write_raw(b"{}").unwrap();
+            w.flush().unwrap();
+            assert_eq!(w.out.len(), 3 * line.len() + 6);
+            w.write_raw(&vec![b'y'; 20 * WRITE_AT]).unwrap();
+            assert!(w.buf.capacity() <= 16 * WRITE_AT);
+            w.write_raw(b"{}").unwrap();
+        }
+        assert_eq!(sink.len(), 3 * line.len() + 6 + 20 * WRITE_AT + 1 + 3);
     }
 
     proptest::proptest! {
@@ -277,7 +334,6 @@ mod tests {
         w.write_value(&serde_json::json!({"type":"y"})).unwrap();
         assert_eq!(w.records(), 2);
         w.flush().unwrap();
-        let bytes = w.out.into_inner().unwrap();
-        assert_eq!(bytes, b"{\"type\":\"x\"}\n{\"type\":\"y\"}\n");
+        assert_eq!(w.out, b"{\"type\":\"x\"}\n{\"type\":\"y\"}\n");
     }
 }
