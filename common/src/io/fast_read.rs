@@ -31,11 +31,29 @@ use crate::record::{
 struct Cur<'a> {
     b: &'a [u8],
     i: usize,
+    /// The whole line as text, when it was checked as UTF-8 up front: a
+    /// string's bounds are quotes, which are character boundaries, so its
+    /// text is a slice of this and needs no check of its own.
+    text: Option<&'a str>,
 }
 
 impl<'a> Cur<'a> {
     fn new(b: &'a [u8]) -> Self {
-        Cur { b, i: 0 }
+        Cur {
+            b,
+            i: 0,
+            text: None,
+        }
+    }
+
+    /// A line with many strings, checked as UTF-8 once (`None` when it is
+    /// not UTF-8, which leaves it to serde).
+    fn text(line: &'a str) -> Self {
+        Cur {
+            b: line.as_bytes(),
+            i: 0,
+            text: Some(line),
+        }
     }
 
     /// Consumes exactly `lit`.
@@ -52,8 +70,12 @@ impl<'a> Cur<'a> {
         if rest.get(end) != Some(&b'"') {
             return None;
         }
+        let start = self.i;
         self.i += end + 1;
-        std::str::from_utf8(rest.get(..end)?).ok()
+        match self.text {
+            Some(text) => text.get(start..start + end),
+            None => std::str::from_utf8(rest.get(..end)?).ok(),
+        }
     }
 
     /// The bytes of a string up to its closing quote, refused when it has an
@@ -312,7 +334,7 @@ pub fn data(line: &[u8]) -> Option<Data<'_>> {
 
 /// An `http` line as [`crate::record::fast_json`] writes it, or `None`.
 pub fn http(line: &[u8]) -> Option<Http> {
-    let mut c = Cur::new(line);
+    let mut c = Cur::text(std::str::from_utf8(line).ok()?);
     c.lit(br#"{"type":"http","ts":"#)?;
     let ts = c.ts()?;
     c.lit(br#","ts_end":"#)?;
