@@ -23,7 +23,9 @@ use crate::decap::{self, DecapConfig, Decapper, FrameIn};
 use crate::detect::{self, Analysis, DetectConfig, Detector};
 use crate::discover::{self, DiscoverConfig, Discoverer};
 use crate::http::{self, HttpConfig, HttpParser};
-use crate::io::{CaptureFileError, CaptureReader, Input, NdjsonWriter, OpenedInput, RawFrame};
+use crate::io::{
+    fast_read, CaptureFileError, CaptureReader, Input, NdjsonWriter, OpenedInput, RawFrame,
+};
 use crate::reassemble::{self, Reassembler, ReassemblyConfig};
 use crate::record::{record_type, Attack, Conn, Data, Frame, Gap, Http, Packet, Record};
 
@@ -626,14 +628,18 @@ pub fn run<O: Output>(
                                 }
                                 Err(e) => Some(("frame", format!("bad frame record: {e}"))),
                             },
-                            "packet" => match serde_json::from_slice::<Packet<'_>>(line) {
+                            "packet" => match fast_read::packet(line)
+                                .map_or_else(|| serde_json::from_slice::<Packet<'_>>(line), Ok)
+                            {
                                 Ok(p) => {
                                     chain.push_packet(&p, &mut |rec| sink.emit(rec));
                                     None
                                 }
                                 Err(e) => Some(("packet", format!("bad packet record: {e}"))),
                             },
-                            "http" => match serde_json::from_slice::<Http>(line) {
+                            "http" => match fast_read::http(line)
+                                .map_or_else(|| serde_json::from_slice::<Http>(line), Ok)
+                            {
                                 Ok(t) => {
                                     if chain.passes_http() {
                                         sink.raw(line);
@@ -734,7 +740,10 @@ pub fn each_frame<R: std::io::Read>(
 fn stream_record<'a>(kind: &str, line: &'a [u8]) -> serde_json::Result<Record<'a>> {
     Ok(match kind {
         "conn" => Record::Conn(serde_json::from_slice::<Conn>(line)?),
-        "data" => Record::Data(serde_json::from_slice::<Data<'a>>(line)?),
+        "data" => Record::Data(match fast_read::data(line) {
+            Some(d) => d,
+            None => serde_json::from_slice::<Data<'a>>(line)?,
+        }),
         _ => Record::Gap(serde_json::from_slice::<Gap>(line)?),
     })
 }

@@ -297,6 +297,30 @@ impl TcpFlags {
     pub fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
     }
+
+    /// The flags as letters (`SA`), written into `buf`.
+    pub fn letters(self, buf: &mut [u8; 8]) -> &[u8] {
+        let mut n = 0;
+        for (bit, letter) in Self::LETTERS {
+            if self.0 & bit != 0 {
+                if let Some(slot) = buf.get_mut(n) {
+                    *slot = letter as u8;
+                }
+                n += 1;
+            }
+        }
+        buf.get(..n).unwrap_or_default()
+    }
+
+    /// Parses flags from letters in any order, as a record writes them
+    /// (`None` on any other character).
+    pub fn from_letters(s: &str) -> Option<TcpFlags> {
+        let mut bits = 0;
+        for c in s.chars() {
+            bits |= Self::LETTERS.iter().find(|(_, l)| *l == c)?.0;
+        }
+        Some(TcpFlags(bits))
+    }
 }
 
 impl fmt::Display for TcpFlags {
@@ -313,16 +337,8 @@ impl fmt::Display for TcpFlags {
 
 impl Serialize for TcpFlags {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut buf = [0u8; 8];
-        let mut n = 0;
-        for (bit, letter) in Self::LETTERS {
-            if self.0 & bit != 0 {
-                buf[n] = letter as u8;
-                n += 1;
-            }
-        }
-        // Only ASCII letters were written.
-        s.serialize_str(std::str::from_utf8(&buf[..n]).unwrap_or(""))
+        // Only ASCII letters are written.
+        s.serialize_str(std::str::from_utf8(self.letters(&mut [0; 8])).unwrap_or(""))
     }
 }
 
@@ -675,16 +691,9 @@ pub mod b64 {
         }
     }
 
-    /// Calls `f` with the base64 text of `data`, encoded into a reused buffer.
-    pub fn with_encoded<R>(data: &[u8], f: impl FnOnce(&str) -> R) -> R {
-        BUF.with(|buf| match buf.try_borrow_mut() {
-            Ok(mut buf) => {
-                buf.clear();
-                SIMD.encode_append(data, &mut *buf);
-                f(&buf)
-            }
-            Err(_) => f(&encode(data)),
-        })
+    /// Appends the base64 text of `data` to `out`.
+    pub fn encode_append(data: &[u8], out: &mut Vec<u8>) {
+        SIMD.encode_append(data, out);
     }
 
     /// Encodes bytes as a base64 string.
@@ -697,7 +706,8 @@ pub mod b64 {
         decode_bytes(text.as_bytes())
     }
 
-    fn decode_bytes(text: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
+    /// Decodes base64 bytes (a string's raw bytes); the error says what and where.
+    pub fn decode_bytes(text: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
         match SIMD.decode_to_vec(text) {
             Ok(v) => Ok(v),
             // The `base64` crate names the offending symbol and offset (both
@@ -725,7 +735,12 @@ pub mod fast_json {
 
     use serde::Serialize;
 
-    use super::{b64, Data, Http, HttpRequest, HttpResponse, Record, Ts, Tunnel};
+    use std::net::IpAddr;
+
+    use super::{
+        b64, Data, Dir, Header, Http, HttpRequest, HttpResponse, IpInfo, Packet, Record, TcpInfo,
+        Ts, Tunnel,
+    };
 
     thread_local! {
         /// The last whole second written and its text (`Ts`'s own
@@ -737,7 +752,7 @@ pub mod fast_json {
     }
 
     /// `,"tunnel":[...]`, from the last one written when it is the same.
-    fn field_tunnel<W: Write>(out: &mut W, tunnel: &[Tunnel]) -> io::Result<()> {
+    fn field_tunnel(out: &mut Vec<u8>, tunnel: &[Tunnel]) -> io::Result<()> {
         if tunnel.is_empty() {
             return out.write_all(b",\"tunnel\":[]");
         }
@@ -757,21 +772,22 @@ pub mod fast_json {
     }
 
     /// Writes `rec` as serde_json would (no newline).
-    pub fn write_record<W: Write>(out: &mut W, rec: &Record<'_>) -> io::Result<()> {
+    pub fn write_record(out: &mut Vec<u8>, rec: &Record<'_>) -> io::Result<()> {
         match rec {
             Record::Http(h) => write_http(out, h),
             Record::Data(d) => write_data(out, d),
+            Record::Packet(p) => write_packet(out, p),
             other => serde_json::to_writer(out, other).map_err(io::Error::from),
         }
     }
 
     /// One value through serde_json.
-    fn val<W: Write, T: Serialize + ?Sized>(out: &mut W, v: &T) -> io::Result<()> {
+    fn val<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> io::Result<()> {
         serde_json::to_writer(out, v).map_err(io::Error::from)
     }
 
     /// `,"key":` then the value through serde_json.
-    fn field<W: Write, T: Serialize + ?Sized>(out: &mut W, key: &str, v: &T) -> io::Result<()> {
+    fn field<T: Serialize + ?Sized>(out: &mut Vec<u8>, key: &str, v: &T) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
         out.write_all(b"\":")?;
@@ -780,7 +796,7 @@ pub mod fast_json {
 
     /// `,"key":"<time>"`, as `Ts` serialises: the date and time of day come
     /// from `Ts`'s `Display` once per second, the fraction is written here.
-    fn field_ts<W: Write>(out: &mut W, key: &str, ts: &Ts) -> io::Result<()> {
+    fn field_ts(out: &mut Vec<u8>, key: &str, ts: &Ts) -> io::Result<()> {
         if ts.nanos >= 1_000_000_000 {
             // Not normalised: its fraction has more digits than it says.
             return field(out, key, ts);
@@ -816,20 +832,109 @@ pub mod fast_json {
     }
 
     /// `,"key":"<base64>"`: the alphabet needs no escaping.
-    fn field_b64<W: Write>(out: &mut W, key: &str, data: &[u8]) -> io::Result<()> {
+    fn field_b64(out: &mut Vec<u8>, key: &str, data: &[u8]) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
         out.write_all(b"\":\"")?;
-        b64::with_encoded(data, |text| {
-            debug_assert!(text
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=')));
-            out.write_all(text.as_bytes())
-        })?;
+        // Encoded straight into the line.
+        b64::encode_append(data, out);
         out.write_all(b"\"")
     }
 
-    fn write_http<W: Write>(out: &mut W, h: &Http) -> io::Result<()> {
+    /// Whether `s` has a byte serde_json escapes: `"`, `\\` or a control
+    /// character below 0x20.
+    pub(crate) fn needs_escape(s: &[u8]) -> bool {
+        first_special(s).is_some()
+    }
+
+    /// Where the first `"`, `\\` or control character below 0x20 is in `s`,
+    /// eight bytes at a time.
+    pub(crate) fn first_special(s: &[u8]) -> Option<usize> {
+        const LO: u64 = 0x0101_0101_0101_0101;
+        const HI: u64 = 0x8080_8080_8080_8080;
+        // Marks the bytes of `x` below `n` (n <= 0x80). A borrow can mark a
+        // byte above a marked one falsely, never one below: the lowest mark
+        // is always true.
+        let below = |x: u64, n: u64| x.wrapping_sub(LO * n) & !x & HI;
+        let mut at = 0;
+        let mut chunks = s.chunks_exact(8);
+        for chunk in &mut chunks {
+            let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+                break;
+            };
+            let x = u64::from_le_bytes(word);
+            let marks = below(x, 0x20)
+                | below(x ^ (LO * u64::from(b'"')), 1)
+                | below(x ^ (LO * u64::from(b'\\')), 1);
+            if marks != 0 {
+                // Little-endian: the lowest mark is the first byte.
+                return Some(at + (marks.trailing_zeros() / 8) as usize);
+            }
+            at += 8;
+        }
+        chunks
+            .remainder()
+            .iter()
+            .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+            .map(|i| at + i)
+    }
+
+    /// A string value as serde_json writes it: as it is when nothing in it
+    /// needs escaping, else through serde_json.
+    fn str_val(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
+        if needs_escape(s.as_bytes()) {
+            return val(out, s);
+        }
+        out.write_all(b"\"")?;
+        out.write_all(s.as_bytes())?;
+        out.write_all(b"\"")
+    }
+
+    /// `,"key":"<text>"`.
+    fn field_str(out: &mut Vec<u8>, key: &str, s: &str) -> io::Result<()> {
+        out.write_all(b",\"")?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(b"\":")?;
+        str_val(out, s)
+    }
+
+    /// `,"key":true` or `false`.
+    fn field_bool(out: &mut Vec<u8>, key: &str, b: bool) -> io::Result<()> {
+        out.write_all(b",\"")?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(if b { &b"\":true"[..] } else { b"\":false" })
+    }
+
+    /// `,"key":[["name","value"],...]`.
+    fn field_headers(out: &mut Vec<u8>, key: &str, headers: &[Header]) -> io::Result<()> {
+        out.write_all(b",\"")?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(b"\":[")?;
+        for (i, (name, value)) in headers.iter().enumerate() {
+            out.write_all(if i == 0 { &b"["[..] } else { b",[" })?;
+            str_val(out, name)?;
+            out.write_all(b",")?;
+            str_val(out, value)?;
+            out.write_all(b"]")?;
+        }
+        out.write_all(b"]")
+    }
+
+    /// `,"key":["text",...]`.
+    fn field_strs(out: &mut Vec<u8>, key: &str, items: &[String]) -> io::Result<()> {
+        out.write_all(b",\"")?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(b"\":[")?;
+        for (i, s) in items.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            str_val(out, s)?;
+        }
+        out.write_all(b"]")
+    }
+
+    fn write_http(out: &mut Vec<u8>, h: &Http) -> io::Result<()> {
         let Http {
             ts,
             ts_end,
@@ -849,12 +954,12 @@ pub mod fast_json {
         out.write_all(b"{\"type\":\"http\"")?;
         field_ts(out, "ts", ts)?;
         field_ts(out, "ts_end", ts_end)?;
-        field(out, "flow", flow)?;
-        field(out, "community_id", community_id)?;
-        field(out, "seq", seq)?;
-        field(out, "client", client)?;
-        field(out, "server", server)?;
-        field(out, "real_ip", real_ip)?;
+        field_str(out, "flow", flow)?;
+        field_str(out, "community_id", community_id)?;
+        field_uint(out, "seq", *seq)?;
+        field_str(out, "client", client)?;
+        field_str(out, "server", server)?;
+        field_str(out, "real_ip", real_ip)?;
         field_tunnel(out, tunnel)?;
         if let Some(r) = request {
             out.write_all(b",\"request\":")?;
@@ -864,9 +969,9 @@ pub mod fast_json {
             out.write_all(b",\"response\":")?;
             write_response(out, r)?;
         }
-        field(out, "anomalies", anomalies)?;
+        field_strs(out, "anomalies", anomalies)?;
         if let Some(p) = proxy {
-            field(out, "proxy", p)?;
+            field_str(out, "proxy", p)?;
         }
         if !interim.is_empty() {
             field(out, "interim", interim)?;
@@ -874,7 +979,7 @@ pub mod fast_json {
         out.write_all(b"}")
     }
 
-    fn write_request<W: Write>(out: &mut W, r: &HttpRequest) -> io::Result<()> {
+    fn write_request(out: &mut Vec<u8>, r: &HttpRequest) -> io::Result<()> {
         let HttpRequest {
             method,
             uri,
@@ -886,20 +991,20 @@ pub mod fast_json {
             trailers,
         } = r;
         out.write_all(b"{\"method\":")?;
-        val(out, method)?;
-        field(out, "uri", uri)?;
-        field(out, "version", version)?;
-        field(out, "headers", headers)?;
-        field(out, "body_len", body_len)?;
+        str_val(out, method)?;
+        field_str(out, "uri", uri)?;
+        field_str(out, "version", version)?;
+        field_headers(out, "headers", headers)?;
+        field_uint(out, "body_len", *body_len)?;
         field_b64(out, "body_b64", body)?;
-        field(out, "truncated", truncated)?;
+        field_bool(out, "truncated", *truncated)?;
         if !trailers.is_empty() {
-            field(out, "trailers", trailers)?;
+            field_headers(out, "trailers", trailers)?;
         }
         out.write_all(b"}")
     }
 
-    fn write_response<W: Write>(out: &mut W, r: &HttpResponse) -> io::Result<()> {
+    fn write_response(out: &mut Vec<u8>, r: &HttpResponse) -> io::Result<()> {
         let HttpResponse {
             status,
             reason,
@@ -911,20 +1016,111 @@ pub mod fast_json {
             trailers,
         } = r;
         out.write_all(b"{\"status\":")?;
-        val(out, status)?;
-        field(out, "reason", reason)?;
-        field(out, "version", version)?;
-        field(out, "headers", headers)?;
-        field(out, "body_len", body_len)?;
+        out.write_all(itoa::Buffer::new().format(*status).as_bytes())?;
+        field_str(out, "reason", reason)?;
+        field_str(out, "version", version)?;
+        field_headers(out, "headers", headers)?;
+        field_uint(out, "body_len", *body_len)?;
         field_b64(out, "body_b64", body)?;
-        field(out, "truncated", truncated)?;
+        field_bool(out, "truncated", *truncated)?;
         if !trailers.is_empty() {
-            field(out, "trailers", trailers)?;
+            field_headers(out, "trailers", trailers)?;
         }
         out.write_all(b"}")
     }
 
-    fn write_data<W: Write>(out: &mut W, d: &Data<'_>) -> io::Result<()> {
+    /// `,"key":N`, digits as serde_json writes them (itoa).
+    fn field_uint(out: &mut Vec<u8>, key: &str, n: impl itoa::Integer) -> io::Result<()> {
+        out.write_all(b",\"")?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(b"\":")?;
+        out.write_all(itoa::Buffer::new().format(n).as_bytes())
+    }
+
+    /// `,"key":"<address>"`: IPv4 digits written here, IPv6 through its
+    /// `Display` (which serde uses too).
+    fn field_ip(out: &mut Vec<u8>, key: &str, ip: &IpAddr) -> io::Result<()> {
+        out.write_all(b",\"")?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(b"\":\"")?;
+        match ip {
+            IpAddr::V4(v4) => {
+                let mut text = [0u8; 15];
+                let mut n = 0;
+                let mut put = |c: u8| {
+                    if let Some(slot) = text.get_mut(n) {
+                        *slot = c;
+                    }
+                    n += 1;
+                };
+                for (k, octet) in v4.octets().into_iter().enumerate() {
+                    if k > 0 {
+                        put(b'.');
+                    }
+                    if octet >= 100 {
+                        put(b'0' + octet / 100);
+                    }
+                    if octet >= 10 {
+                        put(b'0' + octet / 10 % 10);
+                    }
+                    put(b'0' + octet % 10);
+                }
+                out.write_all(text.get(..n).unwrap_or_default())?;
+            }
+            IpAddr::V6(_) => write!(out, "{ip}")?,
+        }
+        out.write_all(b"\"")
+    }
+
+    fn write_packet(out: &mut Vec<u8>, p: &Packet<'_>) -> io::Result<()> {
+        let Packet {
+            ts,
+            src,
+            index,
+            tunnel,
+            ip,
+            tcp,
+            payload,
+        } = p;
+        let IpInfo {
+            v,
+            src: ip_src,
+            dst: ip_dst,
+            ttl,
+        } = ip;
+        let TcpInfo {
+            sport,
+            dport,
+            seq,
+            ack,
+            flags,
+            win,
+        } = tcp;
+        out.write_all(b"{\"type\":\"packet\"")?;
+        field_ts(out, "ts", ts)?;
+        field_str(out, "src", src)?;
+        field_uint(out, "index", *index)?;
+        field_tunnel(out, tunnel)?;
+        out.write_all(b",\"ip\":{\"v\":")?;
+        out.write_all(itoa::Buffer::new().format(*v).as_bytes())?;
+        field_ip(out, "src", ip_src)?;
+        field_ip(out, "dst", ip_dst)?;
+        field_uint(out, "ttl", *ttl)?;
+        out.write_all(b"},\"tcp\":{\"sport\":")?;
+        out.write_all(itoa::Buffer::new().format(*sport).as_bytes())?;
+        field_uint(out, "dport", *dport)?;
+        field_uint(out, "seq", *seq)?;
+        field_uint(out, "ack", *ack)?;
+        out.write_all(b",\"flags\":\"")?;
+        out.write_all(flags.letters(&mut [0; 8]))?;
+        out.write_all(b"\"")?;
+        field_uint(out, "win", *win)?;
+        out.write_all(b"}")?;
+        field_b64(out, "payload_b64", payload)?;
+        out.write_all(b"}")
+    }
+
+    fn write_data(out: &mut Vec<u8>, d: &Data<'_>) -> io::Result<()> {
         let Data {
             ts,
             flow,
@@ -934,9 +1130,12 @@ pub mod fast_json {
         } = d;
         out.write_all(b"{\"type\":\"data\"")?;
         field_ts(out, "ts", ts)?;
-        field(out, "flow", flow)?;
-        field(out, "dir", dir)?;
-        field(out, "off", off)?;
+        field_str(out, "flow", flow)?;
+        out.write_all(match dir {
+            Dir::C2s => b",\"dir\":\"c2s\"",
+            Dir::S2c => b",\"dir\":\"s2c\"",
+        })?;
+        field_uint(out, "off", *off)?;
         field_b64(out, "data_b64", data)?;
         out.write_all(b"}")
     }
@@ -1139,7 +1338,45 @@ mod tests {
                 data: Cow::Borrowed(b""),
             })
         });
-        for rec in records.iter().cloned().chain(timed) {
+        let ips = [
+            "0.0.0.0",
+            "9.10.99.100",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "::ffff:10.0.0.1",
+            "2001:db8::8:800:200c:417a",
+            "fe80::1:2:3:4",
+        ];
+        let packets = ips.iter().enumerate().map(|(i, ip)| {
+            let ip: IpAddr = ip.parse().unwrap();
+            Record::Packet(Packet {
+                ts: Ts::from_micros(1_714_564_800, 123_456),
+                src: if i % 2 == 0 { "eth0" } else { "a\"b\u{1}é" }.into(),
+                index: u64::MAX - i as u64,
+                tunnel: Cow::Owned(if i % 3 == 0 {
+                    vec![]
+                } else {
+                    vec![Tunnel::Vlan { vid: 42 }]
+                }),
+                ip: IpInfo {
+                    v: 4,
+                    src: ip,
+                    dst: ips[(i + 3) % ips.len()].parse().unwrap(),
+                    ttl: (i as u8).wrapping_mul(60),
+                },
+                tcp: TcpInfo {
+                    sport: i as u16,
+                    dport: u16::MAX,
+                    seq: u32::MAX - i as u32,
+                    ack: i as u32 * 1000,
+                    flags: TcpFlags((i as u8).wrapping_mul(37)),
+                    win: 10u16.pow(i as u32 % 5),
+                },
+                payload: Cow::Owned(vec![i as u8; i * 3]),
+            })
+        });
+        for rec in records.iter().cloned().chain(timed).chain(packets) {
             let rec = &rec;
             let mut fast = vec![];
             fast_json::write_record(&mut fast, rec).unwrap();
@@ -1148,6 +1385,61 @@ mod tests {
                 String::from_utf8(fast).unwrap(),
                 String::from_utf8(slow).unwrap()
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// The escape gate finds every byte serde_json escapes, wherever
+        /// it sits in the 8-byte words, and the string writer equals serde's.
+        #[test]
+        fn escape_gate_matches_serde(
+            s in proptest::prelude::any::<String>(),
+            pad in 0usize..9,
+            odd in proptest::sample::select(vec!['"', '\\', '\u{0}', '\u{1f}', ' ', '\u{7f}', 'é', 'a']),
+            at in 0usize..40,
+        ) {
+            let mut s = "x".repeat(pad) + &s;
+            let at = s.char_indices().map(|(i, _)| i).nth(at).unwrap_or(s.len());
+            s.insert(at, odd);
+            let naive = s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
+            proptest::prop_assert_eq!(fast_json::needs_escape(s.as_bytes()), naive);
+            proptest::prop_assert_eq!(
+                fast_json::first_special(s.as_bytes()),
+                s.bytes().position(|b| b < 0x20 || b == b'"' || b == b'\\')
+            );
+            let mut fast = vec![];
+            fast_json::write_record(&mut fast, &Record::Data(Data {
+                ts: Ts::from_micros(0, 0),
+                flow: s.clone().into(),
+                dir: Dir::C2s,
+                off: 0,
+                data: Cow::Borrowed(b""),
+            })).unwrap();
+            let slow = serde_json::to_vec(&Record::Data(Data {
+                ts: Ts::from_micros(0, 0),
+                flow: s.into(),
+                dir: Dir::C2s,
+                off: 0,
+                data: Cow::Borrowed(b""),
+            })).unwrap();
+            proptest::prop_assert_eq!(fast, slow);
+        }
+    }
+
+    #[test]
+    fn escape_gate_every_byte_at_every_position() {
+        for b in 0..=255u8 {
+            for at in 0..17 {
+                let mut v = vec![b'a'; 17];
+                v[at] = b;
+                let naive = b < 0x20 || b == b'"' || b == b'\\';
+                assert_eq!(fast_json::needs_escape(&v[..=at]), naive, "{b} at {at}");
+                assert_eq!(fast_json::needs_escape(&v), naive, "{b} at {at}");
+                // A second special byte after it does not move the first.
+                v[16] = b'"';
+                let first = if naive { at } else { 16 };
+                assert_eq!(fast_json::first_special(&v), Some(first), "{b} at {at}");
+            }
         }
     }
 

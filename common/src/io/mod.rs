@@ -4,6 +4,7 @@
 //! Every stage accepts pcap, pcapng or NDJSON on stdin or from a file: the
 //! first four bytes decide ([`open_input`]).
 
+pub mod fast_read;
 pub mod ndjson;
 pub mod pcap;
 

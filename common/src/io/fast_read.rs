@@ -1,0 +1,859 @@
+//! Reading the records our own writers produce, without serde's general parse.
+//!
+//! Every stage writes its records with the fields in one order, no spaces and
+//! (for the fields read here) no escapes: [`crate::record::fast_json`] and
+//! serde both do. Most of a stage's time reading NDJSON went to serde_json
+//! finding each key by name, checking every key and value as UTF-8 and
+//! scanning base64 payloads for escapes. The readers here walk a line in that
+//! one layout instead and give up (`None`) at the first byte that differs:
+//! another field order, a space, an escape, an unknown field, a number out of
+//! range, bad base64. The caller then parses the line with serde as before,
+//! so what a line means, and the error a bad line gets, do not change.
+//!
+//! A reader returns `Some` only for a line serde parses to the same value:
+//! every value goes through the same function serde's path calls
+//! ([`Ts::parse`], `IpAddr`'s `FromStr`, [`TcpFlags::from_letters`],
+//! [`b64::decode`]), strings are taken only without escapes or control
+//! characters, numbers only in canonical form and in range, and the line
+//! must end at the record's closing brace. The tests check this on random
+//! records and on random damage to them.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use crate::record::fast_json::first_special;
+use crate::record::{
+    b64, Data, Dir, Header, Http, HttpRequest, HttpResponse, IpInfo, Packet, TcpFlags, TcpInfo, Ts,
+    Tunnel,
+};
+
+/// A position in one line.
+struct Cur<'a> {
+    b: &'a [u8],
+    i: usize,
+    /// The whole line as text, when it was checked as UTF-8 up front: a
+    /// string's bounds are quotes, which are character boundaries, so its
+    /// text is a slice of this and needs no check of its own.
+    text: Option<&'a str>,
+}
+
+impl<'a> Cur<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        Cur {
+            b,
+            i: 0,
+            text: None,
+        }
+    }
+
+    /// A line with many strings, checked as UTF-8 once (`None` when it is
+    /// not UTF-8, which leaves it to serde).
+    fn text(line: &'a str) -> Self {
+        Cur {
+            b: line.as_bytes(),
+            i: 0,
+            text: Some(line),
+        }
+    }
+
+    /// Consumes exactly `lit`.
+    fn lit(&mut self, lit: &[u8]) -> Option<()> {
+        let end = self.i.checked_add(lit.len())?;
+        (self.b.get(self.i..end)? == lit).then(|| self.i = end)
+    }
+
+    /// A string without escapes or control characters, quotes consumed.
+    fn plain_str(&mut self) -> Option<&'a str> {
+        self.lit(b"\"")?;
+        let rest = self.b.get(self.i..)?;
+        let end = first_special(rest)?;
+        if rest.get(end) != Some(&b'"') {
+            return None;
+        }
+        let start = self.i;
+        self.i += end + 1;
+        match self.text {
+            Some(text) => text.get(start..start + end),
+            None => std::str::from_utf8(rest.get(..end)?).ok(),
+        }
+    }
+
+    /// The bytes of a string up to its closing quote, refused when it has an
+    /// escape (serde would unescape it), quotes consumed; not checked further.
+    fn raw_str(&mut self) -> Option<&'a [u8]> {
+        self.lit(b"\"")?;
+        let rest = self.b.get(self.i..)?;
+        let end = memchr::memchr2(b'"', b'\\', rest)?;
+        if rest.get(end) != Some(&b'"') {
+            return None;
+        }
+        self.i += end + 1;
+        rest.get(..end)
+    }
+
+    /// A non-negative integer in canonical form (`0` or no leading zero)
+    /// that fits `u64`. What follows is for the caller's next `lit` to check
+    /// (a `.` or `e` there fails it, as it should: serde reads a float).
+    fn u64(&mut self) -> Option<u64> {
+        let rest = self.b.get(self.i..)?;
+        let mut n: u64 = 0;
+        let mut len = 0;
+        for &d in rest {
+            if !d.is_ascii_digit() {
+                break;
+            }
+            n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+            len += 1;
+        }
+        if len == 0 || (len > 1 && rest.first() == Some(&b'0')) {
+            return None;
+        }
+        self.i += len;
+        Some(n)
+    }
+
+    fn int<T: TryFrom<u64>>(&mut self) -> Option<T> {
+        T::try_from(self.u64()?).ok()
+    }
+
+    fn ts(&mut self) -> Option<Ts> {
+        Ts::parse(self.plain_str()?)
+    }
+
+    fn ip(&mut self) -> Option<IpAddr> {
+        let text = self.plain_str()?;
+        dotted_quad(text.as_bytes()).or_else(|| text.parse().ok())
+    }
+
+    /// A `_b64` value, decoded.
+    fn b64(&mut self) -> Option<Vec<u8>> {
+        // Not UTF-8-checked: the decoder refuses any byte outside its alphabet.
+        b64::decode_bytes(self.raw_str()?).ok()
+    }
+
+    /// A `tunnel` array: `[]` here, anything else through serde.
+    fn tunnel(&mut self) -> Option<Vec<Tunnel>> {
+        if self.lit(b"[]").is_some() {
+            return Some(Vec::new());
+        }
+        // The array ends at its first `]`: none of its values is an array,
+        // and a `]` inside a string leaves the slice up to it unbalanced (an
+        // odd count of unescaped quotes before it), which serde refuses.
+        let rest = self.b.get(self.i..)?;
+        let end = memchr::memchr(b']', rest)?;
+        let tunnel = serde_json::from_slice(rest.get(..=end)?).ok()?;
+        self.i += end + 1;
+        Some(tunnel)
+    }
+
+    /// An owned string: taken as it is without escapes, else the string's
+    /// token (found escape by escape) goes through serde_json whole.
+    fn string(&mut self) -> Option<String> {
+        let start = self.i;
+        if let Some(s) = self.plain_str() {
+            return Some(s.to_owned());
+        }
+        self.i = start;
+        self.lit(b"\"")?;
+        loop {
+            let rest = self.b.get(self.i..)?;
+            let at = memchr::memchr2(b'"', b'\\', rest)?;
+            if rest.get(at) == Some(&b'"') {
+                self.i += at + 1;
+                break;
+            }
+            // A backslash and the byte it escapes.
+            self.i += at + 2;
+        }
+        serde_json::from_slice(self.b.get(start..self.i)?).ok()
+    }
+
+    /// `true` or `false`.
+    fn bool(&mut self) -> Option<bool> {
+        if self.lit(b"true").is_some() {
+            Some(true)
+        } else {
+            self.lit(b"false").map(|()| false)
+        }
+    }
+
+    /// `[item,item,...]`, each item read by `item`.
+    fn array<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        self.lit(b"[")?;
+        let mut out = Vec::new();
+        if self.lit(b"]").is_some() {
+            return Some(out);
+        }
+        loop {
+            out.push(item(self)?);
+            if self.lit(b"]").is_some() {
+                return Some(out);
+            }
+            self.lit(b",")?;
+        }
+    }
+
+    /// `[["name","value"],...]`.
+    fn headers(&mut self) -> Option<Vec<Header>> {
+        self.array(|c| {
+            c.lit(b"[")?;
+            let name = c.string()?;
+            c.lit(b",")?;
+            let value = c.string()?;
+            c.lit(b"]")?;
+            Some((name, value))
+        })
+    }
+
+    /// `,"trailers":[...]` when there is one.
+    fn trailers(&mut self) -> Option<Vec<Header>> {
+        if self.lit(br#","trailers":"#).is_some() {
+            self.headers()
+        } else {
+            Some(Vec::new())
+        }
+    }
+
+    /// The closing brace, and nothing after it.
+    fn end(&mut self) -> Option<()> {
+        self.lit(b"}")?;
+        (self.i == self.b.len()).then_some(())
+    }
+}
+
+/// An IPv4 address in the one form `Ipv4Addr`'s parser accepts (four
+/// decimal octets of one to three digits, no leading zero, each at most
+/// 255), read without it; `None` for anything else, which the caller hands
+/// to that parser.
+fn dotted_quad(text: &[u8]) -> Option<IpAddr> {
+    let mut octets = [0u8; 4];
+    let mut parts = text.split(|&c| c == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
+            return None;
+        }
+        let mut n: u16 = 0;
+        for &d in part {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u16::from(d - b'0');
+        }
+        *octet = u8::try_from(n).ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(IpAddr::from(octets))
+}
+
+/// A `packet` line as [`crate::record::fast_json`] writes it, or `None`.
+pub fn packet(line: &[u8]) -> Option<Packet<'_>> {
+    let mut c = Cur::new(line);
+    c.lit(br#"{"type":"packet","ts":"#)?;
+    let ts = c.ts()?;
+    c.lit(br#","src":"#)?;
+    let src = c.plain_str()?;
+    c.lit(br#","index":"#)?;
+    let index = c.u64()?;
+    c.lit(br#","tunnel":"#)?;
+    let tunnel = c.tunnel()?;
+    c.lit(br#","ip":{"v":"#)?;
+    let v = c.int()?;
+    c.lit(br#","src":"#)?;
+    let ip_src = c.ip()?;
+    c.lit(br#","dst":"#)?;
+    let ip_dst = c.ip()?;
+    c.lit(br#","ttl":"#)?;
+    let ttl = c.int()?;
+    c.lit(br#"},"tcp":{"sport":"#)?;
+    let sport = c.int()?;
+    c.lit(br#","dport":"#)?;
+    let dport = c.int()?;
+    c.lit(br#","seq":"#)?;
+    let seq = c.int()?;
+    c.lit(br#","ack":"#)?;
+    let ack = c.int()?;
+    c.lit(br#","flags":"#)?;
+    let flags = TcpFlags::from_letters(c.plain_str()?)?;
+    c.lit(br#","win":"#)?;
+    let win = c.int()?;
+    c.lit(br#"},"payload_b64":"#)?;
+    let payload = c.b64()?;
+    c.end()?;
+    Some(Packet {
+        ts,
+        src: Cow::Borrowed(src),
+        index,
+        tunnel: Cow::Owned(tunnel),
+        ip: IpInfo {
+            v,
+            src: ip_src,
+            dst: ip_dst,
+            ttl,
+        },
+        tcp: TcpInfo {
+            sport,
+            dport,
+            seq,
+            ack,
+            flags,
+            win,
+        },
+        payload: Cow::Owned(payload),
+    })
+}
+
+/// A `data` line as [`crate::record::fast_json`] writes it, or `None`.
+pub fn data(line: &[u8]) -> Option<Data<'_>> {
+    let mut c = Cur::new(line);
+    c.lit(br#"{"type":"data","ts":"#)?;
+    let ts = c.ts()?;
+    c.lit(br#","flow":"#)?;
+    let flow = c.plain_str()?;
+    c.lit(br#","dir":"#)?;
+    let dir = match c.raw_str()? {
+        b"c2s" => Dir::C2s,
+        b"s2c" => Dir::S2c,
+        _ => return None,
+    };
+    c.lit(br#","off":"#)?;
+    let off = c.u64()?;
+    c.lit(br#","data_b64":"#)?;
+    let data = c.b64()?;
+    c.end()?;
+    Some(Data {
+        ts,
+        flow: Cow::Borrowed(flow),
+        dir,
+        off,
+        data: Cow::Owned(data),
+    })
+}
+
+/// An `http` line as [`crate::record::fast_json`] writes it, or `None`.
+pub fn http(line: &[u8]) -> Option<Http> {
+    let mut c = Cur::text(std::str::from_utf8(line).ok()?);
+    c.lit(br#"{"type":"http","ts":"#)?;
+    let ts = c.ts()?;
+    c.lit(br#","ts_end":"#)?;
+    let ts_end = c.ts()?;
+    c.lit(br#","flow":"#)?;
+    let flow = c.string()?;
+    c.lit(br#","community_id":"#)?;
+    let community_id = c.string()?;
+    c.lit(br#","seq":"#)?;
+    let seq = c.u64()?;
+    c.lit(br#","client":"#)?;
+    let client = c.string()?;
+    c.lit(br#","server":"#)?;
+    let server = c.string()?;
+    c.lit(br#","real_ip":"#)?;
+    let real_ip = c.string()?;
+    c.lit(br#","tunnel":"#)?;
+    let tunnel = c.tunnel()?;
+    let request = match c.lit(br#","request":{"method":"#) {
+        Some(()) => Some(request(&mut c)?),
+        None => None,
+    };
+    let response = match c.lit(br#","response":{"status":"#) {
+        Some(()) => Some(response(&mut c)?),
+        None => None,
+    };
+    c.lit(br#","anomalies":"#)?;
+    let anomalies = c.array(Cur::string)?;
+    let proxy = match c.lit(br#","proxy":"#) {
+        Some(()) => Some(c.string()?),
+        None => None,
+    };
+    let interim = match c.lit(br#","interim":"#) {
+        Some(()) => c.array(Cur::int)?,
+        None => Vec::new(),
+    };
+    c.end()?;
+    Some(Http {
+        ts,
+        ts_end,
+        flow,
+        community_id,
+        seq,
+        client,
+        server,
+        real_ip,
+        tunnel,
+        request,
+        response,
+        anomalies,
+        proxy,
+        interim,
+    })
+}
+
+/// The request object after its `{"method":`, through its `}`.
+fn request(c: &mut Cur<'_>) -> Option<HttpRequest> {
+    let method = c.string()?;
+    c.lit(br#","uri":"#)?;
+    let uri = c.string()?;
+    c.lit(br#","version":"#)?;
+    let version = c.string()?;
+    c.lit(br#","headers":"#)?;
+    let headers = c.headers()?;
+    c.lit(br#","body_len":"#)?;
+    let body_len = c.u64()?;
+    c.lit(br#","body_b64":"#)?;
+    let body = c.b64()?;
+    c.lit(br#","truncated":"#)?;
+    let truncated = c.bool()?;
+    let trailers = c.trailers()?;
+    c.lit(b"}")?;
+    Some(HttpRequest {
+        method,
+        uri,
+        version,
+        headers,
+        body_len,
+        body,
+        truncated,
+        trailers,
+    })
+}
+
+/// The response object after its `{"status":`, through its `}`.
+fn response(c: &mut Cur<'_>) -> Option<HttpResponse> {
+    let status = c.int()?;
+    c.lit(br#","reason":"#)?;
+    let reason = c.string()?;
+    c.lit(br#","version":"#)?;
+    let version = c.string()?;
+    c.lit(br#","headers":"#)?;
+    let headers = c.headers()?;
+    c.lit(br#","body_len":"#)?;
+    let body_len = c.u64()?;
+    c.lit(br#","body_b64":"#)?;
+    let body = c.b64()?;
+    c.lit(br#","truncated":"#)?;
+    let truncated = c.bool()?;
+    let trailers = c.trailers()?;
+    c.lit(b"}")?;
+    Some(HttpResponse {
+        status,
+        reason,
+        version,
+        headers,
+        body_len,
+        body,
+        truncated,
+        trailers,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{fast_json, Record};
+    use proptest::prelude::*;
+
+    fn line(rec: &Record<'_>) -> Vec<u8> {
+        let mut out = vec![];
+        fast_json::write_record(&mut out, rec).unwrap();
+        out
+    }
+
+    fn ip() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![
+            any::<[u8; 4]>().prop_map(IpAddr::from),
+            any::<[u8; 16]>().prop_map(IpAddr::from),
+            any::<u8>().prop_map(|b| IpAddr::from([0, 0, 0, 0, 0, 0xffff, 0x0a00, u16::from(b)])),
+        ]
+    }
+
+    fn ts() -> impl Strategy<Value = Ts> {
+        (
+            -100_000_000_000i64..300_000_000_000,
+            0u32..1_000_000_000,
+            prop_oneof![Just(0u8), Just(3), Just(6), Just(9)],
+        )
+            // Times as a record carries them (what its text reads back as).
+            .prop_filter_map("no text form", |(s, n, d)| Ts::new(s, n, d).as_written())
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z0-9/._-]{0,20}",
+            any::<String>(),
+            Just("a\"b\\c\u{1}".to_string()),
+        ]
+    }
+
+    fn tunnel() -> impl Strategy<Value = Vec<Tunnel>> {
+        prop::collection::vec(
+            prop_oneof![
+                any::<u16>().prop_map(|vid| Tunnel::Vlan { vid }),
+                (any::<u32>(), ip(), ip()).prop_map(|(vni, outer_src, outer_dst)| {
+                    Tunnel::Vxlan {
+                        vni,
+                        outer_src,
+                        outer_dst,
+                    }
+                }),
+                (proptest::option::of(any::<u32>()), ip(), ip()).prop_map(
+                    |(key, outer_src, outer_dst)| Tunnel::Gre {
+                        key,
+                        outer_src,
+                        outer_dst,
+                    }
+                ),
+            ],
+            0..3,
+        )
+    }
+
+    fn packet_rec() -> impl Strategy<Value = Packet<'static>> {
+        (
+            ts(),
+            text(),
+            any::<u64>(),
+            tunnel(),
+            (any::<u8>(), ip(), ip(), any::<u8>()),
+            (
+                any::<u16>(),
+                any::<u16>(),
+                any::<u32>(),
+                any::<u32>(),
+                any::<u8>(),
+                any::<u16>(),
+            ),
+            prop::collection::vec(any::<u8>(), 0..80),
+        )
+            .prop_map(
+                |(ts, src, index, tunnel, (v, s, d, ttl), (sport, dport, seq, ack, f, win), p)| {
+                    Packet {
+                        ts,
+                        src: src.into(),
+                        index,
+                        tunnel: tunnel.into(),
+                        ip: IpInfo {
+                            v,
+                            src: s,
+                            dst: d,
+                            ttl,
+                        },
+                        tcp: TcpInfo {
+                            sport,
+                            dport,
+                            seq,
+                            ack,
+                            flags: TcpFlags(f),
+                            win,
+                        },
+                        payload: p.into(),
+                    }
+                },
+            )
+    }
+
+    fn data_rec() -> impl Strategy<Value = Data<'static>> {
+        (
+            ts(),
+            text(),
+            any::<bool>(),
+            any::<u64>(),
+            prop::collection::vec(any::<u8>(), 0..80),
+        )
+            .prop_map(|(ts, flow, c2s, off, data)| Data {
+                ts,
+                flow: flow.into(),
+                dir: if c2s { Dir::C2s } else { Dir::S2c },
+                off,
+                data: data.into(),
+            })
+    }
+
+    fn headers() -> impl Strategy<Value = Vec<Header>> {
+        prop::collection::vec((text(), text()), 0..4)
+    }
+
+    fn request_rec() -> impl Strategy<Value = HttpRequest> {
+        (
+            (text(), text(), text()),
+            headers(),
+            any::<u64>(),
+            prop::collection::vec(any::<u8>(), 0..60),
+            any::<bool>(),
+            headers(),
+        )
+            .prop_map(
+                |((method, uri, version), headers, body_len, body, truncated, trailers)| {
+                    HttpRequest {
+                        method,
+                        uri,
+                        version,
+                        headers,
+                        body_len,
+                        body,
+                        truncated,
+                        trailers,
+                    }
+                },
+            )
+    }
+
+    fn response_rec() -> impl Strategy<Value = HttpResponse> {
+        (
+            (any::<u16>(), text(), text()),
+            headers(),
+            any::<u64>(),
+            prop::collection::vec(any::<u8>(), 0..60),
+            any::<bool>(),
+            headers(),
+        )
+            .prop_map(
+                |((status, reason, version), headers, body_len, body, truncated, trailers)| {
+                    HttpResponse {
+                        status,
+                        reason,
+                        version,
+                        headers,
+                        body_len,
+                        body,
+                        truncated,
+                        trailers,
+                    }
+                },
+            )
+    }
+
+    fn http_rec() -> impl Strategy<Value = Http> {
+        (
+            (ts(), ts(), text(), text(), any::<u64>()),
+            (text(), text(), text(), tunnel()),
+            proptest::option::of(request_rec()),
+            proptest::option::of(response_rec()),
+            prop::collection::vec(text(), 0..3),
+            proptest::option::of(text()),
+            prop::collection::vec(any::<u16>(), 0..3),
+        )
+            .prop_map(
+                |(
+                    (ts, ts_end, flow, community_id, seq),
+                    (client, server, real_ip, tunnel),
+                    request,
+                    response,
+                    anomalies,
+                    proxy,
+                    interim,
+                )| Http {
+                    ts,
+                    ts_end,
+                    flow,
+                    community_id,
+                    seq,
+                    client,
+                    server,
+                    real_ip,
+                    tunnel,
+                    request,
+                    response,
+                    anomalies,
+                    proxy,
+                    interim,
+                },
+            )
+    }
+
+    /// Damage to a line: a byte changed, removed or inserted, or a span cut out.
+    fn damage(line: &[u8], kind: u8, at: usize, byte: u8, len: usize) -> Vec<u8> {
+        let mut out = line.to_vec();
+        if out.is_empty() {
+            return out;
+        }
+        let at = at % out.len();
+        match kind % 5 {
+            0 => out[at] = byte,
+            1 => {
+                out.remove(at);
+            }
+            2 => out.insert(at, byte),
+            3 => {
+                let end = (at + len).min(out.len());
+                out.drain(at..end);
+            }
+            _ => out.insert(at, b" \\\"0.e-[]{},:"[usize::from(byte) % 13]),
+        }
+        out
+    }
+
+    /// The reader agrees with serde on `line`: when it reads a value, serde
+    /// reads the same one (the converse is the caller's fallback).
+    fn agrees<'a, T, F>(line: &'a [u8], fast: F) -> Result<(), TestCaseError>
+    where
+        T: serde::Deserialize<'a> + PartialEq + std::fmt::Debug,
+        F: Fn(&'a [u8]) -> Option<T>,
+    {
+        if let Some(got) = fast(line) {
+            let slow: Result<T, _> = serde_json::from_slice(line);
+            prop_assert!(
+                slow.as_ref().is_ok_and(|s| *s == got),
+                "fast {got:?}\nserde {slow:?}\non {}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn packet_reads_what_the_writer_wrote(p in packet_rec()) {
+            let l = line(&Record::Packet(p.clone()));
+            // Text with escapes or control characters is serde's to read.
+            let plain = !p.src.bytes().any(|c| c < 0x20 || c == b'"' || c == b'\\');
+            match packet(&l) {
+                Some(got) => prop_assert_eq!(got, p),
+                None => prop_assert!(!plain, "refused {}", String::from_utf8_lossy(&l)),
+            }
+        }
+
+        #[test]
+        fn data_reads_what_the_writer_wrote(d in data_rec()) {
+            let l = line(&Record::Data(d.clone()));
+            let plain = !d.flow.bytes().any(|c| c < 0x20 || c == b'"' || c == b'\\');
+            match data(&l) {
+                Some(got) => prop_assert_eq!(got, d),
+                None => prop_assert!(!plain, "refused {}", String::from_utf8_lossy(&l)),
+            }
+        }
+
+        #[test]
+        fn http_reads_what_the_writer_wrote(h in http_rec()) {
+            let l = line(&Record::Http(Box::new(h.clone())));
+            // Escaped text is read too (through serde, one string at a time).
+            prop_assert_eq!(http(&l), Some(h));
+        }
+
+        #[test]
+        fn damaged_http_is_read_as_serde_reads_it(
+            h in http_rec(),
+            edits in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>(), 0usize..8), 1..4),
+        ) {
+            let mut l = line(&Record::Http(Box::new(h)));
+            for (kind, at, byte, len) in edits {
+                l = damage(&l, kind, at, byte, len);
+            }
+            agrees(&l, http)?;
+        }
+
+        #[test]
+        fn damaged_packet_is_read_as_serde_reads_it(
+            p in packet_rec(),
+            edits in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>(), 0usize..8), 1..4),
+        ) {
+            let mut l = line(&Record::Packet(p));
+            for (kind, at, byte, len) in edits {
+                l = damage(&l, kind, at, byte, len);
+            }
+            agrees(&l, packet)?;
+        }
+
+        #[test]
+        fn damaged_data_is_read_as_serde_reads_it(
+            d in data_rec(),
+            edits in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>(), 0usize..8), 1..4),
+        ) {
+            let mut l = line(&Record::Data(d));
+            for (kind, at, byte, len) in edits {
+                l = damage(&l, kind, at, byte, len);
+            }
+            agrees(&l, data)?;
+        }
+    }
+
+    proptest! {
+        /// The IPv4 shortcut reads what the standard parser reads, and
+        /// refuses only what it refuses or leaves to it.
+        #[test]
+        fn dotted_quad_agrees_with_std(
+            text in proptest::collection::vec(proptest::sample::select(b"0123456789.:a".to_vec()), 0..17),
+            addr in any::<[u8; 4]>(),
+        ) {
+            if let Some(ip) = dotted_quad(&text) {
+                let std: Option<IpAddr> = std::str::from_utf8(&text).ok().and_then(|t| t.parse().ok());
+                prop_assert_eq!(Some(ip), std);
+            }
+            let ip = IpAddr::from(addr);
+            prop_assert_eq!(dotted_quad(ip.to_string().as_bytes()), Some(ip));
+        }
+    }
+
+    #[test]
+    fn dotted_quad_edges() {
+        for t in ["0.0.0.0", "255.255.255.255", "10.0.0.1", "1.22.103.9"] {
+            assert_eq!(dotted_quad(t.as_bytes()), t.parse().ok(), "{t}");
+        }
+        for t in [
+            "256.0.0.1",
+            "01.0.0.1",
+            "1.0.0",
+            "1.0.0.1.",
+            "1..0.1",
+            "1.0.0.1000",
+            "",
+            "::1",
+            "1.0.0.+1",
+        ] {
+            assert_eq!(dotted_quad(t.as_bytes()), None, "{t}");
+        }
+    }
+
+    /// Lines in forms the reader must leave to serde, each a form serde reads
+    /// (or refuses) differently from the canonical one.
+    #[test]
+    fn leaves_other_forms_to_serde() {
+        let base = r#"{"type":"data","ts":"1970-01-01T00:00:00Z","flow":"f","dir":"c2s","off":5,"data_b64":"QUJD"}"#;
+        assert!(data(base.as_bytes()).is_some());
+        for (from, to) in [
+            (r#""off":5"#, r#""off":05"#),
+            (r#""off":5"#, r#""off":5.0"#),
+            (r#""off":5"#, r#""off":-5"#),
+            (r#""off":5"#, r#""off":5e0"#),
+            (r#""off":5"#, r#""off":18446744073709551616"#),
+            (r#""off":5"#, r#""off": 5"#),
+            (r#""flow":"f""#, r#""flow":"\u0066""#),
+            (r#""data_b64":"QUJD""#, r#""data_b64":"QUJ\u0044""#),
+            (r#""data_b64":"QUJD""#, r#""data_b64":"QUJ""#),
+            (r#""dir":"c2s""#, r#""dir":"C2S""#),
+            (
+                r#""ts":"1970-01-01T00:00:00Z""#,
+                r#""ts":"1970-01-01T00:00:00+00:00""#,
+            ),
+            ("}", "} "),
+            ("}", "}x"),
+            ("}", r#","off":6}"#),
+        ] {
+            let line = base.replacen(from, to, 1);
+            assert_ne!(line, base);
+            assert!(data(line.as_bytes()).is_none(), "{line}");
+        }
+        let pkt = r#"{"type":"packet","ts":"1970-01-01T00:00:00Z","src":"x","index":0,"tunnel":[],"ip":{"v":4,"src":"10.0.0.1","dst":"10.0.0.2","ttl":64},"tcp":{"sport":1,"dport":80,"seq":1,"ack":0,"flags":"S","win":9},"payload_b64":""}"#;
+        assert!(packet(pkt.as_bytes()).is_some());
+        for (from, to) in [
+            (r#""v":4"#, r#""v":256"#),
+            (r#""sport":1"#, r#""sport":65536"#),
+            (r#""flags":"S""#, r#""flags":"X""#),
+            (r#""src":"10.0.0.1""#, r#""src":"10.0.0.01""#),
+            (r#""tunnel":[]"#, r#""tunnel":[{"kind":"vlan","vid":"]"}]"#),
+            (r#""tunnel":[]"#, r#""tunnel":[{"kind":"vlan"]"#),
+        ] {
+            let line = pkt.replacen(from, to, 1);
+            assert_ne!(line, pkt);
+            assert!(packet(line.as_bytes()).is_none(), "{line}");
+        }
+        let vlan = pkt.replacen(r#""tunnel":[]"#, r#""tunnel":[{"kind":"vlan","vid":7}]"#, 1);
+        assert_eq!(
+            packet(vlan.as_bytes()).unwrap().tunnel[..],
+            [Tunnel::Vlan { vid: 7 }]
+        );
+    }
+}
