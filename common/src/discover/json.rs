@@ -664,20 +664,38 @@ fn head_of(b: &[u8]) -> u64 {
     key_prefix(b)
 }
 
-/// `a == b`, eight bytes at a time (literal runs are short: no call).
+/// `a == b`, eight bytes at a time (literal runs are short: no call), the
+/// last word overlapping the one before it rather than a byte loop.
 fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let mut x = a.chunks_exact(8);
-    let mut y = b.chunks_exact(8);
-    let word = |c: &[u8]| c.try_into().map_or(0, u64::from_le_bytes);
-    for (p, q) in (&mut x).zip(&mut y) {
-        if word(p) != word(q) {
-            return false;
+    if n >= 8 {
+        let word = |s: &[u8], i: usize| {
+            s.get(i..i + 8)
+                .and_then(|c| c.try_into().ok())
+                .map_or(0, u64::from_le_bytes)
+        };
+        let mut i = 0;
+        while i + 8 < n {
+            if word(a, i) != word(b, i) {
+                return false;
+            }
+            i += 8;
         }
+        return word(a, n - 8) == word(b, n - 8);
     }
-    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
+    if n >= 4 {
+        let word = |s: &[u8], i: usize| {
+            s.get(i..i + 4)
+                .and_then(|c| c.try_into().ok())
+                .map_or(0, u32::from_le_bytes)
+        };
+        return word(a, 0) == word(b, 0) && word(a, n - 4) == word(b, n - 4);
+    }
+    // Up to three bytes: the first, the middle and the last are all.
+    a.first() == b.first() && a.get(n / 2) == b.get(n / 2) && a.last() == b.last()
 }
 
 /// An unsigned integer at `at` with nothing after its digits that would
@@ -1516,6 +1534,26 @@ pub(super) mod tests {
                     _ => {}
                 }
                 same_as_serde_json(&mut Doc::default(), &b);
+            }
+
+            /// The word-at-a-time comparison of literal runs is `==`.
+            #[test]
+            fn same_is_slice_equality(
+                a in prop::collection::vec(0..4u8, 0..40),
+                flip in any::<prop::sample::Index>(),
+                how in 0..3u8,
+            ) {
+                let mut b = a.clone();
+                match how {
+                    0 if !b.is_empty() => {
+                        let i = flip.index(b.len());
+                        b[i] ^= 1;
+                    }
+                    1 => b.push(0),
+                    _ => {}
+                }
+                prop_assert_eq!(super::super::same(&a, &b), a == b);
+                prop_assert_eq!(super::super::same(&b, &a), a == b);
             }
 
             /// Bodies of one layout with other scalars, in turn on one
