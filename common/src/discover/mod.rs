@@ -1018,18 +1018,23 @@ impl Discoverer {
         };
         // The path's segments, decoded, on the stack: borrowed from the
         // target, or (when some segment has a `%`) from `owned`.
-        let mut decoded = [""; MAX_SEGS];
-        let mut n = 0;
-        let mut escaped = false;
-        for raw in path::split_ascii(path, b'/').filter(|s| !s.is_empty()) {
-            let Some(slot) = decoded.get_mut(n) else {
-                self.stats.bad_targets += 1;
-                return;
-            };
-            *slot = raw;
-            escaped |= raw.as_bytes().contains(&b'%');
-            n += 1;
-        }
+        // A short path (most) in a short array, which costs less to make;
+        // a longer one is split again into a full one.
+        let mut short = [""; SHORT_SEGS];
+        let mut full: [&str; MAX_SEGS];
+        let (decoded, n, escaped): (&mut [&str], _, _) = match split_segments(path, &mut short) {
+            Some((n, escaped)) => (&mut short, n, escaped),
+            None => {
+                full = [""; MAX_SEGS];
+                match split_segments(path, &mut full) {
+                    Some((n, escaped)) => (&mut full, n, escaped),
+                    None => {
+                        self.stats.bad_targets += 1;
+                        return;
+                    }
+                }
+            }
+        };
         let owned: Vec<Cow<'_, str>>;
         if escaped {
             owned = decoded
@@ -1481,6 +1486,19 @@ fn body_bytes(h: &Http) -> usize {
     h.request.as_ref().map_or(0, |r| r.body.len())
         + h.response.as_ref().map_or(0, |r| r.body.len())
         + 512
+}
+
+/// The non-empty segments of `path` into `out`: how many, and whether
+/// one has a `%`; `None` when there are more than `out` holds.
+fn split_segments<'p>(path: &'p str, out: &mut [&'p str]) -> Option<(usize, bool)> {
+    let mut n = 0;
+    let mut escaped = false;
+    for raw in path::split_ascii(path, b'/').filter(|s| !s.is_empty()) {
+        *out.get_mut(n)? = raw;
+        escaped |= raw.as_bytes().contains(&b'%');
+        n += 1;
+    }
+    Some((n, escaped))
 }
 
 /// A literal segment as the template shows it: decoded, unless decoding
