@@ -645,17 +645,25 @@ impl Skeleton {
     /// Finishes the tape of the body [`Skeleton::matches`] accepted (its
     /// nodes made): the members, their keys moved with the scalars.
     fn fill(&self, doc: &mut Doc, shifts: &[i64]) -> bool {
-        for ((key, value), &gap) in self.members.iter().zip(&self.gaps) {
+        // The layout's members copied in bulk, then each key moved in
+        // place by the shift of the literal run it is in.
+        doc.members.clear();
+        doc.members.extend_from_slice(&self.members);
+        let mut ok = true;
+        for ((key, _), &gap) in doc.members.iter_mut().zip(&self.gaps) {
             let shift = shifts.get(gap as usize).copied().unwrap_or(0);
             let moved = |at: u32| u32::try_from(i64::from(at) + shift).ok();
             let (Some(start), Some(end)) = (moved(key.start), moved(key.end)) else {
-                doc.nodes.clear();
-                doc.members.clear();
-                return false;
+                ok = false;
+                break;
             };
-            doc.members.push((Span { start, end }, *value));
+            *key = Span { start, end };
         }
-        true
+        if !ok {
+            doc.nodes.clear();
+            doc.members.clear();
+        }
+        ok
     }
 }
 
