@@ -645,17 +645,25 @@ impl Skeleton {
     /// Finishes the tape of the body [`Skeleton::matches`] accepted (its
     /// nodes made): the members, their keys moved with the scalars.
     fn fill(&self, doc: &mut Doc, shifts: &[i64]) -> bool {
-        for ((key, value), &gap) in self.members.iter().zip(&self.gaps) {
+        // The layout's members copied in bulk, then each key moved in
+        // place by the shift of the literal run it is in.
+        doc.members.clear();
+        doc.members.extend_from_slice(&self.members);
+        let mut ok = true;
+        for ((key, _), &gap) in doc.members.iter_mut().zip(&self.gaps) {
             let shift = shifts.get(gap as usize).copied().unwrap_or(0);
             let moved = |at: u32| u32::try_from(i64::from(at) + shift).ok();
             let (Some(start), Some(end)) = (moved(key.start), moved(key.end)) else {
-                doc.nodes.clear();
-                doc.members.clear();
-                return false;
+                ok = false;
+                break;
             };
-            doc.members.push((Span { start, end }, *value));
+            *key = Span { start, end };
         }
-        true
+        if !ok {
+            doc.nodes.clear();
+            doc.members.clear();
+        }
+        ok
     }
 }
 
@@ -664,20 +672,38 @@ fn head_of(b: &[u8]) -> u64 {
     key_prefix(b)
 }
 
-/// `a == b`, eight bytes at a time (literal runs are short: no call).
+/// `a == b`, eight bytes at a time (literal runs are short: no call), the
+/// last word overlapping the one before it rather than a byte loop.
 fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let mut x = a.chunks_exact(8);
-    let mut y = b.chunks_exact(8);
-    let word = |c: &[u8]| c.try_into().map_or(0, u64::from_le_bytes);
-    for (p, q) in (&mut x).zip(&mut y) {
-        if word(p) != word(q) {
-            return false;
+    if n >= 8 {
+        let word = |s: &[u8], i: usize| {
+            s.get(i..i + 8)
+                .and_then(|c| c.try_into().ok())
+                .map_or(0, u64::from_le_bytes)
+        };
+        let mut i = 0;
+        while i + 8 < n {
+            if word(a, i) != word(b, i) {
+                return false;
+            }
+            i += 8;
         }
+        return word(a, n - 8) == word(b, n - 8);
     }
-    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
+    if n >= 4 {
+        let word = |s: &[u8], i: usize| {
+            s.get(i..i + 4)
+                .and_then(|c| c.try_into().ok())
+                .map_or(0, u32::from_le_bytes)
+        };
+        return word(a, 0) == word(b, 0) && word(a, n - 4) == word(b, n - 4);
+    }
+    // Up to three bytes: the first, the middle and the last are all.
+    a.first() == b.first() && a.get(n / 2) == b.get(n / 2) && a.last() == b.last()
 }
 
 /// An unsigned integer at `at` with nothing after its digits that would
@@ -1516,6 +1542,26 @@ pub(super) mod tests {
                     _ => {}
                 }
                 same_as_serde_json(&mut Doc::default(), &b);
+            }
+
+            /// The word-at-a-time comparison of literal runs is `==`.
+            #[test]
+            fn same_is_slice_equality(
+                a in prop::collection::vec(0..4u8, 0..40),
+                flip in any::<prop::sample::Index>(),
+                how in 0..3u8,
+            ) {
+                let mut b = a.clone();
+                match how {
+                    0 if !b.is_empty() => {
+                        let i = flip.index(b.len());
+                        b[i] ^= 1;
+                    }
+                    1 => b.push(0),
+                    _ => {}
+                }
+                prop_assert_eq!(super::super::same(&a, &b), a == b);
+                prop_assert_eq!(super::super::same(&b, &a), a == b);
             }
 
             /// Bodies of one layout with other scalars, in turn on one

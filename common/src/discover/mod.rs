@@ -506,6 +506,9 @@ type Key = (String, String, Vec<Seg>);
 
 /// Path segments per request at most (deeper targets are bad targets).
 const MAX_SEGS: usize = 32;
+/// Segments of a path short enough for [`Discoverer::learn`]'s short
+/// template array (longer ones take a [`MAX_SEGS`] one).
+const SHORT_SEGS: usize = 8;
 
 /// Endpoints by template. Looked up by an encoded key ([`encode_key`])
 /// built in a reused buffer, so a known endpoint costs no allocation; the
@@ -1015,18 +1018,23 @@ impl Discoverer {
         };
         // The path's segments, decoded, on the stack: borrowed from the
         // target, or (when some segment has a `%`) from `owned`.
-        let mut decoded = [""; MAX_SEGS];
-        let mut n = 0;
-        let mut escaped = false;
-        for raw in path::split_ascii(path, b'/').filter(|s| !s.is_empty()) {
-            let Some(slot) = decoded.get_mut(n) else {
-                self.stats.bad_targets += 1;
-                return;
-            };
-            *slot = raw;
-            escaped |= raw.as_bytes().contains(&b'%');
-            n += 1;
-        }
+        // A short path (most) in a short array, which costs less to make;
+        // a longer one is split again into a full one.
+        let mut short = [""; SHORT_SEGS];
+        let mut full: [&str; MAX_SEGS];
+        let (decoded, n, escaped): (&mut [&str], _, _) = match split_segments(path, &mut short) {
+            Some((n, escaped)) => (&mut short, n, escaped),
+            None => {
+                full = [""; MAX_SEGS];
+                match split_segments(path, &mut full) {
+                    Some((n, escaped)) => (&mut full, n, escaped),
+                    None => {
+                        self.stats.bad_targets += 1;
+                        return;
+                    }
+                }
+            }
+        };
         let owned: Vec<Cow<'_, str>>;
         if escaped {
             owned = decoded
@@ -1049,7 +1057,18 @@ impl Discoverer {
             scratch,
             ..
         } = self;
-        let mut segs: [SegRef<'_>; MAX_SEGS] = Default::default();
+        // The template's segments on the stack: a short path (most) in a
+        // short array, which costs less to make and to drop. [`template`]
+        // fills one per decoded segment (an override that matches has as
+        // many as the path).
+        let mut short: [SegRef<'_>; SHORT_SEGS] = Default::default();
+        let mut full: [SegRef<'_>; MAX_SEGS];
+        let out: &mut [SegRef<'_>] = if n <= SHORT_SEGS {
+            &mut short
+        } else {
+            full = Default::default();
+            &mut full
+        };
         let segs = template(
             cfg,
             tree,
@@ -1058,7 +1077,7 @@ impl Discoverer {
             &method,
             decoded,
             learn,
-            &mut segs,
+            out,
         );
         encode_key(&mut scratch.key, &host, &method, segs);
         let code = scratch.key.as_slice();
@@ -1362,7 +1381,7 @@ fn template<'a, 'o>(
     method: &str,
     decoded: &[&'a str],
     observe: bool,
-    out: &'o mut [SegRef<'a>; MAX_SEGS],
+    out: &'o mut [SegRef<'a>],
 ) -> &'o [SegRef<'a>] {
     if !cfg.overrides.is_empty() {
         if let Some(o) = path::match_override(&cfg.overrides, host, method, decoded) {
@@ -1469,9 +1488,27 @@ fn body_bytes(h: &Http) -> usize {
         + 512
 }
 
+/// The non-empty segments of `path` into `out`: how many, and whether
+/// one has a `%`; `None` when there are more than `out` holds.
+fn split_segments<'p>(path: &'p str, out: &mut [&'p str]) -> Option<(usize, bool)> {
+    let mut n = 0;
+    let mut escaped = false;
+    for raw in path::split_ascii(path, b'/').filter(|s| !s.is_empty()) {
+        *out.get_mut(n)? = raw;
+        escaped |= raw.as_bytes().contains(&b'%');
+        n += 1;
+    }
+    Some((n, escaped))
+}
+
 /// A literal segment as the template shows it: decoded, unless decoding
 /// made it ambiguous (a `/`, a brace, a control character).
 fn literal_text(decoded: &str) -> Cow<'_, str> {
+    // Printable ASCII but for the five: nothing to escape (the check
+    // below, on chars, is for the rest).
+    if decoded.bytes().all(|b| LITERAL_PLAIN[usize::from(b)]) {
+        return Cow::Borrowed(decoded);
+    }
     if decoded
         .chars()
         .any(|c| matches!(c, '/' | '{' | '}' | '?' | '#') || c.is_control())
@@ -1490,6 +1527,39 @@ fn literal_text(decoded: &str) -> Cow<'_, str> {
         Cow::Borrowed(decoded)
     }
 }
+
+/// The bytes [`literal_text`] keeps as they are without looking at the
+/// chars: printable ASCII other than `/`, `{`, `}`, `?` and `#`.
+const LITERAL_PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x20;
+    while b < 0x7f {
+        t[b] = !matches!(b as u8, b'/' | b'{' | b'}' | b'?' | b'#');
+        b += 1;
+    }
+    t
+};
+
+/// What [`host_of`] needs of a byte of a host: [`HOST_OK`] when it may be
+/// in one (ASCII letters and digits, `-.:[]_`), [`HOST_UPPER`] too when it
+/// is an upper-case letter.
+const HOST_BYTE: [u8; 256] = {
+    let mut t = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b':' | b'[' | b']' | b'_') {
+            t[b] = HOST_OK;
+        }
+        if c.is_ascii_uppercase() {
+            t[b] |= HOST_UPPER;
+        }
+        b += 1;
+    }
+    t
+};
+const HOST_OK: u8 = 1;
+const HOST_UPPER: u8 = 2;
 
 /// A method as a token (letters, `-`, `_`), upper-cased.
 fn method_of(m: &str) -> Option<Cow<'_, str>> {
@@ -1527,13 +1597,21 @@ fn host_of<'r>(req: &'r HttpRequest, server: &'r str) -> Cow<'r, str> {
             h = stripped;
         }
     }
-    let ok = !h.is_empty()
-        && h.len() <= 255
-        && h.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
+    // One pass for both questions: are all its bytes allowed, is any
+    // upper case.
+    let (mut all, mut any) = (0, 0);
+    if !h.is_empty() && h.len() <= 255 {
+        all = HOST_OK;
+        for b in h.bytes() {
+            let c = HOST_BYTE[usize::from(b)];
+            all &= c;
+            any |= c;
+        }
+    }
+    let ok = all == HOST_OK;
     if !ok {
         Cow::Borrowed(server)
-    } else if h.bytes().any(|b| b.is_ascii_uppercase()) {
+    } else if any & HOST_UPPER != 0 {
         Cow::Owned(h.to_ascii_lowercase())
     } else {
         Cow::Borrowed(h)

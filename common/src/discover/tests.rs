@@ -725,3 +725,156 @@ fn escaped_segments_are_decoded_before_templating() {
     assert_eq!(paths.len(), 2, "{paths:?}");
     assert!(paths.iter().all(|(_, n)| *n == 2), "{paths:?}");
 }
+
+/// The byte tables that gate `literal_text` and `host_of` hold, byte by
+/// byte, what the predicates they stand for answer.
+#[test]
+fn byte_tables_agree_with_their_predicates() {
+    for b in 0..=255u8 {
+        let c = char::from(b);
+        let plain = b.is_ascii() && !matches!(c, '/' | '{' | '}' | '?' | '#') && !c.is_control();
+        assert_eq!(LITERAL_PLAIN[usize::from(b)], plain, "{b:#x}");
+        let ok = b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b);
+        assert_eq!(HOST_BYTE[usize::from(b)] & HOST_OK != 0, ok, "{b:#x}");
+        assert_eq!(
+            HOST_BYTE[usize::from(b)] & HOST_UPPER != 0,
+            b.is_ascii_uppercase(),
+            "{b:#x}"
+        );
+    }
+}
+
+mod gates {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `literal_text` before its byte gate: on chars only.
+    fn literal_text_ungated(decoded: &str) -> Cow<'_, str> {
+        if decoded
+            .chars()
+            .any(|c| matches!(c, '/' | '{' | '}' | '?' | '#') || c.is_control())
+        {
+            Cow::Owned(
+                decoded
+                    .chars()
+                    .map(|c| match c {
+                        '/' | '{' | '}' | '?' | '#' => format!("%{:02X}", c as u32),
+                        c if c.is_control() => "%3F".to_string(),
+                        c => c.to_string(),
+                    })
+                    .collect(),
+            )
+        } else {
+            Cow::Borrowed(decoded)
+        }
+    }
+
+    /// `host_of` before its byte table: two passes of the predicates.
+    fn host_of_ungated<'r>(req: &'r HttpRequest, server: &'r str) -> Cow<'r, str> {
+        let given = header(req, "host")
+            .or_else(|| header(req, ":authority"))
+            .unwrap_or("");
+        let mut h = given.trim().trim_end_matches('.');
+        for port in [":80", ":443"] {
+            if let Some(stripped) = h.strip_suffix(port) {
+                h = stripped;
+            }
+        }
+        let ok = !h.is_empty()
+            && h.len() <= 255
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
+        if !ok {
+            Cow::Borrowed(server)
+        } else if h.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(h.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(h)
+        }
+    }
+
+    /// Text near the gates' edges: the escaped five, controls (C0, DEL,
+    /// C1), other non-ASCII, host bytes, upper case, ports, long runs.
+    fn text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[a-zA-Z0-9._:\\[\\]-]{0,6}",
+            Just("/".to_string()),
+            Just("{".to_string()),
+            Just("}".to_string()),
+            Just("?".to_string()),
+            Just("#".to_string()),
+            Just("%".to_string()),
+            Just(" ".to_string()),
+            Just("\t".to_string()),
+            Just("\u{7f}".to_string()),
+            Just("\u{85}".to_string()),
+            Just("\u{9f}".to_string()),
+            Just("\u{a0}".to_string()),
+            Just("é".to_string()),
+            Just(":80".to_string()),
+            Just(":443".to_string()),
+            Just(".".to_string()),
+            Just("x".repeat(250)),
+            any::<char>().prop_map(String::from),
+        ];
+        proptest::collection::vec(piece, 0..6).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn literal_text_is_the_ungated_one(s in text()) {
+            let (got, want) = (literal_text(&s), literal_text_ungated(&s));
+            prop_assert_eq!(matches!(got, Cow::Borrowed(_)), matches!(want, Cow::Borrowed(_)));
+            prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn host_of_is_the_ungated_one(s in text(), authority in any::<bool>()) {
+            let name = if authority { ":authority" } else { "Host" };
+            let req = HttpRequest {
+                method: "GET".into(),
+                uri: "/".into(),
+                version: "HTTP/1.1".into(),
+                headers: vec![(name.into(), s)],
+                body_len: 0,
+                body: vec![],
+                truncated: false,
+                trailers: vec![],
+            };
+            prop_assert_eq!(host_of(&req, "10.0.0.2:80"), host_of_ungated(&req, "10.0.0.2:80"));
+        }
+    }
+}
+
+/// Paths either side of the short template array's length (and of the
+/// most segments a path may have) template as they should.
+#[test]
+fn long_and_short_paths_template_alike() {
+    let mut txs = vec![];
+    let mut seq = 0;
+    for n in [
+        SHORT_SEGS - 1,
+        SHORT_SEGS,
+        SHORT_SEGS + 1,
+        MAX_SEGS,
+        MAX_SEGS + 1,
+    ] {
+        for id in [7, 8] {
+            seq += 1;
+            let path: String =
+                (0..n).map(|i| format!("/s{i}")).collect::<String>() + &format!("/{id}");
+            txs.push(http(seq, "GET", &path, &[], "", 200, ""));
+        }
+    }
+    let (inv, _, stats) = run(DiscoverConfig::default(), txs);
+    // With the id, a path of MAX_SEGS segments is one too many.
+    assert_eq!(stats.bad_targets, 4, "{stats:?}");
+    for n in [SHORT_SEGS - 1, SHORT_SEGS, SHORT_SEGS + 1] {
+        let path: String =
+            (0..n).map(|i| format!("/s{i}")).collect::<String>() + &format!("/{{s{}Id}}", n - 1);
+        assert_eq!(find(&inv, "GET", &path).count, 2);
+    }
+    assert_eq!(inv.endpoints.len(), 3);
+}
