@@ -40,10 +40,13 @@ use crate::reassemble::{FlowKey, Origin, OriginCell, Reassembler, TrackSet};
 use crate::record::{Data, Http, IpInfo, Packet, Record, TcpInfo, Tunnel};
 use crate::time::Ts;
 
-/// Packets per batch at most.
-const BATCH_PACKETS: usize = 1024;
+/// Packets per batch at most. Small enough that what the batches in flight
+/// hold (their payloads, and the records the workers make of them) stays
+/// in the caches: at 1024 packets and 1 MiB a batch, two threads on two
+/// cores ran 20 % slower and used 25 % more CPU than at 256 and 256 KiB.
+const BATCH_PACKETS: usize = 256;
 /// Payload bytes per batch at most (a batch closes at whichever comes first).
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_BYTES: usize = 256 << 10;
 /// Batches sent and not yet merged, at most: bounds the memory in flight.
 const IN_FLIGHT: u64 = 8;
 
