@@ -395,27 +395,16 @@ fn request(c: &mut Cur<'_>) -> Option<HttpRequest> {
     let method = c.string()?;
     c.lit(br#","uri":"#)?;
     let uri = c.string()?;
-    c.lit(br#","version":"#)?;
-    let version = c.string()?;
-    c.lit(br#","headers":"#)?;
-    let headers = c.headers()?;
-    c.lit(br#","body_len":"#)?;
-    let body_len = c.u64()?;
-    c.lit(br#","body_b64":"#)?;
-    let body = c.b64()?;
-    c.lit(br#","truncated":"#)?;
-    let truncated = c.bool()?;
-    let trailers = c.trailers()?;
-    c.lit(b"}")?;
+    let t = tail(c)?;
     Some(HttpRequest {
         method,
         uri,
-        version,
-        headers,
-        body_len,
-        body,
-        truncated,
-        trailers,
+        version: t.version,
+        headers: t.headers,
+        body_len: t.body_len,
+        body: t.body,
+        truncated: t.truncated,
+        trailers: t.trailers,
     })
 }
 
@@ -424,6 +413,31 @@ fn response(c: &mut Cur<'_>) -> Option<HttpResponse> {
     let status = c.int()?;
     c.lit(br#","reason":"#)?;
     let reason = c.string()?;
+    let t = tail(c)?;
+    Some(HttpResponse {
+        status,
+        reason,
+        version: t.version,
+        headers: t.headers,
+        body_len: t.body_len,
+        body: t.body,
+        truncated: t.truncated,
+        trailers: t.trailers,
+    })
+}
+
+/// What a request and a response object end with, alike.
+struct Tail {
+    version: String,
+    headers: Vec<Header>,
+    body_len: u64,
+    body: Vec<u8>,
+    truncated: bool,
+    trailers: Vec<Header>,
+}
+
+/// A message object's fields from `,"version":` through its `}`.
+fn tail(c: &mut Cur<'_>) -> Option<Tail> {
     c.lit(br#","version":"#)?;
     let version = c.string()?;
     c.lit(br#","headers":"#)?;
@@ -436,9 +450,7 @@ fn response(c: &mut Cur<'_>) -> Option<HttpResponse> {
     let truncated = c.bool()?;
     let trailers = c.trailers()?;
     c.lit(b"}")?;
-    Some(HttpResponse {
-        status,
-        reason,
+    Some(Tail {
         version,
         headers,
         body_len,
