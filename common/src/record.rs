@@ -514,7 +514,7 @@ pub struct HttpResponse {
 }
 
 /// `http`: one request paired with its response (either may be missing).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Http {
     pub ts: Ts,
     pub ts_end: Ts,

@@ -1509,6 +1509,11 @@ fn literal_text(decoded: &str) -> Cow<'_, str> {
     if decoded.bytes().all(|b| LITERAL_PLAIN[usize::from(b)]) {
         return Cow::Borrowed(decoded);
     }
+    escape_literal(decoded)
+}
+
+/// [`literal_text`] without its byte gate: the checks on chars.
+fn escape_literal(decoded: &str) -> Cow<'_, str> {
     if decoded
         .chars()
         .any(|c| matches!(c, '/' | '{' | '}' | '?' | '#') || c.is_control())

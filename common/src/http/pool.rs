@@ -24,7 +24,7 @@
 
 use std::fmt::Write as _;
 
-use crate::record::{Header, Http, HttpRequest, HttpResponse, Ts};
+use crate::record::{Header, Http, HttpRequest, HttpResponse};
 
 /// Parts of each kind (shells, requests, responses) kept, at most.
 pub const POOL_CAP: usize = 4096;
@@ -76,8 +76,6 @@ impl Pool {
             }
         }
         if self.shells.len() < POOL_CAP {
-            // Interim responses are rare: not kept.
-            h.interim = Vec::new();
             self.shells.push(h);
         }
     }
@@ -107,24 +105,7 @@ impl Pool {
     /// A record shell to fill: every field is overwritten by
     /// [`super::flow`]'s emit.
     pub fn shell(&mut self) -> Box<Http> {
-        self.shells.pop().unwrap_or_else(|| {
-            Box::new(Http {
-                ts: Ts::default(),
-                ts_end: Ts::default(),
-                flow: String::new(),
-                community_id: String::new(),
-                seq: 0,
-                client: String::new(),
-                server: String::new(),
-                real_ip: String::new(),
-                tunnel: Vec::new(),
-                request: None,
-                response: None,
-                anomalies: Vec::new(),
-                proxy: None,
-                interim: Vec::new(),
-            })
-        })
+        self.shells.pop().unwrap_or_default()
     }
 
     /// A request with the start line and headers given, no body.

@@ -51,22 +51,7 @@ fn req(body: &[u8], body_len: u64, truncated: bool) -> HttpRequest {
 }
 
 fn blank() -> Http {
-    Http {
-        ts: Default::default(),
-        ts_end: Default::default(),
-        flow: String::new(),
-        community_id: String::new(),
-        seq: 0,
-        client: String::new(),
-        server: String::new(),
-        real_ip: String::new(),
-        tunnel: vec![],
-        request: None,
-        response: None,
-        anomalies: vec![],
-        proxy: None,
-        interim: vec![],
-    }
+    Http::default()
 }
 
 #[test]

@@ -675,6 +675,14 @@ mod tests {
     }
 
     /// Damage to a line: a byte changed, removed or inserted, or a span cut out.
+    /// `line` with each of `edits` applied in turn ([`damage`]).
+    fn damaged(mut line: Vec<u8>, edits: &[(u8, usize, u8, usize)]) -> Vec<u8> {
+        for &(kind, at, byte, len) in edits {
+            line = damage(&line, kind, at, byte, len);
+        }
+        line
+    }
+
     fn damage(line: &[u8], kind: u8, at: usize, byte: u8, len: usize) -> Vec<u8> {
         let mut out = line.to_vec();
         if out.is_empty() {
@@ -750,11 +758,7 @@ mod tests {
             h in http_rec(),
             edits in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>(), 0usize..8), 1..4),
         ) {
-            let mut l = line(&Record::Http(Box::new(h)));
-            for (kind, at, byte, len) in edits {
-                l = damage(&l, kind, at, byte, len);
-            }
-            agrees(&l, http)?;
+            agrees(&damaged(line(&Record::Http(Box::new(h))), &edits), http)?;
         }
 
         #[test]
@@ -762,11 +766,7 @@ mod tests {
             p in packet_rec(),
             edits in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>(), 0usize..8), 1..4),
         ) {
-            let mut l = line(&Record::Packet(p));
-            for (kind, at, byte, len) in edits {
-                l = damage(&l, kind, at, byte, len);
-            }
-            agrees(&l, packet)?;
+            agrees(&damaged(line(&Record::Packet(p)), &edits), packet)?;
         }
 
         #[test]
@@ -774,11 +774,7 @@ mod tests {
             d in data_rec(),
             edits in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>(), 0usize..8), 1..4),
         ) {
-            let mut l = line(&Record::Data(d));
-            for (kind, at, byte, len) in edits {
-                l = damage(&l, kind, at, byte, len);
-            }
-            agrees(&l, data)?;
+            agrees(&damaged(line(&Record::Data(d)), &edits), data)?;
         }
     }
 
