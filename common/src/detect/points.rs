@@ -36,6 +36,10 @@ pub enum Kind {
     Value,
     /// A multipart file name.
     Filename,
+    /// The content of an uploaded file that is not text ([`binary`]): an
+    /// image, an archive, a capture. Only what processing a file runs is
+    /// looked for in it (`Detector::judge_file`).
+    FileData,
     /// A cookie value.
     Cookie,
     /// A header value.
@@ -463,15 +467,38 @@ fn multipart(p: &mut Points<'_>, text: &str, boundary: &str) {
                 Kind::Key,
             );
         }
+        let kind = if filename.is_some() && binary(content) {
+            Kind::FileData
+        } else {
+            Kind::Value
+        };
         if let Some(f) = filename {
             p.push(format!("body.multipart.{name}.filename"), f, Kind::Filename);
         }
         p.push(
             format!("body.multipart.{name}"),
             decode::cap(content, decode::MAX_VALUE).to_string(),
-            Kind::Value,
+            kind,
         );
     }
+}
+
+/// Whether a file's content is not text: a NUL, or more than one in eight
+/// of its first 1024 characters a control character (but tab and line
+/// ends) or a byte sequence that was not UTF-8 (U+FFFD after the lossy
+/// reading of the body).
+pub(crate) fn binary(content: &str) -> bool {
+    let (mut n, mut odd) = (0usize, 0usize);
+    for c in content.chars().take(1024) {
+        if c == '\0' {
+            return true;
+        }
+        n += 1;
+        odd += usize::from(
+            c == char::REPLACEMENT_CHARACTER || c.is_control() && !matches!(c, '\t' | '\n' | '\r'),
+        );
+    }
+    odd * 8 > n
 }
 
 /// `name="x"` (or unquoted) from a Content-Disposition line.
@@ -820,6 +847,27 @@ mod tests {
                 got.iter().any(|(n, v)| n == want.0 && v == want.1),
                 "{want:?} not in {got:?}"
             );
+        }
+    }
+
+    #[test]
+    fn binary_is_what_text_files_do_not_hold() {
+        for t in [
+            "",
+            "plain text\r\nline two\ttab",
+            "naïve café 日本",
+            "{\"a\": 1}",
+        ] {
+            assert!(!binary(t), "{t:?}");
+        }
+        let mostly_text = format!("{}\u{1}", "x".repeat(20));
+        assert!(!binary(&mostly_text));
+        for b in [
+            "GIF89a\0",
+            "\u{FFFD}\u{FFFD}ab",
+            "\u{1}\u{2}\u{3}abcdefghijklmn",
+        ] {
+            assert!(binary(b), "{b:?}");
         }
     }
 

