@@ -1055,6 +1055,23 @@ fn body_state(
     }))
 }
 
+/// The header lines of a parsed head (`buf[..n]`, from the first header
+/// name on) as text when they are UTF-8: one check for all the values
+/// instead of one per value (see [`pool::fill_headers`]). The start line is
+/// left out: httparse hands its parts over as text already, and a request
+/// target can be most of a head. `None` (each value then checked on its
+/// own) when they are not UTF-8 or the first name is not in `buf[..n]`.
+pub(super) fn header_text<'a>(
+    buf: &'a [u8],
+    n: usize,
+    headers: &[httparse::Header<'_>],
+) -> Option<&'a str> {
+    let start = headers.first().map_or(n, |h| {
+        (h.name.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize)
+    });
+    buf.get(start..n).and_then(|b| std::str::from_utf8(b).ok())
+}
+
 fn parse_request(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
     let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS_LIMIT];
     let slots = slots.get_mut(..x.cfg.max_headers).unwrap_or_default();
@@ -1068,8 +1085,7 @@ fn parse_request(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
             let (Some(method), Some(uri)) = (req.method, req.path) else {
                 return Head::Bad("bad_request_line");
             };
-            // One UTF-8 check for the whole head instead of one per value.
-            let head = buf.get(..n).and_then(|b| std::str::from_utf8(b).ok());
+            let head = header_text(buf, n, req.headers);
             let request = x.pool.request(method, uri, req.version, req.headers, head);
             (n, request)
         }
@@ -1336,7 +1352,7 @@ fn parse_response(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
                 return Head::Bad("bad_status_line");
             };
             let reason = resp.reason.unwrap_or_default();
-            let head = buf.get(..n).and_then(|b| std::str::from_utf8(b).ok());
+            let head = header_text(buf, n, resp.headers);
             let response = x
                 .pool
                 .response(status, reason, resp.version, resp.headers, head);
@@ -1676,11 +1692,14 @@ impl Conv {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let mut tx = Tx::new(seq, ts);
-        for a in self.pending.drain(..) {
-            tx.anomaly(a);
+        // Pushed as built: building it aside first (to add the pending
+        // anomalies) cost a second copy of its few hundred bytes.
+        self.txs.push_back(Tx::new(seq, ts));
+        if let Some(tx) = self.txs.back_mut() {
+            for a in self.pending.drain(..) {
+                tx.anomaly(a);
+            }
         }
-        self.txs.push_back(tx);
         seq
     }
 

@@ -1233,3 +1233,51 @@ fn http09_simple_requests() {
         assert_eq!(st.anomalies.get("http09_request"), None, "{line:?}");
     }
 }
+
+/// The header values a record carries are the same whether they are taken
+/// from `header_text` (the header lines checked once) or checked one by one:
+/// heads with non-UTF-8 bytes in the reason, a value, or none (httparse
+/// refuses them in a request target).
+#[test]
+fn header_text_values_match_values_checked_alone() {
+    let heads: [&[u8]; 7] = [
+        b"GET /a HTTP/1.1\r\nHost: h\r\nX: caf\xc3\xa9\r\n\r\n",
+        b"GET /%ff HTTP/1.1\r\nHost: h\xff\r\nX: v\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nX: \xff\r\nY: ok\r\n\r\n",
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"HTTP/1.1 200 \xffK\r\nA: b\r\nC: d\xc3\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nA: b\r\n c\r\nE:\r\n\r\n",
+        b"HTTP/1.1 204 No\r\n\r\n",
+    ];
+    for raw in heads {
+        let mut slots = [httparse::EMPTY_HEADER; 8];
+        let (n, headers) = if raw.starts_with(b"HTTP/") {
+            let mut r = httparse::Response::new(&mut slots);
+            let status = httparse::ParserConfig::default()
+                .allow_obsolete_multiline_headers_in_responses(true)
+                .parse_response(&mut r, raw);
+            let Ok(httparse::Status::Complete(n)) = status else {
+                panic!("{raw:?}: {status:?}")
+            };
+            (n, r.headers.to_vec())
+        } else {
+            let mut r = httparse::Request::new(&mut slots);
+            let status = httparse::ParserConfig::default()
+                .allow_multiple_spaces_in_request_line_delimiters(true)
+                .parse_request(&mut r, raw);
+            let Ok(httparse::Status::Complete(n)) = status else {
+                panic!("{raw:?}: {status:?}")
+            };
+            (n, r.headers.to_vec())
+        };
+        let head = super::flow::header_text(raw, n, &headers);
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        super::pool::fill_headers(&mut fast, &headers, head);
+        super::pool::fill_headers(&mut slow, &headers, None);
+        assert_eq!(fast, slow, "{raw:?}");
+        // Only the header lines are checked: a bad target or reason leaves
+        // them usable.
+        let lines_ok = headers.iter().all(|h| std::str::from_utf8(h.value).is_ok());
+        assert_eq!(head.is_some(), lines_ok, "{raw:?}");
+    }
+}

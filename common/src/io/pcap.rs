@@ -149,10 +149,18 @@ impl<R: Read> ByteBuf<R> {
     }
 
     /// Makes at least `need` bytes available; `Ok(false)` when the input ends first.
+    #[inline]
     fn fill(&mut self, need: usize) -> io::Result<bool> {
         if self.end - self.pos >= need {
             return Ok(true);
         }
+        self.refill(need)
+    }
+
+    /// [`fill`](Self::fill) when the bytes are not there yet (twice in a
+    /// thousand packets: kept out of line so the common case is a compare).
+    #[cold]
+    fn refill(&mut self, need: usize) -> io::Result<bool> {
         if self.pos > 0 {
             self.buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
@@ -220,7 +228,8 @@ fn after_damage<R: Read>(
 }
 
 fn u32_at(b: &[u8], at: usize, big: bool) -> u32 {
-    let bytes = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+    // One bounds check (the callers checked the length) instead of four.
+    let bytes = <[u8; 4]>::try_from(&b[at..at + 4]).unwrap_or_default();
     if big {
         u32::from_be_bytes(bytes)
     } else {
@@ -836,7 +845,7 @@ struct Located {
 /// `plain_epb_reads_as_pcap_file_does`).
 fn plain_epb(block: &[u8], big: bool) -> Option<(u32, u64, u32, &[u8])> {
     let body = block.get(8..block.len().checked_sub(4)?)?;
-    let field = |i: usize| body.get(i * 4..i * 4 + 4).map(|_| u32_at(body, i * 4, big));
+    let field = |i: usize| body.get(i * 4..i * 4 + 4).map(|w| u32_at(w, 0, big));
     let captured = field(3)? as usize;
     let padded = captured.checked_add((4 - captured % 4) % 4)?;
     if body.len() != padded.checked_add(20)? {

@@ -205,6 +205,22 @@ impl Stream {
     /// Notes the peer's cumulative ACK of this direction. Before the start
     /// is known it is kept as a hint; while the start is held, an ACK at or
     /// before it makes the start final there.
+    /// Whether [`on_peer_ack`](Self::on_peer_ack) with `ack` may change the
+    /// stream or emit: `false` only where it would return having done
+    /// nothing (the start is final and `ack` is not past what the peer
+    /// acknowledged before, or out of the window). Test:
+    /// `skipped_peer_acks_change_nothing`.
+    pub fn peer_ack_matters(&self, ack: SeqNum, window: u64) -> bool {
+        let Some(base) = self.base else {
+            return true;
+        };
+        if self.hold.is_some() {
+            return true;
+        }
+        let d = self.offset(base, ack) - i128::from(self.next);
+        d > 0 && d <= i128::from(window) && self.next + d as u64 > self.peer_acked
+    }
+
     pub fn on_peer_ack<'p>(
         &mut self,
         ack: SeqNum,

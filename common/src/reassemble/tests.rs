@@ -1221,3 +1221,58 @@ fn the_duplicate_filter_holds_copies_within_its_window_either_way() {
         0
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+    /// The ACK gate (`Stream::peer_ack_matters`) skips only ACKs that
+    /// `on_peer_ack` would take without changing the stream, the counters or
+    /// emitting: streams with and without a start, held or not, ACKs near the
+    /// next byte and anywhere, windows small and huge.
+    #[test]
+    fn skipped_peer_acks_change_nothing(
+        base in proptest::option::of(any::<u32>()),
+        next in prop_oneof![0u64..4000, any::<u32>().prop_map(u64::from)],
+        acked_ahead in -3000i64..6000,
+        held in any::<bool>(),
+        hint in proptest::option::of(any::<u32>()),
+        near in any::<bool>(),
+        delta in -3000i64..6000,
+        far in any::<u32>(),
+        window in prop_oneof![0u64..8000, Just(u64::MAX >> 1), any::<u64>()],
+    ) {
+        let mut st = stream::Stream::default();
+        st.base = base.map(SeqNum);
+        st.next = next;
+        st.peer_acked = next.saturating_add_signed(acked_ahead);
+        st.hold = held.then_some(stream::Hold { since: Ts::new(5, 0, 6), segs: 1 });
+        st.hint = hint.map(SeqNum);
+        let ack = match (near, base) {
+            (true, Some(b)) => SeqNum(b.wrapping_add(next as u32).wrapping_add(delta as u32)),
+            _ => SeqNum(far),
+        };
+        if !st.peer_ack_matters(ack, window) {
+            let snap = |s: &stream::Stream| {
+                (
+                    s.base.map(|b| b.0),
+                    s.next,
+                    s.peer_acked,
+                    s.peer_ack_ts,
+                    s.hold.map(|h| (h.since, h.segs)),
+                    s.hint.map(|h| h.0),
+                    s.buffered,
+                    s.deadline,
+                    s.data_bytes,
+                    s.fin_off,
+                )
+            };
+            let before = snap(&st);
+            let mut stats = Stats::default();
+            let mut events = 0;
+            st.on_peer_ack(ack, Ts::new(9, 0, 6), window, &mut stats, &mut |_| events += 1);
+            prop_assert_eq!(snap(&st), before);
+            prop_assert_eq!(stats, Stats::default());
+            prop_assert_eq!(events, 0);
+        }
+    }
+}
