@@ -581,6 +581,9 @@ for host, referer, origin in [("172.16.9.189", "http://172.16.9.189/", None),
     req("POST", "/login", h + [("Content-Type", "application/x-www-form-urlencoded")],
         q({"username": "anna", "password": "correct horse", "returnUrl": f"http://{host}/home"}),
         "intranet return url", host=host)
+# Hybrid mobile and desktop apps send their own scheme as the Origin.
+for origin in ["capacitor://localhost", "ionic://localhost", "tauri://localhost", "file://"]:
+    req("GET", "/api/v1/profile", [("Origin", origin)] + auth(), what="app origin", host="api.example.com")
 for ua in ["Mozilla/5.0 (compatible; Uptime Checker; Python 3.11; +https://status.example.com/bot)",
            "Mozilla/5.0 (compatible; Wget)", "Mozilla/5.0 (compatible; Python requests)",
            "Mozilla/5.0 (compatible; Curl 7.1; Linux)", "Mozilla/5.0 (compatible; Perl LWP)",

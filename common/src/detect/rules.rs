@@ -160,7 +160,11 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if p.contains(':') {
         for w in WRAPPERS {
             if let Some(at) = p.find(w) {
-                if at == 0 || !p.as_bytes()[at - 1].is_ascii_alphanumeric() {
+                // A page opened from a file (`Origin: file://`, Cordova's
+                // `Referer: file:///android_asset/...`) is where the browser
+                // came from, not a file the server opens.
+                let page = *w == "file://" && browser_origin(cx);
+                if (at == 0 || !p.as_bytes()[at - 1].is_ascii_alphanumeric()) && !page {
                     return Some(("lfi", "lfi.wrapper", 0.9));
                 }
             }
@@ -555,14 +559,18 @@ fn ordinary_internal_url(kind: &str, host: &str, cx: &Ctx<'_>) -> bool {
     if kind == "metadata" {
         return false;
     }
-    if cx.kind == Kind::Header
+    browser_origin(cx)
+        || kind != "loopback" && !host.is_empty() && host.eq_ignore_ascii_case(url_host(cx.host))
+}
+
+/// A Referer or Origin header: where the browser came from. Hybrid mobile
+/// and desktop apps send their own schemes there (`capacitor://localhost`,
+/// `ionic://localhost`, `tauri://localhost`, `file://`).
+fn browser_origin(cx: &Ctx<'_>) -> bool {
+    cx.kind == Kind::Header
         && ["header.referer", "header.origin"]
             .iter()
             .any(|n| cx.name.eq_ignore_ascii_case(n))
-    {
-        return true;
-    }
-    kind != "loopback" && !host.is_empty() && host.eq_ignore_ascii_case(url_host(cx.host))
 }
 
 const SSRF_SCHEMES: &[&str] = &[
@@ -633,6 +641,7 @@ pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             // Any other fetcher scheme (`rsync://`, `imap://`, `ssh://`) to an internal host.
             match internal_host(host) {
                 Some("metadata") => Some(("ssrf", "ssrf.cloud_metadata", 0.9)),
+                Some(kind) if ordinary_internal_url(kind, host, cx) => None,
                 Some(_) if whole_value => Some(("ssrf", "ssrf.internal_host", 0.7)),
                 _ => None,
             }
@@ -4059,6 +4068,10 @@ mod tests {
             ("http://172.16.9.189/", &referer),
             ("http://10.20.0.7:3000/dashboard", &referer),
             ("http://localhost:3000", &origin),
+            ("capacitor://localhost", &origin),
+            ("ionic://localhost", &origin),
+            ("tauri://localhost", &origin),
+            ("capacitor://localhost/home", &referer),
             ("http://192.168.13.31:8080", &origin),
             ("http://10.0.0.5:8080/home", &param),
             ("https://10.0.0.5/account?tab=2", &param),
@@ -4080,6 +4093,16 @@ mod tests {
         ] {
             assert_eq!(urls(v, c).map(|f| f.1), Some(rule), "{v:?} in {}", c.name);
         }
+        // A page opened from a file is where the browser came from.
+        assert_eq!(files("file://", &origin), None);
+        assert_eq!(
+            files("file:///android_asset/www/index.html", &referer),
+            None
+        );
+        assert_eq!(
+            files("file:///var/www/config.php", &param).map(|f| f.1),
+            Some("lfi.wrapper")
+        );
     }
     #[test]
     fn node_js_and_template_probes() {
