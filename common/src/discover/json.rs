@@ -101,6 +101,19 @@ impl Doc {
     /// Parses `bytes`, replacing what was held; false (and an empty document)
     /// when they are not one JSON value.
     pub fn parse(&mut self, bytes: &[u8]) -> bool {
+        self.parse_inner(bytes, false)
+    }
+
+    /// [`Doc::parse`], then [`Doc::cache_string_facts`]: the same document
+    /// and facts. A body filled from a layout takes the facts of each
+    /// string the layout last saw at the same place when the text is the
+    /// same (values of one field repeat: roles, states, dates), and works
+    /// out only the others.
+    pub fn parse_with_facts(&mut self, bytes: &[u8]) -> bool {
+        self.parse_inner(bytes, true)
+    }
+
+    fn parse_inner(&mut self, bytes: &[u8], facts: bool) -> bool {
         self.nodes.clear();
         self.members.clear();
         self.stack.clear();
@@ -124,7 +137,7 @@ impl Doc {
         self.text.push_str(text);
         let ok = SKELETONS.with(|s| {
             let mut skeletons = s.borrow_mut();
-            if skeletons.fill(self, bytes, text) {
+            if skeletons.fill(self, bytes, text, facts) {
                 return true;
             }
             let mut p = Parser {
@@ -135,6 +148,9 @@ impl Doc {
             };
             let ok = p.value(0).is_ok() && p.skip_ws().is_none();
             if ok {
+                if facts {
+                    self.cache_string_facts();
+                }
                 self.layout = skeletons.learn(self, bytes);
             }
             ok
@@ -435,6 +451,11 @@ struct Skeleton {
     head_mask: u64,
     /// When it last filled or was learned ([`Skeletons::clock`]).
     used: u64,
+    /// The last body filled with facts ([`Skeleton::facts_into`]).
+    last: Vec<u8>,
+    /// By slot: where that body's string there was (in `last`) and its
+    /// facts, when known.
+    seen: Vec<(Span, Option<StrFacts>)>,
 }
 
 /// One scalar of a [`Skeleton`]: its span in the body and its node.
@@ -476,18 +497,19 @@ impl Skeletons {
     const MAX_NODES: usize = 128;
 
     /// Fills `doc` (cleared, its text holding `text`) from the first
-    /// layout `bytes` matches; false when none does.
-    fn fill(&mut self, doc: &mut Doc, bytes: &[u8], text: &str) -> bool {
+    /// layout `bytes` matches, with its strings' facts when `facts`;
+    /// false when none does.
+    fn fill(&mut self, doc: &mut Doc, bytes: &[u8], text: &str, facts: bool) -> bool {
         let Skeletons {
             list,
             shifts,
             clock,
         } = self;
         *clock += 1;
-        let Some(s) = list
-            .iter_mut()
-            .find(|s| s.matches(doc, bytes, text, shifts))
-        else {
+        let head = head_of(bytes);
+        let Some(s) = list.iter_mut().find(|s| {
+            s.id != 0 && head & s.head_mask == s.head && s.matches(doc, bytes, text, shifts)
+        }) else {
             // A layout that matched part of the way left nodes.
             doc.nodes.clear();
             return false;
@@ -495,6 +517,9 @@ impl Skeletons {
         s.used = *clock;
         if !s.fill(doc, shifts) {
             return false;
+        }
+        if facts {
+            s.facts_into(doc, bytes);
         }
         doc.layout = s.id;
         true
@@ -528,6 +553,9 @@ impl Skeleton {
     /// Becomes the layout of `doc`, parsed from `bytes`; false when a
     /// number is of a kind no slot takes.
     fn learn(&mut self, doc: &Doc, bytes: &[u8]) -> bool {
+        // What the slots of the layout it was saw says nothing of this one.
+        self.seen.clear();
+        self.last.clear();
         self.body.clear();
         self.body.extend_from_slice(bytes);
         self.slots.clear();
@@ -579,10 +607,8 @@ impl Skeleton {
     /// document's nodes are the layout's with the new scalars in them,
     /// and the literal runs' moves are in `shifts` (when it is not, the
     /// nodes are left half made: the caller clears them).
+    /// The caller has checked the first bytes ([`Skeleton::head`]).
     fn matches(&self, doc: &mut Doc, bytes: &[u8], text: &str, shifts: &mut Vec<i64>) -> bool {
-        if self.id == 0 || head_of(bytes) & self.head_mask != self.head {
-            return false;
-        }
         shifts.clear();
         doc.nodes.clear();
         doc.nodes.extend_from_slice(&self.nodes);
@@ -640,6 +666,45 @@ impl Skeleton {
         }
         shifts.push(at as i64 - from as i64);
         self.body.get(from..) == bytes.get(at..)
+    }
+
+    /// The facts of the strings of `doc`, just filled from this layout
+    /// out of `bytes`, as [`Doc::cache_string_facts`] makes them (every
+    /// string is in a slot: a layout has no escaped string, so its text
+    /// is where it stands in `bytes`): a string with the same bytes as the
+    /// last one seen in its slot has the facts remembered for it.
+    fn facts_into(&mut self, doc: &mut Doc, bytes: &[u8]) {
+        let Doc {
+            nodes, text, facts, ..
+        } = doc;
+        facts.clear();
+        facts.resize(nodes.len(), None);
+        if self.seen.len() != self.slots.len() {
+            self.seen.clear();
+            self.seen.resize(self.slots.len(), (Span::default(), None));
+        }
+        let last = &self.last;
+        for (slot, seen) in self.slots.iter().zip(&mut self.seen) {
+            let Some(Node {
+                kind: Kind::Str(r), ..
+            }) = nodes.get(slot.node as usize)
+            else {
+                continue;
+            };
+            let (start, end) = (r.start as usize, r.end as usize);
+            let old = last.get(seen.0.start as usize..seen.0.end as usize);
+            let f = match (seen.1, old, bytes.get(start..end)) {
+                (Some(f), Some(old), Some(new)) if same(old, new) => f,
+                _ => values::string_facts(text.get(start..end).unwrap_or_default()),
+            };
+            *seen = (*r, Some(f));
+            if let Some(at) = facts.get_mut(slot.node as usize) {
+                *at = Some(f);
+            }
+        }
+        // The spans just remembered are into these bytes.
+        self.last.clear();
+        self.last.extend_from_slice(bytes);
     }
 
     /// Finishes the tape of the body [`Skeleton::matches`] accepted (its
@@ -1376,6 +1441,39 @@ pub(super) mod tests {
         .unwrap();
     }
 
+    #[test]
+    fn facts_remembered_by_slot_are_the_facts() {
+        std::thread::spawn(|| {
+            let long = format!("{}@example.com", "a".repeat(200));
+            let values = [
+                "a@example.com",
+                "a@example.com",
+                "reader",
+                long.as_str(),
+                long.as_str(),
+                "",
+                "",
+                "2024-05-01",
+                "a@example.com",
+            ];
+            let mut doc = Doc::default();
+            for (i, v) in values.iter().enumerate() {
+                let body = format!(r#"{{"id":{i},"v":"{v}","w":["{v}","x"]}}"#);
+                assert!(doc.parse_with_facts(body.as_bytes()), "{body}");
+                assert_eq!(doc.facts.len(), 6);
+                if i > 0 {
+                    assert_ne!(doc.root().and_then(|r| r.layout()), None, "filled");
+                }
+                facts_hold(doc.root().expect("a root"));
+                for (node, f) in doc.nodes.iter().zip(&doc.facts) {
+                    assert_eq!(matches!(node.kind, Kind::Str(_)), f.is_some(), "{body}");
+                }
+            }
+        })
+        .join()
+        .unwrap();
+    }
+
     pub(in crate::discover) mod generated {
         use super::*;
         use proptest::prelude::*;
@@ -1584,6 +1682,34 @@ pub(super) mod tests {
                     }
                     text.push_str(ws);
                     same_as_serde_json(&mut doc, text.as_bytes());
+                }
+            }
+
+            /// Bodies of one layout, in turn on one thread, parsed with
+            /// their facts (filled from a layout, most with facts
+            /// remembered by slot): the same document and the same facts
+            /// as a parse and [`Doc::cache_string_facts`] make.
+            #[test]
+            fn facts_with_the_parse_are_the_facts(
+                t in tree(),
+                picks in prop::collection::vec(leaves(), 2..6),
+                order in prop::collection::vec(0..6usize, 2..12),
+            ) {
+                let mut doc = Doc::default();
+                let mut want = Doc::default();
+                for &i in &order {
+                    let mut text = String::new();
+                    render(&t, &picks[i % picks.len()], &mut 0, &mut text);
+                    let ok = doc.parse_with_facts(text.as_bytes());
+                    prop_assert_eq!(ok, want.parse(text.as_bytes()));
+                    if ok {
+                        want.cache_string_facts();
+                    }
+                    prop_assert_eq!(&doc.facts, &want.facts, "{}", text);
+                    if let (Some(a), Some(b)) = (doc.root(), want.root()) {
+                        prop_assert_eq!(back(a), back(b));
+                        facts_hold(a);
+                    }
                 }
             }
 

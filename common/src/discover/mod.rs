@@ -822,9 +822,7 @@ fn is_json_media(v: &str) -> bool {
 
 /// Parses `body` into `doc` with its string facts (no root unless it is JSON).
 fn parse_into(doc: &mut Doc, body: &[u8]) {
-    if doc.parse(body) {
-        doc.cache_string_facts();
-    }
+    doc.parse_with_facts(body);
 }
 
 /// The media type of a response's first `Content-Type` header, into `out`;

@@ -268,7 +268,8 @@ fn format_of(s: &str, checks: &mut Checks) -> Option<&'static str> {
         Some("date")
     } else if checks.email(s) {
         Some("email")
-    } else if s.parse::<Ipv4Addr>().is_ok() {
+    } else if s.as_bytes().first().is_some_and(u8::is_ascii_digit) && s.parse::<Ipv4Addr>().is_ok()
+    {
         Some("ipv4")
     } else if s.contains(':') && s.parse::<Ipv6Addr>().is_ok() {
         Some("ipv6")
@@ -354,55 +355,78 @@ pub fn is_date_time(s: &str) -> bool {
     }
 }
 
+/// Bytes of the local part of an address ([`is_email`]).
+const EMAIL_LOCAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-');
+        b += 1;
+    }
+    t
+};
+
+/// Bytes of a domain label ([`is_email_domain`]).
+const EMAIL_LABEL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'-';
+        b += 1;
+    }
+    t
+};
+
 /// `local@domain.tld` with the characters mail addresses actually use.
+///
+/// One pass, a table per part (a test holds it to the check as first
+/// written): a byte before the first `@` that no local part has ends it.
 pub fn is_email(s: &str) -> bool {
     let b = s.as_bytes();
     if b.len() > 254 {
         return false;
     }
-    let Some(at) = b.iter().position(|&c| c == b'@') else {
+    let mut at = None;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'@' {
+            at = Some(i);
+            break;
+        }
+        if !EMAIL_LOCAL[usize::from(c)] {
+            return false;
+        }
+    }
+    let Some(at) = at else {
         return false;
     };
-    let (Some(local), Some(domain)) = (b.get(..at), b.get(at + 1..)) else {
+    let (Some(domain), Some(&first)) = (b.get(at + 1..), b.first()) else {
         return false;
     };
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && local.first() != Some(&b'.')
-        && local
-            .iter()
-            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-'));
-    local_ok && is_email_domain(domain)
+    at <= 64 && first != b'.' && first != b'@' && is_email_domain(domain)
 }
 
 /// The domain of [`is_email`]: dot-separated labels of letters, digits and
 /// `-` (1 to 63 long, not starting with `-`), at least two, the last one
 /// two letters or more.
 fn is_email_domain(domain: &[u8]) -> bool {
+    let label_ok = |l: &[u8]| !l.is_empty() && l.len() <= 63 && l.first() != Some(&b'-');
     let mut dots = 0;
-    let mut label = domain;
-    loop {
-        let end = label.iter().position(|&c| c == b'.').unwrap_or(label.len());
-        let (Some(this), rest) = (label.get(..end), label.get(end + 1..)) else {
-            return false;
-        };
-        if this.is_empty()
-            || this.len() > 63
-            || this.first() == Some(&b'-')
-            || !this.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-')
-        {
-            return false;
-        }
-        match rest {
-            Some(rest) => {
-                dots += 1;
-                label = rest;
+    let mut start = 0;
+    for (i, &c) in domain.iter().enumerate() {
+        if c == b'.' {
+            if !label_ok(domain.get(start..i).unwrap_or_default()) {
+                return false;
             }
-            None => {
-                return dots > 0 && this.len() >= 2 && this.iter().all(u8::is_ascii_alphabetic);
-            }
+            dots += 1;
+            start = i + 1;
+        } else if !EMAIL_LABEL[usize::from(c)] {
+            return false;
         }
     }
+    let last = domain.get(start..).unwrap_or_default();
+    dots > 0 && label_ok(last) && last.len() >= 2 && last.iter().all(u8::is_ascii_alphabetic)
 }
 
 /// A JSON Web Token: three base64url parts whose first decodes to a JSON
@@ -589,27 +613,38 @@ pub fn is_phone(s: &str) -> bool {
         && !is_date_time(s)
 }
 
+/// Vendor prefixes of [`is_api_key`] followed by a tail of 16 or more.
+const API_KEY_PREFIXES: &[&str] = &[
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "github_pat_",
+    "xoxb-",
+    "xoxp-",
+    "xoxa-",
+    "glpat-",
+];
+
+/// Whether an [`is_api_key`] prefix starts with `b` (a test holds it to
+/// every prefix the function looks for).
+fn api_key_start(b: u8) -> bool {
+    matches!(b, b's' | b'r' | b'g' | b'x' | b'A')
+}
+
 /// A secret with a vendor's well-known prefix (Stripe, GitHub, Slack, AWS, Google).
 pub fn is_api_key(s: &str) -> bool {
-    const PREFIXES: &[&str] = &[
-        "sk_live_",
-        "sk_test_",
-        "rk_live_",
-        "ghp_",
-        "gho_",
-        "ghs_",
-        "github_pat_",
-        "xoxb-",
-        "xoxp-",
-        "xoxa-",
-        "glpat-",
-    ];
+    if !s.as_bytes().first().is_some_and(|&b| api_key_start(b)) {
+        return false;
+    }
     let tail_ok = |t: &str| {
         t.len() >= 16
             && t.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     };
-    if let Some(p) = PREFIXES.iter().find(|p| s.starts_with(**p)) {
+    if let Some(p) = API_KEY_PREFIXES.iter().find(|p| s.starts_with(**p)) {
         return tail_ok(&s[p.len()..]);
     }
     if let Some(t) = s.strip_prefix("AKIA").or_else(|| s.strip_prefix("ASIA")) {
@@ -737,7 +772,37 @@ mod tests {
         local_ok && domain_ok
     }
 
+    /// Prefixes of [`is_api_key`] with a tail of their own rules.
+    const API_KEY_OTHER_PREFIXES: &[&str] = &["AKIA", "ASIA", "AIza"];
+
+    #[test]
+    fn api_key_gate_lets_every_prefix_through() {
+        for p in API_KEY_PREFIXES.iter().chain(API_KEY_OTHER_PREFIXES) {
+            assert!(api_key_start(p.as_bytes()[0]), "{p}");
+        }
+        for p in API_KEY_OTHER_PREFIXES {
+            assert!(s_has_other_prefix(p), "{p}");
+        }
+    }
+
+    /// Whether `is_api_key` looks for `p` besides the vendor table.
+    fn s_has_other_prefix(p: &str) -> bool {
+        let tail = if p == "AIza" { 35 } else { 16 };
+        is_api_key(&format!("{p}{}", "A".repeat(tail)))
+    }
+
     proptest::proptest! {
+        /// The IPv4 format's first-byte gate never turns away an address.
+        #[test]
+        fn ipv4_gate_is_the_parse(s in "[0-9.a+ -]{0,17}") {
+            let parsed = s.parse::<Ipv4Addr>().is_ok();
+            let gated = s.as_bytes().first().is_some_and(u8::is_ascii_digit) && parsed;
+            proptest::prop_assert_eq!(gated, parsed, "{}", s);
+            if parsed {
+                proptest::prop_assert_eq!(string_format(&s), Some("ipv4"));
+            }
+        }
+
         #[test]
         fn email_check_is_as_first_written(s in "[a-z0-9.@_%+-]{0,12}(@[a-zA-Z0-9.-]{0,14})?(\\.[a-z0-9]{0,4})?") {
             proptest::prop_assert_eq!(is_email(&s), is_email_as_first_written(&s), "{}", s);
