@@ -885,30 +885,32 @@ mod tests {
     /// A line that is not UTF-8 has each string checked by itself: a
     /// stray byte anywhere still gets the line serde's reading.
     #[test]
-    fn text_stretches_around_bodies() {
-        let mut h = Http::default();
-        h.flow = "f".into();
-        h.request = Some(HttpRequest {
-            method: "GET".into(),
-            uri: "/\"body_b64\":\"x".into(),
-            version: "HTTP/1.1".into(),
-            headers: vec![("a".into(), "é\"body_b64\":\"".into())],
-            body_len: 3,
-            body: b"abc".to_vec(),
-            truncated: false,
-            trailers: vec![("t".into(), "ß".into())],
-        });
-        h.response = Some(HttpResponse {
-            status: 200,
-            reason: "OK".into(),
-            version: "HTTP/1.1".into(),
-            headers: vec![("b".into(), "ü".into())],
-            body_len: 2,
-            body: b"de".to_vec(),
-            truncated: true,
-            trailers: vec![],
-        });
-        h.anomalies = vec!["ö".into()];
+    fn stray_bytes_anywhere_get_serdes_reading() {
+        let h = Http {
+            flow: "f".into(),
+            request: Some(HttpRequest {
+                method: "GET".into(),
+                uri: "/\"body_b64\":\"x".into(),
+                version: "HTTP/1.1".into(),
+                headers: vec![("a".into(), "é\"body_b64\":\"".into())],
+                body_len: 3,
+                body: b"abc".to_vec(),
+                truncated: false,
+                trailers: vec![("t".into(), "ß".into())],
+            }),
+            response: Some(HttpResponse {
+                status: 200,
+                reason: "OK".into(),
+                version: "HTTP/1.1".into(),
+                headers: vec![("b".into(), "ü".into())],
+                body_len: 2,
+                body: b"de".to_vec(),
+                truncated: true,
+                trailers: vec![],
+            }),
+            anomalies: vec!["ö".into()],
+            ..Http::default()
+        };
         let l = line(&Record::Http(Box::new(h.clone())));
         assert_eq!(http(&l), Some(h));
         // A lone continuation byte, or a character cut short, in each part.
