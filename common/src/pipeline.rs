@@ -783,6 +783,7 @@ pub fn run_cli(
         stop: Some(cli::shutdown_flag()?),
     };
     let mut chain = Chain::new(target, cfg);
+    crate::io::grow_pipe(std::io::stdout());
     let mut out = NdjsonWriter::new(std::io::stdout().lock());
     let report = run(&mut chain, opened, &mut out, &ctl)?;
     report.print(prog, &chain, common);

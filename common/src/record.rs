@@ -283,7 +283,7 @@ impl TcpFlags {
     pub const URG: u8 = 0x20;
     pub const ECE: u8 = 0x40;
     pub const CWR: u8 = 0x80;
-    const LETTERS: [(u8, char); 8] = [
+    pub(crate) const LETTERS: [(u8, char); 8] = [
         (Self::FIN, 'F'),
         (Self::SYN, 'S'),
         (Self::RST, 'R'),

@@ -492,11 +492,41 @@ struct Triggers {
 /// the key prefixes (matched ASCII-case-insensitively: a superset).
 const CREDENTIAL_LITERALS: usize = 2;
 
+/// The trigger literals in [`TRIGGER_SET`]'s pattern order.
+fn trigger_literals() -> impl Iterator<Item = &'static [u8]> {
+    [&b"bearer"[..], b"basic", b"eyJ"]
+        .into_iter()
+        .chain(KEY_PREFIXES.iter().map(|(p, _)| *p))
+}
+
+/// Texts up to this long are scanned for triggers byte by byte
+/// ([`Triggers::of_short`]): an attack's fields (a method, a class, a
+/// rule, an address) are mostly a few bytes, where setting up the
+/// automaton's search cost more than the search.
+const SHORT_TEXT: usize = 48;
+
+/// The trigger literals ([`trigger_literals`], in order) and, for each
+/// byte, which of them start with it in either case (a bit each).
+struct TriggerStarts {
+    lits: Vec<&'static [u8]>,
+    starts: [u32; 256],
+}
+
+static TRIGGER_STARTS: std::sync::LazyLock<TriggerStarts> = std::sync::LazyLock::new(|| {
+    let lits: Vec<_> = trigger_literals().collect();
+    let mut starts = [0u32; 256];
+    for (p, lit) in lits.iter().enumerate().take(32) {
+        if let Some(&c) = lit.first() {
+            starts[usize::from(c.to_ascii_lowercase())] |= 1 << p;
+            starts[usize::from(c.to_ascii_uppercase())] |= 1 << p;
+        }
+    }
+    TriggerStarts { lits, starts }
+});
+
 static TRIGGER_SET: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
     std::sync::LazyLock::new(|| {
-        let lits = [&b"bearer"[..], b"basic", b"eyJ"]
-            .into_iter()
-            .chain(KEY_PREFIXES.iter().map(|(p, _)| *p));
+        let lits = trigger_literals();
         aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .kind(Some(aho_corasick::AhoCorasickKind::DFA))
@@ -506,6 +536,54 @@ static TRIGGER_SET: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
 
 impl Triggers {
     fn of(b: &[u8]) -> Triggers {
+        if b.len() <= SHORT_TEXT {
+            if let Some(t) = Triggers::of_short(b) {
+                return t;
+            }
+        }
+        Triggers::of_long(b)
+    }
+
+    /// [`Triggers::of`] in one pass over a short text: the same flags
+    /// (each literal compared where a byte could start it, in any case, as
+    /// the automaton matches it); `None` if there were too many literals
+    /// to keep a bit each.
+    fn of_short(b: &[u8]) -> Option<Triggers> {
+        let TriggerStarts { lits, starts } = &*TRIGGER_STARTS;
+        if lits.len() > 32 {
+            return None;
+        }
+        let mut t = Triggers::default();
+        let mut digits = 0;
+        for (i, &c) in b.iter().enumerate() {
+            match c {
+                b':' => t.colon = true,
+                b'=' => t.equals = true,
+                b'0'..=b'9' => digits += 1,
+                _ => {
+                    let mut may = starts[usize::from(c)];
+                    while may != 0 {
+                        let p = may.trailing_zeros() as usize;
+                        may &= may - 1;
+                        let lit = lits.get(p).copied().unwrap_or_default();
+                        let at = b.get(i..i + lit.len());
+                        if at.is_some_and(|w| w.eq_ignore_ascii_case(lit)) {
+                            match p {
+                                p if p < CREDENTIAL_LITERALS => t.credential = true,
+                                CREDENTIAL_LITERALS => t.jwt = true,
+                                _ => t.key = true,
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        t.card = digits >= 13;
+        Some(t)
+    }
+
+    /// [`Triggers::of`] with `memchr` and the automaton.
+    fn of_long(b: &[u8]) -> Triggers {
         let mut t = Triggers {
             colon: memchr::memchr(b':', b).is_some(),
             equals: memchr::memchr(b'=', b).is_some(),
@@ -931,6 +1009,31 @@ mod tests {
     fn scrub_every_way(b: &[u8]) -> (Option<Vec<u8>>, u64) {
         let mut n = 0;
         (scrub_spans(b, &cfg(), &mut n, ALL), n)
+    }
+
+    proptest::proptest! {
+        /// The byte-by-byte scan of a short text finds the automaton's flags.
+        #[test]
+        fn short_triggers_are_the_automatons(
+            pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..6),
+            lits in proptest::collection::vec(
+                proptest::sample::select(trigger_literals().collect::<Vec<_>>()), 0..3),
+            cases in proptest::prelude::any::<u64>(),
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..SHORT_TEXT + 1),
+        ) {
+            let mut text = pieces.concat().into_bytes();
+            for (i, lit) in lits.iter().enumerate() {
+                // Cut short now and then, cases mixed.
+                let lit = lit.get(..lit.len() - (i % 2)).unwrap_or_default();
+                text.extend(lit.iter().enumerate().map(|(j, c)| {
+                    if cases >> (j % 64) & 1 == 1 { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() }
+                }));
+                text.extend_from_slice(b"9");
+            }
+            for t in [&text[..], &data[..]] {
+                proptest::prop_assert_eq!(Triggers::of_short(t), Some(Triggers::of_long(t)), "{:?}", String::from_utf8_lossy(t));
+            }
+        }
     }
 
     #[test]

@@ -31,28 +31,27 @@ use crate::record::{
 struct Cur<'a> {
     b: &'a [u8],
     i: usize,
-    /// The whole line as text, when it was checked as UTF-8 up front: a
-    /// string's bounds are quotes, which are character boundaries, so its
-    /// text is a slice of this and needs no check of its own.
-    text: Option<&'a str>,
+    /// The line as text, when it was checked as UTF-8 up front (else
+    /// empty): a string's bounds are quotes, which are character
+    /// boundaries, so a string inside it is a slice of it and needs no
+    /// check of its own (any other is checked by itself).
+    text: &'a str,
 }
 
 impl<'a> Cur<'a> {
     fn new(b: &'a [u8]) -> Self {
-        Cur {
-            b,
-            i: 0,
-            text: None,
-        }
+        Cur { b, i: 0, text: "" }
     }
 
-    /// A line with many strings, checked as UTF-8 once (`None` when it is
-    /// not UTF-8, which leaves it to serde).
-    fn text(line: &'a str) -> Self {
+    /// A line with many strings, checked as UTF-8 once (when it is not
+    /// UTF-8, each string is checked by itself, and fails where it is bad).
+    ///
+    /// (Checking only the text between bodies, which are most of an `http`
+    /// line and need no check, cost more in finding them than it saved.)
+    fn text(line: &'a [u8]) -> Self {
         Cur {
-            b: line.as_bytes(),
-            i: 0,
-            text: Some(line),
+            text: std::str::from_utf8(line).unwrap_or(""),
+            ..Cur::new(line)
         }
     }
 
@@ -72,8 +71,8 @@ impl<'a> Cur<'a> {
         }
         let start = self.i;
         self.i += end + 1;
-        match self.text {
-            Some(text) => text.get(start..start + end),
+        match self.text.get(start..start + end) {
+            Some(text) => Some(text),
             None => std::str::from_utf8(rest.get(..end)?).ok(),
         }
     }
@@ -96,14 +95,25 @@ impl<'a> Cur<'a> {
     /// (a `.` or `e` there fails it, as it should: serde reads a float).
     fn u64(&mut self) -> Option<u64> {
         let rest = self.b.get(self.i..)?;
+        // Nineteen digits cannot overflow (u64::MAX has twenty): read
+        // them unchecked, and a longer run again with checks.
         let mut n: u64 = 0;
         let mut len = 0;
-        for &d in rest {
-            if !d.is_ascii_digit() {
+        for &d in rest.iter().take(19) {
+            let v = d.wrapping_sub(b'0');
+            if v > 9 {
                 break;
             }
-            n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+            n = n * 10 + u64::from(v);
             len += 1;
+        }
+        if len == 19 && rest.get(19).is_some_and(u8::is_ascii_digit) {
+            n = 0;
+            len = 0;
+            for &d in rest.iter().take_while(|d| d.is_ascii_digit()) {
+                n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+                len += 1;
+            }
         }
         if len == 0 || (len > 1 && rest.first() == Some(&b'0')) {
             return None;
@@ -120,9 +130,30 @@ impl<'a> Cur<'a> {
         Ts::parse(self.plain_str()?)
     }
 
+    /// An address: a dotted quad read from the raw bytes (only digits and
+    /// dots, so plain text), anything else through `IpAddr`'s parser.
     fn ip(&mut self) -> Option<IpAddr> {
-        let text = self.plain_str()?;
-        dotted_quad(text.as_bytes()).or_else(|| text.parse().ok())
+        let start = self.i;
+        if let Some(ip) = self.raw_str().and_then(dotted_quad) {
+            return Some(ip);
+        }
+        self.i = start;
+        self.plain_str()?.parse().ok()
+    }
+
+    /// TCP flag letters, as [`TcpFlags::from_letters`] reads them: each
+    /// letter is ASCII, so a byte that is not one (a control character, a
+    /// byte of a wider character) fails both.
+    fn flags(&mut self) -> Option<TcpFlags> {
+        let raw = self.raw_str()?;
+        let mut bits = 0;
+        for &c in raw {
+            bits |= TcpFlags::LETTERS
+                .iter()
+                .find(|(_, l)| u32::from(c) == u32::from(*l))?
+                .0;
+        }
+        Some(TcpFlags(bits))
     }
 
     /// A `_b64` value, decoded.
@@ -178,12 +209,23 @@ impl<'a> Cur<'a> {
     }
 
     /// `[item,item,...]`, each item read by `item`.
-    fn array<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+    fn array<T>(&mut self, item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        self.array_in(0, item)
+    }
+
+    /// [`Cur::array`] with room for `room` items made at its first (a
+    /// message's headers: one allocation rather than one per doubling).
+    fn array_in<T>(
+        &mut self,
+        room: usize,
+        mut item: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<Vec<T>> {
         self.lit(b"[")?;
         let mut out = Vec::new();
         if self.lit(b"]").is_some() {
             return Some(out);
         }
+        out.reserve_exact(room);
         loop {
             out.push(item(self)?);
             if self.lit(b"]").is_some() {
@@ -195,7 +237,7 @@ impl<'a> Cur<'a> {
 
     /// `[["name","value"],...]`.
     fn headers(&mut self) -> Option<Vec<Header>> {
-        self.array(|c| {
+        self.array_in(16, |c| {
             c.lit(b"[")?;
             let name = c.string()?;
             c.lit(b",")?;
@@ -276,7 +318,7 @@ pub fn packet(line: &[u8]) -> Option<Packet<'_>> {
     c.lit(br#","ack":"#)?;
     let ack = c.int()?;
     c.lit(br#","flags":"#)?;
-    let flags = TcpFlags::from_letters(c.plain_str()?)?;
+    let flags = c.flags()?;
     c.lit(br#","win":"#)?;
     let win = c.int()?;
     c.lit(br#"},"payload_b64":"#)?;
@@ -334,7 +376,7 @@ pub fn data(line: &[u8]) -> Option<Data<'_>> {
 
 /// An `http` line as [`crate::record::fast_json`] writes it, or `None`.
 pub fn http(line: &[u8]) -> Option<Http> {
-    let mut c = Cur::text(std::str::from_utf8(line).ok()?);
+    let mut c = Cur::text(line);
     c.lit(br#"{"type":"http","ts":"#)?;
     let ts = c.ts()?;
     c.lit(br#","ts_end":"#)?;
@@ -792,6 +834,95 @@ mod tests {
             }
             let ip = IpAddr::from(addr);
             prop_assert_eq!(dotted_quad(ip.to_string().as_bytes()), Some(ip));
+        }
+    }
+
+    proptest! {
+        /// Flag letters read from the raw bytes as `from_letters` reads them.
+        #[test]
+        fn flags_agree_with_from_letters(text in "[FSRPAUECfsx\u{1}\u{e9}]{0,6}") {
+            let quoted = serde_json::to_vec(&text).unwrap();
+            let mut c = Cur::new(&quoted);
+            let fast = c.flags();
+            prop_assert_eq!(fast, TcpFlags::from_letters(&text));
+            if fast.is_some() {
+                prop_assert_eq!(c.i, quoted.len());
+            }
+        }
+
+        /// Integers read as serde reads them, on both sides of nineteen digits.
+        #[test]
+        fn integers_agree_with_serde(n in any::<u64>(), extra in 0u8..3, digits in "[0-9]{1,22}") {
+            for text in [n.to_string(), format!("{n}{extra}"), digits] {
+                let line = format!("{text}}}");
+                let fast = Cur::new(line.as_bytes()).u64();
+                let slow: Option<u64> = serde_json::from_str(&text).ok();
+                prop_assert_eq!(fast, slow, "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn integer_edges() {
+        for (text, want) in [
+            ("0", Some(0)),
+            ("00", None),
+            ("01", None),
+            ("9999999999999999999", Some(9_999_999_999_999_999_999)),
+            ("10000000000000000000", Some(10_000_000_000_000_000_000)),
+            ("18446744073709551615", Some(u64::MAX)),
+            ("18446744073709551616", None),
+            ("99999999999999999999", None),
+            ("100000000000000000000", None),
+            ("", None),
+            ("-1", None),
+        ] {
+            let line = format!("{text},");
+            assert_eq!(Cur::new(line.as_bytes()).u64(), want, "{text}");
+        }
+    }
+
+    /// A line that is not UTF-8 has each string checked by itself: a
+    /// stray byte anywhere still gets the line serde's reading.
+    #[test]
+    fn stray_bytes_anywhere_get_serdes_reading() {
+        let h = Http {
+            flow: "f".into(),
+            request: Some(HttpRequest {
+                method: "GET".into(),
+                uri: "/\"body_b64\":\"x".into(),
+                version: "HTTP/1.1".into(),
+                headers: vec![("a".into(), "é\"body_b64\":\"".into())],
+                body_len: 3,
+                body: b"abc".to_vec(),
+                truncated: false,
+                trailers: vec![("t".into(), "ß".into())],
+            }),
+            response: Some(HttpResponse {
+                status: 200,
+                reason: "OK".into(),
+                version: "HTTP/1.1".into(),
+                headers: vec![("b".into(), "ü".into())],
+                body_len: 2,
+                body: b"de".to_vec(),
+                truncated: true,
+                trailers: vec![],
+            }),
+            anomalies: vec!["ö".into()],
+            ..Http::default()
+        };
+        let l = line(&Record::Http(Box::new(h.clone())));
+        assert_eq!(http(&l), Some(h));
+        // A lone continuation byte, or a character cut short, in each part.
+        for at in 0..l.len() {
+            for byte in [0x80u8, 0xc3, 0xff] {
+                let mut bad = l.clone();
+                bad.insert(at, byte);
+                agrees(&bad, http).unwrap();
+                bad.remove(at);
+                bad[at] = byte;
+                agrees(&bad, http).unwrap();
+            }
         }
     }
 

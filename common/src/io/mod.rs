@@ -32,12 +32,42 @@ pub struct OpenedInput {
     pub size: Option<u64>,
 }
 
+/// The pipe buffer a stage asks for on its stdin and stdout: 1 MiB, the
+/// default most a user may set (`/proc/sys/fs/pipe-max-size`), where the
+/// kernel's is 64 KiB. A `tw-decap | tw-reassemble | ...` chain moves
+/// hundreds of megabytes through its pipes; with 64 KiB each write or
+/// read of a 256 KiB chunk is cut into pieces and the stages take turns
+/// sleeping on each other far more often.
+pub const PIPE_SIZE: i32 = 1 << 20;
+
+/// Asks for a [`PIPE_SIZE`] buffer on `fd` when it is a pipe. Anything
+/// else (a file, a terminal, a refusal over the limit) leaves it as it
+/// was: the size is a speed matter only.
+pub fn grow_pipe(fd: impl std::os::fd::AsFd) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use nix::fcntl::{fcntl, FcntlArg};
+        let fd = fd.as_fd();
+        // Only a pipe has a size to get (anything else: EBADF).
+        if fcntl(fd, FcntlArg::F_GETPIPE_SZ).is_ok_and(|n| n < PIPE_SIZE) {
+            let _ = fcntl(fd, FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = fd;
+}
+
 /// Opens `path` (`None` or `-` for stdin) and recognises its format by its
-/// first bytes: pcap, pcapng, or else NDJSON.
+/// first bytes: pcap, pcapng, or else NDJSON. A piped stdin gets a bigger
+/// buffer ([`grow_pipe`]).
 pub fn open_input(path: Option<&Path>) -> anyhow::Result<OpenedInput> {
+    let stdin = || {
+        grow_pipe(io::stdin());
+        Box::new(io::stdin())
+    };
     let (reader, name, size): (Box<dyn Read + Send>, String, Option<u64>) = match path {
-        None => (Box::new(io::stdin()), "-".into(), None),
-        Some(p) if p.as_os_str() == "-" => (Box::new(io::stdin()), "-".into(), None),
+        None => (stdin(), "-".into(), None),
+        Some(p) if p.as_os_str() == "-" => (stdin(), "-".into(), None),
         Some(p) => {
             let file = File::open(p).with_context(|| format!("{}: cannot open", p.display()))?;
             let size = file
