@@ -1001,7 +1001,7 @@ impl Detector {
                 method: req.method.clone(),
                 host: host.to_string(),
                 path: points::uri_path(&req.uri).to_string(),
-                evidence: f.evidence,
+                evidence: f.evidence.text(tx),
                 endpoint: Some(template.to_string()),
                 http_seq: Some(tx.seq),
             }));

@@ -585,7 +585,10 @@ const SSRF_SCHEMES: &[&str] = &[
 
 /// SSRF and remote file inclusion, from URLs in the value.
 pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
-    if !gate::has(s, "://") && !gate::has(s, ":\\\\") {
+    // Both needles hold a `:` (most values have none).
+    if memchr::memchr(b':', s.as_bytes()).is_none()
+        || !gate::has(s, "://") && !gate::has(s, ":\\\\")
+    {
         return bare_url(s);
     }
     let lower = s.to_ascii_lowercase();
@@ -668,9 +671,14 @@ fn bare_url(s: &str) -> Option<ClassFound> {
     if t.len() > 2048 || t.contains(' ') {
         return None;
     }
-    let lower = t.to_ascii_lowercase();
+    // The scheme is matched in place; only what follows one is lower-cased
+    // (as the whole value was: lower-casing keeps every byte offset).
     for scheme in ["http:", "https:"] {
-        if let Some(rest) = lower.strip_prefix(scheme) {
+        let rest = t
+            .get(..scheme.len())
+            .filter(|p| p.eq_ignore_ascii_case(scheme))
+            .and_then(|_| t.get(scheme.len()..));
+        if let Some(rest) = rest.map(str::to_ascii_lowercase) {
             let host = url_host(rest.trim_start_matches(['/', '\\']));
             return match internal_host(host) {
                 Some("metadata") => Some(("ssrf", "ssrf.cloud_metadata", 0.9)),
@@ -683,7 +691,7 @@ fn bare_url(s: &str) -> Option<ClassFound> {
     // A host name (not a first path segment like `metadata/x`): dotted or a loopback alias.
     let named = host.split(':').next().is_some_and(|h| {
         h.bytes().any(|c| c.is_ascii_alphabetic())
-            && (h.contains('.') || LOOPBACK_NAMES.contains(&h.to_ascii_lowercase().as_str()))
+            && (h.contains('.') || LOOPBACK_NAMES.iter().any(|n| n.eq_ignore_ascii_case(h)))
     });
     if host.is_empty() || !named || path.contains("://") {
         return None;
@@ -5173,6 +5181,108 @@ mod tests {
             assert!(!php_may(v, &value), "{v:?}");
             assert_eq!(php(v, &value), None, "{v:?}");
         }
+    }
+
+    /// [`bare_url`] as it was: the whole value lower-cased up front, the
+    /// loopback name looked up lower-cased.
+    fn bare_url_oracle(s: &str) -> Option<ClassFound> {
+        let t = s.trim();
+        if t.len() > 2048 || t.contains(' ') {
+            return None;
+        }
+        let lower = t.to_ascii_lowercase();
+        for scheme in ["http:", "https:"] {
+            if let Some(rest) = lower.strip_prefix(scheme) {
+                let host = url_host(rest.trim_start_matches(['/', '\\']));
+                return match internal_host(host) {
+                    Some("metadata") => Some(("ssrf", "ssrf.cloud_metadata", 0.9)),
+                    Some(_) => Some(("ssrf", "ssrf.internal_host", 0.7)),
+                    None => None,
+                };
+            }
+        }
+        let (host, path) = t.split_once('/')?;
+        let named = host.split(':').next().is_some_and(|h| {
+            h.bytes().any(|c| c.is_ascii_alphabetic())
+                && (h.contains('.') || LOOPBACK_NAMES.contains(&h.to_ascii_lowercase().as_str()))
+        });
+        if host.is_empty() || !named || path.contains("://") {
+            return None;
+        }
+        match internal_host(url_host(host)) {
+            Some("metadata") => Some(("ssrf", "ssrf.cloud_metadata", 0.8)),
+            Some(_) => Some(("ssrf", "ssrf.internal_host", 0.6)),
+            None => None,
+        }
+    }
+
+    /// Pieces of URLs, hosts and near misses, in any letter case.
+    const URL_PIECES: &[&str] = &[
+        "http:",
+        "HTTPS:",
+        "Http:",
+        "https",
+        "//",
+        "/",
+        "\\",
+        ":",
+        "://",
+        ":\\\\",
+        "localhost",
+        "LocalHost",
+        "lvh.me",
+        "LVH.ME",
+        "127.0.0.1",
+        "169.254.169.254",
+        "metadata",
+        "10.0.0.1",
+        "example.com",
+        "a",
+        ".",
+        " ",
+        "@",
+        "kubernetes.default",
+        "x",
+        "8080",
+        "é",
+        "\u{212a}",
+    ];
+
+    /// Each piece alone and after a scheme, as a table.
+    #[test]
+    fn bare_url_agrees_on_pieces() {
+        for a in URL_PIECES {
+            for b in URL_PIECES {
+                for v in [
+                    format!("{a}{b}"),
+                    format!("{a}{b}/x"),
+                    format!("http://{a}{b}"),
+                ] {
+                    assert_eq!(bare_url(&v), bare_url_oracle(&v), "{v:?}");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// `bare_url` without its lower-cased copy finds what it found.
+        #[test]
+        fn bare_url_agrees_with_the_copying_one(
+            picks in proptest::collection::vec(0..URL_PIECES.len(), 0..8),
+        ) {
+            let v: String = picks.iter().filter_map(|&i| URL_PIECES.get(i).copied()).collect();
+            proptest::prop_assert_eq!(bare_url(&v), bare_url_oracle(&v), "{:?}", v);
+            let c = cx(Kind::Value, "query.u");
+            proptest::prop_assert_eq!(urls(&v, &c), urls_oracle(&v, &c), "{:?}", v);
+        }
+    }
+
+    /// [`urls`] without its `:` test in front.
+    fn urls_oracle(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
+        if !gate::has(s, "://") && !gate::has(s, ":\\\\") {
+            return bare_url_oracle(s);
+        }
+        urls(s, cx)
     }
 
     proptest::proptest! {

@@ -800,6 +800,20 @@ fn js_arg(a: &str) -> bool {
 /// Spellings that turn into markup on some decoders: UTF-7 (`+ADw-`) and
 /// 8-bit US-ASCII with the high bit set (`¼script¾`).
 fn fold_markup(s: &str) -> Option<String> {
+    // Every spelling below needs a `%` (`%2bADw`), a `+` (`+ADw`), a
+    // non-ASCII character (U+00BC) or a `\` (`\xbc`): one pass over the
+    // bytes rules most values out before nine substring searches.
+    if !s
+        .bytes()
+        .any(|c| matches!(c, b'%' | b'+' | b'\\') || !c.is_ascii())
+    {
+        return None;
+    }
+    fold_markup_ungated(s)
+}
+
+/// [`fold_markup`] without its byte gate (the tests hold the two together).
+fn fold_markup_ungated(s: &str) -> Option<String> {
     let pct7 = ["%2bADw", "%2BADw", "%2bAD4", "%2BAD4"]
         .iter()
         .any(|k| gate::has(s, k));
@@ -972,11 +986,60 @@ pub fn detect(s: &str) -> Option<Found> {
     }
 }
 
+/// Which of the bytes [`judge`] branches on a value holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Marks {
+    lt: bool,
+    colon: bool,
+    eq: bool,
+    paren: bool,
+    tick: bool,
+    bracket: bool,
+    dot: bool,
+}
+
+impl Marks {
+    /// One pass over a short value (seven `memchr` set-ups cost more
+    /// there); a long one gets the searches ([`Marks::searched`]).
+    fn of(b: &[u8]) -> Marks {
+        if b.len() > 128 {
+            return Marks::searched(b);
+        }
+        let mut m = Marks::default();
+        for &c in b {
+            match c {
+                b'<' => m.lt = true,
+                b':' => m.colon = true,
+                b'=' => m.eq = true,
+                b'(' => m.paren = true,
+                b'`' => m.tick = true,
+                b'[' => m.bracket = true,
+                b'.' => m.dot = true,
+                _ => {}
+            }
+        }
+        m
+    }
+
+    fn searched(b: &[u8]) -> Marks {
+        let has = |c: u8| memchr::memchr(c, b).is_some();
+        Marks {
+            lt: has(b'<'),
+            colon: has(b':'),
+            eq: has(b'='),
+            paren: has(b'('),
+            tick: has(b'`'),
+            bracket: has(b'['),
+            dot: has(b'.'),
+        }
+    }
+}
+
 fn judge(s: &str) -> Option<Found> {
     let b = s.as_bytes();
-    let has = |c: u8| memchr::memchr(c, b).is_some();
-    let (lt, colon, eq, paren, tick) = (has(b'<'), has(b':'), has(b'='), has(b'('), has(b'`'));
-    if !(lt || colon || eq || paren || tick || has(b'[') || has(b'.')) {
+    let m = Marks::of(b);
+    let (lt, colon, eq, paren, tick) = (m.lt, m.colon, m.eq, m.paren, m.tick);
+    if !(lt || colon || eq || paren || tick || m.bracket || m.dot) {
         return None;
     }
     let mut found = None;
@@ -986,7 +1049,7 @@ fn judge(s: &str) -> Option<Found> {
     if eq {
         found = best(found, bare_handler(b));
     }
-    if paren || tick || has(b'[') || has(b'.') {
+    if paren || tick || m.bracket || m.dot {
         found = best(found, script_value(s));
     }
     if paren && colon {
@@ -1075,6 +1138,48 @@ fn judge(s: &str) -> Option<Found> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bytes [`fold_markup`] and [`judge`] react to, and their neighbours.
+    const SOUP: &[&str] = &[
+        "a", "Z", "0", " ", "%", "%2b", "%2B", "+", "+ADw", "+AD4", "+ADw-", "+ACI-", "AD", "w",
+        "\\", "\\xbc", "\\xbe", "\\xa2", "\u{bc}", "\u{be}", "\u{a2}", "é", "<", ">", ":", "=",
+        "(", ")", "`", "[", "]", ".", "script", "alert", "\"", "'",
+    ];
+
+    proptest::proptest! {
+        /// The byte gate of `fold_markup` turns away only values the
+        /// ungated folding returns `None` for.
+        #[test]
+        fn fold_markup_gate_agrees(
+            picks in proptest::collection::vec(0..SOUP.len(), 0..12),
+        ) {
+            let v: String = picks.iter().filter_map(|&i| SOUP.get(i).copied()).collect();
+            proptest::prop_assert_eq!(fold_markup(&v), fold_markup_ungated(&v), "{:?}", v);
+        }
+
+        /// One pass over the bytes marks what the seven searches mark, on
+        /// short and long values.
+        #[test]
+        fn marks_are_the_searches(
+            picks in proptest::collection::vec(0..SOUP.len(), 0..80),
+        ) {
+            let v: String = picks.iter().filter_map(|&i| SOUP.get(i).copied()).collect();
+            proptest::prop_assert_eq!(Marks::of(v.as_bytes()), Marks::searched(v.as_bytes()));
+        }
+    }
+
+    /// The gate's needles: each holds a byte the gate looks for.
+    #[test]
+    fn fold_markup_needles_pass_the_gate() {
+        for v in [
+            "%2bADwscript%2bAD4",
+            "+ADw-script+AD4-",
+            "\u{bc}script\u{be}",
+            "\\xbcscript\\xbe",
+        ] {
+            assert!(fold_markup(v).is_some(), "{v:?}");
+        }
+    }
 
     #[test]
     fn attacks() {
