@@ -487,7 +487,7 @@ fn multipart(p: &mut Points<'_>, text: &str, boundary: &str) {
 /// of its first 1024 characters a control character (but tab and line
 /// ends) or a byte sequence that was not UTF-8 (U+FFFD after the lossy
 /// reading of the body).
-pub(crate) fn binary(content: &str) -> bool {
+fn binary(content: &str) -> bool {
     let (mut n, mut odd) = (0usize, 0usize);
     for c in content.chars().take(1024) {
         if c == '\0' {
