@@ -584,6 +584,15 @@ for host, referer, origin in [("172.16.9.189", "http://172.16.9.189/", None),
 # Hybrid mobile and desktop apps send their own scheme as the Origin.
 for origin in ["capacitor://localhost", "ionic://localhost", "tauri://localhost", "file://"]:
     req("GET", "/api/v1/profile", [("Origin", origin)] + auth(), what="app origin", host="api.example.com")
+# OAuth for native apps and local development: loopback redirect URIs (RFC 8252).
+for redirect in ["http://127.0.0.1:53682/", "http://localhost:8080/callback", "http://[::1]:41017/oauth2redirect"]:
+    req("GET", "/oauth/authorize?" + q({"response_type": "code", "client_id": "cli-app", "redirect_uri": redirect,
+        "state": "af0ifjsldkj", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256"}), what="oauth loopback redirect", host="accounts.example.com")
+req("POST", "/oauth/token", [("Content-Type", "application/x-www-form-urlencoded")],
+    q({"grant_type": "authorization_code", "code": "SplxlOBeZQQYbYS6WxSbIA", "redirect_uri": "http://127.0.0.1:53682/",
+       "client_id": "cli-app", "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"}),
+    "oauth token exchange", host="accounts.example.com")
 for ua in ["Mozilla/5.0 (compatible; Uptime Checker; Python 3.11; +https://status.example.com/bot)",
            "Mozilla/5.0 (compatible; Wget)", "Mozilla/5.0 (compatible; Python requests)",
            "Mozilla/5.0 (compatible; Curl 7.1; Linux)", "Mozilla/5.0 (compatible; Perl LWP)",

@@ -560,7 +560,31 @@ fn ordinary_internal_url(kind: &str, host: &str, cx: &Ctx<'_>) -> bool {
         return false;
     }
     browser_origin(cx)
+        || browser_redirect(cx)
         || kind != "loopback" && !host.is_empty() && host.eq_ignore_ascii_case(url_host(cx.host))
+}
+
+/// A parameter whose URL the server sends the browser to and never fetches:
+/// OAuth's `redirect_uri` (a native app's is a loopback address by RFC
+/// 8252: `http://127.0.0.1:53682/`), `post_logout_redirect_uri`, and the
+/// return-to links of logins. An internal host there is the client's own.
+/// (`callback`, `webhook`, `url` and the like are fetched: not these.)
+fn browser_redirect(cx: &Ctx<'_>) -> bool {
+    if cx.kind == Kind::Header {
+        return false;
+    }
+    let param = cx.name.rsplit('.').next().unwrap_or("");
+    [
+        "redirect_uri",
+        "redirect_url",
+        "post_logout_redirect_uri",
+        "return_to",
+        "returnto",
+        "return_url",
+        "returnurl",
+    ]
+    .iter()
+    .any(|n| param.eq_ignore_ascii_case(n))
 }
 
 /// A Referer or Origin header: where the browser came from. Hybrid mobile
@@ -3716,7 +3740,8 @@ pub fn paranoid(v: &str, cx: &Ctx<'_>, level: u8, out: &mut Vec<ClassFound>) {
                 let other = !h.eq_ignore_ascii_case(own)
                     || hidden.is_some_and(|x| !x.is_empty() && !x.eq_ignore_ascii_case(own))
                     || port.is_some_and(|p| cx.host.rsplit_once(':').map(|(_, q)| q) != Some(p));
-                if !h.is_empty() && other && include_target(v) {
+                // A redirect the browser follows includes nothing.
+                if !h.is_empty() && other && include_target(v) && !browser_redirect(cx) {
                     out.push(("rfi", "rfi.pl2.offsite_url", 0.6));
                 }
             }
@@ -4071,7 +4096,7 @@ mod tests {
         };
         let referer = on(Kind::Header, "header.Referer", "172.16.9.189");
         let origin = on(Kind::Header, "header.origin", "api.corp.example");
-        let param = on(Kind::Value, "query.returnUrl", "10.0.0.5:8080");
+        let param = on(Kind::Value, "query.url", "10.0.0.5:8080");
         for (v, c) in [
             ("http://172.16.9.189/", &referer),
             ("http://10.20.0.7:3000/dashboard", &referer),
@@ -4080,6 +4105,14 @@ mod tests {
             ("ionic://localhost", &origin),
             ("tauri://localhost", &origin),
             ("capacitor://localhost/home", &referer),
+            (
+                "http://127.0.0.1:53682/",
+                &on(Kind::Value, "query.redirect_uri", "accounts.example"),
+            ),
+            (
+                "http://localhost:8080/callback",
+                &on(Kind::Value, "body.form.redirect_uri", "id.example"),
+            ),
             ("http://192.168.13.31:8080", &origin),
             ("http://10.0.0.5:8080/home", &param),
             ("https://10.0.0.5/account?tab=2", &param),
@@ -4098,6 +4131,16 @@ mod tests {
             ("http://10.0.0.6/admin", &param, "ssrf.internal_host"),
             ("http://127.0.0.1/admin", &param, "ssrf.internal_host"),
             ("http://127.0.0.1/admin", &loop_host, "ssrf.internal_host"),
+            (
+                "http://localhost:9000/hook",
+                &on(Kind::Value, "query.callback_url", "api.example"),
+                "ssrf.internal_host",
+            ),
+            (
+                "http://169.254.169.254/",
+                &on(Kind::Value, "query.redirect_uri", "id.example"),
+                "ssrf.cloud_metadata",
+            ),
         ] {
             assert_eq!(urls(v, c).map(|f| f.1), Some(rule), "{v:?} in {}", c.name);
         }
