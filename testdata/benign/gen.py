@@ -593,6 +593,12 @@ req("POST", "/oauth/token", [("Content-Type", "application/x-www-form-urlencoded
     q({"grant_type": "authorization_code", "code": "SplxlOBeZQQYbYS6WxSbIA", "redirect_uri": "http://127.0.0.1:53682/",
        "client_id": "cli-app", "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"}),
     "oauth token exchange", host="accounts.example.com")
+# Developers chatting about their own machines: internal URLs inside prose.
+for t in ["deploy with `kubectl apply -f k8s/` then curl http://localhost:8080/health",
+          "the staging wiki moved to http://10.1.2.3/wiki, update your bookmarks",
+          "works on my machine at http://127.0.0.1:5173 but not on prod"]:
+    req("POST", "/api/chat/postMessage", auth() + [("Content-Type", "application/json")],
+        json.dumps({"channel": "C024BE91L", "text": t}), "dev chat internal url", host="chat.example.com")
 for ua in ["Mozilla/5.0 (compatible; Uptime Checker; Python 3.11; +https://status.example.com/bot)",
            "Mozilla/5.0 (compatible; Wget)", "Mozilla/5.0 (compatible; Python requests)",
            "Mozilla/5.0 (compatible; Curl 7.1; Linux)", "Mozilla/5.0 (compatible; Perl LWP)",

