@@ -315,9 +315,15 @@ impl TcpFlags {
     /// Parses flags from letters in any order, as a record writes them
     /// (`None` on any other character).
     pub fn from_letters(s: &str) -> Option<TcpFlags> {
+        Self::from_letter_bytes(s.as_bytes())
+    }
+
+    /// [`TcpFlags::from_letters`] of raw bytes: the letters are ASCII, so a
+    /// byte of a wider character matches none, as the character would not.
+    pub fn from_letter_bytes(b: &[u8]) -> Option<TcpFlags> {
         let mut bits = 0;
-        for c in s.chars() {
-            bits |= Self::LETTERS.iter().find(|(_, l)| *l == c)?.0;
+        for &c in b {
+            bits |= Self::LETTERS.iter().find(|(_, l)| *l == char::from(c))?.0;
         }
         Some(TcpFlags(bits))
     }

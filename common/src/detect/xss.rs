@@ -1037,9 +1037,16 @@ impl Marks {
 
 fn judge(s: &str) -> Option<Found> {
     let b = s.as_bytes();
-    let m = Marks::of(b);
-    let (lt, colon, eq, paren, tick) = (m.lt, m.colon, m.eq, m.paren, m.tick);
-    if !(lt || colon || eq || paren || tick || m.bracket || m.dot) {
+    let Marks {
+        lt,
+        colon,
+        eq,
+        paren,
+        tick,
+        bracket,
+        dot,
+    } = Marks::of(b);
+    if !(lt || colon || eq || paren || tick || bracket || dot) {
         return None;
     }
     let mut found = None;
@@ -1049,7 +1056,7 @@ fn judge(s: &str) -> Option<Found> {
     if eq {
         found = best(found, bare_handler(b));
     }
-    if paren || tick || m.bracket || m.dot {
+    if paren || tick || bracket || dot {
         found = best(found, script_value(s));
     }
     if paren && colon {

@@ -141,19 +141,10 @@ impl<'a> Cur<'a> {
         self.plain_str()?.parse().ok()
     }
 
-    /// TCP flag letters, as [`TcpFlags::from_letters`] reads them: each
-    /// letter is ASCII, so a byte that is not one (a control character, a
-    /// byte of a wider character) fails both.
+    /// TCP flag letters from the raw bytes ([`TcpFlags::from_letter_bytes`]:
+    /// no UTF-8 check, a byte that is no letter fails).
     fn flags(&mut self) -> Option<TcpFlags> {
-        let raw = self.raw_str()?;
-        let mut bits = 0;
-        for &c in raw {
-            bits |= TcpFlags::LETTERS
-                .iter()
-                .find(|(_, l)| u32::from(c) == u32::from(*l))?
-                .0;
-        }
-        Some(TcpFlags(bits))
+        TcpFlags::from_letter_bytes(self.raw_str()?)
     }
 
     /// A `_b64` value, decoded.

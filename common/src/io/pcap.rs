@@ -228,8 +228,12 @@ fn after_damage<R: Read>(
 }
 
 fn u32_at(b: &[u8], at: usize, big: bool) -> u32 {
-    // One bounds check (the callers checked the length) instead of four.
-    let bytes = <[u8; 4]>::try_from(&b[at..at + 4]).unwrap_or_default();
+    // One bounds check (the callers checked the length) instead of four,
+    // and no panic if one did not.
+    let bytes: [u8; 4] = b
+        .get(at..at.saturating_add(4))
+        .and_then(|w| w.try_into().ok())
+        .unwrap_or_default();
     if big {
         u32::from_be_bytes(bytes)
     } else {

@@ -202,25 +202,29 @@ impl Stream {
         }
     }
 
-    /// Notes the peer's cumulative ACK of this direction. Before the start
-    /// is known it is kept as a hint; while the start is held, an ACK at or
-    /// before it makes the start final there.
     /// Whether [`on_peer_ack`](Self::on_peer_ack) with `ack` may change the
     /// stream or emit: `false` only where it would return having done
     /// nothing (the start is final and `ack` is not past what the peer
     /// acknowledged before, or out of the window). Test:
     /// `skipped_peer_acks_change_nothing`.
     pub fn peer_ack_matters(&self, ack: SeqNum, window: u64) -> bool {
-        let Some(base) = self.base else {
-            return true;
-        };
-        if self.hold.is_some() {
-            return true;
+        match self.base {
+            Some(base) if self.hold.is_none() => self.acked_past(base, ack, window).is_some(),
+            _ => true,
         }
-        let d = self.offset(base, ack) - i128::from(self.next);
-        d > 0 && d <= i128::from(window) && self.next + d as u64 > self.peer_acked
     }
 
+    /// The offset the peer's ACK `ack` acknowledges up to, when it is within
+    /// `window` past the next byte and past what the peer acknowledged before.
+    fn acked_past(&self, base: SeqNum, ack: SeqNum, window: u64) -> Option<u64> {
+        let d = self.offset(base, ack) - i128::from(self.next);
+        let off = self.next + u64::try_from(d).ok().filter(|d| *d > 0 && *d <= window)?;
+        (off > self.peer_acked).then_some(off)
+    }
+
+    /// Notes the peer's cumulative ACK of this direction. Before the start
+    /// is known it is kept as a hint; while the start is held, an ACK at or
+    /// before it makes the start final there.
     pub fn on_peer_ack<'p>(
         &mut self,
         ack: SeqNum,
@@ -244,13 +248,9 @@ impl Stream {
                 return;
             }
         }
-        let d = self.offset(base, ack) - i128::from(self.next);
-        if d > 0 && d <= i128::from(window) {
-            let off = self.next + d as u64;
-            if off > self.peer_acked {
-                self.peer_acked = off;
-                self.peer_ack_ts = ts;
-            }
+        if let Some(off) = self.acked_past(base, ack, window) {
+            self.peer_acked = off;
+            self.peer_ack_ts = ts;
         }
     }
 
