@@ -1390,9 +1390,20 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
                 );
             }
         }
-        // A statement as the whole value: `DROP TABLE x`, `DECLARE @x`.
+        // A statement as the whole value: `DROP TABLE x`, `DECLARE @x`. Not
+        // `SELECT orders`, a SELECT of one name and nothing else: a trace
+        // span's name (OpenTelemetry names database spans so), a heading,
+        // a button (after a quote or a `;` the stacked checks above judge
+        // a bare `select p`).
         if matches!(first, Some(Tok::Kw(Kw::Select | Kw::Dml(_) | Kw::Ddl))) {
-            found = best(found, r.statement(c0).then_some(("sqli.statement", 0.7)));
+            let name = r.code(r.code(c0) + 1);
+            let one_name = first == Some(Tok::Kw(Kw::Select))
+                && r.at(name) == Some(Tok::Word)
+                && r.at(r.code(name + 1)).is_none();
+            found = best(
+                found,
+                (!one_name && r.statement(c0)).then_some(("sqli.statement", 0.7)),
+            );
         }
     }
     if !broke {
@@ -2596,6 +2607,25 @@ mod tests {
                 detect(a, &mut s).is_some_and(|f| f.1 >= 0.5),
                 "missed {a:?}"
             );
+        }
+    }
+
+    /// A SELECT of one name and nothing else is a trace span's name or a
+    /// heading; with a FROM, a list, a function or a variable it is SQL.
+    #[test]
+    fn select_of_one_name_is_a_label() {
+        let mut s = Scratch::default();
+        for b in ["SELECT orders", "SELECT shop.customers", "Select all"] {
+            assert_eq!(detect(b, &mut s), None, "flagged {b:?}");
+        }
+        for a in [
+            "SELECT name FROM users",
+            "select 1,2,3",
+            "select @@version",
+            "select sleep(5)",
+            "';select p",
+        ] {
+            assert!(detect(a, &mut s).is_some(), "missed {a:?}");
         }
     }
 
