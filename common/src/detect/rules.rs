@@ -191,7 +191,10 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             }
         }
     }
-    if ups >= 3 || (ups >= 2 && (p.starts_with("../") || p.starts_with("/../"))) {
+    // Three levels up with no sensitive target. Two (`../../lib/x.py`,
+    // `../../design/tokens.json`) is a build tool's asset list or a stack
+    // trace's relative frame.
+    if ups >= 3 {
         return Some(("ptrav", "ptrav.deep", 0.8));
     }
     if sensitive
@@ -984,7 +987,6 @@ pub fn ssti(s: &str) -> Option<ClassFound> {
         "range",
         "dump",
         "constructor",
-        "this",
     ];
     for (open, close, engine) in [
         ("{{", "}}", "jinja"),
@@ -4224,6 +4226,35 @@ mod tests {
         assert!(ssti("<% if True %>49<% endif %>").is_some());
         assert_eq!(ssti("{% if user %}Hi {{ user.name }}{% endif %}"), None);
         assert_eq!(ssti("<% if @items.any? %>list<% end %>"), None);
+        // A Handlebars template names `this`; its RCE payload still counts.
+        assert_eq!(
+            ssti("{{#each items}}<li>{{this.name}} x {{this.qty}}</li>{{/each}}"),
+            None
+        );
+        assert!(ssti("{{this.constructor.constructor('return process')()}}").is_some());
+        assert!(ssti("{{#with \"s\" as |string|}}{{this.pop}}{{/with}}").is_some());
+    }
+
+    /// Two levels up toward no sensitive file is a build tool's asset or a
+    /// stack trace's relative frame; three levels up, or any climb toward a
+    /// sensitive file, is traversal.
+    #[test]
+    fn two_levels_up_is_a_relative_path() {
+        let v = cx(Kind::Value, "body.json.assets.1");
+        for b in [
+            "../../design/tokens.json",
+            "../../lib/python3.11/site-packages/flask/app.py",
+            "../shared/logo.svg",
+        ] {
+            assert_eq!(files(b, &v), None, "flagged {b:?}");
+        }
+        for a in [
+            "../../../design/tokens.json",
+            "../../etc/passwd",
+            "../../../../../../x",
+        ] {
+            assert!(files(a, &v).is_some(), "missed {a:?}");
+        }
     }
 
     #[test]
