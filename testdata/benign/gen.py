@@ -607,6 +607,32 @@ for ua in ["Mozilla/5.0 (compatible; Uptime Checker; Python 3.11; +https://statu
     what, text = out[-1]
     head, _, rest = text.partition("User-Agent: ")
     out[-1] = (what, head + "User-Agent: " + ua + rest[rest.index("\n"):])
+# Observability, developer tools and content systems: a trace span named
+# after its query, Markdown with shell in fenced code blocks, an HTML
+# e-mail with its own stylesheet, a page with its title, a Handlebars
+# template, relative paths two levels up in a build config or a stack frame.
+req("POST", "/v1/traces", [("Content-Type", "application/json")], json.dumps({"resourceSpans": [{"scopeSpans": [
+    {"spans": [{"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "SELECT orders",
+                "kind": 3}, {"name": "SELECT shop.customers", "kind": 3}]}]}]}), "otlp span names", host="otel.example.com")
+for body in ["## What\nRetries the `db` fixture.\n\n```bash\nrm -rf node_modules && npm ci\nnpm test -- --runInBand\n```\n\nCloses #12",
+             "Install:\n\n```sh\ncurl -fsSL https://get.example.com/install.sh | sh\nsudo systemctl enable --now agent\n```",
+             "Repro steps:\n~~~\ncd api && make build\n./bin/api --port 8080 && sleep 1\n~~~\nthen open the page"]:
+    req("POST", "/api/v4/projects/7/issues/5/notes", auth() + [("Content-Type", "application/json")],
+        json.dumps({"body": body}), "markdown fenced shell", host="git.example.com")
+req("POST", "/v3/mail/send", auth() + [("Content-Type", "application/json")], json.dumps({
+    "personalizations": [{"to": [{"email": "anna@example.com"}]}], "subject": "Your invoice",
+    "content": [{"type": "text/html", "value": "<html><head><title>Invoice</title><style>body{font-family:Arial} "
+                 ".btn{color:#fff;background:url(https://example.com/btn.png)} @media (max-width:600px){.col{width:100%}}"
+                 "</style></head><body><p>Hello Anna,</p><a class=\"btn\" href=\"https://example.com/i/5\">View</a></body></html>"}]}),
+    "html email with stylesheet", host="mail.example.com")
+req("POST", "/api/templates", auth() + [("Content-Type", "application/json")], json.dumps({
+    "name": "order", "body": "{{#each items}}<li>{{this.name}} x {{this.qty}}</li>{{/each}}"}), "handlebars template")
+req("POST", "/api/build", auth() + [("Content-Type", "application/json")], json.dumps({
+    "entry": "./src/index.ts", "assets": ["../shared/logo.svg", "../../design/tokens.json"]}), "build config relative paths")
+req("POST", "/api/42/store/", [("Content-Type", "application/json")], json.dumps({"platform": "python", "exception": {"values": [
+    {"type": "KeyError", "stacktrace": {"frames": [{"filename": "../../lib/python3.11/site-packages/flask/app.py",
+                                                      "function": "wsgi_app", "lineno": 1498}]}}]}}),
+    "error report relative frame", host="sentry.example.com")
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
     print(text.rstrip("\n"))
