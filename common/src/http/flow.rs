@@ -967,13 +967,13 @@ fn delimit(headers: &[Header], is_request: bool, anomalies: &mut Vec<&'static st
     let (mut has_cl, mut cl_count, mut bad_cl, mut differ) = (false, 0usize, false, false);
     let mut first_cl: Option<u64> = None;
     for (name, value) in headers {
-        if name.eq_ignore_ascii_case("transfer-encoding") {
+        if super::name_is(name, super::TRANSFER_ENCODING) {
             has_te = true;
             for t in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
                 last_chunked = t.eq_ignore_ascii_case("chunked");
                 chunked_count += usize::from(last_chunked);
             }
-        } else if name.eq_ignore_ascii_case("content-length") {
+        } else if super::name_is(name, super::CONTENT_LENGTH) {
             has_cl = true;
             let mut token = |t: &str| {
                 cl_count += 1;
@@ -1047,7 +1047,11 @@ fn body_state(
         Delim::Close => Framing::Close,
     };
     let limits = x.cfg.limits();
-    let mut body = match parse_codings(values(headers, "content-encoding")) {
+    let codings = headers
+        .iter()
+        .filter(|(n, _)| super::name_is(n, super::CONTENT_ENCODING))
+        .map(|(_, v)| v.as_str());
+    let mut body = match parse_codings(codings) {
         Ok(codings) => Body::new(&codings, limits),
         Err(why) => {
             anomalies.push(why);
