@@ -460,7 +460,7 @@ impl Params {
             && plan.max_params == max_params
         {
             for &(at, slot, start, end) in &plan.steps {
-                match slot.and_then(|i| self.stats.get_mut(i as usize)) {
+                match slot.and_then(|i| self.stats.get_mut(i)) {
                     Some(p) => {
                         let first = p.first_in(tx);
                         let name = plan.names.get(start..end);

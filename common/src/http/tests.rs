@@ -1328,9 +1328,9 @@ fn name_is_eq_ignore_ascii_case() {
                     x ^= x << 13;
                     x ^= x >> 7;
                     x ^= x << 17;
-                    if x % 3 == 0 {
+                    if x.is_multiple_of(3) {
                         c.to_ascii_uppercase()
-                    } else if x % 11 == 0 {
+                    } else if x.is_multiple_of(11) {
                         (x >> 8) as u8
                     } else {
                         c
