@@ -27,6 +27,7 @@ pub mod values;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use crate::http::{name_is, CONTENT_TYPE};
 use crate::record::{Attack, Http, HttpRequest, Record, Ts};
 use json::{Doc, Shape, Val};
 use path::{Override, OverrideSeg, Seg, SegKind, SiblingTree};
@@ -404,15 +405,104 @@ impl Agg {
 struct Params {
     by_loc: [BTreeMap<String, usize>; Loc::ALL.len()],
     stats: Vec<ParamStats>,
+    /// How the body parameters of the last JSON request of one layout
+    /// were found ([`Params::observe_json_body`]).
+    body_plan: BodyPlan,
+}
+
+/// The body parameters of the last JSON request document of one layout
+/// ([`Val::layout`]), in the order [`json_params`] finds them: for each
+/// leaf its place in the tape, its slot in `stats` (`None`: dropped, the
+/// endpoint was full) and its name (a range of `names`). A document of the
+/// same layout has the same leaves at the same places under the same
+/// names, and a name's slot never changes (slots are only added, and a
+/// name dropped for a full endpoint stays dropped: it never empties), so
+/// the plan makes the calls the walk would make without building a
+/// pointer or looking a name up.
+#[derive(Debug, Clone, Default)]
+struct BodyPlan {
+    /// 0: no plan.
+    layout: u64,
+    tape: usize,
+    max_depth: usize,
+    max_params: usize,
+    steps: Vec<(u32, Option<usize>, usize, usize)>,
+    names: String,
 }
 
 impl Params {
     /// The slot for `(loc, name)`, created when there is room (fewer than
     /// `max`); allocates only for a new parameter.
     fn slot(&mut self, loc: Loc, name: &str, max: usize) -> Option<&mut ParamStats> {
+        let at = self.slot_index(loc, name, max)?;
+        self.stats.get_mut(at)
+    }
+
+    /// The body parameters of JSON request document `v`
+    /// ([`json_params`]): each found (or counted as dropped) and
+    /// observed. A document of the layout of the last one is done by the
+    /// plan made from that one ([`BodyPlan`]).
+    #[allow(clippy::too_many_arguments)]
+    fn observe_json_body(
+        &mut self,
+        v: Val<'_>,
+        pointer: &mut String,
+        max_depth: usize,
+        max_params: usize,
+        dropped: &mut u64,
+        tx: u64,
+    ) {
+        let layout = v.layout();
+        let plan = &self.body_plan;
+        if layout.is_some_and(|l| l == plan.layout)
+            && plan.tape == v.tape_len()
+            && plan.max_depth == max_depth
+            && plan.max_params == max_params
+        {
+            for &(at, slot, start, end) in &plan.steps {
+                match slot.and_then(|i| self.stats.get_mut(i)) {
+                    Some(p) => {
+                        let first = p.first_in(tx);
+                        let name = plan.names.get(start..end);
+                        p.observe_json(name.unwrap_or_default(), v.at(at), first);
+                    }
+                    None => *dropped += 1,
+                }
+            }
+            return;
+        }
+        let mut plan = std::mem::take(&mut self.body_plan);
+        plan.steps.clear();
+        plan.names.clear();
+        pointer.clear();
+        json_params(v, pointer, 0, max_depth, &mut |name, leaf| {
+            let slot = self.slot_index(Loc::Body, name, max_params);
+            match slot.and_then(|i| self.stats.get_mut(i)) {
+                Some(p) => {
+                    let first = p.first_in(tx);
+                    p.observe_json(name, leaf, first);
+                }
+                None => *dropped += 1,
+            }
+            if layout.is_some() {
+                let start = plan.names.len();
+                plan.names.push_str(name);
+                plan.steps
+                    .push((leaf.index(), slot, start, plan.names.len()));
+            }
+        });
+        plan.layout = layout.unwrap_or(0);
+        plan.tape = v.tape_len();
+        plan.max_depth = max_depth;
+        plan.max_params = max_params;
+        self.body_plan = plan;
+    }
+
+    /// [`Params::slot`]'s place in `stats`.
+    fn slot_index(&mut self, loc: Loc, name: &str, max: usize) -> Option<usize> {
         let map = self.by_loc.get_mut(loc as usize)?;
-        let at = match map.get(name) {
-            Some(&at) => at,
+        match map.get(name) {
+            Some(&at) => Some(at),
             None => {
                 if self.stats.len() >= max {
                     return None;
@@ -420,10 +510,9 @@ impl Params {
                 let at = self.stats.len();
                 map.insert(name.to_string(), at);
                 self.stats.push(ParamStats::default());
-                at
+                Some(at)
             }
-        };
-        self.stats.get_mut(at)
+        }
     }
 
     /// Every parameter in `(location, name)` order.
@@ -770,17 +859,14 @@ pub fn prepare_into(cfg: &DiscoverConfig, h: &Http, out: &mut Prepared) {
             .headers
             .iter()
             .rev()
-            .find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+            .find(|(n, _)| name_is(n, CONTENT_TYPE));
         if last.is_some_and(|(_, v)| is_json_media_memo(&mut out.json_media[0], v)) {
             parse_into(&mut out.request, &req.body);
         }
     }
     if let Some(resp) = &h.response {
         if !resp.body.is_empty() {
-            let first = resp
-                .headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+            let first = resp.headers.iter().find(|(n, _)| name_is(n, CONTENT_TYPE));
             if first.is_some_and(|(_, v)| is_json_media_memo(&mut out.json_media[1], v)) {
                 parse_into(&mut out.response, &resp.body);
             }
@@ -834,11 +920,7 @@ fn response_media_type(
     out: &mut String,
 ) {
     out.clear();
-    if let Some((_, v)) = resp
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
-    {
+    if let Some((_, v)) = resp.headers.iter().find(|(n, _)| name_is(n, CONTENT_TYPE)) {
         if memo.0 != *v {
             memo.0.clear();
             media_type(v, &mut memo.1);
@@ -1211,15 +1293,14 @@ impl Discoverer {
                     let before = schema.dropped;
                     schema.observe(v, limits);
                     schema_dropped += schema.dropped - before;
-                    let pointer = &mut scratch.pointer;
-                    pointer.clear();
-                    json_params(v, pointer, 0, cfg.max_schema_depth, &mut |name, leaf| {
-                        if let Some((p, f)) =
-                            agg.param(Loc::Body, name, cfg.max_params, dropped, tx)
-                        {
-                            p.observe_json(name, leaf, f);
-                        }
-                    });
+                    agg.params.observe_json_body(
+                        v,
+                        &mut scratch.pointer,
+                        cfg.max_schema_depth,
+                        cfg.max_params,
+                        dropped,
+                        tx,
+                    );
                 }
             } else if content_type == "application/x-www-form-urlencoded" {
                 let text = String::from_utf8_lossy(&req.body);

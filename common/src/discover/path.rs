@@ -59,6 +59,23 @@ pub enum Seg {
     Param(SegKind, Option<String>),
 }
 
+/// `make_ascii_lowercase` of eight bytes at once: a byte of 'A'..='Z' gets
+/// its 0x20 bit, found per byte without carries (its low seven bits plus
+/// a constant stay below 0x100), the others are left as they are (tests:
+/// `lower8_is_make_ascii_lowercase`).
+fn lower8(b: [u8; 8]) -> [u8; 8] {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let x = u64::from_le_bytes(b);
+    let h = x & LOW7;
+    // High bit set where the low seven bits are at least 'A', and at least
+    // one past 'Z'.
+    let from_a = h + 0x3f3f_3f3f_3f3f_3f3f;
+    let past_z = h + 0x2525_2525_2525_2525;
+    let upper = from_a & !past_z & !x & HIGH;
+    (x | (upper >> 2)).to_le_bytes()
+}
+
 /// Words that are routes, never values: they stay literal and are never
 /// collapsed with their siblings.
 pub fn always_literal(seg: &str) -> bool {
@@ -66,11 +83,13 @@ pub fn always_literal(seg: &str) -> bool {
     // on the stack (every word is ASCII and at most 8 bytes), then one match.
     if seg.len() <= 8 {
         let mut buf = [0u8; 8];
-        let low = buf.get_mut(..seg.len()).unwrap_or_default();
-        low.copy_from_slice(seg.as_bytes());
-        low.make_ascii_lowercase();
+        if let Some(to) = buf.get_mut(..seg.len()) {
+            to.copy_from_slice(seg.as_bytes());
+        }
+        let buf = lower8(buf);
+        let low = buf.get(..seg.len()).unwrap_or_default();
         if matches!(
-            &*low,
+            low,
             b"api"
                 | b"apis"
                 | b"rest"
@@ -739,6 +758,23 @@ mod tests {
             "/é?ü#ß",
         ] {
             assert_eq!(split_target(uri), split_target_two_scans(uri), "{uri:?}");
+        }
+    }
+
+    #[test]
+    fn lower8_is_make_ascii_lowercase() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for at in 0..8 {
+            for b in 0..=255u8 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let mut buf = x.to_le_bytes();
+                buf[at] = b;
+                let mut want = buf;
+                want.make_ascii_lowercase();
+                assert_eq!(lower8(buf), want, "{buf:?}");
+            }
         }
     }
 

@@ -857,3 +857,108 @@ fn long_and_short_paths_template_alike() {
     }
     assert_eq!(inv.endpoints.len(), 3);
 }
+
+/// Body parameters found by a layout's plan are the ones the walk finds.
+mod body_plan {
+    use super::super::json::tests::generated::{leaves, render, tree};
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The walk by keys, as `learn` made it before the plan.
+    fn walked(p: &mut Params, v: Val<'_>, max_depth: usize, max: usize, d: &mut u64, tx: u64) {
+        let mut pointer = String::new();
+        json_params(
+            v,
+            &mut pointer,
+            0,
+            max_depth,
+            &mut |name, leaf| match p.slot(Loc::Body, name, max) {
+                Some(s) => {
+                    let first = s.first_in(tx);
+                    s.observe_json(name, leaf, first);
+                }
+                None => *d += 1,
+            },
+        );
+    }
+
+    fn state(p: &Params) -> String {
+        format!("{:?} {:?}", p.by_loc, p.stats)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        /// Documents of a few layouts, some with their string facts
+        /// cached, against endpoints that fill up: the same parameters,
+        /// counters and drops as the walk, document after document.
+        #[test]
+        fn planned_body_params_are_walked_ones(
+            trees in prop::collection::vec(tree(), 1..4),
+            picks in prop::collection::vec((0..4usize, leaves(), any::<bool>()), 1..24),
+            max_params in 0..12usize,
+            max_depth in 0..6usize,
+            pre in prop::collection::vec(prop::sample::select(vec!["/a", "/b", "/id", "/a/*", "x"]), 0..3),
+        ) {
+            let mut planned = Params::default();
+            let mut plain = Params::default();
+            // Some names known from another location or body first.
+            for n in &pre {
+                planned.slot(Loc::Body, n, max_params);
+                plain.slot(Loc::Body, n, max_params);
+                planned.slot(Loc::Query, n, max_params);
+                plain.slot(Loc::Query, n, max_params);
+            }
+            let (mut d1, mut d2) = (0, 0);
+            let mut doc = Doc::default();
+            let mut pointer = String::new();
+            for (tx, (t, leaves, facts)) in picks.iter().enumerate() {
+                let mut text = String::new();
+                render(&trees[t % trees.len()], leaves, &mut 0, &mut text);
+                let ok = if *facts { doc.parse_with_facts(text.as_bytes()) } else { doc.parse(text.as_bytes()) };
+                if !ok {
+                    continue;
+                }
+                let root = doc.root().expect("a root");
+                let tx = tx as u64 + 1;
+                planned.observe_json_body(root, &mut pointer, max_depth, max_params, &mut d1, tx);
+                walked(&mut plain, root, max_depth, max_params, &mut d2, tx);
+                prop_assert_eq!(state(&planned), state(&plain));
+                prop_assert_eq!(d1, d2);
+            }
+        }
+    }
+
+    #[test]
+    fn same_layout_is_found_by_plan() {
+        let mut p = Params::default();
+        let mut doc = Doc::default();
+        let mut pointer = String::new();
+        let mut dropped = 0;
+        for (tx, text) in [
+            r#"{"id":1,"tags":["x","y"],"o":{"a/b":"b"}}"#,
+            r#"{"id":2,"tags":["yy","z"],"o":{"a/b":"c@example.com"}}"#,
+            r#"{"id":3,"tags":["z","w"],"o":{"a/b":""}}"#,
+        ]
+        .iter()
+        .enumerate()
+        {
+            assert!(doc.parse(text.as_bytes()));
+            p.observe_json_body(
+                doc.root().unwrap(),
+                &mut pointer,
+                8,
+                2,
+                &mut dropped,
+                tx as u64 + 1,
+            );
+        }
+        assert_ne!(p.body_plan.layout, 0, "planned");
+        // id, o/a~1b, and tags/* twice (dropped: the endpoint holds two).
+        assert_eq!(p.body_plan.steps.len(), 4);
+        assert_eq!(dropped, 6);
+        let o = p.by_loc[Loc::Body as usize]["/o/a~1b"];
+        assert_eq!(p.stats[o].count, 3);
+        assert!(p.stats[o].formats.contains_key("email"));
+    }
+}

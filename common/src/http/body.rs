@@ -380,12 +380,18 @@ impl Body {
 
     /// Ends the body. `complete` is false when the message was cut short.
     pub fn finish(mut self, complete: bool) -> Decoded {
+        self.finish_in_place(complete)
+    }
+
+    /// [`Body::finish`] where the body lies (its buffers taken, the rest
+    /// left to drop): a body kept in a boxed state is not moved out first.
+    pub fn finish_in_place(&mut self, complete: bool) -> Decoded {
         let Some((mut chain, sink)) = self.decoder.take() else {
             // Identity (or undecoded) body.
             return Decoded {
                 truncated: self.wire_len > self.raw.len() as u64 || !complete || self.gapped,
                 body_len: self.wire_len,
-                body: self.raw,
+                body: std::mem::take(&mut self.raw),
                 anomaly: None,
             };
         };
@@ -417,7 +423,7 @@ impl Body {
                 };
                 // Nothing decoded: show the bytes as sent.
                 let body = if state.decoded == 0 {
-                    self.raw
+                    std::mem::take(&mut self.raw)
                 } else {
                     state.kept
                 };

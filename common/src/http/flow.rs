@@ -13,7 +13,7 @@ use super::h2::H2Conn;
 use super::pool;
 use super::realip::{self, Proxy};
 use super::{Ctx, MAX_HEADERS_LIMIT};
-use crate::record::{Conn, Data, Dir, Header, HttpRequest, HttpResponse, Ts, Tunnel};
+use crate::record::{Conn, Data, Dir, Header, Http, HttpRequest, HttpResponse, Ts, Tunnel};
 
 /// Longest chunk-size line (extensions included).
 const MAX_CHUNK_LINE: usize = 4096;
@@ -162,18 +162,26 @@ impl std::fmt::Display for Broken {
 }
 
 /// One transaction in the queue.
+///
+/// Its request and response are built straight into the record it will
+/// travel up in (`rec.request`, `rec.response`; the rest of the record is
+/// filled at emit): a message built aside and moved into a transaction,
+/// the transaction moved through the queue and the message moved again
+/// into the record was a few hundred bytes copied three or four times per
+/// transaction.
 pub(crate) struct Tx {
     pub seq: u64,
     pub ts: Ts,
     pub ts_end: Ts,
-    pub req: Option<HttpRequest>,
+    /// A record shell (see `pool`): only `request` and `response` are
+    /// meaningful until emit.
+    pub rec: Box<Http>,
     pub req_done: bool,
     pub is_head: bool,
     pub is_connect: bool,
     /// Lower-cased `Upgrade` value of the request.
     pub upgrade: Option<String>,
     pub real_ip: Option<IpAddr>,
-    pub resp: Option<HttpResponse>,
     pub resp_claimed: bool,
     pub resp_done: bool,
     pub interim: Vec<u16>,
@@ -183,18 +191,21 @@ pub(crate) struct Tx {
 }
 
 impl Tx {
-    pub fn new(seq: u64, ts: Ts) -> Tx {
+    /// A transaction filled into `rec`, a record shell (its request and
+    /// response are dropped).
+    pub fn new(seq: u64, ts: Ts, mut rec: Box<Http>) -> Tx {
+        rec.request = None;
+        rec.response = None;
         Tx {
             seq,
             ts,
             ts_end: ts,
-            req: None,
+            rec,
             req_done: true,
             is_head: false,
             is_connect: false,
             upgrade: None,
             real_ip: None,
-            resp: None,
             resp_claimed: false,
             resp_done: false,
             interim: Vec::new(),
@@ -353,7 +364,7 @@ impl Flow {
             .txs
             .iter()
             .find(|t| !t.resp_claimed)
-            .filter(|t| t.req_done && t.req.is_some())
+            .filter(|t| t.req_done && t.rec.request.is_some())
             .map(|t| Unanswered {
                 connect: t.is_connect,
                 h2c: t
@@ -956,13 +967,13 @@ fn delimit(headers: &[Header], is_request: bool, anomalies: &mut Vec<&'static st
     let (mut has_cl, mut cl_count, mut bad_cl, mut differ) = (false, 0usize, false, false);
     let mut first_cl: Option<u64> = None;
     for (name, value) in headers {
-        if name.eq_ignore_ascii_case("transfer-encoding") {
+        if super::name_is(name, super::TRANSFER_ENCODING) {
             has_te = true;
             for t in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
                 last_chunked = t.eq_ignore_ascii_case("chunked");
                 chunked_count += usize::from(last_chunked);
             }
-        } else if name.eq_ignore_ascii_case("content-length") {
+        } else if super::name_is(name, super::CONTENT_LENGTH) {
             has_cl = true;
             let mut token = |t: &str| {
                 cl_count += 1;
@@ -1036,7 +1047,11 @@ fn body_state(
         Delim::Close => Framing::Close,
     };
     let limits = x.cfg.limits();
-    let mut body = match parse_codings(values(headers, "content-encoding")) {
+    let codings = headers
+        .iter()
+        .filter(|(n, _)| super::name_is(n, super::CONTENT_ENCODING))
+        .map(|(_, v)| v.as_str());
+    let mut body = match parse_codings(codings) {
         Ok(codings) => Body::new(&codings, limits),
         Err(why) => {
             anomalies.push(why);
@@ -1077,7 +1092,7 @@ fn parse_request(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
     let slots = slots.get_mut(..x.cfg.max_headers).unwrap_or_default();
     let mut req = httparse::Request::new(&mut []);
     let mut anomalies = Vec::new();
-    let (n, request) = match httparse::ParserConfig::default()
+    let (n, seq) = match httparse::ParserConfig::default()
         .allow_multiple_spaces_in_request_line_delimiters(true)
         .parse_request_with_uninit_headers(&mut req, buf, slots)
     {
@@ -1086,8 +1101,11 @@ fn parse_request(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
                 return Head::Bad("bad_request_line");
             };
             let head = header_text(buf, n, req.headers);
-            let request = x.pool.request(method, uri, req.version, req.headers, head);
-            (n, request)
+            // Filled where the record will carry it.
+            let seq = c.open_request(ts, x, |slot, pool| {
+                pool.request_into(slot, method, uri, req.version, req.headers, head);
+            });
+            (n, seq)
         }
         Ok(httparse::Status::Partial) => return Head::Partial,
         Err(httparse::Error::TooManyHeaders) => return skip_head(buf, "too_many_headers"),
@@ -1097,7 +1115,7 @@ fn parse_request(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
             match lenient_request(buf, x.cfg.max_headers) {
                 Lenient::Done(n, request) => {
                     anomalies.push("invalid_uri_bytes");
-                    (n, request)
+                    (n, c.new_request(request, ts, x))
                 }
                 Lenient::Partial => return Head::Partial,
                 Lenient::Bad => match simple_request(buf) {
@@ -1108,11 +1126,10 @@ fn parse_request(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
         }
         Err(_) => return Head::Bad("bad_request_line"),
     };
-    let seq = c.new_request(request, ts, x);
     let Some(tx) = c.tx_mut(seq) else {
         return Head::Done(n, State::Head);
     };
-    let Some(request) = &tx.req else {
+    let Some(request) = &tx.rec.request else {
         return Head::Done(n, State::Head);
     };
     let headers = &request.headers;
@@ -1340,7 +1357,7 @@ fn parse_response(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
     let slots = slots.get_mut(..x.cfg.max_headers).unwrap_or_default();
     let mut resp = httparse::Response::new(&mut []);
     let mut lenient = None;
-    let (n, response) = match httparse::ParserConfig::default()
+    let (n, seq, status) = match httparse::ParserConfig::default()
         .allow_spaces_after_header_name_in_responses(true)
         .allow_obsolete_multiline_headers_in_responses(true)
         .allow_multiple_spaces_in_response_status_delimiters(true)
@@ -1351,43 +1368,35 @@ fn parse_response(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
             let Some(status) = resp.code else {
                 return Head::Bad("bad_status_line");
             };
+            if is_interim(status) {
+                interim(c, status, x);
+                return Head::Done(n, State::Head);
+            }
             let reason = resp.reason.unwrap_or_default();
             let head = header_text(buf, n, resp.headers);
-            let response = x
-                .pool
-                .response(status, reason, resp.version, resp.headers, head);
-            (n, response)
+            // Filled where the record will carry it.
+            let seq = c.claim(ts, x, |slot, pool| {
+                pool.response_into(slot, status, reason, resp.version, resp.headers, head);
+            });
+            (n, seq, status)
         }
         Ok(httparse::Status::Partial) => return Head::Partial,
         Err(httparse::Error::TooManyHeaders) => return skip_head(buf, "too_many_headers"),
         Err(httparse::Error::Status) => match lenient_response(buf, x.cfg.max_headers) {
             Lenient::Done(n, r) => {
+                let status = r.status;
+                if is_interim(status) {
+                    interim(c, status, x);
+                    return Head::Done(n, State::Head);
+                }
                 lenient = Some("invalid_status_code");
-                (n, r)
+                (n, c.claim_response(r, ts, x), status)
             }
             Lenient::Partial => return Head::Partial,
             Lenient::Bad => return Head::Bad("bad_status_line"),
         },
         Err(_) => return Head::Bad("bad_status_line"),
     };
-    let status = response.status;
-    if (100..200).contains(&status) && status != 101 {
-        // Interim: noted on the oldest unanswered request.
-        match c.txs.iter_mut().find(|t| !t.resp_claimed) {
-            Some(tx) => {
-                if tx.interim.len() < 8 {
-                    tx.interim.push(status);
-                }
-                if status == 100 {
-                    tx.anomaly("expect_100_interim");
-                    *x.stats.anomalies.entry("expect_100_interim").or_default() += 1;
-                }
-            }
-            None => c.note("interim_without_request", x),
-        }
-        return Head::Done(n, State::Head);
-    }
-    let seq = c.claim_response(response, ts, x);
     if let Some(a) = lenient {
         c.tx_anomaly(seq, a, x);
     }
@@ -1409,7 +1418,7 @@ fn parse_response(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
             .and_then(|i| c.txs.remove(i))
             .map(|mut tx| {
                 tx.interim.push(101);
-                tx.resp = None;
+                tx.rec.response = None;
                 tx.resp_claimed = false;
                 tx.resp_done = false;
                 tx
@@ -1425,7 +1434,7 @@ fn parse_response(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
         c.set_mode(Mode::Tunnel, x);
         return Head::Done(n, State::Head);
     }
-    let Some(headers) = tx.resp.as_ref().map(|r| &r.headers) else {
+    let Some(headers) = tx.rec.response.as_ref().map(|r| &r.headers) else {
         return Head::Done(n, State::Head);
     };
     let mut anomalies = Vec::new();
@@ -1451,6 +1460,27 @@ fn parse_response(buf: &[u8], c: &mut Conv, ts: Ts, x: &mut Ctx<'_>) -> Head {
             c.emit_ready(x);
             Head::Done(n, State::Head)
         }
+    }
+}
+
+/// An interim (1xx) status other than 101: no final response.
+fn is_interim(status: u16) -> bool {
+    (100..200).contains(&status) && status != 101
+}
+
+/// An interim response: noted on the oldest unanswered request.
+fn interim(c: &mut Conv, status: u16, x: &mut Ctx<'_>) {
+    match c.txs.iter_mut().find(|t| !t.resp_claimed) {
+        Some(tx) => {
+            if tx.interim.len() < 8 {
+                tx.interim.push(status);
+            }
+            if status == 100 {
+                tx.anomaly("expect_100_interim");
+                *x.stats.anomalies.entry("expect_100_interim").or_default() += 1;
+            }
+        }
+        None => c.note("interim_without_request", x),
     }
 }
 
@@ -1572,24 +1602,21 @@ fn body_step(bs: &mut BodyState, rest: &[u8], c: &mut Conv, x: &mut Ctx<'_>) -> 
 
 /// Ends the body of the direction's current message and files it.
 fn finish_body(h: &mut Half, c: &mut Conv, complete: bool, ts: Ts, x: &mut Ctx<'_>) {
-    let State::Body(bs) = std::mem::replace(&mut h.state, State::Head) else {
+    let State::Body(mut bs) = std::mem::replace(&mut h.state, State::Head) else {
         return;
     };
-    let BodyState {
-        body,
-        seq,
-        trailers,
-        pause_after,
-        ..
-    } = *bs;
-    let decoded = body.finish(complete);
+    // Read where it lies: moving the state out of its box copied it whole.
+    let (seq, pause_after) = (bs.seq, bs.pause_after);
+    let trailers = std::mem::take(&mut bs.trailers);
+    let decoded = bs.body.finish_in_place(complete);
+    drop(bs);
     if let Some(a) = decoded.anomaly {
         c.tx_anomaly(seq, a, x);
     }
     if let Some(tx) = c.tx_mut(seq) {
         tx.ts_end = tx.ts_end.max(ts);
         if h.is_request() {
-            if let Some(r) = &mut tx.req {
+            if let Some(r) = &mut tx.rec.request {
                 r.body = decoded.body;
                 r.body_len = decoded.body_len;
                 r.truncated = decoded.truncated;
@@ -1597,7 +1624,7 @@ fn finish_body(h: &mut Half, c: &mut Conv, complete: bool, ts: Ts, x: &mut Ctx<'
             }
             tx.req_done = true;
         } else {
-            if let Some(r) = &mut tx.resp {
+            if let Some(r) = &mut tx.rec.response {
                 r.body = decoded.body;
                 r.body_len = decoded.body_len;
                 r.truncated = decoded.truncated;
@@ -1694,7 +1721,7 @@ impl Conv {
         self.next_seq += 1;
         // Pushed as built: building it aside first (to add the pending
         // anomalies) cost a second copy of its few hundred bytes.
-        self.txs.push_back(Tx::new(seq, ts));
+        self.txs.push_back(Tx::new(seq, ts, x.pool.shell()));
         if let Some(tx) = self.txs.back_mut() {
             for a in self.pending.drain(..) {
                 tx.anomaly(a);
@@ -1704,12 +1731,24 @@ impl Conv {
     }
 
     fn new_request(&mut self, req: HttpRequest, ts: Ts, x: &mut Ctx<'_>) -> u64 {
+        self.open_request(ts, x, |slot, _| *slot = Some(req))
+    }
+
+    /// Opens a transaction for a request that `fill` puts in its slot (in
+    /// place, from the pool), and resolves the client's address from it.
+    fn open_request(
+        &mut self,
+        ts: Ts,
+        x: &mut Ctx<'_>,
+        fill: impl FnOnce(&mut Option<HttpRequest>, &mut pool::Pool),
+    ) -> u64 {
         let peer = self.proxy.map(|p| p.ip()).or(self.info.client_ip);
-        let real_ip = peer.map(|p| realip::resolve(&x.cfg.real_ip, p, &req.headers));
         let seq = self.new_tx(ts, x);
         if let Some(tx) = self.tx_mut(seq) {
-            tx.req = Some(req);
-            tx.real_ip = real_ip;
+            fill(&mut tx.rec.request, x.pool);
+            tx.real_ip = peer
+                .zip(tx.rec.request.as_ref())
+                .map(|(p, req)| realip::resolve(&x.cfg.real_ip, p, &req.headers));
         }
         seq
     }
@@ -1717,9 +1756,20 @@ impl Conv {
     /// Pairs a final response with the oldest unanswered request, or opens a
     /// transaction of its own.
     fn claim_response(&mut self, resp: HttpResponse, ts: Ts, x: &mut Ctx<'_>) -> u64 {
+        self.claim(ts, x, |slot, _| *slot = Some(resp))
+    }
+
+    /// [`Conv::claim_response`] with the response `fill` puts in the
+    /// transaction's slot (in place, from the pool).
+    fn claim(
+        &mut self,
+        ts: Ts,
+        x: &mut Ctx<'_>,
+        fill: impl FnOnce(&mut Option<HttpResponse>, &mut pool::Pool),
+    ) -> u64 {
         if let Some(tx) = self.txs.iter_mut().find(|t| !t.resp_claimed) {
             tx.resp_claimed = true;
-            tx.resp = Some(resp);
+            fill(&mut tx.rec.response, x.pool);
             tx.ts_end = tx.ts_end.max(ts);
             return tx.seq;
         }
@@ -1727,7 +1777,7 @@ impl Conv {
         self.tx_anomaly(seq, "response_without_request", x);
         if let Some(tx) = self.tx_mut(seq) {
             tx.resp_claimed = true;
-            tx.resp = Some(resp);
+            fill(&mut tx.rec.response, x.pool);
         }
         seq
     }
@@ -1750,14 +1800,15 @@ impl Conv {
     fn emit(&mut self, tx: Tx, x: &mut Ctx<'_>) {
         let st = &mut *x.stats;
         st.transactions += 1;
-        match (&tx.req, &tx.resp) {
+        match (&tx.rec.request, &tx.rec.response) {
             (Some(_), Some(_)) => st.paired += 1,
             (Some(_), None) => st.unpaired_requests += 1,
             (None, _) => st.unpaired_responses += 1,
         }
         let base = self.proxy.map(|p| p.ip()).or(self.info.client_ip);
-        // A record the caller handed back, refilled in place (see `pool`).
-        let mut rec = x.pool.shell();
+        // A record the caller handed back, refilled in place (see `pool`),
+        // its request and response already in it.
+        let mut rec = tx.rec;
         rec.real_ip.clear();
         match tx.real_ip.or(base) {
             Some(ip) => match &self.base_ip {
@@ -1779,8 +1830,6 @@ impl Conv {
         pool::set(&mut rec.client, &self.info.client);
         pool::set(&mut rec.server, &self.info.server);
         rec.tunnel.clone_from(&self.info.tunnel);
-        rec.request = tx.req;
-        rec.response = tx.resp;
         pool::fill_names(&mut rec.anomalies, &tx.anomalies);
         pool::fill_display(&mut rec.proxy, self.proxy);
         rec.interim = tx.interim;

@@ -448,7 +448,7 @@ impl H2Conn {
         x: &mut Ctx<'_>,
     ) {
         if let Some(s) = self.streams.get_mut(&id) {
-            if s.tx.req.is_some() {
+            if s.tx.rec.request.is_some() {
                 // Trailers.
                 s.req_trailers = headers;
                 if end {
@@ -480,11 +480,11 @@ impl H2Conn {
         let stream = self.streams.entry(id).or_insert_with(|| {
             let seq = *next_seq;
             *next_seq += 1;
-            new_stream(Tx::new(seq, ts))
+            new_stream(Tx::new(seq, ts, x.pool.shell()))
         });
         stream.tx.is_head = method.eq_ignore_ascii_case("HEAD");
         stream.tx.real_ip = real_ip;
-        stream.tx.req = Some(HttpRequest {
+        stream.tx.rec.request = Some(HttpRequest {
             method,
             uri,
             version: "HTTP/2".into(),
@@ -529,7 +529,7 @@ impl H2Conn {
             self.max_stream = id;
             let seq = *next_seq;
             *next_seq += 1;
-            let mut s = new_stream(Tx::new(seq, ts));
+            let mut s = new_stream(Tx::new(seq, ts, x.pool.shell()));
             s.req_ended = true;
             s.tx.anomaly("response_without_request");
             *x.stats
@@ -541,7 +541,7 @@ impl H2Conn {
         let Some(s) = self.streams.get_mut(&id) else {
             return;
         };
-        if s.tx.resp.is_some() {
+        if s.tx.rec.response.is_some() {
             s.resp_trailers = headers;
         } else if (100..200).contains(&status) {
             if s.tx.interim.len() < 8 {
@@ -557,7 +557,7 @@ impl H2Conn {
             }
             s.tx.resp_claimed = true;
             s.tx.ts_end = s.tx.ts_end.max(ts);
-            s.tx.resp = Some(HttpResponse {
+            s.tx.rec.response = Some(HttpResponse {
                 status,
                 reason: String::new(),
                 version: "HTTP/2".into(),
@@ -622,7 +622,7 @@ fn body_for(headers: &[Header], x: &mut Ctx<'_>) -> (Body, Option<&'static str>)
 /// Files a stream's bodies into its transaction.
 fn finish(mut s: Stream, complete: bool, x: &mut Ctx<'_>) -> Tx {
     let mut anomalies = Vec::new();
-    if let (Some(body), Some(req)) = (s.req_body.take(), s.tx.req.as_mut()) {
+    if let (Some(body), Some(req)) = (s.req_body.take(), s.tx.rec.request.as_mut()) {
         let d = body.finish(complete || s.req_ended);
         req.body = d.body;
         req.body_len = d.body_len;
@@ -630,7 +630,7 @@ fn finish(mut s: Stream, complete: bool, x: &mut Ctx<'_>) -> Tx {
         req.trailers = std::mem::take(&mut s.req_trailers);
         anomalies.extend(d.anomaly);
     }
-    if let (Some(body), Some(resp)) = (s.resp_body.take(), s.tx.resp.as_mut()) {
+    if let (Some(body), Some(resp)) = (s.resp_body.take(), s.tx.rec.response.as_mut()) {
         let d = body.finish(complete || s.resp_ended);
         resp.body = d.body;
         resp.body_len = d.body_len;

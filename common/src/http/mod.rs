@@ -50,6 +50,23 @@ pub use server::ServerConn;
 
 use flow::Flow;
 
+/// A header name to look for: as it is usually written, and lower-case.
+pub(crate) type Name<const N: usize> = (&'static [u8; N], &'static [u8; N]);
+
+pub(crate) const CONTENT_TYPE: Name<12> = (b"Content-Type", b"content-type");
+pub(crate) const CONTENT_LENGTH: Name<14> = (b"Content-Length", b"content-length");
+pub(crate) const TRANSFER_ENCODING: Name<17> = (b"Transfer-Encoding", b"transfer-encoding");
+pub(crate) const CONTENT_ENCODING: Name<16> = (b"Content-Encoding", b"content-encoding");
+
+/// `name.eq_ignore_ascii_case(want.1)`, answered by a comparison of whole
+/// words when `name` is spelled either way `want` gives (most are), else
+/// byte by byte as before (tests: `name_is_eq_ignore_ascii_case`).
+#[inline]
+pub(crate) fn name_is<const N: usize>(name: &str, want: Name<N>) -> bool {
+    <&[u8; N]>::try_from(name.as_bytes())
+        .is_ok_and(|b| b == want.0 || b == want.1 || b.eq_ignore_ascii_case(want.1))
+}
+
 /// Every anomaly name the parser can put on a record, with its meaning.
 pub const ANOMALIES: &[(&str, &str)] = &[
     (

@@ -109,6 +109,7 @@ impl Pool {
     }
 
     /// A request with the start line and headers given, no body.
+    #[cfg(test)]
     pub fn request(
         &mut self,
         method: &str,
@@ -117,20 +118,33 @@ impl Pool {
         headers: &[httparse::Header<'_>],
         head: Option<&str>,
     ) -> HttpRequest {
-        let kept = self.requests.pop().map(|(r, n)| {
-            self.bytes = self.bytes.saturating_sub(n);
-            r
-        });
-        let mut r = kept.unwrap_or_else(|| HttpRequest {
-            method: String::new(),
-            uri: String::new(),
-            version: String::new(),
-            headers: Vec::new(),
-            body_len: 0,
-            body: Vec::new(),
-            truncated: false,
-            trailers: Vec::new(),
-        });
+        let mut slot = None;
+        self.request_into(&mut slot, method, uri, ver, headers, head);
+        slot.unwrap_or_else(fresh_request)
+    }
+
+    /// `slot` becomes a request with the start line and headers given, no
+    /// body, filled in place (a request it held is refilled, else a kept
+    /// one or a fresh one is put there): nothing is built aside and moved.
+    pub fn request_into<'s>(
+        &mut self,
+        slot: &'s mut Option<HttpRequest>,
+        method: &str,
+        uri: &str,
+        ver: Option<u8>,
+        headers: &[httparse::Header<'_>],
+        head: Option<&str>,
+    ) -> &'s mut HttpRequest {
+        let r = match slot {
+            Some(r) => r,
+            None => slot.insert(match self.requests.pop() {
+                Some((r, n)) => {
+                    self.bytes = self.bytes.saturating_sub(n);
+                    r
+                }
+                None => fresh_request(),
+            }),
+        };
         set(&mut r.method, method);
         set(&mut r.uri, uri);
         set(&mut r.version, version(ver));
@@ -143,6 +157,7 @@ impl Pool {
     }
 
     /// A response with the status line and headers given, no body.
+    #[cfg(test)]
     pub fn response(
         &mut self,
         status: u16,
@@ -151,20 +166,31 @@ impl Pool {
         headers: &[httparse::Header<'_>],
         head: Option<&str>,
     ) -> HttpResponse {
-        let kept = self.responses.pop().map(|(r, n)| {
-            self.bytes = self.bytes.saturating_sub(n);
-            r
-        });
-        let mut r = kept.unwrap_or_else(|| HttpResponse {
-            status: 0,
-            reason: String::new(),
-            version: String::new(),
-            headers: Vec::new(),
-            body_len: 0,
-            body: Vec::new(),
-            truncated: false,
-            trailers: Vec::new(),
-        });
+        let mut slot = None;
+        self.response_into(&mut slot, status, reason, ver, headers, head);
+        slot.unwrap_or_else(fresh_response)
+    }
+
+    /// [`Pool::request_into`] for a response.
+    pub fn response_into<'s>(
+        &mut self,
+        slot: &'s mut Option<HttpResponse>,
+        status: u16,
+        reason: &str,
+        ver: Option<u8>,
+        headers: &[httparse::Header<'_>],
+        head: Option<&str>,
+    ) -> &'s mut HttpResponse {
+        let r = match slot {
+            Some(r) => r,
+            None => slot.insert(match self.responses.pop() {
+                Some((r, n)) => {
+                    self.bytes = self.bytes.saturating_sub(n);
+                    r
+                }
+                None => fresh_response(),
+            }),
+        };
         r.status = status;
         set(&mut r.reason, reason);
         set(&mut r.version, version(ver));
@@ -174,6 +200,32 @@ impl Pool {
         r.truncated = false;
         r.trailers.clear();
         r
+    }
+}
+
+fn fresh_request() -> HttpRequest {
+    HttpRequest {
+        method: String::new(),
+        uri: String::new(),
+        version: String::new(),
+        headers: Vec::new(),
+        body_len: 0,
+        body: Vec::new(),
+        truncated: false,
+        trailers: Vec::new(),
+    }
+}
+
+fn fresh_response() -> HttpResponse {
+    HttpResponse {
+        status: 0,
+        reason: String::new(),
+        version: String::new(),
+        headers: Vec::new(),
+        body_len: 0,
+        body: Vec::new(),
+        truncated: false,
+        trailers: Vec::new(),
     }
 }
 

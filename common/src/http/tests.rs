@@ -1281,3 +1281,78 @@ fn header_text_values_match_values_checked_alone() {
         assert_eq!(head.is_some(), lines_ok, "{raw:?}");
     }
 }
+
+/// `name_is` answers as `eq_ignore_ascii_case` does: every name it is
+/// used for, in each spelling, against names of the same length that
+/// differ in one byte (case, a look-alike, a byte past ASCII) and random
+/// ones.
+#[test]
+fn name_is_eq_ignore_ascii_case() {
+    fn check<const N: usize>(want: super::Name<N>) {
+        assert!(want.0.eq_ignore_ascii_case(want.1));
+        assert!(want.1.iter().all(|b| !b.is_ascii_uppercase()));
+        let lower = std::str::from_utf8(want.1).unwrap();
+        let mut names: Vec<Vec<u8>> = vec![
+            want.0.to_vec(),
+            want.1.to_vec(),
+            lower.to_ascii_uppercase().into_bytes(),
+        ];
+        for i in 0..N {
+            for b in [
+                0u8,
+                b'\r',
+                b'-',
+                b'_',
+                0x7f,
+                0x80,
+                0xc3,
+                b'a',
+                b'Z',
+                want.1[i] ^ 0x20,
+                want.1[i] ^ 0x01,
+            ] {
+                let mut n = want.1.to_vec();
+                n[i] = b;
+                names.push(n);
+                let mut n = want.0.to_vec();
+                n[i] = b;
+                names.push(n);
+            }
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2000 {
+            let n: Vec<u8> = want
+                .1
+                .iter()
+                .map(|&c| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    if x.is_multiple_of(3) {
+                        c.to_ascii_uppercase()
+                    } else if x.is_multiple_of(11) {
+                        (x >> 8) as u8
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            names.push(n);
+        }
+        names.push(b"".to_vec());
+        names.push([want.1.as_slice(), b"x"].concat());
+        names.push(want.1[..N - 1].to_vec());
+        for n in names {
+            let n = String::from_utf8_lossy(&n);
+            assert_eq!(
+                super::name_is(&n, want),
+                n.eq_ignore_ascii_case(lower),
+                "{n:?}"
+            );
+        }
+    }
+    check(super::CONTENT_TYPE);
+    check(super::CONTENT_LENGTH);
+    check(super::TRANSFER_ENCODING);
+    check(super::CONTENT_ENCODING);
+}
