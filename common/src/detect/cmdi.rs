@@ -1572,7 +1572,9 @@ pub fn detect(s: &str) -> Option<Found> {
 /// the closing fence line.
 fn markdown_fences(s: &str) -> Vec<(usize, usize)> {
     let mut out = vec![];
-    if !gate::has(s, "```") && !gate::has(s, "~~~") {
+    if memchr::memchr2(b'`', b'~', s.as_bytes()).is_none()
+        || !gate::has(s, "```") && !gate::has(s, "~~~")
+    {
         return out;
     }
     let mut open: Option<(usize, u8)> = None;
