@@ -329,23 +329,30 @@ impl Chain {
     /// emitted (the record itself is the caller's to pass on unchanged, before
     /// them), or it goes into the inventory.
     ///
+    /// The record is lent: a detect chain hands it back as it was, for the
+    /// reader to fill with the next line in place ([`fast_read::http_into`]);
+    /// an inventory keeps it and leaves a fresh one in its place.
+    ///
     /// An inventory chain does not run its detector on records read from
     /// input: whatever produced them (`tw-detect`, or not) decides, through
     /// the `attack` records in the stream, what is left out. So
     /// `tw-discover -r x.pcap` equals `tw-http-parse | tw-detect | tw-discover`.
-    pub fn push_http(&mut self, t: Http, emit: &mut dyn FnMut(Record<'_>)) {
-        let mut no_detector = None;
-        let detect = if self.target == Level::Inventory {
-            &mut no_detector
-        } else {
-            &mut self.detect
-        };
-        Up {
-            detect,
-            discover: &mut self.discover,
-            keep_attacks: self.keep_attacks,
+    pub fn push_http(&mut self, t: &mut Box<Http>, emit: &mut dyn FnMut(Record<'_>)) {
+        if self.target == Level::Inventory {
+            Up {
+                detect: &mut None,
+                discover: &mut self.discover,
+                keep_attacks: self.keep_attacks,
+            }
+            .http_to(std::mem::take(t), Pre::None, false, emit);
+            return;
         }
-        .http_to(Box::new(t), Pre::None, false, emit);
+        // As [`Up::http_to`] without an inventory and without the record:
+        // the findings, in order.
+        if let Some(d) = self.detect.as_mut() {
+            let a = d.analyze(t);
+            d.conclude(t, a, &mut |r| emit(r));
+        }
     }
 
     /// Decodes one frame and hands out its packets, going no further (the
@@ -607,6 +614,9 @@ pub fn run<O: Output>(
             capture = reader.anomalies();
         }
         Input::Ndjson(mut reader) => {
+            // The `http` record each line is read into, lent to the chain
+            // and filled again ([`Chain::push_http`]).
+            let mut http = Box::<Http>::default();
             while !stopping() {
                 let why = match reader.next_line() {
                     None => break,
@@ -637,14 +647,15 @@ pub fn run<O: Output>(
                                 }
                                 Err(e) => Some(("packet", format!("bad packet record: {e}"))),
                             },
-                            "http" => match fast_read::http(line)
-                                .map_or_else(|| serde_json::from_slice::<Http>(line), Ok)
-                            {
-                                Ok(t) => {
+                            "http" => match fast_read::http_into(line, &mut http).map_or_else(
+                                || serde_json::from_slice::<Http>(line).map(|t| *http = t),
+                                Ok,
+                            ) {
+                                Ok(()) => {
                                     if chain.passes_http() {
                                         sink.raw(line);
                                     }
-                                    chain.push_http(t, &mut |rec| sink.emit(rec));
+                                    chain.push_http(&mut http, &mut |rec| sink.emit(rec));
                                     None
                                 }
                                 Err(e) => Some(("http", format!("bad http record: {e}"))),

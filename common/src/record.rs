@@ -712,6 +712,19 @@ pub mod b64 {
         decode_bytes(text.as_bytes())
     }
 
+    /// [`decode_bytes`] into `out` (cleared first), in the room it has: the
+    /// same bytes, or the same error (`out` then holds nothing useful).
+    pub fn decode_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), base64::DecodeError> {
+        out.clear();
+        match SIMD.decode_append(text, out) {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                *out = decode_bytes(text)?;
+                Ok(())
+            }
+        }
+    }
+
     /// Decodes base64 bytes (a string's raw bytes); the error says what and where.
     pub fn decode_bytes(text: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
         match SIMD.decode_to_vec(text) {

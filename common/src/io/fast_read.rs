@@ -190,60 +190,92 @@ impl<'a> Cur<'a> {
         serde_json::from_slice(self.b.get(start..self.i)?).ok()
     }
 
+    /// [`Cur::string`] into `out`, in the room it has.
+    fn string_into(&mut self, out: &mut String) -> Option<()> {
+        let start = self.i;
+        if let Some(s) = self.plain_str() {
+            out.clear();
+            out.push_str(s);
+            return Some(());
+        }
+        self.i = start;
+        *out = self.string()?;
+        Some(())
+    }
+
+    /// [`Cur::b64`] into `out`, in the room it has.
+    fn b64_into(&mut self, out: &mut Vec<u8>) -> Option<()> {
+        b64::decode_into(self.raw_str()?, out).ok()
+    }
+
+    /// [`Cur::tunnel`] into `out`.
+    fn tunnel_into(&mut self, out: &mut Vec<Tunnel>) -> Option<()> {
+        if self.lit(b"[]").is_some() {
+            out.clear();
+            return Some(());
+        }
+        *out = self.tunnel()?;
+        Some(())
+    }
+
+    /// `["text",...]` into `out`, its strings refilled in their room.
+    fn strings_into(&mut self, out: &mut Vec<String>) -> Option<()> {
+        self.lit(b"[")?;
+        let mut n = 0;
+        if self.lit(b"]").is_none() {
+            loop {
+                if n == out.len() {
+                    out.push(String::new());
+                }
+                self.string_into(out.get_mut(n)?)?;
+                n += 1;
+                if self.lit(b"]").is_some() {
+                    break;
+                }
+                self.lit(b",")?;
+            }
+        }
+        out.truncate(n);
+        Some(())
+    }
+
+    /// `[["name","value"],...]` into `out`, its strings refilled in their
+    /// room (a fresh vector gets room for 16 at its first: one allocation
+    /// rather than one per doubling).
+    fn headers_into(&mut self, out: &mut Vec<Header>) -> Option<()> {
+        self.lit(b"[")?;
+        let mut n = 0;
+        if self.lit(b"]").is_none() {
+            if out.capacity() == 0 {
+                out.reserve_exact(16);
+            }
+            loop {
+                if n == out.len() {
+                    out.push(Header::default());
+                }
+                let (name, value) = out.get_mut(n)?;
+                self.lit(b"[")?;
+                self.string_into(name)?;
+                self.lit(b",")?;
+                self.string_into(value)?;
+                self.lit(b"]")?;
+                n += 1;
+                if self.lit(b"]").is_some() {
+                    break;
+                }
+                self.lit(b",")?;
+            }
+        }
+        out.truncate(n);
+        Some(())
+    }
+
     /// `true` or `false`.
     fn bool(&mut self) -> Option<bool> {
         if self.lit(b"true").is_some() {
             Some(true)
         } else {
             self.lit(b"false").map(|()| false)
-        }
-    }
-
-    /// `[item,item,...]`, each item read by `item`.
-    fn array<T>(&mut self, item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
-        self.array_in(0, item)
-    }
-
-    /// [`Cur::array`] with room for `room` items made at its first (a
-    /// message's headers: one allocation rather than one per doubling).
-    fn array_in<T>(
-        &mut self,
-        room: usize,
-        mut item: impl FnMut(&mut Self) -> Option<T>,
-    ) -> Option<Vec<T>> {
-        self.lit(b"[")?;
-        let mut out = Vec::new();
-        if self.lit(b"]").is_some() {
-            return Some(out);
-        }
-        out.reserve_exact(room);
-        loop {
-            out.push(item(self)?);
-            if self.lit(b"]").is_some() {
-                return Some(out);
-            }
-            self.lit(b",")?;
-        }
-    }
-
-    /// `[["name","value"],...]`.
-    fn headers(&mut self) -> Option<Vec<Header>> {
-        self.array_in(16, |c| {
-            c.lit(b"[")?;
-            let name = c.string()?;
-            c.lit(b",")?;
-            let value = c.string()?;
-            c.lit(b"]")?;
-            Some((name, value))
-        })
-    }
-
-    /// `,"trailers":[...]` when there is one.
-    fn trailers(&mut self) -> Option<Vec<Header>> {
-        if self.lit(br#","trailers":"#).is_some() {
-            self.headers()
-        } else {
-            Some(Vec::new())
         }
     }
 
@@ -367,130 +399,157 @@ pub fn data(line: &[u8]) -> Option<Data<'_>> {
 
 /// An `http` line as [`crate::record::fast_json`] writes it, or `None`.
 pub fn http(line: &[u8]) -> Option<Http> {
+    let mut h = Http::default();
+    http_into(line, &mut h)?;
+    Some(h)
+}
+
+/// [`http`] into a record read before: every field is overwritten, and
+/// its strings, vectors and body keep their room (`clear` + fill), so a
+/// reader that keeps one record allocates only when a line needs more
+/// room than an earlier one had. On `None` the record holds part of the
+/// line and part of what it held (the caller parses the line with serde
+/// into it). The tests check a refilled record equals a fresh one.
+pub fn http_into(line: &[u8], h: &mut Http) -> Option<()> {
     let mut c = Cur::text(line);
     c.lit(br#"{"type":"http","ts":"#)?;
-    let ts = c.ts()?;
+    h.ts = c.ts()?;
     c.lit(br#","ts_end":"#)?;
-    let ts_end = c.ts()?;
+    h.ts_end = c.ts()?;
     c.lit(br#","flow":"#)?;
-    let flow = c.string()?;
+    c.string_into(&mut h.flow)?;
     c.lit(br#","community_id":"#)?;
-    let community_id = c.string()?;
+    c.string_into(&mut h.community_id)?;
     c.lit(br#","seq":"#)?;
-    let seq = c.u64()?;
+    h.seq = c.u64()?;
     c.lit(br#","client":"#)?;
-    let client = c.string()?;
+    c.string_into(&mut h.client)?;
     c.lit(br#","server":"#)?;
-    let server = c.string()?;
+    c.string_into(&mut h.server)?;
     c.lit(br#","real_ip":"#)?;
-    let real_ip = c.string()?;
+    c.string_into(&mut h.real_ip)?;
     c.lit(br#","tunnel":"#)?;
-    let tunnel = c.tunnel()?;
-    let request = match c.lit(br#","request":{"method":"#) {
-        Some(()) => Some(request(&mut c)?),
-        None => None,
-    };
-    let response = match c.lit(br#","response":{"status":"#) {
-        Some(()) => Some(response(&mut c)?),
-        None => None,
-    };
+    c.tunnel_into(&mut h.tunnel)?;
+    match c.lit(br#","request":{"method":"#) {
+        Some(()) => request(&mut c, h.request.get_or_insert_with(empty_request))?,
+        None => h.request = None,
+    }
+    match c.lit(br#","response":{"status":"#) {
+        Some(()) => response(&mut c, h.response.get_or_insert_with(empty_response))?,
+        None => h.response = None,
+    }
     c.lit(br#","anomalies":"#)?;
-    let anomalies = c.array(Cur::string)?;
-    let proxy = match c.lit(br#","proxy":"#) {
-        Some(()) => Some(c.string()?),
-        None => None,
-    };
-    let interim = match c.lit(br#","interim":"#) {
-        Some(()) => c.array(Cur::int)?,
-        None => Vec::new(),
-    };
-    c.end()?;
-    Some(Http {
-        ts,
-        ts_end,
-        flow,
-        community_id,
-        seq,
-        client,
-        server,
-        real_ip,
-        tunnel,
-        request,
-        response,
-        anomalies,
-        proxy,
-        interim,
-    })
+    c.strings_into(&mut h.anomalies)?;
+    match c.lit(br#","proxy":"#) {
+        Some(()) => c.string_into(h.proxy.get_or_insert_with(String::new))?,
+        None => h.proxy = None,
+    }
+    h.interim.clear();
+    if c.lit(br#","interim":"#).is_some() {
+        c.lit(b"[")?;
+        if c.lit(b"]").is_none() {
+            loop {
+                h.interim.push(c.int()?);
+                if c.lit(b"]").is_some() {
+                    break;
+                }
+                c.lit(b",")?;
+            }
+        }
+    }
+    c.end()
 }
 
-/// The request object after its `{"method":`, through its `}`.
-fn request(c: &mut Cur<'_>) -> Option<HttpRequest> {
-    let method = c.string()?;
+fn empty_request() -> HttpRequest {
+    HttpRequest {
+        method: String::new(),
+        uri: String::new(),
+        version: String::new(),
+        headers: Vec::new(),
+        body_len: 0,
+        body: Vec::new(),
+        truncated: false,
+        trailers: Vec::new(),
+    }
+}
+
+fn empty_response() -> HttpResponse {
+    HttpResponse {
+        status: 0,
+        reason: String::new(),
+        version: String::new(),
+        headers: Vec::new(),
+        body_len: 0,
+        body: Vec::new(),
+        truncated: false,
+        trailers: Vec::new(),
+    }
+}
+
+/// The request object after its `{"method":`, through its `}`, into `r`.
+fn request(c: &mut Cur<'_>, r: &mut HttpRequest) -> Option<()> {
+    c.string_into(&mut r.method)?;
     c.lit(br#","uri":"#)?;
-    let uri = c.string()?;
-    let t = tail(c)?;
-    Some(HttpRequest {
-        method,
-        uri,
-        version: t.version,
-        headers: t.headers,
-        body_len: t.body_len,
-        body: t.body,
-        truncated: t.truncated,
-        trailers: t.trailers,
-    })
+    c.string_into(&mut r.uri)?;
+    tail(
+        c,
+        Tail {
+            version: &mut r.version,
+            headers: &mut r.headers,
+            body_len: &mut r.body_len,
+            body: &mut r.body,
+            truncated: &mut r.truncated,
+            trailers: &mut r.trailers,
+        },
+    )
 }
 
-/// The response object after its `{"status":`, through its `}`.
-fn response(c: &mut Cur<'_>) -> Option<HttpResponse> {
-    let status = c.int()?;
+/// The response object after its `{"status":`, through its `}`, into `r`.
+fn response(c: &mut Cur<'_>, r: &mut HttpResponse) -> Option<()> {
+    r.status = c.int()?;
     c.lit(br#","reason":"#)?;
-    let reason = c.string()?;
-    let t = tail(c)?;
-    Some(HttpResponse {
-        status,
-        reason,
-        version: t.version,
-        headers: t.headers,
-        body_len: t.body_len,
-        body: t.body,
-        truncated: t.truncated,
-        trailers: t.trailers,
-    })
+    c.string_into(&mut r.reason)?;
+    tail(
+        c,
+        Tail {
+            version: &mut r.version,
+            headers: &mut r.headers,
+            body_len: &mut r.body_len,
+            body: &mut r.body,
+            truncated: &mut r.truncated,
+            trailers: &mut r.trailers,
+        },
+    )
 }
 
-/// What a request and a response object end with, alike.
-struct Tail {
-    version: String,
-    headers: Vec<Header>,
-    body_len: u64,
-    body: Vec<u8>,
-    truncated: bool,
-    trailers: Vec<Header>,
+/// What a request and a response object end with, alike: the fields to fill.
+struct Tail<'r> {
+    version: &'r mut String,
+    headers: &'r mut Vec<Header>,
+    body_len: &'r mut u64,
+    body: &'r mut Vec<u8>,
+    truncated: &'r mut bool,
+    trailers: &'r mut Vec<Header>,
 }
 
 /// A message object's fields from `,"version":` through its `}`.
-fn tail(c: &mut Cur<'_>) -> Option<Tail> {
+fn tail(c: &mut Cur<'_>, t: Tail<'_>) -> Option<()> {
     c.lit(br#","version":"#)?;
-    let version = c.string()?;
+    c.string_into(t.version)?;
     c.lit(br#","headers":"#)?;
-    let headers = c.headers()?;
+    c.headers_into(t.headers)?;
     c.lit(br#","body_len":"#)?;
-    let body_len = c.u64()?;
+    *t.body_len = c.u64()?;
     c.lit(br#","body_b64":"#)?;
-    let body = c.b64()?;
+    c.b64_into(t.body)?;
     c.lit(br#","truncated":"#)?;
-    let truncated = c.bool()?;
-    let trailers = c.trailers()?;
-    c.lit(b"}")?;
-    Some(Tail {
-        version,
-        headers,
-        body_len,
-        body,
-        truncated,
-        trailers,
-    })
+    *t.truncated = c.bool()?;
+    if c.lit(br#","trailers":"#).is_some() {
+        c.headers_into(t.trailers)?;
+    } else {
+        t.trailers.clear();
+    }
+    c.lit(b"}")
 }
 
 #[cfg(test)]
@@ -784,6 +843,31 @@ mod tests {
             let l = line(&Record::Http(Box::new(h.clone())));
             // Escaped text is read too (through serde, one string at a time).
             prop_assert_eq!(http(&l), Some(h));
+        }
+
+        #[test]
+        fn refilled_http_equals_a_fresh_one(a in http_rec(), b in http_rec(), c in http_rec()) {
+            // One record filled line after line, as the pipeline's reader does.
+            let mut h = Http::default();
+            for want in [a, b, c] {
+                let l = line(&Record::Http(Box::new(want.clone())));
+                prop_assert_eq!(http_into(&l, &mut h), Some(()));
+                prop_assert_eq!(&h, &want);
+            }
+        }
+
+        #[test]
+        fn refilled_http_reads_damage_as_a_fresh_one(
+            a in http_rec(),
+            b in http_rec(),
+            edits in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>(), 0usize..8), 1..4),
+        ) {
+            let mut h = Http::default();
+            let l = line(&Record::Http(Box::new(a)));
+            prop_assert_eq!(http_into(&l, &mut h), Some(()));
+            let l = damaged(line(&Record::Http(Box::new(b))), &edits);
+            let fresh = http(&l);
+            prop_assert_eq!(http_into(&l, &mut h).map(|()| h), fresh);
         }
 
         #[test]
