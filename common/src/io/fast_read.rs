@@ -126,7 +126,20 @@ impl<'a> Cur<'a> {
         T::try_from(self.u64()?).ok()
     }
 
+    /// A time: read in place when it is in the form our writers use and
+    /// its closing quote follows ([`Ts::parse_prefix`]: such a time has no
+    /// quote, escape or control character, so it is the whole string),
+    /// else the string through [`Ts::parse`].
     fn ts(&mut self) -> Option<Ts> {
+        let at = self.i.checked_add(1)?;
+        if self.b.get(self.i) == Some(&b'"') {
+            if let Some((ts, len)) = self.b.get(at..).and_then(Ts::parse_prefix) {
+                if self.b.get(at + len) == Some(&b'"') {
+                    self.i = at + len + 1;
+                    return Some(ts);
+                }
+            }
+        }
         Ts::parse(self.plain_str()?)
     }
 
