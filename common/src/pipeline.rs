@@ -617,6 +617,9 @@ pub fn run<O: Output>(
             // The `http` record each line is read into, lent to the chain
             // and filled again ([`Chain::push_http`]).
             let mut http = Box::<Http>::default();
+            // The bytes of a `packet` or `data` line, decoded into the room
+            // the last one left (the record borrows them).
+            let mut bytes = Vec::new();
             while !stopping() {
                 let why = match reader.next_line() {
                     None => break,
@@ -638,7 +641,7 @@ pub fn run<O: Output>(
                                 }
                                 Err(e) => Some(("frame", format!("bad frame record: {e}"))),
                             },
-                            "packet" => match fast_read::packet(line)
+                            "packet" => match fast_read::packet_in(line, &mut bytes)
                                 .map_or_else(|| serde_json::from_slice::<Packet<'_>>(line), Ok)
                             {
                                 Ok(p) => {
@@ -667,7 +670,7 @@ pub fn run<O: Output>(
                                 }
                                 Err(e) => Some(("attack", format!("bad attack record: {e}"))),
                             },
-                            kind => match stream_record(kind, line) {
+                            kind => match stream_record(kind, line, &mut bytes) {
                                 Ok(rec) => {
                                     chain.push_stream(rec, &mut |rec| sink.emit(rec));
                                     None
@@ -747,11 +750,16 @@ pub fn each_frame<R: std::io::Read>(
     Ok(())
 }
 
-/// Deserialises a `conn`, `data` or `gap` line.
-fn stream_record<'a>(kind: &str, line: &'a [u8]) -> serde_json::Result<Record<'a>> {
+/// Deserialises a `conn`, `data` or `gap` line (a `data` line's bytes
+/// decoded into `buf` when it is read the fast way).
+fn stream_record<'a>(
+    kind: &str,
+    line: &'a [u8],
+    buf: &'a mut Vec<u8>,
+) -> serde_json::Result<Record<'a>> {
     Ok(match kind {
         "conn" => Record::Conn(serde_json::from_slice::<Conn>(line)?),
-        "data" => Record::Data(match fast_read::data(line) {
+        "data" => Record::Data(match fast_read::data_in(line, buf) {
             Some(d) => d,
             None => serde_json::from_slice::<Data<'a>>(line)?,
         }),

@@ -147,10 +147,17 @@ impl<'a> Cur<'a> {
     /// dots, so plain text), anything else through `IpAddr`'s parser.
     fn ip(&mut self) -> Option<IpAddr> {
         let start = self.i;
-        if let Some(ip) = self.raw_str().and_then(dotted_quad) {
-            return Some(ip);
+        // In place when the quote closes a dotted quad (digits and dots: the
+        // whole string), else the string as below.
+        if self.b.get(start) == Some(&b'"') {
+            let ip = self.b.get(start + 1..).and_then(dotted_quad_prefix);
+            if let Some((ip, len)) = ip {
+                if self.b.get(start + 1 + len) == Some(&b'"') {
+                    self.i = start + len + 2;
+                    return Some(ip);
+                }
+            }
         }
-        self.i = start;
         self.plain_str()?.parse().ok()
     }
 
@@ -160,10 +167,26 @@ impl<'a> Cur<'a> {
         TcpFlags::from_letter_bytes(self.raw_str()?)
     }
 
-    /// A `_b64` value, decoded.
-    fn b64(&mut self) -> Option<Vec<u8>> {
-        // Not UTF-8-checked: the decoder refuses any byte outside its alphabet.
-        b64::decode_bytes(self.raw_str()?).ok()
+    /// A `_b64` value that ends the record (`"...."}` and the end of the
+    /// line), decoded into `out`, and the record's end consumed.
+    ///
+    /// The text is everything between the quote here and the line's
+    /// closing `"}`, not scanned for its closing quote first: the decoder
+    /// refuses any byte outside its alphabet, a quote or backslash among
+    /// them, so where it decodes that text, that quote is the string's
+    /// closing one and the record ends after it, as [`Cur::end`] wants;
+    /// where it refuses, a quote earlier would have closed the string
+    /// with the record not ending after it, or the string itself is bad:
+    /// refused either way. (Not UTF-8-checked: the alphabet is ASCII.)
+    fn last_b64(&mut self, out: &mut Vec<u8>) -> Option<()> {
+        self.lit(b"\"")?;
+        let end = self.b.len().checked_sub(2)?;
+        if self.b.get(end..) != Some(&b"\"}"[..]) {
+            return None;
+        }
+        b64::decode_into(self.b.get(self.i..end)?, out).ok()?;
+        self.i = self.b.len();
+        Some(())
     }
 
     /// A `tunnel` array: `[]` here, anything else through serde.
@@ -303,31 +326,67 @@ impl<'a> Cur<'a> {
 /// decimal octets of one to three digits, no leading zero, each at most
 /// 255), read without it; `None` for anything else, which the caller hands
 /// to that parser.
+#[cfg(test)]
 fn dotted_quad(text: &[u8]) -> Option<IpAddr> {
+    match dotted_quad_prefix(text) {
+        Some((ip, len)) if len == text.len() => Some(ip),
+        _ => None,
+    }
+}
+
+/// The address [`dotted_quad`] reads at the start of `b`, and its length:
+/// the octets end at the first byte that is no digit after the fourth
+/// (the caller checks what it is), so `b` up to there is only digits and
+/// dots.
+fn dotted_quad_prefix(b: &[u8]) -> Option<(IpAddr, usize)> {
     let mut octets = [0u8; 4];
-    let mut parts = text.split(|&c| c == b'.');
-    for octet in &mut octets {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
-            return None;
-        }
-        let mut n: u16 = 0;
-        for &d in part {
-            if !d.is_ascii_digit() {
+    let mut i = 0;
+    for (k, octet) in octets.iter_mut().enumerate() {
+        if k > 0 {
+            if b.get(i) != Some(&b'.') {
                 return None;
             }
-            n = n * 10 + u16::from(d - b'0');
+            i += 1;
+        }
+        let start = i;
+        let mut n: u16 = 0;
+        while let Some(v) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|&v| v <= 9) {
+            if i - start == 3 {
+                return None;
+            }
+            n = n * 10 + u16::from(v);
+            i += 1;
+        }
+        let len = i - start;
+        if len == 0 || (len > 1 && b.get(start) == Some(&b'0')) {
+            return None;
         }
         *octet = u8::try_from(n).ok()?;
     }
-    if parts.next().is_some() {
-        return None;
-    }
-    Some(IpAddr::from(octets))
+    Some((IpAddr::from(octets), i))
 }
 
 /// A `packet` line as [`crate::record::fast_json`] writes it, or `None`.
 pub fn packet(line: &[u8]) -> Option<Packet<'_>> {
+    let (mut p, mut c) = packet_head(line)?;
+    let mut payload = Vec::new();
+    c.last_b64(&mut payload)?;
+    p.payload = Cow::Owned(payload);
+    Some(p)
+}
+
+/// [`packet`] with the payload decoded into `buf` (cleared first, its room
+/// kept) and borrowed from there: a reader that keeps one buffer decodes
+/// without allocating.
+pub fn packet_in<'a>(line: &'a [u8], buf: &'a mut Vec<u8>) -> Option<Packet<'a>> {
+    let (mut p, mut c) = packet_head(line)?;
+    c.last_b64(buf)?;
+    p.payload = Cow::Borrowed(buf.as_slice());
+    Some(p)
+}
+
+/// A `packet` line up to its payload (left empty), and the position there.
+fn packet_head(line: &[u8]) -> Option<(Packet<'_>, Cur<'_>)> {
     let mut c = Cur::new(line);
     c.lit(br#"{"type":"packet","ts":"#)?;
     let ts = c.ts()?;
@@ -358,9 +417,7 @@ pub fn packet(line: &[u8]) -> Option<Packet<'_>> {
     c.lit(br#","win":"#)?;
     let win = c.int()?;
     c.lit(br#"},"payload_b64":"#)?;
-    let payload = c.b64()?;
-    c.end()?;
-    Some(Packet {
+    let p = Packet {
         ts,
         src: Cow::Borrowed(src),
         index,
@@ -379,12 +436,31 @@ pub fn packet(line: &[u8]) -> Option<Packet<'_>> {
             flags,
             win,
         },
-        payload: Cow::Owned(payload),
-    })
+        payload: Cow::Borrowed(&[]),
+    };
+    Some((p, c))
 }
 
 /// A `data` line as [`crate::record::fast_json`] writes it, or `None`.
 pub fn data(line: &[u8]) -> Option<Data<'_>> {
+    let (mut d, mut c) = data_head(line)?;
+    let mut bytes = Vec::new();
+    c.last_b64(&mut bytes)?;
+    d.data = Cow::Owned(bytes);
+    Some(d)
+}
+
+/// [`data`] with the bytes decoded into `buf` (cleared first, its room
+/// kept) and borrowed from there.
+pub fn data_in<'a>(line: &'a [u8], buf: &'a mut Vec<u8>) -> Option<Data<'a>> {
+    let (mut d, mut c) = data_head(line)?;
+    c.last_b64(buf)?;
+    d.data = Cow::Borrowed(buf.as_slice());
+    Some(d)
+}
+
+/// A `data` line up to its bytes (left empty), and the position there.
+fn data_head(line: &[u8]) -> Option<(Data<'_>, Cur<'_>)> {
     let mut c = Cur::new(line);
     c.lit(br#"{"type":"data","ts":"#)?;
     let ts = c.ts()?;
@@ -399,15 +475,14 @@ pub fn data(line: &[u8]) -> Option<Data<'_>> {
     c.lit(br#","off":"#)?;
     let off = c.u64()?;
     c.lit(br#","data_b64":"#)?;
-    let data = c.b64()?;
-    c.end()?;
-    Some(Data {
+    let d = Data {
         ts,
         flow: Cow::Borrowed(flow),
         dir,
         off,
-        data: Cow::Owned(data),
-    })
+        data: Cow::Borrowed(&[]),
+    };
+    Some((d, c))
 }
 
 /// An `http` line as [`crate::record::fast_json`] writes it, or `None`.
@@ -859,6 +934,21 @@ mod tests {
         }
 
         #[test]
+        fn payloads_into_a_kept_buffer_equal_owned_ones(
+            p in packet_rec(),
+            d in data_rec(),
+            junk in prop::collection::vec(any::<u8>(), 0..64),
+            edits in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>(), 0usize..8), 0..3),
+        ) {
+            let mut buf = junk.clone();
+            let l = damaged(line(&Record::Packet(p)), &edits);
+            prop_assert_eq!(packet_in(&l, &mut buf), packet(&l));
+            let mut buf = junk;
+            let l = damaged(line(&Record::Data(d)), &edits);
+            prop_assert_eq!(data_in(&l, &mut buf), data(&l));
+        }
+
+        #[test]
         fn refilled_http_equals_a_fresh_one(a in http_rec(), b in http_rec(), c in http_rec()) {
             // One record filled line after line, as the pipeline's reader does.
             let mut h = Http::default();
@@ -922,6 +1012,14 @@ mod tests {
             }
             let ip = IpAddr::from(addr);
             prop_assert_eq!(dotted_quad(ip.to_string().as_bytes()), Some(ip));
+            // In a line: what `IpAddr`'s parser reads from the string.
+            let quoted = [&b"\""[..], &text, b"\"}"].concat();
+            let mut c = Cur::new(&quoted);
+            let std: Option<IpAddr> = std::str::from_utf8(&text).ok().and_then(|t| t.parse().ok());
+            prop_assert_eq!(c.ip(), std);
+            if std.is_some() {
+                prop_assert_eq!(c.i, text.len() + 2);
+            }
         }
     }
 
@@ -1010,6 +1108,36 @@ mod tests {
                 bad.remove(at);
                 bad[at] = byte;
                 agrees(&bad, http).unwrap();
+            }
+        }
+    }
+
+    /// The record's last value is read up to the line's closing `"}`
+    /// without a scan for its quote: a quote or backslash inside, or
+    /// anything after the record, is refused as serde refuses it.
+    #[test]
+    fn last_b64_needs_the_record_to_end_there() {
+        let head = r#"{"type":"data","ts":"1970-01-01T00:00:00Z","flow":"f","dir":"c2s","off":5,"data_b64":"#;
+        for (tail, ok) in [
+            (r#""QUJD"}"#, true),
+            (r#""""}"#, false),
+            (r#"""}"#, true),
+            (r#""}"#, false),
+            (r#"}"#, false),
+            (r#""QUJD"} "#, false),
+            (r#""QUJD"}"QUJD"}"#, false),
+            (r#""QU"JD"}"#, false),
+            (r#""QUJ\D"}"#, false),
+            (r#""QUJ"}"#, false),
+            (r#""QUJD""#, false),
+            (r#""QUJD"}}"#, false),
+            (r#""QUJD==""#, false),
+        ] {
+            let l = format!("{head}{tail}");
+            let serde_ok = serde_json::from_str::<Data<'_>>(&l).is_ok();
+            assert_eq!(data(l.as_bytes()).is_some(), ok, "{l}");
+            if ok {
+                assert!(serde_ok, "{l}");
             }
         }
     }
