@@ -851,6 +851,7 @@ pub mod fast_json {
     }
 
     /// `,"key":"<base64>"`: the alphabet needs no escaping.
+    #[inline(always)]
     fn field_b64(out: &mut Vec<u8>, key: &str, data: &[u8]) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
@@ -900,6 +901,7 @@ pub mod fast_json {
 
     /// A string value as serde_json writes it: as it is when nothing in it
     /// needs escaping, else through serde_json.
+    #[inline(always)]
     fn str_val(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
         if needs_escape(s.as_bytes()) {
             return val(out, s);
@@ -910,6 +912,7 @@ pub mod fast_json {
     }
 
     /// `,"key":"<text>"`.
+    #[inline(always)]
     fn field_str(out: &mut Vec<u8>, key: &str, s: &str) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
@@ -918,6 +921,7 @@ pub mod fast_json {
     }
 
     /// `,"key":true` or `false`.
+    #[inline(always)]
     fn field_bool(out: &mut Vec<u8>, key: &str, b: bool) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
@@ -1049,6 +1053,7 @@ pub mod fast_json {
     }
 
     /// `,"key":N`, digits as serde_json writes them (itoa).
+    #[inline(always)]
     fn field_uint(out: &mut Vec<u8>, key: &str, n: impl itoa::Integer) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
@@ -1058,6 +1063,7 @@ pub mod fast_json {
 
     /// `,"key":"<address>"`: IPv4 digits written here, IPv6 through its
     /// `Display` (which serde uses too).
+    #[inline(always)]
     fn field_ip(out: &mut Vec<u8>, key: &str, ip: &IpAddr) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;

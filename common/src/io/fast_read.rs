@@ -467,10 +467,11 @@ fn data_head(line: &[u8]) -> Option<(Data<'_>, Cur<'_>)> {
     c.lit(br#","flow":"#)?;
     let flow = c.plain_str()?;
     c.lit(br#","dir":"#)?;
-    let dir = match c.raw_str()? {
-        b"c2s" => Dir::C2s,
-        b"s2c" => Dir::S2c,
-        _ => return None,
+    // The whole string, quotes and all (no scan for its end).
+    let dir = if c.lit(br#""c2s""#).is_some() {
+        Dir::C2s
+    } else {
+        c.lit(br#""s2c""#).map(|()| Dir::S2c)?
     };
     c.lit(br#","off":"#)?;
     let off = c.u64()?;
