@@ -42,6 +42,15 @@ pub enum Record<'a> {
 pub fn record_type(line: &[u8]) -> Option<Cow<'_, str>> {
     const PREFIX: &[u8] = br#"{"type":""#;
     if let Some(rest) = line.strip_prefix(PREFIX) {
+        // The stage records, whole with their closing quote: no scan, no
+        // UTF-8 check (what the scan below reads from them too; tests).
+        for kind in ["packet", "data", "http", "conn", "gap"] {
+            if rest.get(..kind.len()) == Some(kind.as_bytes())
+                && rest.get(kind.len()) == Some(&b'"')
+            {
+                return Some(Cow::Borrowed(kind));
+            }
+        }
         if let Some(end) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
             if rest[end] == b'"' {
                 return std::str::from_utf8(&rest[..end]).ok().map(Cow::Borrowed);
@@ -1464,6 +1473,36 @@ mod tests {
                 v[16] = b'"';
                 let first = if naive { at } else { 16 };
                 assert_eq!(fast_json::first_special(&v), Some(first), "{b} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn record_type_stage_kinds_read_as_the_scan_reads_them() {
+        // The scan the stage kinds skip, as it was.
+        let scan = |line: &[u8]| -> Option<String> {
+            let rest = line.strip_prefix(br#"{"type":""#)?;
+            let end = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+            (rest.get(end) == Some(&b'"'))
+                .then(|| String::from_utf8(rest.get(..end)?.to_vec()).ok())?
+        };
+        for kind in ["packet", "data", "http", "conn", "gap", "attack", "frame"] {
+            for tail in [
+                "\"}",
+                "\",\"x\":1}",
+                "s\"}",
+                "\\\"}",
+                "",
+                r#"\u0022"}"#,
+                "\u{e9}\"}",
+            ] {
+                let line = format!("{{\"type\":\"{kind}{tail}");
+                let got = record_type(line.as_bytes());
+                if let Some(want) = scan(line.as_bytes()) {
+                    assert_eq!(got.as_deref(), Some(want.as_str()), "{line}");
+                }
+                let cut = format!("{{\"type\":\"{}", &kind[..kind.len() - 1]);
+                assert_eq!(record_type(cut.as_bytes()), None, "{cut}");
             }
         }
     }
