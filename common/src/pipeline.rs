@@ -355,6 +355,16 @@ impl Chain {
         }
     }
 
+    /// Takes back `http` records written out: the HTTP parser fills them
+    /// again ([`HttpParser::recycle_boxed`]; a refilled record equals a
+    /// fresh one) rather than allocating each transaction's strings anew.
+    fn recycle_http(&mut self, spent: &mut Vec<Box<Http>>) {
+        match &mut self.http {
+            Some(h) => spent.drain(..).for_each(|b| h.recycle_boxed(b)),
+            None => spent.clear(),
+        }
+    }
+
     /// Decodes one frame and hands out its packets, going no further (the
     /// reading thread of a sharded run).
     pub fn decap_only(&mut self, frame: &FrameIn<'_>, emit: &mut dyn FnMut(&Packet<'_>)) {
@@ -595,7 +605,11 @@ pub fn run<O: Output>(
     let mut progress = Progress::bytes(opened.size, ctl.progress);
     let name = opened.name;
     let stopping = || ctl.stop.as_deref().is_some_and(cli::stopping);
-    let mut sink = Sink { out, err: None };
+    let mut sink = Sink {
+        out,
+        err: None,
+        spent: Vec::new(),
+    };
     let (mut passed, mut capture) = (0, BTreeMap::new());
     match opened.input {
         Input::Capture(mut reader) => {
@@ -608,6 +622,9 @@ pub fn run<O: Output>(
                 |raw| {
                     let frame = FrameIn::from_raw(&raw, &name);
                     chain.push_frame(&frame, &mut |rec| sink.emit(rec));
+                    if !sink.spent.is_empty() {
+                        chain.recycle_http(&mut sink.spent);
+                    }
                     Ok(sink.err.is_none())
                 },
             )?;
@@ -686,6 +703,9 @@ pub fn run<O: Output>(
                         None => Some(("json", "not a JSON object with a \"type\"".to_string())),
                     },
                 };
+                if !sink.spent.is_empty() {
+                    chain.recycle_http(&mut sink.spent);
+                }
                 if sink.err.is_some() {
                     break;
                 }
@@ -767,9 +787,13 @@ fn stream_record<'a>(
     })
 }
 
-/// The writer of a run, keeping the first write error (a closed pipe ends the run).
+/// The writer of a run, keeping the first write error (a closed pipe ends
+/// the run), and the `http` records it wrote, for the chain to take back
+/// ([`Chain::recycle_http`]).
 struct Sink<'w, O: Output> {
     out: &'w mut O,
+    #[allow(clippy::vec_box)]
+    spent: Vec<Box<Http>>,
     err: Option<std::io::Error>,
 }
 
@@ -777,6 +801,9 @@ impl<O: Output> Sink<'_, O> {
     fn emit(&mut self, rec: Record<'_>) {
         if self.err.is_none() {
             self.err = self.out.record(&rec).err();
+        }
+        if let Record::Http(h) = rec {
+            self.spent.push(h);
         }
     }
 
