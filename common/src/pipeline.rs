@@ -358,6 +358,7 @@ impl Chain {
     /// Takes back `http` records written out: the HTTP parser fills them
     /// again ([`HttpParser::recycle_boxed`]; a refilled record equals a
     /// fresh one) rather than allocating each transaction's strings anew.
+    #[allow(clippy::vec_box)]
     fn recycle_http(&mut self, spent: &mut Vec<Box<Http>>) {
         match &mut self.http {
             Some(h) => spent.drain(..).for_each(|b| h.recycle_boxed(b)),
