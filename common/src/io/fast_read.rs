@@ -56,6 +56,7 @@ impl<'a> Cur<'a> {
     }
 
     /// Consumes exactly `lit`.
+    #[inline(always)]
     fn lit(&mut self, lit: &[u8]) -> Option<()> {
         let end = self.i.checked_add(lit.len())?;
         (self.b.get(self.i..end)? == lit).then(|| self.i = end)
@@ -93,6 +94,7 @@ impl<'a> Cur<'a> {
     /// A non-negative integer in canonical form (`0` or no leading zero)
     /// that fits `u64`. What follows is for the caller's next `lit` to check
     /// (a `.` or `e` there fails it, as it should: serde reads a float).
+    #[inline(always)]
     fn u64(&mut self) -> Option<u64> {
         let rest = self.b.get(self.i..)?;
         // Nineteen digits cannot overflow (u64::MAX has twenty): read
