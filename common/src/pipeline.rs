@@ -329,23 +329,41 @@ impl Chain {
     /// emitted (the record itself is the caller's to pass on unchanged, before
     /// them), or it goes into the inventory.
     ///
+    /// The record is lent: a detect chain hands it back as it was, for the
+    /// reader to fill with the next line in place ([`fast_read::http_into`]);
+    /// an inventory keeps it and leaves a fresh one in its place.
+    ///
     /// An inventory chain does not run its detector on records read from
     /// input: whatever produced them (`tw-detect`, or not) decides, through
     /// the `attack` records in the stream, what is left out. So
     /// `tw-discover -r x.pcap` equals `tw-http-parse | tw-detect | tw-discover`.
-    pub fn push_http(&mut self, t: Http, emit: &mut dyn FnMut(Record<'_>)) {
-        let mut no_detector = None;
-        let detect = if self.target == Level::Inventory {
-            &mut no_detector
-        } else {
-            &mut self.detect
-        };
-        Up {
-            detect,
-            discover: &mut self.discover,
-            keep_attacks: self.keep_attacks,
+    pub fn push_http(&mut self, t: &mut Box<Http>, emit: &mut dyn FnMut(Record<'_>)) {
+        if self.target == Level::Inventory {
+            Up {
+                detect: &mut None,
+                discover: &mut self.discover,
+                keep_attacks: self.keep_attacks,
+            }
+            .http_to(std::mem::take(t), Pre::None, false, emit);
+            return;
         }
-        .http_to(Box::new(t), Pre::None, false, emit);
+        // As [`Up::http_to`] without an inventory and without the record:
+        // the findings, in order.
+        if let Some(d) = self.detect.as_mut() {
+            let a = d.analyze(t);
+            d.conclude(t, a, &mut |r| emit(r));
+        }
+    }
+
+    /// Takes back `http` records written out: the HTTP parser fills them
+    /// again ([`HttpParser::recycle_boxed`]; a refilled record equals a
+    /// fresh one) rather than allocating each transaction's strings anew.
+    #[allow(clippy::vec_box)]
+    fn recycle_http(&mut self, spent: &mut Vec<Box<Http>>) {
+        match &mut self.http {
+            Some(h) => spent.drain(..).for_each(|b| h.recycle_boxed(b)),
+            None => spent.clear(),
+        }
     }
 
     /// Decodes one frame and hands out its packets, going no further (the
@@ -588,7 +606,11 @@ pub fn run<O: Output>(
     let mut progress = Progress::bytes(opened.size, ctl.progress);
     let name = opened.name;
     let stopping = || ctl.stop.as_deref().is_some_and(cli::stopping);
-    let mut sink = Sink { out, err: None };
+    let mut sink = Sink {
+        out,
+        err: None,
+        spent: Vec::new(),
+    };
     let (mut passed, mut capture) = (0, BTreeMap::new());
     match opened.input {
         Input::Capture(mut reader) => {
@@ -601,12 +623,21 @@ pub fn run<O: Output>(
                 |raw| {
                     let frame = FrameIn::from_raw(&raw, &name);
                     chain.push_frame(&frame, &mut |rec| sink.emit(rec));
+                    if !sink.spent.is_empty() {
+                        chain.recycle_http(&mut sink.spent);
+                    }
                     Ok(sink.err.is_none())
                 },
             )?;
             capture = reader.anomalies();
         }
         Input::Ndjson(mut reader) => {
+            // The `http` record each line is read into, lent to the chain
+            // and filled again ([`Chain::push_http`]).
+            let mut http = Box::<Http>::default();
+            // The bytes of a `packet` or `data` line, decoded into the room
+            // the last one left (the record borrows them).
+            let mut bytes = Vec::new();
             while !stopping() {
                 let why = match reader.next_line() {
                     None => break,
@@ -628,7 +659,7 @@ pub fn run<O: Output>(
                                 }
                                 Err(e) => Some(("frame", format!("bad frame record: {e}"))),
                             },
-                            "packet" => match fast_read::packet(line)
+                            "packet" => match fast_read::packet_in(line, &mut bytes)
                                 .map_or_else(|| serde_json::from_slice::<Packet<'_>>(line), Ok)
                             {
                                 Ok(p) => {
@@ -637,14 +668,15 @@ pub fn run<O: Output>(
                                 }
                                 Err(e) => Some(("packet", format!("bad packet record: {e}"))),
                             },
-                            "http" => match fast_read::http(line)
-                                .map_or_else(|| serde_json::from_slice::<Http>(line), Ok)
-                            {
-                                Ok(t) => {
+                            "http" => match fast_read::http_into(line, &mut http).map_or_else(
+                                || serde_json::from_slice::<Http>(line).map(|t| *http = t),
+                                Ok,
+                            ) {
+                                Ok(()) => {
                                     if chain.passes_http() {
                                         sink.raw(line);
                                     }
-                                    chain.push_http(t, &mut |rec| sink.emit(rec));
+                                    chain.push_http(&mut http, &mut |rec| sink.emit(rec));
                                     None
                                 }
                                 Err(e) => Some(("http", format!("bad http record: {e}"))),
@@ -656,7 +688,7 @@ pub fn run<O: Output>(
                                 }
                                 Err(e) => Some(("attack", format!("bad attack record: {e}"))),
                             },
-                            kind => match stream_record(kind, line) {
+                            kind => match stream_record(kind, line, &mut bytes) {
                                 Ok(rec) => {
                                     chain.push_stream(rec, &mut |rec| sink.emit(rec));
                                     None
@@ -672,6 +704,9 @@ pub fn run<O: Output>(
                         None => Some(("json", "not a JSON object with a \"type\"".to_string())),
                     },
                 };
+                if !sink.spent.is_empty() {
+                    chain.recycle_http(&mut sink.spent);
+                }
                 if sink.err.is_some() {
                     break;
                 }
@@ -736,11 +771,16 @@ pub fn each_frame<R: std::io::Read>(
     Ok(())
 }
 
-/// Deserialises a `conn`, `data` or `gap` line.
-fn stream_record<'a>(kind: &str, line: &'a [u8]) -> serde_json::Result<Record<'a>> {
+/// Deserialises a `conn`, `data` or `gap` line (a `data` line's bytes
+/// decoded into `buf` when it is read the fast way).
+fn stream_record<'a>(
+    kind: &str,
+    line: &'a [u8],
+    buf: &'a mut Vec<u8>,
+) -> serde_json::Result<Record<'a>> {
     Ok(match kind {
         "conn" => Record::Conn(serde_json::from_slice::<Conn>(line)?),
-        "data" => Record::Data(match fast_read::data(line) {
+        "data" => Record::Data(match fast_read::data_in(line, buf) {
             Some(d) => d,
             None => serde_json::from_slice::<Data<'a>>(line)?,
         }),
@@ -748,9 +788,13 @@ fn stream_record<'a>(kind: &str, line: &'a [u8]) -> serde_json::Result<Record<'a
     })
 }
 
-/// The writer of a run, keeping the first write error (a closed pipe ends the run).
+/// The writer of a run, keeping the first write error (a closed pipe ends
+/// the run), and the `http` records it wrote, for the chain to take back
+/// ([`Chain::recycle_http`]).
 struct Sink<'w, O: Output> {
     out: &'w mut O,
+    #[allow(clippy::vec_box)]
+    spent: Vec<Box<Http>>,
     err: Option<std::io::Error>,
 }
 
@@ -758,6 +802,9 @@ impl<O: Output> Sink<'_, O> {
     fn emit(&mut self, rec: Record<'_>) {
         if self.err.is_none() {
             self.err = self.out.record(&rec).err();
+        }
+        if let Record::Http(h) = rec {
+            self.spent.push(h);
         }
     }
 

@@ -42,6 +42,15 @@ pub enum Record<'a> {
 pub fn record_type(line: &[u8]) -> Option<Cow<'_, str>> {
     const PREFIX: &[u8] = br#"{"type":""#;
     if let Some(rest) = line.strip_prefix(PREFIX) {
+        // The stage records, whole with their closing quote: no scan, no
+        // UTF-8 check (what the scan below reads from them too; tests).
+        for kind in ["packet", "data", "http", "conn", "gap"] {
+            if rest.get(..kind.len()) == Some(kind.as_bytes())
+                && rest.get(kind.len()) == Some(&b'"')
+            {
+                return Some(Cow::Borrowed(kind));
+            }
+        }
         if let Some(end) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
             if rest[end] == b'"' {
                 return std::str::from_utf8(&rest[..end]).ok().map(Cow::Borrowed);
@@ -712,6 +721,19 @@ pub mod b64 {
         decode_bytes(text.as_bytes())
     }
 
+    /// [`decode_bytes`] into `out` (cleared first), in the room it has: the
+    /// same bytes, or the same error (`out` then holds nothing useful).
+    pub fn decode_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), base64::DecodeError> {
+        out.clear();
+        match SIMD.decode_append(text, out) {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                *out = decode_bytes(text)?;
+                Ok(())
+            }
+        }
+    }
+
     /// Decodes base64 bytes (a string's raw bytes); the error says what and where.
     pub fn decode_bytes(text: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
         match SIMD.decode_to_vec(text) {
@@ -838,6 +860,7 @@ pub mod fast_json {
     }
 
     /// `,"key":"<base64>"`: the alphabet needs no escaping.
+    #[inline(always)]
     fn field_b64(out: &mut Vec<u8>, key: &str, data: &[u8]) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
@@ -887,6 +910,7 @@ pub mod fast_json {
 
     /// A string value as serde_json writes it: as it is when nothing in it
     /// needs escaping, else through serde_json.
+    #[inline(always)]
     fn str_val(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
         if needs_escape(s.as_bytes()) {
             return val(out, s);
@@ -897,6 +921,7 @@ pub mod fast_json {
     }
 
     /// `,"key":"<text>"`.
+    #[inline(always)]
     fn field_str(out: &mut Vec<u8>, key: &str, s: &str) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
@@ -905,6 +930,7 @@ pub mod fast_json {
     }
 
     /// `,"key":true` or `false`.
+    #[inline(always)]
     fn field_bool(out: &mut Vec<u8>, key: &str, b: bool) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
@@ -1036,6 +1062,7 @@ pub mod fast_json {
     }
 
     /// `,"key":N`, digits as serde_json writes them (itoa).
+    #[inline(always)]
     fn field_uint(out: &mut Vec<u8>, key: &str, n: impl itoa::Integer) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
@@ -1045,6 +1072,7 @@ pub mod fast_json {
 
     /// `,"key":"<address>"`: IPv4 digits written here, IPv6 through its
     /// `Display` (which serde uses too).
+    #[inline(always)]
     fn field_ip(out: &mut Vec<u8>, key: &str, ip: &IpAddr) -> io::Result<()> {
         out.write_all(b",\"")?;
         out.write_all(key.as_bytes())?;
@@ -1445,6 +1473,36 @@ mod tests {
                 v[16] = b'"';
                 let first = if naive { at } else { 16 };
                 assert_eq!(fast_json::first_special(&v), Some(first), "{b} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn record_type_stage_kinds_read_as_the_scan_reads_them() {
+        // The scan the stage kinds skip, as it was.
+        let scan = |line: &[u8]| -> Option<String> {
+            let rest = line.strip_prefix(br#"{"type":""#)?;
+            let end = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+            (rest.get(end) == Some(&b'"'))
+                .then(|| String::from_utf8(rest.get(..end)?.to_vec()).ok())?
+        };
+        for kind in ["packet", "data", "http", "conn", "gap", "attack", "frame"] {
+            for tail in [
+                "\"}",
+                "\",\"x\":1}",
+                "s\"}",
+                "\\\"}",
+                "",
+                r#"\u0022"}"#,
+                "\u{e9}\"}",
+            ] {
+                let line = format!("{{\"type\":\"{kind}{tail}");
+                let got = record_type(line.as_bytes());
+                if let Some(want) = scan(line.as_bytes()) {
+                    assert_eq!(got.as_deref(), Some(want.as_str()), "{line}");
+                }
+                let cut = format!("{{\"type\":\"{}", &kind[..kind.len() - 1]);
+                assert_eq!(record_type(cut.as_bytes()), None, "{cut}");
             }
         }
     }
