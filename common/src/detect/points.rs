@@ -385,11 +385,15 @@ fn body<'a>(p: &mut Points<'a>, req: &'a HttpRequest) {
             return;
         }
     }
-    // Unknown type: the raw body, and its form fields when it reads as a form.
+    // Unknown type: the raw body, and its form fields when it reads as a
+    // form. A form has no raw line break (an encoder writes `%0A`): a
+    // vCard, a calendar entry or a mail message of `KEY;PARAM=...` lines
+    // is none.
     p.push("body.raw", text.clone().into_owned(), Kind::Body);
     if let Cow::Borrowed(t) = text {
-        if t.contains('=') && !t.starts_with(['{', '[', '<']) {
-            pairs(p, t.trim_end_matches(['\r', '\n']), "body.form", true);
+        let t = t.trim_end_matches(['\r', '\n']);
+        if t.contains('=') && !t.starts_with(['{', '[', '<']) && !t.contains(['\r', '\n']) {
+            pairs(p, t, "body.form", true);
         }
     }
 }
@@ -869,6 +873,30 @@ mod tests {
         ] {
             assert!(binary(b), "{b:?}");
         }
+    }
+
+    /// A body of an unknown type is read as a form too (an application may
+    /// parse one whatever its type says), unless it has raw line breaks: a
+    /// vCard or a calendar entry of `KEY;PARAM=...` lines is no form.
+    #[test]
+    fn line_records_are_no_form() {
+        let vcard = req(
+            "/carddav/c1.vcf",
+            &[("Content-Type", "text/vcard")],
+            "BEGIN:VCARD\r\nFN:Sean O'Brien\r\nTEL;TYPE=cell:+1 555 010\r\nEND:VCARD\r\n",
+        );
+        let got = names(&vcard);
+        assert!(
+            got.iter().all(|(n, _)| !n.starts_with("body.form")),
+            "{got:?}"
+        );
+        assert!(got.iter().any(|(n, _)| n == "body.raw"));
+        let odd = req(
+            "/q",
+            &[("Content-Type", "text/plain")],
+            "id=1' or '1'='1\r\n",
+        );
+        assert!(names(&odd).contains(&("body.form.id".into(), "1' or '1'='1".into())));
     }
 
     #[test]
