@@ -378,19 +378,7 @@ fn tags(s: &str) -> Option<Found> {
             "title" => open_rawtext[0] += 1,
             "textarea" => open_rawtext[1] += 1,
             n if LOADING_TAGS.contains(&n) => found = best(found, Some(("xss.loading_tag", 0.75))),
-            "meta"
-                if s.get(j..)
-                    .is_some_and(|r| r.to_ascii_lowercase().contains("http-equiv")) =>
-            {
-                found = best(found, Some(("xss.meta_refresh", 0.7)));
-            }
-            // `<meta charset=...>` switches the page's decoder (UTF-7 and friends).
-            "meta"
-                if s.get(j..)
-                    .is_some_and(|r| r.to_ascii_lowercase().contains("charset")) =>
-            {
-                found = best(found, Some(("xss.meta_charset", 0.6)));
-            }
+            "meta" => found = best(found, meta(s.get(j..).unwrap_or(""), s)),
             _ => {}
         }
         // Attributes up to `>` (or the end: a payload need not be closed).
@@ -944,6 +932,44 @@ fn utf7_decode(s: &str) -> String {
     out
 }
 
+/// A `<meta>` tag whose attributes (`rest`, what follows `<meta`) act on
+/// the page: `http-equiv` (a refresh to another page, a cookie set) unless
+/// it only states the page's type in a plain charset, and a charset that
+/// switches the page's decoder (UTF-7 and friends). In the head of a whole
+/// document (`value` holds `<html`, `<head` or a doctype), `<meta
+/// charset="utf-8">` and `<meta http-equiv="Content-Type" content="text/html;
+/// charset=UTF-8">` are what every HTML e-mail and page starts with; a lone
+/// injected one is still a probe.
+fn meta(rest: &str, value: &str) -> Option<Found> {
+    let end = memchr::memchr(b'>', rest.as_bytes()).map_or(rest.len(), |e| e + 1);
+    let tag = rest.get(..end).unwrap_or("").to_ascii_lowercase();
+    let plain_charset = |at: usize| {
+        let v = tag.get(at + "charset".len()..).unwrap_or("");
+        let v = v.trim_start_matches([' ', '=', '"', '\'']);
+        ["utf-8", "utf8", "iso-8859-1", "windows-1252", "us-ascii"]
+            .iter()
+            .any(|c| {
+                v.strip_prefix(c)
+                    .is_some_and(|r| r.is_empty() || r.starts_with([' ', '"', '\'', ';', '/', '>']))
+            })
+    };
+    let document = ["<html", "<head", "<!doctype"]
+        .iter()
+        .any(|m| super::gate::contains_ignore_case(value.as_bytes(), m.as_bytes()));
+    let plain_charset = |at: usize| document && plain_charset(at);
+    let charset = tag.find("charset");
+    if let Some(at) = tag.find("http-equiv") {
+        let kind = tag.get(at + "http-equiv".len()..).unwrap_or("");
+        let kind = kind.trim_start_matches([' ', '=', '"', '\'']);
+        if !(kind.starts_with("content-type") && charset.is_some_and(plain_charset)) {
+            return Some(("xss.meta_refresh", 0.7));
+        }
+    }
+    charset
+        .filter(|at| !plain_charset(*at))
+        .map(|_| ("xss.meta_charset", 0.6))
+}
+
 /// Whether `rest` (what follows `<style`) opens a stylesheet of plain rules
 /// (`body{font-family:Arial}`, `@media`, `url(https://...)` backgrounds):
 /// attributes without markup, a sheet with a rule and up to its end tag, and nothing CSS uses to load or run code or to hide from a
@@ -1450,6 +1476,28 @@ mod tests {
             "<style>",
             "<style>body{color:red}",
             "<style onload=alert(1)>x{}</style>",
+        ] {
+            assert!(detect(a).is_some(), "missed {a:?}");
+        }
+    }
+
+    /// The `<meta>` tags that head every HTML e-mail and page pass in a
+    /// whole document; a refresh, a cookie, a decoder switch or a lone
+    /// injected charset do not.
+    #[test]
+    fn document_heads_pass() {
+        for b in [
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Sale</title></head><body>x</body></html>",
+            "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\"></head></html>",
+        ] {
+            assert_eq!(detect(b), None, "flagged {b:?}");
+        }
+        for a in [
+            "<meta charset=\"UTF-8\">",
+            "<html><head><meta charset=\"UTF-7\"></head></html>",
+            "<html><head><meta http-equiv=\"refresh\" content=\"0;url=https://evil.example/\"></head></html>",
+            "<html><meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-7\"></html>",
+            "<html><meta http-equiv=\"Set-Cookie\" content=\"a=b\"></html>",
         ] {
             assert!(detect(a).is_some(), "missed {a:?}");
         }
