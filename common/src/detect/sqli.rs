@@ -940,12 +940,22 @@ fn judge(t: &[(Tok, usize)], s: &[u8], broke: bool) -> Option<Found> {
                 .then_some(("sqli.waitfor", 0.9)),
             Tok::Schema => Some(("sqli.schema_probe", 0.7)),
             Tok::Var => {
-                // @@version and friends used as values.
+                // @@version and friends used as values; not JSONPath's
+                // current node and a member (`$.book[?(@.price < 10)]`).
+                // (MySQL's `@.` alone is a variable: `@.=(SELECT ...)`.)
                 let prev = i.checked_sub(1).and_then(|p| r.at(p));
-                matches!(
-                    prev,
-                    Some(Tok::Kw(Kw::Select) | Tok::Comma | Tok::LParen | Tok::Cmp | Tok::Logic)
-                )
+                let node = r
+                    .t
+                    .get(i)
+                    .and_then(|&(_, start)| r.s.get(start + 1..start + 3))
+                    .is_some_and(|w| w[0] == b'.' && (w[1].is_ascii_alphabetic() || w[1] == b'_'));
+                (!node
+                    && matches!(
+                        prev,
+                        Some(
+                            Tok::Kw(Kw::Select) | Tok::Comma | Tok::LParen | Tok::Cmp | Tok::Logic
+                        )
+                    ))
                 .then_some(("sqli.variable", 0.6))
             }
             Tok::Func(true) => {
@@ -2612,10 +2622,16 @@ mod tests {
 
     /// A SELECT of one name and nothing else is a trace span's name or a
     /// heading; with a FROM, a list, a function or a variable it is SQL.
+    /// JSONPath's `@.member` is no variable; MySQL's `@.` is.
     #[test]
     fn select_of_one_name_is_a_label() {
         let mut s = Scratch::default();
-        for b in ["SELECT orders", "SELECT shop.customers", "Select all"] {
+        for b in [
+            "SELECT orders",
+            "SELECT shop.customers",
+            "Select all",
+            "$.store.book[?(@.price < 10)].title",
+        ] {
             assert_eq!(detect(b, &mut s), None, "flagged {b:?}");
         }
         for a in [
@@ -2624,6 +2640,7 @@ mod tests {
             "select @@version",
             "select sleep(5)",
             "';select p",
+            "var= @.= ( SELECT",
         ] {
             assert!(detect(a, &mut s).is_some(), "missed {a:?}");
         }
