@@ -1500,7 +1500,11 @@ pub fn detect(s: &str) -> Option<Found> {
                         .and_then(|len| b.get(i + len))
                         .is_some_and(u8::is_ascii_whitespace))
             && fences.iter().any(|(a, e)| (*a..*e).contains(&i));
-        if let Some(len) = sep.filter(|_| !shown) {
+        if let (true, Some(len)) = (shown, sep) {
+            // Past the whole separator: the second `&` of a shown `&&` is
+            // no separator of its own.
+            i += len;
+        } else if let Some(len) = sep {
             n += 1;
             let rest = s.get(i + len..).unwrap_or("");
             // A media data URL's `;base64,` (`data:image/png;base64,iVBOR...`,
@@ -1566,12 +1570,63 @@ pub fn detect(s: &str) -> Option<Found> {
     found
 }
 
-/// The byte ranges of the closed Markdown code blocks in `s` (at most 16):
-/// from the end of an opening fence's line (three or more backticks or
+/// Code blocks written as markup (HTML's `<pre>` and `<code>`, MediaWiki's
+/// `<syntaxhighlight>` and `<source>`, BBCode's `[code]`), closed, added to
+/// `out` (at most 16 in all): from the opening tag's `>` or `]` to its end
+/// tag.
+fn tagged_code(s: &str, out: &mut Vec<(usize, usize)>) {
+    let b = s.as_bytes();
+    if memchr::memchr2(b'<', b'[', b).is_none() {
+        return;
+    }
+    for (open, close, end) in [
+        ("<pre", "</pre>", b'>'),
+        ("<code", "</code>", b'>'),
+        ("<syntaxhighlight", "</syntaxhighlight>", b'>'),
+        ("<source", "</source>", b'>'),
+        ("[code", "[/code]", b']'),
+    ] {
+        let mut from = 0;
+        while out.len() < 16 {
+            let Some(at) = b
+                .get(from..)
+                .and_then(|r| gate::find_ignore_case(r, open.as_bytes()))
+            else {
+                break;
+            };
+            let at = from + at;
+            // The tag's name ends there: `<pre>`, `<pre class=...>`, not `<prefix>`.
+            let after = at + open.len();
+            if !b
+                .get(after)
+                .is_some_and(|c| *c == end || c.is_ascii_whitespace() || *c == b'=')
+            {
+                from = after;
+                continue;
+            }
+            let Some(gt) = b.get(after..).and_then(|r| memchr::memchr(end, r)) else {
+                break;
+            };
+            let gt = after + gt;
+            let Some(stop) = b
+                .get(gt..)
+                .and_then(|r| gate::find_ignore_case(r, close.as_bytes()))
+            else {
+                break;
+            };
+            out.push((gt, gt + stop));
+            from = gt + stop + close.len();
+        }
+    }
+}
+
+/// The byte ranges of the closed Markdown code blocks in `s` (at most 16 with
+/// the markup ones of [`tagged_code`]): from the end of an opening fence's line (three or more backticks or
 /// tildes, up to three spaces in, an optional language) to the start of
 /// the closing fence line.
 fn markdown_fences(s: &str) -> Vec<(usize, usize)> {
     let mut out = vec![];
+    tagged_code(s, &mut out);
     if memchr::memchr2(b'`', b'~', s.as_bytes()).is_none()
         || !gate::has(s, "```") && !gate::has(s, "~~~")
     {
@@ -1883,7 +1938,8 @@ mod tests {
         }
     }
 
-    /// Shell lines in a Markdown code block are shown, not run: line starts
+    /// Shell lines in a Markdown code block (or `<pre>`, `<code>`,
+    /// `<syntaxhighlight>`, `[code]`) are shown, not run: line starts
     /// and separators written with blanks there start nothing. Tight
     /// separators, substitutions and `/dev/tcp` in a block still count, and
     /// so does the same text outside a closed block.
@@ -1894,6 +1950,10 @@ mod tests {
             "Install:\n\n```sh\ncurl -fsSL https://get.example.com/install.sh | sh\n```\nthen log in",
             "Repro:\n~~~\ncd api && make build\n./bin/api --port 8080 && sleep 1\n~~~",
             "  ```\n  sudo systemctl restart nginx ; tail -f /var/log/nginx/error.log\n  ```",
+            "Setup:\n```\nmake && sudo make install\n```",
+            "== Setup ==\n<syntaxhighlight lang=\"bash\">\n./configure && make && sudo make install\n</syntaxhighlight>",
+            "<pre><code class=\"language-sh\">curl -fsSL https://get.example.com | sh\n</code></pre>",
+            "[code]\nmake && sudo make install\n[/code]",
         ] {
             assert_eq!(detect(b), None, "flagged {b:?}");
         }
@@ -1907,6 +1967,9 @@ mod tests {
             "```bash\nrm -rf node_modules && npm ci",
             // Outside the block.
             "```\nls\n```\nx;cat /etc/passwd",
+            "<pre>\n;cat /etc/passwd\n</pre>",
+            "<prefix>\nx; sudo make install\n</prefix>",
+            "make && sudo make install",
         ] {
             assert!(detect(a).is_some(), "missed {a:?}");
         }
