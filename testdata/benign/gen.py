@@ -633,6 +633,24 @@ req("POST", "/api/42/store/", [("Content-Type", "application/json")], json.dumps
     {"type": "KeyError", "stacktrace": {"frames": [{"filename": "../../lib/python3.11/site-packages/flask/app.py",
                                                       "function": "wsgi_app", "lineno": 1498}]}}]}}),
     "error report relative frame", host="sentry.example.com")
+# Address books and calendars (line records, not forms), HTML documents
+# with their head, JSONPath filters, wiki and HTML code blocks.
+req("PUT", "/carddav/anna/contacts/c1.vcf", [("Content-Type", "text/vcard")],
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Sean O'Brien\r\nN:O'Brien;Sean;;;\r\nTEL;TYPE=cell:+1 555 010 9999\r\n"
+    "ADR;TYPE=work:;;1 Main St;Springfield;IL;62701;USA\r\nEND:VCARD\r\n", "vcard", host="dav.example.com")
+req("POST", "/api/campaigns", auth() + [("Content-Type", "application/json")], json.dumps({
+    "html": "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Type\" "
+            "content=\"text/html; charset=UTF-8\"><title>Sale</title></head><body><center>"
+            "<a href=\"https://example.com/?utm_source=mail\"><img src=\"https://example.com/h.png\" alt=\"Sale\"></a>"
+            "</center></body></html>"}), "html email head", host="mail.example.com")
+req("POST", "/api/transform", auth() + [("Content-Type", "application/json")], json.dumps({
+    "path": "$.store.book[?(@.price < 10)].title", "jq": ".items[] | select(.qty > 0) | .name"}), "jsonpath filter")
+req("POST", "/wiki/index.php?title=Setup&action=submit", [("Content-Type", "application/x-www-form-urlencoded")],
+    q({"wpTextbox1": "== Setup ==\n<syntaxhighlight lang=\"bash\">\n./configure && make && sudo make install\n"
+                     "</syntaxhighlight>\n[[Category:Howto]]", "wpSummary": "build steps"}), "wiki code block", host="wiki.example.com")
+req("POST", "/forum/post", [("Content-Type", "application/x-www-form-urlencoded")],
+    q({"message": "Fixed it with\n<pre><code>rm -rf ~/.cache/pip && pip install -r requirements.txt\n</code></pre>thanks!"}),
+    "html code block", host="forum.example.com")
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
     print(text.rstrip("\n"))
