@@ -487,8 +487,9 @@ pub struct Gap {
 /// One HTTP header as sent: `[name, value]`.
 pub type Header = (String, String);
 
-/// The request half of an `http` transaction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The request half of an `http` transaction (`Default`: empty, for a
+/// reader or a pool to fill in place).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HttpRequest {
     pub method: String,
     pub uri: String,
@@ -511,8 +512,8 @@ pub struct HttpRequest {
     pub trailers: Vec<Header>,
 }
 
-/// The response half of an `http` transaction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The response half of an `http` transaction (`Default`: empty, status 0).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HttpResponse {
     pub status: u16,
     pub reason: String,

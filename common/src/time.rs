@@ -154,12 +154,7 @@ impl Ts {
         let year = i64::from(two(y0, y1) * 100 + two(y2, y3));
         let (month, day) = (two(m0, m1), two(d0, d1));
         let (hour, min, sec) = (two(h0, h1), two(i0, i1), two(s0, s1));
-        if !(1..=12).contains(&month)
-            || !(1..=31).contains(&day)
-            || hour > 23
-            || min > 59
-            || sec > 60
-        {
+        if !in_range(month, day, hour, min, sec) {
             return None;
         }
         let (nanos, digits, len) = match rest {
@@ -220,12 +215,7 @@ impl Ts {
         }
         let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        if !(1..=12).contains(&month)
-            || !(1..=31).contains(&day)
-            || hour > 23
-            || min > 59
-            || sec > 60
-        {
+        if !in_range(month, day, hour, min, sec) {
             return None;
         }
         let frac = &b[19..b.len() - 1];
@@ -324,6 +314,17 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Whether a timestamp's fields are in their ranges (a leap second allowed;
+/// the day against the month is left to the date arithmetic).
+fn in_range<T: Into<i64>>(month: T, day: T, hour: T, min: T, sec: T) -> bool {
+    let (month, day) = (month.into(), day.into());
+    (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && hour.into() <= 23
+        && min.into() <= 59
+        && sec.into() <= 60
 }
 
 #[cfg(test)]

@@ -120,7 +120,7 @@ impl Pool {
     ) -> HttpRequest {
         let mut slot = None;
         self.request_into(&mut slot, method, uri, ver, headers, head);
-        slot.unwrap_or_else(fresh_request)
+        slot.unwrap_or_default()
     }
 
     /// `slot` becomes a request with the start line and headers given, no
@@ -142,7 +142,7 @@ impl Pool {
                     self.bytes = self.bytes.saturating_sub(n);
                     r
                 }
-                None => fresh_request(),
+                None => HttpRequest::default(),
             }),
         };
         set(&mut r.method, method);
@@ -168,7 +168,7 @@ impl Pool {
     ) -> HttpResponse {
         let mut slot = None;
         self.response_into(&mut slot, status, reason, ver, headers, head);
-        slot.unwrap_or_else(fresh_response)
+        slot.unwrap_or_default()
     }
 
     /// [`Pool::request_into`] for a response.
@@ -188,7 +188,7 @@ impl Pool {
                     self.bytes = self.bytes.saturating_sub(n);
                     r
                 }
-                None => fresh_response(),
+                None => HttpResponse::default(),
             }),
         };
         r.status = status;
@@ -200,32 +200,6 @@ impl Pool {
         r.truncated = false;
         r.trailers.clear();
         r
-    }
-}
-
-fn fresh_request() -> HttpRequest {
-    HttpRequest {
-        method: String::new(),
-        uri: String::new(),
-        version: String::new(),
-        headers: Vec::new(),
-        body_len: 0,
-        body: Vec::new(),
-        truncated: false,
-        trailers: Vec::new(),
-    }
-}
-
-fn fresh_response() -> HttpResponse {
-    HttpResponse {
-        status: 0,
-        reason: String::new(),
-        version: String::new(),
-        headers: Vec::new(),
-        body_len: 0,
-        body: Vec::new(),
-        truncated: false,
-        trailers: Vec::new(),
     }
 }
 

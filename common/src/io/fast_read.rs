@@ -522,11 +522,11 @@ pub fn http_into(line: &[u8], h: &mut Http) -> Option<()> {
     c.lit(br#","tunnel":"#)?;
     c.tunnel_into(&mut h.tunnel)?;
     match c.lit(br#","request":{"method":"#) {
-        Some(()) => request(&mut c, h.request.get_or_insert_with(empty_request))?,
+        Some(()) => request(&mut c, h.request.get_or_insert_with(HttpRequest::default))?,
         None => h.request = None,
     }
     match c.lit(br#","response":{"status":"#) {
-        Some(()) => response(&mut c, h.response.get_or_insert_with(empty_response))?,
+        Some(()) => response(&mut c, h.response.get_or_insert_with(HttpResponse::default))?,
         None => h.response = None,
     }
     c.lit(br#","anomalies":"#)?;
@@ -549,32 +549,6 @@ pub fn http_into(line: &[u8], h: &mut Http) -> Option<()> {
         }
     }
     c.end()
-}
-
-fn empty_request() -> HttpRequest {
-    HttpRequest {
-        method: String::new(),
-        uri: String::new(),
-        version: String::new(),
-        headers: Vec::new(),
-        body_len: 0,
-        body: Vec::new(),
-        truncated: false,
-        trailers: Vec::new(),
-    }
-}
-
-fn empty_response() -> HttpResponse {
-    HttpResponse {
-        status: 0,
-        reason: String::new(),
-        version: String::new(),
-        headers: Vec::new(),
-        body_len: 0,
-        body: Vec::new(),
-        truncated: false,
-        trailers: Vec::new(),
-    }
 }
 
 /// The request object after its `{"method":`, through its `}`, into `r`.
