@@ -135,16 +135,7 @@ impl Pool {
         headers: &[httparse::Header<'_>],
         head: Option<&str>,
     ) -> &'s mut HttpRequest {
-        let r = match slot {
-            Some(r) => r,
-            None => slot.insert(match self.requests.pop() {
-                Some((r, n)) => {
-                    self.bytes = self.bytes.saturating_sub(n);
-                    r
-                }
-                None => HttpRequest::default(),
-            }),
-        };
+        let r = occupy(slot, &mut self.requests, &mut self.bytes);
         set(&mut r.method, method);
         set(&mut r.uri, uri);
         set(&mut r.version, version(ver));
@@ -181,16 +172,7 @@ impl Pool {
         headers: &[httparse::Header<'_>],
         head: Option<&str>,
     ) -> &'s mut HttpResponse {
-        let r = match slot {
-            Some(r) => r,
-            None => slot.insert(match self.responses.pop() {
-                Some((r, n)) => {
-                    self.bytes = self.bytes.saturating_sub(n);
-                    r
-                }
-                None => HttpResponse::default(),
-            }),
-        };
+        let r = occupy(slot, &mut self.responses, &mut self.bytes);
         r.status = status;
         set(&mut r.reason, reason);
         set(&mut r.version, version(ver));
@@ -201,6 +183,22 @@ impl Pool {
         r.trailers.clear();
         r
     }
+}
+
+/// What `slot` holds, else a kept message (its bytes taken off the pool's
+/// count) or an empty one put there.
+fn occupy<'s, T: Default>(
+    slot: &'s mut Option<T>,
+    kept: &mut Vec<(T, usize)>,
+    bytes: &mut usize,
+) -> &'s mut T {
+    slot.get_or_insert_with(|| match kept.pop() {
+        Some((m, n)) => {
+            *bytes = bytes.saturating_sub(n);
+            m
+        }
+        None => T::default(),
+    })
 }
 
 /// The version text of a parsed start line.
