@@ -294,8 +294,11 @@ fn tags(s: &str) -> Option<Found> {
     let mut found = None;
     let mut i = 0;
     let mut seen = 0;
-    // Raw-text elements the value opened: `<title>`, `<textarea>`, `<style>`.
-    let mut open_rawtext = [0u32; 3];
+    // Raw-text elements the value opened, by [`RAWTEXT`] slot (a script
+    // is never counted: its opening tag is flagged already).
+    let mut opened = [0u32; RAWTEXT.len()];
+    // Whether the value is a whole HTML document, once a `<meta>` asks.
+    let mut document = None;
     while let Some(p) = b.get(i..).and_then(|r| memchr::memchr(b'<', r)) {
         let lt = i + p;
         i = lt + 1;
@@ -336,15 +339,11 @@ fn tags(s: &str) -> Option<Found> {
             // `</script>` or `</title>` breaking out of a raw-text element;
             // not the end of one the value opened itself (an HTML page's
             // `<title>`, a form's `<textarea>`, a plain stylesheet).
-            let opened = match name.as_str() {
-                "title" => &mut open_rawtext[0],
-                "textarea" => &mut open_rawtext[1],
-                "style" => &mut open_rawtext[2],
-                _ => &mut 0,
-            };
-            if *opened > 0 {
-                *opened -= 1;
-            } else if matches!(name.as_str(), "script" | "title" | "textarea" | "style") {
+            if let Some(open) = rawtext(&name).and_then(|k| opened.get_mut(k)) {
+                if *open > 0 {
+                    *open -= 1;
+                    continue;
+                }
                 found = best(found, Some(("xss.close_rawtext", 0.6)));
             }
             continue;
@@ -370,15 +369,17 @@ fn tags(s: &str) -> Option<Found> {
             // bindings, escapes, a probe with no sheet at all).
             "style" => {
                 if plain_stylesheet(s.get(j..).unwrap_or("")) {
-                    open_rawtext[2] += 1;
+                    count_open(&mut opened, &name);
                 } else {
                     found = best(found, Some(("xss.style_tag", 0.6)));
                 }
             }
-            "title" => open_rawtext[0] += 1,
-            "textarea" => open_rawtext[1] += 1,
+            "title" | "textarea" => count_open(&mut opened, &name),
             n if LOADING_TAGS.contains(&n) => found = best(found, Some(("xss.loading_tag", 0.75))),
-            "meta" => found = best(found, meta(s.get(j..).unwrap_or(""), s)),
+            "meta" => {
+                let whole = *document.get_or_insert_with(|| whole_document(s));
+                found = best(found, meta(s.get(j..).unwrap_or(""), whole));
+            }
             _ => {}
         }
         // Attributes up to `>` (or the end: a payload need not be closed).
@@ -932,31 +933,54 @@ fn utf7_decode(s: &str) -> String {
     out
 }
 
+/// Raw-text elements: what they hold is text up to their end tag, which is
+/// where a value breaks out of one.
+const RAWTEXT: [&str; 4] = ["script", "title", "textarea", "style"];
+
+/// The [`RAWTEXT`] slot of a tag name.
+fn rawtext(name: &str) -> Option<usize> {
+    RAWTEXT.iter().position(|n| *n == name)
+}
+
+/// One more raw-text element of `name` the value opened itself.
+fn count_open(opened: &mut [u32; RAWTEXT.len()], name: &str) {
+    if let Some(open) = rawtext(name).and_then(|k| opened.get_mut(k)) {
+        *open += 1;
+    }
+}
+
+/// Whether `value` is a whole HTML document (`<html`, `<head` or a doctype).
+fn whole_document(value: &str) -> bool {
+    ["<html", "<head", "<!doctype"]
+        .iter()
+        .any(|m| super::gate::contains_ignore_case(value.as_bytes(), m.as_bytes()))
+}
+
 /// A `<meta>` tag whose attributes (`rest`, what follows `<meta`) act on
 /// the page: `http-equiv` (a refresh to another page, a cookie set) unless
 /// it only states the page's type in a plain charset, and a charset that
-/// switches the page's decoder (UTF-7 and friends). In the head of a whole
-/// document (`value` holds `<html`, `<head` or a doctype), `<meta
-/// charset="utf-8">` and `<meta http-equiv="Content-Type" content="text/html;
-/// charset=UTF-8">` are what every HTML e-mail and page starts with; a lone
-/// injected one is still a probe.
-fn meta(rest: &str, value: &str) -> Option<Found> {
+/// switches the page's decoder (UTF-7 and friends). In the head of a
+/// [`whole_document`], `<meta charset="utf-8">` and `<meta
+/// http-equiv="Content-Type" content="text/html; charset=UTF-8">` are what
+/// every HTML e-mail and page starts with; a lone injected one is still a
+/// probe.
+fn meta(rest: &str, whole_document: bool) -> Option<Found> {
     let end = memchr::memchr(b'>', rest.as_bytes()).map_or(rest.len(), |e| e + 1);
     let tag = rest.get(..end).unwrap_or("").to_ascii_lowercase();
+    // The charset named at `at` (the `charset` attribute or the one in a
+    // Content-Type), in a document, is one of the plain ones.
     let plain_charset = |at: usize| {
         let v = tag.get(at + "charset".len()..).unwrap_or("");
         let v = v.trim_start_matches([' ', '=', '"', '\'']);
-        ["utf-8", "utf8", "iso-8859-1", "windows-1252", "us-ascii"]
-            .iter()
-            .any(|c| {
-                v.strip_prefix(c)
-                    .is_some_and(|r| r.is_empty() || r.starts_with([' ', '"', '\'', ';', '/', '>']))
-            })
+        whole_document
+            && ["utf-8", "utf8", "iso-8859-1", "windows-1252", "us-ascii"]
+                .iter()
+                .any(|c| {
+                    v.strip_prefix(c).is_some_and(|r| {
+                        r.is_empty() || r.starts_with([' ', '"', '\'', ';', '/', '>'])
+                    })
+                })
     };
-    let document = ["<html", "<head", "<!doctype"]
-        .iter()
-        .any(|m| super::gate::contains_ignore_case(value.as_bytes(), m.as_bytes()));
-    let plain_charset = |at: usize| document && plain_charset(at);
     let charset = tag.find("charset");
     if let Some(at) = tag.find("http-equiv") {
         let kind = tag.get(at + "http-equiv".len()..).unwrap_or("");
@@ -972,8 +996,9 @@ fn meta(rest: &str, value: &str) -> Option<Found> {
 
 /// Whether `rest` (what follows `<style`) opens a stylesheet of plain rules
 /// (`body{font-family:Arial}`, `@media`, `url(https://...)` backgrounds):
-/// attributes without markup, a sheet with a rule and up to its end tag, and nothing CSS uses to load or run code or to hide from a
-/// filter: `@import`, `url(` to anything but an http(s) or relative
+/// attributes without markup, a sheet with a rule and up to its end tag,
+/// and nothing CSS uses to load or run code or to hide from a filter:
+/// `@import`, `url(` to anything but an http(s) or relative
 /// address, escapes, `expression`, `behavior`, `binding`, `javascript`,
 /// attribute-value selectors beside a `url(` (a sheet that reads a form
 /// field out letter by letter).
@@ -988,11 +1013,13 @@ fn plain_stylesheet(rest: &str) -> bool {
     if attrs.contains(['<', '\\', '`', '(']) {
         return false;
     }
-    let after = after.to_ascii_lowercase();
-    let Some(end) = memchr::memmem::find(after.as_bytes(), b"</style") else {
+    // Only the sheet is lower-cased (a value of many style tags would
+    // otherwise copy its rest once per tag).
+    let Some(end) = super::gate::find_ignore_case(after.as_bytes(), b"</style") else {
         return false;
     };
-    let sheet = after.get(..end).unwrap_or("");
+    let sheet = after.get(..end).unwrap_or("").to_ascii_lowercase();
+    let sheet = sheet.as_str();
     if !sheet.contains('{') || sheet.contains(['\\', '<', '`']) {
         return false;
     }
