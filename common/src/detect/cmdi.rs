@@ -1423,7 +1423,7 @@ pub fn detect(s: &str) -> Option<Found> {
     let mut i = 0;
     let mut n = 0;
     let mut md_open = false;
-    let fences = markdown_fences(s);
+    let blocks = code_blocks(s);
     while i < b.len() && n < 64 {
         let c = b[i];
         let sep = match c {
@@ -1483,14 +1483,14 @@ pub fn detect(s: &str) -> Option<Found> {
             }
             _ => None,
         };
-        // Shell lines in a Markdown code block (a README, an issue, a chat
-        // message) are shown, not run: a line's start and a separator
+        // Shell lines in a code block (a README, an issue, a chat message,
+        // a wiki page) are shown, not run: a line's start and a separator
         // written with blanks on both sides, as people write them
         // (`rm -rf dist && npm ci`, `curl -fsSL URL | sh`), start nothing
         // there. Tight separators (`;cat /etc/passwd`, `x|id`) and
         // substitutions are judged as anywhere else.
         let shown = sep.is_some()
-            && !fences.is_empty()
+            && !blocks.is_empty()
             && (c == b'\n'
                 || matches!(c, b';' | b'|' | b'&')
                     && i.checked_sub(1)
@@ -1499,7 +1499,7 @@ pub fn detect(s: &str) -> Option<Found> {
                     && sep
                         .and_then(|len| b.get(i + len))
                         .is_some_and(u8::is_ascii_whitespace))
-            && fences.iter().any(|(a, e)| (*a..*e).contains(&i));
+            && blocks.iter().any(|(a, e)| (*a..*e).contains(&i));
         if let (true, Some(len)) = (shown, sep) {
             // Past the whole separator: the second `&` of a shown `&&` is
             // no separator of its own.
@@ -1570,9 +1570,19 @@ pub fn detect(s: &str) -> Option<Found> {
     found
 }
 
+/// The byte ranges of the closed code blocks in `s`, at most 16: Markdown
+/// fences ([`markdown_fences`]) and blocks written as markup
+/// ([`tagged_code`]).
+fn code_blocks(s: &str) -> Vec<(usize, usize)> {
+    let mut out = vec![];
+    tagged_code(s, &mut out);
+    markdown_fences(s, &mut out);
+    out
+}
+
 /// Code blocks written as markup (HTML's `<pre>` and `<code>`, MediaWiki's
 /// `<syntaxhighlight>` and `<source>`, BBCode's `[code]`), closed, added to
-/// `out` (at most 16 in all): from the opening tag's `>` or `]` to its end
+/// `out` (16 in all at most): from the opening tag's `>` or `]` to its end
 /// tag.
 fn tagged_code(s: &str, out: &mut Vec<(usize, usize)>) {
     let b = s.as_bytes();
@@ -1620,17 +1630,15 @@ fn tagged_code(s: &str, out: &mut Vec<(usize, usize)>) {
     }
 }
 
-/// The byte ranges of the closed Markdown code blocks in `s` (at most 16 with
-/// the markup ones of [`tagged_code`]): from the end of an opening fence's line (three or more backticks or
-/// tildes, up to three spaces in, an optional language) to the start of
-/// the closing fence line.
-fn markdown_fences(s: &str) -> Vec<(usize, usize)> {
-    let mut out = vec![];
-    tagged_code(s, &mut out);
+/// The closed Markdown code blocks in `s`, added to `out` (16 in all at
+/// most): from the end of an opening fence's line (three or more backticks
+/// or tildes, up to three spaces in, an optional language) to the start
+/// of the closing fence line.
+fn markdown_fences(s: &str, out: &mut Vec<(usize, usize)>) {
     if memchr::memchr2(b'`', b'~', s.as_bytes()).is_none()
         || !gate::has(s, "```") && !gate::has(s, "~~~")
     {
-        return out;
+        return;
     }
     let mut open: Option<(usize, u8)> = None;
     let mut at = 0;
@@ -1644,17 +1652,16 @@ fn markdown_fences(s: &str) -> Vec<(usize, usize)> {
             // From the newline that ends the opening fence's line.
             (None, Some(c)) => open = Some((at + line.trim_end_matches('\n').len(), c)),
             (Some((start, c)), Some(f)) if f == c && t.trim_end().bytes().all(|x| x == c) => {
-                out.push((start, at));
-                open = None;
                 if out.len() == 16 {
                     break;
                 }
+                out.push((start, at));
+                open = None;
             }
             _ => {}
         }
         at += line.len();
     }
-    out
 }
 
 /// What follows a `;` is a capitalised word (not all capitals) with no
@@ -1973,8 +1980,9 @@ mod tests {
         ] {
             assert!(detect(a).is_some(), "missed {a:?}");
         }
-        assert_eq!(markdown_fences("a\n```x\nb\n```\nc"), vec![(6, 9)]);
-        assert_eq!(markdown_fences("```\nb\n~~~\nc"), vec![]);
+        assert_eq!(code_blocks("a\n```x\nb\n```\nc"), vec![(6, 9)]);
+        assert_eq!(code_blocks("```\nb\n~~~\nc"), vec![]);
+        assert_eq!(code_blocks("<pre>x</pre>"), vec![(4, 6)]);
     }
 
     #[test]
