@@ -216,10 +216,7 @@ impl Up<'_> {
             Pre::Worker(a, p, home) => (a, p, home),
         };
         let mut found = vec![];
-        if let Some(d) = self.detect.as_mut() {
-            let a = analysis.unwrap_or_else(|| d.analyze(&t));
-            d.conclude(&t, a, &mut |r| found.push(r));
-        }
+        findings(self.detect, &t, analysis, &mut |r| found.push(r));
         match self.discover {
             Some(inv) => {
                 // As `tw-detect | tw-discover` would: attacks are consumed,
@@ -250,6 +247,20 @@ impl Up<'_> {
                 }
             }
         }
+    }
+}
+
+/// A transaction's findings, in order: its analysis (made here unless a
+/// worker made it ahead) concluded by the stateful half of detection.
+fn findings(
+    detect: &mut Option<Detector>,
+    t: &Http,
+    analysis: Option<Analysis>,
+    emit: &mut dyn FnMut(Record<'static>),
+) {
+    if let Some(d) = detect.as_mut() {
+        let a = analysis.unwrap_or_else(|| d.analyze(t));
+        d.conclude(t, a, emit);
     }
 }
 
@@ -349,10 +360,7 @@ impl Chain {
         }
         // As [`Up::http_to`] without an inventory and without the record:
         // the findings, in order.
-        if let Some(d) = self.detect.as_mut() {
-            let a = d.analyze(t);
-            d.conclude(t, a, &mut |r| emit(r));
-        }
+        findings(&mut self.detect, t, None, &mut |r| emit(r));
     }
 
     /// Takes back `http` records written out: the HTTP parser fills them
