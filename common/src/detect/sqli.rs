@@ -602,6 +602,9 @@ impl Reading<'_> {
                             return false;
                         }
                     }
+                    // A label's colon (`Select size: S | M`): no SQL
+                    // operator; a bind variable's (`:id`) has no blank after.
+                    Some(Tok::Other) if self.label_colon(i) => return false,
                     _ => {}
                 }
                 i += 1;
@@ -963,7 +966,8 @@ fn judge(t: &[(Tok, usize)], s: &[u8], broke: bool) -> Option<Found> {
                 (matches!(
                     prev,
                     Some(Tok::Logic | Tok::Kw(Kw::Select) | Tok::Comma | Tok::Cmp | Tok::Op)
-                ) && r.sql_args(i))
+                ) && r.sql_args(i)
+                    && !r.wkt(i))
                 .then_some(("sqli.function", 0.7))
             }
             _ => None,
@@ -1014,6 +1018,17 @@ pub(super) const SQL_PROCS: &[&str] = &[
     "pg_read_file",
     "pg_ls_dir",
     "msdasql",
+];
+
+/// The geometry constructors of well-known text (and MySQL's functions of
+/// the same names).
+const GEOMETRIES: &[&str] = &[
+    "geometrycollection",
+    "multipoint",
+    "multipolygon",
+    "multilinestring",
+    "linestring",
+    "polygon",
 ];
 
 /// Function names only SQL uses: a call to one is SQL, not another language.
@@ -1177,6 +1192,14 @@ impl Reading<'_> {
             .unwrap_or(0)
     }
 
+    /// Whether token `i` is a `:` with a blank or the end after it.
+    fn label_colon(&self, i: usize) -> bool {
+        self.t.get(i).is_some_and(|&(_, p)| {
+            self.s.get(p) == Some(&b':')
+                && self.s.get(p + 1).is_none_or(|c| c.is_ascii_whitespace())
+        })
+    }
+
     /// The previous non-comment token before `i`.
     fn prev(&self, i: usize) -> Option<Tok> {
         let mut k = i;
@@ -1204,6 +1227,35 @@ impl Reading<'_> {
         SQL_ONLY_FUNCS
             .iter()
             .any(|k| k.as_bytes().eq_ignore_ascii_case(w))
+    }
+
+    /// A geometry in well-known text at `i`: `POLYGON((30 10, 40 40, 30 10))`,
+    /// `GEOMETRYCOLLECTION (POINT (40 10), LINESTRING (10 10, 20 20))`, as
+    /// GIS APIs and spatial filters carry them. These are the constructors
+    /// MySQL error-based injection calls, but that needs a subquery or an
+    /// expression inside; here there are only coordinates, closed.
+    fn wkt(&self, i: usize) -> bool {
+        const DIMENSIONS: &[&str] = &["point", "z", "m", "zm"];
+        if !self.word_is(i, GEOMETRIES) {
+            return false;
+        }
+        let mut depth = 0u32;
+        for j in i + 1..self.t.len() {
+            match self.at(j) {
+                Some(Tok::LParen) => depth += 1,
+                Some(Tok::RParen) => match depth {
+                    0 => return false,
+                    1 => return true,
+                    _ => depth -= 1,
+                },
+                Some(Tok::Num | Tok::Comma) => {}
+                Some(Tok::Op) if matches!(self.text(j), b"-" | b"+") => {}
+                Some(Tok::Word | Tok::Func(_))
+                    if self.word_is(j, GEOMETRIES) || self.word_is(j, DIMENSIONS) => {}
+                _ => return false,
+            }
+        }
+        false
     }
 
     /// A comparison between two literals at `i` (the operator): `1=1`,
@@ -1467,7 +1519,7 @@ fn structure(r: &Reading<'_>, broke: bool) -> Option<Found> {
                 Some(("sqli.subquery", 0.8))
             }
             Tok::Cmp => r.literal_compare(i).map(|c| ("sqli.tautology", c)),
-            Tok::Func(_) if r.sql_only(i) && r.sql_args(i) => {
+            Tok::Func(_) if r.sql_only(i) && r.sql_args(i) && !r.wkt(i) => {
                 let prev = r.prev(i);
                 Some((
                     "sqli.function",
@@ -2630,6 +2682,8 @@ mod tests {
             "SELECT orders",
             "SELECT shop.customers",
             "Select all",
+            "select size: S | M | L | XL",
+            "Select colour: red | blue",
             "$.store.book[?(@.price < 10)].title",
         ] {
             assert_eq!(detect(b, &mut s), None, "flagged {b:?}");
@@ -2641,6 +2695,36 @@ mod tests {
             "select sleep(5)",
             "';select p",
             "var= @.= ( SELECT",
+            "select @a := user() from dual",
+        ] {
+            assert!(detect(a, &mut s).is_some(), "missed {a:?}");
+        }
+    }
+
+    /// Well-known-text geometries (GIS APIs, spatial filters) are not the
+    /// MySQL geometry functions error-based injection calls: those carry
+    /// a subquery or an expression.
+    #[test]
+    fn geometry_text_is_no_call() {
+        let mut s = Scratch::default();
+        for b in [
+            "POLYGON((30 10, 40 40, 20 40, 10 20, 30 10))",
+            "LINESTRING (30 10, 10 30, 40 40)",
+            "MULTIPOLYGON (((30 20, 45 40, 10 40, 30 20)), ((15 5, 40 10, 10 20, 5 10, 15 5)))",
+            "GEOMETRYCOLLECTION (POINT (40 10), LINESTRING (10 10, 20 20, 10 40))",
+            "MULTIPOINT ((10 40), (40 30), (20 20), (30 10))",
+            "LINESTRING Z (-71.06 42.28 3, -71.07 42.29 4)",
+            "area in POLYGON((-1.5 2, 3 4, -1.5 2))",
+        ] {
+            assert_eq!(detect(b, &mut s), None, "flagged {b:?}");
+        }
+        for a in [
+            "polygon((select*from(select*from(select@@version)f)x))",
+            "1 and polygon((select*from(select*from(select@@version)f)x))",
+            "1 and multipoint((select*from(select user())a))",
+            "') or linestring(@@version)#",
+            "polygon(1 2",
+            "polygon((1 2)/**/, 3)",
         ] {
             assert!(detect(a, &mut s).is_some(), "missed {a:?}");
         }
