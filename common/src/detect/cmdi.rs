@@ -1459,6 +1459,10 @@ pub fn detect(s: &str) -> Option<Found> {
                 None
             }
             b'`' if i == 0 || !b[i - 1].is_ascii_whitespace() => Some(1),
+            // After a blank behind one token that is no word (`1.1.1.1 `id``,
+            // `example.com `cat /etc/passwd``): the argument the value was
+            // meant to be, then a substitution; not prose quoting code.
+            b'`' if argument_before(b, i) => Some(1),
             b'`' => {
                 md_open = true;
                 None
@@ -1628,6 +1632,23 @@ fn tagged_code(s: &str, out: &mut Vec<(usize, usize)>) {
             from = gt + stop + close.len();
         }
     }
+}
+
+/// Whether the text before position `i` (a backtick after a blank) is one
+/// token that is not a plain word: an address, a host name, a number, a
+/// path, a `key=value` (what a command's argument looks like), so the
+/// backtick opens a substitution after it rather than Markdown code in a
+/// sentence (`the `config` file`, `try `ls -la``). An argument is short:
+/// a longer head is not read (so each backtick costs a bounded scan).
+fn argument_before(b: &[u8], i: usize) -> bool {
+    let head = b.get(..i).unwrap_or(&[]).trim_ascii_end();
+    if head.len() > 256 {
+        return false;
+    }
+    let head = head.trim_ascii_start();
+    !head.is_empty()
+        && !head.iter().any(u8::is_ascii_whitespace)
+        && !head.iter().all(u8::is_ascii_alphabetic)
 }
 
 /// The closed Markdown code blocks in `s`, added to `out` (16 in all at
@@ -1943,6 +1964,34 @@ mod tests {
         ] {
             assert!(detect(a).is_some(), "missed {a:?}");
         }
+    }
+
+    /// A backtick after a blank opens Markdown code in prose, but behind a
+    /// lone argument (an address, a host, a number) it is a substitution.
+    #[test]
+    fn backtick_after_an_argument_is_a_substitution() {
+        for a in [
+            "1.1.1.1 `whoami`",
+            "127.0.0.1 `id`",
+            "example.com `cat /etc/passwd`",
+            "ip=127.0.0.1 `id`",
+            "  10.0.0.1  `uname -a`",
+        ] {
+            assert!(detect(a).is_some(), "missed {a:?}");
+        }
+        for b in [
+            "the `config` file",
+            "try `ls -la`",
+            "run `npm ci` then `npm test`",
+            "type `uname -a` and paste the output",
+            "v1.2.3 `beta`",
+            "Use `curl -s https://api.example.com | jq .` to check",
+        ] {
+            assert_eq!(detect(b), None, "flagged {b:?}");
+        }
+        // The head is read only when short: linear on a long one.
+        let long = format!("{}{}", "a.".repeat(50_000), " `x`".repeat(20_000));
+        assert_eq!(detect(&long), None);
     }
 
     /// Shell lines in a Markdown code block (or `<pre>`, `<code>`,
