@@ -362,6 +362,11 @@ fn tags(s: &str) -> Option<Found> {
         ) {
             continue;
         }
+        // A tag that loads something, but not a document's own `<link>`s.
+        let loads = LOADING_TAGS.contains(&name.as_str())
+            && !(name == "link"
+                && *document.get_or_insert_with(|| whole_document(s))
+                && plain_link(s.get(j..).unwrap_or("")));
         match name.as_str() {
             "script" => found = best(found, Some(("xss.script_tag", 0.95))),
             // An HTML e-mail or a CMS page carries its own stylesheet; a
@@ -375,7 +380,7 @@ fn tags(s: &str) -> Option<Found> {
                 }
             }
             "title" | "textarea" => count_open(&mut opened, &name),
-            n if LOADING_TAGS.contains(&n) => found = best(found, Some(("xss.loading_tag", 0.75))),
+            _ if loads => found = best(found, Some(("xss.loading_tag", 0.75))),
             "meta" => {
                 let whole = *document.get_or_insert_with(|| whole_document(s));
                 found = best(found, meta(s.get(j..).unwrap_or(""), whole));
@@ -387,7 +392,7 @@ fn tags(s: &str) -> Option<Found> {
             .get(j..)
             .and_then(|r| memchr::memchr(b'>', r))
             .map_or(b.len(), |e| j + e);
-        found = best(found, attributes(s.get(j..end).unwrap_or(""), &name));
+        found = best(found, attributes(s.get(j..end).unwrap_or(""), loads));
         i = end.max(i);
         if found.is_some_and(|f| f.1 >= 0.95) {
             break;
@@ -475,7 +480,7 @@ fn split_tag(b: &[u8]) -> Option<Found> {
 }
 
 /// Judges the attributes text of one tag.
-fn attributes(a: &str, tag: &str) -> Option<Found> {
+fn attributes(a: &str, loads: bool) -> Option<Found> {
     let b = a.as_bytes();
     let mut found = None;
     let mut i = 0;
@@ -537,7 +542,7 @@ fn attributes(a: &str, tag: &str) -> Option<Found> {
             }
         } else if URL_ATTRS.contains(&name.as_str()) {
             script_uri(value).or_else(|| {
-                (name == "srcdoc" || (LOADING_TAGS.contains(&tag) && !value.is_empty()))
+                (name == "srcdoc" || (loads && !value.is_empty()))
                     .then_some(("xss.loading_tag", 0.8))
             })
         } else if name == "style" {
@@ -947,6 +952,77 @@ fn count_open(opened: &mut [u32; RAWTEXT.len()], name: &str) {
     if let Some(open) = rawtext(name).and_then(|k| opened.get_mut(k)) {
         *open += 1;
     }
+}
+
+/// Whether `rest` (what follows `<link`, in a [`whole_document`]) is a link
+/// every page's head carries: a `rel` that styles, names or speeds up the
+/// page (`stylesheet`, `icon`, `preconnect`, `canonical`, ...) and an
+/// `href` to a web or relative address. Not an import, a prefetch of
+/// another document, or a script scheme; an event handler on it is judged
+/// with the other attributes.
+fn plain_link(rest: &str) -> bool {
+    const RELS: &[&str] = &[
+        "stylesheet",
+        "icon",
+        "shortcut",
+        "apple-touch-icon",
+        "mask-icon",
+        "manifest",
+        "preconnect",
+        "dns-prefetch",
+        "preload",
+        "canonical",
+        "alternate",
+        "author",
+        "license",
+        "next",
+        "prev",
+    ];
+    let end = memchr::memchr(b'>', rest.as_bytes()).map_or(rest.len(), |e| e);
+    let tag = rest.get(..end).unwrap_or("").to_ascii_lowercase();
+    let (Some(rel), Some(href)) = (attr_value(&tag, "rel"), attr_value(&tag, "href")) else {
+        return false;
+    };
+    let scheme_end = href.find([':', '/', '?', '#']);
+    let web = match scheme_end.filter(|&e| href.as_bytes().get(e) == Some(&b':')) {
+        Some(e) => matches!(href.get(..e), Some("http" | "https")),
+        None => true,
+    };
+    web && !rel.trim().is_empty() && rel.split_ascii_whitespace().all(|r| RELS.contains(&r))
+}
+
+/// The value of attribute `name` in `tag` (lower-cased attributes after a
+/// tag name): quoted or bare.
+fn attr_value<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let b = tag.as_bytes();
+    let mut from = 0;
+    while let Some(p) = tag.get(from..).and_then(|r| r.find(name)) {
+        let at = from + p;
+        from = at + name.len();
+        let boundary = at
+            .checked_sub(1)
+            .and_then(|q| b.get(q))
+            .is_some_and(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'/'));
+        let rest = tag.get(from..).unwrap_or("").trim_start();
+        let Some(rest) = rest.strip_prefix('=').filter(|_| boundary) else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        return Some(match rest.as_bytes().first() {
+            Some(&q @ (b'"' | b'\'')) => {
+                let v = rest.get(1..).unwrap_or("");
+                v.get(..v.find(q as char).unwrap_or(v.len())).unwrap_or("")
+            }
+            _ => rest
+                .get(
+                    ..rest
+                        .find(|c: char| c.is_ascii_whitespace())
+                        .unwrap_or(rest.len()),
+                )
+                .unwrap_or(""),
+        });
+    }
+    None
 }
 
 /// Whether `value` is a whole HTML document (`<html`, `<head` or a doctype).
@@ -1508,14 +1584,18 @@ mod tests {
         }
     }
 
-    /// The `<meta>` tags that head every HTML e-mail and page pass in a
-    /// whole document; a refresh, a cookie, a decoder switch or a lone
-    /// injected charset do not.
+    /// The `<meta>` and `<link>` tags that head every HTML e-mail and page
+    /// pass in a whole document; a refresh, a cookie, a decoder switch, a
+    /// lone injected charset or stylesheet, an import and a link to a
+    /// script scheme do not.
     #[test]
     fn document_heads_pass() {
         for b in [
             "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Sale</title></head><body>x</body></html>",
             "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\"></head></html>",
+            "<!DOCTYPE html><html><head><link rel=\"stylesheet\" href=\"style.css\"><link rel=icon href=/favicon.ico>\
+             <link rel=\"preconnect\" href=\"https://fonts.gstatic.com\" crossorigin>\
+             <link rel='shortcut icon' href='//cdn.example.com/i.png'></head><body>x</body></html>",
         ] {
             assert_eq!(detect(b), None, "flagged {b:?}");
         }
@@ -1525,6 +1605,13 @@ mod tests {
             "<html><head><meta http-equiv=\"refresh\" content=\"0;url=https://evil.example/\"></head></html>",
             "<html><meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-7\"></html>",
             "<html><meta http-equiv=\"Set-Cookie\" content=\"a=b\"></html>",
+            "<link rel=\"stylesheet\" href=\"https://evil.example/x.css\">",
+            "<html><head><link rel=\"import\" href=\"https://evil.example/x.html\"></head></html>",
+            "<html><head><link rel=\"stylesheet\" href=\"javascript:alert(1)\"></head></html>",
+            "<html><head><link rel=\"stylesheet\" href=\"data:text/css,x\"></head></html>",
+            "<html><head><link rel=\"stylesheet\" href=\"a.css\" onload=\"alert(1)\"></head></html>",
+            "<html><head><link rel=\"prefetch\" href=\"https://evil.example/\"></head></html>",
+            "<html><head><link href=\"a.css\"></head></html>",
         ] {
             assert!(detect(a).is_some(), "missed {a:?}");
         }
