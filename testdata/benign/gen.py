@@ -651,6 +651,36 @@ req("POST", "/wiki/index.php?title=Setup&action=submit", [("Content-Type", "appl
 req("POST", "/forum/post", [("Content-Type", "application/x-www-form-urlencoded")],
     q({"message": "Fixed it with\n<pre><code>rm -rf ~/.cache/pip && pip install -r requirements.txt\n</code></pre>thanks!"}),
     "html code block", host="forum.example.com")
+# Query languages and data formats in parameters: OData and Graph filters,
+# Lucene/Solr, Jira and GitHub search syntax, geometries in well-known
+# text (GIS APIs, spatial filters), spreadsheet formulas, LaTeX, a product
+# option label that starts with `Select`, an uploaded HTML page with its
+# stylesheet and icon links.
+for path, params in [
+        ("/odata/Products", {"$filter": "Price gt 20 and Category/Name eq 'Beverages'", "$orderby": "Name desc", "$top": "10"}),
+        ("/v1.0/users", {"$filter": "startswith(displayName,'J') or endswith(mail,'@contoso.com')", "$count": "true"}),
+        ("/solr/products/select", {"q": "title:(ipod OR iphone) AND inStock:true", "fq": 'category:"electronics"', "sort": "price asc"}),
+        ("/rest/api/2/search", {"jql": 'project = OPS AND status in ("In Progress", "To Do") ORDER BY created DESC'}),
+        ("/search/issues", {"q": 'repo:acme/web is:issue is:open label:"bug" -label:wontfix'}),
+        ("/geoserver/wfs", {"service": "WFS", "typeName": "roads", "cql_filter": "INTERSECTS(the_geom, POLYGON((30 10, 40 40, 20 40, 10 20, 30 10)))"}),
+        ("/api/v1/parcels", {"within": "MULTIPOLYGON (((30 20, 45 40, 10 40, 30 20)), ((15 5, 40 10, 10 20, 5 10, 15 5)))"})]:
+    req("GET", path + "?" + q(params), what="query language in parameter")
+req("POST", "/api/v1/routes", auth() + [("Content-Type", "application/json")], json.dumps({
+    "name": "Morning run", "path": "LINESTRING (-71.06 42.28, -71.07 42.29, -71.05 42.3)",
+    "stops": "GEOMETRYCOLLECTION (POINT (40 10), LINESTRING (10 10, 20 20, 10 40))"}), "wkt geometry json")
+req("POST", "/api/sheets/values", auth() + [("Content-Type", "application/json")], json.dumps({
+    "range": "Sheet1!A1:C2", "values": [["=SUM(A1:A10)", "=IF(B2>100,\"high\",\"low\")", "=VLOOKUP(A2,Sheet2!A:B,2,FALSE)"]]}),
+    "spreadsheet formulas")
+req("POST", "/api/products/88/options", auth() + [("Content-Type", "application/json")], json.dumps({
+    "label": "Select size: S | M | L | XL", "hint": "Select colour: red | blue"}), "product option labels")
+b = "----WebKitFormBoundaryQ3report"
+req("POST", "/api/files", auth() + [("Content-Type", f"multipart/form-data; boundary={b}")],
+    (f"--{b}\nContent-Disposition: form-data; name=\"file\"; filename=\"q3-report.html\"\nContent-Type: text/html\n\n"
+     "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Q3 report</title>"
+     "<link rel=\"stylesheet\" href=\"report.css\"><link rel=\"icon\" href=\"/favicon.ico\"></head>"
+     f"<body><h1>Q3</h1><table><tr><td>Revenue</td><td>$1.2M</td></tr></table></body></html>\n--{b}--\n").replace("\n", "\r\n"),
+    "html report upload", host="files.example.com")
+req("GET", "/render?" + q({"tex": "\\frac{-b \\pm \\sqrt{b^2-4ac}}{2a}"}), what="latex in query")
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
     print(text.rstrip("\n"))
