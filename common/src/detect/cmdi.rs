@@ -356,6 +356,7 @@ const WORDS: &[&str] = &[
     "mv",
     "touch",
     "echo",
+    "printf",
     "ping",
     "sleep",
     "kill",
@@ -986,6 +987,7 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
         {
             Some(("rce.command", 0.85))
         }
+        (true, false, _) if probe_args(base, rest) => Some(("rce.command", 0.85)),
         (false, _, true) if args => Some(("rce.binary_path", 0.75)),
         (false, true, false) if args && !bare => Some(("rce.command_start", 0.6)),
         (false, true, false) if bare && BARE.contains(&base) => Some(("rce.command_start", 0.6)),
@@ -1000,6 +1002,58 @@ fn command_at_depth(s: &str, after_sep: bool, depth: usize) -> Option<Found> {
             Some(("rce.command_start", 0.55))
         }
         _ => None,
+    }
+}
+
+/// The arguments blind-injection probes give the word-like `sleep`, `ping`
+/// and `net` after a separator or in a substitution (`;sleep 10;`,
+/// `$(sleep 5)`, `|ping 127.0.0.1`, `| net user`, `& net user x p /add`):
+/// read up to the end of the value or the next shell character, so a
+/// sentence that goes on (`; sleep 10 hours tonight`, `ok; ping me`,
+/// `; net user growth was flat`) is not one.
+fn probe_args(base: &str, rest: &str) -> bool {
+    let Some(r) = rest.strip_prefix([' ', '\t', '+']) else {
+        return false;
+    };
+    let r = r.trim_start_matches([' ', '\t', '+']);
+    let end = r
+        .find([';', '|', '&', '\n', '\r', '`', ')', '#', '>', '<'])
+        .unwrap_or(r.len());
+    let arg = r
+        .get(..end)
+        .unwrap_or("")
+        .trim_end_matches([' ', '\t', '+']);
+    let mut words = arg.split([' ', '\t', '+']).filter(|w| !w.is_empty());
+    let first = words.next().unwrap_or("");
+    let more = words.count();
+    match base {
+        "sleep" => {
+            let n = first.trim_end_matches(['s', 'm', 'h']);
+            more == 0 && !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit() || c == b'.')
+        }
+        "ping" => {
+            more == 0
+                && first.bytes().any(|c| c.is_ascii_digit() || c == b'.')
+                && first
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b':' | b'-'))
+        }
+        "net" => {
+            more <= 3
+                && [
+                    "user",
+                    "localgroup",
+                    "group",
+                    "view",
+                    "share",
+                    "use",
+                    "accounts",
+                    "session",
+                ]
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case(first))
+        }
+        _ => false,
     }
 }
 
@@ -1963,6 +2017,38 @@ mod tests {
             "x | Whoami",
         ] {
             assert!(detect(a).is_some(), "missed {a:?}");
+        }
+    }
+
+    /// Time-based and account probes of blind injection: `sleep N`,
+    /// `ping HOST`, `net user` after a separator or in a substitution; the
+    /// same words running on as a sentence are prose.
+    #[test]
+    fn blind_probes() {
+        for a in [
+            "a; sleep 10",
+            ";sleep 5;",
+            "`sleep 10`",
+            "$(sleep 10)",
+            "x|sleep 2.5#",
+            "x\nsleep 10",
+            "a;$(printf 'whoami')",
+            "x; ping 127.0.0.1",
+            "| net user",
+            "& net user hacker P@ss1 /add",
+            "| NET LOCALGROUP administrators",
+        ] {
+            assert!(detect(a).is_some(), "missed {a:?}");
+        }
+        for b in [
+            "so tired; sleep 10 hours tonight",
+            "ok; ping me",
+            "got it; ping me later",
+            "revenue up; net user growth was flat this quarter",
+            "sleep 10",
+            "net user",
+        ] {
+            assert_eq!(detect(b), None, "flagged {b:?}");
         }
     }
 
