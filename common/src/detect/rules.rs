@@ -457,6 +457,9 @@ fn internal_host(host: &str) -> Option<&'static str> {
     if let Some(ip) = lenient_ipv4(&h) {
         return v4_kind(ip);
     }
+    if let Some(kind) = wildcard_dns(&h) {
+        return Some(kind);
+    }
     // One integer past 32 bits: resolvers that keep the low 32 bits
     // (`7147006462`, `0x41414141A9FEA9FE`) reach the address it wraps to.
     let wrapped = if let Some(x) = h.strip_prefix("0x") {
@@ -489,6 +492,46 @@ fn internal_host(host: &str) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// Wildcard DNS services answer with the address their names spell
+/// (`10.0.0.1.nip.io`, `app-127-0-0-1.sslip.io`, `0a000001.nip.io`), and
+/// every name under the loopback ones (`app.localtest.me`) is 127.0.0.1:
+/// the kind of the address a lower-cased host `h` resolves to that way.
+fn wildcard_dns(h: &str) -> Option<&'static str> {
+    if [".localtest.me", ".lvh.me"].iter().any(|z| h.ends_with(z)) {
+        return Some("loopback");
+    }
+    let name = [".nip.io", ".sslip.io", ".xip.io", ".traefik.me"]
+        .iter()
+        .find_map(|z| h.strip_suffix(z))?;
+    // The last four dotted labels (`app.10.0.0.1`).
+    let dotted = name.rsplitn(5, '.').take(4).collect::<Vec<_>>();
+    let last = dotted.first().copied().unwrap_or("");
+    let ip = (dotted.len() == 4)
+        .then(|| {
+            let v: Vec<&str> = dotted.iter().rev().copied().collect();
+            v.join(".").parse::<Ipv4Addr>().ok()
+        })
+        .flatten()
+        // Dashes in the last label (`app-10-0-0-1`).
+        .or_else(|| {
+            let parts: Vec<&str> = last.rsplitn(5, '-').take(4).collect();
+            (parts.len() == 4)
+                .then(|| {
+                    let v: Vec<&str> = parts.iter().rev().copied().collect();
+                    v.join(".").parse::<Ipv4Addr>().ok()
+                })
+                .flatten()
+        })
+        // Eight hex digits (`0a000001`).
+        .or_else(|| {
+            let hex = last.rsplit('-').next().unwrap_or("");
+            (hex.len() == 8)
+                .then(|| u32::from_str_radix(hex, 16).ok().map(Ipv4Addr::from))
+                .flatten()
+        })?;
+    v4_kind(ip)
 }
 
 /// Names that resolve to the host itself or to a container's host.
@@ -4089,6 +4132,13 @@ mod tests {
             "host.docker.internal/",
             "kubernetes.default.svc.cluster.local/",
             "lvh.me/",
+            "http://127.0.0.1.nip.io/",
+            "http://169.254.169.254.nip.io/latest/",
+            "http://app.10.0.0.1.sslip.io/",
+            "http://app-127-0-0-1.sslip.io/",
+            "http://10-0-0-1.nip.io:8080/",
+            "http://7f000001.nip.io/",
+            "http://api.localtest.me/",
         ] {
             assert!(urls(a, &c).is_some_and(|f| f.0 == "ssrf"), "missed {a:?}");
         }
@@ -4099,6 +4149,10 @@ mod tests {
             "https://github.com/org/repo",
             "ssh://git@github.com/org/repo.git",
             "intranet.example.com/wiki",
+            "http://8.8.8.8.nip.io/",
+            "http://app-93-184-216-34.sslip.io/",
+            "http://nip.io/",
+            "http://deadbeefcafe.nip.io/",
         ] {
             assert_eq!(urls(b, &c), None, "flagged {b:?}");
         }
