@@ -362,11 +362,13 @@ fn tags(s: &str) -> Option<Found> {
         ) {
             continue;
         }
-        // A tag that loads something, but not a document's own `<link>`s.
+        // A tag that loads something, but not a document's own `<link>`s
+        // nor a video or map player a rich-text field embeds.
         let loads = LOADING_TAGS.contains(&name.as_str())
             && !(name == "link"
                 && *document.get_or_insert_with(|| whole_document(s))
-                && plain_link(s.get(j..).unwrap_or("")));
+                && plain_link(s.get(j..).unwrap_or("")))
+            && !(name == "iframe" && player_embed(s.get(j..).unwrap_or("")));
         match name.as_str() {
             "script" => found = best(found, Some(("xss.script_tag", 0.95))),
             // An HTML e-mail or a CMS page carries its own stylesheet; a
@@ -991,6 +993,40 @@ fn plain_link(rest: &str) -> bool {
     web && !rel.trim().is_empty() && rel.split_ascii_whitespace().all(|r| RELS.contains(&r))
 }
 
+/// Whether `rest` (what follows `<iframe`) embeds a player of a video, map
+/// or audio service by its embed address (`https://www.youtube.com/embed/ID`,
+/// `https://player.vimeo.com/video/ID`): what CMS pages, product
+/// descriptions and help articles carry. The page it loads is the
+/// service's player, which no one injecting markup controls; an address
+/// elsewhere, a `srcdoc` or an event handler is still judged.
+fn player_embed(rest: &str) -> bool {
+    const PLAYERS: &[&str] = &[
+        "www.youtube.com/embed/",
+        "youtube.com/embed/",
+        "www.youtube-nocookie.com/embed/",
+        "player.vimeo.com/video/",
+        "www.google.com/maps/embed",
+        "open.spotify.com/embed/",
+        "w.soundcloud.com/player/",
+        "www.loom.com/embed/",
+        "fast.wistia.net/embed/",
+    ];
+    let end = memchr::memchr(b'>', rest.as_bytes()).map_or(rest.len(), |e| e);
+    let tag = rest.get(..end).unwrap_or("").to_ascii_lowercase();
+    let Some(src) = attr_value(&tag, "src") else {
+        return false;
+    };
+    let Some(at) = src
+        .strip_prefix("https://")
+        .or_else(|| src.strip_prefix("//"))
+    else {
+        return false;
+    };
+    attr_value(&tag, "srcdoc").is_none()
+        && !at.contains("..")
+        && PLAYERS.iter().any(|p| at.starts_with(p))
+}
+
 /// The value of attribute `name` in `tag` (lower-cased attributes after a
 /// tag name): quoted or bare.
 fn attr_value<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
@@ -1579,6 +1615,32 @@ mod tests {
             "<style>",
             "<style>body{color:red}",
             "<style onload=alert(1)>x{}</style>",
+        ] {
+            assert!(detect(a).is_some(), "missed {a:?}");
+        }
+    }
+
+    /// A video, map or audio player embedded by its service's embed
+    /// address is no loading tag; an iframe elsewhere, with `srcdoc` or a
+    /// handler, or on a look-alike host still is.
+    #[test]
+    fn player_embeds_pass() {
+        for b in [
+            "<p>Watch:</p><iframe width=\"560\" height=\"315\" src=\"https://www.youtube.com/embed/dQw4w9WgXcQ?rel=0\" \
+             frameborder=\"0\" allow=\"autoplay; encrypted-media\" allowfullscreen></iframe>",
+            "<iframe src=\"https://player.vimeo.com/video/76979871\" width=\"640\"></iframe>",
+            "<iframe src=\"https://www.google.com/maps/embed?pb=!1m18!1m12\" style=\"border:0\" loading=\"lazy\"></iframe>",
+        ] {
+            assert_eq!(detect(b), None, "flagged {b:?}");
+        }
+        for a in [
+            "<iframe src=\"https://evil.example/phish\"></iframe>",
+            "<iframe src=\"https://www.youtube.com.evil.example/embed/x\"></iframe>",
+            "<iframe src=\"javascript:alert(1)\"></iframe>",
+            "<iframe srcdoc=\"<script>alert(1)</script>\" src=\"https://www.youtube.com/embed/x\"></iframe>",
+            "<iframe src=\"https://www.youtube.com/embed/x\" onload=\"alert(1)\"></iframe>",
+            "<iframe src=\"http://www.youtube.com/embed/x\"></iframe>",
+            "<iframe src=\"https://www.youtube.com/watch?v=x\"></iframe>",
         ] {
             assert!(detect(a).is_some(), "missed {a:?}");
         }
