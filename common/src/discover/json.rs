@@ -1255,6 +1255,34 @@ pub(super) mod tests {
         }
     }
 
+    /// `doc` parsed from `bytes` by the parser alone, as when no layout
+    /// matches (without one learned from it).
+    fn parse_in_full(doc: &mut Doc, bytes: &[u8]) -> bool {
+        doc.nodes.clear();
+        doc.members.clear();
+        doc.stack.clear();
+        doc.text.clear();
+        doc.facts.clear();
+        doc.nums.clear();
+        doc.escaped = false;
+        doc.layout = 0;
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return false;
+        };
+        doc.text.push_str(text);
+        let mut p = Parser {
+            bytes,
+            text,
+            at: 0,
+            doc: &mut *doc,
+        };
+        let ok = p.value(0).is_ok() && p.skip_ws().is_none();
+        if !ok {
+            doc.nodes.clear();
+        }
+        ok
+    }
+
     /// Every string's cached facts are its facts.
     fn facts_hold(v: Val<'_>) {
         match v.shape() {
@@ -1709,6 +1737,48 @@ pub(super) mod tests {
                     if let (Some(a), Some(b)) = (doc.root(), want.root()) {
                         prop_assert_eq!(back(a), back(b));
                         facts_hold(a);
+                    }
+                }
+            }
+
+            /// Bodies of a few layouts, many repeated (in a row, or
+            /// with others between), in turn on one thread, with and
+            /// without their facts: the same tape, members and facts as
+            /// the parser alone makes (no layout), and one tape shape per
+            /// layout number.
+            #[test]
+            fn repeated_bodies_are_the_parse(
+                trees in prop::collection::vec(tree(), 1..3),
+                picks in prop::collection::vec(leaves(), 1..4),
+                order in prop::collection::vec((0..3usize, 0..4usize, any::<bool>()), 2..24),
+            ) {
+                let mut doc = Doc::default();
+                let mut full = Doc::default();
+                let mut shapes: std::collections::HashMap<u64, String> = Default::default();
+                for &(t, leaves, facts) in &order {
+                    let mut text = String::new();
+                    render(&trees[t % trees.len()], &picks[leaves % picks.len()], &mut 0, &mut text);
+                    let ok = doc.parse_inner(text.as_bytes(), facts);
+                    prop_assert_eq!(ok, parse_in_full(&mut full, text.as_bytes()), "{}", text);
+                    if !ok {
+                        continue;
+                    }
+                    if facts {
+                        full.cache_string_facts();
+                    }
+                    prop_assert_eq!(format!("{:?}", doc.nodes), format!("{:?}", full.nodes), "{}", text);
+                    prop_assert_eq!(&doc.members, &full.members, "{}", text);
+                    prop_assert_eq!(&doc.facts, &full.facts, "{}", text);
+                    if doc.layout != 0 {
+                        // The kinds and the structure, not the scalars.
+                        let shape: Vec<_> = doc
+                            .nodes
+                            .iter()
+                            .map(|n| (std::mem::discriminant(&n.kind), n.end))
+                            .collect();
+                        let shape = format!("{shape:?} {}", doc.members.len());
+                        let known = shapes.entry(doc.layout).or_insert_with(|| shape.clone());
+                        prop_assert_eq!(&*known, &shape, "{}", text);
                     }
                 }
             }
