@@ -1639,12 +1639,12 @@ fn code_blocks(s: &str) -> Vec<(usize, usize)> {
 }
 
 /// Code blocks written as markup (HTML's `<pre>` and `<code>`, MediaWiki's
-/// `<syntaxhighlight>` and `<source>`, BBCode's `[code]`), closed, added to
-/// `out` (16 in all at most): from the opening tag's `>` or `]` to its end
-/// tag.
+/// `<syntaxhighlight>` and `<source>`, BBCode's `[code]`, Jira's and
+/// Confluence's `{code:bash}` and `{noformat}`), closed, added to `out` (16
+/// in all at most): from the opening tag's `>`, `]` or `}` to its end tag.
 fn tagged_code(s: &str, out: &mut Vec<(usize, usize)>) {
     let b = s.as_bytes();
-    if memchr::memchr2(b'<', b'[', b).is_none() {
+    if memchr::memchr3(b'<', b'[', b'{', b).is_none() {
         return;
     }
     for (open, close, end) in [
@@ -1653,6 +1653,9 @@ fn tagged_code(s: &str, out: &mut Vec<(usize, usize)>) {
         ("<syntaxhighlight", "</syntaxhighlight>", b'>'),
         ("<source", "</source>", b'>'),
         ("[code", "[/code]", b']'),
+        // Jira and Confluence wiki markup: `{code:bash}...{code}`, `{noformat}`.
+        ("{code", "{code}", b'}'),
+        ("{noformat", "{noformat}", b'}'),
     ] {
         let mut from = 0;
         while out.len() < 16 {
@@ -1667,7 +1670,7 @@ fn tagged_code(s: &str, out: &mut Vec<(usize, usize)>) {
             let after = at + open.len();
             if !b
                 .get(after)
-                .is_some_and(|c| *c == end || c.is_ascii_whitespace() || *c == b'=')
+                .is_some_and(|c| *c == end || c.is_ascii_whitespace() || matches!(c, b'=' | b':'))
             {
                 from = after;
                 continue;
@@ -2096,6 +2099,8 @@ mod tests {
             "== Setup ==\n<syntaxhighlight lang=\"bash\">\n./configure && make && sudo make install\n</syntaxhighlight>",
             "<pre><code class=\"language-sh\">curl -fsSL https://get.example.com | sh\n</code></pre>",
             "[code]\nmake && sudo make install\n[/code]",
+            "{code:bash}\nrm -rf /tmp/build && make all\n{code}",
+            "Steps:\n{noformat}\ncd api && make test\n{noformat}",
         ] {
             assert_eq!(detect(b), None, "flagged {b:?}");
         }
@@ -2112,10 +2117,13 @@ mod tests {
             "<pre>\n;cat /etc/passwd\n</pre>",
             "<prefix>\nx; sudo make install\n</prefix>",
             "make && sudo make install",
+            "{code}\n;cat /etc/passwd\n{code}",
+            "{code:bash}\nrm -rf /tmp/build && make all",
         ] {
             assert!(detect(a).is_some(), "missed {a:?}");
         }
         assert_eq!(code_blocks("a\n```x\nb\n```\nc"), vec![(6, 9)]);
+        assert_eq!(code_blocks("{code:sh}x{code}"), vec![(8, 10)]);
         assert_eq!(code_blocks("```\nb\n~~~\nc"), vec![]);
         assert_eq!(code_blocks("<pre>x</pre>"), vec![(4, 6)]);
     }
