@@ -655,7 +655,8 @@ req("POST", "/forum/post", [("Content-Type", "application/x-www-form-urlencoded"
 # Lucene/Solr, Jira and GitHub search syntax, geometries in well-known
 # text (GIS APIs, spatial filters), spreadsheet formulas, LaTeX, a product
 # option label that starts with `Select`, an uploaded HTML page with its
-# stylesheet and icon links.
+# stylesheet and icon links, a product description embedding a video
+# player, a Jira issue with {code} and {noformat} blocks.
 for path, params in [
         ("/odata/Products", {"$filter": "Price gt 20 and Category/Name eq 'Beverages'", "$orderby": "Name desc", "$top": "10"}),
         ("/v1.0/users", {"$filter": "startswith(displayName,'J') or endswith(mail,'@contoso.com')", "$count": "true"}),
@@ -680,6 +681,16 @@ req("POST", "/api/files", auth() + [("Content-Type", f"multipart/form-data; boun
      "<link rel=\"stylesheet\" href=\"report.css\"><link rel=\"icon\" href=\"/favicon.ico\"></head>"
      f"<body><h1>Q3</h1><table><tr><td>Revenue</td><td>$1.2M</td></tr></table></body></html>\n--{b}--\n").replace("\n", "\r\n"),
     "html report upload", host="files.example.com")
+req("POST", "/webhooks/products/update", [("Content-Type", "application/json"), ("X-Shopify-Topic", "products/update")],
+    json.dumps({"id": 632910392, "title": "Trail Runner 2", "body_html": "<p>Light and grippy.</p>"
+                "<iframe width=\"560\" height=\"315\" src=\"https://www.youtube.com/embed/dQw4w9WgXcQ?rel=0\" "
+                "frameborder=\"0\" allow=\"autoplay; encrypted-media\" allowfullscreen></iframe>"}),
+    "product description video embed", host="shop.example.com")
+req("POST", "/rest/webhooks/issue", [("Content-Type", "application/json")], json.dumps({
+    "webhookEvent": "jira:issue_created", "issue": {"key": "OPS-12", "fields": {
+        "summary": "Build cache fills the disk",
+        "description": "Clean it by hand until the fix lands:\n{code:bash}\nrm -rf /tmp/build && make all\n{code}\n"
+                       "Log:\n{noformat}\ncd api && make test\n{noformat}"}}}), "jira code block", host="hooks.example.com")
 req("GET", "/render?" + q({"tex": "\\frac{-b \\pm \\sqrt{b^2-4ac}}{2a}"}), what="latex in query")
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
