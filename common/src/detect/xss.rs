@@ -368,7 +368,9 @@ fn tags(s: &str) -> Option<Found> {
             && !(name == "link"
                 && *document.get_or_insert_with(|| whole_document(s))
                 && plain_link(s.get(j..).unwrap_or("")))
-            && !(name == "iframe" && player_embed(s.get(j..).unwrap_or("")));
+            && !(name == "iframe" && player_embed(s.get(j..).unwrap_or("")))
+            && !(matches!(name.as_str(), "object" | "embed")
+                && document_embed(s.get(j..).unwrap_or(""), &name));
         match name.as_str() {
             "script" => found = best(found, Some(("xss.script_tag", 0.95))),
             // An HTML e-mail or a CMS page carries its own stylesheet; a
@@ -1027,6 +1029,38 @@ fn player_embed(rest: &str) -> bool {
         && PLAYERS.iter().any(|p| at.starts_with(p))
 }
 
+/// Whether `rest` (what follows `<object` or `<embed`, `name`) shows a PDF,
+/// an image or a video from a web or relative address, typed so
+/// (`<object type="application/pdf" data="/manual.pdf">`): how CMS pages
+/// embed documents. No SVG (its scripts run), no HTML, no plugin.
+fn document_embed(rest: &str, name: &str) -> bool {
+    const MEDIA: &[(&str, &[&str])] = &[
+        ("application/pdf", &[".pdf"]),
+        ("image/png", &[".png"]),
+        ("image/jpeg", &[".jpg", ".jpeg"]),
+        ("image/gif", &[".gif"]),
+        ("video/mp4", &[".mp4"]),
+        ("video/webm", &[".webm"]),
+        ("audio/mpeg", &[".mp3"]),
+    ];
+    let end = memchr::memchr(b'>', rest.as_bytes()).map_or(rest.len(), |e| e);
+    let tag = rest.get(..end).unwrap_or("").to_ascii_lowercase();
+    let url = attr_value(&tag, if name == "object" { "data" } else { "src" });
+    let (Some(kind), Some(url)) = (attr_value(&tag, "type"), url) else {
+        return false;
+    };
+    let path = url.split(['?', '#']).next().unwrap_or("");
+    let web = match path.find([':', '/']) {
+        Some(e) if path.as_bytes().get(e) == Some(&b':') => {
+            matches!(path.get(..e), Some("http" | "https"))
+        }
+        _ => true,
+    };
+    web && MEDIA
+        .iter()
+        .any(|(t, exts)| *t == kind && exts.iter().any(|x| path.ends_with(x)))
+}
+
 /// The value of attribute `name` in `tag` (lower-cased attributes after a
 /// tag name): quoted or bare.
 fn attr_value<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
@@ -1641,6 +1675,28 @@ mod tests {
             "<iframe src=\"https://www.youtube.com/embed/x\" onload=\"alert(1)\"></iframe>",
             "<iframe src=\"http://www.youtube.com/embed/x\"></iframe>",
             "<iframe src=\"https://www.youtube.com/watch?v=x\"></iframe>",
+        ] {
+            assert!(detect(a).is_some(), "missed {a:?}");
+        }
+    }
+
+    /// A PDF, image or video embedded as what it is passes; a page, a
+    /// plugin, an SVG or a script address in an object or embed does not.
+    #[test]
+    fn document_embeds_pass() {
+        for b in [
+            "<object type=\"application/pdf\" data=\"https://cdn.example.com/manual.pdf\" width=\"100%\"></object>",
+            "<embed src=\"/files/manual.pdf?v=2\" type=\"application/pdf\">",
+        ] {
+            assert_eq!(detect(b), None, "flagged {b:?}");
+        }
+        for a in [
+            "<object data=\"https://evil.example/x.html\"></object>",
+            "<object type=\"application/pdf\" data=\"javascript:alert(1)//.pdf\"></object>",
+            "<object type=\"text/html\" data=\"https://evil.example/x.pdf\"></object>",
+            "<embed src=\"https://evil.example/x.svg\" type=\"image/svg+xml\">",
+            "<embed src=\"https://evil.example/x.swf\" type=\"application/pdf\">",
+            "<object type=\"application/pdf\" data=\"data:application/pdf,x.pdf\"></object>",
         ] {
             assert!(detect(a).is_some(), "missed {a:?}");
         }
