@@ -27,9 +27,11 @@ pub mod xss;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::sync::{Arc, LazyLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
+use hashbrown::HashTable;
 
 use points::{header, Kind, Point};
 use rules::{ClassFound, Ctx};
@@ -174,7 +176,11 @@ pub struct Detector {
     /// chain stays short. The seed cannot reach the output: the memo only
     /// caches what [`judge_point`](Self::judge_point) returns for the same
     /// key and is never iterated.
-    memo: HashMap<String, Vec<(ClassFound, String)>, Seeded>,
+    ///
+    /// Each entry keeps its key's hash: a miss hashes the key once for the
+    /// lookup and the insertion, and a growing table rehashes nothing.
+    memo: HashTable<MemoEntry>,
+    memo_seed: Seeded,
     memo_key: String,
     /// Skip detectors a value's [`gate::Shape`] rules out (off only in
     /// the test that proves the gates change no hit).
@@ -194,6 +200,15 @@ pub struct Detector {
 
 /// The memo's hasher (see [`Detector::memo`]).
 type Seeded = foldhash::fast::RandomState;
+
+/// One verdict of [`Detector::memo`]: the key ([`memo_key`]), its hash
+/// under [`Detector::memo_seed`], and what
+/// [`judge_point`](Detector::judge_point) returned.
+struct MemoEntry {
+    hash: u64,
+    key: Box<str>,
+    verdict: Vec<(ClassFound, String)>,
+}
 
 /// The highest paranoia level ([`DetectConfig::paranoia`]).
 pub const MAX_PARANOIA: u8 = 4;
@@ -250,8 +265,12 @@ const SCANNER_AGENTS: &[&str] = &[
 ];
 
 /// One automaton over [`SCANNER_AGENTS`], ASCII case-insensitive.
+/// A non-contiguous NFA, the cheapest to build (the default, a DFA, cost
+/// 2 M instructions to build): it only walks the few distinct User-Agents
+/// [`AgentMemo`] has not seen.
 static AGENTS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
     AhoCorasickBuilder::new()
+        .kind(Some(AhoCorasickKind::NoncontiguousNFA))
         .ascii_case_insensitive(true)
         .build(SCANNER_AGENTS)
         .ok()
@@ -384,7 +403,8 @@ impl Detector {
             sqli: sqli::Scratch::default(),
             variants: Vec::new(),
             points: Vec::new(),
-            memo: HashMap::default(),
+            memo: HashTable::new(),
+            memo_seed: Seeded::default(),
             memo_key: String::new(),
             gates: true,
             templates: HashMap::default(),
@@ -701,15 +721,22 @@ impl Detector {
             return self.judge_point(p, host, out);
         }
         memo_key(&mut self.memo_key, head, p);
-        if let Some(v) = self.memo.get(self.memo_key.as_str()) {
-            out.extend(v.iter().cloned());
+        let hash = self.memo_seed.hash_one(self.memo_key.as_str());
+        let key = self.memo_key.as_str();
+        if let Some(e) = self.memo.find(hash, |e| e.hash == hash && *e.key == *key) {
+            out.extend(e.verdict.iter().cloned());
             return;
         }
         self.judge_point(p, host, out);
         if self.memo.len() >= MEMO_MAX {
             self.memo.clear();
         }
-        self.memo.insert(self.memo_key.clone(), out.clone());
+        let entry = MemoEntry {
+            hash,
+            key: self.memo_key.as_str().into(),
+            verdict: out.clone(),
+        };
+        self.memo.insert_unique(hash, entry, |e| e.hash);
     }
 
     /// Checks on a plain parameter name, which has no point of its own
@@ -766,7 +793,15 @@ impl Detector {
             .into_iter()
             .map(|_| Cow::Borrowed(""))
             .collect();
-        decode::variants(&p.value, false, &mut variants);
+        let digits = self.gates && digits_only(p);
+        if digits {
+            // What `decode::variants` gives a value of digits: no `%`, `&`
+            // or `\` to decode, and no letter, so no base64 text.
+            variants.clear();
+            variants.push(Cow::Borrowed(decode::cap(&p.value, decode::MAX_VALUE)));
+        } else {
+            decode::variants(&p.value, false, &mut variants);
+        }
         if p.kind == Kind::PathText {
             for v in &variants {
                 let shape = gate::Shape::of(v);
@@ -807,6 +842,18 @@ impl Detector {
         Self::judge_key(p, out);
         for v in &variants {
             let v: &str = v;
+            if digits {
+                // What the loop below does with digits (see [`digits_only`]).
+                if let Some(f) = rules::upload_word(v, &cx).or_else(|| rules::js_marker_word(v)) {
+                    add(out, f, v);
+                }
+                if v.len() >= 8 {
+                    if let Some(f) = rules::java_base64(v) {
+                        add(out, f, v);
+                    }
+                }
+                continue;
+            }
             let shape = gate::Shape::of(v);
             let special = shape.special;
             let may_files = !self.gates || gate::may_files(v, p.kind);
@@ -1065,6 +1112,22 @@ fn memo_key(key: &mut String, head: usize, p: &Point<'_>) {
     }
     key.push_str(&p.name);
     key.push_str(&p.value);
+}
+
+/// Whether `p` is a path segment, a parameter value or a cookie of ASCII
+/// digits only (an id, a count, a page: most values a client sends anew),
+/// which [`Detector::judge_point`] judges the short way. Its one decoded
+/// form is itself, and the level-1 loop over it gets from [`gate::Shape`]
+/// a value of words (`special` false), neither numeric-free
+/// (`may_cmdi` false) nor SQL words (`may_sqli`: `gate::sqli_words` finds
+/// no word), no file needle (`may_files` false), and `may_java_base64`
+/// from 8 digits on (a run of 8 base64 characters); so only the word
+/// checks and, from 8 digits, `java_base64` run. The gated and ungated
+/// judges agree on such values (`tests::digits_judged_as_ungated`).
+fn digits_only(p: &Point<'_>) -> bool {
+    matches!(p.kind, Kind::Segment | Kind::Value | Kind::Cookie)
+        && !p.value.is_empty()
+        && p.value.bytes().all(|c| c.is_ascii_digit())
 }
 
 /// User rules on one point: the first matching form of the value per rule.
