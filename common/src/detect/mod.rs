@@ -181,7 +181,7 @@ pub struct Detector {
     /// lookup and the insertion, and a growing table rehashes nothing.
     memo: HashTable<MemoEntry>,
     memo_seed: Seeded,
-    memo_key: String,
+    memo_key: Vec<u8>,
     /// Skip detectors a value's [`gate::Shape`] rules out (off only in
     /// the test that proves the gates change no hit).
     gates: bool,
@@ -202,12 +202,15 @@ pub struct Detector {
 type Seeded = foldhash::fast::RandomState;
 
 /// One verdict of [`Detector::memo`]: the key ([`memo_key`]), its hash
-/// under [`Detector::memo_seed`], and what
-/// [`judge_point`](Detector::judge_point) returned.
+/// under [`Detector::memo_seed`], what
+/// [`judge_point`](Detector::judge_point) returned, and whether the
+/// value sets a cookie from a URL ([`session::cookie_set`], asked of
+/// every point from a URL).
 struct MemoEntry {
     hash: u64,
-    key: Box<str>,
+    key: Box<[u8]>,
     verdict: Vec<(ClassFound, String)>,
+    sets_cookie: bool,
 }
 
 /// The highest paranoia level ([`DetectConfig::paranoia`]).
@@ -405,7 +408,7 @@ impl Detector {
             points: Vec::new(),
             memo: HashTable::new(),
             memo_seed: Seeded::default(),
-            memo_key: String::new(),
+            memo_key: Vec::new(),
             gates: true,
             templates: HashMap::default(),
             shapes: HashMap::default(),
@@ -589,18 +592,29 @@ impl Detector {
             None => vec![],
         };
         let head = memo_key_head(&mut self.memo_key, host);
-        for p in &pts.list {
+        // The first point from a URL whose value sets a cookie (session
+        // fixation): the memo remembers the answer with the verdict, and
+        // the points the loop does not judge are asked directly.
+        let mut sets_at: Option<usize> = None;
+        let mut asked = 0;
+        for (i, p) in pts.list.iter().enumerate() {
             if hits.len() >= 32 {
                 break;
             }
+            asked = i + 1;
             if !self.cfg.allow_points.is_empty() && self.allowed_point(&p.name) {
+                if sets_at.is_none() && sets_cookie(p) {
+                    sets_at = Some(i);
+                }
                 continue;
             }
             if !active.is_empty() {
                 custom_point(p, &active, &mut hits);
             }
             let mut per_point: Vec<(ClassFound, String)> = vec![];
-            self.judge_memo(p, host, head, &mut per_point);
+            if self.judge_memo(p, host, head, &mut per_point) && sets_at.is_none() {
+                sets_at = Some(i);
+            }
             for ((class, rule, conf), payload) in per_point {
                 if conf < self.cfg.min_confidence {
                     continue;
@@ -669,14 +683,24 @@ impl Detector {
                 break;
             }
         }
-        self.session_fixation(req, &pts.list, &mut hits);
+        if sets_at.is_none() {
+            sets_at = (asked..pts.list.len()).find(|&i| pts.list.get(i).is_some_and(sets_cookie));
+        }
+        self.session_fixation(req, &pts.list, sets_at, &mut hits);
         self.points = points::recycle(pts.list);
         (hits, pts.cut)
     }
 
     /// Session fixation ([`session`]): a framework's session id in a link
-    /// from elsewhere, a cookie set from a URL value.
-    fn session_fixation(&self, req: &HttpRequest, pts: &[Point<'_>], hits: &mut Vec<Hit>) {
+    /// from elsewhere, a cookie set from a URL value (`sets_at`: the first
+    /// point of `pts` that [`sets_cookie`]).
+    fn session_fixation(
+        &self,
+        req: &HttpRequest,
+        pts: &[Point<'_>],
+        sets_at: Option<usize>,
+        hits: &mut Vec<Hit>,
+    ) {
         let mut add = |p: &Point<'_>, rule: &str, conf: f32| {
             let seen = hits
                 .iter()
@@ -695,10 +719,7 @@ impl Detector {
         if let Some((p, rule)) = session::fixation_link(req, pts) {
             add(p, rule, 0.6);
         }
-        if let Some(p) = pts
-            .iter()
-            .find(|p| p.in_url && session::cookie_set(&p.value))
-        {
+        if let Some(p) = sets_at.and_then(|i| pts.get(i)) {
             add(p, "session.cookie_set", 0.8);
         }
     }
@@ -710,22 +731,26 @@ impl Detector {
     ///
     /// `head` is what [`memo_key_head`] of `host` returned, with nothing
     /// but this function writing `memo_key` since.
+    ///
+    /// Returns whether `p` is from a URL and its value sets a cookie
+    /// ([`sets_cookie`]), remembered with the verdict.
     fn judge_memo(
         &mut self,
         p: &Point<'_>,
         host: &str,
         head: usize,
         out: &mut Vec<(ClassFound, String)>,
-    ) {
+    ) -> bool {
         if p.kind == Kind::Body || p.value.len() > MEMO_VALUE_MAX {
-            return self.judge_point(p, host, out);
+            self.judge_point(p, host, out);
+            return sets_cookie(p);
         }
         memo_key(&mut self.memo_key, head, p);
-        let hash = self.memo_seed.hash_one(self.memo_key.as_str());
-        let key = self.memo_key.as_str();
+        let hash = self.memo_seed.hash_one(self.memo_key.as_slice());
+        let key = self.memo_key.as_slice();
         if let Some(e) = self.memo.find(hash, |e| e.hash == hash && *e.key == *key) {
             out.extend(e.verdict.iter().cloned());
-            return;
+            return e.sets_cookie;
         }
         self.judge_point(p, host, out);
         if self.memo.len() >= MEMO_MAX {
@@ -733,10 +758,13 @@ impl Detector {
         }
         let entry = MemoEntry {
             hash,
-            key: self.memo_key.as_str().into(),
+            key: self.memo_key.as_slice().into(),
             verdict: out.clone(),
+            sets_cookie: sets_cookie(p),
         };
+        let sets = entry.sets_cookie;
         self.memo.insert_unique(hash, entry, |e| e.hash);
+        sets
     }
 
     /// Checks on a plain parameter name, which has no point of its own
@@ -1081,37 +1109,35 @@ fn dedup_key(key: &mut String, class: &str, host: &str, scope: Option<(&str, &st
 }
 
 /// Writes into `key` the head of the memo keys of a request to `host`
-/// ([`Detector::judge_memo`]): the host's length, `:`, then the host.
-/// Returns the head's length, which [`memo_key`] keeps.
-fn memo_key_head(key: &mut String, host: &str) -> usize {
+/// ([`Detector::judge_memo`]): the host's length (eight bytes, little
+/// endian), then the host. Returns the head's length, which [`memo_key`]
+/// keeps.
+fn memo_key_head(key: &mut Vec<u8>, host: &str) -> usize {
     key.clear();
-    push_decimal(key, host.len());
-    key.push(':');
-    key.push_str(host);
+    key.extend_from_slice(&(host.len() as u64).to_le_bytes());
+    key.extend_from_slice(host.as_bytes());
     key.len()
 }
 
 /// Writes into `key`, after its first `head` bytes ([`memo_key_head`]),
 /// what the verdict on `p` depends on besides the host: the point's kind
-/// and origin as two digits, the name's length, the name, then the
-/// value. The lengths make the key unambiguous whatever bytes host and
-/// name hold.
-fn memo_key(key: &mut String, head: usize, p: &Point<'_>) {
+/// and origin (one byte each), the name's length (eight bytes, little
+/// endian), the name, then the value. The fixed-width lengths make the
+/// key unambiguous whatever bytes host and name hold.
+fn memo_key(key: &mut Vec<u8>, head: usize, p: &Point<'_>) {
     key.truncate(head);
-    key.push(char::from(b'0' + p.kind as u8));
-    key.push(char::from(b'0' + u8::from(p.in_url)));
-    // The name's length as one character (UTF-8 is prefix-free), or past
-    // the surrogates as a marker no such character is, then the decimal.
-    match u32::try_from(p.name.len()).ok().and_then(char::from_u32) {
-        Some(c) if p.name.len() < 0xD800 => key.push(c),
-        _ => {
-            key.push('\u{E000}');
-            push_decimal(key, p.name.len());
-            key.push(':');
-        }
-    }
-    key.push_str(&p.name);
-    key.push_str(&p.value);
+    key.reserve(10 + p.name.len() + p.value.len());
+    key.push(p.kind as u8);
+    key.push(u8::from(p.in_url));
+    key.extend_from_slice(&(p.name.len() as u64).to_le_bytes());
+    key.extend_from_slice(p.name.as_bytes());
+    key.extend_from_slice(p.value.as_bytes());
+}
+
+/// Whether `p` is from a URL and its value sets a cookie
+/// ([`session::cookie_set`]): what session fixation asks of each point.
+fn sets_cookie(p: &Point<'_>) -> bool {
+    p.in_url && session::cookie_set(&p.value)
 }
 
 /// Whether `p` is a path segment, a parameter value or a cookie of ASCII
@@ -1225,7 +1251,7 @@ fn template_shape(path: &str, key: &mut String) -> bool {
 
 /// `n` in decimal, as `{n}` writes it, without the formatter (it ran once
 /// per path segment) and, for the one or two digits of most lengths,
-/// without a loop (it runs once per point, in [`memo_key`]).
+/// without a loop (it runs per segment in [`template_shape`]).
 fn push_decimal(s: &mut String, n: usize) {
     let digit = |d: usize| char::from(b'0' + (d % 10) as u8);
     if n < 10 {
@@ -1473,7 +1499,7 @@ mod template_memo {
         ];
         let values = ["", "b", "\0", "1", "x:y", "b\0b"];
         let mut all = vec![];
-        let mut key = String::new();
+        let mut key = Vec::new();
         for h in hosts {
             for n in names {
                 for v in values {
