@@ -1231,8 +1231,16 @@ fn template_shape(path: &str, key: &mut String) -> bool {
     use crate::discover::path::{classify, percent_decode, SegKind};
     key.clear();
     let mut param = false;
+    // Without a `%` no segment needs decoding (`percent_decode` returns
+    // it as it is): one search of the path instead of one per segment.
+    let coded = memchr::memchr(b'%', path.as_bytes()).is_some();
     for raw in path.split('/').filter(|s| !s.is_empty()).take(32) {
-        match classify(&percent_decode(raw, false)) {
+        let seg = if coded {
+            percent_decode(raw, false)
+        } else {
+            Cow::Borrowed(raw)
+        };
+        match classify(&seg) {
             Some(SegKind::Email) => key.push('E'),
             Some(SegKind::Date) => key.push('D'),
             Some(_) => key.push('P'),
@@ -1632,6 +1640,21 @@ mod template_memo {
             let mut s = String::from("x");
             push_decimal(&mut s, n);
             assert_eq!(s, format!("x{n}"));
+        }
+    }
+
+    /// `template_shape` hands a segment without `%` to `classify` as it
+    /// is: what `percent_decode` gives it.
+    #[test]
+    fn percent_decode_keeps_segments_without_percent() {
+        use crate::discover::path::percent_decode;
+        for seg in ["", "users", "107", "a+b", "é", "x y", "%", "%41", "a%2Fb"] {
+            let want = if seg.contains('%') {
+                percent_decode(seg, false).into_owned()
+            } else {
+                seg.to_string()
+            };
+            assert_eq!(percent_decode(seg, false), want, "{seg:?}");
         }
     }
 

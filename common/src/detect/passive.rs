@@ -285,7 +285,9 @@ fn body_candidates(body: &[u8]) -> u32 {
 /// Whether a response body is not text (images, fonts, archives, ...): by its
 /// Content-Type, or by a NUL byte near its start. Such bodies are not scanned.
 fn binary_body(ctype: Option<&str>, body: &[u8]) -> bool {
-    binary_type(ctype.unwrap_or("").trim().as_bytes())
+    // `binary_type` compares prefixes of no white space: trimming the end
+    // changes none of its answers, so only the start is trimmed.
+    binary_type(ctype.unwrap_or("").trim_start().as_bytes())
         || memchr::memchr(0, body.get(..1024).unwrap_or(body)).is_some()
 }
 
