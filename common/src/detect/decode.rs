@@ -305,6 +305,12 @@ pub fn js_unescape(s: &str) -> Option<String> {
 /// plausibly is: long enough, only base64 characters, mixed case or digits,
 /// and decoding to mostly printable text.
 pub fn base64_text(s: &str) -> Option<String> {
+    base64_text_gated(s, true)
+}
+
+/// [`base64_text`], with or without the test of its first groups
+/// ([`binary_head`]; off only in the test that proves it changes nothing).
+fn base64_text_gated(s: &str, gate: bool) -> Option<String> {
     let t = s.trim_end_matches('=');
     if t.len() < 12 || t.len() % 4 == 1 {
         return None;
@@ -322,6 +328,10 @@ pub fn base64_text(s: &str) -> Option<String> {
     if !(upper && lower) && !(digit && (upper || lower)) {
         return None;
     }
+    let decoded = t.len() / 4 * 3 + (t.len() % 4).saturating_sub(1);
+    if gate && binary_head(t.as_bytes(), decoded) {
+        return None;
+    }
     let engine = if t.contains(['-', '_']) {
         base64::engine::general_purpose::URL_SAFE_NO_PAD
     } else {
@@ -332,7 +342,6 @@ pub fn base64_text(s: &str) -> Option<String> {
     // outside the printable set counts against the same 1-in-10 budget the
     // whole decoded text gets (a chunk of whole 4-character groups decodes
     // as it does within the whole).
-    let decoded = t.len() / 4 * 3 + (t.len() % 4).saturating_sub(1);
     let mut bad = 0usize;
     let mut buf = [0u8; 192];
     // The chunks decoded so far, kept once past the first (one decoding
@@ -341,10 +350,7 @@ pub fn base64_text(s: &str) -> Option<String> {
     for chunk in t.as_bytes().chunks(256) {
         let n = engine.decode_slice(chunk, &mut buf).ok()?;
         let got = buf.get(..n).unwrap_or(&[]);
-        bad += got
-            .iter()
-            .filter(|&&c| !((0x20..0x7f).contains(&c) || c == b'\n' || c == b'\r' || c == b'\t'))
-            .count();
+        bad += got.iter().filter(|&&c| !printable(c)).count();
         if bad * 10 > decoded {
             return None;
         }
@@ -358,6 +364,56 @@ pub fn base64_text(s: &str) -> Option<String> {
         return None;
     }
     String::from_utf8(bytes).ok()
+}
+
+/// A byte [`base64_text`] counts as text.
+fn printable(c: u8) -> bool {
+    (0x20..0x7f).contains(&c) || c == b'\n' || c == b'\r' || c == b'\t'
+}
+
+/// Sextet of each base64 character of either alphabet (`+`/`-` 62,
+/// `/`/`_` 63); 0 for any other byte (the caller has checked there is none).
+const SEXTET: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = i as u8;
+        t[b'a' as usize + i] = 26 + i as u8;
+        i += 1;
+    }
+    let mut d = 0;
+    while d < 10 {
+        t[b'0' as usize + d] = 52 + d as u8;
+        d += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'-' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t[b'_' as usize] = 63;
+    t
+};
+
+/// Whether the first (up to eight) whole 4-character groups of `t` (base64
+/// characters only) already decode to more bytes outside the printable set
+/// than [`base64_text`] allows in `decoded` bytes: then it returns `None`.
+/// A whole group decodes to the same three bytes within the whole value in
+/// either alphabet, and a value the engine rejects (mixed alphabets,
+/// trailing bits) is `None` too. Paths (`/api/users/...`) and random ids
+/// are most values that get this far, and they decode to binary at once:
+/// no engine call, no decoding of the rest.
+fn binary_head(t: &[u8], decoded: usize) -> bool {
+    let mut bad = 0usize;
+    for g in t.chunks_exact(4).take(8) {
+        let n = g
+            .iter()
+            .fold(0u32, |n, &c| n << 6 | u32::from(SEXTET[usize::from(c)]));
+        let [_, a, b, c] = n.to_be_bytes();
+        bad += [a, b, c].iter().filter(|&&x| !printable(x)).count();
+        if bad * 10 > decoded {
+            return true;
+        }
+    }
+    false
 }
 
 /// Every distinct decoded form of `raw`, the raw form first. `plus` says
@@ -528,5 +584,97 @@ mod tests {
         let junk = "&#".repeat(20000);
         assert!(all(&junk).len() <= MAX_VARIANTS);
         assert_eq!(cap("héllo", 2), "h");
+    }
+}
+
+#[cfg(test)]
+mod binary_head_tests {
+    use super::*;
+    use base64::Engine;
+
+    /// `base64_text` with and without [`binary_head`] on one value.
+    fn same(s: &str) {
+        assert_eq!(
+            base64_text_gated(s, true),
+            base64_text_gated(s, false),
+            "{s:?}"
+        );
+    }
+
+    /// Paths, ids and tokens, base64 of text with a few bytes outside the
+    /// printable set at each place, both alphabets, mixed alphabets and
+    /// non-canonical trailing bits: the first groups' test changes no answer.
+    #[test]
+    fn binary_head_changes_no_answer() {
+        for s in [
+            "/api/users/9338/orders",
+            "/api/v1/users/130/orders/2024",
+            "eyJhbGciOiJIUzI1NiJ9",
+            "eyJhbGciOiJIUzI1NiJ9.c2FtcGxl",
+            "c2VsZWN0ICogZnJvbSB1c2Vycw",
+            "c2VsZWN0ICogZnJvbSB1c2Vycw==",
+            "rO0ABXNyABFqYXZhLnV0aWwuSGFzaE1hcA",
+            "5f2a9c0e1b7d4a3f8e6c2b1a",
+            "QUFBQUFBQUFBQUFB-_",
+            "QUFBQUFBQUFBQUFB+/",
+            "QUFBQUFBQUFBQUF",
+            "QUFBQUFBQUFBQUG",
+        ] {
+            same(s);
+        }
+        let texts = [
+            "select * from users where id = 1",
+            "<script>alert(1)</script> and some more text to make it long",
+            "{\"a\":1,\"b\":[1,2,3],\"c\":\"dddddddddddddddddddddddd\"}",
+        ];
+        for t in texts {
+            for at in 0..t.len() {
+                for bad in [0u8, 0x7f, 0x80, 0xff, b'\n'] {
+                    for extra in 0..4 {
+                        let mut b = t.as_bytes().to_vec();
+                        for k in 0..=extra {
+                            if let Some(x) = b.get_mut(at + 3 * k) {
+                                *x = bad;
+                            }
+                        }
+                        for e in [
+                            base64::engine::general_purpose::STANDARD_NO_PAD,
+                            base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                        ] {
+                            same(&e.encode(&b));
+                        }
+                        same(&base64::engine::general_purpose::STANDARD.encode(&b));
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Random strings of base64 characters (both alphabets).
+        #[test]
+        fn binary_head_agrees_on_random_values(s in "[A-Za-z0-9+/_-]{0,120}={0,2}") {
+            same(&s);
+        }
+
+        /// Base64 of random bytes, mostly printable.
+        #[test]
+        fn binary_head_agrees_on_encoded_bytes(
+            b in proptest::collection::vec(
+                proptest::prop_oneof![
+                    20 => 0x20u8..0x7f,
+                    1 => proptest::prelude::any::<u8>(),
+                ],
+                0..200,
+            ),
+            url in proptest::prelude::any::<bool>(),
+        ) {
+            let e = if url {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+            } else {
+                base64::engine::general_purpose::STANDARD_NO_PAD
+            };
+            same(&e.encode(&b));
+        }
     }
 }

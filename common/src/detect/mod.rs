@@ -27,9 +27,11 @@ pub mod xss;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::sync::{Arc, LazyLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
+use hashbrown::HashTable;
 
 use points::{header, Kind, Point};
 use rules::{ClassFound, Ctx};
@@ -174,8 +176,12 @@ pub struct Detector {
     /// chain stays short. The seed cannot reach the output: the memo only
     /// caches what [`judge_point`](Self::judge_point) returns for the same
     /// key and is never iterated.
-    memo: HashMap<String, Vec<(ClassFound, String)>, Seeded>,
-    memo_key: String,
+    ///
+    /// Each entry keeps its key's hash: a miss hashes the key once for the
+    /// lookup and the insertion, and a growing table rehashes nothing.
+    memo: HashTable<MemoEntry>,
+    memo_seed: Seeded,
+    memo_key: Vec<u8>,
     /// Skip detectors a value's [`gate::Shape`] rules out (off only in
     /// the test that proves the gates change no hit).
     gates: bool,
@@ -194,6 +200,18 @@ pub struct Detector {
 
 /// The memo's hasher (see [`Detector::memo`]).
 type Seeded = foldhash::fast::RandomState;
+
+/// One verdict of [`Detector::memo`]: the key ([`memo_key`]), its hash
+/// under [`Detector::memo_seed`], what
+/// [`judge_point`](Detector::judge_point) returned, and whether the
+/// value sets a cookie from a URL ([`session::cookie_set`], asked of
+/// every point from a URL).
+struct MemoEntry {
+    hash: u64,
+    key: Box<[u8]>,
+    verdict: Vec<(ClassFound, String)>,
+    sets_cookie: bool,
+}
 
 /// The highest paranoia level ([`DetectConfig::paranoia`]).
 pub const MAX_PARANOIA: u8 = 4;
@@ -250,8 +268,12 @@ const SCANNER_AGENTS: &[&str] = &[
 ];
 
 /// One automaton over [`SCANNER_AGENTS`], ASCII case-insensitive.
+/// A non-contiguous NFA, the cheapest to build (the default, a DFA, cost
+/// 2 M instructions to build): it only walks the few distinct User-Agents
+/// [`AgentMemo`] has not seen.
 static AGENTS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
     AhoCorasickBuilder::new()
+        .kind(Some(AhoCorasickKind::NoncontiguousNFA))
         .ascii_case_insensitive(true)
         .build(SCANNER_AGENTS)
         .ok()
@@ -384,8 +406,9 @@ impl Detector {
             sqli: sqli::Scratch::default(),
             variants: Vec::new(),
             points: Vec::new(),
-            memo: HashMap::default(),
-            memo_key: String::new(),
+            memo: HashTable::new(),
+            memo_seed: Seeded::default(),
+            memo_key: Vec::new(),
             gates: true,
             templates: HashMap::default(),
             shapes: HashMap::default(),
@@ -569,18 +592,29 @@ impl Detector {
             None => vec![],
         };
         let head = memo_key_head(&mut self.memo_key, host);
-        for p in &pts.list {
+        // The first point from a URL whose value sets a cookie (session
+        // fixation): the memo remembers the answer with the verdict, and
+        // the points the loop does not judge are asked directly.
+        let mut sets_at: Option<usize> = None;
+        let mut asked = 0;
+        for (i, p) in pts.list.iter().enumerate() {
             if hits.len() >= 32 {
                 break;
             }
+            asked = i + 1;
             if !self.cfg.allow_points.is_empty() && self.allowed_point(&p.name) {
+                if sets_at.is_none() && sets_cookie(p) {
+                    sets_at = Some(i);
+                }
                 continue;
             }
             if !active.is_empty() {
                 custom_point(p, &active, &mut hits);
             }
             let mut per_point: Vec<(ClassFound, String)> = vec![];
-            self.judge_memo(p, host, head, &mut per_point);
+            if self.judge_memo(p, host, head, &mut per_point) && sets_at.is_none() {
+                sets_at = Some(i);
+            }
             for ((class, rule, conf), payload) in per_point {
                 if conf < self.cfg.min_confidence {
                     continue;
@@ -649,14 +683,24 @@ impl Detector {
                 break;
             }
         }
-        self.session_fixation(req, &pts.list, &mut hits);
+        if sets_at.is_none() {
+            sets_at = (asked..pts.list.len()).find(|&i| pts.list.get(i).is_some_and(sets_cookie));
+        }
+        self.session_fixation(req, &pts.list, sets_at, &mut hits);
         self.points = points::recycle(pts.list);
         (hits, pts.cut)
     }
 
     /// Session fixation ([`session`]): a framework's session id in a link
-    /// from elsewhere, a cookie set from a URL value.
-    fn session_fixation(&self, req: &HttpRequest, pts: &[Point<'_>], hits: &mut Vec<Hit>) {
+    /// from elsewhere, a cookie set from a URL value (`sets_at`: the first
+    /// point of `pts` that [`sets_cookie`]).
+    fn session_fixation(
+        &self,
+        req: &HttpRequest,
+        pts: &[Point<'_>],
+        sets_at: Option<usize>,
+        hits: &mut Vec<Hit>,
+    ) {
         let mut add = |p: &Point<'_>, rule: &str, conf: f32| {
             let seen = hits
                 .iter()
@@ -675,10 +719,7 @@ impl Detector {
         if let Some((p, rule)) = session::fixation_link(req, pts) {
             add(p, rule, 0.6);
         }
-        if let Some(p) = pts
-            .iter()
-            .find(|p| p.in_url && session::cookie_set(&p.value))
-        {
+        if let Some(p) = sets_at.and_then(|i| pts.get(i)) {
             add(p, "session.cookie_set", 0.8);
         }
     }
@@ -690,26 +731,40 @@ impl Detector {
     ///
     /// `head` is what [`memo_key_head`] of `host` returned, with nothing
     /// but this function writing `memo_key` since.
+    ///
+    /// Returns whether `p` is from a URL and its value sets a cookie
+    /// ([`sets_cookie`]), remembered with the verdict.
     fn judge_memo(
         &mut self,
         p: &Point<'_>,
         host: &str,
         head: usize,
         out: &mut Vec<(ClassFound, String)>,
-    ) {
+    ) -> bool {
         if p.kind == Kind::Body || p.value.len() > MEMO_VALUE_MAX {
-            return self.judge_point(p, host, out);
+            self.judge_point(p, host, out);
+            return sets_cookie(p);
         }
         memo_key(&mut self.memo_key, head, p);
-        if let Some(v) = self.memo.get(self.memo_key.as_str()) {
-            out.extend(v.iter().cloned());
-            return;
+        let hash = self.memo_seed.hash_one(self.memo_key.as_slice());
+        let key = self.memo_key.as_slice();
+        if let Some(e) = self.memo.find(hash, |e| e.hash == hash && *e.key == *key) {
+            out.extend(e.verdict.iter().cloned());
+            return e.sets_cookie;
         }
         self.judge_point(p, host, out);
         if self.memo.len() >= MEMO_MAX {
             self.memo.clear();
         }
-        self.memo.insert(self.memo_key.clone(), out.clone());
+        let entry = MemoEntry {
+            hash,
+            key: self.memo_key.as_slice().into(),
+            verdict: out.clone(),
+            sets_cookie: sets_cookie(p),
+        };
+        let sets = entry.sets_cookie;
+        self.memo.insert_unique(hash, entry, |e| e.hash);
+        sets
     }
 
     /// Checks on a plain parameter name, which has no point of its own
@@ -766,7 +821,15 @@ impl Detector {
             .into_iter()
             .map(|_| Cow::Borrowed(""))
             .collect();
-        decode::variants(&p.value, false, &mut variants);
+        let digits = self.gates && digits_only(p);
+        if digits {
+            // What `decode::variants` gives a value of digits: no `%`, `&`
+            // or `\` to decode, and no letter, so no base64 text.
+            variants.clear();
+            variants.push(Cow::Borrowed(decode::cap(&p.value, decode::MAX_VALUE)));
+        } else {
+            decode::variants(&p.value, false, &mut variants);
+        }
         if p.kind == Kind::PathText {
             for v in &variants {
                 let shape = gate::Shape::of(v);
@@ -807,6 +870,18 @@ impl Detector {
         Self::judge_key(p, out);
         for v in &variants {
             let v: &str = v;
+            if digits {
+                // What the loop below does with digits (see [`digits_only`]).
+                if let Some(f) = rules::upload_word(v, &cx).or_else(|| rules::js_marker_word(v)) {
+                    add(out, f, v);
+                }
+                if v.len() >= 8 {
+                    if let Some(f) = rules::java_base64(v) {
+                        add(out, f, v);
+                    }
+                }
+                continue;
+            }
             let shape = gate::Shape::of(v);
             let special = shape.special;
             let may_files = !self.gates || gate::may_files(v, p.kind);
@@ -1034,37 +1109,51 @@ fn dedup_key(key: &mut String, class: &str, host: &str, scope: Option<(&str, &st
 }
 
 /// Writes into `key` the head of the memo keys of a request to `host`
-/// ([`Detector::judge_memo`]): the host's length, `:`, then the host.
-/// Returns the head's length, which [`memo_key`] keeps.
-fn memo_key_head(key: &mut String, host: &str) -> usize {
+/// ([`Detector::judge_memo`]): the host's length (eight bytes, little
+/// endian), then the host. Returns the head's length, which [`memo_key`]
+/// keeps.
+fn memo_key_head(key: &mut Vec<u8>, host: &str) -> usize {
     key.clear();
-    push_decimal(key, host.len());
-    key.push(':');
-    key.push_str(host);
+    key.extend_from_slice(&(host.len() as u64).to_le_bytes());
+    key.extend_from_slice(host.as_bytes());
     key.len()
 }
 
 /// Writes into `key`, after its first `head` bytes ([`memo_key_head`]),
 /// what the verdict on `p` depends on besides the host: the point's kind
-/// and origin as two digits, the name's length, the name, then the
-/// value. The lengths make the key unambiguous whatever bytes host and
-/// name hold.
-fn memo_key(key: &mut String, head: usize, p: &Point<'_>) {
+/// and origin (one byte each), the name's length (eight bytes, little
+/// endian), the name, then the value. The fixed-width lengths make the
+/// key unambiguous whatever bytes host and name hold.
+fn memo_key(key: &mut Vec<u8>, head: usize, p: &Point<'_>) {
     key.truncate(head);
-    key.push(char::from(b'0' + p.kind as u8));
-    key.push(char::from(b'0' + u8::from(p.in_url)));
-    // The name's length as one character (UTF-8 is prefix-free), or past
-    // the surrogates as a marker no such character is, then the decimal.
-    match u32::try_from(p.name.len()).ok().and_then(char::from_u32) {
-        Some(c) if p.name.len() < 0xD800 => key.push(c),
-        _ => {
-            key.push('\u{E000}');
-            push_decimal(key, p.name.len());
-            key.push(':');
-        }
-    }
-    key.push_str(&p.name);
-    key.push_str(&p.value);
+    key.reserve(10 + p.name.len() + p.value.len());
+    key.push(p.kind as u8);
+    key.push(u8::from(p.in_url));
+    key.extend_from_slice(&(p.name.len() as u64).to_le_bytes());
+    key.extend_from_slice(p.name.as_bytes());
+    key.extend_from_slice(p.value.as_bytes());
+}
+
+/// Whether `p` is from a URL and its value sets a cookie
+/// ([`session::cookie_set`]): what session fixation asks of each point.
+fn sets_cookie(p: &Point<'_>) -> bool {
+    p.in_url && session::cookie_set(&p.value)
+}
+
+/// Whether `p` is a path segment, a parameter value or a cookie of ASCII
+/// digits only (an id, a count, a page: most values a client sends anew),
+/// which [`Detector::judge_point`] judges the short way. Its one decoded
+/// form is itself, and the level-1 loop over it gets from [`gate::Shape`]
+/// a value of words (`special` false), neither numeric-free
+/// (`may_cmdi` false) nor SQL words (`may_sqli`: `gate::sqli_words` finds
+/// no word), no file needle (`may_files` false), and `may_java_base64`
+/// from 8 digits on (a run of 8 base64 characters); so only the word
+/// checks and, from 8 digits, `java_base64` run. The gated and ungated
+/// judges agree on such values (`tests::digits_judged_as_ungated`).
+fn digits_only(p: &Point<'_>) -> bool {
+    matches!(p.kind, Kind::Segment | Kind::Value | Kind::Cookie)
+        && !p.value.is_empty()
+        && p.value.bytes().all(|c| c.is_ascii_digit())
 }
 
 /// User rules on one point: the first matching form of the value per rule.
@@ -1142,8 +1231,16 @@ fn template_shape(path: &str, key: &mut String) -> bool {
     use crate::discover::path::{classify, percent_decode, SegKind};
     key.clear();
     let mut param = false;
+    // Without a `%` no segment needs decoding (`percent_decode` returns
+    // it as it is): one search of the path instead of one per segment.
+    let coded = memchr::memchr(b'%', path.as_bytes()).is_some();
     for raw in path.split('/').filter(|s| !s.is_empty()).take(32) {
-        match classify(&percent_decode(raw, false)) {
+        let seg = if coded {
+            percent_decode(raw, false)
+        } else {
+            Cow::Borrowed(raw)
+        };
+        match classify(&seg) {
             Some(SegKind::Email) => key.push('E'),
             Some(SegKind::Date) => key.push('D'),
             Some(_) => key.push('P'),
@@ -1162,7 +1259,7 @@ fn template_shape(path: &str, key: &mut String) -> bool {
 
 /// `n` in decimal, as `{n}` writes it, without the formatter (it ran once
 /// per path segment) and, for the one or two digits of most lengths,
-/// without a loop (it runs once per point, in [`memo_key`]).
+/// without a loop (it runs per segment in [`template_shape`]).
 fn push_decimal(s: &mut String, n: usize) {
     let digit = |d: usize| char::from(b'0' + (d % 10) as u8);
     if n < 10 {
@@ -1410,7 +1507,7 @@ mod template_memo {
         ];
         let values = ["", "b", "\0", "1", "x:y", "b\0b"];
         let mut all = vec![];
-        let mut key = String::new();
+        let mut key = Vec::new();
         for h in hosts {
             for n in names {
                 for v in values {
@@ -1543,6 +1640,21 @@ mod template_memo {
             let mut s = String::from("x");
             push_decimal(&mut s, n);
             assert_eq!(s, format!("x{n}"));
+        }
+    }
+
+    /// `template_shape` hands a segment without `%` to `classify` as it
+    /// is: what `percent_decode` gives it.
+    #[test]
+    fn percent_decode_keeps_segments_without_percent() {
+        use crate::discover::path::percent_decode;
+        for seg in ["", "users", "107", "a+b", "é", "x y", "%", "%41", "a%2Fb"] {
+            let want = if seg.contains('%') {
+                percent_decode(seg, false).into_owned()
+            } else {
+                seg.to_string()
+            };
+            assert_eq!(percent_decode(seg, false), want, "{seg:?}");
         }
     }
 

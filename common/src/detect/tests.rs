@@ -944,3 +944,78 @@ fn binary_uploads_are_judged_as_files() {
     let text = upload_rules(b"name,comment\nann,1' or '1'='1\n");
     assert!(text.iter().any(|r| r.starts_with("sqli.")), "{text:?}");
 }
+
+/// Every verdict [`Detector::judge_point`] gives `value` at `kind` (under
+/// a few names, including ones the name checks act on), at each
+/// paranoia level, from a detector with or without its gates.
+fn judged(value: &str, gates: bool) -> Vec<String> {
+    let mut all = vec![];
+    for paranoia in 1..=MAX_PARANOIA {
+        let mut cfg = raw::score_config();
+        cfg.paranoia = paranoia;
+        let mut d = Detector::new(cfg);
+        d.gates = gates;
+        for kind in [
+            Kind::Segment,
+            Kind::Value,
+            Kind::Cookie,
+            Kind::Key,
+            Kind::Header,
+        ] {
+            for name in [
+                "path.2",
+                "query.id",
+                "query.123",
+                "body.form.page",
+                "body.json.items.0.qty",
+                "cookie.session",
+                "cookie.0",
+                "query.__proto__",
+                "query.rO0ABQAAAA",
+                "header.X-Filename",
+                "header.User-Agent",
+            ] {
+                for in_url in [true, false] {
+                    let p = Point {
+                        name: Cow::Borrowed(name),
+                        value: Cow::Borrowed(value),
+                        kind,
+                        in_url,
+                    };
+                    let mut out = vec![];
+                    d.judge_point(&p, "a.example", &mut out);
+                    all.push(format!("{paranoia} {kind:?} {name} {in_url} {out:?}"));
+                }
+            }
+        }
+    }
+    all
+}
+
+/// The digits short way of [`Detector::judge_point`] (`digits_only`)
+/// gives what the ungated judge gives: every value of one or two digits,
+/// some of three, and lengths around the base64 and `java_base64`
+/// thresholds.
+#[test]
+fn digits_judged_as_ungated() {
+    let mut values: Vec<String> = (0..100).map(|n| n.to_string()).collect();
+    values.extend((0..100).step_by(7).map(|n| format!("{n:03}")));
+    for len in [6, 7, 8, 9, 11, 12, 13, 16, 20, 24, 32, 64] {
+        values.push("0".repeat(len));
+        values.push("1234567890".repeat(7).get(..len).unwrap_or("").to_string());
+        values.push("9".repeat(len));
+    }
+    for v in &values {
+        assert_eq!(judged(v, true), judged(v, false), "{v}");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Random digit strings, up to past `MEMO_VALUE_MAX`: the short way
+    /// and the ungated judge agree.
+    #[test]
+    fn digits_judged_as_ungated_random(v in "[0-9]{1,40}|[0-9]{1000,1100}") {
+        proptest::prop_assert_eq!(judged(&v, true), judged(&v, false));
+    }
+}
