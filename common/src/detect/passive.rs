@@ -695,6 +695,101 @@ fn cookie_attrs(v: &[u8]) -> (bool, bool, bool) {
     (secure, httponly, samesite)
 }
 
+/// Whether `s` (digits, maybe grouped) is a card number a response should
+/// not carry: it passes the Luhn check and is not one of the test numbers
+/// payment providers publish for sandboxes and docs. Those are the famous
+/// ones (`4242 4242 4242 4242`, `3782 822463 10005`, ...) and every number
+/// whose digits after the six-digit issuer prefix hold a run of seven or
+/// more of one digit (`4111 1111 1111 1111`, `5555 5555 5555 4444`, Stripe's
+/// `4000 0000 0000 0002` family): a real account number has one about once
+/// in ten thousand.
+fn card_number(s: &str) -> bool {
+    const TEST: &[&str] = &[
+        "4242424242424242",
+        "5555555555554444",
+        "4000056655665556",
+        "4012888888881881",
+        "5105105105105100",
+        "5200828282828210",
+        "2223003122003222",
+        "378282246310005",
+        "371449635398431",
+        "6011000990139424",
+        "3056930009020004",
+        "36227206271667",
+        "3566002020360505",
+        "5500005555555559",
+    ];
+    if !luhn(s) {
+        return false;
+    }
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    let account = digits.get(6..).unwrap_or("").as_bytes();
+    let run = account
+        .chunk_by(|a, b| a == b)
+        .map(<[u8]>::len)
+        .max()
+        .unwrap_or(0);
+    run < 7 && !TEST.contains(&digits.as_str())
+}
+
+/// Whether the number at `start` of `text` is the value of a JSON member
+/// named as an id (`"id": 6789012345678`, `"order_id": ...`, `"ids": [...,
+/// 4539578763621486]`, `"productId"`): e-commerce and API ids run to 13-19
+/// digits and one in ten passes the Luhn check. Read from the 64 bytes
+/// before the number only.
+fn id_valued(text: &str, start: usize) -> bool {
+    let b = text.as_bytes();
+    let from = start.saturating_sub(64);
+    let mut before = b.get(from..start).unwrap_or(&[]).trim_ascii_end();
+    // An array's member: back to its `[` (other numbers, commas, blanks).
+    if before.last().is_some_and(|c| matches!(c, b',' | b'[')) {
+        let Some(open) = before.iter().rposition(|c| *c == b'[') else {
+            return false;
+        };
+        let between = &before[open + 1..];
+        if !between
+            .iter()
+            .all(|c| c.is_ascii_digit() || matches!(c, b',' | b' ' | b'\n' | b'\r' | b'\t'))
+        {
+            return false;
+        }
+        before = before[..open].trim_ascii_end();
+    }
+    let Some(rest) = before.strip_suffix(b":") else {
+        return false;
+    };
+    let Some(rest) = rest.trim_ascii_end().strip_suffix(b"\"") else {
+        return false;
+    };
+    let key = rest
+        .iter()
+        .rposition(|c| *c == b'"')
+        .map_or(&[][..], |q| &rest[q + 1..]);
+    let lower = key.to_ascii_lowercase();
+    lower == b"id"
+        || lower == b"ids"
+        || lower.ends_with(b"_id")
+        || lower.ends_with(b"_ids")
+        || key.ends_with(b"Id")
+        || key.ends_with(b"Ids")
+}
+
+/// Whether a secret pattern's match `m` is a documented placeholder, not a
+/// credential: AWS's example keys (`AKIAIOSFODNN7EXAMPLE`), and a token
+/// whose last 16 characters use at most two (`ghp_xxxx...`, `sk_live_0000...`),
+/// as docs, SDK sources and configuration templates serve them.
+fn placeholder_secret(class: &str, m: &str) -> bool {
+    if !class.starts_with("secret.") || class == "secret.private_key" {
+        return false;
+    }
+    let tail = m.get(m.len().saturating_sub(16)..).unwrap_or(m).as_bytes();
+    let mut kinds: Vec<u8> = tail.to_vec();
+    kinds.sort_unstable();
+    kinds.dedup();
+    m.ends_with("EXAMPLE") || kinds.len() <= 2
+}
+
 /// Luhn checksum of the digits in `s`.
 pub fn luhn(s: &str) -> bool {
     let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
@@ -882,7 +977,12 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
         if candidates & (1 << i) == 0 {
             continue;
         }
-        if let Some(m) = p.regex().and_then(|re| re.find(body())) {
+        let found = p.regex().and_then(|re| {
+            re.find_iter(body())
+                .take(32)
+                .find(|m| !placeholder_secret(p.class, m.as_str()))
+        });
+        if let Some(m) = found {
             add(
                 p.class,
                 p.severity,
@@ -894,7 +994,12 @@ pub fn check(tx: &Http, cfg: PassiveConfig, out: &mut Vec<Finding>) {
     // A card number has at least 13 digits (see [`CARD`]); the regex is
     // compiled the first time a body passes that test.
     if let Some(re) = maybe_card(body_raw).then(|| CARD.as_ref()).flatten() {
-        if let Some(m) = re.find_iter(body()).take(32).find(|m| luhn(m.as_str())) {
+        let text = body();
+        let card = re
+            .find_iter(text)
+            .take(32)
+            .find(|m| card_number(m.as_str()) && !id_valued(text, m.start()));
+        if let Some(m) = card {
             add(
                 "pii.card_number",
                 "high",
@@ -1349,9 +1454,10 @@ mod tests {
     #[test]
     fn body_checks_see_through_invalid_utf8() {
         let mut body = b"\xff\xfe".to_vec();
-        body.extend_from_slice(b"\nat com.x.Y.z(Y.java:12)\n\xc3 ghp_");
-        body.extend_from_slice(&[b'a'; 36]);
-        body.extend_from_slice(b" \xe2\x82 card 4111 1111 1111 1111 mail a@b.example 10.1.2.3");
+        body.extend_from_slice(
+            b"\nat com.x.Y.z(Y.java:12)\n\xc3 ghp_aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY2zA4",
+        );
+        body.extend_from_slice(b" \xe2\x82 card 4539 5787 6362 1486 mail a@b.example 10.1.2.3");
         let mut t = tx(&[], 200, &[("Content-Type", "text/plain")], "");
         if let Some(r) = t.response.as_mut() {
             r.body = body;
@@ -1457,7 +1563,7 @@ mod tests {
             (6, "syntax error at or near"),
             (6, "Incorrect syntax near"),
             (6, "SQLException"),
-            (7, "AKIAIOSFODNN7EXAMPLE"),
+            (7, "AKIAZ3MHQX7TLP4W2KDN"),
             (7, "ASIAIOSFODNN7EXAMPLE"),
             (8, "-----BEGIN PRIVATE KEY-----"),
             (8, "-----BEGIN OPENSSH PRIVATE KEY-----"),
@@ -1773,13 +1879,23 @@ mod tests {
         // The literal prefilter tells which body patterns can match at all
         // (most bodies: none); only those are compiled and run.
         for p in &BODY {
-            if let Some(m) = p.regex().and_then(|re| re.find(body())) {
+            let found = p.regex().and_then(|re| {
+                re.find_iter(body())
+                    .take(32)
+                    .find(|m| !placeholder_secret(p.class, m.as_str()))
+            });
+            if let Some(m) = found {
                 add(p.class, p.severity, excerpt(body(), m.start(), 120), false);
             }
         }
         // A card number has at least 13 digits (see [`CARD`]).
         if let Some(re) = CARD.as_ref() {
-            if let Some(m) = re.find_iter(body()).take(32).find(|m| luhn(m.as_str())) {
+            let text = body();
+            let card = re
+                .find_iter(text)
+                .take(32)
+                .find(|m| card_number(m.as_str()) && !id_valued(text, m.start()));
+            if let Some(m) = card {
                 add(
                     "pii.card_number",
                     "high",
@@ -2347,15 +2463,68 @@ mod tests {
         }
     }
 
+    /// Payment providers' published test numbers and documented example
+    /// keys in a response (docs, sandboxes, SDK sources) are no leak; a
+    /// real-looking number or key beside them still is.
+    #[test]
+    fn test_cards_and_example_keys_are_no_leak() {
+        for body in [
+            "{\"card\":\"4111 1111 1111 1111\"}",
+            "try 4242 4242 4242 4242 or 5555555555554444 or 378282246310005",
+            "declined: 4000000000000002",
+            "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
+            "token: ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "STRIPE_KEY=sk_live_000000000000000000000000",
+        ] {
+            let t = tx(&[], 200, &[("Content-Type", "text/plain")], body);
+            let c = classes(&t, false);
+            assert!(
+                !c.iter()
+                    .any(|c| c.starts_with("secret.") || *c == "pii.card_number"),
+                "{body:?}: {c:?}"
+            );
+        }
+        // Ids named so in JSON are no card numbers, wherever they sit.
+        for body in [
+            "{\"id\": 4539578763621486}",
+            "{\"order\": {\"order_id\":4539578763621486, \"x\": 1}}",
+            "{\"ids\": [1, 4539578763621486, 4916338506082832]}",
+            "{\"productId\": 6011514433546201}",
+        ] {
+            let t = tx(&[], 200, &[("Content-Type", "application/json")], body);
+            assert!(!classes(&t, false).contains(&"pii.card_number"), "{body:?}");
+        }
+        for (body, want) in [
+            ("{\"card\": 4539578763621486}", "pii.card_number"),
+            (
+                "{\"ids\": [\"a\"], \"pan\": \"4539578763621486\"}",
+                "pii.card_number",
+            ),
+            ("{\"pan\": [\"x 4539578763621486\"]}", "pii.card_number"),
+            (
+                "4111 1111 1111 1111 and 4539 5787 6362 1486",
+                "pii.card_number",
+            ),
+            (
+                "AKIAIOSFODNN7EXAMPLE then AKIAZ3MHQX7TLP4W2KDN",
+                "secret.aws_key",
+            ),
+            ("ghp_aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY2zA4", "secret.token"),
+        ] {
+            let t = tx(&[], 200, &[("Content-Type", "text/plain")], body);
+            assert!(classes(&t, false).contains(&want), "{body:?}");
+        }
+    }
+
     /// A card-like run ending in non-ASCII digits: not a card number
     /// (only ASCII digits are), and no panic cutting its evidence.
     #[test]
     fn card_numbers_are_ascii_digits() {
         for (body, found) in [
-            ("4111 1111 1111 1111", true),
+            ("4539 5787 6362 1486", true),
             ("4111 1111 1111 9\u{966}\u{663}", false),
             ("4111 1111 1111 9", true),
-            ("4111 1111 1111 1111\u{966}", false),
+            ("4539 5787 6362 1486\u{966}", false),
         ] {
             let t = tx(&[], 200, &[], body);
             assert_eq!(
@@ -2397,7 +2566,7 @@ mod tests {
                 "info_leak.sql_error",
             ),
             (
-                tx(&[], 200, &[], "key=AKIAIOSFODNN7EXAMPLE"),
+                tx(&[], 200, &[], "key=AKIAZ3MHQX7TLP4W2KDN"),
                 "secret.aws_key",
             ),
             (
@@ -2405,7 +2574,7 @@ mod tests {
                 "secret.private_key",
             ),
             (
-                tx(&[], 200, &[], "{\"card\":\"4111 1111 1111 1111\"}"),
+                tx(&[], 200, &[], "{\"card\":\"4539 5787 6362 1486\"}"),
                 "pii.card_number",
             ),
             (
