@@ -243,6 +243,17 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
             return Some(f);
         }
     }
+    // A source-code host's views of a repository's files
+    // (`/acme/web/blob/main/.github/workflows/ci.yml`, a GitLab
+    // `/-/raw/main/db/schema.sql`, GitHub's API `/contents/.env.example`):
+    // the path after the view names a file in the repository, not one of
+    // this server's.
+    let mut p = p;
+    if cx.kind == Kind::Path {
+        if let Some(at) = repo_file_view(&p) {
+            p.truncate(at);
+        }
+    }
     if cx.kind == Kind::Path {
         // A hidden file or directory (`/.env`, `/.claude/settings.json`):
         // never content a site serves, except `/.well-known/`.
@@ -289,6 +300,38 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
         return Some(("lfi", "lfi.absolute_file", 0.7));
     }
     None
+}
+
+/// Where the repository file path starts in `p`, when `p` is a source-code
+/// host's view of a file: after `/blob/REF/`, `/tree/REF/`, `/raw/REF/`,
+/// `/blame/REF/`, `/edit/REF/` (GitHub, GitLab, Gitea, Bitbucket's `/src/REF/`)
+/// behind an owner and a repository, or after GitHub's API `/contents/`.
+fn repo_file_view(p: &str) -> Option<usize> {
+    let segs: Vec<(usize, &str)> = p
+        .match_indices('/')
+        .take(32)
+        .map(|(at, _)| (at, p.get(at + 1..).unwrap_or("")))
+        .map(|(at, r)| (at, r.split('/').next().unwrap_or("")))
+        .collect();
+    segs.iter().enumerate().find_map(|(i, (_, seg))| {
+        let (with_ref, api) = match *seg {
+            "blob" | "tree" | "raw" | "blame" | "edit" | "src" => (true, false),
+            "contents" => (false, true),
+            _ => return None,
+        };
+        // An owner and a repository before the view (`/acme/web/-/blob`).
+        let named = segs
+            .get(..i)
+            .unwrap_or(&[])
+            .iter()
+            .filter(|(_, s)| !s.is_empty() && *s != "-")
+            .count();
+        let need = if api { 3 } else { 2 };
+        let file = i + if with_ref { 2 } else { 1 };
+        (named >= need)
+            .then(|| segs.get(file).map(|(at, _)| *at))
+            .flatten()
+    })
 }
 
 /// Whether hex spellings of `.`, `/` and `\\` (with `%00` dropped) make a
@@ -4110,6 +4153,36 @@ mod tests {
         ] {
             assert_eq!(php(b, &c), None, "flagged {b:?}");
         }
+    }
+
+    /// A source-code host's views of a repository's files name files in
+    /// the repository, hidden or dumped ones included; this server's own
+    /// hidden files, and traversal out of such a view, are still found.
+    #[test]
+    fn repository_file_views_are_no_server_files() {
+        let path = cx(Kind::Path, "path");
+        for b in [
+            "/acme/web/blob/main/.github/workflows/ci.yml",
+            "/acme/web/-/raw/main/db/schema.sql",
+            "/acme/web/src/branch/main/.env.example",
+            "/api/v3/repos/acme/web/contents/.gitignore",
+            "/acme/web/tree/v1.2/.vscode",
+        ] {
+            assert_eq!(files(b, &path), None, "flagged {b:?}");
+        }
+        for a in [
+            "/.env",
+            "/blob/.env",
+            "/acme/.git/config",
+            "/app/blob/main/.env",
+            "/acme/web/blob/main/../../../../etc/passwd",
+            "/acme/web/contents/x/../.env",
+            "/backup.sql",
+        ] {
+            assert!(files(a, &path).is_some(), "missed {a:?}");
+        }
+        assert_eq!(repo_file_view("/a/b/blob/main/x/y"), Some(14));
+        assert_eq!(repo_file_view("/blob/main/x"), None);
     }
 
     #[test]
