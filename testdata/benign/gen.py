@@ -656,7 +656,8 @@ req("POST", "/forum/post", [("Content-Type", "application/x-www-form-urlencoded"
 # text (GIS APIs, spatial filters), spreadsheet formulas, LaTeX, a product
 # option label that starts with `Select`, an uploaded HTML page with its
 # stylesheet and icon links, a product description embedding a video
-# player, a Jira issue with {code} and {noformat} blocks.
+# player, a Jira issue with {code} and {noformat} blocks, a source-code
+# host's views of a repository's dotfiles and dumps.
 for path, params in [
         ("/odata/Products", {"$filter": "Price gt 20 and Category/Name eq 'Beverages'", "$orderby": "Name desc", "$top": "10"}),
         ("/v1.0/users", {"$filter": "startswith(displayName,'J') or endswith(mail,'@contoso.com')", "$count": "true"}),
@@ -691,6 +692,10 @@ req("POST", "/rest/webhooks/issue", [("Content-Type", "application/json")], json
         "summary": "Build cache fills the disk",
         "description": "Clean it by hand until the fix lands:\n{code:bash}\nrm -rf /tmp/build && make all\n{code}\n"
                        "Log:\n{noformat}\ncd api && make test\n{noformat}"}}}), "jira code block", host="hooks.example.com")
+for path in ["/acme/web/blob/main/.github/workflows/ci.yml", "/acme/web/-/raw/main/db/schema.sql",
+             "/api/v3/repos/acme/web/contents/.env.example"]:
+    req("GET", path, what="repository file view", host="git.example.com")
+req("GET", "/search?" + q({"q": "geometry", "bbox": "POLYGON((-10 35, 30 35, 30 60, -10 60, -10 35))"}), what="wkt in search")
 req("GET", "/render?" + q({"tex": "\\frac{-b \\pm \\sqrt{b^2-4ac}}{2a}"}), what="latex in query")
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
