@@ -982,17 +982,13 @@ fn plain_link(rest: &str) -> bool {
         "next",
         "prev",
     ];
-    let end = memchr::memchr(b'>', rest.as_bytes()).map_or(rest.len(), |e| e);
-    let tag = rest.get(..end).unwrap_or("").to_ascii_lowercase();
+    let tag = tag_attributes(rest);
     let (Some(rel), Some(href)) = (attr_value(&tag, "rel"), attr_value(&tag, "href")) else {
         return false;
     };
-    let scheme_end = href.find([':', '/', '?', '#']);
-    let web = match scheme_end.filter(|&e| href.as_bytes().get(e) == Some(&b':')) {
-        Some(e) => matches!(href.get(..e), Some("http" | "https")),
-        None => true,
-    };
-    web && !rel.trim().is_empty() && rel.split_ascii_whitespace().all(|r| RELS.contains(&r))
+    web_address(href)
+        && !rel.trim().is_empty()
+        && rel.split_ascii_whitespace().all(|r| RELS.contains(&r))
 }
 
 /// Whether `rest` (what follows `<iframe`) embeds a player of a video, map
@@ -1013,8 +1009,7 @@ fn player_embed(rest: &str) -> bool {
         "www.loom.com/embed/",
         "fast.wistia.net/embed/",
     ];
-    let end = memchr::memchr(b'>', rest.as_bytes()).map_or(rest.len(), |e| e);
-    let tag = rest.get(..end).unwrap_or("").to_ascii_lowercase();
+    let tag = tag_attributes(rest);
     let Some(src) = attr_value(&tag, "src") else {
         return false;
     };
@@ -1043,22 +1038,34 @@ fn document_embed(rest: &str, name: &str) -> bool {
         ("video/webm", &[".webm"]),
         ("audio/mpeg", &[".mp3"]),
     ];
-    let end = memchr::memchr(b'>', rest.as_bytes()).map_or(rest.len(), |e| e);
-    let tag = rest.get(..end).unwrap_or("").to_ascii_lowercase();
+    let tag = tag_attributes(rest);
     let url = attr_value(&tag, if name == "object" { "data" } else { "src" });
     let (Some(kind), Some(url)) = (attr_value(&tag, "type"), url) else {
         return false;
     };
     let path = url.split(['?', '#']).next().unwrap_or("");
-    let web = match path.find([':', '/']) {
-        Some(e) if path.as_bytes().get(e) == Some(&b':') => {
-            matches!(path.get(..e), Some("http" | "https"))
+    web_address(path)
+        && MEDIA
+            .iter()
+            .any(|(t, exts)| *t == kind && exts.iter().any(|x| path.ends_with(x)))
+}
+
+/// The attributes of a tag, lower-cased: `rest` (what follows its name)
+/// up to its `>`.
+fn tag_attributes(rest: &str) -> String {
+    let end = memchr::memchr(b'>', rest.as_bytes()).unwrap_or(rest.len());
+    rest.get(..end).unwrap_or("").to_ascii_lowercase()
+}
+
+/// Whether `url` is relative or an http(s) address: no other scheme before
+/// its first `/`, `?` or `#`.
+fn web_address(url: &str) -> bool {
+    match url.find([':', '/', '?', '#']) {
+        Some(e) if url.as_bytes().get(e) == Some(&b':') => {
+            matches!(url.get(..e), Some("http" | "https"))
         }
         _ => true,
-    };
-    web && MEDIA
-        .iter()
-        .any(|(t, exts)| *t == kind && exts.iter().any(|x| path.ends_with(x)))
+    }
 }
 
 /// The value of attribute `name` in `tag` (lower-cased attributes after a
