@@ -310,31 +310,38 @@ pub fn files(s: &str, cx: &Ctx<'_>) -> Option<ClassFound> {
 /// `/blame/REF/`, `/edit/REF/` (GitHub, GitLab, Gitea, Bitbucket's `/src/REF/`)
 /// behind an owner and a repository, or after GitHub's API `/contents/`.
 fn repo_file_view(p: &str) -> Option<usize> {
-    let segs: Vec<(usize, &str)> = p
-        .match_indices('/')
-        .take(32)
-        .map(|(at, _)| (at, p.get(at + 1..).unwrap_or("")))
-        .map(|(at, r)| (at, r.split('/').next().unwrap_or("")))
-        .collect();
-    segs.iter().enumerate().find_map(|(i, (_, seg))| {
-        let (with_ref, api) = match *seg {
-            "blob" | "tree" | "raw" | "blame" | "edit" | "src" => (true, false),
-            "contents" => (false, true),
-            _ => return None,
+    // Segments with the offset of the `/` before each; the path's own
+    // segments (not `-` nor empty) seen so far name the owner and repository.
+    let mut segs = p.match_indices('/').take(32).map(|(at, _)| {
+        (
+            at,
+            p.get(at + 1..)
+                .unwrap_or("")
+                .split('/')
+                .next()
+                .unwrap_or(""),
+        )
+    });
+    let mut named = 0;
+    while let Some((_, seg)) = segs.next() {
+        let (with_ref, need) = match seg {
+            "" | "-" => continue,
+            "blob" | "tree" | "raw" | "blame" | "edit" | "src" => (true, 2),
+            "contents" => (false, 3),
+            _ => {
+                named += 1;
+                continue;
+            }
         };
-        // An owner and a repository before the view (`/acme/web/-/blob`).
-        let named = segs
-            .get(..i)
-            .unwrap_or(&[])
-            .iter()
-            .filter(|(_, s)| !s.is_empty() && *s != "-")
-            .count();
-        let need = if api { 3 } else { 2 };
-        let file = i + if with_ref { 2 } else { 1 };
-        (named >= need)
-            .then(|| segs.get(file).map(|(at, _)| *at))
-            .flatten()
-    })
+        if named >= need {
+            if with_ref {
+                segs.next();
+            }
+            return segs.next().map(|(at, _)| at);
+        }
+        named += 1;
+    }
+    None
 }
 
 /// Whether hex spellings of `.`, `/` and `\\` (with `%00` dropped) make a
