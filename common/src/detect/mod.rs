@@ -812,6 +812,20 @@ impl Detector {
             if let Some(f) = rules::log4shell(&p.value) {
                 out.push((f, decode::cap(&p.value, 160).to_string()));
             }
+            // A malformed credential (`Bearer ' or '1'='1`) is judged as
+            // the value an application reads from it; a well-formed one (a
+            // JWT, base64, a Digest list) is no payload.
+            if p.name.eq_ignore_ascii_case("header.authorization") {
+                if let Some(c) = malformed_credential(&p.value) {
+                    let credential = Point {
+                        name: Cow::Borrowed(CREDENTIAL_POINT),
+                        value: Cow::Borrowed(c),
+                        kind: Kind::Header,
+                        in_url: false,
+                    };
+                    self.judge_point(&credential, host, out);
+                }
+            }
             return;
         }
         if p.kind == Kind::FileData {
@@ -1138,6 +1152,132 @@ fn memo_key(key: &mut Vec<u8>, head: usize, p: &Point<'_>) {
 /// ([`session::cookie_set`]): what session fixation asks of each point.
 fn sets_cookie(p: &Point<'_>) -> bool {
     p.in_url && session::cookie_set(&p.value)
+}
+
+/// The name the credential of a malformed `Authorization` value is judged
+/// under (not one of the headers [`Detector::judge_point`] skips); hits
+/// are reported at the header's own point.
+const CREDENTIAL_POINT: &str = "header.authorization.credential";
+
+/// The credential part of an `Authorization` value when it is malformed,
+/// so [`Detector::judge_point`] judges it as a value; `None` when it is
+/// well-formed and skipped. RFC 7235 gives a credential two shapes after
+/// the scheme: one token68 (`Bearer <JWT>`, `Basic <base64>`, `Negotiate`
+/// and `NTLM` blobs), or a list of `name=value` auth-params (Digest, AWS
+/// SigV4, OAuth 1.0). Both are skipped: a token or a signature is random
+/// text no grammar reads, and a decoded `Basic` password may hold any
+/// character. What is neither (quotes, spaces, `(`, `;`, `<` after the
+/// scheme) is no credential a server verifies, but text an application
+/// may put into a query or a page. A value with no scheme word is judged
+/// whole on the same terms.
+fn malformed_credential(value: &str) -> Option<&str> {
+    let value = value.trim_matches([' ', '\t']);
+    let scheme = value
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        .count();
+    let rest = match value.as_bytes().get(scheme) {
+        // A scheme word, then the credential after its spaces.
+        Some(b' ' | b'\t') if scheme > 0 => value.get(scheme..).unwrap_or("").trim_start(),
+        // A scheme alone (`Negotiate`), or one token68 with no scheme.
+        None => return None,
+        Some(_) => value,
+    };
+    // A key id and a signature (AWS SigV2 `AWS AKIA...:c2ln=`, Azure
+    // `SharedKey account:c2ln=`) are two token68s.
+    let key_and_signature = rest
+        .split_once(':')
+        .is_some_and(|(id, sig)| token68(id) && token68(sig));
+    (!rest.is_empty() && !token68(rest) && !key_and_signature && !auth_params(rest)).then_some(rest)
+}
+
+/// Whether `s` is one RFC 7235 token68: `[A-Za-z0-9-._~+/]+=*`.
+fn token68(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+/// Whether `s` is an RFC 7235 list of auth-params: `name=value` or
+/// `name="quoted"` separated by commas (Digest `username="a", realm="b"`,
+/// SigV4 `Credential=AKIA.../aws4_request, SignedHeaders=host;x-amz-date,
+/// Signature=...`, OAuth 1.0 `oauth_consumer_key="..."`). An unquoted
+/// value is a token68 or a `;`-separated list of header names (SigV4's
+/// `SignedHeaders`); a quoted one may hold anything but an unescaped `"`.
+/// Bounded by the length of `s`: each step consumes at least one byte.
+fn auth_params(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut params = 0;
+    let tchar = |c: u8| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'_' | b'.' | b'~' | b'+' | b'!' | b'#' | b'$' | b'*' | b'^' | b'|'
+            )
+    };
+    let space = |c: u8| c == b' ' || c == b'\t';
+    while i < b.len() {
+        // The name.
+        let start = i;
+        while b.get(i).copied().is_some_and(tchar) {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+        while b.get(i).copied().is_some_and(space) {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'=') {
+            return false;
+        }
+        i += 1;
+        while b.get(i).copied().is_some_and(space) {
+            i += 1;
+        }
+        // The value.
+        if b.get(i) == Some(&b'"') {
+            i += 1;
+            loop {
+                match b.get(i) {
+                    None => return false,
+                    Some(b'"') => break,
+                    Some(b'\\') => i += 2,
+                    Some(_) => i += 1,
+                }
+            }
+            i += 1;
+        } else {
+            while b.get(i).is_some_and(|&c| {
+                c.is_ascii_alphanumeric()
+                    || matches!(
+                        c,
+                        b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=' | b';' | b'%'
+                    )
+            }) {
+                i += 1;
+            }
+        }
+        params += 1;
+        // Then a comma (and more params) or the end.
+        while b.get(i).copied().is_some_and(space) {
+            i += 1;
+        }
+        match b.get(i) {
+            None => break,
+            Some(b',') => {
+                i += 1;
+                while b.get(i).is_some_and(|&c| space(c) || c == b',') {
+                    i += 1;
+                }
+            }
+            Some(_) => return false,
+        }
+    }
+    params > 0
 }
 
 /// Whether `p` is a path segment, a parameter value or a cookie of ASCII

