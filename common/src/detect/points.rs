@@ -157,40 +157,7 @@ pub fn decompose_into<'a>(req: &'a HttpRequest, mut list: Vec<Point<'a>>) -> Poi
     list.clear();
     let mut p = Points { list, cut: false };
     let (path, query) = uri_parts(&req.uri);
-    p.add("path".into(), Cow::Borrowed(path), Kind::Path, true);
-    // `url_decode` changes nothing without a `%` (nor, with `plus`, a `+`),
-    // and most paths are plain (letters, digits, `/._~-`, so neither):
-    // one walk of the path spares a decoder call per segment, and a plain
-    // path is its own text, which adds no point.
-    let plain = path.bytes().all(path_plain);
-    let percent = !plain && memchr::memchr(b'%', path.as_bytes()).is_some();
-    for (i, seg) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
-        if p.list.len() >= 64 {
-            break;
-        }
-        let seg = match percent.then(|| decode::url_decode(seg, false)).flatten() {
-            Some(d) => Cow::Owned(d),
-            None => Cow::Borrowed(seg),
-        };
-        let name = SEGMENT_NAMES.get(i).map_or_else(
-            || Cow::Owned(format!("path.{i}")),
-            |n| Cow::Borrowed(n.as_str()),
-        );
-        p.add(name, seg, Kind::Segment, true);
-    }
-    if !plain {
-        let coded = percent || memchr::memchr(b'+', path.as_bytes()).is_some();
-        let text = match coded.then(|| decode::url_decode(path, true)).flatten() {
-            Some(d) => Cow::Owned(d),
-            None => Cow::Borrowed(path),
-        };
-        if !text.bytes().all(path_plain) {
-            p.add("path".into(), text, Kind::PathText, true);
-        }
-    }
-    if let Some(q) = query {
-        pairs(&mut p, q, "query", true);
-    }
+    target(&mut p, path, query);
     for (name, value) in &req.headers {
         if name.eq_ignore_ascii_case("cookie") {
             for c in value.split(';') {
@@ -240,8 +207,48 @@ pub fn decompose_into<'a>(req: &'a HttpRequest, mut list: Vec<Point<'a>>) -> Poi
             }
         }
     }
-    body(&mut p, req);
+    let ctype = header(&req.headers, "content-type").unwrap_or("");
+    body(&mut p, &req.body, ctype, true);
     p
+}
+
+/// The points of a request target: the path, its segments, its decoded
+/// text ([`Kind::PathText`]) and the query's parameters.
+fn target<'a>(p: &mut Points<'a>, path: &'a str, query: Option<&'a str>) {
+    p.add("path".into(), Cow::Borrowed(path), Kind::Path, true);
+    // `url_decode` changes nothing without a `%` (nor, with `plus`, a `+`),
+    // and most paths are plain (letters, digits, `/._~-`, so neither):
+    // one walk of the path spares a decoder call per segment, and a plain
+    // path is its own text, which adds no point.
+    let plain = path.bytes().all(path_plain);
+    let percent = !plain && memchr::memchr(b'%', path.as_bytes()).is_some();
+    for (i, seg) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
+        if p.list.len() >= 64 {
+            break;
+        }
+        let seg = match percent.then(|| decode::url_decode(seg, false)).flatten() {
+            Some(d) => Cow::Owned(d),
+            None => Cow::Borrowed(seg),
+        };
+        let name = SEGMENT_NAMES.get(i).map_or_else(
+            || Cow::Owned(format!("path.{i}")),
+            |n| Cow::Borrowed(n.as_str()),
+        );
+        p.add(name, seg, Kind::Segment, true);
+    }
+    if !plain {
+        let coded = percent || memchr::memchr(b'+', path.as_bytes()).is_some();
+        let text = match coded.then(|| decode::url_decode(path, true)).flatten() {
+            Some(d) => Cow::Owned(d),
+            None => Cow::Borrowed(path),
+        };
+        if !text.bytes().all(path_plain) {
+            p.add("path".into(), text, Kind::PathText, true);
+        }
+    }
+    if let Some(q) = query {
+        pairs(p, q, "query", true);
+    }
 }
 
 /// The path and the query of a request target, split at the first `?`
@@ -339,24 +346,33 @@ fn pairs<'a>(p: &mut Points<'a>, s: &'a str, prefix: &str, in_url: bool) {
     }
 }
 
-fn body<'a>(p: &mut Points<'a>, req: &'a HttpRequest) {
-    if req.body.is_empty() {
+/// The points of a body of Content-Type `ctype_orig` (as sent), split by
+/// its type. `outer` is whether it is the request's own body, not that of
+/// a request inside a batch ([`batch_request`]): only the outer body's
+/// `multipart/mixed` parts are read as batched requests, so a batch in a
+/// batch is not walked again.
+fn body<'a>(p: &mut Points<'a>, body: &'a [u8], ctype_orig: &str, outer: bool) {
+    if body.is_empty() {
         return;
     }
-    let raw = req.body.get(..MAX_BODY).unwrap_or(&req.body);
+    let raw = body.get(..MAX_BODY).unwrap_or(body);
     // What `from_utf8_lossy` gives, with the faster check first: most
     // bodies are valid UTF-8, which it then borrows as this does.
     let text = match std::str::from_utf8(raw) {
         Ok(t) => Cow::Borrowed(t),
         Err(_) => String::from_utf8_lossy(raw),
     };
-    let ctype = header(&req.headers, "content-type")
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ctype = ctype_orig.to_ascii_lowercase();
     let trimmed = text.trim_start();
     if has(&ctype, "multipart/") {
-        if let Some(b) = boundary(&ctype, header(&req.headers, "content-type").unwrap_or("")) {
-            multipart(p, &text, &b);
+        if let Some(b) = boundary(&ctype, ctype_orig) {
+            // OData and Google API batches: `multipart/mixed` parts of
+            // whole requests.
+            let mut batch = (outer && has(&ctype, "multipart/mixed")).then_some(Batch {
+                next: 0,
+                nested: false,
+            });
+            multipart(p, &text, &b, batch.as_mut());
             return;
         }
     }
@@ -443,8 +459,26 @@ fn boundary(lower: &str, orig: &str) -> Option<String> {
     (!b.is_empty()).then(|| b.to_string())
 }
 
-fn multipart(p: &mut Points<'_>, text: &str, boundary: &str) {
-    let delim = format!("--{boundary}");
+/// Most requests taken from one batch body; the rest are counted as cut.
+pub const MAX_BATCH: usize = 64;
+
+/// Where a `multipart/mixed` batch body is in its walk.
+struct Batch {
+    /// The number of the next request found (`body.batch.N.`).
+    next: usize,
+    /// Whether the walk is inside a changeset (a `multipart/mixed` part of
+    /// the batch, as OData nests them): one level is walked, no deeper.
+    nested: bool,
+}
+
+/// The points of a multipart body. In a batch (`batch` given: an outer
+/// `multipart/mixed` body), a part of type `application/http` is one
+/// whole request, the protocol's content and no smuggled one: its target
+/// and body become points under `body.batch.N.` ([`batch_request`]) and
+/// its text none. A `multipart/mixed` part (an OData changeset) is walked
+/// the same way, one level deep.
+fn multipart(p: &mut Points<'_>, text: &str, bound: &str, mut batch: Option<&mut Batch>) {
+    let delim = format!("--{bound}");
     for part in text.split(delim.as_str()).skip(1).take(128) {
         if part.starts_with("--") {
             break;
@@ -463,17 +497,41 @@ fn multipart(p: &mut Points<'_>, text: &str, boundary: &str) {
             .unwrap_or(content);
         let mut name = String::new();
         let mut filename = None;
+        let mut part_type = "";
         for line in head.lines() {
             let lower = line.to_ascii_lowercase();
             if lower.starts_with("content-disposition") {
                 name = disposition_param(line, "name").unwrap_or_default();
                 filename = disposition_param(line, "filename");
             } else if let Some((hn, hv)) = line.split_once(':') {
+                if hn.trim().eq_ignore_ascii_case("content-type") {
+                    part_type = hv.trim();
+                }
                 p.push(
                     format!("body.multipart.{name}.header.{}", hn.trim()),
                     hv.trim().to_string(),
                     Kind::Header,
                 );
+            }
+        }
+        if let Some(b) = batch.as_deref_mut() {
+            let lower = part_type.to_ascii_lowercase();
+            if lower.starts_with("application/http") {
+                if b.next >= MAX_BATCH {
+                    p.cut = true;
+                    continue;
+                }
+                if batch_request(p, content, b.next) {
+                    b.next += 1;
+                    continue;
+                }
+            } else if lower.starts_with("multipart/mixed") && !b.nested {
+                if let Some(inner) = boundary(&lower, part_type) {
+                    b.nested = true;
+                    multipart(p, content, &inner, Some(&mut *b));
+                    b.nested = false;
+                    continue;
+                }
             }
         }
         if !plain_key(&name) {
@@ -497,6 +555,78 @@ fn multipart(p: &mut Points<'_>, text: &str, boundary: &str) {
             kind,
         );
     }
+}
+
+/// One request of a batch part (`GET /v1/users/1 HTTP/1.1`, header
+/// lines, a blank line, a body): its target and body become points named
+/// `body.batch.N.` and what [`target`] and [`body`] name them, the body
+/// split by its own Content-Type. False, and no point, when `text` does
+/// not open with a request line (a method, a target, and `HTTP/x` or
+/// nothing: Google's batches leave the version out).
+fn batch_request(p: &mut Points<'_>, text: &str, n: usize) -> bool {
+    let text = text.trim_start_matches(['\r', '\n']);
+    let (line, rest) = text.split_once('\n').unwrap_or((text, ""));
+    let mut words = line.trim_end_matches('\r').split(' ');
+    let (Some(method), Some(uri), version, None) =
+        (words.next(), words.next(), words.next(), words.next())
+    else {
+        return false;
+    };
+    let method_ok =
+        (1..=16).contains(&method.len()) && method.bytes().all(|b| b.is_ascii_uppercase());
+    if !method_ok || uri.is_empty() || version.is_some_and(|v| !v.starts_with("HTTP/")) {
+        return false;
+    }
+    // Header lines up to the first blank line, then the body.
+    let mut ctype = "";
+    let mut at = 0;
+    for l in rest.split_inclusive('\n') {
+        at += l.len();
+        let l = l.trim_end_matches(['\r', '\n']);
+        if l.is_empty() {
+            break;
+        }
+        if let Some((hn, hv)) = l.split_once(':') {
+            if hn.trim().eq_ignore_ascii_case("content-type") {
+                ctype = hv.trim();
+            }
+        }
+    }
+    let content = rest.get(at..).unwrap_or("").trim_end_matches(['\r', '\n']);
+    // An absolute target (`https://host/v1/x`) is read for its path.
+    let uri = ["http://", "https://"]
+        .iter()
+        .find_map(|s| {
+            uri.get(..s.len())
+                .filter(|h| h.eq_ignore_ascii_case(s))
+                .map(|h| h.len())
+        })
+        .map_or(uri, |skip| {
+            let after = uri.get(skip..).unwrap_or("");
+            after
+                .find(['/', '?'])
+                .map_or("/", |i| after.get(i..).unwrap_or("/"))
+        });
+    let mut sub = Points {
+        list: Vec::new(),
+        cut: false,
+    };
+    let (path, query) = uri_parts(uri);
+    target(&mut sub, path, query);
+    body(&mut sub, content.as_bytes(), ctype, false);
+    let mut prefix = String::from("body.batch.");
+    push_index(&mut prefix, n);
+    prefix.push('.');
+    for pt in sub.list {
+        p.add(
+            Cow::Owned(joined(&prefix, &pt.name)),
+            Cow::Owned(pt.value.into_owned()),
+            pt.kind,
+            pt.in_url,
+        );
+    }
+    p.cut |= sub.cut;
+    true
 }
 
 /// Whether a file's content is not text: a NUL, or more than one in eight
@@ -1048,6 +1178,91 @@ mod tests {
         let deep = "[".repeat(200) + &"]".repeat(200);
         let r = req("/", &[("Content-Type", "application/json")], &deep);
         let _ = decompose(&r);
+    }
+
+    /// A batch's requests become points under `body.batch.N.` (target,
+    /// segments, query, body by its own type), one changeset level deep,
+    /// at most [`MAX_BATCH`] of them; a part that opens with no request
+    /// line, a part of another type, and a batch in a form upload are
+    /// multipart values as before.
+    #[test]
+    fn batch_parts_are_requests() {
+        let http = "Content-Type: application/http\r\n\r\n";
+        let body = format!(
+            "--b\r\n{http}GET https://api.example.com/v1/users/7?fields=name HTTP/1.1\r\nHost: x\r\n\r\n\r\n\
+--b\r\nContent-Type: multipart/mixed; boundary=c\r\n\r\n\
+--c\r\n{http}POST /v1/notes\r\nContent-Type: application/json\r\n\r\n{{\"t\":\"hi\"}}\r\n\
+--c\r\nContent-Type: multipart/mixed; boundary=d\r\n\r\n--d\r\n{http}GET /deeper HTTP/1.1\r\n\r\n--d--\r\n\
+--c--\r\n\
+--b\r\n{http}not a request line\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nplain\r\n\
+--b--\r\n"
+        );
+        let r = req(
+            "/batch",
+            &[("Content-Type", "multipart/mixed; boundary=b")],
+            &body,
+        );
+        let got = names(&r);
+        let batch: Vec<_> = got
+            .iter()
+            .filter(|(n, _)| n.starts_with("body.batch."))
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            batch,
+            [
+                ("body.batch.0.path", "/v1/users/7"),
+                ("body.batch.0.path.0", "v1"),
+                ("body.batch.0.path.1", "users"),
+                ("body.batch.0.path.2", "7"),
+                ("body.batch.0.query.fields", "name"),
+                ("body.batch.1.path", "/v1/notes"),
+                ("body.batch.1.path.0", "v1"),
+                ("body.batch.1.path.1", "notes"),
+                ("body.batch.1.body.json.t", "hi"),
+            ]
+        );
+        // Two levels down is a value; so are a part with no request line
+        // and a part of another type.
+        let values: Vec<_> = got
+            .iter()
+            .filter(|(n, _)| n == "body.multipart.")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(
+            values,
+            [
+                "--d\r\nContent-Type: application/http\r\n\r\nGET /deeper HTTP/1.1\r\n\r\n--d--",
+                "not a request line",
+                "plain"
+            ]
+        );
+        // A form upload holds no batch.
+        let r = req(
+            "/up",
+            &[("Content-Type", "multipart/form-data; boundary=b")],
+            &body,
+        );
+        assert!(!names(&r).iter().any(|(n, _)| n.starts_with("body.batch.")));
+        // Bounded: 100 requests give 64, and the cut is counted.
+        let many = format!(
+            "{}--b--\r\n",
+            format!("--b\r\n{http}GET /a?x=1 HTTP/1.1\r\n\r\n\r\n").repeat(100)
+        );
+        let r = req(
+            "/batch",
+            &[("Content-Type", "multipart/mixed; boundary=b")],
+            &many,
+        );
+        let p = decompose(&r);
+        let queries = p
+            .list
+            .iter()
+            .filter(|p| p.name.ends_with(".query.x"))
+            .count();
+        assert!(p.cut && queries == MAX_BATCH, "{queries}");
+        assert!(!p.list.iter().any(|p| p.name.starts_with("body.batch.64.")));
     }
 
     /// A body of unknown type that is not text is one [`Kind::FileData`]

@@ -1144,3 +1144,87 @@ fn binary_bodies_of_unknown_type_are_judged_as_files() {
         assert!(got.iter().any(|(c, _)| c == "sqli"), "{ctype}: {got:?}");
     }
 }
+
+/// One `multipart/mixed` batch body of `parts` (each a part's headers and
+/// content), with boundary `batch_x`.
+fn batch(parts: &[&str]) -> Vec<u8> {
+    let mut body = String::new();
+    for part in parts {
+        body.push_str("--batch_x\r\n");
+        body.push_str(part);
+        body.push_str("\r\n");
+    }
+    body.push_str("--batch_x--\r\n");
+    post_bytes("multipart/mixed; boundary=batch_x", body.as_bytes())
+}
+
+/// An OData or Google API batch (`multipart/mixed` parts of type
+/// `application/http`) holds whole requests by design: no smuggling. The
+/// requests in it are judged as requests, at `body.batch.N.` points; a
+/// request line in a value that is no batch part is still smuggling.
+#[test]
+fn batch_requests_are_decomposed() {
+    let http = "Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n";
+    let benign = [
+        format!("{http}GET /v1/users/1 HTTP/1.1\r\nHost: api.example.com\r\n\r\n"),
+        format!("{http}POST /v1/users HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{{\"name\":\"Ann O'Neil\",\"role\":\"admin\"}}"),
+        "Content-Type: application/http\r\nContent-ID: <item3:12930812@barnyard.example.com>\r\n\r\nDELETE /farm/v1/animals/sheep?force=true\r\n".to_string(),
+    ];
+    let parts: Vec<&str> = benign.iter().map(String::as_str).collect();
+    assert_eq!(found(&batch(&parts)), vec![]);
+    // OData: a changeset nested in the batch.
+    let changeset = format!(
+        "Content-Type: multipart/mixed; boundary=changeset_y\r\n\r\n\
+--changeset_y\r\n{http}POST /service/Customers HTTP/1.1\r\nHost: host\r\nContent-Type: application/json\r\n\r\n{{\"CompanyName\":\"Alfreds\"}}\r\n\
+--changeset_y\r\n{http}PATCH /service/Customers('ALFKI') HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{{\"Country\":\"Germany\"}}\r\n\
+--changeset_y--"
+    );
+    let odata = batch(&[
+        &format!("{http}GET /service/Customers('ALFKI')?$select=CompanyName HTTP/1.1\r\nHost: host\r\n\r\n"),
+        &changeset,
+    ]);
+    assert_eq!(found(&odata), vec![]);
+    let sqli = batch(&[
+        benign[0].as_str(),
+        &format!(
+            "{http}GET /v1/users?id=1'%20or%20'1'='1 HTTP/1.1\r\nHost: api.example.com\r\n\r\n"
+        ),
+    ]);
+    let got = found(&sqli);
+    assert!(
+        got.iter()
+            .any(|(c, p)| c == "sqli" && p == "body.batch.1.query.id"),
+        "{got:?}"
+    );
+    assert!(!got.iter().any(|(c, _)| c == "smuggling"), "{got:?}");
+    let xss = batch(&[&format!(
+        "{http}POST /v1/notes HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{{\"title\":\"<script>alert(1)</script>\"}}"
+    )]);
+    let got = found(&xss);
+    assert!(
+        got.iter()
+            .any(|(c, p)| c == "xss" && p == "body.batch.0.body.json.title"),
+        "{got:?}"
+    );
+    // In a changeset too.
+    let nested = batch(&[&format!(
+        "Content-Type: multipart/mixed; boundary=changeset_y\r\n\r\n\
+--changeset_y\r\n{http}PUT /service/Customers HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\nname=1'+union+select+password+from+users--\r\n\
+--changeset_y--"
+    )]);
+    let got = found(&nested);
+    assert!(
+        got.iter()
+            .any(|(c, p)| c == "sqli" && p == "body.batch.0.body.form.name"),
+        "{got:?}"
+    );
+    // No batch part: still smuggling.
+    for req in [
+        post_bytes("application/x-www-form-urlencoded", b"x=a%0d%0aGET%20/admin%20HTTP/1.1%0d%0a"),
+        post_bytes("multipart/form-data; boundary=batch_x", b"--batch_x\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nx\r\nGET /admin HTTP/1.1\r\nHost: internal\r\n--batch_x--\r\n"),
+        post_bytes("multipart/mixed; boundary=batch_x", b"--batch_x\r\nContent-Type: text/plain\r\n\r\nx\r\nGET /admin HTTP/1.1\r\nHost: internal\r\n--batch_x--\r\n"),
+    ] {
+        let got = found(&req);
+        assert!(got.iter().any(|(c, _)| c == "smuggling"), "{:?}: {got:?}", String::from_utf8_lossy(&req));
+    }
+}
