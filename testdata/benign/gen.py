@@ -697,6 +697,50 @@ for path in ["/acme/web/blob/main/.github/workflows/ci.yml", "/acme/web/-/raw/ma
     req("GET", path, what="repository file view", host="git.example.com")
 req("GET", "/search?" + q({"q": "geometry", "bbox": "POLYGON((-10 35, 30 35, 30 60, -10 60, -10 35))"}), what="wkt in search")
 req("GET", "/render?" + q({"tex": "\\frac{-b \\pm \\sqrt{b^2-4ac}}{2a}"}), what="latex in query")
+# Credentials and batches: Digest, AWS SigV4 and OAuth 1.0 Authorization
+# headers (auth-param lists), a MessagePack body (binary, not text), and
+# an OData and a Google API batch (`multipart/mixed` parts of whole
+# requests, with an OData changeset nested in the batch).
+for authz in [
+        'Digest username="Mufasa", realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", '
+        'uri="/dir/index.html", qop=auth, nc=00000001, cnonce="0a4f113b", '
+        'response="6629fae49393a05397450978507c4ef1", opaque="5ccc069c403ebaf9f0171e9517f40e41"',
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
+        "Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024",
+        'OAuth oauth_consumer_key="xvz1evFS4wEEPTGEFPHBog", oauth_nonce="kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg", '
+        'oauth_signature="tnnArxj06cWHq44gCs1OSKk%2FjY%3D", oauth_signature_method="HMAC-SHA1", '
+        'oauth_timestamp="1318622958", oauth_token="370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb", oauth_version="1.0"']:
+    req("GET", "/dir/index.html?" + q({"page": 2}), [("Authorization", authz)], what="auth-param credential")
+# {"id": 0, "name": "Ann O'Neil", "tags": ["a", "b"], "ok": true} in MessagePack,
+# each byte one character (the file is text).
+MSGPACK = bytes([0x84, 0xa2]) + b"id" + bytes([0x00, 0xa4]) + b"name" + bytes([0xaa]) + b"Ann O'Neil" \
+    + bytes([0xa4]) + b"tags" + bytes([0x92, 0xa1]) + b"a" + bytes([0xa1]) + b"b" + bytes([0xa2]) + b"ok" + bytes([0xc3])
+req("POST", "/api/v2/sync", [("Content-Type", "application/x-msgpack")], MSGPACK.decode("latin-1"), "msgpack body")
+HTTP_PART = "Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+odata = ("--batch_36522ad7\r\n" + HTTP_PART +
+         "GET /service/Customers('ALFKI')?$select=CompanyName,Country HTTP/1.1\r\nHost: host\r\nAccept: application/json\r\n\r\n\r\n"
+         "--batch_36522ad7\r\nContent-Type: multipart/mixed; boundary=changeset_77162fcd\r\n\r\n"
+         "--changeset_77162fcd\r\n" + HTTP_PART +
+         "POST /service/Customers HTTP/1.1\r\nHost: host\r\nContent-Type: application/json\r\n\r\n"
+         + json.dumps({"CustomerID": "OBRIE", "CompanyName": "O'Brien & Sons", "ContactName": "Seán O'Brien"}) + "\r\n"
+         "--changeset_77162fcd\r\n" + HTTP_PART +
+         "PATCH /service/Customers('ALFKI') HTTP/1.1\r\nHost: host\r\nContent-Type: application/json\r\nIf-Match: *\r\n\r\n"
+         + json.dumps({"Country": "Germany"}) + "\r\n"
+         "--changeset_77162fcd--\r\n"
+         "--batch_36522ad7--\r\n")
+req("POST", "/service/$batch", [("Content-Type", "multipart/mixed; boundary=batch_36522ad7"), ("OData-Version", "4.0")],
+    odata, "odata batch")
+google = ("--batch_foobarbaz\r\nContent-Type: application/http\r\nContent-ID: <item1:12930812@barnyard.example.com>\r\n\r\n"
+          "GET /farm/v1/animals/pony\r\n\r\n"
+          "--batch_foobarbaz\r\nContent-Type: application/http\r\nContent-ID: <item2:12930812@barnyard.example.com>\r\n\r\n"
+          "PUT /farm/v1/animals/sheep\r\nContent-Type: application/json\r\nIf-Match: \"etag/sheep\"\r\n\r\n"
+          + json.dumps({"animalName": "sheep", "animalAge": "5", "peltColor": "green"}) + "\r\n\r\n"
+          "--batch_foobarbaz\r\nContent-Type: application/http\r\nContent-ID: <item3:12930812@barnyard.example.com>\r\n\r\n"
+          "GET /farm/v1/animals?pageToken=xyz&fields=items(name,age)\r\n\r\n"
+          "--batch_foobarbaz--\r\n")
+req("POST", "/batch/farm/v1", auth() + [("Content-Type", "multipart/mixed; boundary=batch_foobarbaz")], google,
+    "google api batch", host="www.googleapis.com")
 for n, (what, text) in enumerate(out):
     print(f"### {n} {what}")
     print(text.rstrip("\n"))
