@@ -405,7 +405,7 @@ fn body<'a>(p: &mut Points<'a>, body: &'a [u8], ctype_orig: &str, outer: bool) {
     // judged as an uploaded file is, for what processing a file runs
     // (random bytes spell SQL or shell fragments now and then; an
     // application reads no query or command out of them).
-    if binary(&text) {
+    if binary_body(&text, &ctype) {
         p.push(
             "body.raw",
             decode::cap(&text, decode::MAX_VALUE).to_string(),
@@ -634,9 +634,37 @@ fn batch_request(p: &mut Points<'_>, text: &str, n: usize) -> bool {
 /// ends) or a byte sequence that was not UTF-8 (U+FFFD after the lossy
 /// reading of the body).
 pub(super) fn binary(content: &str) -> bool {
+    odd_share(content, true)
+}
+
+/// Content types that declare a binary body (lower-cased `ctype` holds one).
+const BINARY_TYPES: [&str; 9] = [
+    "octet-stream",
+    "msgpack",
+    "protobuf",
+    "grpc",
+    "cbor",
+    "bson",
+    "avro",
+    "thrift",
+    "x-binary",
+];
+
+/// Whether a request body of unknown type `ctype` (lower-cased) is not
+/// text, as [`binary`] says for files, except that a NUL decides only for
+/// a declared binary type: a text payload with one NUL in it, sent as
+/// `text/plain` or with no type (an evasion), is still judged as text.
+fn binary_body(content: &str, ctype: &str) -> bool {
+    odd_share(content, BINARY_TYPES.iter().any(|t| has(ctype, t)))
+}
+
+/// Whether more than one in eight of `content`'s first 1024 characters is
+/// a control character (but tab and line ends) or U+FFFD; with
+/// `nul_decides`, any NUL among them makes it so at once.
+fn odd_share(content: &str, nul_decides: bool) -> bool {
     let (mut n, mut odd) = (0usize, 0usize);
     for c in content.chars().take(1024) {
-        if c == '\0' {
+        if nul_decides && c == '\0' {
             return true;
         }
         n += 1;

@@ -1138,9 +1138,17 @@ fn binary_bodies_of_unknown_type_are_judged_as_files() {
         let got = found(&post_bytes("application/x-msgpack", body));
         assert!(got.iter().any(|(c, p)| c == class && p == "body.raw"), "{body:?}: {got:?}");
     }
-    // Still found: a text body of unknown type.
+    // Still found: a text body of unknown type, and one with a NUL in it
+    // when its type declares no binary body (a NUL is no way around).
     for ctype in ["application/octet-stream", "text/plain", ""] {
         let got = found(&post_bytes(ctype, b"' union select password from users--"));
+        assert!(got.iter().any(|(c, _)| c == "sqli"), "{ctype}: {got:?}");
+    }
+    for ctype in ["text/plain", "application/x-custom", ""] {
+        let got = found(&post_bytes(
+            ctype,
+            b"\x00' union select password from users--",
+        ));
         assert!(got.iter().any(|(c, _)| c == "sqli"), "{ctype}: {got:?}");
     }
 }
