@@ -1317,6 +1317,17 @@ mod tests {
                 [("body.raw".to_string(), Kind::FileData)],
                 "{ctype}"
             );
+            // One NUL in text decides only for a declared binary type.
+            let nul_kind = if ctype.is_empty() {
+                Kind::Body
+            } else {
+                Kind::FileData
+            };
+            assert_eq!(
+                body_points("plain text with one NUL\u{0} in it"),
+                [("body.raw".to_string(), nul_kind)],
+                "{ctype}"
+            );
             assert_eq!(
                 body_points("a=1&b=2"),
                 [
