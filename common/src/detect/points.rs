@@ -594,19 +594,17 @@ fn batch_request(p: &mut Points<'_>, text: &str, n: usize) -> bool {
     }
     let content = rest.get(at..).unwrap_or("").trim_end_matches(['\r', '\n']);
     // An absolute target (`https://host/v1/x`) is read for its path.
-    let uri = ["http://", "https://"]
-        .iter()
-        .find_map(|s| {
-            uri.get(..s.len())
-                .filter(|h| h.eq_ignore_ascii_case(s))
-                .map(|h| h.len())
-        })
-        .map_or(uri, |skip| {
-            let after = uri.get(skip..).unwrap_or("");
+    let uri = match uri.split_once("://") {
+        Some((scheme, after))
+            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
+        {
             after
                 .find(['/', '?'])
-                .map_or("/", |i| after.get(i..).unwrap_or("/"))
-        });
+                .and_then(|i| after.get(i..))
+                .unwrap_or("/")
+        }
+        _ => uri,
+    };
     let mut sub = Points {
         list: Vec::new(),
         cut: false,
